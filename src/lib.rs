@@ -1,0 +1,1 @@
+//! Frontdesk: a self-hosted patient front desk.

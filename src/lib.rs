@@ -1,1 +1,3 @@
 //! Frontdesk: a self-hosted patient front desk.
+
+pub mod lang;

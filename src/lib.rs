@@ -1,3 +1,31 @@
-//! Frontdesk: a self-hosted patient front desk.
+//! Frontdesk: a self-hosted patient front desk. Patients chat from a widget on
+//! the clinic's site; the bot answers from the clinic's knowledge files, and
+//! hands over to a person when it is not sure.
+//!
+//! # Layout
+//!
+//! - [`cli`]: the command line; `main` only dispatches to it.
+//! - [`config`]: settings, each with a flag, an environment variable and a default.
+//! - [`startup`]: builds the [`startup::Application`] and runs it until shutdown.
+//! - [`state`]: [`state::AppState`], the cheap-clone handles every handler shares.
+//! - [`http`]: routes, pages, security headers and the one HTTP error type.
+//! - [`chat`]: the patient WebSocket and its wire protocol (the only JSON wire format).
+//! - [`dialog`]: what the bot says next; knows no wire format.
+//! - [`store`]: the database behind one type, and the group-commit writer task.
+//! - [`transcript`]: messages and senders, as every layer understands them.
+//! - [`ids`]: identifiers and secrets, parsed once at the edge.
+//! - [`lang`]: the supported languages.
+//! - [`telemetry`]: logging set-up, and what must never be logged.
 
+pub mod chat;
+pub mod cli;
+pub mod config;
+pub mod dialog;
+pub mod http;
+pub mod ids;
 pub mod lang;
+pub mod startup;
+pub mod state;
+pub mod store;
+pub mod telemetry;
+pub mod transcript;

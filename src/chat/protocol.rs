@@ -1,0 +1,252 @@
+//! The patient wire protocol (docs/protocol.md): JSON text frames, parsed here
+//! once into typed frames. Nothing outside `chat/` sees JSON.
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use crate::ids::ClientMessageId;
+use crate::lang::Lang;
+use crate::transcript::{Choice, Message};
+
+/// A frame from the patient's client, validated.
+#[derive(Debug, Clone, PartialEq)]
+pub enum ClientFrame {
+    Start {
+        resume: Option<String>,
+        lang: Option<Lang>,
+    },
+    Say {
+        id: ClientMessageId,
+        text: String,
+        choice: Option<String>,
+    },
+    End,
+}
+
+/// Machine-readable error codes; see the table in docs/protocol.md.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ErrorCode {
+    BadJson,
+    BinaryFrame,
+    UnknownType,
+    BadFrame,
+    TextTooLong,
+    EmptyText,
+    NotStarted,
+    AlreadyStarted,
+    UnknownResume,
+    RateLimited,
+    Unavailable,
+}
+
+impl ErrorCode {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ErrorCode::BadJson => "bad_json",
+            ErrorCode::BinaryFrame => "binary_frame",
+            ErrorCode::UnknownType => "unknown_type",
+            ErrorCode::BadFrame => "bad_frame",
+            ErrorCode::TextTooLong => "text_too_long",
+            ErrorCode::EmptyText => "empty_text",
+            ErrorCode::NotStarted => "not_started",
+            ErrorCode::AlreadyStarted => "already_started",
+            ErrorCode::UnknownResume => "unknown_resume",
+            ErrorCode::RateLimited => "rate_limited",
+            ErrorCode::Unavailable => "unavailable",
+        }
+    }
+}
+
+/// A refused frame: what to tell the client.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FrameError {
+    pub code: ErrorCode,
+    pub message: String,
+    /// The `say` id the error is about, when there is one.
+    pub id: Option<String>,
+}
+
+impl FrameError {
+    pub fn new(code: ErrorCode, message: impl Into<String>) -> Self {
+        FrameError {
+            code,
+            message: message.into(),
+            id: None,
+        }
+    }
+
+    pub fn about(mut self, id: &str) -> Self {
+        self.id = Some(id.to_owned());
+        self
+    }
+}
+
+struct StartFields {
+    resume: Option<String>,
+    lang: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct SayFields {
+    id: String,
+    text: String,
+    choice: Option<String>,
+}
+
+/// Parses one text frame. Never panics, whatever the input.
+pub fn parse(text: &str) -> Result<ClientFrame, FrameError> {
+    let value: Value = serde_json::from_str(text)
+        .map_err(|_| FrameError::new(ErrorCode::BadJson, "The frame is not valid JSON."))?;
+    let Value::Object(object) = &value else {
+        return Err(FrameError::new(
+            ErrorCode::BadJson,
+            "The frame must be a JSON object.",
+        ));
+    };
+    let kind = match object.get("type") {
+        Some(Value::String(kind)) => kind.as_str(),
+        _ => {
+            return Err(FrameError::new(
+                ErrorCode::UnknownType,
+                "The frame needs a \"type\" string.",
+            ));
+        }
+    };
+    let bad = |e: serde_json::Error| FrameError::new(ErrorCode::BadFrame, describe(kind, &e));
+    match kind {
+        "start" => {
+            let StartFields { resume, lang } = start_fields(&value)?;
+            let lang = lang.map(|l| l.parse::<Lang>()).transpose().map_err(|_| {
+                FrameError::new(ErrorCode::BadFrame, "\"lang\" must be \"en\" or \"es\".")
+            })?;
+            Ok(ClientFrame::Start { resume, lang })
+        }
+        "say" => {
+            let SayFields { id, text, choice } =
+                serde_json::from_value(value.clone()).map_err(bad)?;
+            let parsed = id.parse::<ClientMessageId>().map_err(|_| {
+                FrameError::new(
+                    ErrorCode::BadFrame,
+                    "\"id\" must be 1 to 64 printable ASCII characters without spaces.",
+                )
+            })?;
+            Ok(ClientFrame::Say {
+                id: parsed,
+                text,
+                choice,
+            })
+        }
+        "end" => Ok(ClientFrame::End),
+        _ => Err(FrameError::new(
+            ErrorCode::UnknownType,
+            "Unknown frame type; expected start, say or end.",
+        )),
+    }
+}
+
+/// The fields of `start`; unknown extra fields are ignored, as everywhere.
+fn start_fields(value: &Value) -> Result<StartFields, FrameError> {
+    let field = |name: &str| -> Result<Option<String>, FrameError> {
+        match value.get(name) {
+            None | Some(Value::Null) => Ok(None),
+            Some(Value::String(s)) => Ok(Some(s.clone())),
+            Some(_) => Err(FrameError::new(
+                ErrorCode::BadFrame,
+                format!("\"{name}\" must be a string."),
+            )),
+        }
+    };
+    Ok(StartFields {
+        resume: field("resume")?,
+        lang: field("lang")?,
+    })
+}
+
+/// A serde error in words a client developer can act on, without echoing
+/// the frame's content back into anything that might be logged.
+fn describe(kind: &str, e: &serde_json::Error) -> String {
+    let detail = e.to_string();
+    if let Some(field) = detail.strip_prefix("missing field ") {
+        format!("A \"{kind}\" frame needs the field {field}.")
+    } else {
+        format!("A field of the \"{kind}\" frame has the wrong type.")
+    }
+}
+
+/// A frame to the client.
+#[derive(Debug, Clone, Serialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum ServerFrame {
+    Started {
+        conversation: String,
+        resume: String,
+        lang: Lang,
+        history: Vec<MessageView>,
+    },
+    Ack {
+        id: String,
+        seq: i64,
+    },
+    Reply(MessageView),
+    Ended {
+        conversation: String,
+    },
+    Error {
+        code: &'static str,
+        message: String,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        id: Option<String>,
+    },
+}
+
+impl ServerFrame {
+    pub fn to_json(&self) -> String {
+        // Serializing these types cannot fail: no maps with non-string keys,
+        // no floats that are not finite (confidence is clamped).
+        serde_json::to_string(self).unwrap_or_else(|_| {
+            r#"{"type":"error","code":"internal","message":"internal error"}"#.to_owned()
+        })
+    }
+}
+
+impl From<FrameError> for ServerFrame {
+    fn from(e: FrameError) -> Self {
+        ServerFrame::Error {
+            code: e.code.as_str(),
+            message: e.message,
+            id: e.id,
+        }
+    }
+}
+
+/// A stored message as the client sees it, in history and in `reply`.
+#[derive(Debug, Clone, Serialize)]
+pub struct MessageView {
+    pub seq: i64,
+    pub from: &'static str,
+    pub text: String,
+    pub at: String,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub choices: Vec<Choice>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub html: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub article: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub confidence: Option<f32>,
+}
+
+impl From<Message> for MessageView {
+    fn from(m: Message) -> Self {
+        MessageView {
+            seq: m.seq,
+            from: m.sender.as_str(),
+            text: m.text,
+            at: m.at,
+            choices: m.details.choices,
+            html: m.details.html,
+            article: m.details.article,
+            confidence: m.details.confidence.filter(|c| c.is_finite()),
+        }
+    }
+}

@@ -1,0 +1,47 @@
+//! `frontdesk serve`: start the server and run until SIGINT or SIGTERM.
+
+use std::process::ExitCode;
+
+use crate::config::Settings;
+use crate::startup::{Application, shutdown_signal};
+use crate::telemetry;
+
+pub fn run(settings: Settings) -> ExitCode {
+    telemetry::init(settings.data.log);
+    let runtime = match tokio::runtime::Runtime::new() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("frontdesk: cannot start the async runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(serve(settings)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            tracing::error!(error = format!("{e:#}"), "frontdesk stopped");
+            eprintln!("frontdesk: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn serve(settings: Settings) -> anyhow::Result<()> {
+    let app = Application::build(settings).await?;
+    let addr = app.local_addr();
+    let host = if addr.ip().is_unspecified() {
+        "localhost".to_owned()
+    } else {
+        addr.ip().to_string()
+    };
+    let base = if addr.is_ipv6() && host != "localhost" {
+        format!("http://[{host}]:{}", addr.port())
+    } else {
+        format!("http://{host}:{}", addr.port())
+    };
+    println!("Frontdesk is running.");
+    println!("  Demo clinic page with the chat widget: {base}/");
+    println!("  Agent console:                         {base}/console");
+    println!("Press Ctrl-C to stop.");
+    tracing::info!(%addr, "listening");
+    app.run_until(shutdown_signal()).await
+}

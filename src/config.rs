@@ -1,0 +1,124 @@
+//! Server settings: every one has a flag, an environment variable and a
+//! default that gives a working server with no configuration at all.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use clap::{Args, ValueEnum};
+
+/// How log lines are written (to stderr).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Default)]
+pub enum LogFormat {
+    /// Human-readable, for a terminal.
+    #[default]
+    Pretty,
+    /// One JSON object per line, for log collectors.
+    Json,
+}
+
+/// Settings shared by every subcommand that touches data.
+#[derive(Debug, Clone, Args)]
+pub struct DataArgs {
+    /// Database URL: sqlite://path/to/file.db (created and migrated on start).
+    #[arg(
+        long,
+        env = "FRONTDESK_DATABASE_URL",
+        default_value = "sqlite://data/frontdesk.db"
+    )]
+    pub database_url: String,
+
+    /// Directory of knowledge files (articles, synonyms, clinic facts).
+    #[arg(long, env = "FRONTDESK_KNOWLEDGE", default_value = "knowledge")]
+    pub knowledge: PathBuf,
+
+    /// Log format: pretty or json. Levels come from RUST_LOG (default info).
+    #[arg(long, env = "FRONTDESK_LOG", value_enum, default_value_t = LogFormat::Pretty)]
+    pub log: LogFormat,
+}
+
+/// Everything `frontdesk serve` needs.
+#[derive(Debug, Clone, Args)]
+pub struct Settings {
+    /// Address to listen on, host:port. Port 0 picks a free port.
+    #[arg(long, env = "FRONTDESK_BIND", default_value = "127.0.0.1:8080")]
+    pub bind: String,
+
+    #[command(flatten)]
+    pub data: DataArgs,
+
+    /// Extra origins (comma-separated) whose pages may embed the widget, e.g.
+    /// https://www.example-clinic.org. The server's own origin and localhost
+    /// are always allowed.
+    #[arg(long, env = "FRONTDESK_ALLOWED_ORIGINS", value_delimiter = ',')]
+    pub allowed_origins: Vec<String>,
+
+    #[command(flatten)]
+    pub limits: Limits,
+}
+
+/// Per-connection and server-wide bounds.
+#[derive(Debug, Clone, Args)]
+pub struct Limits {
+    /// Longest patient message, in grapheme clusters (user-perceived characters).
+    #[arg(long, env = "FRONTDESK_MAX_TEXT_GRAPHEMES", default_value_t = 2000)]
+    pub max_text_graphemes: usize,
+
+    /// Largest WebSocket frame or message accepted, in bytes; larger closes
+    /// the connection with 1009.
+    #[arg(long, env = "FRONTDESK_MAX_FRAME_BYTES", default_value_t = 64 * 1024)]
+    pub max_frame_bytes: usize,
+
+    /// Patient messages allowed per minute on one connection.
+    #[arg(long, env = "FRONTDESK_MESSAGES_PER_MINUTE", default_value_t = 30)]
+    pub messages_per_minute: u32,
+
+    /// Seconds without any frame from the client (pongs included) before the
+    /// connection is closed.
+    #[arg(long, env = "FRONTDESK_IDLE_TIMEOUT", default_value_t = 120)]
+    pub idle_timeout_secs: u64,
+
+    /// Seconds between server pings.
+    #[arg(long, env = "FRONTDESK_PING_INTERVAL", default_value_t = 30)]
+    pub ping_interval_secs: u64,
+
+    /// Most simultaneous chat connections; more are refused with 503.
+    #[arg(long, env = "FRONTDESK_MAX_CONNECTIONS", default_value_t = 20_000)]
+    pub max_connections: usize,
+
+    /// Seconds to wait for connections and writes to finish on shutdown.
+    #[arg(long, env = "FRONTDESK_SHUTDOWN_GRACE", default_value_t = 10)]
+    pub shutdown_grace_secs: u64,
+}
+
+impl Limits {
+    pub fn idle_timeout(&self) -> Duration {
+        Duration::from_secs(self.idle_timeout_secs)
+    }
+
+    pub fn ping_interval(&self) -> Duration {
+        Duration::from_secs(self.ping_interval_secs.max(1))
+    }
+
+    pub fn shutdown_grace(&self) -> Duration {
+        Duration::from_secs(self.shutdown_grace_secs)
+    }
+}
+
+impl Settings {
+    /// The defaults (and any FRONTDESK_* variables set), listening on a free
+    /// loopback port, with the given database and knowledge directory: how
+    /// tests and embedders start a server.
+    pub fn ephemeral(database_url: String, knowledge: PathBuf) -> Self {
+        use clap::Parser;
+        #[derive(Parser)]
+        struct Wrapper {
+            #[command(flatten)]
+            settings: Settings,
+        }
+        let mut s = Wrapper::parse_from(["frontdesk"]).settings;
+        s.bind = "127.0.0.1:0".into();
+        s.data.database_url = database_url;
+        s.data.knowledge = knowledge;
+        s
+    }
+}

@@ -1,0 +1,59 @@
+//! The one error type of every HTTP handler: 4xx say what the caller did
+//! wrong; anything unexpected is logged with its cause chain and answered with
+//! a generic 500 that leaks nothing.
+
+use axum::Json;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use serde_json::json;
+
+#[derive(Debug, thiserror::Error)]
+pub enum HttpError {
+    #[error("{0}")]
+    Forbidden(&'static str),
+    #[error("not found")]
+    NotFound,
+    #[error("{0}")]
+    Unavailable(&'static str),
+    #[error("internal error")]
+    Internal(#[from] anyhow::Error),
+}
+
+impl HttpError {
+    fn status(&self) -> StatusCode {
+        match self {
+            HttpError::Forbidden(_) => StatusCode::FORBIDDEN,
+            HttpError::NotFound => StatusCode::NOT_FOUND,
+            HttpError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            HttpError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    fn code(&self) -> &'static str {
+        match self {
+            HttpError::Forbidden(_) => "forbidden",
+            HttpError::NotFound => "not_found",
+            HttpError::Unavailable(_) => "unavailable",
+            HttpError::Internal(_) => "internal",
+        }
+    }
+}
+
+impl From<crate::store::StoreError> for HttpError {
+    fn from(e: crate::store::StoreError) -> Self {
+        match e {
+            crate::store::StoreError::NotFound => HttpError::NotFound,
+            other => HttpError::Internal(other.into()),
+        }
+    }
+}
+
+impl IntoResponse for HttpError {
+    fn into_response(self) -> Response {
+        if let HttpError::Internal(e) = &self {
+            tracing::error!(error = format!("{e:#}"), "request failed");
+        }
+        let body = Json(json!({ "error": self.code(), "message": self.to_string() }));
+        (self.status(), body).into_response()
+    }
+}

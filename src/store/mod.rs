@@ -1,0 +1,149 @@
+//! Durable storage of visitors, conversations and their messages.
+//!
+//! Callers see one [`Store`] whatever the database; each backend lives in its
+//! own module with its own migrations and is chosen by the URL scheme. Adding
+//! PostgreSQL means adding a `postgres` module and a variant here: callers do
+//! not change.
+//!
+//! Writes go through one [`Writer`] task that commits them in batches (group
+//! commit): a single writer never contends with itself, and one fsync covers
+//! every message that arrived while the previous batch was committing.
+
+mod sqlite;
+mod writer;
+
+use tokio::sync::oneshot;
+
+use crate::ids::{ConversationId, TokenDigest};
+use crate::lang::Lang;
+use crate::transcript::{Message, NewMessage};
+
+pub use writer::Writer;
+
+/// The few ways storage can fail that callers act on.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("not found")]
+    NotFound,
+    #[error("conflict: {0}")]
+    Conflict(&'static str),
+    #[error("unsupported database URL: {0}")]
+    UnsupportedUrl(String),
+    #[error("the store is shutting down")]
+    Closed,
+    #[error(transparent)]
+    Other(#[from] anyhow::Error),
+}
+
+impl From<sqlx::Error> for StoreError {
+    fn from(e: sqlx::Error) -> Self {
+        match e {
+            sqlx::Error::RowNotFound => StoreError::NotFound,
+            other => StoreError::Other(other.into()),
+        }
+    }
+}
+
+pub type StoreResult<T> = Result<T, StoreError>;
+
+/// A patient's device, as the store knows it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct VisitorId(pub i64);
+
+/// A conversation's stored header.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Conversation {
+    pub id: ConversationId,
+    pub visitor: VisitorId,
+    pub lang: Lang,
+    pub open: bool,
+}
+
+/// A message's place once committed.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Appended {
+    pub seq: i64,
+    pub at: String,
+    /// True when a message with the same client id was already stored; `seq`
+    /// and `at` are then the original's.
+    pub duplicate: bool,
+}
+
+/// One change for the writer to commit; each carries where its outcome goes.
+#[derive(Debug)]
+pub enum WriteOp {
+    /// Creates a visitor (when `visitor` is `None`) and an open conversation.
+    StartConversation {
+        visitor: Option<VisitorId>,
+        token: TokenDigest,
+        lang: Lang,
+        reply: oneshot::Sender<StoreResult<Conversation>>,
+    },
+    Append {
+        message: NewMessage,
+        reply: oneshot::Sender<StoreResult<Appended>>,
+    },
+    EndConversation {
+        conversation: ConversationId,
+        reply: oneshot::Sender<StoreResult<()>>,
+    },
+}
+
+/// The database, whichever it is. Cheap to clone.
+#[derive(Clone, Debug)]
+pub enum Store {
+    Sqlite(sqlite::SqliteStore),
+}
+
+impl Store {
+    /// Connects to (and migrates) the database named by `url`:
+    /// `sqlite://path/to/file.db` or `sqlite::memory:`.
+    pub async fn connect(url: &str) -> StoreResult<Store> {
+        if url.starts_with("sqlite:") {
+            Ok(Store::Sqlite(sqlite::SqliteStore::connect(url).await?))
+        } else if url.starts_with("postgres:") || url.starts_with("postgresql:") {
+            Err(StoreError::UnsupportedUrl(
+                "PostgreSQL is planned but not built into this version; use sqlite://".into(),
+            ))
+        } else {
+            Err(StoreError::UnsupportedUrl(
+                "expected a URL starting with sqlite://".into(),
+            ))
+        }
+    }
+
+    /// Checks that the database answers.
+    pub async fn ping(&self) -> StoreResult<()> {
+        match self {
+            Store::Sqlite(s) => s.ping().await,
+        }
+    }
+
+    pub async fn visitor_by_token(&self, token: &TokenDigest) -> StoreResult<Option<VisitorId>> {
+        match self {
+            Store::Sqlite(s) => s.visitor_by_token(token).await,
+        }
+    }
+
+    /// The visitor's open conversation, if any.
+    pub async fn open_conversation(&self, visitor: VisitorId) -> StoreResult<Option<Conversation>> {
+        match self {
+            Store::Sqlite(s) => s.open_conversation(visitor).await,
+        }
+    }
+
+    /// Every message of a conversation in `seq` order.
+    pub async fn history(&self, conversation: &ConversationId) -> StoreResult<Vec<Message>> {
+        match self {
+            Store::Sqlite(s) => s.history(conversation).await,
+        }
+    }
+
+    /// Commits `ops` in one transaction and answers each op's reply channel.
+    /// Only the [`Writer`] calls this.
+    async fn write_batch(&self, ops: Vec<WriteOp>) {
+        match self {
+            Store::Sqlite(s) => s.write_batch(ops).await,
+        }
+    }
+}

@@ -1,0 +1,319 @@
+//! The SQLite backend: the embedded default. One file, WAL journal, fsync on
+//! every commit (`synchronous = FULL`), so an acknowledged message survives a
+//! crash of the process or of the machine.
+
+use std::str::FromStr;
+use std::time::Duration;
+
+use anyhow::Context;
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
+use sqlx::{Sqlite, SqlitePool, Transaction};
+
+use super::{Appended, Conversation, StoreError, StoreResult, VisitorId, WriteOp};
+use crate::ids::{ConversationId, TokenDigest};
+use crate::lang::Lang;
+use crate::transcript::{self, Details, Message, NewMessage, Sender};
+
+#[derive(Clone, Debug)]
+pub struct SqliteStore {
+    pool: SqlitePool,
+}
+
+impl SqliteStore {
+    pub async fn connect(url: &str) -> StoreResult<Self> {
+        let options = SqliteConnectOptions::from_str(url)
+            .with_context(|| "invalid sqlite URL")?
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal)
+            .synchronous(SqliteSynchronous::Full)
+            .busy_timeout(Duration::from_secs(5))
+            .foreign_keys(true);
+        let in_memory = url.contains(":memory:") || url.contains("mode=memory");
+        let dir = options.get_filename().parent().map(|d| d.to_path_buf());
+        if let Some(dir) = dir.filter(|d| !in_memory && !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(&dir).with_context(|| {
+                format!("cannot create the database directory {}", dir.display())
+            })?;
+        }
+        // An in-memory database lives and dies with its one connection.
+        let pool_options = if in_memory {
+            SqlitePoolOptions::new()
+                .max_connections(1)
+                .min_connections(1)
+                .idle_timeout(None)
+                .max_lifetime(None)
+        } else {
+            SqlitePoolOptions::new().max_connections(8)
+        };
+        let pool = pool_options
+            .connect_with(options)
+            .await
+            .context("cannot open the SQLite database")?;
+        sqlx::migrate!("src/store/migrations/sqlite")
+            .run(&pool)
+            .await
+            .context("cannot migrate the SQLite database")?;
+        Ok(Self { pool })
+    }
+
+    pub async fn ping(&self) -> StoreResult<()> {
+        sqlx::query("SELECT 1").execute(&self.pool).await?;
+        Ok(())
+    }
+
+    pub async fn visitor_by_token(&self, token: &TokenDigest) -> StoreResult<Option<VisitorId>> {
+        let id: Option<i64> = sqlx::query_scalar("SELECT id FROM visitors WHERE token_hash = ?")
+            .bind(&token.0[..])
+            .fetch_optional(&self.pool)
+            .await?;
+        Ok(id.map(VisitorId))
+    }
+
+    pub async fn open_conversation(&self, visitor: VisitorId) -> StoreResult<Option<Conversation>> {
+        let row: Option<(String, String)> = sqlx::query_as(
+            "SELECT id, lang FROM conversations WHERE visitor_id = ? AND status = 'open'
+             ORDER BY created_at DESC LIMIT 1",
+        )
+        .bind(visitor.0)
+        .fetch_optional(&self.pool)
+        .await?;
+        row.map(|(id, lang)| conversation_from_row(id, visitor, &lang, true))
+            .transpose()
+    }
+
+    pub async fn history(&self, conversation: &ConversationId) -> StoreResult<Vec<Message>> {
+        let rows: Vec<(i64, String, String, Option<String>, String)> = sqlx::query_as(
+            "SELECT seq, sender, body, meta, created_at FROM messages
+             WHERE conversation_id = ? ORDER BY seq",
+        )
+        .bind(conversation.as_str())
+        .fetch_all(&self.pool)
+        .await?;
+        rows.into_iter()
+            .map(|(seq, sender, text, meta, at)| {
+                let sender = Sender::parse(&sender)
+                    .ok_or_else(|| anyhow::anyhow!("stored message {seq} has an unknown sender"))?;
+                let details = match meta {
+                    Some(json) => serde_json::from_str(&json)
+                        .with_context(|| format!("stored message {seq} has unreadable details"))?,
+                    None => Details::default(),
+                };
+                Ok(Message {
+                    seq,
+                    sender,
+                    text,
+                    details,
+                    at,
+                })
+            })
+            .collect()
+    }
+
+    /// Runs the batch in one transaction; replies go out only after the commit.
+    pub async fn write_batch(&self, ops: Vec<WriteOp>) {
+        let mut done: Vec<Done> = Vec::with_capacity(ops.len());
+        let outcome = async {
+            let mut tx = self.pool.begin().await?;
+            for op in ops {
+                done.push(apply(&mut tx, op).await?);
+            }
+            tx.commit().await?;
+            Ok::<(), sqlx::Error>(())
+        }
+        .await;
+        match outcome {
+            Ok(()) => done.into_iter().for_each(Done::send),
+            Err(e) => {
+                tracing::error!(error = %e, ops = done.len(), "a write batch failed and was rolled back");
+                // Nothing was committed: every op in the batch fails, including
+                // those not reached (their reply senders drop, which callers
+                // see as a failure too).
+                done.into_iter().for_each(Done::fail);
+            }
+        }
+    }
+}
+
+/// An applied op waiting for its transaction to commit.
+enum Done {
+    Started(
+        tokio::sync::oneshot::Sender<StoreResult<Conversation>>,
+        StoreResult<Conversation>,
+    ),
+    Appended(
+        tokio::sync::oneshot::Sender<StoreResult<Appended>>,
+        StoreResult<Appended>,
+    ),
+    Ended(
+        tokio::sync::oneshot::Sender<StoreResult<()>>,
+        StoreResult<()>,
+    ),
+}
+
+impl Done {
+    fn send(self) {
+        // A caller that gave up waiting is not an error.
+        match self {
+            Done::Started(tx, r) => drop(tx.send(r)),
+            Done::Appended(tx, r) => drop(tx.send(r)),
+            Done::Ended(tx, r) => drop(tx.send(r)),
+        }
+    }
+
+    fn fail(self) {
+        let closed = || StoreError::Other(anyhow::anyhow!("the write batch was rolled back"));
+        match self {
+            Done::Started(tx, _) => drop(tx.send(Err(closed()))),
+            Done::Appended(tx, _) => drop(tx.send(Err(closed()))),
+            Done::Ended(tx, _) => drop(tx.send(Err(closed()))),
+        }
+    }
+}
+
+async fn apply(tx: &mut Transaction<'_, Sqlite>, op: WriteOp) -> Result<Done, sqlx::Error> {
+    Ok(match op {
+        WriteOp::StartConversation {
+            visitor,
+            token,
+            lang,
+            reply,
+        } => {
+            let r = start_conversation(tx, visitor, token, lang).await?;
+            Done::Started(reply, Ok(r))
+        }
+        WriteOp::Append { message, reply } => Done::Appended(reply, append(tx, message).await?),
+        WriteOp::EndConversation {
+            conversation,
+            reply,
+        } => {
+            let changed = sqlx::query(
+                "UPDATE conversations SET status = 'ended', ended_at = ? WHERE id = ? AND status = 'open'",
+            )
+            .bind(transcript::now())
+            .bind(conversation.as_str())
+            .execute(&mut **tx)
+            .await?
+            .rows_affected();
+            Done::Ended(
+                reply,
+                if changed == 1 {
+                    Ok(())
+                } else {
+                    Err(StoreError::NotFound)
+                },
+            )
+        }
+    })
+}
+
+async fn start_conversation(
+    tx: &mut Transaction<'_, Sqlite>,
+    visitor: Option<VisitorId>,
+    token: TokenDigest,
+    lang: Lang,
+) -> Result<Conversation, sqlx::Error> {
+    let now = transcript::now();
+    let visitor = match visitor {
+        Some(v) => v,
+        None => VisitorId(
+            sqlx::query_scalar(
+                "INSERT INTO visitors (token_hash, created_at) VALUES (?, ?) RETURNING id",
+            )
+            .bind(&token.0[..])
+            .bind(&now)
+            .fetch_one(&mut **tx)
+            .await?,
+        ),
+    };
+    let id = ConversationId::generate();
+    sqlx::query(
+        "INSERT INTO conversations (id, visitor_id, lang, status, created_at) VALUES (?, ?, ?, 'open', ?)",
+    )
+    .bind(id.as_str())
+    .bind(visitor.0)
+    .bind(lang.as_str())
+    .bind(&now)
+    .execute(&mut **tx)
+    .await?;
+    Ok(Conversation {
+        id,
+        visitor,
+        lang,
+        open: true,
+    })
+}
+
+async fn append(
+    tx: &mut Transaction<'_, Sqlite>,
+    m: NewMessage,
+) -> Result<StoreResult<Appended>, sqlx::Error> {
+    if let Some(client_id) = &m.client_id {
+        let existing: Option<(i64, String)> = sqlx::query_as(
+            "SELECT seq, created_at FROM messages WHERE conversation_id = ? AND client_id = ?",
+        )
+        .bind(m.conversation.as_str())
+        .bind(client_id.as_str())
+        .fetch_optional(&mut **tx)
+        .await?;
+        if let Some((seq, at)) = existing {
+            return Ok(Ok(Appended {
+                seq,
+                at,
+                duplicate: true,
+            }));
+        }
+    }
+    let seq: Option<i64> = sqlx::query_scalar(
+        "UPDATE conversations SET next_seq = next_seq + 1 WHERE id = ? RETURNING next_seq - 1",
+    )
+    .bind(m.conversation.as_str())
+    .fetch_optional(&mut **tx)
+    .await?;
+    let Some(seq) = seq else {
+        return Ok(Err(StoreError::NotFound));
+    };
+    let meta = if m.details.is_empty() {
+        None
+    } else {
+        Some(serde_json::to_string(&m.details).map_err(|e| sqlx::Error::Encode(e.into()))?)
+    };
+    let at = transcript::now();
+    sqlx::query(
+        "INSERT INTO messages (conversation_id, seq, sender, body, client_id, meta, created_at)
+         VALUES (?, ?, ?, ?, ?, ?, ?)",
+    )
+    .bind(m.conversation.as_str())
+    .bind(seq)
+    .bind(m.sender.as_str())
+    .bind(&m.text)
+    .bind(m.client_id.as_ref().map(|c| c.as_str()))
+    .bind(meta)
+    .bind(&at)
+    .execute(&mut **tx)
+    .await?;
+    Ok(Ok(Appended {
+        seq,
+        at,
+        duplicate: false,
+    }))
+}
+
+fn conversation_from_row(
+    id: String,
+    visitor: VisitorId,
+    lang: &str,
+    open: bool,
+) -> StoreResult<Conversation> {
+    let id = id
+        .parse()
+        .map_err(|_| anyhow::anyhow!("a stored conversation id is malformed"))?;
+    let lang = lang
+        .parse()
+        .map_err(|_| anyhow::anyhow!("a stored conversation language is unknown"))?;
+    Ok(Conversation {
+        id,
+        visitor,
+        lang,
+        open,
+    })
+}

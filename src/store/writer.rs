@@ -1,0 +1,86 @@
+//! The one task that writes conversations: it takes every write from a bounded
+//! queue and commits whatever has queued up in one transaction (group commit).
+//!
+//! Callers await their own op's outcome, so "acked means stored" holds: a
+//! caller hears `Ok` only after the commit that contains its write.
+
+use tokio::sync::{mpsc, oneshot};
+use tokio::task::JoinHandle;
+
+use super::{Appended, Conversation, Store, StoreError, StoreResult, VisitorId, WriteOp};
+use crate::ids::{ConversationId, TokenDigest};
+use crate::lang::Lang;
+use crate::transcript::NewMessage;
+
+/// Most ops committed in one transaction.
+const MAX_BATCH: usize = 512;
+/// Ops that may wait for the writer before senders are slowed down.
+const QUEUE_DEPTH: usize = 4096;
+
+/// A handle to the writer task. Cheap to clone; the task ends, after
+/// committing everything queued, when the last handle is dropped.
+#[derive(Clone, Debug)]
+pub struct Writer {
+    tx: mpsc::Sender<WriteOp>,
+}
+
+impl Writer {
+    /// Starts the writer task for `store`.
+    pub fn spawn(store: Store) -> (Writer, JoinHandle<()>) {
+        let (tx, rx) = mpsc::channel(QUEUE_DEPTH);
+        let task = tokio::spawn(run(store, rx));
+        (Writer { tx }, task)
+    }
+
+    /// Stores a message; returns once it is committed.
+    pub async fn append(&self, message: NewMessage) -> StoreResult<Appended> {
+        self.submit(|reply| WriteOp::Append { message, reply })
+            .await
+    }
+
+    /// Opens a new conversation, creating the visitor when `visitor` is `None`.
+    pub async fn start_conversation(
+        &self,
+        visitor: Option<VisitorId>,
+        token: TokenDigest,
+        lang: Lang,
+    ) -> StoreResult<Conversation> {
+        self.submit(|reply| WriteOp::StartConversation {
+            visitor,
+            token,
+            lang,
+            reply,
+        })
+        .await
+    }
+
+    pub async fn end_conversation(&self, conversation: ConversationId) -> StoreResult<()> {
+        self.submit(|reply| WriteOp::EndConversation {
+            conversation,
+            reply,
+        })
+        .await
+    }
+
+    async fn submit<T>(
+        &self,
+        op: impl FnOnce(oneshot::Sender<StoreResult<T>>) -> WriteOp,
+    ) -> StoreResult<T> {
+        let (reply, outcome) = oneshot::channel();
+        self.tx
+            .send(op(reply))
+            .await
+            .map_err(|_| StoreError::Closed)?;
+        // A dropped reply means the op never made it into a committed batch.
+        outcome.await.map_err(|_| StoreError::Closed)?
+    }
+}
+
+async fn run(store: Store, mut rx: mpsc::Receiver<WriteOp>) {
+    let mut batch = Vec::with_capacity(MAX_BATCH);
+    while rx.recv_many(&mut batch, MAX_BATCH).await > 0 {
+        let ops = std::mem::replace(&mut batch, Vec::with_capacity(MAX_BATCH));
+        store.write_batch(ops).await;
+    }
+    tracing::debug!("message writer drained and stopped");
+}

@@ -1,0 +1,93 @@
+//! What a conversation is made of, independent of any wire format or database:
+//! who said something, what they said, and what the bot offered with it.
+
+use serde::{Deserialize, Serialize};
+
+use crate::ids::{ClientMessageId, ConversationId};
+
+/// Who wrote a message.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Sender {
+    Patient,
+    Bot,
+    Agent,
+    System,
+}
+
+impl Sender {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Sender::Patient => "patient",
+            Sender::Bot => "bot",
+            Sender::Agent => "agent",
+            Sender::System => "system",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        Some(match s {
+            "patient" => Sender::Patient,
+            "bot" => Sender::Bot,
+            "agent" => Sender::Agent,
+            "system" => Sender::System,
+            _ => return None,
+        })
+    }
+}
+
+/// A button the bot offers; answering it sends `value` back.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Choice {
+    pub label: String,
+    pub value: String,
+}
+
+/// The optional parts of a bot message beyond its plain text.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Details {
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub choices: Vec<Choice>,
+    /// Sanitized HTML rendering of an article answer.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub html: Option<String>,
+    /// The id of the article that answered.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub article: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub confidence: Option<f32>,
+}
+
+impl Details {
+    pub fn is_empty(&self) -> bool {
+        *self == Details::default()
+    }
+}
+
+/// A message on its way into the transcript.
+#[derive(Debug, Clone)]
+pub struct NewMessage {
+    pub conversation: ConversationId,
+    pub sender: Sender,
+    pub text: String,
+    /// Set for patient messages: resending the same id stores nothing new.
+    pub client_id: Option<ClientMessageId>,
+    pub details: Details,
+}
+
+/// A message as stored, with its place in the conversation.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Message {
+    pub seq: i64,
+    pub sender: Sender,
+    pub text: String,
+    pub details: Details,
+    /// RFC 3339, UTC.
+    pub at: String,
+}
+
+/// The current time as stored and sent: RFC 3339 UTC, millisecond precision.
+pub fn now() -> String {
+    let ts = jiff::Timestamp::now();
+    ts.round(jiff::Unit::Millisecond).unwrap_or(ts).to_string()
+}

@@ -1,0 +1,309 @@
+//! Starting real servers for tests (in-process on port 0, or the real binary
+//! as a child process) and talking to them over real WebSockets.
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::mpsc as std_mpsc;
+use std::time::Duration;
+
+use frontdesk::config::Settings;
+use frontdesk::startup::Application;
+use futures_util::{SinkExt, StreamExt};
+use serde_json::{Value, json};
+use tempfile::TempDir;
+use tokio::net::TcpStream;
+use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+use tokio_tungstenite::tungstenite::http::HeaderValue;
+use tokio_tungstenite::tungstenite::{self, Message};
+use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
+
+/// How long any single expected event may take before a test fails.
+pub const EVENT_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// A server running inside the test process.
+pub struct TestApp {
+    pub addr: std::net::SocketAddr,
+    /// Holds the database until the test ends.
+    _dir: TempDir,
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
+    task: Option<tokio::task::JoinHandle<anyhow::Result<()>>>,
+}
+
+/// Starts a server on port 0 with a fresh database; `tweak` adjusts settings.
+pub async fn spawn_app_with(tweak: impl FnOnce(&mut Settings)) -> TestApp {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let mut settings = Settings::ephemeral(sqlite_url(dir.path()), knowledge_dir());
+    tweak(&mut settings);
+    let app = Application::build(settings).await.expect("server builds");
+    let addr = app.local_addr();
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let task = tokio::spawn(app.run_until(async move {
+        let _ = stopped.await;
+    }));
+    TestApp {
+        addr,
+        _dir: dir,
+        stop: Some(stop),
+        task: Some(task),
+    }
+}
+
+pub async fn spawn_app() -> TestApp {
+    spawn_app_with(|_| {}).await
+}
+
+impl TestApp {
+    pub fn url(&self, path: &str) -> String {
+        format!("http://{}{path}", self.addr)
+    }
+
+    pub async fn chat(&self) -> Chat {
+        Chat::connect(self.addr, None).await.expect("chat connects")
+    }
+
+    /// Asks the server to shut down and waits until it has.
+    pub async fn stop(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        if let Some(task) = self.task.take() {
+            tokio::time::timeout(EVENT_TIMEOUT, task)
+                .await
+                .expect("server stops in time")
+                .expect("server task")
+                .expect("server ran cleanly");
+        }
+    }
+}
+
+pub fn sqlite_url(dir: &Path) -> String {
+    format!("sqlite://{}", dir.join("frontdesk.db").display())
+}
+
+pub fn knowledge_dir() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("knowledge")
+}
+
+type Socket = WebSocketStream<MaybeTlsStream<TcpStream>>;
+
+/// A patient's WebSocket connection.
+pub struct Chat {
+    socket: Socket,
+}
+
+/// How a connection ended, as the client saw it.
+#[derive(Debug, PartialEq)]
+pub enum Closed {
+    Code(u16),
+    WithoutCode,
+}
+
+impl Chat {
+    pub async fn connect(
+        addr: std::net::SocketAddr,
+        origin: Option<&str>,
+    ) -> Result<Chat, tungstenite::Error> {
+        let mut request = format!("ws://{addr}/chat").into_client_request()?;
+        if let Some(origin) = origin {
+            request.headers_mut().insert(
+                "origin",
+                HeaderValue::from_str(origin).expect("origin header"),
+            );
+        }
+        let (socket, _) = tokio_tungstenite::connect_async(request).await?;
+        Ok(Chat { socket })
+    }
+
+    pub async fn send_json(&mut self, frame: Value) {
+        self.send_text(&frame.to_string()).await;
+    }
+
+    pub async fn send_text(&mut self, text: &str) {
+        self.socket
+            .send(Message::Text(text.to_owned().into()))
+            .await
+            .expect("frame sent");
+    }
+
+    pub async fn send_raw(&mut self, message: Message) -> Result<(), tungstenite::Error> {
+        self.socket.send(message).await
+    }
+
+    /// The next JSON frame from the server (pings are answered and skipped).
+    pub async fn recv(&mut self) -> Value {
+        loop {
+            let next = tokio::time::timeout(EVENT_TIMEOUT, self.socket.next())
+                .await
+                .expect("a frame arrives in time");
+            match next {
+                Some(Ok(Message::Text(text))) => {
+                    return serde_json::from_str(text.as_str()).expect("server sends JSON");
+                }
+                Some(Ok(Message::Ping(_) | Message::Pong(_))) => continue,
+                other => panic!("expected a text frame, got {other:?}"),
+            }
+        }
+    }
+
+    /// The next frame, which must have the given type.
+    pub async fn expect(&mut self, kind: &str) -> Value {
+        let frame = self.recv().await;
+        assert_eq!(frame["type"], kind, "unexpected frame: {frame}");
+        frame
+    }
+
+    /// Waits for the server to close the connection; returns the close code.
+    pub async fn closed(&mut self) -> Closed {
+        loop {
+            let next = tokio::time::timeout(EVENT_TIMEOUT, self.socket.next())
+                .await
+                .expect("the connection closes in time");
+            match next {
+                Some(Ok(Message::Close(Some(frame)))) => return Closed::Code(frame.code.into()),
+                Some(Ok(Message::Close(None))) | None => return Closed::WithoutCode,
+                Some(Ok(_)) => continue,
+                Some(Err(_)) => return Closed::WithoutCode,
+            }
+        }
+    }
+
+    /// Opens a new conversation; returns the `started` frame.
+    pub async fn start(&mut self) -> Value {
+        self.send_json(json!({"type": "start"})).await;
+        self.expect("started").await
+    }
+
+    pub async fn resume(&mut self, token: &str) -> Value {
+        self.send_json(json!({"type": "start", "resume": token}))
+            .await;
+        self.expect("started").await
+    }
+
+    /// Sends a message and waits for its ack; returns the acked seq.
+    pub async fn say(&mut self, id: &str, text: &str) -> i64 {
+        self.send_json(json!({"type": "say", "id": id, "text": text}))
+            .await;
+        let ack = self.expect("ack").await;
+        assert_eq!(ack["id"], id);
+        ack["seq"].as_i64().expect("ack has a seq")
+    }
+}
+
+/// The texts of the patient's messages in a `started` history, in order.
+pub fn patient_texts(started: &Value) -> Vec<String> {
+    started["history"]
+        .as_array()
+        .expect("history is an array")
+        .iter()
+        .filter(|m| m["from"] == "patient")
+        .map(|m| m["text"].as_str().unwrap_or_default().to_owned())
+        .collect()
+}
+
+/// The real `frontdesk` binary, run as a child process.
+pub struct ServerProcess {
+    pub child: Child,
+    pub addr: std::net::SocketAddr,
+    pub stderr_path: PathBuf,
+    stdout_lines: std_mpsc::Receiver<String>,
+}
+
+impl ServerProcess {
+    /// Starts `frontdesk serve` on port 0 with the database in `dir`, and
+    /// waits until it prints where it listens.
+    pub fn start(dir: &Path, envs: &[(&str, &str)]) -> ServerProcess {
+        let stderr_path = dir.join(format!("stderr-{}.log", std::process::id()));
+        let stderr = std::fs::File::create(&stderr_path).expect("stderr file");
+        let mut child = Command::new(env!("CARGO_BIN_EXE_frontdesk"))
+            .arg("serve")
+            .env("FRONTDESK_BIND", "127.0.0.1:0")
+            .env("FRONTDESK_DATABASE_URL", sqlite_url(dir))
+            .env("FRONTDESK_KNOWLEDGE", knowledge_dir())
+            .envs(envs.iter().copied())
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(stderr)
+            .spawn()
+            .expect("the frontdesk binary starts");
+        let stdout = child.stdout.take().expect("stdout piped");
+        let (tx, stdout_lines) = std_mpsc::channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+                if tx.send(line).is_err() {
+                    break;
+                }
+            }
+        });
+        let addr = loop {
+            let line = stdout_lines
+                .recv_timeout(EVENT_TIMEOUT)
+                .expect("the server prints its address");
+            if let Some(url) = line
+                .split("http://")
+                .nth(1)
+                .filter(|_| line.contains("Demo"))
+            {
+                let hostport = url.trim_end_matches('/');
+                break hostport.parse().expect("printed address parses");
+            }
+        };
+        ServerProcess {
+            child,
+            addr,
+            stderr_path,
+            stdout_lines,
+        }
+    }
+
+    /// Everything the server wrote to stdout and stderr so far.
+    pub fn output(&self) -> String {
+        let mut out: String = self.stdout_lines.try_iter().collect::<Vec<_>>().join("\n");
+        out.push('\n');
+        out.push_str(&std::fs::read_to_string(&self.stderr_path).unwrap_or_default());
+        out
+    }
+
+    pub fn kill_hard(&mut self) {
+        self.child.kill().expect("SIGKILL delivered");
+        self.child.wait().expect("child reaped");
+    }
+
+    /// Sends SIGTERM and waits for the exit status.
+    pub fn terminate(&mut self) -> std::process::ExitStatus {
+        let status = Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status()
+            .expect("kill runs");
+        assert!(status.success());
+        let deadline = std::time::Instant::now() + EVENT_TIMEOUT;
+        loop {
+            if let Some(status) = self.child.try_wait().expect("try_wait") {
+                return status;
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "server did not exit after SIGTERM"
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+}
+
+impl Drop for ServerProcess {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Chat {
+    /// The next message of any kind, pings included.
+    pub async fn next_raw(&mut self) -> Message {
+        tokio::time::timeout(EVENT_TIMEOUT, self.socket.next())
+            .await
+            .expect("a message arrives in time")
+            .expect("the connection is open")
+            .expect("the message is readable")
+    }
+}

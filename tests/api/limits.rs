@@ -1,0 +1,101 @@
+//! Every limit answers with a clear error or close code, and affects only the
+//! patient who hit it.
+
+use std::time::Duration;
+
+use serde_json::json;
+use tokio_tungstenite::tungstenite::Message;
+
+use crate::helpers::{Closed, spawn_app, spawn_app_with};
+
+#[tokio::test]
+async fn text_length_is_counted_in_graphemes_not_bytes() {
+    let app = spawn_app().await;
+    let mut chat = app.chat().await;
+    chat.start().await;
+    // A family emoji is one grapheme but 25 bytes; 2,000 of them are fine.
+    let family = "👨‍👩‍👧‍👦".repeat(2000);
+    chat.say("emoji", &family).await;
+    chat.expect("reply").await;
+    // "e" + combining acute accent: 2,001 graphemes is one too many.
+    let accented = "e\u{301}".repeat(2001);
+    chat.send_json(json!({"type": "say", "id": "long", "text": accented}))
+        .await;
+    let error = chat.expect("error").await;
+    assert_eq!(error["code"], "text_too_long");
+    assert_eq!(error["id"], "long");
+}
+
+#[tokio::test]
+async fn an_oversized_frame_closes_only_that_connection_with_1009() {
+    let app = spawn_app().await;
+    let mut bystander = app.chat().await;
+    bystander.start().await;
+    let mut flooder = app.chat().await;
+    flooder.start().await;
+
+    let huge = json!({"type": "say", "id": "big", "text": "x".repeat(70 * 1024)});
+    flooder.send_text(&huge.to_string()).await;
+    assert_eq!(flooder.closed().await, Closed::Code(1009));
+
+    bystander.say("calm", "is everything fine?").await;
+    bystander.expect("reply").await;
+}
+
+#[tokio::test]
+async fn a_flood_of_messages_is_rate_limited_with_an_error_frame() {
+    let app = spawn_app_with(|s| s.limits.messages_per_minute = 5).await;
+    let mut chat = app.chat().await;
+    chat.start().await;
+    for i in 0..5 {
+        chat.say(&format!("m{i}"), "hello").await;
+        chat.expect("reply").await;
+    }
+    chat.send_json(json!({"type": "say", "id": "m5", "text": "hello"}))
+        .await;
+    let error = chat.expect("error").await;
+    assert_eq!(error["code"], "rate_limited");
+    assert_eq!(error["id"], "m5");
+
+    // The limit is per connection: a new one is not affected, and the
+    // limited message was not stored.
+    let mut other = app.chat().await;
+    other.start().await;
+    other.say("x", "hi").await;
+}
+
+#[tokio::test]
+async fn a_silent_client_is_closed_after_the_idle_timeout() {
+    let app = spawn_app_with(|s| {
+        s.limits.ping_interval_secs = 1;
+        s.limits.idle_timeout_secs = 2;
+    })
+    .await;
+    let mut chat = app.chat().await;
+    chat.start().await;
+    // Not reading means not answering pings: the client is silent.
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    assert_eq!(chat.closed().await, Closed::Code(1000));
+}
+
+#[tokio::test]
+async fn a_client_that_answers_pings_stays_connected() {
+    let app = spawn_app_with(|s| {
+        s.limits.ping_interval_secs = 1;
+        s.limits.idle_timeout_secs = 2;
+    })
+    .await;
+    let mut chat = app.chat().await;
+    chat.start().await;
+    // Reading makes the client library answer each ping with a pong; wait
+    // for four pings, well past the idle timeout.
+    let mut pings = 0;
+    while pings < 4 {
+        match chat.next_raw().await {
+            Message::Ping(_) => pings += 1,
+            Message::Close(frame) => panic!("closed while answering pings: {frame:?}"),
+            _ => {}
+        }
+    }
+    chat.say("alive", "still here").await;
+}

@@ -1,0 +1,12 @@
+//! End-to-end tests against the real server: real sockets, real database.
+//! One test binary keeps link time down.
+
+mod helpers;
+
+mod chat_protocol;
+mod durability;
+mod limits;
+mod logging;
+mod origin;
+mod pages;
+mod shutdown;

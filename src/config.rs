@@ -52,8 +52,39 @@ pub struct Settings {
     #[arg(long, env = "FRONTDESK_ALLOWED_ORIGINS", value_delimiter = ',')]
     pub allowed_origins: Vec<String>,
 
+    /// The URL patients and staff reach this server at, e.g.
+    /// https://chat.example-clinic.org (behind a TLS proxy). Used in printed
+    /// links, and https here marks session cookies Secure.
+    #[arg(long, env = "FRONTDESK_PUBLIC_URL")]
+    pub public_url: Option<String>,
+
     #[command(flatten)]
     pub limits: Limits,
+
+    #[command(flatten)]
+    pub sessions: SessionSettings,
+}
+
+/// How long console sign-ins last.
+#[derive(Debug, Clone, Args)]
+pub struct SessionSettings {
+    /// Seconds of inactivity after which a console session ends.
+    #[arg(long, env = "FRONTDESK_SESSION_IDLE_SECS", default_value_t = 15 * 60)]
+    pub session_idle_secs: u64,
+
+    /// Seconds after sign-in at which a console session ends regardless.
+    #[arg(long, env = "FRONTDESK_SESSION_MAX_SECS", default_value_t = 12 * 60 * 60)]
+    pub session_max_secs: u64,
+}
+
+impl SessionSettings {
+    pub fn idle(&self) -> Duration {
+        Duration::from_secs(self.session_idle_secs)
+    }
+
+    pub fn max_age(&self) -> Duration {
+        Duration::from_secs(self.session_max_secs)
+    }
 }
 
 /// Per-connection and server-wide bounds.

@@ -10,13 +10,13 @@ use std::str::FromStr;
 use sha2::{Digest, Sha256};
 
 /// Fills `buf` from the operating system's CSPRNG.
-fn random_bytes<const N: usize>() -> [u8; N] {
+pub(crate) fn random_bytes<const N: usize>() -> [u8; N] {
     let mut buf = [0u8; N];
     getrandom::fill(&mut buf).expect("the operating system random source is unavailable");
     buf
 }
 
-fn hex(bytes: &[u8]) -> String {
+pub(crate) fn hex(bytes: &[u8]) -> String {
     use fmt::Write;
     bytes
         .iter()
@@ -26,7 +26,7 @@ fn hex(bytes: &[u8]) -> String {
         })
 }
 
-fn is_lower_hex(s: &str) -> bool {
+pub(crate) fn is_lower_hex(s: &str) -> bool {
     s.bytes()
         .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
 }

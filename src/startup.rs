@@ -13,6 +13,9 @@ use tokio::task::JoinHandle;
 use crate::chat::origin::OriginPolicy;
 use crate::config::Settings;
 use crate::dialog::Engine;
+use crate::staff::sessions::Sessions;
+use crate::staff::throttle::LoginThrottle;
+use crate::staff::{Role, password};
 use crate::state::AppState;
 use crate::store::{Store, Writer};
 
@@ -24,6 +27,7 @@ pub struct Application {
     shutdown_tx: watch::Sender<bool>,
     drain_rx: mpsc::Receiver<()>,
     writer_task: JoinHandle<()>,
+    initial_admin_password: Option<String>,
 }
 
 impl Application {
@@ -36,18 +40,24 @@ impl Application {
             .await
             .with_context(|| format!("cannot listen on {}", settings.bind))?;
         let addr = listener.local_addr()?;
+        let initial_admin_password = ensure_an_admin(&store).await?;
         let (writer, writer_task) = Writer::spawn(store.clone());
         let (shutdown_tx, shutdown) = watch::channel(false);
         let (drain, drain_rx) = mpsc::channel(1);
         let state = AppState {
             origins: Arc::new(OriginPolicy::new(&settings.allowed_origins)),
             connections: Arc::new(Semaphore::new(settings.limits.max_connections)),
-            settings: Arc::new(settings),
             store,
             writer,
             engine: Arc::new(Engine::new()),
+            sessions: Arc::new(Sessions::new(
+                settings.sessions.idle(),
+                settings.sessions.max_age(),
+            )),
+            throttle: Arc::new(LoginThrottle::default()),
             shutdown,
             drain,
+            settings: Arc::new(settings),
         };
         Ok(Application {
             listener,
@@ -56,6 +66,7 @@ impl Application {
             shutdown_tx,
             drain_rx,
             writer_task,
+            initial_admin_password,
         })
     }
 
@@ -65,6 +76,12 @@ impl Application {
 
     pub fn port(&self) -> u16 {
         self.addr.port()
+    }
+
+    /// The password of the `admin` account created on this start, when the
+    /// database had no accounts. Shown once; it is stored only as a hash.
+    pub fn initial_admin_password(&self) -> Option<&str> {
+        self.initial_admin_password.as_deref()
     }
 
     /// Serves until `signal` completes, then: stops accepting, tells every
@@ -83,7 +100,11 @@ impl Application {
             ..
         } = self;
         let grace = state.settings.limits.shutdown_grace();
-        let router = crate::http::router(state);
+        let sweeper = tokio::spawn(sweep_sessions(
+            state.sessions.clone(),
+            state.shutdown.clone(),
+        ));
+        let router = crate::http::router(state).into_make_service_with_connect_info::<SocketAddr>();
         let stopping = async move {
             signal.await;
             tracing::info!("shutting down: closing chats");
@@ -93,6 +114,7 @@ impl Application {
             .with_graceful_shutdown(stopping)
             .await
             .context("the server failed")?;
+        let _ = sweeper.await;
         // Every connection task holds a drain sender; recv() yields None once
         // the last one has finished.
         if tokio::time::timeout(grace, drain_rx.recv()).await.is_err() {
@@ -103,6 +125,33 @@ impl Application {
         }
         tracing::info!("shutdown complete");
         Ok(())
+    }
+}
+
+/// Creates `admin` with a random password when there are no accounts at all.
+async fn ensure_an_admin(store: &Store) -> anyhow::Result<Option<String>> {
+    if store.count_staff().await? > 0 {
+        return Ok(None);
+    }
+    let secret = password::generate();
+    let hash = password::hash(secret.clone()).await?;
+    store.create_staff("admin", Role::Admin, &hash).await?;
+    tracing::info!("created the first admin account");
+    Ok(Some(secret))
+}
+
+/// Ends expired console sessions (closing their sockets) until shutdown.
+async fn sweep_sessions(sessions: Arc<Sessions>, mut shutdown: watch::Receiver<bool>) {
+    let period = (sessions.idle_limit() / 4).clamp(
+        std::time::Duration::from_millis(250),
+        std::time::Duration::from_secs(30),
+    );
+    let mut tick = tokio::time::interval(period);
+    loop {
+        tokio::select! {
+            _ = tick.tick() => { sessions.sweep(); }
+            _ = shutdown.wait_for(|s| *s) => return,
+        }
     }
 }
 

@@ -8,6 +8,8 @@ use tokio::sync::{Semaphore, mpsc, watch};
 use crate::chat::origin::OriginPolicy;
 use crate::config::Settings;
 use crate::dialog::Engine;
+use crate::staff::sessions::Sessions;
+use crate::staff::throttle::LoginThrottle;
 use crate::store::{Store, Writer};
 
 #[derive(Clone)]
@@ -20,6 +22,8 @@ pub struct AppState {
     pub origins: Arc<OriginPolicy>,
     /// Flips to `true` once when the server starts shutting down.
     pub shutdown: watch::Receiver<bool>,
+    pub sessions: Arc<Sessions>,
+    pub throttle: Arc<LoginThrottle>,
     /// One permit per open chat connection.
     pub connections: Arc<Semaphore>,
     /// Held by every connection task; shutdown waits until all are dropped.

@@ -2,6 +2,7 @@
 //! subcommands. Each subcommand parses its own arguments and runs; `main`
 //! only dispatches.
 
+pub mod agent;
 pub mod serve;
 
 use std::process::ExitCode;
@@ -26,6 +27,8 @@ pub struct Cli {
 pub enum Command {
     /// Run the chat server (the default).
     Serve(Settings),
+    /// Manage console accounts (agents, supervisors, admins, editors).
+    Agent(agent::AgentArgs),
 }
 
 impl Cli {
@@ -33,6 +36,7 @@ impl Cli {
         match self.command {
             None => serve::run(self.serve),
             Some(Command::Serve(settings)) => serve::run(settings),
+            Some(Command::Agent(args)) => agent::run(args),
         }
     }
 }

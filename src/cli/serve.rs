@@ -41,6 +41,13 @@ async fn serve(settings: Settings) -> anyhow::Result<()> {
     println!("Frontdesk is running.");
     println!("  Demo clinic page with the chat widget: {base}/");
     println!("  Agent console:                         {base}/console");
+    if let Some(secret) = app.initial_admin_password() {
+        println!();
+        println!("  First start: created the console account \"admin\" with password");
+        println!("      {secret}");
+        println!("  It is shown only this once; sign in and keep it somewhere safe.");
+        println!();
+    }
     println!("Press Ctrl-C to stop.");
     tracing::info!(%addr, "listening");
     app.run_until(shutdown_signal()).await

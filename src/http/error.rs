@@ -10,7 +10,17 @@ use serde_json::json;
 #[derive(Debug, thiserror::Error)]
 pub enum HttpError {
     #[error("{0}")]
+    BadRequest(String),
+    #[error("sign in first")]
+    Unauthorized,
+    #[error("wrong name or password")]
+    WrongCredentials,
+    #[error("{0}")]
     Forbidden(&'static str),
+    #[error("{0}")]
+    Conflict(&'static str),
+    #[error("too many attempts; try again in {} seconds", .0.as_secs().max(1))]
+    TooManyRequests(std::time::Duration),
     #[error("not found")]
     NotFound,
     #[error("{0}")]
@@ -22,6 +32,10 @@ pub enum HttpError {
 impl HttpError {
     fn status(&self) -> StatusCode {
         match self {
+            HttpError::BadRequest(_) => StatusCode::BAD_REQUEST,
+            HttpError::Unauthorized | HttpError::WrongCredentials => StatusCode::UNAUTHORIZED,
+            HttpError::Conflict(_) => StatusCode::CONFLICT,
+            HttpError::TooManyRequests(_) => StatusCode::TOO_MANY_REQUESTS,
             HttpError::Forbidden(_) => StatusCode::FORBIDDEN,
             HttpError::NotFound => StatusCode::NOT_FOUND,
             HttpError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
@@ -31,6 +45,11 @@ impl HttpError {
 
     fn code(&self) -> &'static str {
         match self {
+            HttpError::BadRequest(_) => "bad_request",
+            HttpError::Unauthorized => "unauthorized",
+            HttpError::WrongCredentials => "wrong_credentials",
+            HttpError::Conflict(_) => "conflict",
+            HttpError::TooManyRequests(_) => "too_many_requests",
             HttpError::Forbidden(_) => "forbidden",
             HttpError::NotFound => "not_found",
             HttpError::Unavailable(_) => "unavailable",
@@ -43,6 +62,7 @@ impl From<crate::store::StoreError> for HttpError {
     fn from(e: crate::store::StoreError) -> Self {
         match e {
             crate::store::StoreError::NotFound => HttpError::NotFound,
+            crate::store::StoreError::Conflict(what) => HttpError::Conflict(what),
             other => HttpError::Internal(other.into()),
         }
     }
@@ -54,6 +74,13 @@ impl IntoResponse for HttpError {
             tracing::error!(error = format!("{e:#}"), "request failed");
         }
         let body = Json(json!({ "error": self.code(), "message": self.to_string() }));
-        (self.status(), body).into_response()
+        let mut response = (self.status(), body).into_response();
+        if let HttpError::TooManyRequests(wait) = &self {
+            response.headers_mut().insert(
+                axum::http::header::RETRY_AFTER,
+                axum::http::HeaderValue::from(wait.as_secs().max(1)),
+            );
+        }
+        response
     }
 }

@@ -1,6 +1,7 @@
 //! The HTTP surface: assembles every route, and the headers every response
 //! carries.
 
+pub mod auth;
 pub mod error;
 mod pages;
 
@@ -21,6 +22,7 @@ pub fn router(state: AppState) -> Router {
     Router::new()
         .merge(pages::routes())
         .merge(crate::chat::routes())
+        .merge(auth::routes())
         .route("/health", get(health))
         .layer(middleware::from_fn(security_headers))
         .with_state(state)

@@ -10,12 +10,14 @@
 //! every message that arrived while the previous batch was committing.
 
 mod sqlite;
+mod staff;
 mod writer;
 
 use tokio::sync::oneshot;
 
 use crate::ids::{ConversationId, TokenDigest};
 use crate::lang::Lang;
+use crate::staff::{Account, Role, StaffId};
 use crate::transcript::{Message, NewMessage};
 
 pub use writer::Writer;
@@ -89,6 +91,15 @@ pub enum WriteOp {
     },
 }
 
+/// Calls the same method on whichever backend this store is.
+macro_rules! dispatch {
+    ($self:ident, $s:ident => $call:expr) => {
+        match $self {
+            Store::Sqlite($s) => $call,
+        }
+    };
+}
+
 /// The database, whichever it is. Cheap to clone.
 #[derive(Clone, Debug)]
 pub enum Store {
@@ -145,5 +156,35 @@ impl Store {
         match self {
             Store::Sqlite(s) => s.write_batch(ops).await,
         }
+    }
+
+    pub async fn create_staff(
+        &self,
+        name: &str,
+        role: Role,
+        password_hash: &str,
+    ) -> StoreResult<StaffId> {
+        dispatch!(self, s => s.create_staff(name, role, password_hash).await)
+    }
+
+    pub async fn staff_by_name(&self, name: &str) -> StoreResult<Option<Account>> {
+        dispatch!(self, s => s.staff_by_name(name).await)
+    }
+
+    pub async fn staff_by_id(&self, id: StaffId) -> StoreResult<Option<Account>> {
+        dispatch!(self, s => s.staff_by_id(id).await)
+    }
+
+    pub async fn list_staff(&self) -> StoreResult<Vec<Account>> {
+        dispatch!(self, s => s.list_staff().await)
+    }
+
+    /// Disables (or re-enables) an account by name; returns its id.
+    pub async fn set_staff_disabled(&self, name: &str, disabled: bool) -> StoreResult<StaffId> {
+        dispatch!(self, s => s.set_staff_disabled(name, disabled).await)
+    }
+
+    pub async fn count_staff(&self) -> StoreResult<i64> {
+        dispatch!(self, s => s.count_staff().await)
     }
 }

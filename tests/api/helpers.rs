@@ -24,6 +24,8 @@ pub const EVENT_TIMEOUT: Duration = Duration::from_secs(10);
 /// A server running inside the test process.
 pub struct TestApp {
     pub addr: std::net::SocketAddr,
+    /// The first admin's password, generated because the database was empty.
+    pub admin_password: String,
     /// Holds the database until the test ends.
     _dir: TempDir,
     stop: Option<tokio::sync::oneshot::Sender<()>>,
@@ -37,12 +39,17 @@ pub async fn spawn_app_with(tweak: impl FnOnce(&mut Settings)) -> TestApp {
     tweak(&mut settings);
     let app = Application::build(settings).await.expect("server builds");
     let addr = app.local_addr();
+    let admin_password = app
+        .initial_admin_password()
+        .expect("a new database gets an admin")
+        .to_owned();
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
     let task = tokio::spawn(app.run_until(async move {
         let _ = stopped.await;
     }));
     TestApp {
         addr,
+        admin_password,
         _dir: dir,
         stop: Some(stop),
         task: Some(task),
@@ -56,6 +63,42 @@ pub async fn spawn_app() -> TestApp {
 impl TestApp {
     pub fn url(&self, path: &str) -> String {
         format!("http://{}{path}", self.addr)
+    }
+
+    /// Signs in; returns the `Cookie` header value for later requests.
+    pub async fn login(&self, name: &str, password: &str) -> Result<String, reqwest::StatusCode> {
+        let response = reqwest::Client::new()
+            .post(self.url("/api/login"))
+            .json(&json!({"name": name, "password": password}))
+            .send()
+            .await
+            .expect("login request");
+        if !response.status().is_success() {
+            return Err(response.status());
+        }
+        let set_cookie = response.headers()["set-cookie"].to_str().unwrap();
+        Ok(set_cookie.split(';').next().unwrap().to_owned())
+    }
+
+    pub async fn login_admin(&self) -> String {
+        self.login("admin", &self.admin_password.clone())
+            .await
+            .expect("admin signs in")
+    }
+
+    /// GET with a session cookie.
+    pub async fn get_as(&self, cookie: &str, path: &str) -> reqwest::Response {
+        reqwest::Client::new()
+            .get(self.url(path))
+            .header("cookie", cookie)
+            .send()
+            .await
+            .expect("request sent")
+    }
+
+    /// Runs `frontdesk ARGS` against this app's database, with `stdin`.
+    pub fn cli(&self, args: &[&str], stdin: &str) -> std::process::Output {
+        run_cli(self._dir.path(), args, stdin)
     }
 
     pub async fn chat(&self) -> Chat {
@@ -75,6 +118,27 @@ impl TestApp {
                 .expect("server ran cleanly");
         }
     }
+}
+
+/// Runs the real binary with the database in `dir`.
+pub fn run_cli(dir: &Path, args: &[&str], stdin: &str) -> std::process::Output {
+    use std::io::Write;
+    let mut child = Command::new(env!("CARGO_BIN_EXE_frontdesk"))
+        .args(args)
+        .env("FRONTDESK_DATABASE_URL", sqlite_url(dir))
+        .env("FRONTDESK_KNOWLEDGE", knowledge_dir())
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("the frontdesk binary starts");
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(stdin.as_bytes())
+        .unwrap();
+    child.wait_with_output().expect("the command finishes")
 }
 
 pub fn sqlite_url(dir: &Path) -> String {

@@ -3,6 +3,7 @@
 
 mod helpers;
 
+mod accounts;
 mod chat_protocol;
 mod durability;
 mod limits;

@@ -1,0 +1,166 @@
+//! Console sign-in: `POST /api/login`, `POST /api/logout`, `GET /api/me`, and
+//! the extractor every staff-only handler takes.
+
+use std::net::SocketAddr;
+use std::time::Instant;
+
+use axum::extract::rejection::JsonRejection;
+use axum::extract::{ConnectInfo, FromRequestParts, State};
+use axum::http::request::Parts;
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use serde::{Deserialize, Serialize};
+
+use super::HttpError;
+use crate::staff::password;
+use crate::staff::sessions::{SessionToken, StaffSession};
+use crate::state::AppState;
+
+pub const COOKIE: &str = "frontdesk_session";
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/api/login", post(login))
+        .route("/api/logout", post(logout))
+        .route("/api/me", get(me))
+}
+
+#[derive(Deserialize)]
+struct Credentials {
+    name: String,
+    password: String,
+}
+
+#[derive(Serialize)]
+struct Me {
+    name: String,
+    role: &'static str,
+}
+
+async fn login(
+    State(state): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    body: Result<Json<Credentials>, JsonRejection>,
+) -> Result<Response, HttpError> {
+    let Json(creds) = body.map_err(|e| HttpError::BadRequest(e.body_text()))?;
+    let address = Some(peer.ip());
+    if let Some(wait) = state.throttle.check(&creds.name, address, Instant::now()) {
+        tracing::warn!("sign-in throttled");
+        return Err(HttpError::TooManyRequests(wait));
+    }
+    let account = state
+        .store
+        .staff_by_name(&creds.name)
+        .await?
+        .filter(|a| !a.disabled);
+    let stored = account.as_ref().map(|a| a.password_hash.clone());
+    // Verified even when there is no such account, so both take as long.
+    let ok = password::verify(creds.password, stored).await;
+    let Some(account) = account.filter(|_| ok) else {
+        state
+            .throttle
+            .record_failure(&creds.name, address, Instant::now());
+        tracing::info!("sign-in refused");
+        return Err(HttpError::WrongCredentials);
+    };
+    state.throttle.record_success(&creds.name);
+    let (token, session) = state
+        .sessions
+        .create(account.id, account.name, account.role);
+    tracing::info!(staff = session.staff.0, role = %session.role, "signed in");
+    let cookie = session_cookie(&token, secure(&state, &headers));
+    let mut response = Json(Me {
+        name: session.name,
+        role: session.role.as_str(),
+    })
+    .into_response();
+    response.headers_mut().insert(header::SET_COOKIE, cookie);
+    Ok(response)
+}
+
+async fn logout(State(state): State<AppState>, headers: HeaderMap) -> Response {
+    if let Some(token) = token_from(&headers) {
+        state.sessions.end(&token);
+    }
+    let clear = format!("{COOKIE}=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0");
+    let mut response = StatusCode::NO_CONTENT.into_response();
+    if let Ok(value) = HeaderValue::from_str(&clear) {
+        response.headers_mut().insert(header::SET_COOKIE, value);
+    }
+    response
+}
+
+async fn me(session: StaffSession) -> Json<Me> {
+    Json(Me {
+        name: session.name,
+        role: session.role.as_str(),
+    })
+}
+
+/// Cookies are `Secure` when the public URL is https or a TLS-terminating
+/// proxy says the request came over https.
+fn secure(state: &AppState, headers: &HeaderMap) -> bool {
+    let public_https = state
+        .settings
+        .public_url
+        .as_deref()
+        .is_some_and(|u| u.starts_with("https://"));
+    let forwarded_https = headers
+        .get("x-forwarded-proto")
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.eq_ignore_ascii_case("https"));
+    public_https || forwarded_https
+}
+
+fn session_cookie(token: &SessionToken, secure: bool) -> HeaderValue {
+    let mut cookie = format!(
+        "{COOKIE}={}; Path=/; HttpOnly; SameSite=Strict",
+        token.expose()
+    );
+    if secure {
+        cookie.push_str("; Secure");
+    }
+    HeaderValue::from_str(&cookie).expect("session tokens are ASCII")
+}
+
+/// The session token from the request's cookies, if well-formed.
+pub fn token_from(headers: &HeaderMap) -> Option<SessionToken> {
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|pair| pair.trim().split_once('='))
+        .find(|(name, _)| *name == COOKIE)
+        .and_then(|(_, value)| SessionToken::parse(value))
+}
+
+impl FromRequestParts<AppState> for StaffSession {
+    type Rejection = HttpError;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        let token = token_from(&parts.headers).ok_or(HttpError::Unauthorized)?;
+        let session = state
+            .sessions
+            .touch(&token)
+            .ok_or(HttpError::Unauthorized)?;
+        // An account disabled from the command line (another process) ends
+        // its sessions on their next use.
+        let active = state
+            .store
+            .staff_by_id(session.staff)
+            .await?
+            .is_some_and(|a| !a.disabled);
+        if !active {
+            state.sessions.end_all_for(session.staff);
+            return Err(HttpError::Unauthorized);
+        }
+        Ok(session)
+    }
+}

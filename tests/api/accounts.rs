@@ -1,0 +1,152 @@
+//! Console accounts and sign-in, through the real HTTP API and CLI.
+
+use serde_json::{Value, json};
+
+use crate::helpers::{ServerProcess, run_cli, spawn_app, spawn_app_with};
+
+#[tokio::test]
+async fn the_first_start_prints_an_admin_password_that_signs_in() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = ServerProcess::start(dir.path(), &[]);
+    let printed = server.output();
+    let secret = printed
+        .lines()
+        .skip_while(|l| !l.contains("created the console account"))
+        .nth(1)
+        .expect("the password is printed")
+        .trim()
+        .to_owned();
+    let response = reqwest::Client::new()
+        .post(format!("http://{}/api/login", server.addr))
+        .json(&json!({"name": "admin", "password": secret}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    let cookie = response.headers()["set-cookie"]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    assert!(
+        cookie.contains("HttpOnly") && cookie.contains("SameSite=Strict"),
+        "{cookie}"
+    );
+    let me: Value = response.json().await.unwrap();
+    assert_eq!(me, json!({"name": "admin", "role": "admin"}));
+    drop(server);
+
+    // The second start finds an account and prints no password.
+    let again = ServerProcess::start(dir.path(), &[]);
+    assert!(!again.output().contains("created the console account"));
+    assert!(!again.output().contains(&secret));
+}
+
+#[tokio::test]
+async fn wrong_credentials_get_401_and_repeated_failures_are_throttled() {
+    let app = spawn_app().await;
+    assert_eq!(
+        app.login("admin", "not the password").await,
+        Err(reqwest::StatusCode::UNAUTHORIZED)
+    );
+    assert_eq!(
+        app.login("nobody", "whatever-password").await,
+        Err(reqwest::StatusCode::UNAUTHORIZED)
+    );
+    for _ in 0..4 {
+        let _ = app.login("admin", "still wrong").await;
+    }
+    // Even the right password is refused while the name is locked.
+    assert_eq!(
+        app.login("admin", &app.admin_password).await,
+        Err(reqwest::StatusCode::TOO_MANY_REQUESTS)
+    );
+}
+
+#[tokio::test]
+async fn a_signed_out_or_missing_session_is_refused() {
+    let app = spawn_app().await;
+    let anonymous = reqwest::get(app.url("/api/me")).await.unwrap();
+    assert_eq!(anonymous.status(), 401);
+    let cookie = app.login_admin().await;
+    assert_eq!(app.get_as(&cookie, "/api/me").await.status(), 200);
+    let out = reqwest::Client::new()
+        .post(app.url("/api/logout"))
+        .header("cookie", &cookie)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(out.status(), 204);
+    assert_eq!(app.get_as(&cookie, "/api/me").await.status(), 401);
+}
+
+#[tokio::test]
+async fn an_idle_session_expires() {
+    let app = spawn_app_with(|s| s.sessions.session_idle_secs = 1).await;
+    let cookie = app.login_admin().await;
+    assert_eq!(app.get_as(&cookie, "/api/me").await.status(), 200);
+    tokio::time::sleep(std::time::Duration::from_millis(1500)).await;
+    assert_eq!(app.get_as(&cookie, "/api/me").await.status(), 401);
+}
+
+#[tokio::test]
+async fn agents_are_added_listed_and_disabled_from_the_command_line() {
+    let app = spawn_app().await;
+    let added = app.cli(
+        &["agent", "add", "maria", "--role", "agent"],
+        "a-long-enough-secret\n",
+    );
+    assert!(
+        added.status.success(),
+        "{}",
+        String::from_utf8_lossy(&added.stderr)
+    );
+    let cookie = app
+        .login("maria", "a-long-enough-secret")
+        .await
+        .expect("maria signs in");
+    let me: Value = app.get_as(&cookie, "/api/me").await.json().await.unwrap();
+    assert_eq!(me["role"], "agent");
+
+    let short = app.cli(&["agent", "add", "lee", "--role", "agent"], "short\n");
+    assert!(!short.status.success());
+    let twice = app.cli(
+        &["agent", "add", "maria", "--role", "agent"],
+        "a-long-enough-secret\n",
+    );
+    assert!(!twice.status.success());
+
+    let list = app.cli(&["agent", "list"], "");
+    let listed = String::from_utf8_lossy(&list.stdout).to_string();
+    assert!(
+        listed.contains("maria") && listed.contains("admin"),
+        "{listed}"
+    );
+    assert!(!listed.contains("argon2"), "hashes are never printed");
+
+    assert!(app.cli(&["agent", "disable", "maria"], "").status.success());
+    assert_eq!(
+        app.get_as(&cookie, "/api/me").await.status(),
+        401,
+        "her session ended"
+    );
+    assert_eq!(
+        app.login("maria", "a-long-enough-secret").await,
+        Err(reqwest::StatusCode::UNAUTHORIZED)
+    );
+    assert!(
+        !app.cli(&["agent", "disable", "nobody"], "")
+            .status
+            .success()
+    );
+}
+
+#[test]
+fn an_unknown_role_is_refused_by_the_command_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = run_cli(
+        dir.path(),
+        &["agent", "add", "x", "--role", "janitor"],
+        "a-long-enough-secret\n",
+    );
+    assert!(!out.status.success());
+}

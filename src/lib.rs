@@ -24,6 +24,7 @@ pub mod dialog;
 pub mod http;
 pub mod ids;
 pub mod lang;
+pub mod queue;
 pub mod staff;
 pub mod startup;
 pub mod state;

@@ -1,0 +1,111 @@
+//! The hub's rules, without sockets: order, claims, notifications.
+
+use std::time::Duration;
+
+use super::*;
+
+fn waiting(reason: Reason) -> Waiting {
+    Waiting {
+        conversation: ConversationId::generate(),
+        reason,
+        lang: Lang::En,
+        waited: Duration::ZERO,
+        preview: None,
+    }
+}
+
+#[test]
+fn emergencies_jump_the_line_and_the_rest_is_first_come() {
+    let hub = Hub::new();
+    let a = waiting(Reason::PatientRequest);
+    let b = waiting(Reason::LowConfidence);
+    let urgent = waiting(Reason::Emergency);
+    assert_eq!(hub.enqueue(a.clone()), 1);
+    assert_eq!(hub.enqueue(b.clone()), 2);
+    assert_eq!(hub.enqueue(urgent.clone()), 1);
+    let order: Vec<String> = hub.queue().into_iter().map(|i| i.conversation).collect();
+    assert_eq!(
+        order,
+        [urgent.conversation, a.conversation, b.conversation].map(|c| c.to_string())
+    );
+}
+
+#[test]
+fn exactly_one_of_two_claims_wins() {
+    let hub = Hub::new();
+    let w = waiting(Reason::PatientRequest);
+    hub.enqueue(w.clone());
+    let results: Vec<_> = std::thread::scope(|scope| {
+        let claims: Vec<_> = [1, 2]
+            .map(|id| {
+                let hub = hub.clone();
+                let c = w.conversation.clone();
+                scope.spawn(move || hub.claim(&c, StaffId(id), "agent"))
+            })
+            .into_iter()
+            .collect();
+        claims.into_iter().map(|h| h.join().unwrap()).collect()
+    });
+    assert_eq!(results.iter().filter(|r| r.is_ok()).count(), 1);
+    assert!(results.contains(&Err(ClaimError::AlreadyClaimed)));
+    assert!(matches!(
+        hub.handoff(&w.conversation),
+        Handoff::Assigned { .. }
+    ));
+    assert_eq!(
+        hub.claim(&ConversationId::generate(), StaffId(1), "x"),
+        Err(ClaimError::NotQueued)
+    );
+}
+
+#[tokio::test]
+async fn waiting_patients_hear_their_position_and_the_agent_who_joins() {
+    let hub = Hub::new();
+    let first = waiting(Reason::PatientRequest);
+    let second = waiting(Reason::PatientRequest);
+    let mut link = hub.connect_patient(&second.conversation);
+    hub.enqueue(first.clone());
+    hub.enqueue(second.clone());
+    assert_eq!(
+        link.events.recv().await,
+        Some(PatientEvent::Queued {
+            position: 2,
+            estimated_wait_s: None
+        })
+    );
+    hub.claim(&first.conversation, StaffId(1), "Maria").unwrap();
+    match link.events.recv().await {
+        Some(PatientEvent::Queued {
+            position: 1,
+            estimated_wait_s: Some(_),
+        }) => {}
+        other => panic!("expected position 1 with an estimate, got {other:?}"),
+    }
+    hub.claim(&second.conversation, StaffId(1), "Maria")
+        .unwrap();
+    assert_eq!(
+        link.events.recv().await,
+        Some(PatientEvent::AgentJoined {
+            name: "Maria".into()
+        })
+    );
+}
+
+#[tokio::test]
+async fn agents_see_the_queue_on_connect_and_on_every_change() {
+    let hub = Hub::new();
+    let mut agent = hub.connect_agent(StaffId(7), "Lee");
+    assert_eq!(agent.events.recv().await, Some(AgentEvent::Queue(vec![])));
+    assert_eq!(hub.agents_online(), 1);
+    let w = waiting(Reason::RepeatedMisses);
+    hub.enqueue(w.clone());
+    match agent.events.recv().await {
+        Some(AgentEvent::Queue(items)) => {
+            assert_eq!(items.len(), 1);
+            assert_eq!(items[0].reason, Reason::RepeatedMisses);
+        }
+        other => panic!("expected a queue, got {other:?}"),
+    }
+    drop(agent);
+    assert_eq!(hub.agents_online(), 0);
+}

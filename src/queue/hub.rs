@@ -10,8 +10,7 @@ use tokio::sync::mpsc;
 
 use super::estimate::WaitEstimator;
 use super::{
-    AgentEvent, AgentStatus, ClaimError, Handoff, PatientEvent, Priority, QueueItem, Reason,
-    Waiting,
+    AgentEvent, AgentStatus, ClaimError, Handoff, PatientEvent, QueueItem, Reason, Waiting,
 };
 use crate::ids::ConversationId;
 use crate::lang::Lang;

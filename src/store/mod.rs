@@ -9,6 +9,7 @@
 //! commit): a single writer never contends with itself, and one fsync covers
 //! every message that arrived while the previous batch was committing.
 
+mod handoff;
 mod sqlite;
 mod staff;
 mod writer;
@@ -20,6 +21,7 @@ use crate::lang::Lang;
 use crate::staff::{Account, Role, StaffId};
 use crate::transcript::{Message, NewMessage};
 
+pub use handoff::{Callback, Channel, HandoffChange, NewCallback, Note, OpenHandoff};
 pub use writer::Writer;
 
 /// The few ways storage can fail that callers act on.
@@ -88,6 +90,21 @@ pub enum WriteOp {
     EndConversation {
         conversation: ConversationId,
         reply: oneshot::Sender<StoreResult<()>>,
+    },
+    SetHandoff {
+        conversation: ConversationId,
+        change: HandoffChange,
+        reply: oneshot::Sender<StoreResult<()>>,
+    },
+    AddNote {
+        conversation: ConversationId,
+        staff: StaffId,
+        body: String,
+        reply: oneshot::Sender<StoreResult<()>>,
+    },
+    AddCallback {
+        callback: NewCallback,
+        reply: oneshot::Sender<StoreResult<i64>>,
     },
 }
 
@@ -186,5 +203,22 @@ impl Store {
 
     pub async fn count_staff(&self) -> StoreResult<i64> {
         dispatch!(self, s => s.count_staff().await)
+    }
+
+    /// Conversations queued or assigned, to rebuild the queue on start.
+    pub async fn open_handoffs(&self) -> StoreResult<Vec<OpenHandoff>> {
+        dispatch!(self, s => s.open_handoffs().await)
+    }
+
+    pub async fn callbacks(&self, include_done: bool) -> StoreResult<Vec<Callback>> {
+        dispatch!(self, s => s.callbacks(include_done).await)
+    }
+
+    pub async fn complete_callback(&self, id: i64, staff: StaffId) -> StoreResult<()> {
+        dispatch!(self, s => s.complete_callback(id, staff).await)
+    }
+
+    pub async fn notes(&self, conversation: &ConversationId) -> StoreResult<Vec<Note>> {
+        dispatch!(self, s => s.notes(conversation).await)
     }
 }

@@ -126,52 +126,38 @@ impl SqliteStore {
         }
         .await;
         match outcome {
-            Ok(()) => done.into_iter().for_each(Done::send),
+            Ok(()) => done.into_iter().for_each(|d| d(true)),
             Err(e) => {
                 tracing::error!(error = %e, ops = done.len(), "a write batch failed and was rolled back");
                 // Nothing was committed: every op in the batch fails, including
                 // those not reached (their reply senders drop, which callers
                 // see as a failure too).
-                done.into_iter().for_each(Done::fail);
+                done.into_iter().for_each(|d| d(false));
             }
         }
     }
 }
 
-/// An applied op waiting for its transaction to commit.
-enum Done {
-    Started(
-        tokio::sync::oneshot::Sender<StoreResult<Conversation>>,
-        StoreResult<Conversation>,
-    ),
-    Appended(
-        tokio::sync::oneshot::Sender<StoreResult<Appended>>,
-        StoreResult<Appended>,
-    ),
-    Ended(
-        tokio::sync::oneshot::Sender<StoreResult<()>>,
-        StoreResult<()>,
-    ),
-}
+/// An applied op waiting for its transaction: called with `true` once the
+/// commit succeeded (the op's outcome is sent), `false` if it was rolled back.
+type Done = Box<dyn FnOnce(bool) + Send>;
 
-impl Done {
-    fn send(self) {
+/// Builds a [`Done`] that sends `outcome` to `reply` on commit.
+fn pending<T: Send + 'static>(
+    reply: tokio::sync::oneshot::Sender<StoreResult<T>>,
+    outcome: StoreResult<T>,
+) -> Done {
+    Box::new(move |committed| {
+        let outcome = if committed {
+            outcome
+        } else {
+            Err(StoreError::Other(anyhow::anyhow!(
+                "the write batch was rolled back"
+            )))
+        };
         // A caller that gave up waiting is not an error.
-        match self {
-            Done::Started(tx, r) => drop(tx.send(r)),
-            Done::Appended(tx, r) => drop(tx.send(r)),
-            Done::Ended(tx, r) => drop(tx.send(r)),
-        }
-    }
-
-    fn fail(self) {
-        let closed = || StoreError::Other(anyhow::anyhow!("the write batch was rolled back"));
-        match self {
-            Done::Started(tx, _) => drop(tx.send(Err(closed()))),
-            Done::Appended(tx, _) => drop(tx.send(Err(closed()))),
-            Done::Ended(tx, _) => drop(tx.send(Err(closed()))),
-        }
-    }
+        let _ = reply.send(outcome);
+    })
 }
 
 async fn apply(tx: &mut Transaction<'_, Sqlite>, op: WriteOp) -> Result<Done, sqlx::Error> {
@@ -181,11 +167,11 @@ async fn apply(tx: &mut Transaction<'_, Sqlite>, op: WriteOp) -> Result<Done, sq
             token,
             lang,
             reply,
-        } => {
-            let r = start_conversation(tx, visitor, token, lang).await?;
-            Done::Started(reply, Ok(r))
-        }
-        WriteOp::Append { message, reply } => Done::Appended(reply, append(tx, message).await?),
+        } => pending(
+            reply,
+            Ok(start_conversation(tx, visitor, token, lang).await?),
+        ),
+        WriteOp::Append { message, reply } => pending(reply, append(tx, message).await?),
         WriteOp::EndConversation {
             conversation,
             reply,
@@ -198,7 +184,7 @@ async fn apply(tx: &mut Transaction<'_, Sqlite>, op: WriteOp) -> Result<Done, sq
             .execute(&mut **tx)
             .await?
             .rows_affected();
-            Done::Ended(
+            pending(
                 reply,
                 if changed == 1 {
                     Ok(())
@@ -206,6 +192,26 @@ async fn apply(tx: &mut Transaction<'_, Sqlite>, op: WriteOp) -> Result<Done, sq
                     Err(StoreError::NotFound)
                 },
             )
+        }
+        WriteOp::SetHandoff {
+            conversation,
+            change,
+            reply,
+        } => pending(
+            reply,
+            super::handoff::set_handoff(tx, &conversation, change).await?,
+        ),
+        WriteOp::AddNote {
+            conversation,
+            staff,
+            body,
+            reply,
+        } => pending(
+            reply,
+            super::handoff::add_note(tx, &conversation, staff, &body).await?,
+        ),
+        WriteOp::AddCallback { callback, reply } => {
+            pending(reply, super::handoff::add_callback(tx, callback).await?)
         }
     })
 }

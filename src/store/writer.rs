@@ -7,9 +7,13 @@
 use tokio::sync::{mpsc, oneshot};
 use tokio::task::JoinHandle;
 
-use super::{Appended, Conversation, Store, StoreError, StoreResult, VisitorId, WriteOp};
+use super::{
+    Appended, Conversation, HandoffChange, NewCallback, Store, StoreError, StoreResult, VisitorId,
+    WriteOp,
+};
 use crate::ids::{ConversationId, TokenDigest};
 use crate::lang::Lang;
+use crate::staff::StaffId;
 use crate::transcript::NewMessage;
 
 /// Most ops committed in one transaction.
@@ -52,6 +56,39 @@ impl Writer {
             reply,
         })
         .await
+    }
+
+    pub async fn set_handoff(
+        &self,
+        conversation: ConversationId,
+        change: HandoffChange,
+    ) -> StoreResult<()> {
+        self.submit(|reply| WriteOp::SetHandoff {
+            conversation,
+            change,
+            reply,
+        })
+        .await
+    }
+
+    pub async fn add_note(
+        &self,
+        conversation: ConversationId,
+        staff: StaffId,
+        body: String,
+    ) -> StoreResult<()> {
+        self.submit(|reply| WriteOp::AddNote {
+            conversation,
+            staff,
+            body,
+            reply,
+        })
+        .await
+    }
+
+    pub async fn add_callback(&self, callback: NewCallback) -> StoreResult<i64> {
+        self.submit(|reply| WriteOp::AddCallback { callback, reply })
+            .await
     }
 
     pub async fn end_conversation(&self, conversation: ConversationId) -> StoreResult<()> {

@@ -1,0 +1,268 @@
+//! Handoff records in SQLite: queue and assignment state, staff notes and
+//! callback requests.
+
+use sqlx::{Sqlite, Transaction};
+
+use super::sqlite::SqliteStore;
+use super::{StoreError, StoreResult};
+use crate::ids::ConversationId;
+use crate::lang::Lang;
+use crate::queue::Reason;
+use crate::staff::StaffId;
+use crate::transcript;
+
+/// A change in who handles a conversation.
+#[derive(Debug, Clone)]
+pub enum HandoffChange {
+    Queued {
+        reason: Reason,
+    },
+    Assigned {
+        agent: StaffId,
+    },
+    Resolved {
+        disposition: Option<String>,
+    },
+    /// Handed back to the bot without a resolution.
+    ToBot,
+}
+
+/// A conversation with a person involved, as restored on start.
+#[derive(Debug, Clone)]
+pub struct OpenHandoff {
+    pub conversation: ConversationId,
+    pub lang: Lang,
+    pub reason: Reason,
+    /// Seconds since it was queued.
+    pub waited_s: u64,
+    pub assigned: Option<(StaffId, String)>,
+}
+
+/// The preferred way to call a patient back.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Channel {
+    Phone,
+    Text,
+    Email,
+}
+
+impl Channel {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Channel::Phone => "phone",
+            Channel::Text => "text",
+            Channel::Email => "email",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Channel> {
+        match s {
+            "phone" => Some(Channel::Phone),
+            "text" => Some(Channel::Text),
+            "email" => Some(Channel::Email),
+            _ => None,
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct NewCallback {
+    pub conversation: ConversationId,
+    pub name: String,
+    pub channel: Channel,
+    pub contact: String,
+    pub window: String,
+}
+
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct Callback {
+    pub id: i64,
+    pub conversation: String,
+    pub name: String,
+    pub channel: Channel,
+    pub contact: String,
+    pub window: String,
+    pub done: bool,
+    pub created_at: String,
+}
+
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct Note {
+    pub author: String,
+    pub text: String,
+    pub at: String,
+}
+
+pub(super) async fn set_handoff(
+    tx: &mut Transaction<'_, Sqlite>,
+    conversation: &ConversationId,
+    change: HandoffChange,
+) -> Result<StoreResult<()>, sqlx::Error> {
+    let now = transcript::now();
+    let query = match &change {
+        HandoffChange::Queued { reason } => sqlx::query(
+            "UPDATE conversations SET handoff = 'queued', handoff_reason = ?, queued_at = ?,
+             assigned_to = NULL, claimed_at = NULL, resolved_at = NULL WHERE id = ?",
+        )
+        .bind(reason.as_str())
+        .bind(now),
+        HandoffChange::Assigned { agent } => sqlx::query(
+            "UPDATE conversations SET handoff = 'assigned', assigned_to = ?,
+             claimed_at = COALESCE(claimed_at, ?) WHERE id = ?",
+        )
+        .bind(agent.0)
+        .bind(now),
+        HandoffChange::Resolved { disposition } => sqlx::query(
+            "UPDATE conversations SET handoff = 'resolved', resolved_at = ?, disposition = ? WHERE id = ?",
+        )
+        .bind(now)
+        .bind(disposition.clone()),
+        HandoffChange::ToBot => {
+            sqlx::query("UPDATE conversations SET handoff = 'bot', assigned_to = NULL WHERE id = ?")
+        }
+    };
+    let changed = query
+        .bind(conversation.as_str())
+        .execute(&mut **tx)
+        .await?
+        .rows_affected();
+    Ok(if changed == 1 {
+        Ok(())
+    } else {
+        Err(StoreError::NotFound)
+    })
+}
+
+pub(super) async fn add_note(
+    tx: &mut Transaction<'_, Sqlite>,
+    conversation: &ConversationId,
+    staff: StaffId,
+    body: &str,
+) -> Result<StoreResult<()>, sqlx::Error> {
+    sqlx::query(
+        "INSERT INTO notes (conversation_id, staff_id, body, created_at) VALUES (?, ?, ?, ?)",
+    )
+    .bind(conversation.as_str())
+    .bind(staff.0)
+    .bind(body)
+    .bind(transcript::now())
+    .execute(&mut **tx)
+    .await?;
+    Ok(Ok(()))
+}
+
+pub(super) async fn add_callback(
+    tx: &mut Transaction<'_, Sqlite>,
+    c: NewCallback,
+) -> Result<StoreResult<i64>, sqlx::Error> {
+    let id = sqlx::query_scalar(
+        "INSERT INTO callbacks (conversation_id, name, channel, contact, time_window, created_at)
+         VALUES (?, ?, ?, ?, ?, ?) RETURNING id",
+    )
+    .bind(c.conversation.as_str())
+    .bind(&c.name)
+    .bind(c.channel.as_str())
+    .bind(&c.contact)
+    .bind(&c.window)
+    .bind(transcript::now())
+    .fetch_one(&mut **tx)
+    .await?;
+    Ok(Ok(id))
+}
+
+impl SqliteStore {
+    pub async fn open_handoffs(&self) -> StoreResult<Vec<OpenHandoff>> {
+        let rows: Vec<(
+            String,
+            String,
+            Option<String>,
+            Option<String>,
+            Option<i64>,
+            Option<String>,
+        )> = sqlx::query_as(
+            "SELECT c.id, c.lang, c.handoff_reason, c.queued_at, c.assigned_to, s.name
+                 FROM conversations c LEFT JOIN staff s ON s.id = c.assigned_to
+                 WHERE c.handoff IN ('queued', 'assigned') AND c.status = 'open'
+                 ORDER BY c.queued_at",
+        )
+        .fetch_all(self.pool())
+        .await?;
+        let now = jiff::Timestamp::now();
+        Ok(rows
+            .into_iter()
+            .filter_map(|(id, lang, reason, queued_at, agent, name)| {
+                let waited_s = queued_at
+                    .and_then(|t| t.parse::<jiff::Timestamp>().ok())
+                    .map(|t| now.duration_since(t).as_secs().max(0) as u64)
+                    .unwrap_or(0);
+                Some(OpenHandoff {
+                    conversation: id.parse().ok()?,
+                    lang: lang.parse().ok()?,
+                    reason: reason
+                        .as_deref()
+                        .and_then(Reason::parse)
+                        .unwrap_or(Reason::PatientRequest),
+                    waited_s,
+                    assigned: agent.zip(name).map(|(a, n)| (StaffId(a), n)),
+                })
+            })
+            .collect())
+    }
+
+    pub async fn callbacks(&self, include_done: bool) -> StoreResult<Vec<Callback>> {
+        let rows: Vec<(i64, String, String, String, String, String, String, String)> = sqlx::query_as(
+            "SELECT id, conversation_id, name, channel, contact, time_window, status, created_at
+             FROM callbacks WHERE status = 'open' OR ? ORDER BY created_at",
+        )
+        .bind(include_done)
+        .fetch_all(self.pool())
+        .await?;
+        Ok(rows
+            .into_iter()
+            .map(
+                |(id, conversation, name, channel, contact, window, status, created_at)| Callback {
+                    id,
+                    conversation,
+                    name,
+                    channel: Channel::parse(&channel).unwrap_or(Channel::Phone),
+                    contact,
+                    window,
+                    done: status == "done",
+                    created_at,
+                },
+            )
+            .collect())
+    }
+
+    pub async fn complete_callback(&self, id: i64, staff: StaffId) -> StoreResult<()> {
+        let changed = sqlx::query(
+            "UPDATE callbacks SET status = 'done', done_at = ?, done_by = ? WHERE id = ? AND status = 'open'",
+        )
+        .bind(transcript::now())
+        .bind(staff.0)
+        .bind(id)
+        .execute(self.pool())
+        .await?
+        .rows_affected();
+        if changed == 1 {
+            Ok(())
+        } else {
+            Err(StoreError::NotFound)
+        }
+    }
+
+    pub async fn notes(&self, conversation: &ConversationId) -> StoreResult<Vec<Note>> {
+        let rows: Vec<(String, String, String)> = sqlx::query_as(
+            "SELECT s.name, n.body, n.created_at FROM notes n JOIN staff s ON s.id = n.staff_id
+             WHERE n.conversation_id = ? ORDER BY n.id",
+        )
+        .bind(conversation.as_str())
+        .fetch_all(self.pool())
+        .await?;
+        Ok(rows
+            .into_iter()
+            .map(|(author, text, at)| Note { author, text, at })
+            .collect())
+    }
+}

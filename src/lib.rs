@@ -8,9 +8,12 @@
 //! - [`config`]: settings, each with a flag, an environment variable and a default.
 //! - [`startup`]: builds the [`startup::Application`] and runs it until shutdown.
 //! - [`state`]: [`state::AppState`], the cheap-clone handles every handler shares.
-//! - [`http`]: routes, pages, security headers and the one HTTP error type.
-//! - [`chat`]: the patient WebSocket and its wire protocol (the only JSON wire format).
+//! - [`http`]: routes, pages, security headers, sign-in and the one HTTP error type.
+//! - [`chat`]: the patient WebSocket and its wire protocol.
 //! - [`dialog`]: what the bot says next; knows no wire format.
+//! - [`knowledge`]: FAQ articles, their index, and the answer/clarify/escalate decision.
+//! - [`queue`]: who waits for a person, who holds which chat, and whom to tell.
+//! - [`staff`]: console accounts, roles, passwords, sessions.
 //! - [`store`]: the database behind one type, and the group-commit writer task.
 //! - [`transcript`]: messages and senders, as every layer understands them.
 //! - [`ids`]: identifiers and secrets, parsed once at the edge.
@@ -23,6 +26,7 @@ pub mod config;
 pub mod dialog;
 pub mod http;
 pub mod ids;
+pub mod knowledge;
 pub mod lang;
 pub mod queue;
 pub mod staff;

@@ -45,3 +45,14 @@ where
 pub fn init(format: LogFormat) {
     init_with(format, std::io::stderr);
 }
+
+/// Installs the global subscriber on stderr, in the format `FRONTDESK_LOG`
+/// names (pretty unless it says json): for subcommands without a `--log` flag.
+pub fn init_from_env() {
+    let json = std::env::var("FRONTDESK_LOG").is_ok_and(|v| v.eq_ignore_ascii_case("json"));
+    init(if json {
+        LogFormat::Json
+    } else {
+        LogFormat::Pretty
+    });
+}

@@ -3,6 +3,9 @@
 //! only dispatches.
 
 pub mod agent;
+pub mod answer;
+pub mod eval;
+pub mod knowledge;
 pub mod serve;
 
 use std::process::ExitCode;
@@ -27,16 +30,39 @@ pub struct Cli {
 pub enum Command {
     /// Run the chat server (the default).
     Serve(Settings),
+    /// Answer questions read from stdin, one JSON line each (batch testing).
+    Answer(answer::AnswerArgs),
+    /// Check or import knowledge files.
+    Knowledge(knowledge::KnowledgeArgs),
     /// Manage console accounts (agents, supervisors, admins, editors).
     Agent(agent::AgentArgs),
+    /// Measure answer quality or search speed on a dataset.
+    Eval(eval::EvalArgs),
 }
 
 impl Cli {
     pub fn run(self) -> ExitCode {
+        if matches!(
+            self.command,
+            Some(Command::Answer(_) | Command::Knowledge(_) | Command::Eval(_))
+        ) {
+            crate::telemetry::init_from_env();
+        }
         match self.command {
             None => serve::run(self.serve),
             Some(Command::Serve(settings)) => serve::run(settings),
             Some(Command::Agent(args)) => agent::run(args),
+            Some(Command::Answer(args)) => report(answer::run(args)),
+            Some(Command::Knowledge(args)) => report(knowledge::run(args)),
+            Some(Command::Eval(args)) => report(eval::run(args)),
         }
     }
+}
+
+/// Prints a command's error and turns it into exit code 2.
+fn report(result: anyhow::Result<ExitCode>) -> ExitCode {
+    result.unwrap_or_else(|e| {
+        eprintln!("frontdesk: {e:#}");
+        ExitCode::from(2)
+    })
 }

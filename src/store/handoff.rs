@@ -171,16 +171,19 @@ pub(super) async fn add_callback(
     Ok(Ok(id))
 }
 
+type HandoffRow = (
+    String,
+    String,
+    Option<String>,
+    Option<String>,
+    Option<i64>,
+    Option<String>,
+);
+type CallbackRow = (i64, String, String, String, String, String, String, String);
+
 impl SqliteStore {
     pub async fn open_handoffs(&self) -> StoreResult<Vec<OpenHandoff>> {
-        let rows: Vec<(
-            String,
-            String,
-            Option<String>,
-            Option<String>,
-            Option<i64>,
-            Option<String>,
-        )> = sqlx::query_as(
+        let rows: Vec<HandoffRow> = sqlx::query_as(
             "SELECT c.id, c.lang, c.handoff_reason, c.queued_at, c.assigned_to, s.name
                  FROM conversations c LEFT JOIN staff s ON s.id = c.assigned_to
                  WHERE c.handoff IN ('queued', 'assigned') AND c.status = 'open'
@@ -211,7 +214,7 @@ impl SqliteStore {
     }
 
     pub async fn callbacks(&self, include_done: bool) -> StoreResult<Vec<Callback>> {
-        let rows: Vec<(i64, String, String, String, String, String, String, String)> = sqlx::query_as(
+        let rows: Vec<CallbackRow> = sqlx::query_as(
             "SELECT id, conversation_id, name, channel, contact, time_window, status, created_at
              FROM callbacks WHERE status = 'open' OR ? ORDER BY created_at",
         )

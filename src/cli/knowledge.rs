@@ -1,0 +1,87 @@
+//! `frontdesk knowledge check|import`: keep the article files correct, and
+//! bring in an existing FAQ export.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::Context;
+
+use crate::knowledge::{check, import};
+
+#[derive(clap::Args, Debug)]
+pub struct KnowledgeArgs {
+    #[command(subcommand)]
+    pub command: KnowledgeCommand,
+}
+
+#[derive(clap::Subcommand, Debug)]
+pub enum KnowledgeCommand {
+    /// Validate every file; one `path:line: message` line per problem.
+    Check(CheckArgs),
+    /// Turn an FAQ export (.jsonl, .jsonl.gz or .csv) into article files.
+    Import(ImportArgs),
+}
+
+#[derive(clap::Args, Debug)]
+pub struct CheckArgs {
+    /// Directory to check (overrides --knowledge).
+    pub dir: Option<PathBuf>,
+    /// The knowledge directory.
+    #[arg(long, env = "FRONTDESK_KNOWLEDGE", default_value = "knowledge")]
+    pub knowledge: PathBuf,
+}
+
+#[derive(clap::Args, Debug)]
+pub struct ImportArgs {
+    /// The export: JSON Lines (`question`, `answer`, optional `questions`/`alternates`,
+    /// `id`, `tags`, `lang`; may be gzipped) or CSV with a header row
+    /// (`question,answer[,alternates]`, alternates separated by `|`).
+    pub file: PathBuf,
+    /// Directory to write the article files into.
+    #[arg(long)]
+    pub out: PathBuf,
+    /// Overwrite files that already exist.
+    #[arg(long)]
+    pub force: bool,
+}
+
+pub fn run(args: KnowledgeArgs) -> anyhow::Result<ExitCode> {
+    match args.command {
+        KnowledgeCommand::Check(a) => run_check(a),
+        KnowledgeCommand::Import(a) => run_import(a),
+    }
+}
+
+fn run_check(args: CheckArgs) -> anyhow::Result<ExitCode> {
+    let dir = args.dir.unwrap_or(args.knowledge);
+    let (problems, articles) = check::check_dir(&dir)
+        .with_context(|| format!("reading knowledge directory {}", dir.display()))?;
+    if problems.is_empty() {
+        println!("ok: {articles} articles in {}, no problems", dir.display());
+        return Ok(ExitCode::SUCCESS);
+    }
+    for p in &problems {
+        println!("{p}");
+    }
+    Ok(ExitCode::FAILURE)
+}
+
+fn run_import(args: ImportArgs) -> anyhow::Result<ExitCode> {
+    let records = import::read_records(&args.file)?;
+    let (files, skipped) = import::to_files(&records);
+    for s in &skipped {
+        eprintln!("{}: skipped {s}", args.file.display());
+    }
+    import::write_files(&args.out, &files, args.force)?;
+    println!(
+        "imported {} articles into {} ({} skipped)",
+        files.len(),
+        args.out.display(),
+        skipped.len()
+    );
+    Ok(if skipped.is_empty() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    })
+}

@@ -1,0 +1,130 @@
+//! The one text pipeline shared by indexing, searching and confidence:
+//! normalised words → stop words dropped → tantivy's Snowball stemmer for the
+//! language → synonyms mapped to their group's canonical stem. Because the
+//! index is fed these terms pre-analysed, query and index can never disagree.
+
+use std::collections::HashMap;
+
+use tantivy::tokenizer::{Language, Stemmer, TextAnalyzer, TokenStream, WhitespaceTokenizer};
+
+use super::normalize;
+use super::synonyms::Synonyms;
+use crate::lang::Lang;
+
+/// Most terms taken from one query; the rest of a long message is ignored.
+pub const MAX_QUERY_TERMS: usize = 48;
+
+/// Analyses text for one language. Cheap to clone.
+#[derive(Clone)]
+pub struct Analyzer {
+    lang: Lang,
+    stemmer: TextAnalyzer,
+    synonyms: HashMap<String, String>,
+}
+
+impl Analyzer {
+    pub fn new(lang: Lang, synonyms: &Synonyms) -> Analyzer {
+        let language = match lang {
+            Lang::En => Language::English,
+            Lang::Es => Language::Spanish,
+        };
+        let mut stemmer = TextAnalyzer::builder(WhitespaceTokenizer::default())
+            .filter(Stemmer::new(language))
+            .build();
+        let mut map = HashMap::new();
+        for group in synonyms.groups() {
+            let stems: Vec<String> = group.iter().map(|w| stem_one(&mut stemmer, w)).collect();
+            if let Some(canonical) = stems.first() {
+                for s in &stems {
+                    map.entry(s.clone()).or_insert_with(|| canonical.clone());
+                }
+            }
+        }
+        Analyzer {
+            lang,
+            stemmer,
+            synonyms: map,
+        }
+    }
+
+    pub fn lang(&self) -> Lang {
+        self.lang
+    }
+
+    /// Content terms of `text` in order (duplicates kept).
+    pub fn terms(&self, text: &str) -> Vec<String> {
+        let kept: Vec<String> = normalize::words(text)
+            .filter(|w| !normalize::is_stop_word(self.lang, w))
+            .collect();
+        if kept.is_empty() {
+            return Vec::new();
+        }
+        let joined = kept.join(" ");
+        let mut stemmer = self.stemmer.clone();
+        let mut stream = stemmer.token_stream(&joined);
+        let mut out = Vec::with_capacity(kept.len());
+        while let Some(token) = stream.next() {
+            let t = &token.text;
+            out.push(self.synonyms.get(t).cloned().unwrap_or_else(|| t.clone()));
+        }
+        out
+    }
+
+    /// Terms of a patient's query: input truncated, terms deduplicated and bounded.
+    pub fn query_terms(&self, text: &str) -> Vec<String> {
+        let mut terms = self.terms(normalize::truncate(text, normalize::MAX_QUERY_BYTES));
+        let mut seen = std::collections::HashSet::new();
+        terms.retain(|t| seen.insert(t.clone()));
+        terms.truncate(MAX_QUERY_TERMS);
+        terms
+    }
+}
+
+fn stem_one(stemmer: &mut TextAnalyzer, word: &str) -> String {
+    let mut stream = stemmer.token_stream(word);
+    stream
+        .next()
+        .map(|t| t.text.clone())
+        .unwrap_or_else(|| word.to_owned())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn syn() -> Synonyms {
+        Synonyms::parse("vaccine, shot, immunization\nrefill, renew\n").0
+    }
+
+    #[test]
+    fn english_terms_are_stemmed_without_stop_words() {
+        let a = Analyzer::new(Lang::En, &Synonyms::default());
+        assert_eq!(
+            a.terms("How do I pay my bills in installments?"),
+            ["pay", "bill", "instal"]
+        );
+    }
+
+    #[test]
+    fn synonyms_meet_at_one_stem_in_any_inflection() {
+        let a = Analyzer::new(Lang::En, &syn());
+        assert_eq!(a.terms("shots"), a.terms("vaccines"));
+        assert_eq!(a.terms("immunizations"), a.terms("vaccine"));
+        assert_eq!(a.terms("renewing"), a.terms("refill"));
+    }
+
+    #[test]
+    fn spanish_is_folded_and_stemmed() {
+        let a = Analyzer::new(Lang::Es, &Synonyms::default());
+        assert_eq!(a.terms("¿Dónde estaciono?"), a.terms("donde estaciono"));
+        assert_eq!(a.terms("vacunas"), a.terms("vacuna"));
+    }
+
+    #[test]
+    fn query_terms_are_unique_and_bounded() {
+        let a = Analyzer::new(Lang::En, &Synonyms::default());
+        assert_eq!(a.query_terms("flu flu FLU"), ["flu"]);
+        let long: String = (0..500).map(|i| format!("w{i} ")).collect();
+        assert_eq!(a.query_terms(&long).len(), MAX_QUERY_TERMS);
+    }
+}

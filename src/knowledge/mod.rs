@@ -1,0 +1,191 @@
+//! The FAQ engine: article files → search index → an honest decision to
+//! answer, offer choices, or escalate.
+//!
+//! # Layout
+//! - `article`: [`Article`] and the [`ArticleId`] newtype.
+//! - `parse`, `render`: one file's front matter and markdown (sanitized HTML, text).
+//! - `loader`: walks the directory; broken files keep their last good version.
+//! - `normalize`, `synonyms`, `analysis`: words → folded, stemmed, canonical terms.
+//! - `index`: per-language tantivy index plus term statistics.
+//! - `scoring`, `decide`: confidence features and the answer/clarify/escalate rule.
+//! - `kb`: one immutable snapshot of everything; `reload`: watcher + the indexer task.
+//! - `check`, `import`: `frontdesk knowledge check|import`.
+//!
+//! Invariants: `knowledge/` never touches the database; only the indexer task
+//! (or a blocking rebuild where there is no task) writes an index; no patient
+//! query text is ever logged.
+
+mod analysis;
+pub mod article;
+pub mod check;
+mod decide;
+pub mod import;
+mod index;
+mod kb;
+pub mod loader;
+pub mod normalize;
+pub mod parse;
+mod reload;
+pub mod render;
+mod scoring;
+pub mod synonyms;
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::{Duration, SystemTime};
+
+use anyhow::Context;
+use tokio::sync::{mpsc, oneshot, watch};
+
+pub use article::{Article, ArticleId, BadArticleId};
+pub use decide::{Candidate, Decision, DecisionSettings, Scored};
+pub use kb::Kb;
+pub use parse::Problem;
+pub use scoring::{Features, confidence};
+
+use crate::lang::Lang;
+use reload::{Request, State};
+
+/// Handle to the live knowledge base. Cheap to clone; all clones share one index.
+#[derive(Clone)]
+pub struct Knowledge {
+    shared: Arc<Shared>,
+}
+
+struct Shared {
+    dir: PathBuf,
+    settings: DecisionSettings,
+    state: Arc<State>,
+    /// To the indexer task; `None` when opened without a runtime.
+    requests: Option<mpsc::Sender<Request>>,
+}
+
+/// Counts for health checks and the admin view.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct KnowledgeStats {
+    pub articles_en: usize,
+    pub articles_es: usize,
+    pub generation: u64,
+    pub last_reload: SystemTime,
+    /// Problems (errors and warnings) found by the last reload.
+    pub last_errors: usize,
+    pub last_build_time: Duration,
+}
+
+impl Knowledge {
+    /// Loads `dir`, then watches it and rebuilds on change. Fails only if `dir`
+    /// cannot be read; broken files are logged and skipped. Needs a tokio runtime.
+    pub async fn open(dir: PathBuf, settings: DecisionSettings) -> anyhow::Result<Knowledge> {
+        let state = Arc::new(State::new());
+        let (st, d) = (state.clone(), dir.clone());
+        tokio::task::spawn_blocking(move || reload::rebuild(&st, &d))
+            .await
+            .context("knowledge loader panicked")?
+            .with_context(|| format!("reading knowledge directory {}", dir.display()))?;
+        let requests = Some(reload::spawn_indexer(state.clone(), dir.clone()));
+        Ok(Knowledge {
+            shared: Arc::new(Shared {
+                dir,
+                settings,
+                state,
+                requests,
+            }),
+        })
+    }
+
+    /// Loads `dir` once, without a runtime and without watching (for the CLI).
+    pub fn open_blocking(dir: PathBuf, settings: DecisionSettings) -> anyhow::Result<Knowledge> {
+        let state = Arc::new(State::new());
+        reload::rebuild(&state, &dir)
+            .with_context(|| format!("reading knowledge directory {}", dir.display()))?;
+        Ok(Knowledge {
+            shared: Arc::new(Shared {
+                dir,
+                settings,
+                state,
+                requests: None,
+            }),
+        })
+    }
+
+    /// A handle over an already built snapshot (for `eval`); never reloads.
+    pub fn from_kb(kb: Kb, settings: DecisionSettings) -> Knowledge {
+        let state = Arc::new(State::new());
+        state.kb.store(Arc::new(kb));
+        state.generation.send_modify(|g| *g += 1);
+        Knowledge {
+            shared: Arc::new(Shared {
+                dir: PathBuf::new(),
+                settings,
+                state,
+                requests: None,
+            }),
+        }
+    }
+
+    /// Decides off the async runtime.
+    pub async fn decide(&self, text: &str, lang: Lang) -> Decision {
+        let this = self.clone();
+        let text = normalize::truncate(text, normalize::MAX_QUERY_BYTES).to_owned();
+        let span = tracing::Span::current();
+        tokio::task::spawn_blocking(move || span.in_scope(|| this.decide_blocking(&text, lang)))
+            .await
+            .unwrap_or_else(|_| Decision::escalate_empty())
+    }
+
+    /// Decides on the calling thread (tantivy search: do not call on the runtime).
+    pub fn decide_blocking(&self, text: &str, lang: Lang) -> Decision {
+        self.shared
+            .state
+            .kb
+            .load()
+            .decide(text, lang, &self.shared.settings)
+    }
+
+    /// Ranked candidates with their confidence features (for `eval`).
+    pub fn explain_blocking(&self, text: &str, lang: Lang) -> Vec<Scored> {
+        self.shared.state.kb.load().explain(text, lang)
+    }
+
+    pub fn article(&self, id: &ArticleId) -> Option<Arc<Article>> {
+        self.shared.state.kb.load().article(id)
+    }
+
+    /// The reload generation; it increases after every successful rebuild.
+    pub fn subscribe_reloads(&self) -> watch::Receiver<u64> {
+        self.shared.state.generation.subscribe()
+    }
+
+    /// Rebuilds now (not waiting for the debounce) and returns the new generation.
+    pub async fn reload_now(&self) -> anyhow::Result<u64> {
+        match &self.shared.requests {
+            Some(tx) => {
+                let (done_tx, done_rx) = oneshot::channel();
+                tx.send(done_tx)
+                    .await
+                    .context("knowledge indexer stopped")?;
+                done_rx.await.context("knowledge indexer stopped")
+            }
+            None => {
+                let (st, d) = (self.shared.state.clone(), self.shared.dir.clone());
+                Ok(tokio::task::spawn_blocking(move || reload::rebuild(&st, &d)).await??)
+            }
+        }
+    }
+
+    pub fn settings(&self) -> &DecisionSettings {
+        &self.shared.settings
+    }
+
+    pub fn stats(&self) -> KnowledgeStats {
+        let kb = self.shared.state.kb.load();
+        KnowledgeStats {
+            articles_en: kb.count(Lang::En),
+            articles_es: kb.count(Lang::Es),
+            generation: *self.shared.state.generation.borrow(),
+            last_reload: kb.built_at,
+            last_errors: kb.problems,
+            last_build_time: kb.build_time,
+        }
+    }
+}

@@ -1,0 +1,111 @@
+//! Patient text to comparable words: Unicode word segmentation, lowercase,
+//! diacritics folded (é→e, ñ→n, the same on both sides), stop words dropped.
+//! Total on every input: no panics, bounded work.
+
+use unicode_normalization::UnicodeNormalization;
+use unicode_normalization::char::is_combining_mark;
+use unicode_segmentation::UnicodeSegmentation;
+
+use crate::lang::Lang;
+
+/// Input beyond this many bytes is ignored (a question is a sentence, not a file).
+pub const MAX_QUERY_BYTES: usize = 2_000;
+/// Longest word kept; longer "words" are noise (hashes, base64, keyboard mashing).
+pub const MAX_WORD_CHARS: usize = 40;
+
+/// The longest prefix of `s` that is at most `max` bytes and ends on a char boundary.
+pub fn truncate(s: &str, max: usize) -> &str {
+    if s.len() <= max {
+        return s;
+    }
+    let mut end = max;
+    while !s.is_char_boundary(end) {
+        end -= 1;
+    }
+    &s[..end]
+}
+
+/// Lowercases and strips combining marks after canonical decomposition.
+pub fn fold(word: &str) -> String {
+    word.nfd()
+        .filter(|c| !is_combining_mark(*c))
+        .flat_map(char::to_lowercase)
+        .collect()
+}
+
+/// The folded words of `text`, in order, stop words included.
+pub fn words(text: &str) -> impl Iterator<Item = String> + '_ {
+    text.unicode_words()
+        .map(fold)
+        .filter(|w| !w.is_empty() && w.chars().count() <= MAX_WORD_CHARS)
+}
+
+/// Whether a folded word carries no topic in `lang`.
+pub fn is_stop_word(lang: Lang, word: &str) -> bool {
+    let list: &[&str] = match lang {
+        Lang::En => EN_STOP,
+        Lang::Es => ES_STOP,
+    };
+    list.binary_search(&word).is_ok()
+}
+
+// Sorted, folded. Question words are included: "how do i …" and "what is …"
+// carry no topic, and every FAQ question has them.
+const EN_STOP: &[&str] = &[
+    "a", "about", "am", "an", "and", "any", "are", "as", "at", "be", "been", "but", "by", "can",
+    "could", "did", "do", "does", "doing", "for", "from", "get", "had", "has", "have", "he", "her",
+    "here", "him", "his", "how", "i", "if", "in", "into", "is", "it", "its", "just", "know", "me",
+    "my", "of", "on", "or", "our", "please", "s", "she", "should", "so", "some", "t", "tell",
+    "than", "that", "the", "their", "them", "then", "there", "these", "they", "this", "those",
+    "to", "us", "was", "we", "were", "what", "when", "where", "which", "who", "whom", "why",
+    "will", "with", "would", "you", "your",
+];
+
+const ES_STOP: &[&str] = &[
+    "a", "al", "algo", "como", "con", "cual", "cuales", "cuando", "de", "del", "donde", "el",
+    "ella", "ellos", "en", "es", "esta", "estan", "este", "esto", "hay", "la", "las", "le", "les",
+    "lo", "los", "me", "mi", "mis", "para", "por", "puedo", "que", "quien", "se", "si", "sobre",
+    "son", "su", "sus", "te", "tengo", "tu", "un", "una", "unas", "uno", "unos", "usted", "y",
+    "yo",
+];
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    #[test]
+    fn stop_lists_are_sorted_for_binary_search() {
+        assert!(EN_STOP.windows(2).all(|w| w[0] < w[1]));
+        assert!(ES_STOP.windows(2).all(|w| w[0] < w[1]));
+    }
+
+    #[test]
+    fn words_are_lowercased_and_folded() {
+        let w: Vec<String> = words("¿Dónde está la CLÍNICA? Niño, café!").collect();
+        assert_eq!(w, ["donde", "esta", "la", "clinica", "nino", "cafe"]);
+    }
+
+    #[test]
+    fn odd_input_gives_words_or_nothing() {
+        assert_eq!(words("").count(), 0);
+        assert_eq!(words("🙂🙂 !!! ").count(), 0);
+        let rtl: Vec<String> = words("مرحبا بالعالم").collect();
+        assert_eq!(rtl.len(), 2);
+        assert_eq!(fold("e\u{301}\u{301}\u{301}"), "e");
+        assert_eq!(words(&"x".repeat(500)).count(), 0, "one huge word is noise");
+    }
+
+    #[test]
+    fn truncate_respects_char_boundaries() {
+        assert_eq!(truncate("ñññ", 3), "ñ");
+        assert_eq!(truncate("abc", 10), "abc");
+    }
+
+    proptest! {
+        #[test]
+        fn normalisation_never_panics(s in "\\PC{0,400}") {
+            let _ = words(truncate(&s, MAX_QUERY_BYTES)).count();
+        }
+    }
+}

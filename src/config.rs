@@ -63,6 +63,9 @@ pub struct Settings {
 
     #[command(flatten)]
     pub sessions: SessionSettings,
+
+    #[command(flatten)]
+    pub decision: crate::knowledge::DecisionSettings,
 }
 
 /// How long console sign-ins last.

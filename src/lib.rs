@@ -5,6 +5,7 @@
 //! # Layout
 //!
 //! - [`cli`]: the command line; `main` only dispatches to it.
+//! - [`clinic`]: the clinic facts file: name, time zone, chat hours.
 //! - [`config`]: settings, each with a flag, an environment variable and a default.
 //! - [`startup`]: builds the [`startup::Application`] and runs it until shutdown.
 //! - [`state`]: [`state::AppState`], the cheap-clone handles every handler shares.
@@ -22,6 +23,7 @@
 
 pub mod chat;
 pub mod cli;
+pub mod clinic;
 pub mod config;
 pub mod dialog;
 pub mod http;

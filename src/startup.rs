@@ -11,8 +11,11 @@ use tokio::sync::{Semaphore, mpsc, watch};
 use tokio::task::JoinHandle;
 
 use crate::chat::origin::OriginPolicy;
+use crate::clinic::{Clinic, ClinicHandle};
 use crate::config::Settings;
 use crate::dialog::Engine;
+use crate::knowledge::Knowledge;
+use crate::queue::{Hub, Waiting};
 use crate::staff::sessions::Sessions;
 use crate::staff::throttle::LoginThrottle;
 use crate::staff::{Role, password};
@@ -41,6 +44,22 @@ impl Application {
             .with_context(|| format!("cannot listen on {}", settings.bind))?;
         let addr = listener.local_addr()?;
         let initial_admin_password = ensure_an_admin(&store).await?;
+        let knowledge_dir = settings.data.knowledge.clone();
+        let knowledge = Knowledge::open(knowledge_dir.clone(), settings.decision.clone())
+            .await
+            .with_context(|| {
+                format!(
+                    "cannot read the knowledge directory {}",
+                    knowledge_dir.display()
+                )
+            })?;
+        let clinic = ClinicHandle::new(load_clinic(&knowledge_dir));
+        tokio::spawn(follow_clinic_file(
+            knowledge_dir,
+            knowledge.subscribe_reloads(),
+            clinic.clone(),
+        ));
+        let hub = restore_queue(&store).await?;
         let (writer, writer_task) = Writer::spawn(store.clone());
         let (shutdown_tx, shutdown) = watch::channel(false);
         let (drain, drain_rx) = mpsc::channel(1);
@@ -49,7 +68,9 @@ impl Application {
             connections: Arc::new(Semaphore::new(settings.limits.max_connections)),
             store,
             writer,
-            engine: Arc::new(Engine::new()),
+            engine: Arc::new(Engine::new(knowledge)),
+            hub,
+            clinic,
             sessions: Arc::new(Sessions::new(
                 settings.sessions.idle(),
                 settings.sessions.max_age(),
@@ -126,6 +147,61 @@ impl Application {
         tracing::info!("shutdown complete");
         Ok(())
     }
+}
+
+/// Reads clinic.toml; a broken file is logged and the defaults serve.
+fn load_clinic(dir: &std::path::Path) -> Clinic {
+    Clinic::load(dir).unwrap_or_else(|e| {
+        tracing::warn!(error = %e, "clinic.toml is invalid; using defaults until it is fixed");
+        Clinic::default()
+    })
+}
+
+/// Re-reads clinic.toml whenever the knowledge directory reloads. A broken
+/// edit keeps the last good version.
+async fn follow_clinic_file(
+    dir: std::path::PathBuf,
+    mut reloads: watch::Receiver<u64>,
+    clinic: ClinicHandle,
+) {
+    while reloads.changed().await.is_ok() {
+        let d = dir.clone();
+        match tokio::task::spawn_blocking(move || Clinic::load(&d)).await {
+            Ok(Ok(fresh)) => clinic.set(fresh),
+            Ok(Err(e)) => {
+                tracing::warn!(error = %e, "clinic.toml is invalid; keeping the last good version")
+            }
+            Err(_) => {}
+        }
+    }
+}
+
+/// Rebuilds the queue and assignments from the store after a restart.
+async fn restore_queue(store: &Store) -> anyhow::Result<Arc<Hub>> {
+    let hub = Hub::new();
+    let open = store
+        .open_handoffs()
+        .await
+        .context("cannot read the agent queue")?;
+    let count = open.len();
+    for h in open {
+        match h.assigned {
+            Some((agent, name)) => hub.restore_assignment(h.conversation, agent, name),
+            None => {
+                hub.enqueue(Waiting {
+                    conversation: h.conversation,
+                    reason: h.reason,
+                    lang: h.lang,
+                    waited: std::time::Duration::from_secs(h.waited_s),
+                    preview: None,
+                });
+            }
+        }
+    }
+    if count > 0 {
+        tracing::info!(count, "restored queued and assigned chats");
+    }
+    Ok(hub)
 }
 
 /// Creates `admin` with a random password when there are no accounts at all.

@@ -6,8 +6,10 @@ use std::sync::Arc;
 use tokio::sync::{Semaphore, mpsc, watch};
 
 use crate::chat::origin::OriginPolicy;
+use crate::clinic::ClinicHandle;
 use crate::config::Settings;
 use crate::dialog::Engine;
+use crate::queue::Hub;
 use crate::staff::sessions::Sessions;
 use crate::staff::throttle::LoginThrottle;
 use crate::store::{Store, Writer};
@@ -19,6 +21,10 @@ pub struct AppState {
     /// The only way to write conversations: group-committed, in order.
     pub writer: Writer,
     pub engine: Arc<Engine>,
+    /// Who waits for a person, who holds which chat, and their sockets.
+    pub hub: Arc<Hub>,
+    /// The clinic facts file, kept current as the knowledge directory changes.
+    pub clinic: ClinicHandle,
     pub origins: Arc<OriginPolicy>,
     /// Flips to `true` once when the server starts shutting down.
     pub shutdown: watch::Receiver<bool>,

@@ -3,8 +3,10 @@
 //!
 //! What never goes into a log, at any level: message text, resume tokens,
 //! names, phone numbers, e-mail addresses, dates of birth. Code logs ids,
-//! counts, codes and timings only. Dependencies that could log payloads
-//! (the WebSocket library at trace level) are capped below that level, whatever
+//! counts, codes and timings only. Records of the `log` crate (used by the
+//! WebSocket library, the HTML parser and tantivy, which print payloads and
+//! parsed text at debug level) are not bridged into tracing at all, and
+//! tracing-native dependencies that could print bytes are capped, whatever
 //! RUST_LOG says.
 
 use tracing_subscriber::EnvFilter;

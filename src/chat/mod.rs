@@ -2,9 +2,11 @@
 //! each connection. Only this module knows the wire format.
 
 mod connection;
+mod handoff;
 pub mod origin;
 pub mod protocol;
 mod rate;
+mod session;
 
 use axum::Router;
 use axum::extract::State;

@@ -21,6 +21,10 @@ pub enum ClientFrame {
         choice: Option<String>,
     },
     End,
+    /// The "talk to a person" action.
+    Handoff,
+    /// The patient is typing (shown to an agent).
+    Typing,
 }
 
 /// Machine-readable error codes; see the table in docs/protocol.md.
@@ -137,9 +141,11 @@ pub fn parse(text: &str) -> Result<ClientFrame, FrameError> {
             })
         }
         "end" => Ok(ClientFrame::End),
+        "handoff" => Ok(ClientFrame::Handoff),
+        "typing" => Ok(ClientFrame::Typing),
         _ => Err(FrameError::new(
             ErrorCode::UnknownType,
-            "Unknown frame type; expected start, say or end.",
+            "Unknown frame type; expected start, say, end, handoff or typing.",
         )),
     }
 }
@@ -190,6 +196,20 @@ pub enum ServerFrame {
     Reply(MessageView),
     Ended {
         conversation: String,
+    },
+    /// The patient's place in the agent queue; `estimated_wait_s` is null
+    /// when there is no history to estimate from.
+    Queued {
+        position: usize,
+        estimated_wait_s: Option<u64>,
+    },
+    AgentJoined {
+        name: String,
+    },
+    /// The agent handed the chat back to the bot (or resolved it).
+    AgentLeft,
+    Typing {
+        from: &'static str,
     },
     Error {
         code: &'static str,

@@ -1,0 +1,157 @@
+//! Handing a patient to a person: the "talk to a person" action, the bot's
+//! own escalations, the offline path when nobody can take the chat, and the
+//! queue events relayed to the patient.
+
+use std::time::Duration;
+
+use super::connection::{Exit, Session};
+use super::protocol::{ErrorCode, FrameError, MessageView, ServerFrame};
+use super::session::{Handled, unavailable};
+use crate::dialog::{Action, Unavailable};
+use crate::queue::{AgentEvent, Handoff, PatientEvent, Reason, Waiting};
+use crate::store::HandoffChange;
+
+/// Longest preview of the patient's words shown in the agents' queue.
+const PREVIEW_CHARS: usize = 140;
+
+impl Session {
+    /// The patient asked for a person with the dedicated action.
+    pub(super) async fn handoff(&mut self) -> Handled {
+        let Some(active) = &self.active else {
+            return Ok(Err(FrameError::new(
+                ErrorCode::NotStarted,
+                "No conversation is open.",
+            )));
+        };
+        match self.state.hub.handoff(&active.conversation.id) {
+            Handoff::Bot => self.escalate(Reason::PatientRequest, None).await,
+            // Already with a person or in line: say where things stand.
+            Handoff::Queued {
+                position,
+                estimated_wait_s,
+            } => self
+                .send(&ServerFrame::Queued {
+                    position,
+                    estimated_wait_s,
+                })
+                .await
+                .map(Ok),
+            Handoff::Assigned { agent_name, .. } => self
+                .send(&ServerFrame::AgentJoined { name: agent_name })
+                .await
+                .map(Ok),
+        }
+    }
+
+    /// The patient is typing: their agent sees it.
+    pub(super) fn typing(&mut self) -> Handled {
+        if let Some(active) = &self.active {
+            let conversation = active.conversation.id.clone();
+            self.state
+                .hub
+                .to_agent(&conversation.clone(), AgentEvent::Typing { conversation });
+        }
+        Ok(Ok(()))
+    }
+
+    /// Carries out what the dialog engine asked for.
+    pub(super) async fn act(&mut self, action: Action, text: &str) -> Handled {
+        match action {
+            Action::Escalate(reason) => self.escalate(reason, Some(text)).await,
+            Action::SaveCallback(details) => {
+                let Some(active) = &self.active else {
+                    return Ok(Ok(()));
+                };
+                let callback = details.into_callback(active.conversation.id.clone());
+                match self.state.writer.add_callback(callback).await {
+                    Ok(_) => {
+                        tracing::info!("callback request stored");
+                        Ok(Ok(()))
+                    }
+                    Err(e) => Ok(Err(unavailable(e))),
+                }
+            }
+        }
+    }
+
+    /// Puts the chat in the agents' queue, or starts the offline path when
+    /// nobody can take it.
+    async fn escalate(&mut self, reason: Reason, latest: Option<&str>) -> Handled {
+        let Some(active) = self.active.as_mut() else {
+            return Ok(Ok(()));
+        };
+        let staffed = self
+            .state
+            .clinic
+            .get()
+            .chat_staffed_at(jiff::Timestamp::now());
+        let agents = self.state.hub.agents_online();
+        if !staffed || agents == 0 {
+            let why = if staffed {
+                Unavailable::NoAgents
+            } else {
+                Unavailable::AfterHours
+            };
+            tracing::info!(
+                reason = reason.as_str(),
+                staffed,
+                "escalation went to the offline path"
+            );
+            let outcome = self.state.engine.offline(&mut active.dialog, why);
+            for reply in outcome.replies {
+                self.reply(reply).await?;
+            }
+            return Ok(Ok(()));
+        }
+        let conversation = active.conversation.id.clone();
+        let lang = active.dialog.lang;
+        if let Err(e) = self
+            .state
+            .writer
+            .set_handoff(conversation.clone(), HandoffChange::Queued { reason })
+            .await
+        {
+            return Ok(Err(unavailable(e)));
+        }
+        tracing::info!(reason = reason.as_str(), "conversation queued for an agent");
+        self.reply(self.state.engine.queued_notice(lang)).await?;
+        self.state.hub.enqueue(Waiting {
+            conversation,
+            reason,
+            lang,
+            waited: Duration::ZERO,
+            preview: latest.map(|t| t.chars().take(PREVIEW_CHARS).collect()),
+        });
+        Ok(Ok(()))
+    }
+
+    /// Passes a queue event on to the patient.
+    pub(super) async fn relay(&mut self, event: PatientEvent) -> Result<(), Exit> {
+        match event {
+            PatientEvent::Queued {
+                position,
+                estimated_wait_s,
+            } => {
+                self.send(&ServerFrame::Queued {
+                    position,
+                    estimated_wait_s,
+                })
+                .await
+            }
+            PatientEvent::AgentJoined { name } => {
+                self.send(&ServerFrame::AgentJoined { name }).await
+            }
+            PatientEvent::Message(message) => {
+                self.send(&ServerFrame::Reply(MessageView::from(message)))
+                    .await
+            }
+            PatientEvent::Typing => self.send(&ServerFrame::Typing { from: "agent" }).await,
+            PatientEvent::AgentLeft => {
+                if let Some(active) = self.active.as_mut() {
+                    self.state.engine.reset(&mut active.dialog);
+                }
+                self.send(&ServerFrame::AgentLeft).await
+            }
+        }
+    }
+}

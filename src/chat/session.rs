@@ -1,0 +1,321 @@
+//! The patient's side of a conversation: open or resume it, store each
+//! message before acknowledging it, and store each reply before sending it.
+
+use std::time::Instant;
+
+use unicode_segmentation::UnicodeSegmentation;
+
+use super::connection::{Exit, Session};
+use super::protocol::{ErrorCode, FrameError, MessageView, ServerFrame};
+use crate::dialog::{DialogState, Reply, Turn};
+use crate::ids::{ClientMessageId, ResumeToken};
+use crate::lang::Lang;
+use crate::queue::{AgentEvent, Handoff, PatientLink};
+use crate::store::{Conversation, StoreError, VisitorId};
+use crate::transcript::{Message as Stored, NewMessage, Sender};
+
+/// Longest `choice` value accepted.
+const MAX_CHOICE_LEN: usize = 200;
+
+/// A handler's result: `Err(Exit)` ends the connection, `Ok(Err(e))` refuses
+/// the frame with an error frame, `Ok(Ok(()))` is success.
+pub(super) type Handled = Result<Result<(), FrameError>, Exit>;
+
+/// The conversation open on this socket.
+pub(super) struct Active {
+    pub conversation: Conversation,
+    pub dialog: DialogState,
+    /// This socket's subscription to queue events for the conversation.
+    pub link: PatientLink,
+}
+
+impl Session {
+    /// Opens or resumes a conversation.
+    pub(super) async fn start(&mut self, resume: Option<String>, lang: Option<Lang>) -> Handled {
+        if self.active.is_some() {
+            return Ok(Err(FrameError::new(
+                ErrorCode::AlreadyStarted,
+                "A conversation is already open on this connection.",
+            )));
+        }
+        let resumed = match resume {
+            None => None,
+            Some(raw) => match self.find_visitor(&raw).await {
+                Ok(Some(found)) => Some(found),
+                Ok(None) => {
+                    return Ok(Err(FrameError::new(
+                        ErrorCode::UnknownResume,
+                        "That conversation could not be found; start a new one.",
+                    )));
+                }
+                Err(e) => return Ok(Err(e)),
+            },
+        };
+        let (token, visitor, open) = match resumed {
+            Some((token, visitor, open)) => (token, Some(visitor), open),
+            None => (ResumeToken::generate(), None, None),
+        };
+        let conversation = match open {
+            Some(conversation) => conversation,
+            None => match self.begin(visitor, &token, lang.unwrap_or_default()).await {
+                Ok(c) => c,
+                Err(e) => return Ok(Err(e)),
+            },
+        };
+        let history = match self.state.store.history(&conversation.id).await {
+            Ok(h) => h,
+            Err(e) => return Ok(Err(unavailable(e))),
+        };
+        tracing::Span::current().record("conversation", conversation.id.as_str());
+        tracing::info!(
+            resumed = visitor.is_some(),
+            messages = history.len(),
+            "conversation started"
+        );
+        let lang = lang.unwrap_or(conversation.lang);
+        let started = ServerFrame::Started {
+            conversation: conversation.id.to_string(),
+            resume: token.expose().to_owned(),
+            lang,
+            history: history.into_iter().map(MessageView::from).collect(),
+        };
+        let link = self.state.hub.connect_patient(&conversation.id);
+        let handoff = self.state.hub.handoff(&conversation.id);
+        self.active = Some(Active {
+            conversation,
+            dialog: DialogState::new(lang),
+            link,
+        });
+        self.send(&started).await?;
+        // A resumed chat picks up where it was: still waiting, or with its agent.
+        match handoff {
+            Handoff::Bot => Ok(Ok(())),
+            Handoff::Queued {
+                position,
+                estimated_wait_s,
+            } => self
+                .send(&ServerFrame::Queued {
+                    position,
+                    estimated_wait_s,
+                })
+                .await
+                .map(Ok),
+            Handoff::Assigned { agent_name, .. } => self
+                .send(&ServerFrame::AgentJoined { name: agent_name })
+                .await
+                .map(Ok),
+        }
+    }
+
+    /// Looks a resume token up: the visitor and their open conversation.
+    async fn find_visitor(
+        &self,
+        raw: &str,
+    ) -> Result<Option<(ResumeToken, VisitorId, Option<Conversation>)>, FrameError> {
+        let Ok(token) = raw.parse::<ResumeToken>() else {
+            return Ok(None);
+        };
+        let store = &self.state.store;
+        let Some(visitor) = store
+            .visitor_by_token(&token.digest())
+            .await
+            .map_err(unavailable)?
+        else {
+            return Ok(None);
+        };
+        let open = store
+            .open_conversation(visitor)
+            .await
+            .map_err(unavailable)?;
+        Ok(Some((token, visitor, open)))
+    }
+
+    /// Creates a conversation and stores the bot's greeting in it.
+    async fn begin(
+        &self,
+        visitor: Option<VisitorId>,
+        token: &ResumeToken,
+        lang: Lang,
+    ) -> Result<Conversation, FrameError> {
+        let writer = &self.state.writer;
+        let conversation = writer
+            .start_conversation(visitor, token.digest(), lang)
+            .await
+            .map_err(unavailable)?;
+        let greeting = self.state.engine.greeting(lang);
+        writer
+            .append(to_store(&conversation, greeting))
+            .await
+            .map_err(unavailable)?;
+        Ok(conversation)
+    }
+
+    pub(super) async fn say(
+        &mut self,
+        id: ClientMessageId,
+        text: String,
+        choice: Option<String>,
+    ) -> Handled {
+        let refuse =
+            |code, message: String| Ok(Err(FrameError::new(code, message).about(id.as_str())));
+        let Some(active) = &self.active else {
+            return refuse(
+                ErrorCode::NotStarted,
+                "Send a \"start\" frame before messages.".into(),
+            );
+        };
+        let text = text.trim();
+        let limit = self.state.settings.limits.max_text_graphemes;
+        if text.is_empty() {
+            return refuse(ErrorCode::EmptyText, "The message is empty.".into());
+        }
+        if text.graphemes(true).nth(limit).is_some() {
+            return refuse(
+                ErrorCode::TextTooLong,
+                format!("Messages can be at most {limit} characters."),
+            );
+        }
+        if choice.as_ref().is_some_and(|c| c.len() > MAX_CHOICE_LEN) {
+            return refuse(ErrorCode::BadFrame, "\"choice\" is too long.".into());
+        }
+        if !self.rate.allow(Instant::now()) {
+            let wait = self.rate.retry_after().as_secs().max(1);
+            return refuse(
+                ErrorCode::RateLimited,
+                format!(
+                    "You're sending messages too quickly. Please wait {wait} seconds and try again."
+                ),
+            );
+        }
+        let conversation = active.conversation.id.clone();
+        let message = NewMessage {
+            conversation: conversation.clone(),
+            sender: Sender::Patient,
+            text: text.to_owned(),
+            client_id: Some(id.clone()),
+            details: Default::default(),
+        };
+        let appended = match self.state.writer.append(message).await {
+            Ok(a) => a,
+            Err(e) => return Ok(Err(unavailable(e).about(id.as_str()))),
+        };
+        self.send(&ServerFrame::Ack {
+            id: id.to_string(),
+            seq: appended.seq,
+        })
+        .await?;
+        if appended.duplicate {
+            return Ok(Ok(()));
+        }
+        let stored = Stored {
+            seq: appended.seq,
+            sender: Sender::Patient,
+            text: text.to_owned(),
+            details: Default::default(),
+            at: appended.at,
+        };
+        match self.state.hub.handoff(&conversation) {
+            // A person has the chat: it goes to them, not to the bot.
+            Handoff::Assigned { .. } => {
+                let event = AgentEvent::Message {
+                    conversation: conversation.clone(),
+                    message: stored,
+                };
+                self.state.hub.to_agent(&conversation, event);
+                Ok(Ok(()))
+            }
+            Handoff::Queued { .. } => {
+                self.state
+                    .hub
+                    .update_preview(&conversation, text.to_owned());
+                Ok(Ok(()))
+            }
+            Handoff::Bot => self.ask_the_bot(text, choice.as_deref()).await,
+        }
+    }
+
+    async fn ask_the_bot(&mut self, text: &str, choice: Option<&str>) -> Handled {
+        let outcome = {
+            let Some(active) = self.active.as_mut() else {
+                return Ok(Ok(()));
+            };
+            let turn = Turn { text, choice };
+            self.state.engine.respond(&mut active.dialog, turn).await
+        };
+        for reply in outcome.replies {
+            self.reply(reply).await?;
+        }
+        match outcome.action {
+            Some(action) => self.act(action, text).await,
+            None => Ok(Ok(())),
+        }
+    }
+
+    /// Stores a reply, then sends it. A reply that cannot be stored is not
+    /// sent: the client would otherwise see a message that history lacks.
+    pub(super) async fn reply(&mut self, reply: Reply) -> Result<(), Exit> {
+        let Some(active) = &self.active else {
+            return Ok(());
+        };
+        let message = to_store(&active.conversation, reply);
+        let (sender, text, details) = (
+            message.sender,
+            message.text.clone(),
+            message.details.clone(),
+        );
+        match self.state.writer.append(message).await {
+            Ok(appended) => {
+                let view = MessageView::from(Stored {
+                    seq: appended.seq,
+                    sender,
+                    text,
+                    details,
+                    at: appended.at,
+                });
+                self.send(&ServerFrame::Reply(view)).await
+            }
+            Err(e) => self.refuse(unavailable(e)).await,
+        }
+    }
+
+    pub(super) async fn end(&mut self) -> Handled {
+        let Some(active) = self.active.take() else {
+            return Ok(Err(FrameError::new(
+                ErrorCode::NotStarted,
+                "No conversation is open.",
+            )));
+        };
+        let id = active.conversation.id.clone();
+        if let Err(e) = self.state.writer.end_conversation(id.clone()).await {
+            self.active = Some(active);
+            return Ok(Err(unavailable(e)));
+        }
+        self.state.hub.release(&id, "patient_ended");
+        tracing::info!("conversation ended by the patient");
+        self.send(&ServerFrame::Ended {
+            conversation: id.to_string(),
+        })
+        .await
+        .map(Ok)
+    }
+}
+
+pub(super) fn to_store(conversation: &Conversation, reply: Reply) -> NewMessage {
+    NewMessage {
+        conversation: conversation.id.clone(),
+        sender: reply.sender,
+        text: reply.text,
+        client_id: None,
+        details: reply.details,
+    }
+}
+
+/// Storage failed: the client is told to retry, and the cause is logged
+/// without any message content.
+pub(super) fn unavailable(e: StoreError) -> FrameError {
+    tracing::error!(error = format!("{e:#}"), "chat storage failed");
+    FrameError::new(
+        ErrorCode::Unavailable,
+        "We couldn't save that just now. Please try again in a moment.",
+    )
+}

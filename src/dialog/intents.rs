@@ -1,0 +1,280 @@
+//! Recognising what a patient wants beyond a question: a person, an exit
+//! from a flow, small talk, or that they are fed up. English and Spanish;
+//! words are folded (lowercase, no accents) before matching.
+
+use crate::knowledge::normalize;
+
+/// Words that name a person to talk to.
+const PEOPLE: &[&str] = &[
+    "person",
+    "human",
+    "agent",
+    "representative",
+    "rep",
+    "operator",
+    "someone",
+    "somebody",
+    "staff",
+    "receptionist",
+    "people",
+    "persona",
+    "humano",
+    "agente",
+    "representante",
+    "operador",
+    "operadora",
+    "alguien",
+    "recepcionista",
+];
+/// Stems of verbs that ask to be put through ("talk", "comunicarme").
+const ASK_VERBS: &[&str] = &[
+    "talk", "speak", "chat", "connect", "transfer", "call", "habl", "comunic", "conect", "pas",
+    "llam",
+];
+
+/// The patient asks for a person ("talk to a human", "agent please",
+/// "quiero hablar con una persona").
+pub fn wants_person(text: &str) -> bool {
+    let words: Vec<String> = normalize::words(text).take(64).collect();
+    let names_person = |w: &String| PEOPLE.contains(&w.as_str());
+    if !words.iter().any(names_person) {
+        return false;
+    }
+    // Short messages that name a person are requests ("agent", "human please").
+    if words.len() <= 4 {
+        return true;
+    }
+    // "talk to a person", "hablar con una persona": the verb comes first and
+    // the person within a few words ("someone who speaks Spanish" is not a request).
+    let is_verb = |w: &String| ASK_VERBS.iter().any(|v| w.starts_with(v));
+    let has_verb = words
+        .iter()
+        .enumerate()
+        .any(|(i, w)| is_verb(w) && words.iter().skip(i + 1).take(4).any(names_person));
+    let real_person = words.windows(2).any(|p| {
+        matches!(
+            (p[0].as_str(), p[1].as_str()),
+            ("real", "person") | ("live", "person") | ("live", "agent") | ("actual", "person")
+        )
+    });
+    has_verb || real_person
+}
+
+/// The patient wants out of the current flow.
+pub fn wants_to_stop(text: &str) -> bool {
+    let folded: String = normalize::words(text).take(8).collect::<Vec<_>>().join(" ");
+    [
+        "never mind",
+        "nevermind",
+        "cancel",
+        "stop",
+        "forget it",
+        "quit",
+        "exit",
+        "no thanks",
+        "olvidalo",
+        "olvidelo",
+        "cancelar",
+        "no gracias",
+        "dejalo",
+        "ya no",
+    ]
+    .iter()
+    .any(|p| folded == *p || (folded.starts_with(p) && folded.len() <= p.len() + 12))
+}
+
+const FRUSTRATION: &[&str] = &[
+    "useless",
+    "not helpful",
+    "not helping",
+    "doesnt help",
+    "does not help",
+    "stupid",
+    "ridiculous",
+    "frustrated",
+    "frustrating",
+    "annoying",
+    "waste of time",
+    "this is terrible",
+    "you dont understand",
+    "not what i asked",
+    "no sirve",
+    "inutil",
+    "no me ayuda",
+    "no entiendes",
+    "que frustrante",
+    "estoy harto",
+    "estoy harta",
+    "perdida de tiempo",
+];
+
+/// The patient sounds fed up with the bot.
+pub fn sounds_frustrated(text: &str) -> bool {
+    let folded: String = normalize::words(text)
+        .take(64)
+        .map(|w| w.replace('\'', ""))
+        .collect::<Vec<_>>()
+        .join(" ");
+    let phrase = FRUSTRATION.iter().any(|p| contains_phrase(&folded, p));
+    let letters: Vec<char> = text.chars().filter(|c| c.is_alphabetic()).collect();
+    let shouting = letters.len() >= 12 && letters.iter().all(|c| !c.is_lowercase());
+    phrase || shouting || text.contains("!!!") || text.contains("???")
+}
+
+fn contains_phrase(haystack: &str, phrase: &str) -> bool {
+    haystack == phrase
+        || haystack.starts_with(&format!("{phrase} "))
+        || haystack.ends_with(&format!(" {phrase}"))
+        || haystack.contains(&format!(" {phrase} "))
+}
+
+/// Conversational niceties that deserve a short answer, not a search.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SmallTalk {
+    Hello,
+    Thanks,
+    Bye,
+    AreYouABot,
+    Yes,
+    No,
+}
+
+/// Recognises a whole message of small talk; questions with small talk in
+/// them ("hi, I need a refill") are not small talk.
+pub fn small_talk(text: &str) -> Option<SmallTalk> {
+    let words: Vec<String> = normalize::words(text).take(16).collect();
+    if words.is_empty() || words.len() > 7 {
+        return None;
+    }
+    let joined = words.join(" ");
+    let all_in = |set: &[&str]| words.iter().all(|w| set.contains(&w.as_str()));
+    const HELLO: &[&str] = &[
+        "hi",
+        "hello",
+        "hey",
+        "hiya",
+        "good",
+        "morning",
+        "afternoon",
+        "evening",
+        "there",
+        "hola",
+        "buenos",
+        "buenas",
+        "dias",
+        "tardes",
+        "noches",
+        "saludos",
+        "bot",
+    ];
+    const THANKS: &[&str] = &[
+        "thanks", "thank", "you", "so", "much", "thx", "ty", "great", "ok", "okay", "perfect",
+        "awesome", "cool", "gracias", "muchas", "muy", "amable", "vale", "perfecto", "that",
+        "helps", "helped", "very", "helpful",
+    ];
+    const BYE: &[&str] = &[
+        "bye", "goodbye", "see", "you", "later", "have", "a", "nice", "good", "day", "adios",
+        "hasta", "luego", "pronto", "chao",
+    ];
+    if [
+        "are you a bot",
+        "are you a robot",
+        "are you human",
+        "are you a real person",
+        "am i talking to a bot",
+        "is this a bot",
+        "eres un robot",
+        "eres un bot",
+        "eres humano",
+        "eres una persona",
+        "es un robot",
+    ]
+    .iter()
+    .any(|p| joined.starts_with(p))
+    {
+        return Some(SmallTalk::AreYouABot);
+    }
+    if all_in(&[
+        "yes", "yeah", "yep", "sure", "si", "claro", "please", "por", "favor", "ok", "okay",
+    ]) {
+        return Some(SmallTalk::Yes);
+    }
+    if all_in(&[
+        "no", "nope", "nah", "not", "now", "thanks", "gracias", "ahora",
+    ]) && words
+        .iter()
+        .any(|w| matches!(w.as_str(), "no" | "nope" | "nah"))
+    {
+        return Some(SmallTalk::No);
+    }
+    if all_in(HELLO) {
+        return Some(SmallTalk::Hello);
+    }
+    if words
+        .iter()
+        .any(|w| w.starts_with("thank") || w == "gracias" || w == "thx")
+        && all_in(THANKS)
+    {
+        return Some(SmallTalk::Thanks);
+    }
+    if all_in(BYE)
+        && words
+            .iter()
+            .any(|w| matches!(w.as_str(), "bye" | "goodbye" | "adios" | "chao" | "hasta"))
+    {
+        return Some(SmallTalk::Bye);
+    }
+    None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn explicit_requests_for_a_person_are_recognised() {
+        for yes in [
+            "agent",
+            "Human please",
+            "representative!",
+            "I want to talk to a real person",
+            "can I speak with someone at the front desk",
+            "Quiero hablar con una persona",
+            "operador",
+            "comunicarme con un agente por favor",
+        ] {
+            assert!(wants_person(yes), "{yes}");
+        }
+        for no in [
+            "Can a person pick up my prescription for me?",
+            "what are your hours",
+            "is there someone who speaks Spanish at the Riverside clinic on Saturdays",
+        ] {
+            assert!(!wants_person(no), "{no}");
+        }
+    }
+
+    #[test]
+    fn small_talk_is_whole_messages_only() {
+        assert_eq!(small_talk("Hello!"), Some(SmallTalk::Hello));
+        assert_eq!(small_talk("buenos días"), Some(SmallTalk::Hello));
+        assert_eq!(small_talk("thanks so much"), Some(SmallTalk::Thanks));
+        assert_eq!(small_talk("Gracias"), Some(SmallTalk::Thanks));
+        assert_eq!(small_talk("bye"), Some(SmallTalk::Bye));
+        assert_eq!(small_talk("are you a bot?"), Some(SmallTalk::AreYouABot));
+        assert_eq!(small_talk("hi, I need a refill"), None);
+        assert_eq!(small_talk(""), None);
+    }
+
+    #[test]
+    fn frustration_and_exits_are_recognised() {
+        assert!(sounds_frustrated("this is useless"));
+        assert!(sounds_frustrated("WHY CAN'T I GET AN ANSWER"));
+        assert!(sounds_frustrated("no sirve para nada"));
+        assert!(!sounds_frustrated("Is the flu shot useful for kids?"));
+        assert!(wants_to_stop("never mind"));
+        assert!(wants_to_stop("Cancel"));
+        assert!(wants_to_stop("olvídelo"));
+        assert!(!wants_to_stop("how do I cancel my appointment"));
+    }
+}

@@ -29,11 +29,6 @@
   // document.currentScript is only set while this file first executes
   // (also with async), so capture it here.
   const SELF = document.currentScript;
-  try {
-    boot();
-  } catch (e) {
-    warn(e);
-  }
 
   function warn(e) {
     try { console.warn('[frontdesk]', e); } catch (_) { /* nothing */ }
@@ -943,5 +938,11 @@ display:flex;align-items:center;justify-content:center;padding:0}
     }
 
     return { setOpen, isOpen: () => S.open };
+  }
+
+  try {
+    boot();
+  } catch (e) {
+    warn(e);
   }
 })();

@@ -83,16 +83,16 @@
       open: 'Open chat', close: 'Close chat',
       unread: (n) => (n === 1 ? '1 unread message' : n + ' unread messages'),
       newMsgs: (n) => (n === 1 ? 'New chat message' : n + ' new chat messages'),
-      notice: 'Not for emergencies — call 911.',
+      notice: 'Not for emergencies \u2014 call 911.',
       intro: 'Hello! Ask us about appointments, locations, hours, insurance or billing. Please don\'t share detailed medical information here.',
-      conversation: 'Conversation', label: 'Message', placeholder: 'Type your message…',
+      conversation: 'Conversation', label: 'Message', placeholder: 'Type your message\u2026',
       hint: 'Press Enter to send, Shift+Enter for a new line.',
       send: 'Send', handoff: 'Talk to a person', end: 'End chat',
       endAsk: 'End this chat?', endYes: 'End chat', endNo: 'Keep chatting',
       ended: 'This chat has ended.', newChat: 'Start a new chat',
-      connecting: 'Connecting…', connected: 'Online', reconnecting: 'Reconnecting…',
+      connecting: 'Connecting\u2026', connected: 'Online', reconnecting: 'Reconnecting\u2026',
       offline: 'You are offline. We will reconnect automatically.',
-      sending: 'Sending…', retrying: 'Not delivered yet, retrying…',
+      sending: 'Sending\u2026', retrying: 'Not delivered yet, retrying\u2026',
       failed: 'Not sent', you: 'You', bot: 'Assistant', staff: 'Staff', system: 'Notice',
       suggestions: 'Suggested replies',
       tooLong: 'This message is too long. Please keep it under 2,000 characters.',
@@ -100,8 +100,8 @@
       queued: (n, s) => 'You are number ' + n + ' in line.' +
         (s == null ? '' : ' Estimated wait: about ' + mins(s) + (mins(s) === 1 ? ' minute.' : ' minutes.')),
       joined: (n) => n + ' joined the chat.',
-      typing: (n) => n + ' is typing…',
-      handoffAsk: 'Asking for a staff member to join…',
+      typing: (n) => n + ' is typing\u2026',
+      handoffAsk: 'Asking for a staff member to join\u2026',
       handoffNo: 'Chatting with a staff member is not available right now. Please call the clinic during office hours. In an emergency, call 911.',
       count: (n, max) => n + ' / ' + max + ' characters',
     },
@@ -110,25 +110,25 @@
       unread: (n) => (n === 1 ? '1 mensaje sin leer' : n + ' mensajes sin leer'),
       newMsgs: (n) => (n === 1 ? 'Nuevo mensaje en el chat' : n + ' mensajes nuevos en el chat'),
       notice: 'No es para emergencias: llame al 911.',
-      intro: '¡Hola! Pregúntenos sobre citas, ubicaciones, horarios, seguros o facturación. Por favor, no comparta aquí información médica detallada.',
-      conversation: 'Conversación', label: 'Mensaje', placeholder: 'Escriba su mensaje…',
-      hint: 'Pulse Intro para enviar y Mayús+Intro para una nueva línea.',
+      intro: '\u00a1Hola! Preg\u00fantenos sobre citas, ubicaciones, horarios, seguros o facturaci\u00f3n. Por favor, no comparta aqu\u00ed informaci\u00f3n m\u00e9dica detallada.',
+      conversation: 'Conversaci\u00f3n', label: 'Mensaje', placeholder: 'Escriba su mensaje\u2026',
+      hint: 'Pulse Intro para enviar y May\u00fas+Intro para una nueva l\u00ednea.',
       send: 'Enviar', handoff: 'Hablar con una persona', end: 'Terminar chat',
-      endAsk: '¿Terminar este chat?', endYes: 'Terminar chat', endNo: 'Seguir conversando',
+      endAsk: '\u00bfTerminar este chat?', endYes: 'Terminar chat', endNo: 'Seguir conversando',
       ended: 'Este chat ha terminado.', newChat: 'Iniciar un chat nuevo',
-      connecting: 'Conectando…', connected: 'En línea', reconnecting: 'Reconectando…',
-      offline: 'No tiene conexión. Volveremos a conectar automáticamente.',
-      sending: 'Enviando…', retrying: 'Aún no entregado, reintentando…',
+      connecting: 'Conectando\u2026', connected: 'En l\u00ednea', reconnecting: 'Reconectando\u2026',
+      offline: 'No tiene conexi\u00f3n. Volveremos a conectar autom\u00e1ticamente.',
+      sending: 'Enviando\u2026', retrying: 'A\u00fan no entregado, reintentando\u2026',
       failed: 'No enviado', you: 'Usted', bot: 'Asistente', staff: 'Personal', system: 'Aviso',
       suggestions: 'Respuestas sugeridas',
       tooLong: 'Este mensaje es demasiado largo. Use menos de 2000 caracteres.',
-      rejected: 'No se pudo enviar este mensaje. Escríbalo de otra forma e inténtelo de nuevo.',
-      queued: (n, s) => 'Usted es el número ' + n + ' en la fila.' +
+      rejected: 'No se pudo enviar este mensaje. Escr\u00edbalo de otra forma e int\u00e9ntelo de nuevo.',
+      queued: (n, s) => 'Usted es el n\u00famero ' + n + ' en la fila.' +
         (s == null ? '' : ' Espera estimada: unos ' + mins(s) + (mins(s) === 1 ? ' minuto.' : ' minutos.')),
-      joined: (n) => n + ' se unió al chat.',
-      typing: (n) => n + ' está escribiendo…',
-      handoffAsk: 'Pidiendo que se una alguien del personal…',
-      handoffNo: 'En este momento no es posible chatear con el personal. Llame a la clínica en horario de atención. En una emergencia, llame al 911.',
+      joined: (n) => n + ' se uni\u00f3 al chat.',
+      typing: (n) => n + ' est\u00e1 escribiendo\u2026',
+      handoffAsk: 'Pidiendo que se una alguien del personal\u2026',
+      handoffNo: 'En este momento no es posible chatear con el personal. Llame a la cl\u00ednica en horario de atenci\u00f3n. En una emergencia, llame al 911.',
       count: (n, max) => n + ' / ' + max + ' caracteres',
     },
   };
@@ -347,7 +347,7 @@ white-space:pre-wrap;overflow-wrap:anywhere}
 .typing span{display:inline-block;width:6px;height:6px;margin-left:3px;border-radius:50%;background:currentColor}
 .bar{display:flex;gap:8px;flex-wrap:wrap;align-items:center;padding:8px 12px 0;border-top:1px solid #e3e6ea}
 .bar p{margin:0;flex-basis:100%;font-weight:600}
-.tbtn{min-height:44px;padding:8px 12px;display:inline-flex;align-items:center;gap:6px;border-radius:22px;
+.tbtn{min-height:44px;padding:8px 11px;display:inline-flex;align-items:center;gap:5px;border-radius:22px;
 border:1px solid #aab1b9;background:#fff;color:var(--ink);font-size:14px;font-weight:600}
 .tbtn:hover{background:#f1f3f5}
 .tbtn.primary{background:var(--brand);color:var(--fg);border-color:var(--brand)}
@@ -371,6 +371,7 @@ display:flex;align-items:center;justify-content:center;padding:0}
 .panel{inset:0;width:100%;max-width:none;height:100%;max-height:none;border-radius:0}
 .open .launcher{display:none}
 }
+@media (max-width:359px){.tbtn svg{display:none}}
 @media (forced-colors:active){
 .launcher,.send,.choice,.tbtn,.bubble{border:2px solid ButtonText}
 .dot{forced-color-adjust:none}
@@ -508,7 +509,7 @@ display:flex;align-items:center;justify-content:center;padding:0}
       ui.badge.hidden = S.open || !S.unread;
       ui.badge.textContent = S.unread > 99 ? '99+' : String(S.unread);
       ui.launcher.setAttribute('aria-label', S.open ? t.close
-        : t.open + ' – ' + cfg.title + (S.unread ? ' (' + t.unread(S.unread) + ')' : ''));
+        : t.open + ' \u2013 ' + cfg.title + (S.unread ? ' (' + t.unread(S.unread) + ')' : ''));
     }
 
     // --- connection

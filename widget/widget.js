@@ -40,7 +40,7 @@
   }
 
   function boot() {
-    if (window.Frontdesk && window.Frontdesk.version) return; // loaded twice
+    if (window.Frontdesk) return; // loaded twice
     const script = (SELF && SELF.src) ? SELF
       : Array.from(document.querySelectorAll('script[src*="widget.js"]')).pop();
     if (!script) throw new Error('cannot find my <script> tag');
@@ -56,7 +56,6 @@
     let app = null;
     let wantOpen = null;
     const api = Object.freeze({
-      version: '1',
       open: guard(() => (app ? app.setOpen(true, true) : (wantOpen = true))),
       close: guard(() => (app ? app.setOpen(false, true) : (wantOpen = false))),
       toggle: guard(() => (app ? app.setOpen(!app.isOpen(), true) : (wantOpen = !wantOpen))),
@@ -77,7 +76,7 @@
     return /^es\b/i.test(String(v || '').trim()) ? 'es' : 'en';
   }
 
-  // ---------------------------------------------------------------- strings
+  // --- strings
   const STR = {
     en: {
       open: 'Open chat', close: 'Close chat',
@@ -134,7 +133,7 @@
   };
   function mins(s) { return Math.max(1, Math.round(Number(s) / 60)); }
 
-  // ---------------------------------------------------------------- colour
+  // --- colour
   function parseHex(c) {
     const m = /^#?([0-9a-f]{3}|[0-9a-f]{6})$/i.exec(String(c || '').trim());
     if (!m) return null;
@@ -168,7 +167,7 @@
     return { brand: hex(brand), fg: hex(fg), accent: hex(accent) };
   }
 
-  // ---------------------------------------------------------------- storage
+  // --- storage
   function storage(kind) {
     try {
       const s = window[kind];
@@ -202,7 +201,7 @@
     return Array.from(s).length;
   }
 
-  // ---------------------------------------------------------------- DOM helpers
+  // --- DOM helpers
   function h(tag, attrs, ...kids) {
     const el = document.createElement(tag);
     for (const k in attrs || {}) {
@@ -278,16 +277,14 @@
     return out;
   }
 
-  // ---------------------------------------------------------------- styles
+  // --- styles
   function css(p) {
     return `
 :host{all:initial !important;display:block !important}
 *,*::before,*::after{box-sizing:border-box}
 [hidden]{display:none !important}
 .root{--brand:${p.brand};--fg:${p.fg};--accent:${p.accent};--ink:#1b1f24;--muted:#4a525c;
-font:15px/1.45 system-ui,-apple-system,"Segoe UI",Roboto,"Helvetica Neue",Arial,sans-serif;
-color:var(--ink);text-align:left;letter-spacing:normal;word-spacing:normal;text-transform:none;
-direction:ltr;visibility:visible}
+font:15px/1.45 system-ui,-apple-system,"Segoe UI",Roboto,"Helvetica Neue",Arial,sans-serif;color:var(--ink)}
 button,textarea{font:inherit;color:inherit;margin:0;text-transform:none;letter-spacing:normal}
 button{cursor:pointer;-webkit-appearance:none;appearance:none}
 :focus{outline:none}
@@ -380,7 +377,7 @@ display:flex;align-items:center;justify-content:center;padding:0}
 `;
   }
 
-  // ---------------------------------------------------------------- the app
+  // --- the app
   function createApp(cfg) {
     const t = STR[cfg.lang];
     const local = makeStore('localStorage');
@@ -460,7 +457,7 @@ display:flex;align-items:center;justify-content:center;padding:0}
     }));
     ui.input.addEventListener('input', guard(onInput));
     ui.panel.addEventListener('keydown', guard((e) => {
-      if (e.key !== 'Escape') return;
+      if (e.key !== 'Escape' || e.isComposing) return;
       e.preventDefault();
       if (!ui.confirm.hidden) showConfirm(false);
       else setOpen(false, true);
@@ -655,6 +652,8 @@ display:flex;align-items:center;justify-content:center;padding:0}
         } else {
           outboxRemove(item.id);
           markPending(item.id, 'failed', code === 'text_too_long' ? t.tooLong : t.rejected);
+          const li = S.pend.get(item.id);
+          if (li) li._k = S.maxSeq + 0.5; // stays in place, no longer pending
           S.pend.delete(item.id);
           if (!ui.input.value.trim()) { ui.input.value = item.text; onInput(); }
           refreshChoices();
@@ -916,7 +915,7 @@ display:flex;align-items:center;justify-content:center;padding:0}
     }
     function showConfirm(show) {
       ui.confirm.hidden = !show;
-      ui.actions.hidden = show;
+      ui.actions.hidden = show || S.ended;
       if (show) ui.endNo.focus();
       else if (root.activeElement && ui.confirm.contains(root.activeElement)) ui.endBtn.focus();
     }

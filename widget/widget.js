@@ -328,6 +328,7 @@ white-space:pre-wrap;overflow-wrap:anywhere}
 .rich a{color:var(--accent);text-decoration:underline;font-weight:600}
 .patient{align-items:flex-end}
 .patient .bubble{background:var(--brand);color:var(--fg);border-radius:14px 14px 4px 14px}
+.patient .meta{justify-content:flex-end;text-align:right}
 .system{align-items:center}
 .system .bubble{background:transparent;color:var(--muted);font-size:13.5px;text-align:center;max-width:100%;padding:2px 8px}
 .agent .bubble{background:#e8f0fb;border:1px solid #c9d9f0}
@@ -417,8 +418,9 @@ display:flex;align-items:center;justify-content:center;padding:0}
     ui.list = h('ol', { class: 'list' });
     ui.queue = h('p', { class: 'queue', hidden: true });
     ui.typing = h('p', { class: 'typing', hidden: true });
+    ui.intro = h('p', { class: 'intro', text: t.intro }); // until the server's greeting
     ui.log = h('div', { class: 'log', role: 'region', 'aria-label': t.conversation, tabindex: '0' },
-      h('p', { class: 'intro', text: t.intro }), ui.list, ui.queue, ui.typing);
+      ui.intro, ui.list, ui.queue, ui.typing);
     ui.handoff = h('button', { type: 'button', class: 'tbtn', onclick: requestHandoff }, icon('person', 18), t.handoff);
     ui.endBtn = h('button', { type: 'button', class: 'tbtn', onclick: () => showConfirm(true) }, icon('end', 16), t.end);
     ui.actions = h('div', { class: 'bar' }, ui.handoff, ui.endBtn);
@@ -762,6 +764,7 @@ display:flex;align-items:center;justify-content:center;padding:0}
         else break;
       }
       ui.list.insertBefore(el, ref);
+      ui.intro.hidden = true;
     }
     function note(text, live) {
       const li = h('li', { class: 'msg system' }, h('div', { class: 'bubble', text }));
@@ -789,6 +792,7 @@ display:flex;align-items:center;justify-content:center;padding:0}
       S.els.clear();
       S.maxSeq = 0;
       S.lastPatient = 0;
+      ui.intro.hidden = !!ui.list.firstChild;
       ui.queue.hidden = true;
       hideTyping();
     }
@@ -847,6 +851,7 @@ display:flex;align-items:center;justify-content:center;padding:0}
       li.classList.add('pending');
       S.pend.set(item.id, li);
       ui.list.append(li);
+      ui.intro.hidden = true;
       markPending(item.id, state);
     }
     function markPending(id, state, why) {

@@ -429,13 +429,13 @@ display:flex;align-items:center;justify-content:center;padding:0}
       h('p', { id: 'fd-endask', text: t.endAsk }),
       h('button', { type: 'button', class: 'tbtn primary', text: t.endYes, onclick: endChat }), ui.endNo);
     ui.input = h('textarea', { id: 'fd-input', rows: '1', placeholder: t.placeholder,
-      'aria-describedby': 'fd-hint', autocomplete: 'off', enterkeyhint: 'send' });
+      'aria-describedby': 'fd-hint fd-count', autocomplete: 'off', enterkeyhint: 'send' });
     ui.composer = h('form', { class: 'composer', novalidate: true },
       h('label', { class: 'sr', for: 'fd-input', text: t.label }),
       h('span', { class: 'sr', id: 'fd-hint', text: t.hint }),
       ui.input,
       h('button', { type: 'submit', class: 'send', 'aria-label': t.send }, icon('send', 22)));
-    ui.count = h('p', { class: 'count', hidden: true, 'aria-live': 'polite' });
+    ui.count = h('p', { class: 'count', id: 'fd-count', hidden: true });
     ui.newChat = h('button', { type: 'button', class: 'tbtn primary', text: t.newChat, onclick: newChat });
     ui.newBar = h('div', { class: 'newbar', hidden: true }, ui.newChat);
     ui.live = h('div', { class: 'sr', 'aria-live': 'polite' });
@@ -914,7 +914,7 @@ display:flex;align-items:center;justify-content:center;padding:0}
     // --- actions
     function requestHandoff() {
       S.handoffSent = true;
-      note(t.handoffAsk, false);
+      note(t.handoffAsk, true);
       if (S.ended) return;
       if (!(S.started && send({ type: 'handoff' }))) { S.wantHandoff = true; want(); }
     }

@@ -31,11 +31,20 @@ pub struct Problem {
 }
 
 impl Problem {
+    /// A problem; a multi-line message is joined with "; " so every problem
+    /// stays one output line.
     pub fn new(path: &Path, line: usize, message: impl Into<String>) -> Problem {
+        let message: String = message.into();
+        let message = message
+            .lines()
+            .map(str::trim)
+            .filter(|l| !l.is_empty())
+            .collect::<Vec<_>>()
+            .join("; ");
         Problem {
             path: path.to_owned(),
             line,
-            message: message.into(),
+            message,
         }
     }
 }

@@ -62,12 +62,12 @@ pub const RANK_BM25: f32 = 0.2;
 
 /// Logistic "the best article is the right one": σ(A0 + A_MATCH·match + A_MARGIN·margin).
 /// Fitted on covidq-dev answerable + out-of-domain queries; see docs/answer-quality.md.
-pub const A0: f32 = -3.3;
-pub const A_MATCH: f32 = 3.2;
-pub const A_MARGIN: f32 = 2.15;
+pub const A0: f32 = -3.06;
+pub const A_MATCH: f32 = 2.65;
+pub const A_MARGIN: f32 = 2.76;
 /// Logistic "one of the top three is right": σ(C0 + C_MATCH·match).
-pub const C0: f32 = -3.2;
-pub const C_MATCH: f32 = 4.4;
+pub const C0: f32 = -2.86;
+pub const C_MATCH: f32 = 3.88;
 
 impl Features {
     pub fn compute(index: &LangIndex, q: &Query, ord: usize, bm25_rel: f32) -> Features {
@@ -124,7 +124,7 @@ impl Features {
     /// How well the article matches the query on its own (no BM25, which is
     /// only meaningful relative to other candidates), 0..1.
     pub fn match_score(&self) -> f32 {
-        (self.cosine + 2.0 * self.coverage) / 3.0
+        (self.cosine + 2.0 * self.coverage + self.phrasing_coverage) / 4.0
     }
 }
 

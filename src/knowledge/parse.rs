@@ -351,4 +351,14 @@ mod tests {
         assert_eq!(p.warnings[0].line, 4);
         assert!(p.warnings[0].message.contains("unknown key `author`"));
     }
+
+    proptest::proptest! {
+        #[test]
+        fn parsing_never_panics(fm in "\\PC{0,200}", body in "\\PC{0,200}", nl in proptest::bool::ANY) {
+            let sep = if nl { "\r\n" } else { "\n" };
+            let _ = parse(&format!("+++{sep}{fm}{sep}+++{sep}{body}"));
+            let _ = parse(&format!("+++{sep}title = \"{fm}\"{sep}+++{body}"));
+            let _ = parse(&fm);
+        }
+    }
 }

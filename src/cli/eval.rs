@@ -177,13 +177,10 @@ fn run_one(
 ) -> anyhow::Result<(Decision, f32)> {
     let d = k.decide_blocking(query, lang);
     let ranked = k.explain_blocking(query, lang);
-    let r1 = ranked.first().map_or(0.0, |s| s.relevance);
     let r2 = ranked.get(1).map_or(0.0, |s| s.relevance);
-    let top_conf = if ranked.is_empty() {
-        0.0
-    } else {
-        confidence(r1, r1 - r2)
-    };
+    let top_conf = ranked
+        .first()
+        .map_or(0.0, |s| confidence(&s.features, s.relevance - r2));
     if let Some(w) = dump {
         let cands: Vec<_> = ranked
             .iter()

@@ -20,6 +20,8 @@ pub struct Analyzer {
     lang: Lang,
     stemmer: TextAnalyzer,
     synonyms: HashMap<String, String>,
+    /// Stems of generic words (see [`normalize::is_weak_word`]).
+    weak: std::collections::HashSet<String>,
 }
 
 impl Analyzer {
@@ -40,10 +42,15 @@ impl Analyzer {
                 }
             }
         }
+        let weak = normalize::weak_words(lang)
+            .iter()
+            .map(|w| stem_one(&mut stemmer, w))
+            .collect();
         Analyzer {
             lang,
             stemmer,
             synonyms: map,
+            weak,
         }
     }
 
@@ -51,8 +58,21 @@ impl Analyzer {
         self.lang
     }
 
+    /// Whether a term is a generic word that says little about the topic.
+    pub fn is_weak(&self, term: &str) -> bool {
+        self.weak.contains(term)
+    }
+
     /// Content terms of `text` in order (duplicates kept).
     pub fn terms(&self, text: &str) -> Vec<String> {
+        self.terms_with_words(text)
+            .into_iter()
+            .map(|(_, t)| t)
+            .collect()
+    }
+
+    /// Content terms of `text`, each with the folded word it came from.
+    pub fn terms_with_words(&self, text: &str) -> Vec<(String, String)> {
         let kept: Vec<String> = normalize::words(text)
             .filter(|w| !normalize::is_stop_word(self.lang, w))
             .collect();
@@ -63,18 +83,22 @@ impl Analyzer {
         let mut stemmer = self.stemmer.clone();
         let mut stream = stemmer.token_stream(&joined);
         let mut out = Vec::with_capacity(kept.len());
+        let mut words = kept.into_iter();
         while let Some(token) = stream.next() {
             let t = &token.text;
-            out.push(self.synonyms.get(t).cloned().unwrap_or_else(|| t.clone()));
+            let term = self.synonyms.get(t).cloned().unwrap_or_else(|| t.clone());
+            out.push((words.next().unwrap_or_default(), term));
         }
         out
     }
 
-    /// Terms of a patient's query: input truncated, terms deduplicated and bounded.
-    pub fn query_terms(&self, text: &str) -> Vec<String> {
-        let mut terms = self.terms(normalize::truncate(text, normalize::MAX_QUERY_BYTES));
+    /// Terms of a patient's query (with their words): input truncated, terms
+    /// deduplicated and bounded.
+    pub fn query_terms(&self, text: &str) -> Vec<(String, String)> {
+        let mut terms =
+            self.terms_with_words(normalize::truncate(text, normalize::MAX_QUERY_BYTES));
         let mut seen = std::collections::HashSet::new();
-        terms.retain(|t| seen.insert(t.clone()));
+        terms.retain(|(_, t)| seen.insert(t.clone()));
         terms.truncate(MAX_QUERY_TERMS);
         terms
     }
@@ -123,7 +147,10 @@ mod tests {
     #[test]
     fn query_terms_are_unique_and_bounded() {
         let a = Analyzer::new(Lang::En, &Synonyms::default());
-        assert_eq!(a.query_terms("flu flu FLU"), ["flu"]);
+        assert_eq!(
+            a.query_terms("flu flu FLU"),
+            [("flu".to_owned(), "flu".to_owned())]
+        );
         let long: String = (0..500).map(|i| format!("w{i} ")).collect();
         assert_eq!(a.query_terms(&long).len(), MAX_QUERY_TERMS);
     }

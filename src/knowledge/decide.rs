@@ -12,13 +12,13 @@ use crate::lang::Lang;
 #[derive(clap::Args, Clone, Debug, PartialEq)]
 pub struct DecisionSettings {
     /// Answer directly at or above this confidence (0..1).
-    #[arg(long, env = "FRONTDESK_ANSWER_THRESHOLD", default_value_t = 0.6)]
+    #[arg(long, env = "FRONTDESK_ANSWER_THRESHOLD", default_value_t = 0.5)]
     pub answer_threshold: f32,
     /// Below the answer threshold, offer choices at or above this; escalate below it.
-    #[arg(long, env = "FRONTDESK_CLARIFY_THRESHOLD", default_value_t = 0.3)]
+    #[arg(long, env = "FRONTDESK_CLARIFY_THRESHOLD", default_value_t = 0.14)]
     pub clarify_threshold: f32,
     /// Further choices are offered only if their relevance is within this of the best one.
-    #[arg(long, env = "FRONTDESK_CHOICE_GAP", default_value_t = 0.15)]
+    #[arg(long, env = "FRONTDESK_CHOICE_GAP", default_value_t = 0.3)]
     pub choice_gap: f32,
     /// Most choices offered when clarifying (2 or 3).
     #[arg(long, env = "FRONTDESK_MAX_CHOICES", default_value_t = 3, value_parser = clap::value_parser!(u8).range(2..=3))]
@@ -28,9 +28,9 @@ pub struct DecisionSettings {
 impl Default for DecisionSettings {
     fn default() -> Self {
         DecisionSettings {
-            answer_threshold: 0.6,
-            clarify_threshold: 0.3,
-            choice_gap: 0.15,
+            answer_threshold: 0.5,
+            clarify_threshold: 0.14,
+            choice_gap: 0.3,
             max_choices: 3,
         }
     }
@@ -119,7 +119,7 @@ pub struct Scored {
 
 /// Candidates for `text` in one language's index, best first.
 pub fn rank(index: &LangIndex, text: &str) -> Vec<Scored> {
-    let terms = index.analyzer.query_terms(text);
+    let terms = index.resolve(&index.analyzer.query_terms(text));
     let query = Query::new(index, &terms);
     if query.is_empty() || index.is_empty() {
         return Vec::new();
@@ -168,10 +168,10 @@ pub fn decide_in(index: &LangIndex, text: &str, settings: &DecisionSettings) -> 
             id: a.id.clone(),
             title: a.title.clone(),
             lang: a.lang,
-            score: scoring::confidence(s.relevance, s.relevance - other),
+            score: scoring::confidence(&s.features, s.relevance - other),
         }
     };
-    let answer_conf = scoring::confidence(r1, r1 - r2);
+    let answer_conf = scoring::confidence(&top.features, r1 - r2);
     let context: Vec<Candidate> = ranked
         .iter()
         .take(3)
@@ -187,7 +187,7 @@ pub fn decide_in(index: &LangIndex, text: &str, settings: &DecisionSettings) -> 
             candidates: context[1..].to_vec(),
         };
     }
-    let plausible = scoring::confidence(r1, 0.0);
+    let plausible = scoring::choice_confidence(&top.features);
     if plausible >= settings.clarify_threshold && ranked.len() >= 2 {
         let max = usize::from(settings.max_choices).clamp(2, 3);
         let choices: Vec<Candidate> = ranked

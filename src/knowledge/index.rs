@@ -30,8 +30,21 @@ const W_FUZZY: f32 = 0.3;
 /// Terms shorter than this are never matched fuzzily ("flu" is not "flux").
 pub const FUZZY_MIN_CHARS: usize = 5;
 
+/// Weight multiplier for generic words.
+pub const WEAK_FACTOR: f32 = 0.3;
+
 /// Interned term id.
 pub type TermId = u32;
+
+/// A query term after typo correction.
+#[derive(Debug, Clone)]
+pub struct Resolved {
+    /// The term searched for (corrected when `id` came from a correction).
+    pub term: String,
+    /// The term as typed.
+    pub typed: String,
+    pub id: Option<TermId>,
+}
 
 /// What the confidence model knows about one article.
 #[derive(Debug)]
@@ -49,8 +62,13 @@ pub struct LangIndex {
     pub docs: Vec<DocTerms>,
     vocab: HashMap<String, TermId>,
     terms: Vec<String>,
+    /// Every folded word seen, with its term: typos are corrected against words
+    /// ("parkng" → "parking"), not stems ("park"), which would be two edits away.
+    words: HashMap<String, TermId>,
     /// Number of articles containing each term anywhere.
     df: Vec<u32>,
+    /// Whether each term is a generic word (its weight is scaled down).
+    weak: Vec<bool>,
     reader: IndexReader,
     fields: Fields,
 }
@@ -99,6 +117,7 @@ impl LangIndex {
         let mut terms: Vec<String> = Vec::new();
         let mut df: Vec<u32> = Vec::new();
         let mut docs = Vec::with_capacity(articles.len());
+        let mut words: HashMap<String, TermId> = HashMap::new();
         let mut intern = |t: &str, vocab: &mut HashMap<String, TermId>| -> TermId {
             if let Some(id) = vocab.get(t) {
                 return *id;
@@ -110,14 +129,22 @@ impl LangIndex {
             id
         };
         for (ord, article) in articles.iter().enumerate() {
-            let title = analyzer.terms(&article.title);
-            let questions: Vec<Vec<String>> = article
-                .questions
-                .iter()
-                .map(|q| analyzer.terms(q))
-                .collect();
-            let tags = analyzer.terms(&article.tags.join(" "));
-            let body = analyzer.terms(&article.text);
+            let mut analyze = |text: &str| -> Vec<String> {
+                let pairs = analyzer.terms_with_words(text);
+                let mut out = Vec::with_capacity(pairs.len());
+                for (word, term) in pairs {
+                    if let std::collections::hash_map::Entry::Vacant(e) = words.entry(word) {
+                        e.insert(intern(&term, &mut vocab));
+                    }
+                    out.push(term);
+                }
+                out
+            };
+            let title = analyze(&article.title);
+            let questions: Vec<Vec<String>> =
+                article.questions.iter().map(|q| analyze(q)).collect();
+            let tags = analyze(&article.tags.join(" "));
+            let body = analyze(&article.text);
             writer.add_document(doc!(
                 fields.title => title.join(" "),
                 fields.questions => questions.iter().map(|q| q.join(" ")).collect::<Vec<_>>().join(" "),
@@ -147,6 +174,7 @@ impl LangIndex {
                 df[t as usize] += 1;
             }
         }
+        let weak = terms.iter().map(|t| analyzer.is_weak(t)).collect();
         writer.commit()?;
         let reader = index.reader()?;
         reader.reload()?;
@@ -156,7 +184,9 @@ impl LangIndex {
             docs,
             vocab,
             terms,
+            words,
             df,
+            weak,
             reader,
             fields,
         })
@@ -170,6 +200,21 @@ impl LangIndex {
         self.articles.is_empty()
     }
 
+    /// A term's weight for confidence: its IDF, scaled down for generic words.
+    pub fn weight(&self, term: &Resolved) -> f32 {
+        let weak = match term.id {
+            Some(id) => self.weak.get(id as usize).copied().unwrap_or(false),
+            None => self.analyzer.is_weak(&term.term),
+        };
+        self.idf(term.id) * if weak { WEAK_FACTOR } else { 1.0 }
+    }
+
+    /// [`LangIndex::weight`] for a known term.
+    pub fn weight_of(&self, id: TermId) -> f32 {
+        let weak = self.weak.get(id as usize).copied().unwrap_or(false);
+        self.idf(Some(id)) * if weak { WEAK_FACTOR } else { 1.0 }
+    }
+
     /// Inverse document frequency (BM25 form, always > 0); unknown terms get the maximum.
     pub fn idf(&self, term: Option<TermId>) -> f32 {
         let n = self.articles.len() as f32;
@@ -179,21 +224,36 @@ impl LangIndex {
         (1.0 + (n - df + 0.5) / (df + 0.5)).ln()
     }
 
-    /// The term id for a query term: exact, or for longer unknown words the most
-    /// common vocabulary term one edit away (typo tolerance).
-    pub fn lookup(&self, term: &str) -> Option<TermId> {
-        if let Some(id) = self.vocab.get(term) {
-            return Some(*id);
-        }
-        if term.chars().count() < FUZZY_MIN_CHARS {
+    /// Resolves a query's (word, term) pairs to known terms: exact, or for longer
+    /// unknown words the most common known word one edit away (typo tolerance).
+    pub fn resolve(&self, query: &[(String, String)]) -> Vec<Resolved> {
+        query
+            .iter()
+            .map(|(word, term)| {
+                let id = self.vocab.get(term).copied().or_else(|| self.correct(word));
+                Resolved {
+                    term: id.map_or_else(|| term.clone(), |i| self.term(i).to_owned()),
+                    typed: term.clone(),
+                    id,
+                }
+            })
+            .collect()
+    }
+
+    fn correct(&self, word: &str) -> Option<TermId> {
+        if word.chars().count() < FUZZY_MIN_CHARS {
             return None;
         }
-        self.terms
+        self.words
             .iter()
-            .enumerate()
-            .filter(|(_, t)| within_one_edit(term, t))
-            .max_by_key(|(i, _)| self.df[*i])
-            .map(|(i, _)| i as TermId)
+            .filter(|(w, _)| within_one_edit(word, w))
+            .map(|(w, id)| (*id, w))
+            .max_by(|a, b| {
+                self.df[a.0 as usize]
+                    .cmp(&self.df[b.0 as usize])
+                    .then(b.1.cmp(a.1))
+            })
+            .map(|(id, _)| id)
     }
 
     pub fn term(&self, id: TermId) -> &str {
@@ -201,14 +261,15 @@ impl LangIndex {
     }
 
     /// BM25 candidates for the query terms, best first, as (article ordinal, score).
-    pub fn candidates(&self, query_terms: &[String]) -> Result<Vec<(usize, f32)>, IndexError> {
+    pub fn candidates(&self, query: &[Resolved]) -> Result<Vec<(usize, f32)>, IndexError> {
         let f = self.fields;
         let mut clauses: Vec<(Occur, Box<dyn Query>)> = Vec::new();
-        for raw in query_terms {
-            let exact = match self.lookup(raw) {
-                Some(id) => self.term(id).to_owned(),
-                None => raw.clone(),
-            };
+        for Resolved {
+            term: exact,
+            typed: raw,
+            ..
+        } in query
+        {
             for (field, weight) in [
                 (f.title, W_TITLE),
                 (f.questions, W_QUESTIONS),
@@ -216,7 +277,7 @@ impl LangIndex {
                 (f.body, W_BODY),
             ] {
                 let q = TermQuery::new(
-                    Term::from_field_text(field, &exact),
+                    Term::from_field_text(field, exact),
                     IndexRecordOption::WithFreqs,
                 );
                 clauses.push((

@@ -99,3 +99,129 @@ impl Kb {
             .unwrap_or_default()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+    use std::sync::LazyLock;
+
+    use proptest::prelude::*;
+
+    use super::*;
+
+    static FIXTURE: LazyLock<Kb> = LazyLock::new(|| {
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/knowledge");
+        let load = super::super::loader::load_dir(&dir, &HashMap::new()).expect("fixture loads");
+        assert!(load.problems.is_empty(), "{:?}", load.problems);
+        Kb::build(&load).expect("fixture builds")
+    });
+
+    fn decide(text: &str, lang: Lang) -> Decision {
+        FIXTURE.decide(text, lang, &DecisionSettings::default())
+    }
+
+    fn answered(text: &str, lang: Lang) -> Option<String> {
+        decide(text, lang).article().map(|a| a.id.to_string())
+    }
+
+    #[test]
+    fn clear_questions_are_answered_with_their_article() {
+        assert_eq!(
+            answered("where do i park", Lang::En).as_deref(),
+            Some("parking")
+        );
+        assert_eq!(
+            answered("When are you OPEN?", Lang::En).as_deref(),
+            Some("hours")
+        );
+        assert_eq!(
+            answered("how do i get my results", Lang::En).as_deref(),
+            Some("lab-results")
+        );
+    }
+
+    #[test]
+    fn synonyms_and_typos_still_find_the_article() {
+        assert_eq!(
+            answered("can I pay my invoice in installments", Lang::En).as_deref(),
+            Some("billing-payment-plans")
+        );
+        assert_eq!(
+            answered("i need a flu jab", Lang::En).as_deref(),
+            Some("flu-vaccine")
+        );
+        assert_eq!(
+            answered("parkng garage", Lang::En).as_deref(),
+            Some("parking")
+        );
+    }
+
+    #[test]
+    fn unrelated_questions_escalate_without_choices() {
+        for q in ["what is the capital of France", "", "🙂🙂🙂", "the of and"] {
+            let d = decide(q, Lang::En);
+            assert!(matches!(d, Decision::Escalate { .. }), "{q}: {d:?}");
+            assert!(d.candidates().is_empty(), "{q}: {d:?}");
+        }
+    }
+
+    #[test]
+    fn a_vague_question_gets_two_or_three_choices() {
+        let d = decide("appointment", Lang::En);
+        let Decision::Clarify { candidates, .. } = &d else {
+            panic!("{d:?}")
+        };
+        assert!((2..=3).contains(&candidates.len()), "{d:?}");
+        assert!(
+            candidates
+                .iter()
+                .any(|c| c.id.as_str() == "appointment-cancel")
+        );
+    }
+
+    #[test]
+    fn min_confidence_keeps_risky_articles_from_direct_answers() {
+        let d = decide("chest pain", Lang::En);
+        assert!(d.article().is_none(), "{d:?}");
+        assert_eq!(d.candidates()[0].id.as_str(), "emergency");
+    }
+
+    #[test]
+    fn spanish_searches_spanish_first_then_english() {
+        assert_eq!(
+            answered("¿Dónde puedo estacionar?", Lang::Es).as_deref(),
+            Some("parking-es")
+        );
+        assert_eq!(
+            answered("vacuna", Lang::Es).as_deref(),
+            Some("flu-vaccine-es")
+        );
+        assert_eq!(
+            answered("medicare", Lang::Es).as_deref(),
+            Some("billing-insurance")
+        );
+    }
+
+    #[test]
+    fn confidence_is_a_probability_and_orders_candidates() {
+        let d = decide("where do i park", Lang::En);
+        assert!((0.0..=1.0).contains(&d.confidence()));
+        let scores: Vec<f32> = d.candidates().iter().map(|c| c.score).collect();
+        assert!(scores.iter().all(|s| *s <= d.confidence()), "{d:?}");
+    }
+
+    proptest! {
+        #[test]
+        fn decide_never_panics(s in "\\PC{0,300}", es in any::<bool>()) {
+            let d = decide(&s, if es { Lang::Es } else { Lang::En });
+            prop_assert!((0.0..=1.0).contains(&d.confidence()));
+            prop_assert!(d.candidates().len() <= 3);
+        }
+
+        #[test]
+        fn decide_never_panics_on_long_noise(s in proptest::collection::vec(any::<char>(), 1500..2500)) {
+            let text: String = s.into_iter().collect();
+            let _ = decide(&text, Lang::En);
+        }
+    }
+}

@@ -49,6 +49,79 @@ pub fn is_stop_word(lang: Lang, word: &str) -> bool {
     list.binary_search(&word).is_ok()
 }
 
+/// Generic words that are not stop words but say little about the topic, whatever
+/// the knowledge base: their IDF is scaled down (in a small KB a common verb like
+/// "come" is rare and would otherwise look like the key word of a question).
+pub fn weak_words(lang: Lang) -> &'static [&'static str] {
+    match lang {
+        Lang::En => EN_WEAK,
+        Lang::Es => ES_WEAK,
+    }
+}
+
+const EN_WEAK: &[&str] = &[
+    "actually",
+    "also",
+    "always",
+    "anyone",
+    "anything",
+    "back",
+    "come",
+    "day",
+    "done",
+    "even",
+    "ever",
+    "everyone",
+    "going",
+    "go",
+    "good",
+    "got",
+    "happen",
+    "help",
+    "like",
+    "long",
+    "lot",
+    "make",
+    "many",
+    "may",
+    "mean",
+    "might",
+    "more",
+    "most",
+    "much",
+    "need",
+    "new",
+    "now",
+    "one",
+    "people",
+    "possible",
+    "really",
+    "right",
+    "say",
+    "see",
+    "someone",
+    "something",
+    "still",
+    "sure",
+    "take",
+    "thing",
+    "think",
+    "too",
+    "true",
+    "try",
+    "use",
+    "very",
+    "want",
+    "way",
+    "well",
+];
+
+const ES_WEAK: &[&str] = &[
+    "algun", "alguna", "alguien", "bien", "cosa", "dar", "decir", "hacer", "ir", "mas", "mucho",
+    "necesito", "poder", "puede", "quiero", "saber", "ser", "siempre", "tambien", "tener", "todo",
+    "ver", "muy",
+];
+
 // Sorted, folded. Question words are included: "how do i …" and "what is …"
 // carry no topic, and every FAQ question has them.
 const EN_STOP: &[&str] = &[

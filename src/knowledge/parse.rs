@@ -31,11 +31,20 @@ pub struct Problem {
 }
 
 impl Problem {
+    /// A problem; a multi-line message is joined with "; " so every problem
+    /// stays one output line.
     pub fn new(path: &Path, line: usize, message: impl Into<String>) -> Problem {
+        let message: String = message.into();
+        let message = message
+            .lines()
+            .map(str::trim)
+            .filter(|l| !l.is_empty())
+            .collect::<Vec<_>>()
+            .join("; ");
         Problem {
             path: path.to_owned(),
             line,
-            message: message.into(),
+            message,
         }
     }
 }
@@ -341,5 +350,15 @@ mod tests {
         assert_eq!(p.warnings.len(), 1);
         assert_eq!(p.warnings[0].line, 4);
         assert!(p.warnings[0].message.contains("unknown key `author`"));
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn parsing_never_panics(fm in "\\PC{0,200}", body in "\\PC{0,200}", nl in proptest::bool::ANY) {
+            let sep = if nl { "\r\n" } else { "\n" };
+            let _ = parse(&format!("+++{sep}{fm}{sep}+++{sep}{body}"));
+            let _ = parse(&format!("+++{sep}title = \"{fm}\"{sep}+++{body}"));
+            let _ = parse(&fm);
+        }
     }
 }

@@ -3,7 +3,7 @@
 //! linear relevance, and a logistic over relevance and the margin to the
 //! runner-up. The formula is documented in docs/answer-quality.md.
 
-use super::index::{LangIndex, TermId};
+use super::index::{LangIndex, Resolved, TermId};
 
 /// One query, analysed against one index.
 pub struct Query {
@@ -14,9 +14,9 @@ pub struct Query {
 }
 
 impl Query {
-    pub fn new(index: &LangIndex, terms: &[String]) -> Query {
-        let ids: Vec<Option<TermId>> = terms.iter().map(|t| index.lookup(t)).collect();
-        let weights: Vec<f32> = ids.iter().map(|id| index.idf(*id)).collect();
+    pub fn new(index: &LangIndex, terms: &[Resolved]) -> Query {
+        let ids: Vec<Option<TermId>> = terms.iter().map(|t| t.id).collect();
+        let weights: Vec<f32> = terms.iter().map(|t| index.weight(t)).collect();
         let total = weights.iter().sum();
         let sq_total = weights.iter().map(|w| w * w).sum();
         Query {
@@ -55,14 +55,19 @@ pub struct Features {
     pub phrasing_evidence: f32,
 }
 
-/// Tuned on covidq-dev, checked on the clinic KB; see docs/answer-quality.md.
-pub const W_COSINE: f32 = 0.45;
-pub const W_PHRASING: f32 = 0.25;
-pub const W_COVERAGE: f32 = 0.30;
-/// Logistic over relevance r and margin m = r1 - r2: σ(K_REL·(r - R0) + K_MARGIN·m).
-pub const K_REL: f32 = 12.0;
-pub const R0: f32 = 0.55;
-pub const K_MARGIN: f32 = 6.0;
+/// Ranking weights (cosine, coverage, relative BM25), tuned on covidq-dev for MRR.
+pub const RANK_COSINE: f32 = 0.3;
+pub const RANK_COVERAGE: f32 = 0.6;
+pub const RANK_BM25: f32 = 0.2;
+
+/// Logistic "the best article is the right one": σ(A0 + A_MATCH·match + A_MARGIN·margin).
+/// Fitted on covidq-dev answerable + out-of-domain queries; see docs/answer-quality.md.
+pub const A0: f32 = -3.06;
+pub const A_MATCH: f32 = 2.65;
+pub const A_MARGIN: f32 = 2.76;
+/// Logistic "one of the top three is right": σ(C0 + C_MATCH·match).
+pub const C0: f32 = -2.86;
+pub const C_MATCH: f32 = 3.88;
 
 impl Features {
     pub fn compute(index: &LangIndex, q: &Query, ord: usize, bm25_rel: f32) -> Features {
@@ -84,7 +89,7 @@ impl Features {
                     hit_sq += w * w;
                 }
             }
-            let p_sq: f32 = p.iter().map(|t| index.idf(Some(*t)).powi(2)).sum();
+            let p_sq: f32 = p.iter().map(|t| index.weight_of(*t).powi(2)).sum();
             let cos = if p_sq > 0.0 {
                 hit_sq / (q.sq_total * p_sq).sqrt()
             } else {
@@ -112,13 +117,18 @@ impl Features {
 
     /// Linear relevance in 0..1, used to rank candidates.
     pub fn relevance(&self) -> f32 {
-        W_COSINE * self.cosine + W_PHRASING * self.phrasing_coverage + W_COVERAGE * self.coverage
+        (RANK_COSINE * self.cosine + RANK_COVERAGE * self.coverage + RANK_BM25 * self.bm25_rel)
+            / (RANK_COSINE + RANK_COVERAGE + RANK_BM25)
+    }
+
+    /// How well the article matches the query on its own (no BM25, which is
+    /// only meaningful relative to other candidates), 0..1.
+    pub fn match_score(&self) -> f32 {
+        (self.cosine + 2.0 * self.coverage + self.phrasing_coverage) / 4.0
     }
 }
 
-/// The logistic: probability-like confidence from relevance and margin.
-pub fn confidence(relevance: f32, margin: f32) -> f32 {
-    let z = K_REL * (relevance - R0) + K_MARGIN * margin;
+fn sigmoid(z: f32) -> f32 {
     let c = 1.0 / (1.0 + (-z).exp());
     if c.is_finite() {
         c.clamp(0.0, 1.0)
@@ -127,15 +137,35 @@ pub fn confidence(relevance: f32, margin: f32) -> f32 {
     }
 }
 
+/// Confidence (0..1) that an article is the right answer, from its match and its
+/// relevance margin over the best other candidate (negative for runners-up).
+pub fn confidence(features: &Features, margin: f32) -> f32 {
+    sigmoid(A0 + A_MATCH * features.match_score() + A_MARGIN * margin)
+}
+
+/// Confidence (0..1) that one of the top choices is right, from the best match.
+pub fn choice_confidence(features: &Features) -> f32 {
+    sigmoid(C0 + C_MATCH * features.match_score())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
+    fn f(m: f32) -> Features {
+        Features {
+            cosine: m,
+            coverage: m,
+            ..Features::default()
+        }
+    }
+
     #[test]
-    fn confidence_grows_with_relevance_and_margin() {
-        assert!(confidence(0.9, 0.2) > confidence(0.5, 0.2));
-        assert!(confidence(0.7, 0.3) > confidence(0.7, 0.0));
-        assert!((0.0..=1.0).contains(&confidence(f32::NAN, 0.0)));
-        assert!(confidence(0.0, 0.0) < 0.01);
+    fn confidence_grows_with_match_and_margin() {
+        assert!(confidence(&f(0.9), 0.2) > confidence(&f(0.5), 0.2));
+        assert!(confidence(&f(0.7), 0.3) > confidence(&f(0.7), 0.0));
+        assert!((0.0..=1.0).contains(&confidence(&f(f32::NAN), 0.0)));
+        assert!(confidence(&f(0.0), 0.0) < 0.05);
+        assert!(choice_confidence(&f(1.0)) > choice_confidence(&f(0.3)));
     }
 }

@@ -1,0 +1,112 @@
+//! `frontdesk knowledge check`: one `path:line: message` line per problem.
+
+use std::path::Path;
+
+use crate::{fixture, frontdesk, stdout};
+
+fn write(dir: &Path, rel: &str, text: &str) {
+    let path = dir.join(rel);
+    std::fs::create_dir_all(path.parent().expect("parent")).expect("mkdir");
+    std::fs::write(path, text).expect("write");
+}
+
+#[test]
+fn the_fixture_is_clean() {
+    let out = frontdesk(
+        &["knowledge", "check", fixture().to_str().expect("utf-8")],
+        "",
+    );
+    assert!(out.status.success(), "{}", stdout(&out));
+    assert_eq!(stdout(&out).lines().count(), 1);
+    assert!(
+        stdout(&out).starts_with("ok: 14 articles"),
+        "{}",
+        stdout(&out)
+    );
+}
+
+#[test]
+fn every_problem_is_reported_with_its_path_and_line() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let d = tmp.path();
+    write(d, "a.md", "+++\ntitle = \"A\"\nbogus = 1\n+++\nBody.\n");
+    write(
+        d,
+        "b.md",
+        "+++\ntitle = \"B\"\ntags = [\"x\",\nlang = \"en\"\n+++\nBody.\n",
+    );
+    write(d, "c.md", "+++\nid = \"c\"\n+++\nBody.\n");
+    write(d, "d.md", "+++\ntitle = \"D\"\n+++\n\n");
+    write(
+        d,
+        "e.md",
+        "+++\ntitle = \"E\"\nrelated = [\"nope\"]\n+++\nBody.\n",
+    );
+    write(d, "f.md", "+++\ntitle = \"Where do I park?\"\n+++\nBody.\n");
+    write(
+        d,
+        "sub/g.md",
+        "+++\ntitle = \"where do i PARK\"\n+++\nBody.\n",
+    );
+    write(d, "h.md", "+++\ntitle = \"H\"\nlang = \"fr\"\n+++\nBody.\n");
+    write(d, "i.md", "+++\nid = \"a\"\ntitle = \"I\"\n+++\nBody.\n");
+    write(
+        d,
+        "j.md",
+        "+++\ntitle = \"J\"\nreview_by = 2001-02-03\n+++\nBody.\n",
+    );
+    write(d, "synonyms.txt", "# ok\nlonely\nshot, vaccine\n");
+    write(d, ".#k.md", "editor lock file, ignored");
+    write(d, "notes.toml", "not an article");
+
+    let out = frontdesk(&["knowledge", "check", d.to_str().expect("utf-8")], "");
+    assert_eq!(out.status.code(), Some(1));
+    let p = |rel: &str| d.join(rel).display().to_string();
+    let expected = vec![
+        format!(
+            "{}:3: unknown key `bogus` (known: id, title, questions, tags, lang, related, translation_of, min_confidence, owner, review_by)",
+            p("a.md")
+        ),
+        format!("{}:4: bad TOML: invalid array; expected `]`", p("b.md")),
+        format!("{}:1: missing required key `title`", p("c.md")),
+        format!(
+            "{}:3: the answer (after the closing `+++`) is empty",
+            p("d.md")
+        ),
+        format!(
+            "{}:3: `related` names `nope`, which is not an article",
+            p("e.md")
+        ),
+        format!(
+            "{}:3: unsupported language \"fr\": expected \"en\" or \"es\"",
+            p("h.md")
+        ),
+        format!(
+            "{}:1: duplicate id `a` (already used by {})",
+            p("i.md"),
+            p("a.md")
+        ),
+        format!("{}:3: review date 2001-02-03 has passed", p("j.md")),
+        format!(
+            "{}:2: question \"where do i PARK\" duplicates \"Where do I park?\" in {}:2",
+            p("sub/g.md"),
+            p("f.md")
+        ),
+        format!(
+            "{}:2: a synonym group needs at least two comma-separated words",
+            p("synonyms.txt")
+        ),
+    ];
+    let mut got: Vec<String> = stdout(&out).lines().map(str::to_owned).collect();
+    let mut want = expected.clone();
+    got.sort();
+    want.sort();
+    assert_eq!(got, want);
+}
+
+#[test]
+fn an_unreadable_directory_is_an_error_not_a_clean_bill() {
+    let out = frontdesk(&["knowledge", "check", "/nonexistent/knowledge"], "");
+    assert!(!out.status.success());
+    assert!(stdout(&out).is_empty());
+}

@@ -1,0 +1,1 @@
+/* The agent console script; replaced by the console UI. */

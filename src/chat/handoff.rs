@@ -26,20 +26,28 @@ impl Session {
         match self.state.hub.handoff(&active.conversation.id) {
             Handoff::Bot => self.escalate(Reason::PatientRequest, None).await,
             // Already with a person or in line: say where things stand.
+            waiting_or_assigned => self.tell_handoff(waiting_or_assigned).await.map(Ok),
+        }
+    }
+
+    /// Tells the patient where the chat stands with people, if anywhere.
+    pub(super) async fn tell_handoff(&mut self, handoff: Handoff) -> Result<(), Exit> {
+        match handoff {
+            Handoff::Bot => Ok(()),
             Handoff::Queued {
                 position,
                 estimated_wait_s,
-            } => self
-                .send(&ServerFrame::Queued {
+            } => {
+                self.send(&ServerFrame::Queued {
                     position,
                     estimated_wait_s,
                 })
                 .await
-                .map(Ok),
-            Handoff::Assigned { agent_name, .. } => self
-                .send(&ServerFrame::AgentJoined { name: agent_name })
-                .await
-                .map(Ok),
+            }
+            Handoff::Assigned { agent_name, .. } => {
+                self.send(&ServerFrame::AgentJoined { name: agent_name })
+                    .await
+            }
         }
     }
 

@@ -221,12 +221,17 @@ pub enum ServerFrame {
 
 impl ServerFrame {
     pub fn to_json(&self) -> String {
-        // Serializing these types cannot fail: no maps with non-string keys,
-        // no floats that are not finite (confidence is clamped).
-        serde_json::to_string(self).unwrap_or_else(|_| {
-            r#"{"type":"error","code":"internal","message":"internal error"}"#.to_owned()
-        })
+        encode(self)
     }
+}
+
+/// A frame as JSON text. Serializing these types cannot fail (no maps with
+/// non-string keys, no non-finite floats: confidence is filtered), but if it
+/// ever did the client still gets a well-formed error frame.
+pub fn encode<T: Serialize>(frame: &T) -> String {
+    serde_json::to_string(frame).unwrap_or_else(|_| {
+        r#"{"type":"error","code":"internal","message":"internal error"}"#.to_owned()
+    })
 }
 
 impl From<FrameError> for ServerFrame {

@@ -88,23 +88,7 @@ impl Session {
         });
         self.send(&started).await?;
         // A resumed chat picks up where it was: still waiting, or with its agent.
-        match handoff {
-            Handoff::Bot => Ok(Ok(())),
-            Handoff::Queued {
-                position,
-                estimated_wait_s,
-            } => self
-                .send(&ServerFrame::Queued {
-                    position,
-                    estimated_wait_s,
-                })
-                .await
-                .map(Ok),
-            Handoff::Assigned { agent_name, .. } => self
-                .send(&ServerFrame::AgentJoined { name: agent_name })
-                .await
-                .map(Ok),
-        }
+        self.tell_handoff(handoff).await.map(Ok)
     }
 
     /// Looks a resume token up: the visitor and their open conversation.

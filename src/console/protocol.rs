@@ -237,9 +237,7 @@ pub enum ConsoleFrame {
 
 impl ConsoleFrame {
     pub fn to_json(&self) -> String {
-        serde_json::to_string(self).unwrap_or_else(|_| {
-            r#"{"type":"error","code":"internal","message":"internal error"}"#.to_owned()
-        })
+        crate::chat::protocol::encode(self)
     }
 }
 

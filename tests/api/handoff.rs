@@ -3,7 +3,7 @@
 
 use serde_json::{Value, json};
 
-use crate::helpers::{Closed, spawn_app};
+use crate::helpers::{Chat, Closed, Console, spawn_app};
 
 /// Opens a chat and asks for a person; returns the resume token.
 async fn escalated_patient(chat: &mut crate::helpers::Chat) -> String {
@@ -12,6 +12,22 @@ async fn escalated_patient(chat: &mut crate::helpers::Chat) -> String {
     let notice = chat.expect("reply").await;
     assert_eq!(notice["from"], "system");
     started["resume"].as_str().unwrap().to_owned()
+}
+
+/// A patient who asked for a person and an agent who claimed them; returns
+/// the patient's resume token and the conversation id.
+async fn claimed_chat(patient: &mut Chat, agent: &mut Console) -> (String, String) {
+    let token = escalated_patient(patient).await;
+    let conversation = agent.queue_of(1).await[0]["conversation"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    agent
+        .send_json(json!({"type": "claim", "conversation": conversation}))
+        .await;
+    agent.until("claimed").await;
+    patient.until("agent_joined").await;
+    (token, conversation)
 }
 
 #[tokio::test]
@@ -41,7 +57,7 @@ async fn a_patient_escalates_an_agent_claims_and_they_talk() {
     agent
         .send_json(json!({"type": "claim", "conversation": conversation}))
         .await;
-    let claimed = agent.expect("claimed").await;
+    let claimed = agent.until("claimed").await;
     let texts: Vec<&str> = claimed["history"]
         .as_array()
         .unwrap()
@@ -57,7 +73,7 @@ async fn a_patient_escalates_an_agent_claims_and_they_talk() {
     assert_eq!(patient.until("agent_joined").await["name"], "maria");
 
     agent.send_json(json!({"type": "say", "conversation": conversation, "id": "a1", "text": "Hi, I'm Maria. How can I help?"})).await;
-    let ack = agent.expect("ack").await;
+    let ack = agent.until("ack").await;
     assert_eq!(ack["id"], "a1");
     let reply = patient.until("reply").await;
     assert_eq!(reply["from"], "agent");
@@ -65,7 +81,7 @@ async fn a_patient_escalates_an_agent_claims_and_they_talk() {
     assert_eq!(reply["seq"], ack["seq"]);
 
     patient.say("p3", "I was charged twice").await;
-    let message = agent.expect("message").await;
+    let message = agent.until("message").await;
     assert_eq!(message["conversation"], conversation.as_str());
     assert_eq!(message["from"], "patient");
     assert_eq!(message["text"], "I was charged twice");
@@ -77,16 +93,7 @@ async fn a_reconnecting_patient_keeps_their_agent() {
     let cookie = app.staff("lee", "agent").await;
     let mut agent = app.console(&cookie).await;
     let mut patient = app.chat().await;
-    let token = escalated_patient(&mut patient).await;
-    let conversation = agent.queue_of(1).await[0]["conversation"]
-        .as_str()
-        .unwrap()
-        .to_owned();
-    agent
-        .send_json(json!({"type": "claim", "conversation": conversation}))
-        .await;
-    agent.expect("claimed").await;
-    patient.until("agent_joined").await;
+    let (token, _) = claimed_chat(&mut patient, &mut agent).await;
     drop(patient);
 
     let mut back = app.chat().await;
@@ -94,7 +101,7 @@ async fn a_reconnecting_patient_keeps_their_agent() {
     assert_eq!(back.expect("agent_joined").await["name"], "lee");
     back.say("again", "sorry, my wifi dropped").await;
     assert_eq!(
-        agent.expect("message").await["text"],
+        agent.until("message").await["text"],
         "sorry, my wifi dropped"
     );
 }
@@ -122,7 +129,7 @@ async fn two_agents_racing_for_one_chat_exactly_one_wins() {
 }
 
 /// The first `claimed` or `error` frame, skipping queue updates.
-async fn first_of(console: &mut crate::helpers::Console) -> Value {
+async fn first_of(console: &mut Console) -> Value {
     loop {
         let frame = console.recv().await;
         if frame["type"] == "claimed" || frame["type"] == "error" {
@@ -136,21 +143,13 @@ async fn resolving_hands_the_patient_back_to_the_bot() {
     let app = spawn_app().await;
     let mut agent = app.console(&app.staff("sam", "agent").await).await;
     let mut patient = app.chat().await;
-    escalated_patient(&mut patient).await;
-    let conversation = agent.queue_of(1).await[0]["conversation"]
-        .as_str()
-        .unwrap()
-        .to_owned();
-    agent
-        .send_json(json!({"type": "claim", "conversation": conversation}))
-        .await;
-    agent.expect("claimed").await;
+    let (_, conversation) = claimed_chat(&mut patient, &mut agent).await;
     agent
         .send_json(
             json!({"type": "resolve", "conversation": conversation, "disposition": "answered"}),
         )
         .await;
-    assert_eq!(agent.expect("released").await["why"], "resolved");
+    assert_eq!(agent.until("released").await["why"], "resolved");
     patient.until("agent_left").await;
     patient.say("p9", "thanks!").await;
     assert_eq!(patient.until("reply").await["from"], "bot");
@@ -211,13 +210,13 @@ async fn with_no_agent_online_the_patient_leaves_a_callback_request() {
 #[tokio::test]
 async fn consoles_need_a_live_session_and_a_chat_role() {
     let app = spawn_app().await;
-    let anonymous = crate::helpers::Console::connect(app.addr, "frontdesk_session=st_bogus").await;
+    let anonymous = crate::helpers::Ws::console(app.addr, "frontdesk_session=st_bogus").await;
     match anonymous {
         Err(tokio_tungstenite::tungstenite::Error::Http(r)) => assert_eq!(r.status(), 401),
         other => panic!("expected 401, got {:?}", other.map(|_| ())),
     }
     let editor = app.staff("eddie", "editor").await;
-    match crate::helpers::Console::connect(app.addr, &editor).await {
+    match crate::helpers::Ws::console(app.addr, &editor).await {
         Err(tokio_tungstenite::tungstenite::Error::Http(r)) => assert_eq!(r.status(), 403),
         other => panic!("expected 403, got {:?}", other.map(|_| ())),
     }
@@ -242,15 +241,7 @@ async fn transcripts_are_readable_only_by_who_may() {
     let editor = app.staff("ed", "editor").await;
     let mut agent = app.console(&maria).await;
     let mut patient = app.chat().await;
-    escalated_patient(&mut patient).await;
-    let conversation = agent.queue_of(1).await[0]["conversation"]
-        .as_str()
-        .unwrap()
-        .to_owned();
-    agent
-        .send_json(json!({"type": "claim", "conversation": conversation}))
-        .await;
-    agent.expect("claimed").await;
+    let (_, conversation) = claimed_chat(&mut patient, &mut agent).await;
 
     let path = format!("/api/conversations/{conversation}");
     assert_eq!(app.get_as(&maria, &path).await.status(), 200);

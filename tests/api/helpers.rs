@@ -124,7 +124,7 @@ impl TestApp {
 
     /// Opens an agent console socket with a session cookie.
     pub async fn console(&self, cookie: &str) -> Console {
-        Console::connect(self.addr, cookie)
+        Ws::console(self.addr, cookie)
             .await
             .expect("console connects")
     }
@@ -186,10 +186,15 @@ pub fn bundled_knowledge() -> PathBuf {
 
 type Socket = WebSocketStream<MaybeTlsStream<TcpStream>>;
 
-/// A patient's WebSocket connection.
-pub struct Chat {
+/// A WebSocket to the server: a patient's chat or an agent's console.
+pub struct Ws {
     socket: Socket,
 }
+
+/// A patient's chat connection.
+pub type Chat = Ws;
+/// An agent's console connection.
+pub type Console = Ws;
 
 /// How a connection ended, as the client saw it.
 #[derive(Debug, PartialEq)]
@@ -198,7 +203,8 @@ pub enum Closed {
     WithoutCode,
 }
 
-impl Chat {
+impl Ws {
+    /// Opens a patient chat, optionally from a browser page's origin.
     pub async fn connect(
         addr: std::net::SocketAddr,
         origin: Option<&str>,
@@ -211,7 +217,7 @@ impl Chat {
             );
         }
         let (socket, _) = tokio_tungstenite::connect_async(request).await?;
-        Ok(Chat { socket })
+        Ok(Ws { socket })
     }
 
     pub async fn send_json(&mut self, frame: Value) {
@@ -241,6 +247,48 @@ impl Chat {
                 }
                 Some(Ok(Message::Ping(_) | Message::Pong(_))) => continue,
                 other => panic!("expected a text frame, got {other:?}"),
+            }
+        }
+    }
+
+    /// Opens an agent console with a session cookie; waits for `hello`.
+    pub async fn console(
+        addr: std::net::SocketAddr,
+        cookie: &str,
+    ) -> Result<Ws, tungstenite::Error> {
+        let mut request = format!("ws://{addr}/console/ws").into_client_request()?;
+        request.headers_mut().insert(
+            "cookie",
+            HeaderValue::from_str(cookie).expect("cookie header"),
+        );
+        let (socket, _) = tokio_tungstenite::connect_async(request).await?;
+        let mut console = Ws { socket };
+        console.expect("hello").await;
+        Ok(console)
+    }
+
+    /// Skips frames until one of the given type arrives (an error frame
+    /// on the way fails the test).
+    pub async fn until(&mut self, kind: &str) -> Value {
+        loop {
+            let frame = self.recv().await;
+            if frame["type"] == kind {
+                return frame;
+            }
+            assert_ne!(
+                frame["type"], "error",
+                "unexpected error while waiting for {kind}: {frame}"
+            );
+        }
+    }
+
+    /// Waits for a queue snapshot with `n` items.
+    pub async fn queue_of(&mut self, n: usize) -> Vec<Value> {
+        loop {
+            let frame = self.until("queue").await;
+            let items = frame["items"].as_array().expect("items").clone();
+            if items.len() == n {
+                return items;
             }
         }
     }
@@ -396,7 +444,7 @@ impl Drop for ServerProcess {
     }
 }
 
-impl Chat {
+impl Ws {
     /// The next message of any kind, pings included.
     pub async fn next_raw(&mut self) -> Message {
         tokio::time::timeout(EVENT_TIMEOUT, self.socket.next())
@@ -404,103 +452,5 @@ impl Chat {
             .expect("a message arrives in time")
             .expect("the connection is open")
             .expect("the message is readable")
-    }
-}
-
-/// An agent's console WebSocket.
-pub struct Console {
-    socket: Socket,
-}
-
-impl Console {
-    pub async fn connect(
-        addr: std::net::SocketAddr,
-        cookie: &str,
-    ) -> Result<Console, tungstenite::Error> {
-        let mut request = format!("ws://{addr}/console/ws").into_client_request()?;
-        request.headers_mut().insert(
-            "cookie",
-            HeaderValue::from_str(cookie).expect("cookie header"),
-        );
-        let (socket, _) = tokio_tungstenite::connect_async(request).await?;
-        let mut console = Console { socket };
-        console.expect("hello").await;
-        Ok(console)
-    }
-
-    pub async fn send_json(&mut self, frame: Value) {
-        self.socket
-            .send(Message::Text(frame.to_string().into()))
-            .await
-            .expect("frame sent");
-    }
-
-    pub async fn recv(&mut self) -> Value {
-        loop {
-            let next = tokio::time::timeout(EVENT_TIMEOUT, self.socket.next())
-                .await
-                .expect("a console frame arrives in time");
-            match next {
-                Some(Ok(Message::Text(text))) => {
-                    return serde_json::from_str(text.as_str()).expect("JSON");
-                }
-                Some(Ok(Message::Ping(_) | Message::Pong(_))) => continue,
-                other => panic!("expected a console frame, got {other:?}"),
-            }
-        }
-    }
-
-    /// Skips frames until one of the given type arrives.
-    pub async fn expect(&mut self, kind: &str) -> Value {
-        loop {
-            let frame = self.recv().await;
-            if frame["type"] == kind {
-                return frame;
-            }
-            assert_ne!(
-                frame["type"], "error",
-                "unexpected error while waiting for {kind}: {frame}"
-            );
-        }
-    }
-
-    /// Waits for a queue snapshot with `n` items.
-    pub async fn queue_of(&mut self, n: usize) -> Vec<Value> {
-        loop {
-            let frame = self.expect("queue").await;
-            let items = frame["items"].as_array().expect("items").clone();
-            if items.len() == n {
-                return items;
-            }
-        }
-    }
-
-    pub async fn closed(&mut self) -> Closed {
-        loop {
-            let next = tokio::time::timeout(EVENT_TIMEOUT, self.socket.next())
-                .await
-                .expect("the console closes in time");
-            match next {
-                Some(Ok(Message::Close(Some(frame)))) => return Closed::Code(frame.code.into()),
-                Some(Ok(Message::Close(None))) | None | Some(Err(_)) => return Closed::WithoutCode,
-                Some(Ok(_)) => continue,
-            }
-        }
-    }
-}
-
-impl Chat {
-    /// Skips frames until one of the given type arrives.
-    pub async fn until(&mut self, kind: &str) -> Value {
-        loop {
-            let frame = self.recv().await;
-            if frame["type"] == kind {
-                return frame;
-            }
-            assert_ne!(
-                frame["type"], "error",
-                "unexpected error while waiting for {kind}: {frame}"
-            );
-        }
     }
 }

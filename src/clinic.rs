@@ -71,9 +71,27 @@ impl Default for Clinic {
 impl Clinic {
     /// Parses clinic.toml text; errors name what is wrong.
     pub fn parse(text: &str) -> Result<Clinic, String> {
-        let file: File = toml::from_str(text).map_err(|e| e.message().to_owned())?;
-        let timezone = TimeZone::get(&file.clinic.timezone)
-            .map_err(|_| format!("unknown time zone {:?}", file.clinic.timezone))?;
+        Clinic::parse_located(text).map_err(|(_, message)| message)
+    }
+
+    /// Like [`Clinic::parse`], with the 1-based line the problem is on.
+    pub fn parse_located(text: &str) -> Result<Clinic, (usize, String)> {
+        let file: File = toml::from_str(text).map_err(|e| {
+            let line = e.span().map_or(1, |span| line_of(text, span.start));
+            (line, e.message().to_owned())
+        })?;
+        Clinic::from_file(file).map_err(|(key, message)| (key_line(text, key), message))
+    }
+
+    /// Checks the values serde cannot: the time zone, hours and dates.
+    /// Errors name the key they are about.
+    fn from_file(file: File) -> Result<Clinic, (&'static str, String)> {
+        let timezone = TimeZone::get(&file.clinic.timezone).map_err(|_| {
+            (
+                "timezone",
+                format!("unknown time zone {:?}", file.clinic.timezone),
+            )
+        })?;
         let chat_hours = file.chat_hours.as_ref().map(days).transpose()?;
         let closed_dates = file
             .chat_hours
@@ -81,8 +99,12 @@ impl Clinic {
             .unwrap_or_default()
             .iter()
             .map(|d| {
-                d.parse::<Date>()
-                    .map_err(|_| format!("closed_dates: {d:?} is not a YYYY-MM-DD date"))
+                d.parse::<Date>().map_err(|_| {
+                    (
+                        "closed_dates",
+                        format!("closed_dates: {d:?} is not a YYYY-MM-DD date"),
+                    )
+                })
             })
             .collect::<Result<_, _>>()?;
         Ok(Clinic {
@@ -120,7 +142,7 @@ impl Clinic {
     }
 }
 
-fn days(h: &HoursSection) -> Result<[Day; 7], String> {
+fn days(h: &HoursSection) -> Result<[Day; 7], (&'static str, String)> {
     let names = [
         "monday",
         "tuesday",
@@ -144,11 +166,30 @@ fn days(h: &HoursSection) -> Result<[Day; 7], String> {
         out[i] = match value.as_deref().map(str::trim) {
             None | Some("closed") => None,
             Some(span) => Some(parse_span(span).ok_or_else(|| {
-                format!("chat_hours.{name}: {span:?} should be \"HH:MM-HH:MM\" or \"closed\"")
+                (
+                    *name,
+                    format!("chat_hours.{name}: {span:?} should be \"HH:MM-HH:MM\" or \"closed\""),
+                )
             })?),
         };
     }
     Ok(out)
+}
+
+/// The 1-based line holding byte `offset`.
+fn line_of(text: &str, offset: usize) -> usize {
+    text[..offset.min(text.len())].matches('\n').count() + 1
+}
+
+/// The line where `key = …` is set, or 1.
+fn key_line(text: &str, key: &str) -> usize {
+    text.lines()
+        .position(|l| {
+            l.trim_start()
+                .strip_prefix(key)
+                .is_some_and(|r| r.trim_start().starts_with('='))
+        })
+        .map_or(1, |i| i + 1)
 }
 
 fn parse_span(span: &str) -> Option<(Time, Time)> {
@@ -222,6 +263,14 @@ closed_dates = ["2026-12-28"]
                 .contains("chat_hours.monday")
         );
         assert!(Clinic::parse("[clinic]\nname='x'\ntimezone='UTC'\nbogus=1").is_err());
+    }
+
+    #[test]
+    fn problems_point_at_their_line() {
+        let bad_zone = SAMPLE.replace("America/Chicago", "Mars/Olympus");
+        assert_eq!(Clinic::parse_located(&bad_zone).unwrap_err().0, 4);
+        let bad_toml = SAMPLE.replace("monday = \"08:00-17:00\"", "monday = 08:00-");
+        assert_eq!(Clinic::parse_located(&bad_toml).unwrap_err().0, 6);
     }
 
     #[test]

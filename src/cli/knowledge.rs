@@ -54,8 +54,9 @@ pub fn run(args: KnowledgeArgs) -> anyhow::Result<ExitCode> {
 
 fn run_check(args: CheckArgs) -> anyhow::Result<ExitCode> {
     let dir = args.dir.unwrap_or(args.knowledge);
-    let (problems, articles) = check::check_dir(&dir)
+    let (mut problems, articles) = check::check_dir(&dir)
         .with_context(|| format!("reading knowledge directory {}", dir.display()))?;
+    problems.extend(check_clinic_file(&dir));
     if problems.is_empty() {
         println!("ok: {articles} articles in {}, no problems", dir.display());
         return Ok(ExitCode::SUCCESS);
@@ -64,6 +65,15 @@ fn run_check(args: CheckArgs) -> anyhow::Result<ExitCode> {
         println!("{p}");
     }
     Ok(ExitCode::FAILURE)
+}
+
+/// clinic.toml, when present, must parse: its problems are reported like
+/// any article's.
+fn check_clinic_file(dir: &std::path::Path) -> Option<crate::knowledge::Problem> {
+    let path = dir.join(crate::clinic::CLINIC_FILE);
+    let text = std::fs::read_to_string(&path).ok()?;
+    let (line, message) = crate::clinic::Clinic::parse_located(&text).err()?;
+    Some(crate::knowledge::Problem::new(&path, line, message))
 }
 
 fn run_import(args: ImportArgs) -> anyhow::Result<ExitCode> {

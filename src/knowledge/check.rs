@@ -81,8 +81,9 @@ fn duplicate_questions(articles: &[Loaded], synonyms: &super::synonyms::Synonyms
             .filter(|(_, l)| l.article.lang == lang)
         {
             for (j, text) in l.article.phrasings().enumerate() {
+                // Weak words ("need", "get", "someone") still tell questions
+                // apart: "can I bring someone" is not "what do I need to bring".
                 let mut terms = analyzer.terms(text);
-                terms.retain(|t| !analyzer.is_weak(t));
                 terms.sort();
                 terms.dedup();
                 if terms.is_empty() {

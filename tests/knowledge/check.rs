@@ -26,6 +26,34 @@ fn the_fixture_is_clean() {
 }
 
 #[test]
+fn the_bundled_clinic_knowledge_is_clean() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("knowledge");
+    let out = frontdesk(&["knowledge", "check", dir.to_str().expect("utf-8")], "");
+    assert!(out.status.success(), "{}", stdout(&out));
+}
+
+#[test]
+fn a_broken_clinic_file_is_reported_at_its_line() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    write(tmp.path(), "a.md", "+++\ntitle = \"A\"\n+++\nBody.\n");
+    write(
+        tmp.path(),
+        "clinic.toml",
+        "[clinic]\nname = \"X\"\ntimezone = \"Mars/Base\"\n",
+    );
+    let out = frontdesk(
+        &["knowledge", "check", tmp.path().to_str().expect("utf-8")],
+        "",
+    );
+    assert!(!out.status.success());
+    let expected = format!(
+        "{}:3: unknown time zone \"Mars/Base\"",
+        tmp.path().join("clinic.toml").display()
+    );
+    assert_eq!(stdout(&out).trim(), expected);
+}
+
+#[test]
 fn every_problem_is_reported_with_its_path_and_line() {
     let tmp = tempfile::tempdir().expect("tempdir");
     let d = tmp.path();

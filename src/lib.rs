@@ -22,6 +22,7 @@
 //! - [`lang`]: the supported languages.
 //! - [`telemetry`]: logging set-up, and what must never be logged.
 
+pub mod appointments;
 pub mod chat;
 pub mod cli;
 pub mod clinic;

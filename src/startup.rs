@@ -61,6 +61,11 @@ impl Application {
         ));
         let hub = restore_queue(&store).await?;
         let (writer, writer_task) = Writer::spawn(store.clone());
+        let scheduler = Arc::new(crate::appointments::Scheduler::new(
+            clinic.clone(),
+            store.clone(),
+            writer.clone(),
+        ));
         let (shutdown_tx, shutdown) = watch::channel(false);
         let (drain, drain_rx) = mpsc::channel(1);
         let state = AppState {
@@ -68,7 +73,8 @@ impl Application {
             connections: Arc::new(Semaphore::new(settings.limits.max_connections)),
             store,
             writer,
-            engine: Arc::new(Engine::new(knowledge)),
+            engine: Arc::new(Engine::new(knowledge, scheduler.clone())),
+            scheduler,
             hub,
             clinic,
             sessions: Arc::new(Sessions::new(

@@ -21,6 +21,8 @@ pub struct AppState {
     /// The only way to write conversations: group-committed, in order.
     pub writer: Writer,
     pub engine: Arc<Engine>,
+    /// Open slots, bookings, cancellations.
+    pub scheduler: Arc<crate::appointments::Scheduler>,
     /// Who waits for a person, who holds which chat, and their sockets.
     pub hub: Arc<Hub>,
     /// The clinic facts file, kept current as the knowledge directory changes.

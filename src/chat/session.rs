@@ -81,9 +81,10 @@ impl Session {
         };
         let link = self.state.hub.connect_patient(&conversation.id);
         let handoff = self.state.hub.handoff(&conversation.id);
+        let dialog = DialogState::for_conversation(lang, &conversation.id);
         self.active = Some(Active {
             conversation,
-            dialog: DialogState::new(lang),
+            dialog,
             link,
         });
         self.send(&started).await?;

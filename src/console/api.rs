@@ -30,16 +30,6 @@ pub fn routes() -> Router<AppState> {
         .route("/api/articles", get(articles))
 }
 
-fn chat_staff(session: &StaffSession) -> Result<(), HttpError> {
-    if session.role.handles_chats() {
-        Ok(())
-    } else {
-        Err(HttpError::Forbidden(
-            "this needs an agent, supervisor or admin account",
-        ))
-    }
-}
-
 #[derive(Serialize)]
 struct AgentView {
     name: String,
@@ -51,7 +41,7 @@ async fn agents(
     State(state): State<AppState>,
     session: StaffSession,
 ) -> Result<Json<Vec<AgentView>>, HttpError> {
-    chat_staff(&session)?;
+    session.require_chat_role()?;
     let accounts = state.store.list_staff().await?;
     Ok(Json(
         accounts
@@ -77,7 +67,7 @@ async fn callbacks(
     session: StaffSession,
     Query(q): Query<CallbackQuery>,
 ) -> Result<Json<Vec<Callback>>, HttpError> {
-    chat_staff(&session)?;
+    session.require_chat_role()?;
     Ok(Json(state.store.callbacks(q.all).await?))
 }
 
@@ -86,7 +76,7 @@ async fn callback_done(
     session: StaffSession,
     Path(id): Path<i64>,
 ) -> Result<StatusCode, HttpError> {
-    chat_staff(&session)?;
+    session.require_chat_role()?;
     state.store.complete_callback(id, session.staff).await?;
     tracing::info!(
         callback = id,
@@ -100,7 +90,7 @@ async fn conversations(
     State(state): State<AppState>,
     session: StaffSession,
 ) -> Result<Json<Vec<ConversationInfo>>, HttpError> {
-    chat_staff(&session)?;
+    session.require_chat_role()?;
     let only = (!session.role.reads_all_transcripts()).then_some(session.staff);
     Ok(Json(
         state.store.list_conversations(only, LIST_LIMIT).await?,
@@ -165,7 +155,7 @@ async fn articles(
     session: StaffSession,
     Query(q): Query<ArticleQuery>,
 ) -> Result<Json<Vec<ArticleView>>, HttpError> {
-    chat_staff(&session)?;
+    session.require_chat_role()?;
     let lang = q
         .lang
         .as_deref()

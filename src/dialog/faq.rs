@@ -87,7 +87,7 @@ pub fn chosen_article(
     )))
 }
 
-fn article_reply(
+pub(super) fn article_reply(
     knowledge: &Knowledge,
     article: &Article,
     confidence: Option<f32>,

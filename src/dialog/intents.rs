@@ -278,3 +278,95 @@ mod tests {
         assert!(!wants_to_stop("how do I cancel my appointment"));
     }
 }
+
+/// A request to book, cancel or move an appointment ("I need an
+/// appointment", "can I see Dr. Lee next week", "cancel my appointment",
+/// "necesito una cita"). Questions about the policy ("what is your
+/// cancellation policy?") are not requests.
+pub fn booking_intent(text: &str) -> Option<super::booking::Intent> {
+    use super::booking::Intent;
+    let words: Vec<String> = normalize::words(text).take(40).collect();
+    let has = |w: &str| words.iter().any(|x| x == w);
+    let any = |ws: &[&str]| ws.iter().any(|w| has(w));
+    if any(&["policy", "fee", "politica", "cargo", "multa"]) {
+        return None;
+    }
+    let appointment = any(&[
+        "appointment",
+        "appointments",
+        "appt",
+        "visit",
+        "cita",
+        "citas",
+        "consulta",
+    ]);
+    let mine = any(&[
+        "my", "mi", "need", "want", "have", "to", "necesito", "quiero", "tengo",
+    ]);
+    if any(&["reschedule", "reprogramar", "reagendar"])
+        || (any(&["change", "move", "cambiar", "mover"]) && appointment && mine)
+    {
+        return Some(Intent::Reschedule);
+    }
+    if any(&["cancel", "cancelar", "anular"]) && (appointment || mine) {
+        return Some(Intent::Cancel);
+    }
+    let asks = any(&[
+        "book",
+        "make",
+        "schedule",
+        "need",
+        "want",
+        "get",
+        "set",
+        "necesito",
+        "quiero",
+        "hacer",
+        "pedir",
+        "agendar",
+        "sacar",
+        "programar",
+        "reservar",
+    ]);
+    let see = words.windows(2).any(|w| {
+        w[0] == "see"
+            && matches!(
+                w[1].as_str(),
+                "dr" | "doctor" | "a" | "the" | "someone" | "nurse"
+            )
+    });
+    if (appointment && asks) || see || (has("book") && words.len() <= 6) {
+        return Some(Intent::Book);
+    }
+    None
+}
+
+#[cfg(test)]
+mod booking_tests {
+    use super::super::booking::Intent;
+    use super::booking_intent;
+
+    #[test]
+    fn booking_requests_are_recognised_in_both_languages() {
+        assert_eq!(booking_intent("I need an appointment"), Some(Intent::Book));
+        assert_eq!(
+            booking_intent("can I see Dr. Lee next week"),
+            Some(Intent::Book)
+        );
+        assert_eq!(booking_intent("necesito una cita"), Some(Intent::Book));
+        assert_eq!(
+            booking_intent("cancel my appointment"),
+            Some(Intent::Cancel)
+        );
+        assert_eq!(
+            booking_intent("quiero cancelar mi cita"),
+            Some(Intent::Cancel)
+        );
+        assert_eq!(
+            booking_intent("I need to reschedule"),
+            Some(Intent::Reschedule)
+        );
+        assert_eq!(booking_intent("what is your cancellation policy?"), None);
+        assert_eq!(booking_intent("do you take Medicare"), None);
+    }
+}

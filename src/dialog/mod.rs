@@ -3,12 +3,15 @@
 //! over to a person, save a callback request); it knows nothing of
 //! WebSockets or JSON, so the same engine serves the chat and tests.
 
+pub mod booking;
 pub mod callback;
 mod faq;
 pub mod intents;
 mod text;
+pub mod when;
 
-use crate::knowledge::Knowledge;
+use crate::appointments::Scheduler;
+use crate::knowledge::{Decision, Knowledge};
 use crate::lang::Lang;
 use crate::queue::Reason;
 use crate::transcript::{Choice, Details, Sender};
@@ -102,6 +105,10 @@ pub struct DialogState {
     clarifying: bool,
     /// Set while collecting a callback request.
     callback: Option<callback::Step>,
+    /// Set while booking, cancelling or rescheduling.
+    booking: Option<booking::Flow>,
+    /// Recorded on appointments booked in this conversation.
+    conversation: Option<String>,
 }
 
 impl DialogState {
@@ -111,16 +118,29 @@ impl DialogState {
             ..DialogState::default()
         }
     }
+
+    /// State for a stored conversation (appointments booked in it say so).
+    pub fn for_conversation(lang: Lang, conversation: &crate::ids::ConversationId) -> Self {
+        DialogState {
+            lang,
+            conversation: Some(conversation.to_string()),
+            ..DialogState::default()
+        }
+    }
 }
 
 /// The conversation engine. Cheap to share behind an `Arc`.
 pub struct Engine {
     knowledge: Knowledge,
+    scheduler: std::sync::Arc<Scheduler>,
 }
 
 impl Engine {
-    pub fn new(knowledge: Knowledge) -> Self {
-        Engine { knowledge }
+    pub fn new(knowledge: Knowledge, scheduler: std::sync::Arc<Scheduler>) -> Self {
+        Engine {
+            knowledge,
+            scheduler,
+        }
     }
 
     pub fn knowledge(&self) -> &Knowledge {
@@ -149,6 +169,17 @@ impl Engine {
             state.callback = next;
             return outcome;
         }
+        if let Some(flow) = state.booking.take() {
+            return self.continue_booking(state, flow, turn).await;
+        }
+        // A pressed button is an answer, never a new request.
+        if let Some(intent) = turn.choice.is_none().then(|| intents::booking_intent(turn.text)).flatten() {
+            state.clarifying = false;
+            let (flow, outcome) =
+                booking::Flow::start(&self.scheduler, lang, intent, turn.text).await;
+            state.booking = flow;
+            return outcome;
+        }
         let was_clarifying = std::mem::take(&mut state.clarifying);
         match turn.choice {
             Some(CHOICE_HANDOFF) => return Outcome::escalate(Reason::PatientRequest),
@@ -170,6 +201,64 @@ impl Engine {
             return Outcome::reply(faq::small_talk_reply(lang, talk));
         }
         faq::answer(&self.knowledge, state, turn.text, was_clarifying).await
+    }
+
+    /// One turn inside the booking flow: leave it, ask for a person, answer
+    /// a side question and come back, or take the answer to the question.
+    async fn continue_booking(
+        &self,
+        state: &mut DialogState,
+        flow: booking::Flow,
+        turn: Turn<'_>,
+    ) -> Outcome {
+        let lang = state.lang;
+        if turn.choice == Some("flow:stop")
+            || (turn.choice.is_none() && intents::wants_to_stop(turn.text))
+        {
+            return Outcome::reply(Reply::bot(t(
+                lang,
+                "OK, I've stopped. Nothing was booked or changed. What else can I help with?",
+                "De acuerdo, me detuve. No se reservó ni se cambió nada. ¿En qué más le puedo ayudar?",
+            )));
+        }
+        if turn.choice == Some(CHOICE_HANDOFF)
+            || (turn.choice.is_none() && intents::wants_person(turn.text))
+        {
+            return Outcome::escalate(Reason::BookingHelp);
+        }
+        if turn.choice.is_none()
+            && looks_like_question(turn.text)
+            && let Decision::Answer {
+                article,
+                confidence,
+                ..
+            } = self.knowledge.decide(turn.text, lang).await
+        {
+            let answer = faq::article_reply(&self.knowledge, &article, Some(confidence), lang);
+            let (flow, mut outcome) = flow.ask(&self.scheduler, lang).await;
+            state.booking = flow;
+            outcome.replies.insert(
+                0,
+                Reply::bot(t(
+                    lang,
+                    "Now, back to your appointment:",
+                    "Ahora, sigamos con su cita:",
+                )),
+            );
+            outcome.replies.insert(0, answer);
+            return outcome;
+        }
+        let (flow, outcome) = flow
+            .answer(
+                &self.scheduler,
+                lang,
+                turn.text,
+                turn.choice,
+                state.conversation.clone(),
+            )
+            .await;
+        state.booking = flow;
+        outcome
     }
 
     /// Starts the offline path: offers to take a callback request.
@@ -200,6 +289,24 @@ impl Engine {
 
     /// The bot's state resets after a person took over.
     pub fn reset(&self, state: &mut DialogState) {
-        *state = DialogState::new(state.lang);
+        *state = DialogState {
+            lang: state.lang,
+            conversation: state.conversation.take(),
+            ..DialogState::default()
+        };
     }
+}
+
+/// A side question asked in the middle of a flow ("do you validate
+/// parking?"), as opposed to an answer to the flow's question.
+fn looks_like_question(text: &str) -> bool {
+    let first = crate::knowledge::normalize::words(text)
+        .next()
+        .unwrap_or_default();
+    text.trim_end().ends_with('?')
+        || [
+            "what", "where", "when", "how", "why", "who", "which", "do", "does", "is", "are",
+            "can", "que", "donde", "cuando", "como", "por", "quien", "cual", "puedo", "hay",
+        ]
+        .contains(&first.as_str())
 }

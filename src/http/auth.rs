@@ -138,6 +138,17 @@ pub fn token_from(headers: &HeaderMap) -> Option<SessionToken> {
         .and_then(|(_, value)| SessionToken::parse(value))
 }
 
+impl StaffSession {
+    /// Refuses (403) staff who do not work chats: editors.
+    pub fn require_chat_role(&self) -> Result<(), HttpError> {
+        if self.role.handles_chats() {
+            Ok(())
+        } else {
+            Err(HttpError::Forbidden("this needs an agent, supervisor or admin account"))
+        }
+    }
+}
+
 impl FromRequestParts<AppState> for StaffSession {
     type Rejection = HttpError;
 

@@ -24,6 +24,7 @@ pub fn router(state: AppState) -> Router {
         .merge(crate::chat::routes())
         .merge(auth::routes())
         .merge(crate::console::routes())
+        .merge(crate::appointments::api::routes())
         .route("/health", get(health))
         .layer(middleware::from_fn(security_headers))
         .with_state(state)

@@ -9,6 +9,7 @@
 //! commit): a single writer never contends with itself, and one fsync covers
 //! every message that arrived while the previous batch was committing.
 
+mod appointments;
 mod handoff;
 mod sqlite;
 mod staff;
@@ -21,6 +22,7 @@ use crate::lang::Lang;
 use crate::staff::{Account, Role, StaffId};
 use crate::transcript::{Message, NewMessage};
 
+pub use appointments::{Appointment, NewAppointment};
 pub use handoff::{
     Callback, Channel, ConversationInfo, HandoffChange, NewCallback, Note, OpenHandoff,
 };
@@ -107,6 +109,15 @@ pub enum WriteOp {
     AddCallback {
         callback: NewCallback,
         reply: oneshot::Sender<StoreResult<i64>>,
+    },
+    /// Books (or reschedules) an appointment; `Conflict` if the time is taken.
+    Book {
+        appointment: NewAppointment,
+        reply: oneshot::Sender<StoreResult<i64>>,
+    },
+    CancelAppointment {
+        id: i64,
+        reply: oneshot::Sender<StoreResult<()>>,
     },
 }
 
@@ -241,5 +252,22 @@ impl Store {
         limit: i64,
     ) -> StoreResult<Vec<ConversationInfo>> {
         dispatch!(self, s => s.list_conversations(only, limit).await)
+    }
+
+    /// Booked (provider, start, end) overlapping [from, to), unix seconds.
+    pub async fn busy(&self, from: i64, to: i64) -> StoreResult<Vec<(String, i64, i64)>> {
+        dispatch!(self, s => s.busy(from, to).await)
+    }
+
+    pub async fn appointment_by_code(&self, code: &str) -> StoreResult<Option<Appointment>> {
+        dispatch!(self, s => s.appointment_by_code(code).await)
+    }
+
+    pub async fn upcoming_appointments(
+        &self,
+        from: i64,
+        limit: i64,
+    ) -> StoreResult<Vec<Appointment>> {
+        dispatch!(self, s => s.upcoming_appointments(from, limit).await)
     }
 }

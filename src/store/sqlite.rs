@@ -213,6 +213,12 @@ async fn apply(tx: &mut Transaction<'_, Sqlite>, op: WriteOp) -> Result<Done, sq
         WriteOp::AddCallback { callback, reply } => {
             pending(reply, super::handoff::add_callback(tx, callback).await?)
         }
+        WriteOp::Book { appointment, reply } => {
+            pending(reply, super::appointments::book(tx, appointment).await?)
+        }
+        WriteOp::CancelAppointment { id, reply } => {
+            pending(reply, super::appointments::cancel(tx, id).await?)
+        }
     })
 }
 

@@ -91,6 +91,18 @@ impl Writer {
             .await
     }
 
+    /// Books (or, with `replaces`, reschedules) an appointment; `Conflict`
+    /// when the provider's time was taken meanwhile.
+    pub async fn book(&self, appointment: super::NewAppointment) -> StoreResult<i64> {
+        self.submit(|reply| WriteOp::Book { appointment, reply })
+            .await
+    }
+
+    pub async fn cancel_appointment(&self, id: i64) -> StoreResult<()> {
+        self.submit(|reply| WriteOp::CancelAppointment { id, reply })
+            .await
+    }
+
     pub async fn end_conversation(&self, conversation: ConversationId) -> StoreResult<()> {
         self.submit(|reply| WriteOp::EndConversation {
             conversation,

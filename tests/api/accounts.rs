@@ -8,11 +8,9 @@ use crate::helpers::{ServerProcess, run_cli, spawn_app, spawn_app_with};
 async fn the_first_start_prints_an_admin_password_that_signs_in() {
     let dir = tempfile::tempdir().unwrap();
     let server = ServerProcess::start(dir.path(), &[]);
-    let printed = server.output();
+    let printed = server.wait_for_line(|l| l.contains("created the console account"));
     let secret = printed
-        .lines()
-        .skip_while(|l| !l.contains("created the console account"))
-        .nth(1)
+        .get(1)
         .expect("the password is printed")
         .trim()
         .to_owned();

@@ -403,6 +403,24 @@ impl ServerProcess {
         }
     }
 
+    /// Waits for a stdout line matching `pred` and returns it with the
+    /// lines after it that have arrived.
+    pub fn wait_for_line(&self, pred: impl Fn(&str) -> bool) -> Vec<String> {
+        let deadline = std::time::Instant::now() + EVENT_TIMEOUT;
+        loop {
+            let left = deadline.saturating_duration_since(std::time::Instant::now());
+            let line = self.stdout_lines.recv_timeout(left).expect("the line is printed in time");
+            if pred(&line) {
+                let mut lines = vec![line];
+                // The rest of the block follows at once.
+                while let Ok(next) = self.stdout_lines.recv_timeout(Duration::from_millis(500)) {
+                    lines.push(next);
+                }
+                return lines;
+            }
+        }
+    }
+
     /// Everything the server wrote to stdout and stderr so far.
     pub fn output(&self) -> String {
         let mut out: String = self.stdout_lines.try_iter().collect::<Vec<_>>().join("\n");

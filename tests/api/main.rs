@@ -4,6 +4,7 @@
 mod helpers;
 
 mod accounts;
+mod booking;
 mod chat_protocol;
 mod durability;
 mod faq;

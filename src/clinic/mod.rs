@@ -11,6 +11,10 @@ use jiff::tz::TimeZone;
 use jiff::{Timestamp, Zoned};
 use serde::Deserialize;
 
+pub mod schedule;
+
+pub use schedule::{AppointmentType, Location, Provider, Schedule};
+
 pub const CLINIC_FILE: &str = "clinic.toml";
 
 #[derive(Debug, Deserialize)]
@@ -18,6 +22,15 @@ pub const CLINIC_FILE: &str = "clinic.toml";
 struct File {
     clinic: ClinicSection,
     chat_hours: Option<HoursSection>,
+    booking: Option<schedule::BookingSection>,
+    #[serde(default)]
+    locations: Vec<schedule::RawLocation>,
+    #[serde(default)]
+    providers: Vec<schedule::RawProvider>,
+    #[serde(default)]
+    appointment_types: Vec<schedule::RawType>,
+    #[serde(default)]
+    closures: Vec<schedule::RawClosure>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -54,6 +67,8 @@ pub struct Clinic {
     /// Monday first. With no `[chat_hours]` section, chat is always staffed.
     chat_hours: Option<[Day; 7]>,
     closed_dates: Vec<Date>,
+    /// What can be booked, with whom, where and when.
+    pub schedule: Schedule,
 }
 
 impl Default for Clinic {
@@ -64,6 +79,7 @@ impl Default for Clinic {
             timezone: TimeZone::UTC,
             chat_hours: None,
             closed_dates: Vec::new(),
+            schedule: Schedule::default(),
         }
     }
 }
@@ -95,7 +111,8 @@ impl Clinic {
         let chat_hours = file.chat_hours.as_ref().map(days).transpose()?;
         let closed_dates = file
             .chat_hours
-            .map(|h| h.closed_dates)
+            .as_ref()
+            .map(|h| h.closed_dates.clone())
             .unwrap_or_default()
             .iter()
             .map(|d| {
@@ -107,12 +124,20 @@ impl Clinic {
                 })
             })
             .collect::<Result<_, _>>()?;
+        let schedule = schedule::build(
+            file.booking,
+            file.locations,
+            file.providers,
+            file.appointment_types,
+            file.closures,
+        )?;
         Ok(Clinic {
             name: file.clinic.name,
             phone: file.clinic.phone,
             timezone,
             chat_hours,
             closed_dates,
+            schedule,
         })
     }
 

@@ -1,0 +1,350 @@
+//! The appointments JSON API (docs/appointments.md): appointment types and
+//! open slots for anyone, booking and cancelling for signed-in staff, and
+//! the patient's calendar file behind a secret link.
+
+use axum::extract::rejection::JsonRejection;
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::{Json, Router};
+use jiff::Timestamp;
+use jiff::civil::Date;
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+
+use super::{BookError, Patient, Slot, SlotId, Source};
+use crate::clinic::Clinic;
+use crate::dialog::callback::valid_contact;
+use crate::http::HttpError;
+use crate::staff::sessions::StaffSession;
+use crate::state::AppState;
+use crate::store::{Appointment, Channel};
+
+const MAX_DAYS: u32 = 60;
+const MAX_SLOTS: usize = 200;
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/api/appointment-types", get(types))
+        .route("/api/slots", get(slots))
+        .route("/api/appointments", get(upcoming).post(book))
+        .route("/api/appointments/{code}", get(one).delete(cancel))
+        .route("/calendar/{file}", get(calendar))
+}
+
+#[derive(Serialize)]
+struct TypeView {
+    id: String,
+    name: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    name_es: Option<String>,
+    duration_min: u32,
+    new_patients_only: bool,
+    providers: Vec<serde_json::Value>,
+}
+
+async fn types(State(state): State<AppState>) -> Json<Vec<TypeView>> {
+    let clinic = state.scheduler.clinic();
+    Json(
+        clinic
+            .schedule
+            .types
+            .iter()
+            .map(|t| TypeView {
+                id: t.id.clone(),
+                name: t.name.clone(),
+                name_es: t.name_es.clone(),
+                duration_min: t.duration_min,
+                new_patients_only: t.new_patients_only,
+                providers: t
+                    .providers
+                    .iter()
+                    .filter_map(|p| clinic.schedule.provider(p))
+                    .map(|p| json!({"id": p.id, "name": p.name}))
+                    .collect(),
+            })
+            .collect(),
+    )
+}
+
+#[derive(Deserialize)]
+struct SlotQuery {
+    #[serde(rename = "type")]
+    kind: String,
+    from: Option<String>,
+    days: Option<u32>,
+    provider: Option<String>,
+    location: Option<String>,
+}
+
+#[derive(Serialize)]
+pub struct SlotView {
+    id: String,
+    provider: String,
+    location: String,
+    /// RFC 3339 with the clinic's offset.
+    start: String,
+    end: String,
+}
+
+fn rfc3339(clinic: &Clinic, t: Timestamp) -> String {
+    t.to_zoned(clinic.timezone.clone())
+        .strftime("%Y-%m-%dT%H:%M:%S%:z")
+        .to_string()
+}
+
+fn slot_view(clinic: &Clinic, s: &Slot) -> SlotView {
+    SlotView {
+        id: s.id.to_string(),
+        provider: s.id.provider.clone(),
+        location: s.id.location.clone(),
+        start: rfc3339(clinic, s.start),
+        end: rfc3339(clinic, s.end),
+    }
+}
+
+async fn slots(
+    State(state): State<AppState>,
+    Query(q): Query<SlotQuery>,
+) -> Result<Json<Vec<SlotView>>, HttpError> {
+    let clinic = state.scheduler.clinic();
+    if clinic.schedule.appointment_type(&q.kind).is_none() {
+        return Err(HttpError::BadRequest(format!(
+            "unknown appointment type {:?}",
+            q.kind
+        )));
+    }
+    let from = q
+        .from
+        .as_deref()
+        .map(|d| {
+            d.parse::<Date>()
+                .map_err(|_| HttpError::BadRequest("from must be YYYY-MM-DD".into()))
+        })
+        .transpose()?;
+    let days = q.days.unwrap_or(7);
+    if !(1..=MAX_DAYS).contains(&days) {
+        return Err(HttpError::BadRequest(format!(
+            "days must be 1 to {MAX_DAYS}"
+        )));
+    }
+    let filter = super::Filter {
+        provider: q.provider,
+        location: q.location,
+        ..Default::default()
+    };
+    let found = state
+        .scheduler
+        .open_slots(&q.kind, from, days, &filter, MAX_SLOTS)
+        .await?;
+    Ok(Json(found.iter().map(|s| slot_view(&clinic, s)).collect()))
+}
+
+#[derive(Deserialize)]
+struct BookRequest {
+    slot: String,
+    patient: PatientInput,
+}
+
+#[derive(Deserialize)]
+struct PatientInput {
+    name: String,
+    dob: String,
+    phone: Option<String>,
+    email: Option<String>,
+    contact: String,
+}
+
+/// Checks a patient's details the way the chat flow does.
+fn patient(p: PatientInput) -> Result<Patient, HttpError> {
+    let bad = |m: &str| HttpError::BadRequest(m.to_owned());
+    let name = p.name.trim().to_owned();
+    if name.is_empty() || name.chars().count() > 120 || !name.chars().any(char::is_alphabetic) {
+        return Err(bad("patient.name is required (up to 120 characters)"));
+    }
+    let dob = p
+        .dob
+        .parse::<Date>()
+        .map_err(|_| bad("patient.dob must be YYYY-MM-DD"))?;
+    if !crate::dialog::when::plausible_birth_date(dob) {
+        return Err(bad("patient.dob must be a past date"));
+    }
+    let contact = Channel::parse(&p.contact)
+        .ok_or_else(|| bad("patient.contact must be phone, text or email"))?;
+    let phone = p
+        .phone
+        .map(|x| {
+            valid_contact(Channel::Phone, &x)
+                .ok_or_else(|| bad("patient.phone is not a phone number"))
+        })
+        .transpose()?;
+    let email = p
+        .email
+        .map(|x| {
+            valid_contact(Channel::Email, &x)
+                .ok_or_else(|| bad("patient.email is not an email address"))
+        })
+        .transpose()?;
+    match contact {
+        Channel::Email if email.is_none() => {
+            return Err(bad("contact by email needs patient.email"));
+        }
+        Channel::Phone | Channel::Text if phone.is_none() => {
+            return Err(bad("contact by phone or text needs patient.phone"));
+        }
+        _ => {}
+    }
+    Ok(Patient {
+        name,
+        dob,
+        phone,
+        email,
+        contact,
+    })
+}
+
+async fn book(
+    State(state): State<AppState>,
+    session: StaffSession,
+    body: Result<Json<BookRequest>, JsonRejection>,
+) -> Result<Response, HttpError> {
+    session.require_chat_role()?;
+    let Json(req) = body.map_err(|e| HttpError::BadRequest(e.body_text()))?;
+    let slot: SlotId = req
+        .slot
+        .parse()
+        .map_err(|_| HttpError::BadRequest("slot is not a slot id".into()))?;
+    let patient = patient(req.patient)?;
+    let clinic = state.scheduler.clinic();
+    match state
+        .scheduler
+        .book(&slot, &patient, Source::Agent(session.staff.0), None)
+        .await
+    {
+        Ok(booked) => {
+            let body = json!({
+                "code": booked.code,
+                "slot": slot_view(&clinic, &booked.slot),
+                "calendar": format!("/calendar/{}-{}.ics", booked.code, booked.ics_token),
+            });
+            Ok((StatusCode::CREATED, Json(body)).into_response())
+        }
+        Err(BookError::Taken | BookError::NotOffered) => {
+            // The slot went meanwhile: say so, and offer what is open now.
+            let filter = super::Filter::default();
+            let alternatives = state
+                .scheduler
+                .open_slots(&slot.type_id, None, 14, &filter, 5)
+                .await?;
+            let body = json!({
+                "error": "conflict",
+                "message": "That time is no longer available.",
+                "alternatives": alternatives.iter().map(|s| slot_view(&clinic, s)).collect::<Vec<_>>(),
+            });
+            Ok((StatusCode::CONFLICT, Json(body)).into_response())
+        }
+        Err(BookError::NotFound) => Err(HttpError::NotFound),
+        Err(BookError::Store(e)) => Err(e.into()),
+    }
+}
+
+#[derive(Serialize)]
+struct AppointmentView {
+    #[serde(flatten)]
+    appointment: Appointment,
+    start: String,
+    end: String,
+}
+
+fn appointment_view(clinic: &Clinic, a: Appointment) -> AppointmentView {
+    let at = |s| {
+        Timestamp::from_second(s)
+            .map(|t| rfc3339(clinic, t))
+            .unwrap_or_default()
+    };
+    AppointmentView {
+        start: at(a.starts_at),
+        end: at(a.ends_at),
+        appointment: a,
+    }
+}
+
+async fn upcoming(
+    State(state): State<AppState>,
+    session: StaffSession,
+) -> Result<Json<Vec<AppointmentView>>, HttpError> {
+    session.require_chat_role()?;
+    let clinic = state.scheduler.clinic();
+    let list = state.scheduler.upcoming(200).await?;
+    Ok(Json(
+        list.into_iter()
+            .map(|a| appointment_view(&clinic, a))
+            .collect(),
+    ))
+}
+
+async fn one(
+    State(state): State<AppState>,
+    session: StaffSession,
+    Path(code): Path<String>,
+) -> Result<Json<AppointmentView>, HttpError> {
+    session.require_chat_role()?;
+    let found = state
+        .scheduler
+        .by_code(&code)
+        .await?
+        .ok_or(HttpError::NotFound)?;
+    Ok(Json(appointment_view(&state.scheduler.clinic(), found)))
+}
+
+async fn cancel(
+    State(state): State<AppState>,
+    session: StaffSession,
+    Path(code): Path<String>,
+) -> Result<StatusCode, HttpError> {
+    session.require_chat_role()?;
+    let found = state
+        .scheduler
+        .by_code(&code)
+        .await?
+        .filter(|a| a.booked)
+        .ok_or(HttpError::NotFound)?;
+    match state.scheduler.cancel(&found).await {
+        Ok(()) => Ok(StatusCode::NO_CONTENT),
+        Err(BookError::NotFound) => Err(HttpError::NotFound),
+        Err(BookError::Store(e)) => Err(e.into()),
+        Err(_) => Err(HttpError::Conflict(
+            "the appointment could not be cancelled",
+        )),
+    }
+}
+
+/// `/calendar/<code>-<token>.ics`: the token is the secret part, so the
+/// link works for the patient without a sign-in and for no one else.
+async fn calendar(
+    State(state): State<AppState>,
+    Path(file): Path<String>,
+) -> Result<Response, HttpError> {
+    let stem = file.strip_suffix(".ics").ok_or(HttpError::NotFound)?;
+    let (code, token) = stem.split_once('-').ok_or(HttpError::NotFound)?;
+    let found = state
+        .scheduler
+        .by_code(code)
+        .await?
+        .filter(|a| a.booked && a.ics_token == token)
+        .ok_or(HttpError::NotFound)?;
+    let body = super::ics::render(&state.scheduler.clinic(), &found);
+    let mut response = body.into_response();
+    let headers = response.headers_mut();
+    headers.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/calendar; charset=utf-8"),
+    );
+    headers.insert(
+        header::CONTENT_DISPOSITION,
+        HeaderValue::from_static("attachment; filename=\"appointment.ics\""),
+    );
+    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    Ok(response)
+}

@@ -1,0 +1,323 @@
+//! Appointment booking: open slots from the clinic schedule, booking,
+//! cancelling and rescheduling, for the chat flow and the console API alike.
+//! The database, not this module, guarantees that no provider is booked
+//! twice at once.
+
+pub mod api;
+pub mod ics;
+pub mod slots;
+
+use std::time::Instant;
+
+use jiff::civil::Date;
+use jiff::{Timestamp, ToSpan};
+
+use crate::clinic::{Clinic, ClinicHandle};
+use crate::lang::Lang;
+use crate::staff::throttle::LoginThrottle;
+use crate::store::{Appointment, Channel, NewAppointment, Store, StoreError, Writer};
+
+pub use slots::{Filter, PartOfDay, Slot, SlotId};
+
+/// Who a booking is for: only what the clinic needs to see and reach them.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Patient {
+    pub name: String,
+    /// YYYY-MM-DD.
+    pub dob: Date,
+    pub phone: Option<String>,
+    pub email: Option<String>,
+    pub contact: Channel,
+}
+
+/// Where a booking came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Source {
+    Chat,
+    Agent(i64),
+}
+
+/// Why a booking did not happen.
+#[derive(Debug, thiserror::Error)]
+pub enum BookError {
+    #[error("that time was just taken")]
+    Taken,
+    #[error("that time is not open for booking")]
+    NotOffered,
+    #[error("no such appointment")]
+    NotFound,
+    #[error(transparent)]
+    Store(StoreError),
+}
+
+impl From<StoreError> for BookError {
+    fn from(e: StoreError) -> Self {
+        match e {
+            StoreError::Conflict(_) => BookError::Taken,
+            StoreError::NotFound => BookError::NotFound,
+            other => BookError::Store(other),
+        }
+    }
+}
+
+/// A successful booking.
+#[derive(Debug, Clone)]
+pub struct Booked {
+    pub code: String,
+    pub slot: Slot,
+    pub ics_token: String,
+}
+
+/// Most appointment lookups by code a code may fail before it is locked.
+pub struct Scheduler {
+    clinic: ClinicHandle,
+    store: Store,
+    writer: Writer,
+    lookups: LoginThrottle,
+}
+
+/// Code alphabet: no 0/O, 1/I/L look-alikes.
+const CODE_ALPHABET: &[u8] = b"ABCDEFGHJKMNPQRSTUVWXYZ23456789";
+const CODE_LEN: usize = 8;
+
+impl Scheduler {
+    pub fn new(clinic: ClinicHandle, store: Store, writer: Writer) -> Self {
+        Scheduler {
+            clinic,
+            store,
+            writer,
+            lookups: LoginThrottle::default(),
+        }
+    }
+
+    pub fn clinic(&self) -> std::sync::Arc<Clinic> {
+        self.clinic.get()
+    }
+
+    /// Open slots of a type, soonest first.
+    pub async fn open_slots(
+        &self,
+        type_id: &str,
+        from: Option<Date>,
+        days: u32,
+        filter: &Filter,
+        limit: usize,
+    ) -> Result<Vec<Slot>, StoreError> {
+        let clinic = self.clinic.get();
+        let now = Timestamp::now();
+        let tz = clinic.timezone.clone();
+        let from = from.unwrap_or_else(|| now.to_zoned(tz.clone()).date());
+        let window_start = from
+            .to_zoned(tz.clone())
+            .map(|z| z.timestamp().as_second())
+            .unwrap_or(now.as_second());
+        let window_end = window_start + i64::from(days.min(366) + 1) * 86_400;
+        let busy = self
+            .store
+            .busy(window_start, window_end)
+            .await?
+            .into_iter()
+            .map(|(provider, start, end)| slots::Busy {
+                provider,
+                start,
+                end,
+            })
+            .collect::<Vec<_>>();
+        Ok(slots::open_slots(
+            &clinic.schedule,
+            &tz,
+            type_id,
+            from,
+            days,
+            now,
+            &busy,
+            filter,
+            limit,
+        ))
+    }
+
+    /// Books `slot` for `patient`. The slot is re-checked against the
+    /// schedule; the store refuses it if the provider's time is taken.
+    pub async fn book(
+        &self,
+        slot: &SlotId,
+        patient: &Patient,
+        source: Source,
+        conversation: Option<String>,
+    ) -> Result<Booked, BookError> {
+        self.store_booking(slot, patient, source, conversation, None)
+            .await
+    }
+
+    /// Moves a booked appointment to `slot` in one step: the new time is
+    /// taken and the old one freed together, or neither.
+    pub async fn reschedule(&self, old: &Appointment, slot: &SlotId) -> Result<Booked, BookError> {
+        let patient = Patient {
+            name: old.name.clone(),
+            dob: old.dob.parse().map_err(|_| BookError::NotFound)?,
+            phone: old.phone.clone(),
+            email: old.email.clone(),
+            contact: Channel::parse(&old.contact).unwrap_or(Channel::Phone),
+        };
+        if slot.type_id != old.type_id {
+            return Err(BookError::NotOffered);
+        }
+        self.store_booking(slot, &patient, Source::Chat, None, Some(old.id))
+            .await
+    }
+
+    async fn store_booking(
+        &self,
+        slot: &SlotId,
+        patient: &Patient,
+        source: Source,
+        conversation: Option<String>,
+        replaces: Option<i64>,
+    ) -> Result<Booked, BookError> {
+        let clinic = self.clinic.get();
+        let checked = slots::validate(&clinic.schedule, &clinic.timezone, slot, Timestamp::now())
+            .ok_or(BookError::NotOffered)?;
+        let code = random_code();
+        let ics_token = crate::ids::hex(&crate::ids::random_bytes::<16>());
+        let appointment = NewAppointment {
+            code: code.clone(),
+            type_id: slot.type_id.clone(),
+            provider: slot.provider.clone(),
+            location: slot.location.clone(),
+            starts_at: checked.start.as_second(),
+            ends_at: checked.end.as_second(),
+            name: patient.name.clone(),
+            dob: patient.dob.to_string(),
+            phone: patient.phone.clone(),
+            email: patient.email.clone(),
+            contact: patient.contact.as_str().to_owned(),
+            source: match source {
+                Source::Chat => "chat",
+                Source::Agent(_) => "agent",
+            },
+            conversation,
+            booked_by: match source {
+                Source::Agent(id) => Some(id),
+                Source::Chat => None,
+            },
+            ics_token: ics_token.clone(),
+            replaces,
+        };
+        self.writer.book(appointment).await?;
+        tracing::info!(appointment_type = %slot.type_id, provider = %slot.provider, "appointment booked");
+        Ok(Booked {
+            code,
+            slot: checked,
+            ics_token,
+        })
+    }
+
+    /// The booked appointment with this code and date of birth. A wrong
+    /// pair says nothing about which half was wrong, and a code with too
+    /// many failed tries is locked for a while (`Err(())`).
+    pub async fn find(&self, code: &str, dob: Date) -> Result<Option<Appointment>, ()> {
+        let code = normalize_code(code);
+        let key = format!("appointment:{code}");
+        if self.lookups.check(&key, None, Instant::now()).is_some() {
+            return Err(());
+        }
+        let found = self.store.appointment_by_code(&code).await.ok().flatten();
+        match found.filter(|a| a.booked && a.dob == dob.to_string()) {
+            Some(a) => Ok(Some(a)),
+            None => {
+                self.lookups.record_failure(&key, None, Instant::now());
+                Ok(None)
+            }
+        }
+    }
+
+    pub async fn cancel(&self, appointment: &Appointment) -> Result<(), BookError> {
+        self.writer.cancel_appointment(appointment.id).await?;
+        tracing::info!("appointment cancelled");
+        Ok(())
+    }
+
+    pub async fn by_code(&self, code: &str) -> Result<Option<Appointment>, StoreError> {
+        self.store.appointment_by_code(&normalize_code(code)).await
+    }
+
+    pub async fn upcoming(&self, limit: i64) -> Result<Vec<Appointment>, StoreError> {
+        let since = Timestamp::now()
+            .checked_sub(1.hour())
+            .unwrap_or_else(|_| Timestamp::now());
+        self.store
+            .upcoming_appointments(since.as_second(), limit)
+            .await
+    }
+}
+
+fn random_code() -> String {
+    let bytes = crate::ids::random_bytes::<CODE_LEN>();
+    bytes
+        .iter()
+        .map(|b| CODE_ALPHABET[usize::from(*b) % CODE_ALPHABET.len()] as char)
+        .collect()
+}
+
+/// Codes as patients type them: any case, spaces or dashes.
+pub fn normalize_code(code: &str) -> String {
+    code.chars()
+        .filter(|c| c.is_ascii_alphanumeric())
+        .map(|c| c.to_ascii_uppercase())
+        .take(16)
+        .collect()
+}
+
+/// "Tue, Dec 1 at 9:00 AM" in the clinic's time zone (Spanish: "mar 1 dic, 9:00").
+pub fn when(clinic: &Clinic, start: Timestamp, lang: Lang) -> String {
+    let z = start.to_zoned(clinic.timezone.clone());
+    match lang {
+        Lang::En => z.strftime("%a, %b %-d at %-I:%M %p").to_string(),
+        Lang::Es => {
+            const DAYS: [&str; 7] = ["lun", "mar", "mié", "jue", "vie", "sáb", "dom"];
+            const MONTHS: [&str; 12] = [
+                "ene", "feb", "mar", "abr", "may", "jun", "jul", "ago", "sep", "oct", "nov", "dic",
+            ];
+            let day = DAYS[z.weekday().to_monday_zero_offset() as usize];
+            let month = MONTHS[(z.month() - 1) as usize];
+            format!("{day} {} {month}, {}", z.day(), z.strftime("%-H:%M"))
+        }
+    }
+}
+
+/// How a slot is shown as a choice: when, with whom, where.
+pub fn describe(clinic: &Clinic, slot: &Slot, lang: Lang) -> String {
+    let provider = clinic
+        .schedule
+        .provider(&slot.id.provider)
+        .map_or(slot.id.provider.as_str(), |p| p.name.as_str());
+    let location = clinic
+        .schedule
+        .location(&slot.id.location)
+        .map_or(slot.id.location.as_str(), |l| l.name.as_str());
+    format!(
+        "{} · {provider} · {location}",
+        when(clinic, slot.start, lang)
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn codes_are_unambiguous_and_typed_any_way() {
+        let code = random_code();
+        assert_eq!(code.len(), CODE_LEN);
+        assert!(code.bytes().all(|b| CODE_ALPHABET.contains(&b)));
+        assert_eq!(normalize_code("k7m3-q9px "), "K7M3Q9PX");
+    }
+
+    #[test]
+    fn times_read_naturally_in_both_languages() {
+        let clinic = Clinic::parse("[clinic]\nname='x'\ntimezone='America/Chicago'").unwrap();
+        let t: Timestamp = "2026-12-01T15:00:00Z".parse().unwrap();
+        assert_eq!(when(&clinic, t, Lang::En), "Tue, Dec 1 at 9:00 AM");
+        assert_eq!(when(&clinic, t, Lang::Es), "mar 1 dic, 9:00");
+    }
+}

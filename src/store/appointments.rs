@@ -1,0 +1,236 @@
+//! Appointments in SQLite. A booking inserts the appointment and one row per
+//! five-minute block of the provider's time; the blocks' primary key makes a
+//! double booking fail inside the database. Each booking runs in its own
+//! savepoint, so a lost race fails only that booking, not the writer's batch.
+
+use sqlx::{Sqlite, Transaction};
+
+use super::sqlite::SqliteStore;
+use super::{StoreError, StoreResult};
+use crate::transcript;
+
+/// Length of a provider-time block, in seconds.
+const BLOCK_SECS: i64 = 5 * 60;
+
+/// A booking about to be stored.
+#[derive(Debug, Clone)]
+pub struct NewAppointment {
+    pub code: String,
+    pub type_id: String,
+    pub provider: String,
+    pub location: String,
+    pub starts_at: i64,
+    pub ends_at: i64,
+    pub name: String,
+    pub dob: String,
+    pub phone: Option<String>,
+    pub email: Option<String>,
+    pub contact: String,
+    pub source: &'static str,
+    pub conversation: Option<String>,
+    pub booked_by: Option<i64>,
+    pub ics_token: String,
+    /// The appointment this one replaces (rescheduling cancels it in the
+    /// same savepoint).
+    pub replaces: Option<i64>,
+}
+
+/// A stored appointment.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct Appointment {
+    #[serde(skip)]
+    pub id: i64,
+    pub code: String,
+    pub type_id: String,
+    pub provider: String,
+    pub location: String,
+    pub starts_at: i64,
+    pub ends_at: i64,
+    pub name: String,
+    pub dob: String,
+    pub phone: Option<String>,
+    pub email: Option<String>,
+    pub contact: String,
+    pub booked: bool,
+    #[serde(skip)]
+    pub ics_token: String,
+}
+
+type Row = (
+    i64,
+    String,
+    String,
+    String,
+    String,
+    i64,
+    i64,
+    String,
+    String,
+    Option<String>,
+    Option<String>,
+    String,
+    String,
+    String,
+);
+
+const COLUMNS: &str = "id, code, type_id, provider_id, location_id, starts_at, ends_at, patient_name, patient_dob, phone, email, contact, status, ics_token";
+
+fn appointment(r: Row) -> Appointment {
+    Appointment {
+        id: r.0,
+        code: r.1,
+        type_id: r.2,
+        provider: r.3,
+        location: r.4,
+        starts_at: r.5,
+        ends_at: r.6,
+        name: r.7,
+        dob: r.8,
+        phone: r.9,
+        email: r.10,
+        contact: r.11,
+        booked: r.12 == "booked",
+        ics_token: r.13,
+    }
+}
+
+pub(super) async fn book(
+    tx: &mut Transaction<'_, Sqlite>,
+    a: NewAppointment,
+) -> Result<StoreResult<i64>, sqlx::Error> {
+    sqlx::query("SAVEPOINT booking").execute(&mut **tx).await?;
+    match insert(tx, &a).await {
+        Ok(Ok(id)) => {
+            sqlx::query("RELEASE booking").execute(&mut **tx).await?;
+            Ok(Ok(id))
+        }
+        Ok(Err(e)) => {
+            sqlx::query("ROLLBACK TO booking")
+                .execute(&mut **tx)
+                .await?;
+            sqlx::query("RELEASE booking").execute(&mut **tx).await?;
+            Ok(Err(e))
+        }
+        Err(sqlx::Error::Database(e)) if e.is_unique_violation() => {
+            sqlx::query("ROLLBACK TO booking")
+                .execute(&mut **tx)
+                .await?;
+            sqlx::query("RELEASE booking").execute(&mut **tx).await?;
+            Ok(Err(StoreError::Conflict("that time was just taken")))
+        }
+        Err(e) => Err(e),
+    }
+}
+
+async fn insert(
+    tx: &mut Transaction<'_, Sqlite>,
+    a: &NewAppointment,
+) -> Result<StoreResult<i64>, sqlx::Error> {
+    if let Some(old) = a.replaces
+        && cancel_in(tx, old).await? == 0
+    {
+        return Ok(Err(StoreError::NotFound));
+    }
+    let id: i64 = sqlx::query_scalar(
+        "INSERT INTO appointments (code, type_id, provider_id, location_id, starts_at, ends_at, patient_name,
+         patient_dob, phone, email, contact, source, conversation_id, booked_by, ics_token, rescheduled_from, created_at)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
+    )
+    .bind(&a.code)
+    .bind(&a.type_id)
+    .bind(&a.provider)
+    .bind(&a.location)
+    .bind(a.starts_at)
+    .bind(a.ends_at)
+    .bind(&a.name)
+    .bind(&a.dob)
+    .bind(&a.phone)
+    .bind(&a.email)
+    .bind(&a.contact)
+    .bind(a.source)
+    .bind(&a.conversation)
+    .bind(a.booked_by)
+    .bind(&a.ics_token)
+    .bind(a.replaces)
+    .bind(transcript::now())
+    .fetch_one(&mut **tx)
+    .await?;
+    let mut block = a.starts_at.div_euclid(BLOCK_SECS);
+    while block * BLOCK_SECS < a.ends_at {
+        sqlx::query(
+            "INSERT INTO provider_blocks (provider_id, block, appointment_id) VALUES (?, ?, ?)",
+        )
+        .bind(&a.provider)
+        .bind(block)
+        .bind(id)
+        .execute(&mut **tx)
+        .await?;
+        block += 1;
+    }
+    Ok(Ok(id))
+}
+
+async fn cancel_in(tx: &mut Transaction<'_, Sqlite>, id: i64) -> Result<u64, sqlx::Error> {
+    let changed = sqlx::query("UPDATE appointments SET status = 'cancelled', cancelled_at = ? WHERE id = ? AND status = 'booked'")
+        .bind(transcript::now())
+        .bind(id)
+        .execute(&mut **tx)
+        .await?
+        .rows_affected();
+    sqlx::query("DELETE FROM provider_blocks WHERE appointment_id = ?")
+        .bind(id)
+        .execute(&mut **tx)
+        .await?;
+    Ok(changed)
+}
+
+pub(super) async fn cancel(
+    tx: &mut Transaction<'_, Sqlite>,
+    id: i64,
+) -> Result<StoreResult<()>, sqlx::Error> {
+    Ok(if cancel_in(tx, id).await? == 1 {
+        Ok(())
+    } else {
+        Err(StoreError::NotFound)
+    })
+}
+
+impl SqliteStore {
+    /// Booked time of the given providers that overlaps [from, to).
+    pub async fn busy(&self, from: i64, to: i64) -> StoreResult<Vec<(String, i64, i64)>> {
+        Ok(sqlx::query_as(
+            "SELECT provider_id, starts_at, ends_at FROM appointments
+             WHERE status = 'booked' AND starts_at < ? AND ends_at > ?",
+        )
+        .bind(to)
+        .bind(from)
+        .fetch_all(self.pool())
+        .await?)
+    }
+
+    pub async fn appointment_by_code(&self, code: &str) -> StoreResult<Option<Appointment>> {
+        let row: Option<Row> = sqlx::query_as(&format!(
+            "SELECT {COLUMNS} FROM appointments WHERE code = ?"
+        ))
+        .bind(code)
+        .fetch_optional(self.pool())
+        .await?;
+        Ok(row.map(appointment))
+    }
+
+    /// Booked appointments from `from` on, soonest first, for the console.
+    pub async fn upcoming_appointments(
+        &self,
+        from: i64,
+        limit: i64,
+    ) -> StoreResult<Vec<Appointment>> {
+        let rows: Vec<Row> = sqlx::query_as(&format!(
+            "SELECT {COLUMNS} FROM appointments WHERE status = 'booked' AND starts_at >= ? ORDER BY starts_at LIMIT ?"
+        ))
+        .bind(from)
+        .bind(limit)
+        .fetch_all(self.pool())
+        .await?;
+        Ok(rows.into_iter().map(appointment).collect())
+    }
+}

@@ -131,6 +131,13 @@
     while (el.firstChild) el.removeChild(el.firstChild);
   }
 
+  /** A small count badge: visible number plus hidden words for screen readers. */
+  function setCount(el, n, words) {
+    el.hidden = !n;
+    clear(el);
+    if (n) append(el, [hiddenText(', '), String(n), hiddenText(` ${words}`)]);
+  }
+
   function hiddenText(text) {
     return h('span', { class: 'visually-hidden', text });
   }
@@ -233,13 +240,14 @@
 
   function toast(text, kind) {
     if (!ui.toasts) return;
-    const close = h('button', { type: 'button', class: 'toast-close', 'aria-label': 'Dismiss message', text: '×' });
+    const close = h('button', { type: 'button', class: 'toast-close' }, h('span', { 'aria-hidden': 'true', text: '×' }), hiddenText('Dismiss'));
     const t = h('div', { class: `toast${kind ? ` toast-${kind}` : ''}`, testid: 'toast' },
       h('p', { text }), close);
     const remove = () => t.remove();
     close.addEventListener('click', remove);
     ui.toasts.appendChild(t);
-    window.setTimeout(remove, 8000);
+    while (ui.toasts.childElementCount > 3) ui.toasts.firstElementChild.remove();
+    window.setTimeout(remove, 6000);
   }
 
   // ---------------------------------------------------------------- HTTP
@@ -449,8 +457,8 @@
     clear(app);
 
     const header = h('header', { class: 'topbar' });
-    const brand = h('div', { class: 'brand' }, h('span', { class: 'brand-mark', 'aria-hidden': 'true' }),
-      h('span', { class: 'brand-name', text: 'Frontdesk' }), h('span', { class: 'brand-sub', text: 'Agent console' }));
+    const brand = h('h1', { class: 'brand' }, h('span', { class: 'brand-mark', 'aria-hidden': 'true' }),
+      h('span', { class: 'brand-name', text: 'Frontdesk' }), ' ', h('span', { class: 'brand-sub', text: 'Agent console' }));
     header.appendChild(brand);
 
     const who = h('p', { class: 'who', testid: 'agent-name' },
@@ -794,10 +802,7 @@
     }
     ui.queueEmpty.hidden = state.queue.length > 0;
     ui.queueCountEl.textContent = state.queue.length ? `(${state.queue.length})` : '';
-    ui.chatsCount.textContent = String(state.queue.length);
-    ui.chatsCount.hidden = state.queue.length === 0;
-    if (state.queue.length) ui.navBtns.chats.setAttribute('aria-label', `Chats, ${state.queue.length} waiting`);
-    else ui.navBtns.chats.removeAttribute('aria-label');
+    setCount(ui.chatsCount, state.queue.length, 'waiting');
     updateTitle();
   }
 
@@ -1143,9 +1148,7 @@
     t.btn.classList.toggle('urgent', chat.reason === 'emergency');
     if (state.selected === chat.id) t.btn.setAttribute('aria-current', 'true');
     else t.btn.removeAttribute('aria-current');
-    t.unread.hidden = !chat.unread;
-    t.unread.textContent = chat.unread ? String(chat.unread) : '';
-    t.btn.setAttribute('aria-label', `${chatTitle(chat)}, ${t.sub.textContent}${chat.unread ? `, ${chat.unread} unread` : ''}`);
+    setCount(t.unread, chat.unread, 'unread');
   }
 
   function updateTitle() {
@@ -1462,7 +1465,7 @@
     const opener = document.activeElement;
     const titleId = uid('dlg-title');
     const body = h('div', { class: 'dialog-body' });
-    const closeBtn = h('button', { type: 'button', class: 'dialog-x', 'aria-label': 'Close', text: '×' });
+    const closeBtn = h('button', { type: 'button', class: 'dialog-x' }, h('span', { 'aria-hidden': 'true', text: '×' }), hiddenText('Close'));
     const dialog = h('dialog', { class: 'dialog', 'aria-labelledby': titleId, testid: opts && opts.testid },
       h('div', { class: 'dialog-head' }, h('h2', { id: titleId, text: title }), closeBtn),
       body);
@@ -1569,7 +1572,6 @@
       if (graphemeCount(text) > MAX_TEXT) { err.textContent = `Notes can be at most ${MAX_TEXT} characters.`; return; }
       if (!send({ type: 'note', conversation: chat.id, text })) { err.textContent = 'Not connected. Try again in a moment.'; return; }
       d.close();
-      toast('Note saved for staff.');
     });
     d.body.appendChild(form);
     ta.focus();
@@ -1715,10 +1717,7 @@
       ? document.activeElement.getAttribute('data-callback') : null;
     clear(list);
     const open = state.callbacks.filter((c) => !c.done).length;
-    ui.callbacksCount.textContent = String(open);
-    ui.callbacksCount.hidden = open === 0;
-    if (open) ui.navBtns.callbacks.setAttribute('aria-label', `Callbacks, ${open} open`);
-    else ui.navBtns.callbacks.removeAttribute('aria-label');
+    setCount(ui.callbacksCount, open, 'open');
     if (!state.callbacks.length) {
       list.appendChild(h('li', { class: 'empty', text: 'No callback requests.' }));
       return;

@@ -11,6 +11,7 @@
 //! - [`state`]: [`state::AppState`], the cheap-clone handles every handler shares.
 //! - [`http`]: routes, pages, security headers, sign-in and the one HTTP error type.
 //! - [`chat`]: the patient WebSocket and its wire protocol.
+//! - [`console`]: the agent console's socket and HTTP API, with access checks.
 //! - [`dialog`]: what the bot says next; knows no wire format.
 //! - [`knowledge`]: FAQ articles, their index, and the answer/clarify/escalate decision.
 //! - [`queue`]: who waits for a person, who holds which chat, and whom to tell.
@@ -25,6 +26,7 @@ pub mod chat;
 pub mod cli;
 pub mod clinic;
 pub mod config;
+pub mod console;
 pub mod dialog;
 pub mod http;
 pub mod ids;

@@ -99,6 +99,11 @@ impl Application {
         self.addr.port()
     }
 
+    /// The live knowledge base (tests wait on its reloads).
+    pub fn knowledge(&self) -> crate::knowledge::Knowledge {
+        self.state.engine.knowledge().clone()
+    }
+
     /// The password of the `admin` account created on this start, when the
     /// database had no accounts. Shown once; it is stored only as a hash.
     pub fn initial_admin_password(&self) -> Option<&str> {

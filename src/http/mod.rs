@@ -23,6 +23,7 @@ pub fn router(state: AppState) -> Router {
         .merge(pages::routes())
         .merge(crate::chat::routes())
         .merge(auth::routes())
+        .merge(crate::console::routes())
         .route("/health", get(health))
         .layer(middleware::from_fn(security_headers))
         .with_state(state)

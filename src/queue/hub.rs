@@ -393,6 +393,14 @@ impl Hub {
         self.deliver(outbox);
     }
 
+    /// Whether the agent has a console open and is marked online.
+    pub fn is_online(&self, agent: StaffId) -> bool {
+        self.lock()
+            .agents
+            .get(&agent)
+            .is_some_and(|a| a.status == AgentStatus::Online && !a.sockets.is_empty())
+    }
+
     /// The display name of a connected agent.
     pub fn agent_name(&self, agent: StaffId) -> Option<String> {
         self.lock().agents.get(&agent).map(|a| a.name.clone())

@@ -127,11 +127,20 @@ pub(super) async fn set_handoff(
         .execute(&mut **tx)
         .await?
         .rows_affected();
-    Ok(if changed == 1 {
-        Ok(())
-    } else {
-        Err(StoreError::NotFound)
-    })
+    if changed != 1 {
+        return Ok(Err(StoreError::NotFound));
+    }
+    if let HandoffChange::Assigned { agent } = change {
+        sqlx::query(
+            "INSERT OR IGNORE INTO conversation_agents (conversation_id, staff_id, first_at) VALUES (?, ?, ?)",
+        )
+        .bind(conversation.as_str())
+        .bind(agent.0)
+        .bind(transcript::now())
+        .execute(&mut **tx)
+        .await?;
+    }
+    Ok(Ok(()))
 }
 
 pub(super) async fn add_note(
@@ -169,6 +178,53 @@ pub(super) async fn add_callback(
     .fetch_one(&mut **tx)
     .await?;
     Ok(Ok(id))
+}
+
+/// A conversation's header as staff see it.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct ConversationInfo {
+    pub conversation: String,
+    pub started_at: String,
+    pub lang: Lang,
+    pub open: bool,
+    /// `bot`, `queued`, `assigned` or `resolved`.
+    pub handoff: String,
+    pub reason: Option<String>,
+    /// The agent holding it now, by name.
+    pub agent: Option<String>,
+    pub disposition: Option<String>,
+    #[serde(skip)]
+    pub assigned_to: Option<StaffId>,
+}
+
+type InfoRow = (
+    String,
+    String,
+    String,
+    String,
+    String,
+    Option<String>,
+    Option<String>,
+    Option<String>,
+    Option<i64>,
+);
+
+const INFO_COLUMNS: &str = "c.id, c.created_at, c.lang, c.status, c.handoff, c.handoff_reason, s.name, c.disposition, c.assigned_to";
+
+fn info(
+    (id, started_at, lang, status, handoff, reason, agent, disposition, assigned): InfoRow,
+) -> Option<ConversationInfo> {
+    Some(ConversationInfo {
+        conversation: id,
+        started_at,
+        lang: lang.parse().ok()?,
+        open: status == "open",
+        handoff,
+        reason,
+        agent,
+        disposition,
+        assigned_to: assigned.map(StaffId),
+    })
 }
 
 type HandoffRow = (
@@ -253,6 +309,58 @@ impl SqliteStore {
         } else {
             Err(StoreError::NotFound)
         }
+    }
+
+    pub async fn conversation_info(
+        &self,
+        id: &ConversationId,
+    ) -> StoreResult<Option<ConversationInfo>> {
+        let row: Option<InfoRow> = sqlx::query_as(&format!(
+            "SELECT {INFO_COLUMNS} FROM conversations c LEFT JOIN staff s ON s.id = c.assigned_to WHERE c.id = ?"
+        ))
+        .bind(id.as_str())
+        .fetch_optional(self.pool())
+        .await?;
+        Ok(row.and_then(info))
+    }
+
+    /// Whether `staff` has ever held the conversation.
+    pub async fn handled_by(&self, id: &ConversationId, staff: StaffId) -> StoreResult<bool> {
+        let found: Option<i64> = sqlx::query_scalar(
+            "SELECT 1 FROM conversation_agents WHERE conversation_id = ? AND staff_id = ?",
+        )
+        .bind(id.as_str())
+        .bind(staff.0)
+        .fetch_optional(self.pool())
+        .await?;
+        Ok(found.is_some())
+    }
+
+    /// Conversations that reached a person, newest first: all of them, or
+    /// only those `staff` handled.
+    pub async fn list_conversations(
+        &self,
+        only: Option<StaffId>,
+        limit: i64,
+    ) -> StoreResult<Vec<ConversationInfo>> {
+        let filter = match only {
+            Some(_) => {
+                "c.id IN (SELECT conversation_id FROM conversation_agents WHERE staff_id = ?)"
+            }
+            None => {
+                "(c.handoff != 'bot' OR c.id IN (SELECT conversation_id FROM conversation_agents))"
+            }
+        };
+        let sql = format!(
+            "SELECT {INFO_COLUMNS} FROM conversations c LEFT JOIN staff s ON s.id = c.assigned_to
+             WHERE {filter} ORDER BY c.created_at DESC LIMIT ?"
+        );
+        let mut query = sqlx::query_as::<_, InfoRow>(&sql);
+        if let Some(staff) = only {
+            query = query.bind(staff.0);
+        }
+        let rows = query.bind(limit).fetch_all(self.pool()).await?;
+        Ok(rows.into_iter().filter_map(info).collect())
     }
 
     pub async fn notes(&self, conversation: &ConversationId) -> StoreResult<Vec<Note>> {

@@ -21,7 +21,9 @@ use crate::lang::Lang;
 use crate::staff::{Account, Role, StaffId};
 use crate::transcript::{Message, NewMessage};
 
-pub use handoff::{Callback, Channel, HandoffChange, NewCallback, Note, OpenHandoff};
+pub use handoff::{
+    Callback, Channel, ConversationInfo, HandoffChange, NewCallback, Note, OpenHandoff,
+};
 pub use writer::Writer;
 
 /// The few ways storage can fail that callers act on.
@@ -220,5 +222,24 @@ impl Store {
 
     pub async fn notes(&self, conversation: &ConversationId) -> StoreResult<Vec<Note>> {
         dispatch!(self, s => s.notes(conversation).await)
+    }
+
+    pub async fn conversation_info(
+        &self,
+        id: &ConversationId,
+    ) -> StoreResult<Option<ConversationInfo>> {
+        dispatch!(self, s => s.conversation_info(id).await)
+    }
+
+    pub async fn handled_by(&self, id: &ConversationId, staff: StaffId) -> StoreResult<bool> {
+        dispatch!(self, s => s.handled_by(id, staff).await)
+    }
+
+    pub async fn list_conversations(
+        &self,
+        only: Option<StaffId>,
+        limit: i64,
+    ) -> StoreResult<Vec<ConversationInfo>> {
+        dispatch!(self, s => s.list_conversations(only, limit).await)
     }
 }

@@ -26,6 +26,8 @@ pub struct TestApp {
     pub addr: std::net::SocketAddr,
     /// The first admin's password, generated because the database was empty.
     pub admin_password: String,
+    /// The server's live knowledge base, to wait for reloads.
+    pub knowledge: frontdesk::knowledge::Knowledge,
     /// Holds the database until the test ends.
     _dir: TempDir,
     stop: Option<tokio::sync::oneshot::Sender<()>>,
@@ -39,6 +41,7 @@ pub async fn spawn_app_with(tweak: impl FnOnce(&mut Settings)) -> TestApp {
     tweak(&mut settings);
     let app = Application::build(settings).await.expect("server builds");
     let addr = app.local_addr();
+    let knowledge = app.knowledge();
     let admin_password = app
         .initial_admin_password()
         .expect("a new database gets an admin")
@@ -50,6 +53,7 @@ pub async fn spawn_app_with(tweak: impl FnOnce(&mut Settings)) -> TestApp {
     TestApp {
         addr,
         admin_password,
+        knowledge,
         _dir: dir,
         stop: Some(stop),
         task: Some(task),
@@ -101,6 +105,30 @@ impl TestApp {
         run_cli(self._dir.path(), args, stdin)
     }
 
+    /// Creates a staff account through the CLI and signs it in.
+    pub async fn staff(&self, name: &str, role: &str) -> String {
+        let password = format!("{name}-long-password");
+        let out = self.cli(
+            &["agent", "add", name, "--role", role],
+            &format!("{password}\n"),
+        );
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        self.login(name, &password)
+            .await
+            .expect("the new account signs in")
+    }
+
+    /// Opens an agent console socket with a session cookie.
+    pub async fn console(&self, cookie: &str) -> Console {
+        Console::connect(self.addr, cookie)
+            .await
+            .expect("console connects")
+    }
+
     pub async fn chat(&self) -> Chat {
         Chat::connect(self.addr, None).await.expect("chat connects")
     }
@@ -145,7 +173,14 @@ pub fn sqlite_url(dir: &Path) -> String {
     format!("sqlite://{}", dir.join("frontdesk.db").display())
 }
 
+/// The small fixture knowledge base. It has no clinic.toml, so chat is
+/// staffed around the clock and tests do not depend on the time of day.
 pub fn knowledge_dir() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/knowledge")
+}
+
+/// The knowledge base the product ships with.
+pub fn bundled_knowledge() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("knowledge")
 }
 
@@ -369,5 +404,103 @@ impl Chat {
             .expect("a message arrives in time")
             .expect("the connection is open")
             .expect("the message is readable")
+    }
+}
+
+/// An agent's console WebSocket.
+pub struct Console {
+    socket: Socket,
+}
+
+impl Console {
+    pub async fn connect(
+        addr: std::net::SocketAddr,
+        cookie: &str,
+    ) -> Result<Console, tungstenite::Error> {
+        let mut request = format!("ws://{addr}/console/ws").into_client_request()?;
+        request.headers_mut().insert(
+            "cookie",
+            HeaderValue::from_str(cookie).expect("cookie header"),
+        );
+        let (socket, _) = tokio_tungstenite::connect_async(request).await?;
+        let mut console = Console { socket };
+        console.expect("hello").await;
+        Ok(console)
+    }
+
+    pub async fn send_json(&mut self, frame: Value) {
+        self.socket
+            .send(Message::Text(frame.to_string().into()))
+            .await
+            .expect("frame sent");
+    }
+
+    pub async fn recv(&mut self) -> Value {
+        loop {
+            let next = tokio::time::timeout(EVENT_TIMEOUT, self.socket.next())
+                .await
+                .expect("a console frame arrives in time");
+            match next {
+                Some(Ok(Message::Text(text))) => {
+                    return serde_json::from_str(text.as_str()).expect("JSON");
+                }
+                Some(Ok(Message::Ping(_) | Message::Pong(_))) => continue,
+                other => panic!("expected a console frame, got {other:?}"),
+            }
+        }
+    }
+
+    /// Skips frames until one of the given type arrives.
+    pub async fn expect(&mut self, kind: &str) -> Value {
+        loop {
+            let frame = self.recv().await;
+            if frame["type"] == kind {
+                return frame;
+            }
+            assert_ne!(
+                frame["type"], "error",
+                "unexpected error while waiting for {kind}: {frame}"
+            );
+        }
+    }
+
+    /// Waits for a queue snapshot with `n` items.
+    pub async fn queue_of(&mut self, n: usize) -> Vec<Value> {
+        loop {
+            let frame = self.expect("queue").await;
+            let items = frame["items"].as_array().expect("items").clone();
+            if items.len() == n {
+                return items;
+            }
+        }
+    }
+
+    pub async fn closed(&mut self) -> Closed {
+        loop {
+            let next = tokio::time::timeout(EVENT_TIMEOUT, self.socket.next())
+                .await
+                .expect("the console closes in time");
+            match next {
+                Some(Ok(Message::Close(Some(frame)))) => return Closed::Code(frame.code.into()),
+                Some(Ok(Message::Close(None))) | None | Some(Err(_)) => return Closed::WithoutCode,
+                Some(Ok(_)) => continue,
+            }
+        }
+    }
+}
+
+impl Chat {
+    /// Skips frames until one of the given type arrives.
+    pub async fn until(&mut self, kind: &str) -> Value {
+        loop {
+            let frame = self.recv().await;
+            if frame["type"] == kind {
+                return frame;
+            }
+            assert_ne!(
+                frame["type"], "error",
+                "unexpected error while waiting for {kind}: {frame}"
+            );
+        }
     }
 }

@@ -6,6 +6,8 @@ mod helpers;
 mod accounts;
 mod chat_protocol;
 mod durability;
+mod faq;
+mod handoff;
 mod limits;
 mod logging;
 mod origin;

@@ -1,0 +1,328 @@
+//! What an agent's frames do: claim, talk, note, transfer, hand back,
+//! resolve. Each checks that the chat is this agent's before touching it,
+//! stores the change, then tells the hub.
+
+use unicode_segmentation::UnicodeSegmentation;
+
+use super::connection::{Agent, Exit};
+use super::protocol::{AgentFrame, BotTurn, ConsoleFrame, Context, Refusal};
+use crate::chat::protocol::MessageView;
+use crate::ids::{ClientMessageId, ConversationId};
+use crate::queue::{ClaimError, PatientEvent};
+use crate::store::{HandoffChange, StoreError};
+use crate::transcript::{Message, NewMessage, Sender};
+
+/// Patient texts and bot turns kept in the hand-over packet.
+const CONTEXT_QUESTIONS: usize = 10;
+const CONTEXT_BOT_TURNS: usize = 5;
+const MAX_NOTE_CHARS: usize = 2000;
+
+pub(super) enum Failure {
+    Refused(Refusal),
+    Exit(Exit),
+}
+
+impl From<Exit> for Failure {
+    fn from(e: Exit) -> Self {
+        Failure::Exit(e)
+    }
+}
+
+impl From<Refusal> for Failure {
+    fn from(r: Refusal) -> Self {
+        Failure::Refused(r)
+    }
+}
+
+fn unavailable(e: StoreError) -> Refusal {
+    tracing::error!(error = format!("{e:#}"), "console storage failed");
+    Refusal::new(
+        "unavailable",
+        "That could not be saved just now. Please try again.",
+    )
+}
+
+impl Agent {
+    pub(super) async fn act(&mut self, frame: AgentFrame) -> Result<(), Failure> {
+        match frame {
+            AgentFrame::Claim { conversation } => self.claim(conversation).await,
+            AgentFrame::Say {
+                conversation,
+                id,
+                text,
+            } => self.say(conversation, id, text).await,
+            AgentFrame::Typing { conversation } => {
+                self.mine(&conversation)?;
+                self.state
+                    .hub
+                    .to_patient(&conversation, PatientEvent::Typing);
+                Ok(())
+            }
+            AgentFrame::Note { conversation, text } => self.note(conversation, text).await,
+            AgentFrame::Transfer { conversation, to } => self.transfer(conversation, to).await,
+            AgentFrame::ReturnToBot { conversation } => self.hand_back(conversation, None).await,
+            AgentFrame::Resolve {
+                conversation,
+                disposition,
+            } => self.hand_back(conversation, Some(disposition)).await,
+            AgentFrame::Status { status } => {
+                self.state.hub.set_status(self.session.staff, status);
+                Ok(())
+            }
+        }
+    }
+
+    fn mine(&self, conversation: &ConversationId) -> Result<(), Refusal> {
+        if self.state.hub.assigned_to(conversation) == Some(self.session.staff) {
+            Ok(())
+        } else {
+            Err(Refusal::new("not_yours", "This chat is not assigned to you.").about(conversation))
+        }
+    }
+
+    async fn claim(&mut self, conversation: ConversationId) -> Result<(), Failure> {
+        let (staff, name) = (self.session.staff, self.session.name.clone());
+        match self.state.hub.claim(&conversation, staff, &name) {
+            Ok(waited) => {
+                tracing::info!(conversation = %conversation, waited_s = waited.as_secs(), "chat claimed");
+                let change = HandoffChange::Assigned { agent: staff };
+                if let Err(e) = self
+                    .state
+                    .writer
+                    .set_handoff(conversation.clone(), change)
+                    .await
+                {
+                    return Err(unavailable(e).about(&conversation).into());
+                }
+                self.send_claimed(&conversation).await?;
+                Ok(())
+            }
+            Err(ClaimError::AlreadyClaimed) => Err(Refusal::new(
+                "already_claimed",
+                "Another agent already claimed this chat.",
+            )
+            .about(&conversation)
+            .into()),
+            Err(ClaimError::NotQueued) => Err(Refusal::new(
+                "not_queued",
+                "This chat is not waiting for an agent.",
+            )
+            .about(&conversation)
+            .into()),
+        }
+    }
+
+    async fn say(
+        &mut self,
+        conversation: ConversationId,
+        id: ClientMessageId,
+        text: String,
+    ) -> Result<(), Failure> {
+        self.mine(&conversation)?;
+        let text = text.trim();
+        let limit = self.state.settings.limits.max_text_graphemes;
+        if text.is_empty() {
+            return Err(Refusal::new("empty_text", "The message is empty.")
+                .about(&conversation)
+                .into());
+        }
+        if text.graphemes(true).nth(limit).is_some() {
+            return Err(Refusal::new(
+                "text_too_long",
+                format!("Messages can be at most {limit} characters."),
+            )
+            .about(&conversation)
+            .into());
+        }
+        // Namespaced so an agent's ids never collide with the patient's.
+        let client_id: Option<ClientMessageId> = format!("agent:{}", id.as_str()).parse().ok();
+        let message = NewMessage {
+            conversation: conversation.clone(),
+            sender: Sender::Agent,
+            text: text.to_owned(),
+            client_id: client_id.or(Some(id.clone())),
+            details: Default::default(),
+        };
+        let appended = self
+            .state
+            .writer
+            .append(message)
+            .await
+            .map_err(|e| unavailable(e).about(&conversation))?;
+        self.send(&ConsoleFrame::Ack {
+            conversation: conversation.to_string(),
+            id: id.to_string(),
+            seq: appended.seq,
+        })
+        .await?;
+        if !appended.duplicate {
+            let stored = Message {
+                seq: appended.seq,
+                sender: Sender::Agent,
+                text: text.to_owned(),
+                details: Default::default(),
+                at: appended.at,
+            };
+            self.state
+                .hub
+                .to_patient(&conversation, PatientEvent::Message(stored));
+        }
+        Ok(())
+    }
+
+    async fn note(&mut self, conversation: ConversationId, text: String) -> Result<(), Failure> {
+        self.mine(&conversation)?;
+        let text = text.trim().to_owned();
+        if text.is_empty() || text.chars().count() > MAX_NOTE_CHARS {
+            return Err(Refusal::new("bad_frame", "Notes are 1 to 2000 characters.")
+                .about(&conversation)
+                .into());
+        }
+        self.state
+            .writer
+            .add_note(conversation.clone(), self.session.staff, text.clone())
+            .await
+            .map_err(|e| unavailable(e).about(&conversation))?;
+        let frame = ConsoleFrame::NoteAdded {
+            conversation: conversation.to_string(),
+            author: self.session.name.clone(),
+            text,
+            at: crate::transcript::now(),
+        };
+        self.send(&frame).await?;
+        Ok(())
+    }
+
+    async fn transfer(&mut self, conversation: ConversationId, to: String) -> Result<(), Failure> {
+        self.mine(&conversation)?;
+        let target = self
+            .state
+            .store
+            .staff_by_name(&to)
+            .await
+            .map_err(unavailable)?;
+        let Some(target) =
+            target.filter(|a| !a.disabled && a.role.handles_chats() && a.id != self.session.staff)
+        else {
+            return Err(
+                Refusal::new("unknown_agent", "There is no other agent by that name.")
+                    .about(&conversation)
+                    .into(),
+            );
+        };
+        self.state
+            .writer
+            .set_handoff(
+                conversation.clone(),
+                HandoffChange::Assigned { agent: target.id },
+            )
+            .await
+            .map_err(|e| unavailable(e).about(&conversation))?;
+        self.state
+            .hub
+            .transfer(&conversation, target.id, &target.name);
+        tracing::info!(conversation = %conversation, to = target.id.0, "chat transferred");
+        Ok(())
+    }
+
+    /// Returns the chat to the bot (`disposition` None) or resolves it.
+    async fn hand_back(
+        &mut self,
+        conversation: ConversationId,
+        disposition: Option<Option<String>>,
+    ) -> Result<(), Failure> {
+        self.mine(&conversation)?;
+        let (change, why) = match disposition {
+            None => (HandoffChange::ToBot, "returned_to_bot"),
+            Some(disposition) => (HandoffChange::Resolved { disposition }, "resolved"),
+        };
+        self.state
+            .writer
+            .set_handoff(conversation.clone(), change)
+            .await
+            .map_err(|e| unavailable(e).about(&conversation))?;
+        let lang = self
+            .state
+            .store
+            .conversation_info(&conversation)
+            .await
+            .map_err(unavailable)?
+            .map(|i| i.lang)
+            .unwrap_or_default();
+        let notice = self.state.engine.back_to_bot_notice(lang);
+        let message = NewMessage {
+            conversation: conversation.clone(),
+            sender: notice.sender,
+            text: notice.text.clone(),
+            client_id: None,
+            details: notice.details.clone(),
+        };
+        if let Ok(appended) = self.state.writer.append(message).await {
+            let stored = Message {
+                seq: appended.seq,
+                sender: notice.sender,
+                text: notice.text,
+                details: notice.details,
+                at: appended.at,
+            };
+            self.state
+                .hub
+                .to_patient(&conversation, PatientEvent::Message(stored));
+        }
+        self.state.hub.release(&conversation, why);
+        tracing::info!(conversation = %conversation, why, "chat handed back");
+        Ok(())
+    }
+
+    /// Sends the full picture of a chat this agent now holds.
+    pub(super) async fn send_claimed(&mut self, conversation: &ConversationId) -> Result<(), Exit> {
+        let loaded = async {
+            let history = self.state.store.history(conversation).await?;
+            let notes = self.state.store.notes(conversation).await?;
+            let info = self.state.store.conversation_info(conversation).await?;
+            Ok::<_, StoreError>((history, notes, info))
+        }
+        .await;
+        let (history, notes, info) = match loaded {
+            Ok(loaded) => loaded,
+            Err(e) => return self.send(&unavailable(e).about(conversation).into()).await,
+        };
+        let context = context(&history, info.as_ref());
+        let frame = ConsoleFrame::Claimed {
+            conversation: conversation.to_string(),
+            history: history.into_iter().map(MessageView::from).collect(),
+            context,
+            notes,
+        };
+        self.send(&frame).await
+    }
+}
+
+/// The hand-over packet: the patient's words and the bot's answers, newest last.
+fn context(history: &[Message], info: Option<&crate::store::ConversationInfo>) -> Context {
+    let mut questions: Vec<String> = history
+        .iter()
+        .filter(|m| m.sender == Sender::Patient)
+        .map(|m| m.text.clone())
+        .collect();
+    let skip = questions.len().saturating_sub(CONTEXT_QUESTIONS);
+    questions.drain(..skip);
+    let mut bot: Vec<BotTurn> = history
+        .iter()
+        .filter(|m| m.sender == Sender::Bot && m.seq > 1)
+        .map(|m| BotTurn {
+            text: m.text.clone(),
+            article: m.details.article.clone(),
+            confidence: m.details.confidence,
+        })
+        .collect();
+    let skip = bot.len().saturating_sub(CONTEXT_BOT_TURNS);
+    bot.drain(..skip);
+    Context {
+        reason: info.and_then(|i| i.reason.clone()),
+        lang: info.map(|i| i.lang).unwrap_or_default(),
+        waiting_s: None,
+        questions,
+        bot,
+    }
+}

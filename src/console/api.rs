@@ -1,0 +1,195 @@
+//! The console's HTTP API (docs/protocol.md, "Console HTTP API").
+
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use serde::{Deserialize, Serialize};
+
+use crate::chat::protocol::MessageView;
+use crate::http::HttpError;
+use crate::ids::ConversationId;
+use crate::knowledge::ArticleId;
+use crate::lang::Lang;
+use crate::staff::sessions::StaffSession;
+use crate::state::AppState;
+use crate::store::{Callback, ConversationInfo, Note};
+
+/// Most past chats listed at once.
+const LIST_LIMIT: i64 = 100;
+/// Most articles a canned-reply search returns.
+const ARTICLE_LIMIT: usize = 10;
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/api/agents", get(agents))
+        .route("/api/callbacks", get(callbacks))
+        .route("/api/callbacks/{id}/done", post(callback_done))
+        .route("/api/conversations", get(conversations))
+        .route("/api/conversations/{id}", get(conversation))
+        .route("/api/articles", get(articles))
+}
+
+fn chat_staff(session: &StaffSession) -> Result<(), HttpError> {
+    if session.role.handles_chats() {
+        Ok(())
+    } else {
+        Err(HttpError::Forbidden(
+            "this needs an agent, supervisor or admin account",
+        ))
+    }
+}
+
+#[derive(Serialize)]
+struct AgentView {
+    name: String,
+    role: &'static str,
+    online: bool,
+}
+
+async fn agents(
+    State(state): State<AppState>,
+    session: StaffSession,
+) -> Result<Json<Vec<AgentView>>, HttpError> {
+    chat_staff(&session)?;
+    let accounts = state.store.list_staff().await?;
+    Ok(Json(
+        accounts
+            .into_iter()
+            .filter(|a| !a.disabled && a.role.handles_chats())
+            .map(|a| AgentView {
+                online: state.hub.is_online(a.id),
+                name: a.name,
+                role: a.role.as_str(),
+            })
+            .collect(),
+    ))
+}
+
+#[derive(Deserialize)]
+struct CallbackQuery {
+    #[serde(default)]
+    all: bool,
+}
+
+async fn callbacks(
+    State(state): State<AppState>,
+    session: StaffSession,
+    Query(q): Query<CallbackQuery>,
+) -> Result<Json<Vec<Callback>>, HttpError> {
+    chat_staff(&session)?;
+    Ok(Json(state.store.callbacks(q.all).await?))
+}
+
+async fn callback_done(
+    State(state): State<AppState>,
+    session: StaffSession,
+    Path(id): Path<i64>,
+) -> Result<StatusCode, HttpError> {
+    chat_staff(&session)?;
+    state.store.complete_callback(id, session.staff).await?;
+    tracing::info!(
+        callback = id,
+        staff = session.staff.0,
+        "callback marked done"
+    );
+    Ok(StatusCode::NO_CONTENT)
+}
+
+async fn conversations(
+    State(state): State<AppState>,
+    session: StaffSession,
+) -> Result<Json<Vec<ConversationInfo>>, HttpError> {
+    chat_staff(&session)?;
+    let only = (!session.role.reads_all_transcripts()).then_some(session.staff);
+    Ok(Json(
+        state.store.list_conversations(only, LIST_LIMIT).await?,
+    ))
+}
+
+#[derive(Serialize)]
+struct Transcript {
+    #[serde(flatten)]
+    info: ConversationInfo,
+    history: Vec<MessageView>,
+    notes: Vec<Note>,
+}
+
+async fn conversation(
+    State(state): State<AppState>,
+    session: StaffSession,
+    Path(id): Path<String>,
+) -> Result<Json<Transcript>, HttpError> {
+    let id: ConversationId = id.parse().map_err(|_| HttpError::NotFound)?;
+    if !super::may_read(&state, &session, &id).await? {
+        tracing::info!(staff = session.staff.0, conversation = %id, "transcript access refused");
+        return Err(HttpError::Forbidden("you don't have access to this chat"));
+    }
+    let info = state
+        .store
+        .conversation_info(&id)
+        .await?
+        .ok_or(HttpError::NotFound)?;
+    let history = state
+        .store
+        .history(&id)
+        .await?
+        .into_iter()
+        .map(MessageView::from)
+        .collect();
+    let notes = state.store.notes(&id).await?;
+    tracing::info!(staff = session.staff.0, conversation = %id, "transcript viewed");
+    Ok(Json(Transcript {
+        info,
+        history,
+        notes,
+    }))
+}
+
+#[derive(Deserialize)]
+struct ArticleQuery {
+    q: String,
+    lang: Option<String>,
+}
+
+#[derive(Serialize)]
+struct ArticleView {
+    id: String,
+    title: String,
+    text: String,
+    lang: Lang,
+}
+
+async fn articles(
+    State(state): State<AppState>,
+    session: StaffSession,
+    Query(q): Query<ArticleQuery>,
+) -> Result<Json<Vec<ArticleView>>, HttpError> {
+    chat_staff(&session)?;
+    let lang = q
+        .lang
+        .as_deref()
+        .and_then(|l| l.parse().ok())
+        .unwrap_or_default();
+    let knowledge = state.engine.knowledge().clone();
+    let found = tokio::task::spawn_blocking(move || {
+        let ids: Vec<ArticleId> = knowledge
+            .explain_blocking(&q.q, lang)
+            .into_iter()
+            .map(|s| s.id)
+            .collect();
+        ids.into_iter()
+            .filter_map(|id| knowledge.article(&id))
+            .take(ARTICLE_LIMIT)
+            .map(|a| ArticleView {
+                id: a.id.as_str().to_owned(),
+                title: a.title.clone(),
+                text: a.text.clone(),
+                lang: a.lang,
+            })
+            .collect::<Vec<_>>()
+    })
+    .await
+    .map_err(|e| HttpError::Internal(e.into()))?;
+    Ok(Json(found))
+}

@@ -1,0 +1,274 @@
+//! Live-agent handoff end to end: a patient socket, agent console sockets,
+//! the real server and database.
+
+use serde_json::{Value, json};
+
+use crate::helpers::{Closed, spawn_app};
+
+/// Opens a chat and asks for a person; returns the resume token.
+async fn escalated_patient(chat: &mut crate::helpers::Chat) -> String {
+    let started = chat.start().await;
+    chat.say("p1", "I want to talk to a real person").await;
+    let notice = chat.expect("reply").await;
+    assert_eq!(notice["from"], "system");
+    started["resume"].as_str().unwrap().to_owned()
+}
+
+#[tokio::test]
+async fn a_patient_escalates_an_agent_claims_and_they_talk() {
+    let app = spawn_app().await;
+    let cookie = app.staff("maria", "agent").await;
+    let mut agent = app.console(&cookie).await;
+    assert!(agent.queue_of(0).await.is_empty());
+
+    let mut patient = app.chat().await;
+    escalated_patient(&mut patient).await;
+    let queued = patient.expect("queued").await;
+    assert_eq!(queued["position"], 1);
+    assert_eq!(
+        queued["estimated_wait_s"],
+        Value::Null,
+        "no history: the wait is unknown"
+    );
+
+    let items = agent.queue_of(1).await;
+    assert_eq!(items[0]["reason"], "patient_request");
+    assert_eq!(items[0]["position"], 1);
+    let conversation = items[0]["conversation"].as_str().unwrap().to_owned();
+
+    // A message while waiting is stored and reaches the agent with the chat.
+    patient.say("p2", "it's about my bill").await;
+    agent
+        .send_json(json!({"type": "claim", "conversation": conversation}))
+        .await;
+    let claimed = agent.expect("claimed").await;
+    let texts: Vec<&str> = claimed["history"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["text"].as_str().unwrap())
+        .collect();
+    assert!(texts.contains(&"it's about my bill"), "{texts:?}");
+    assert_eq!(claimed["context"]["reason"], "patient_request");
+    assert_eq!(
+        claimed["context"]["questions"][0],
+        "I want to talk to a real person"
+    );
+    assert_eq!(patient.until("agent_joined").await["name"], "maria");
+
+    agent.send_json(json!({"type": "say", "conversation": conversation, "id": "a1", "text": "Hi, I'm Maria. How can I help?"})).await;
+    let ack = agent.expect("ack").await;
+    assert_eq!(ack["id"], "a1");
+    let reply = patient.until("reply").await;
+    assert_eq!(reply["from"], "agent");
+    assert_eq!(reply["text"], "Hi, I'm Maria. How can I help?");
+    assert_eq!(reply["seq"], ack["seq"]);
+
+    patient.say("p3", "I was charged twice").await;
+    let message = agent.expect("message").await;
+    assert_eq!(message["conversation"], conversation.as_str());
+    assert_eq!(message["from"], "patient");
+    assert_eq!(message["text"], "I was charged twice");
+}
+
+#[tokio::test]
+async fn a_reconnecting_patient_keeps_their_agent() {
+    let app = spawn_app().await;
+    let cookie = app.staff("lee", "agent").await;
+    let mut agent = app.console(&cookie).await;
+    let mut patient = app.chat().await;
+    let token = escalated_patient(&mut patient).await;
+    let conversation = agent.queue_of(1).await[0]["conversation"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    agent
+        .send_json(json!({"type": "claim", "conversation": conversation}))
+        .await;
+    agent.expect("claimed").await;
+    patient.until("agent_joined").await;
+    drop(patient);
+
+    let mut back = app.chat().await;
+    back.resume(&token).await;
+    assert_eq!(back.expect("agent_joined").await["name"], "lee");
+    back.say("again", "sorry, my wifi dropped").await;
+    assert_eq!(
+        agent.expect("message").await["text"],
+        "sorry, my wifi dropped"
+    );
+}
+
+#[tokio::test]
+async fn two_agents_racing_for_one_chat_exactly_one_wins() {
+    let app = spawn_app().await;
+    let mut a = app.console(&app.staff("ana", "agent").await).await;
+    let mut b = app.console(&app.staff("ben", "agent").await).await;
+    let mut patient = app.chat().await;
+    escalated_patient(&mut patient).await;
+    let conversation = a.queue_of(1).await[0]["conversation"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    b.queue_of(1).await;
+    let claim = json!({"type": "claim", "conversation": conversation});
+    tokio::join!(a.send_json(claim.clone()), b.send_json(claim));
+    let outcomes = [first_of(&mut a).await, first_of(&mut b).await];
+    let winners = outcomes.iter().filter(|f| f["type"] == "claimed").count();
+    let losers: Vec<&Value> = outcomes.iter().filter(|f| f["type"] == "error").collect();
+    assert_eq!(winners, 1, "{outcomes:?}");
+    assert_eq!(losers.len(), 1, "{outcomes:?}");
+    assert_eq!(losers[0]["code"], "already_claimed");
+}
+
+/// The first `claimed` or `error` frame, skipping queue updates.
+async fn first_of(console: &mut crate::helpers::Console) -> Value {
+    loop {
+        let frame = console.recv().await;
+        if frame["type"] == "claimed" || frame["type"] == "error" {
+            return frame;
+        }
+    }
+}
+
+#[tokio::test]
+async fn resolving_hands_the_patient_back_to_the_bot() {
+    let app = spawn_app().await;
+    let mut agent = app.console(&app.staff("sam", "agent").await).await;
+    let mut patient = app.chat().await;
+    escalated_patient(&mut patient).await;
+    let conversation = agent.queue_of(1).await[0]["conversation"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    agent
+        .send_json(json!({"type": "claim", "conversation": conversation}))
+        .await;
+    agent.expect("claimed").await;
+    agent
+        .send_json(
+            json!({"type": "resolve", "conversation": conversation, "disposition": "answered"}),
+        )
+        .await;
+    assert_eq!(agent.expect("released").await["why"], "resolved");
+    patient.until("agent_left").await;
+    patient.say("p9", "thanks!").await;
+    assert_eq!(patient.until("reply").await["from"], "bot");
+}
+
+#[tokio::test]
+async fn with_no_agent_online_the_patient_leaves_a_callback_request() {
+    let app = spawn_app().await;
+    let mut chat = app.chat().await;
+    chat.start().await;
+    chat.send_json(json!({"type": "handoff"})).await;
+    let offer = chat.expect("reply").await;
+    assert!(
+        offer["text"].as_str().unwrap().contains("callback"),
+        "{offer}"
+    );
+    let steps: [(&str, Option<&str>); 5] = [
+        ("Yes, call me back", Some("callback:yes")),
+        ("Rosa Diaz", None),
+        ("Text message", Some("channel:text")),
+        ("555-010-4477", None),
+        ("Weekday mornings", Some("window:mornings")),
+    ];
+    for (i, (text, choice)) in steps.iter().enumerate() {
+        let mut frame = json!({"type": "say", "id": format!("cb{i}"), "text": text});
+        if let Some(c) = choice {
+            frame["choice"] = json!(c);
+        }
+        chat.send_json(frame).await;
+        chat.expect("ack").await;
+        chat.expect("reply").await;
+    }
+    chat.send_json(
+        json!({"type": "say", "id": "cb9", "text": "Yes, send it", "choice": "confirm:yes"}),
+    )
+    .await;
+    chat.expect("ack").await;
+    assert!(
+        chat.expect("reply").await["text"]
+            .as_str()
+            .unwrap()
+            .contains("callback request is in")
+    );
+
+    let cookie = app.staff("kim", "agent").await;
+    let list: Vec<Value> = app
+        .get_as(&cookie, "/api/callbacks")
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(list.len(), 1);
+    assert_eq!(list[0]["name"], "Rosa Diaz");
+    assert_eq!(list[0]["channel"], "text");
+    assert_eq!(list[0]["contact"], "555-010-4477");
+}
+
+#[tokio::test]
+async fn consoles_need_a_live_session_and_a_chat_role() {
+    let app = spawn_app().await;
+    let anonymous = crate::helpers::Console::connect(app.addr, "frontdesk_session=st_bogus").await;
+    match anonymous {
+        Err(tokio_tungstenite::tungstenite::Error::Http(r)) => assert_eq!(r.status(), 401),
+        other => panic!("expected 401, got {:?}", other.map(|_| ())),
+    }
+    let editor = app.staff("eddie", "editor").await;
+    match crate::helpers::Console::connect(app.addr, &editor).await {
+        Err(tokio_tungstenite::tungstenite::Error::Http(r)) => assert_eq!(r.status(), 403),
+        other => panic!("expected 403, got {:?}", other.map(|_| ())),
+    }
+    // Signing out closes the open console.
+    let cookie = app.staff("lou", "agent").await;
+    let mut console = app.console(&cookie).await;
+    reqwest::Client::new()
+        .post(app.url("/api/logout"))
+        .header("cookie", &cookie)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(console.closed().await, Closed::Code(4001));
+}
+
+#[tokio::test]
+async fn transcripts_are_readable_only_by_who_may() {
+    let app = spawn_app().await;
+    let maria = app.staff("maria", "agent").await;
+    let other = app.staff("otto", "agent").await;
+    let supervisor = app.staff("sue", "supervisor").await;
+    let editor = app.staff("ed", "editor").await;
+    let mut agent = app.console(&maria).await;
+    let mut patient = app.chat().await;
+    escalated_patient(&mut patient).await;
+    let conversation = agent.queue_of(1).await[0]["conversation"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    agent
+        .send_json(json!({"type": "claim", "conversation": conversation}))
+        .await;
+    agent.expect("claimed").await;
+
+    let path = format!("/api/conversations/{conversation}");
+    assert_eq!(app.get_as(&maria, &path).await.status(), 200);
+    assert_eq!(app.get_as(&supervisor, &path).await.status(), 200);
+    assert_eq!(app.get_as(&other, &path).await.status(), 403);
+    assert_eq!(app.get_as(&editor, &path).await.status(), 403);
+    let listed: Vec<Value> = app
+        .get_as(&maria, "/api/conversations")
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(listed.len(), 1);
+    let none: Vec<Value> = app
+        .get_as(&other, "/api/conversations")
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert!(none.is_empty());
+}

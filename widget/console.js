@@ -560,6 +560,7 @@
 
   function setStatus(status) {
     state.status = status;
+    state.wantStatus = status; // re-applied after reconnects (the server greets everyone as online)
     send({ type: 'status', status });
     renderStatus();
     toast(status === 'online' ? 'Your status is Online.' : 'Your status is Away. You still see the queue and keep your chats.');
@@ -699,6 +700,11 @@
     if (typeof f.name === 'string' && f.name) state.me.name = f.name;
     if (f.status === 'online' || f.status === 'away') state.status = f.status;
     setConnection('online', 'Connected');
+    if (state.wantStatus && state.wantStatus !== state.status) {
+      // The agent chose a status before the reconnect; keep it.
+      if (send({ type: 'status', status: state.wantStatus })) state.status = state.wantStatus;
+      renderStatus();
+    }
     // Every chat we hold is re-sent as `claimed`; the ones that are not were
     // released while we were away.
     for (const chat of state.chats.values()) {
@@ -925,7 +931,7 @@
     renderChatList();
     // Resend anything the server never acked, with the same id (idempotent).
     for (const p of chat.pending.values()) {
-      if (p.state === 'sending') send({ type: 'say', conversation: id, id: p.id, text: p.text });
+      if (p.state === 'sending') sendSayFrame(chat, p);
     }
     updateComposerState(chat);
     // Frames right after `hello` restore chats we already held; later
@@ -1014,6 +1020,7 @@
   function onNoteAdded(f) {
     const chat = state.chats.get(f.conversation);
     if (!chat || typeof f.text !== 'string') return;
+    chat.noteInFlight = false;
     chat.notes.push({ author: f.author, text: f.text, at: f.at });
     renderMessages(chat);
   }
@@ -1066,13 +1073,22 @@
       toast('That chat is no longer waiting in the queue.', 'info');
       return;
     }
-    if (chat && f.id && chat.pending.has(f.id)) {
-      const p = chat.pending.get(f.id);
+    // Refusals of a `say` may not carry its id. The server handles one
+    // socket's frames in order, so a say-shaped refusal belongs to the oldest
+    // say of that chat still waiting for its ack.
+    let pendingId = f.id;
+    if (chat && !pendingId && ['empty_text', 'text_too_long', 'unavailable', 'bad_frame'].includes(code)) {
+      const oldest = Array.from(chat.pending.values()).find((p) => p.state === 'sending' && p.sentAt);
+      if (oldest && !(code === 'bad_frame' && chat.noteInFlight)) pendingId = oldest.id;
+    }
+    if (chat) chat.noteInFlight = false;
+    if (chat && pendingId && chat.pending.has(pendingId)) {
+      const p = chat.pending.get(pendingId);
       if (code === 'unavailable') {
         // Not stored: try again shortly with the same id.
         window.setTimeout(() => {
           if (chat.pending.get(p.id) === p && p.state === 'sending') {
-            send({ type: 'say', conversation: chat.id, id: p.id, text: p.text });
+            sendSayFrame(chat, p);
           }
         }, 3000);
         return;
@@ -1435,6 +1451,10 @@
     }
   }
 
+  function sendSayFrame(chat, p) {
+    if (send({ type: 'say', conversation: chat.id, id: p.id, text: p.text })) p.sentAt = Date.now();
+  }
+
   function sendSay(chat) {
     if (chat.closed) return;
     const c = chat.el.composer;
@@ -1448,8 +1468,9 @@
       return;
     }
     const id = newId();
-    chat.pending.set(id, { id, text, state: 'sending' });
-    if (chat.confirmed) send({ type: 'say', conversation: chat.id, id, text });
+    const p = { id, text, state: 'sending', sentAt: 0 };
+    chat.pending.set(id, p);
+    if (chat.confirmed) sendSayFrame(chat, p);
     c.value = '';
     updateCharCount(chat);
     chat.forceScroll = true;
@@ -1571,6 +1592,7 @@
       if (!text) { err.textContent = 'Write the note first.'; ta.focus(); return; }
       if (graphemeCount(text) > MAX_TEXT) { err.textContent = `Notes can be at most ${MAX_TEXT} characters.`; return; }
       if (!send({ type: 'note', conversation: chat.id, text })) { err.textContent = 'Not connected. Try again in a moment.'; return; }
+      chat.noteInFlight = true;
       d.close();
     });
     d.body.appendChild(form);

@@ -93,6 +93,7 @@
   let reconnectAt = 0;
   let confirmTimer = null;
   let signingOut = false;
+  let stash = null; // unsent messages kept over an unexpected sign-out
   const intervals = [];
   const ui = {}; // element references of the current screen
 
@@ -406,10 +407,39 @@
   }
 
   function sessionEnded() {
-    const notice = signingOut ? 'You have signed out.' : 'Your session ended. Please sign in again.';
+    let notice = signingOut ? 'You have signed out.' : 'Your session ended. Please sign in again.';
+    if (state.screen === 'signin') { signingOut = false; return; }
+    if (signingOut) stash = null;
+    else if (stashUnsent()) {
+      notice += ' Messages you had not sent yet are kept and go out when you sign back in.';
+    }
     signingOut = false;
-    if (state.screen === 'signin') return;
     showSignIn(notice);
+  }
+
+  /** Keeps unsent messages and drafts (in memory only) when a session ends
+   * unexpectedly, so they survive signing back in as the same agent.
+   * Returns true when there was something to keep. */
+  function stashUnsent() {
+    if (!state.me) return false;
+    const chats = new Map();
+    for (const chat of state.chats.values()) {
+      if (chat.closed) continue;
+      const pending = Array.from(chat.pending.values()).filter((p) => p.state === 'sending');
+      const draft = chat.el ? chat.el.composer.value : '';
+      if (pending.length || draft.trim()) chats.set(chat.id, { pending, draft });
+    }
+    stash = chats.size ? { name: state.me.name, chats } : null;
+    return Boolean(stash && Array.from(chats.values()).some((c) => c.pending.length));
+  }
+
+  function takeStash(chat) {
+    if (!stash || !state.me || stash.name !== state.me.name) return;
+    const kept = stash.chats.get(chat.id);
+    if (!kept) return;
+    stash.chats.delete(chat.id);
+    for (const p of kept.pending) chat.pending.set(p.id, { id: p.id, text: p.text, state: 'sending', sentAt: 0 });
+    if (kept.draft && chat.el && !chat.el.composer.value) chat.el.composer.value = kept.draft;
   }
 
   /** Stops sockets and timers and forgets everything about the last sign-in. */
@@ -451,6 +481,7 @@
   function enterConsole(me) {
     teardown();
     state.me = { name: String(me.name), role: String(me.role) };
+    if (stash && stash.name !== state.me.name) stash = null;
     const isEditor = state.me.role === 'editor';
     setScreen(isEditor ? 'editor' : 'console');
     const app = root();
@@ -927,6 +958,7 @@
     for (const m of Array.isArray(f.history) ? f.history : []) addHistoryMessage(chat, m);
     chat.notes = (Array.isArray(f.notes) ? f.notes : []).filter((n) => n && typeof n.text === 'string');
     if (!chat.el) buildChatPane(chat);
+    if (isNew) takeStash(chat);
     renderChat(chat);
     renderChatList();
     // Resend anything the server never acked, with the same id (idempotent).

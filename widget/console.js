@@ -38,6 +38,7 @@
   const CONFIRM_AFTER_HELLO_MS = 5000; // chats not re-sent after a reconnect by then are gone
   const MAX_TEXT = 2000; // graphemes, as the server counts
   const MAX_CLOSED_KEPT = 30;
+  const STATUS_KEY = 'frontdesk-console-status'; // this tab's chosen Online/Away, kept over reloads
 
   const REASONS = {
     low_confidence: "Bot wasn't sure",
@@ -472,6 +473,7 @@
   async function signOut() {
     signingOut = true;
     wsGeneration += 1; // the 4001 close that follows is expected; do not reconnect
+    try { window.sessionStorage.removeItem(STATUS_KEY); } catch (e) { /* storage off */ }
     await api('POST', '/api/logout');
     sessionEnded();
   }
@@ -592,6 +594,7 @@
   function setStatus(status) {
     state.status = status;
     state.wantStatus = status; // re-applied after reconnects (the server greets everyone as online)
+    try { window.sessionStorage.setItem(STATUS_KEY, status); } catch (e) { /* storage off */ }
     send({ type: 'status', status });
     renderStatus();
     toast(status === 'online' ? 'Your status is Online.' : 'Your status is Away. You still see the queue and keep your chats.');
@@ -716,6 +719,12 @@
       case 'hello': return onHello(f);
       case 'queue': return onQueue(f);
       case 'claimed': return onClaimed(f);
+      default: state.restoring = false; return onOtherFrame(f);
+    }
+  }
+
+  function onOtherFrame(f) {
+    switch (f.type) {
       case 'message': return onMessage(f);
       case 'ack': return onAck(f);
       case 'typing': return onTyping(f);
@@ -731,6 +740,11 @@
     if (typeof f.name === 'string' && f.name) state.me.name = f.name;
     if (f.status === 'online' || f.status === 'away') state.status = f.status;
     setConnection('online', 'Connected');
+    if (!state.wantStatus) {
+      let kept = null;
+      try { kept = window.sessionStorage.getItem(STATUS_KEY); } catch (e) { /* storage off */ }
+      if (kept === 'online' || kept === 'away') state.wantStatus = kept;
+    }
     if (state.wantStatus && state.wantStatus !== state.status) {
       // The agent chose a status before the reconnect; keep it.
       if (send({ type: 'status', status: state.wantStatus })) state.status = state.wantStatus;
@@ -741,7 +755,10 @@
     for (const chat of state.chats.values()) {
       if (!chat.closed) chat.confirmed = false;
     }
-    state.reconnectBurstUntil = Date.now() + CONFIRM_AFTER_HELLO_MS;
+    // The `claimed` frames that follow `hello` (with only `queue` between)
+    // restore chats we already held; they are not news.
+    state.restoring = true;
+    window.setTimeout(() => { state.restoring = false; }, 1500);
     if (confirmTimer) window.clearTimeout(confirmTimer);
     confirmTimer = window.setTimeout(() => {
       confirmTimer = null;
@@ -953,6 +970,8 @@
     if (queued) {
       if (!ctx.lang && queued.lang) chat.lang = queued.lang;
       if (!ctx.reason && queued.reason) chat.reason = queued.reason;
+      // The queue's own clock, for when the packet has no waiting time.
+      chat.waitedFallback = queued.waiting_s + (performance.now() - queued.t0) / 1000;
     }
     chat.messages = new Map();
     for (const m of Array.isArray(f.history) ? f.history : []) addHistoryMessage(chat, m);
@@ -968,7 +987,7 @@
     updateComposerState(chat);
     // Frames right after `hello` restore chats we already held; later
     // unrequested ones are transfers to us.
-    const inBurst = Boolean(state.reconnectBurstUntil && Date.now() < state.reconnectBurstUntil);
+    const inBurst = Boolean(state.restoring);
     if (requested) {
       selectChat(id, true);
       announce(`You claimed ${chatTitle(chat)}: ${reasonLabel(chat.reason)}.`);
@@ -1340,7 +1359,8 @@
     const fact = (term, ...val) => append(dl, [h('dt', { text: term }), h('dd', null, ...val)]);
     fact('Reason', h('span', { class: chat.reason === 'emergency' ? 'urgent-text' : '', text: reasonLabel(ctx.reason || chat.reason) }));
     fact('Language', LANGS[ctx.lang || chat.lang] || String(ctx.lang || chat.lang || 'unknown'));
-    fact('Waited', typeof ctx.waiting_s === 'number' ? fmtDuration(ctx.waiting_s) : 'unknown');
+    const waited = typeof ctx.waiting_s === 'number' ? ctx.waiting_s : chat.waitedFallback;
+    fact('Waited', typeof waited === 'number' ? fmtDuration(waited) : 'unknown');
     el.context.appendChild(dl);
 
     const questions = Array.isArray(ctx.questions) ? ctx.questions.filter((q) => typeof q === 'string') : [];

@@ -505,7 +505,7 @@
       app.appendChild(header);
       app.appendChild(h('main', { id: 'main', class: 'editor-main', tabindex: '-1' },
         h('div', { class: 'card', testid: 'editor-message' },
-          h('h1', { text: 'Editors work in the knowledge files' }),
+          h('h2', { class: 'card-title', text: 'Editors work in the knowledge files' }),
           h('p', { text: 'Your account is an editor account. Editors keep the answers, articles and clinic details in the knowledge files up to date; they do not see patient chats.' }),
           h('p', { text: 'Patient chats are handled by agents, supervisors and admins. If you need to work chats, ask an admin for an agent account.' }))));
       document.getElementById('main').focus();
@@ -799,7 +799,9 @@
     renderQueue();
     for (const it of fresh) {
       const urgent = it.priority === 'urgent';
-      announce(`${urgent ? 'Urgent chat' : 'New chat'} in the queue: ${reasonLabel(it.reason)}.`);
+      announce(it.reason === 'emergency'
+        ? 'Urgent chat in the queue: possible emergency.'
+        : `${urgent ? 'Urgent chat' : 'New chat'} in the queue: ${reasonLabel(it.reason)}.`);
     }
   }
 

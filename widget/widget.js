@@ -871,6 +871,12 @@ display:flex;align-items:center;justify-content:center;padding:0}
       ui.count.classList.toggle('bad', n > MAX);
       if (!ui.count.hidden) ui.count.textContent = n > MAX ? t.tooLong : t.count(n, MAX);
       autosize();
+      // Let an agent see that the patient is typing; at most every 3 s.
+      const now = Date.now();
+      if (v && S.started && now - (S.typingSent || 0) > 3000) {
+        S.typingSent = now;
+        send({ type: 'typing' });
+      }
     }
     function autosize() {
       ui.input.style.height = 'auto';

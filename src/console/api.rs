@@ -35,6 +35,7 @@ struct AgentView {
     name: String,
     role: &'static str,
     online: bool,
+    status: crate::queue::AgentStatus,
 }
 
 async fn agents(
@@ -49,6 +50,7 @@ async fn agents(
             .filter(|a| !a.disabled && a.role.handles_chats())
             .map(|a| AgentView {
                 online: state.hub.is_online(a.id),
+                status: state.hub.status_of(a.id),
                 name: a.name,
                 role: a.role.as_str(),
             })

@@ -11,7 +11,7 @@ use tracing::Instrument;
 
 use super::protocol::{self, ConsoleFrame};
 use crate::chat::protocol::MessageView;
-use crate::queue::{AgentEvent, AgentLink, AgentStatus};
+use crate::queue::{AgentEvent, AgentLink};
 use crate::staff::sessions::{SessionToken, StaffSession};
 use crate::state::AppState;
 
@@ -116,7 +116,7 @@ impl Agent {
         let hello = ConsoleFrame::Hello {
             name: self.session.name.clone(),
             role: self.session.role.as_str(),
-            status: AgentStatus::Online,
+            status: self.state.hub.status_of(self.session.staff),
         };
         self.send(&hello).await?;
         for conversation in self.state.hub.held_by(self.session.staff) {

@@ -49,6 +49,8 @@ pub struct Refusal {
     pub code: &'static str,
     pub message: String,
     pub conversation: Option<String>,
+    /// The `say` id the refusal is about.
+    pub id: Option<String>,
 }
 
 impl Refusal {
@@ -57,11 +59,17 @@ impl Refusal {
             code,
             message: message.into(),
             conversation: None,
+            id: None,
         }
     }
 
     pub fn about(mut self, conversation: &ConversationId) -> Self {
         self.conversation = Some(conversation.to_string());
+        self
+    }
+
+    pub fn with_id(mut self, id: &ClientMessageId) -> Self {
+        self.id = Some(id.to_string());
         self
     }
 }
@@ -232,6 +240,8 @@ pub enum ConsoleFrame {
         message: String,
         #[serde(skip_serializing_if = "Option::is_none")]
         conversation: Option<String>,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        id: Option<String>,
     },
 }
 
@@ -247,6 +257,7 @@ impl From<Refusal> for ConsoleFrame {
             code: r.code,
             message: r.message,
             conversation: r.conversation,
+            id: r.id,
         }
     }
 }

@@ -173,7 +173,12 @@ impl Engine {
             return self.continue_booking(state, flow, turn).await;
         }
         // A pressed button is an answer, never a new request.
-        if let Some(intent) = turn.choice.is_none().then(|| intents::booking_intent(turn.text)).flatten() {
+        if let Some(intent) = turn
+            .choice
+            .is_none()
+            .then(|| intents::booking_intent(turn.text))
+            .flatten()
+        {
             state.clarifying = false;
             let (flow, outcome) =
                 booking::Flow::start(&self.scheduler, lang, intent, turn.text).await;

@@ -144,7 +144,9 @@ impl StaffSession {
         if self.role.handles_chats() {
             Ok(())
         } else {
-            Err(HttpError::Forbidden("this needs an agent, supervisor or admin account"))
+            Err(HttpError::Forbidden(
+                "this needs an agent, supervisor or admin account",
+            ))
         }
     }
 }

@@ -401,6 +401,20 @@ impl Hub {
             .is_some_and(|a| a.status == AgentStatus::Online && !a.sockets.is_empty())
     }
 
+    /// The agent's chosen availability (online until they say otherwise).
+    pub fn status_of(&self, agent: StaffId) -> AgentStatus {
+        self.lock()
+            .agents
+            .get(&agent)
+            .map_or(AgentStatus::Offline, |a| {
+                if a.sockets.is_empty() {
+                    AgentStatus::Offline
+                } else {
+                    a.status
+                }
+            })
+    }
+
     /// The display name of a connected agent.
     pub fn agent_name(&self, agent: StaffId) -> Option<String> {
         self.lock().agents.get(&agent).map(|a| a.name.clone())

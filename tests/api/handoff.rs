@@ -263,3 +263,21 @@ async fn transcripts_are_readable_only_by_who_may() {
         .unwrap();
     assert!(none.is_empty());
 }
+
+#[tokio::test]
+async fn typing_shows_on_both_sides() {
+    let app = spawn_app().await;
+    let mut agent = app.console(&app.staff("tia", "agent").await).await;
+    let mut patient = app.chat().await;
+    let (_, conversation) = claimed_chat(&mut patient, &mut agent).await;
+    patient.send_json(json!({"type": "typing"})).await;
+    let typing = agent.until("typing").await;
+    assert_eq!(
+        (typing["conversation"].as_str(), typing["from"].as_str()),
+        (Some(conversation.as_str()), Some("patient"))
+    );
+    agent
+        .send_json(json!({"type": "typing", "conversation": conversation}))
+        .await;
+    assert_eq!(patient.until("typing").await["from"], "agent");
+}

@@ -409,7 +409,10 @@ impl ServerProcess {
         let deadline = std::time::Instant::now() + EVENT_TIMEOUT;
         loop {
             let left = deadline.saturating_duration_since(std::time::Instant::now());
-            let line = self.stdout_lines.recv_timeout(left).expect("the line is printed in time");
+            let line = self
+                .stdout_lines
+                .recv_timeout(left)
+                .expect("the line is printed in time");
             if pred(&line) {
                 let mut lines = vec![line];
                 // The rest of the block follows at once.

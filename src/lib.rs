@@ -14,6 +14,7 @@
 //! - [`console`]: the agent console's socket and HTTP API, with access checks.
 //! - [`dialog`]: what the bot says next; knows no wire format.
 //! - [`knowledge`]: FAQ articles, their index, and the answer/clarify/escalate decision.
+//! - [`safety`]: emergency and crisis rules, checked on every patient message.
 //! - [`queue`]: who waits for a person, who holds which chat, and whom to tell.
 //! - [`staff`]: console accounts, roles, passwords, sessions.
 //! - [`store`]: the database behind one type, and the group-commit writer task.
@@ -34,6 +35,7 @@ pub mod ids;
 pub mod knowledge;
 pub mod lang;
 pub mod queue;
+pub mod safety;
 pub mod staff;
 pub mod startup;
 pub mod state;

@@ -16,6 +16,7 @@ use crate::config::Settings;
 use crate::dialog::Engine;
 use crate::knowledge::Knowledge;
 use crate::queue::{Hub, Waiting};
+use crate::safety::{Rules, SafetyHandle};
 use crate::staff::sessions::Sessions;
 use crate::staff::throttle::LoginThrottle;
 use crate::staff::{Role, password};
@@ -54,10 +55,12 @@ impl Application {
                 )
             })?;
         let clinic = ClinicHandle::new(load_clinic(&knowledge_dir));
-        tokio::spawn(follow_clinic_file(
+        let safety = SafetyHandle::new(load_safety(&knowledge_dir));
+        tokio::spawn(follow_knowledge_files(
             knowledge_dir,
             knowledge.subscribe_reloads(),
             clinic.clone(),
+            safety.clone(),
         ));
         let hub = restore_queue(&store).await?;
         let (writer, writer_task) = Writer::spawn(store.clone());
@@ -73,7 +76,7 @@ impl Application {
             connections: Arc::new(Semaphore::new(settings.limits.max_connections)),
             store,
             writer,
-            engine: Arc::new(Engine::new(knowledge, scheduler.clone())),
+            engine: Arc::new(Engine::new(knowledge, scheduler.clone(), safety)),
             scheduler,
             hub,
             clinic,
@@ -168,21 +171,40 @@ fn load_clinic(dir: &std::path::Path) -> Clinic {
     })
 }
 
-/// Re-reads clinic.toml whenever the knowledge directory reloads. A broken
-/// edit keeps the last good version.
-async fn follow_clinic_file(
+/// Reads safety.toml; a broken file is logged and the built-in rules serve.
+fn load_safety(dir: &std::path::Path) -> Rules {
+    Rules::load(dir).unwrap_or_else(|e| {
+        tracing::error!(error = %e, "safety.toml is invalid; using the built-in rules until it is fixed");
+        Rules::built_in()
+    })
+}
+
+/// Re-reads clinic.toml and safety.toml whenever the knowledge directory
+/// reloads. A broken edit keeps the last good version.
+async fn follow_knowledge_files(
     dir: std::path::PathBuf,
     mut reloads: watch::Receiver<u64>,
     clinic: ClinicHandle,
+    safety: SafetyHandle,
 ) {
     while reloads.changed().await.is_ok() {
         let d = dir.clone();
-        match tokio::task::spawn_blocking(move || Clinic::load(&d)).await {
-            Ok(Ok(fresh)) => clinic.set(fresh),
-            Ok(Err(e)) => {
+        let Ok((fresh_clinic, fresh_safety)) =
+            tokio::task::spawn_blocking(move || (Clinic::load(&d), Rules::load(&d))).await
+        else {
+            continue;
+        };
+        match fresh_clinic {
+            Ok(fresh) => clinic.set(fresh),
+            Err(e) => {
                 tracing::warn!(error = %e, "clinic.toml is invalid; keeping the last good version")
             }
-            Err(_) => {}
+        }
+        match fresh_safety {
+            Ok(fresh) => safety.set(fresh),
+            Err(e) => {
+                tracing::error!(error = %e, "safety.toml is invalid; keeping the last good version")
+            }
         }
     }
 }

@@ -7,9 +7,11 @@ use std::time::Duration;
 use super::connection::{Exit, Session};
 use super::protocol::{ErrorCode, FrameError, MessageView, ServerFrame};
 use super::session::{Handled, unavailable};
-use crate::dialog::{Action, Unavailable};
+use crate::dialog::{Action, Reply, Unavailable};
 use crate::queue::{AgentEvent, Handoff, PatientEvent, Reason, Waiting};
+use crate::safety::{Hit, Kind};
 use crate::store::HandoffChange;
+use crate::transcript::Message;
 
 /// Longest preview of the patient's words shown in the agents' queue.
 const PREVIEW_CHARS: usize = 140;
@@ -130,6 +132,83 @@ impl Session {
             waited: Duration::ZERO,
             preview: latest.map(|t| t.chars().take(PREVIEW_CHARS).collect()),
         });
+        Ok(Ok(()))
+    }
+
+    /// A patient message may mean danger: guidance at once, the chat to the
+    /// top of the queue flagged urgent (or an alert to the agent who has
+    /// it), and a record. Nothing else happens with the message.
+    pub(super) async fn emergency(
+        &mut self,
+        hit: Hit,
+        guidance: Reply,
+        message: Message,
+    ) -> Handled {
+        let Some(active) = &self.active else {
+            return Ok(Ok(()));
+        };
+        let conversation = active.conversation.id.clone();
+        let lang = active.dialog.lang;
+        tracing::warn!("a safety rule fired; guidance sent and the chat flagged");
+        let kind = match hit.kind {
+            Kind::Medical => "medical",
+            Kind::Crisis => "crisis",
+        };
+        if let Err(e) = self
+            .state
+            .writer
+            .record_safety(conversation.clone(), hit.category.clone(), kind)
+            .await
+        {
+            tracing::error!(
+                error = format!("{e:#}"),
+                "a safety event could not be recorded"
+            );
+        }
+        self.reply(guidance).await?;
+        let hub = self.state.hub.clone();
+        match hub.handoff(&conversation) {
+            Handoff::Assigned { .. } => {
+                hub.to_agent(
+                    &conversation,
+                    AgentEvent::Message {
+                        conversation: conversation.clone(),
+                        message,
+                    },
+                );
+                hub.to_agent(
+                    &conversation,
+                    AgentEvent::Alert {
+                        conversation: conversation.clone(),
+                        category: hit.category,
+                        kind,
+                    },
+                );
+            }
+            Handoff::Queued { .. } | Handoff::Bot if hub.agents_online() > 0 => {
+                let change = HandoffChange::Queued {
+                    reason: Reason::Emergency,
+                };
+                if let Err(e) = self
+                    .state
+                    .writer
+                    .set_handoff(conversation.clone(), change)
+                    .await
+                {
+                    return Ok(Err(unavailable(e)));
+                }
+                self.reply(self.state.engine.urgent_notice(lang)).await?;
+                hub.enqueue(Waiting {
+                    conversation,
+                    reason: Reason::Emergency,
+                    lang,
+                    waited: Duration::ZERO,
+                    preview: Some(message.text.chars().take(PREVIEW_CHARS).collect()),
+                });
+            }
+            // Nobody to alert: the guidance stands on its own.
+            _ => {}
+        }
         Ok(Ok(()))
     }
 

@@ -173,6 +173,7 @@ impl Session {
             );
         }
         let conversation = active.conversation.id.clone();
+        let lang = active.dialog.lang;
         let message = NewMessage {
             conversation: conversation.clone(),
             sender: Sender::Patient,
@@ -199,6 +200,10 @@ impl Session {
             details: Default::default(),
             at: appended.at,
         };
+        // Safety first: before the bot, a booking flow, the queue or an agent.
+        if let Some((hit, guidance)) = self.state.engine.safety_check(text, lang) {
+            return self.emergency(hit, guidance, stored).await;
+        }
         match self.state.hub.handoff(&conversation) {
             // A person has the chat: it goes to them, not to the bot.
             Handoff::Assigned { .. } => {

@@ -43,13 +43,27 @@ pub fn decision_json(question: &str, d: &Decision) -> serde_json::Value {
 }
 
 pub fn run(args: AnswerArgs) -> anyhow::Result<ExitCode> {
+    // Safety first, as in the chat: a question that may mean danger is an
+    // emergency, whatever the articles say.
+    let safety = crate::safety::Rules::load(&args.knowledge).map_err(anyhow::Error::msg)?;
     let kb = Knowledge::open_blocking(args.knowledge, args.decision)?;
     let stdin = std::io::stdin();
     let mut out = std::io::BufWriter::new(std::io::stdout().lock());
     for line in stdin.lock().lines() {
         let question = line?;
-        let decision = kb.decide_blocking(&question, args.lang);
-        serde_json::to_writer(&mut out, &decision_json(&question, &decision))?;
+        let verdict = match safety.check(&question) {
+            Some(hit) => json!({
+                "question": question,
+                "decision": "emergency",
+                "category": hit.category,
+                "kind": hit.kind,
+                "article": null,
+                "confidence": 1.0,
+                "candidates": [],
+            }),
+            None => decision_json(&question, &kb.decide_blocking(&question, args.lang)),
+        };
+        serde_json::to_writer(&mut out, &verdict)?;
         out.write_all(b"\n")?;
         out.flush()?;
     }

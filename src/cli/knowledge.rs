@@ -57,6 +57,7 @@ fn run_check(args: CheckArgs) -> anyhow::Result<ExitCode> {
     let (mut problems, articles) = check::check_dir(&dir)
         .with_context(|| format!("reading knowledge directory {}", dir.display()))?;
     problems.extend(check_clinic_file(&dir));
+    problems.extend(check_safety_file(&dir));
     if problems.is_empty() {
         println!("ok: {articles} articles in {}, no problems", dir.display());
         return Ok(ExitCode::SUCCESS);
@@ -73,6 +74,15 @@ fn check_clinic_file(dir: &std::path::Path) -> Option<crate::knowledge::Problem>
     let path = dir.join(crate::clinic::CLINIC_FILE);
     let text = std::fs::read_to_string(&path).ok()?;
     let (line, message) = crate::clinic::Clinic::parse_located(&text).err()?;
+    Some(crate::knowledge::Problem::new(&path, line, message))
+}
+
+/// safety.toml, when present, must parse (without one the built-in rules
+/// apply).
+fn check_safety_file(dir: &std::path::Path) -> Option<crate::knowledge::Problem> {
+    let path = dir.join(crate::safety::SAFETY_FILE);
+    let text = std::fs::read_to_string(&path).ok()?;
+    let (line, message) = crate::safety::Rules::parse(&text).err()?;
     Some(crate::knowledge::Problem::new(&path, line, message))
 }
 

@@ -6,6 +6,7 @@ pub mod agent;
 pub mod answer;
 pub mod eval;
 pub mod knowledge;
+pub mod safety;
 pub mod serve;
 
 use std::process::ExitCode;
@@ -38,13 +39,17 @@ pub enum Command {
     Agent(agent::AgentArgs),
     /// Measure answer quality or search speed on a dataset.
     Eval(eval::EvalArgs),
+    /// Measure the emergency and crisis rules.
+    Safety(safety::SafetyArgs),
 }
 
 impl Cli {
     pub fn run(self) -> ExitCode {
         if matches!(
             self.command,
-            Some(Command::Answer(_) | Command::Knowledge(_) | Command::Eval(_))
+            Some(
+                Command::Answer(_) | Command::Knowledge(_) | Command::Eval(_) | Command::Safety(_)
+            )
         ) {
             crate::telemetry::init_from_env();
         }
@@ -55,6 +60,7 @@ impl Cli {
             Some(Command::Answer(args)) => report(answer::run(args)),
             Some(Command::Knowledge(args)) => report(knowledge::run(args)),
             Some(Command::Eval(args)) => report(eval::run(args)),
+            Some(Command::Safety(args)) => report(safety::run(args)),
         }
     }
 }

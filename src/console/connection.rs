@@ -164,6 +164,18 @@ impl Agent {
                 .await
             }
             AgentEvent::Assigned { conversation } => self.send_claimed(&conversation).await,
+            AgentEvent::Alert {
+                conversation,
+                category,
+                kind,
+            } => {
+                self.send(&ConsoleFrame::Alert {
+                    conversation: conversation.to_string(),
+                    category,
+                    kind,
+                })
+                .await
+            }
         }
     }
 }

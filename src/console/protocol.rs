@@ -235,6 +235,12 @@ pub enum ConsoleFrame {
         conversation: String,
         why: &'static str,
     },
+    /// A safety rule fired in a chat this agent holds.
+    Alert {
+        conversation: String,
+        category: String,
+        kind: &'static str,
+    },
     Error {
         code: &'static str,
         message: String,

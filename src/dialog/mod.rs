@@ -14,6 +14,7 @@ use crate::appointments::Scheduler;
 use crate::knowledge::{Decision, Knowledge};
 use crate::lang::Lang;
 use crate::queue::Reason;
+use crate::safety::{Hit, SafetyHandle};
 use crate::transcript::{Choice, Details, Sender};
 
 pub use callback::Unavailable;
@@ -133,14 +134,39 @@ impl DialogState {
 pub struct Engine {
     knowledge: Knowledge,
     scheduler: std::sync::Arc<Scheduler>,
+    safety: SafetyHandle,
 }
 
 impl Engine {
-    pub fn new(knowledge: Knowledge, scheduler: std::sync::Arc<Scheduler>) -> Self {
+    pub fn new(
+        knowledge: Knowledge,
+        scheduler: std::sync::Arc<Scheduler>,
+        safety: SafetyHandle,
+    ) -> Self {
         Engine {
             knowledge,
             scheduler,
+            safety,
         }
+    }
+
+    /// Checks a patient message for an emergency or crisis; on a hit,
+    /// returns it with the guidance to send at once. Called on every patient
+    /// message before anything else, whoever is handling the chat.
+    pub fn safety_check(&self, text: &str, lang: Lang) -> Option<(Hit, Reply)> {
+        let rules = self.safety.get();
+        let hit = rules.check(text)?;
+        let guidance = Reply::system(rules.guidance(hit.kind, lang));
+        Some((hit, guidance))
+    }
+
+    /// Told to a patient in danger when the chat also went to the team.
+    pub fn urgent_notice(&self, lang: Lang) -> Reply {
+        Reply::system(t(
+            lang,
+            "I've also flagged this chat as urgent for our front-desk team. Please contact emergency help first.",
+            "También marqué este chat como urgente para nuestro equipo de recepción. Primero comuníquese con los servicios de emergencia.",
+        ))
     }
 
     pub fn knowledge(&self) -> &Knowledge {

@@ -169,6 +169,12 @@ pub enum AgentEvent {
     Assigned {
         conversation: ConversationId,
     },
+    /// A safety rule fired in a conversation this agent holds.
+    Alert {
+        conversation: ConversationId,
+        category: String,
+        kind: &'static str,
+    },
 }
 
 /// Why a claim failed.

@@ -119,6 +119,13 @@ pub enum WriteOp {
         id: i64,
         reply: oneshot::Sender<StoreResult<()>>,
     },
+    /// A safety rule fired in a conversation.
+    RecordSafety {
+        conversation: ConversationId,
+        category: String,
+        kind: &'static str,
+        reply: oneshot::Sender<StoreResult<()>>,
+    },
 }
 
 /// Calls the same method on whichever backend this store is.

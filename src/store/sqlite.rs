@@ -219,6 +219,21 @@ async fn apply(tx: &mut Transaction<'_, Sqlite>, op: WriteOp) -> Result<Done, sq
         WriteOp::CancelAppointment { id, reply } => {
             pending(reply, super::appointments::cancel(tx, id).await?)
         }
+        WriteOp::RecordSafety {
+            conversation,
+            category,
+            kind,
+            reply,
+        } => {
+            sqlx::query("INSERT INTO safety_events (conversation_id, category, kind, created_at) VALUES (?, ?, ?, ?)")
+                .bind(conversation.as_str())
+                .bind(category)
+                .bind(kind)
+                .bind(transcript::now())
+                .execute(&mut **tx)
+                .await?;
+            pending(reply, Ok(()))
+        }
     })
 }
 

@@ -103,6 +103,21 @@ impl Writer {
             .await
     }
 
+    pub async fn record_safety(
+        &self,
+        conversation: ConversationId,
+        category: String,
+        kind: &'static str,
+    ) -> StoreResult<()> {
+        self.submit(|reply| WriteOp::RecordSafety {
+            conversation,
+            category,
+            kind,
+            reply,
+        })
+        .await
+    }
+
     pub async fn end_conversation(&self, conversation: ConversationId) -> StoreResult<()> {
         self.submit(|reply| WriteOp::EndConversation {
             conversation,

@@ -13,4 +13,5 @@ mod limits;
 mod logging;
 mod origin;
 mod pages;
+mod safety;
 mod shutdown;

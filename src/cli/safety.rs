@@ -1,0 +1,126 @@
+//! `frontdesk safety eval`: how well the safety rules separate emergencies
+//! from ordinary questions, on labelled sets (defaults: the sets the tests
+//! use) plus every question phrasing in the knowledge base as benign text.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::Context;
+
+use crate::safety::Rules;
+
+#[derive(clap::Args, Debug)]
+pub struct SafetyArgs {
+    #[command(subcommand)]
+    pub command: SafetyCommand,
+}
+
+#[derive(clap::Subcommand, Debug)]
+pub enum SafetyCommand {
+    /// Measure detection and false-positive rates; print every miss.
+    Eval(EvalArgs),
+}
+
+#[derive(clap::Args, Debug)]
+pub struct EvalArgs {
+    /// The knowledge directory (safety.toml, and articles used as benign text).
+    #[arg(long, env = "FRONTDESK_KNOWLEDGE", default_value = "knowledge")]
+    pub knowledge: PathBuf,
+    /// Lines of `category<TAB>message` that must be caught.
+    #[arg(long, default_value = "tests/fixtures/safety/emergencies.tsv")]
+    pub emergencies: PathBuf,
+    /// Lines of ordinary messages that must not fire.
+    #[arg(long, default_value = "tests/fixtures/safety/benign.txt")]
+    pub benign: PathBuf,
+}
+
+pub fn run(args: SafetyArgs) -> anyhow::Result<ExitCode> {
+    let SafetyCommand::Eval(a) = args.command;
+    let rules = Rules::load(&a.knowledge).map_err(anyhow::Error::msg)?;
+    let read = |p: &PathBuf| {
+        std::fs::read_to_string(p).with_context(|| format!("reading {}", p.display()))
+    };
+    let emergencies = read(&a.emergencies)?;
+    let benign = read(&a.benign)?;
+    let lines = |t: &str| {
+        t.lines()
+            .filter(|l| !l.trim().is_empty() && !l.starts_with('#'))
+            .map(str::to_owned)
+            .collect::<Vec<_>>()
+    };
+
+    let (mut caught, mut right_category, mut total) = (0, 0, 0);
+    for line in lines(&emergencies) {
+        let Some((category, message)) = line.split_once('\t') else {
+            continue;
+        };
+        total += 1;
+        match rules.check(message) {
+            Some(hit) => {
+                caught += 1;
+                if hit.category == category {
+                    right_category += 1;
+                } else {
+                    println!(
+                        "wrong category: {message:?} → {} (expected {category})",
+                        hit.category
+                    );
+                }
+            }
+            None => println!("missed: {message:?} (expected {category})"),
+        }
+    }
+    let mut benign_lines = lines(&benign);
+    let kb = crate::knowledge::loader::load_dir(&a.knowledge, &Default::default())
+        .with_context(|| "reading the knowledge base")?;
+    // Articles about emergencies are asked in emergency words: not benign.
+    let about_danger = |tags: &[String]| {
+        tags.iter().any(|t| {
+            [
+                "emergency",
+                "urgent",
+                "crisis",
+                "safety",
+                "urgencias",
+                "emergencia",
+            ]
+            .contains(&t.as_str())
+        })
+    };
+    let kb_phrasings: Vec<String> = kb
+        .articles
+        .iter()
+        .filter(|l| !about_danger(&l.article.tags))
+        .flat_map(|l| l.article.phrasings().map(str::to_owned).collect::<Vec<_>>())
+        .collect();
+    benign_lines.extend(kb_phrasings.iter().cloned());
+    let mut fired = 0;
+    for message in &benign_lines {
+        if let Some(hit) = rules.check(message) {
+            fired += 1;
+            println!("false positive: {message:?} → {}", hit.category);
+        }
+    }
+    let rate = |n: usize, d: usize| if d == 0 { 0.0 } else { n as f64 / d as f64 };
+    println!("emergency set      {total} messages");
+    println!(
+        "detected           {:.3} ({caught}/{total})",
+        rate(caught, total)
+    );
+    println!(
+        "right category     {:.3} ({right_category}/{total})",
+        rate(right_category, total)
+    );
+    println!(
+        "benign set         {} messages ({} hand-written, {} knowledge-base phrasings)",
+        benign_lines.len(),
+        benign_lines.len() - kb_phrasings.len(),
+        kb_phrasings.len()
+    );
+    println!(
+        "false positives    {:.3} ({fired}/{})",
+        rate(fired, benign_lines.len()),
+        benign_lines.len()
+    );
+    Ok(ExitCode::SUCCESS)
+}

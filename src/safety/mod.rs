@@ -1,0 +1,204 @@
+//! Patient safety: every patient message is checked for a medical emergency
+//! or a mental-health crisis before anything else. The rules live in
+//! `safety.toml` in the knowledge directory, so clinicians can review and
+//! edit them; this module reads, checks and matches them.
+
+mod matcher;
+
+use std::path::Path;
+use std::sync::Arc;
+
+use arc_swap::ArcSwap;
+use serde::Deserialize;
+
+use crate::lang::Lang;
+use matcher::Phrase;
+
+pub const SAFETY_FILE: &str = "safety.toml";
+
+/// The bundled rules, compiled in.
+const BUILT_IN: &str = include_str!("../../knowledge/safety.toml");
+
+/// Emergencies call for the emergency number; crises for the crisis line.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Kind {
+    Medical,
+    Crisis,
+}
+
+/// A message that may mean the patient is in danger.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Hit {
+    pub category: String,
+    pub kind: Kind,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct File {
+    numbers: Numbers,
+    guidance: Guidance,
+    #[serde(default)]
+    rule: Vec<RawRule>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Numbers {
+    pub emergency: String,
+    pub crisis: String,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Guidance {
+    medical_en: String,
+    medical_es: String,
+    crisis_en: String,
+    crisis_es: String,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawRule {
+    category: String,
+    kind: Kind2,
+    #[serde(default)]
+    all: Vec<Vec<String>>,
+    #[serde(default)]
+    phrases: Vec<String>,
+    #[serde(default)]
+    unless: Vec<String>,
+}
+
+#[derive(Debug, Clone, Copy, Deserialize)]
+#[serde(rename_all = "lowercase")]
+enum Kind2 {
+    Medical,
+    Crisis,
+}
+
+struct Rule {
+    category: String,
+    kind: Kind,
+    all: Vec<Vec<Phrase>>,
+    phrases: Vec<Phrase>,
+    unless: Vec<Phrase>,
+}
+
+/// The parsed rules.
+pub struct Rules {
+    pub numbers: Numbers,
+    guidance: Guidance,
+    rules: Vec<Rule>,
+}
+
+impl Rules {
+    /// Parses safety.toml; errors carry the 1-based line.
+    pub fn parse(text: &str) -> Result<Rules, (usize, String)> {
+        let file: File = toml::from_str(text).map_err(|e| {
+            let line = e.span().map_or(1, |s| {
+                text[..s.start.min(text.len())].matches('\n').count() + 1
+            });
+            (line, e.message().to_owned())
+        })?;
+        let mut rules = Vec::new();
+        for r in file.rule {
+            if r.all.is_empty() && r.phrases.is_empty() {
+                let line = text
+                    .find(&format!("\"{}\"", r.category))
+                    .map_or(1, |at| text[..at].matches('\n').count() + 1);
+                return Err((
+                    line,
+                    format!("rule {:?} needs `all` or `phrases`", r.category),
+                ));
+            }
+            rules.push(Rule {
+                category: r.category,
+                kind: match r.kind {
+                    Kind2::Medical => Kind::Medical,
+                    Kind2::Crisis => Kind::Crisis,
+                },
+                all: r
+                    .all
+                    .iter()
+                    .map(|g| g.iter().map(|p| Phrase::new(p)).collect())
+                    .collect(),
+                phrases: r.phrases.iter().map(|p| Phrase::new(p)).collect(),
+                unless: r.unless.iter().map(|p| Phrase::new(p)).collect(),
+            });
+        }
+        Ok(Rules {
+            numbers: file.numbers,
+            guidance: file.guidance,
+            rules,
+        })
+    }
+
+    /// Reads `dir/safety.toml`. Without one, the rules built into the
+    /// binary apply: the bot never runs without its safety net.
+    pub fn load(dir: &Path) -> Result<Rules, String> {
+        let path = dir.join(SAFETY_FILE);
+        match std::fs::read_to_string(&path) {
+            Ok(text) => {
+                Rules::parse(&text).map_err(|(line, m)| format!("{}:{line}: {m}", path.display()))
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Rules::built_in()),
+            Err(e) => Err(format!("{}: {e}", path.display())),
+        }
+    }
+
+    /// The rules shipped with Frontdesk (the bundled knowledge/safety.toml).
+    pub fn built_in() -> Rules {
+        Rules::parse(BUILT_IN).expect("the bundled safety rules parse (a unit test checks)")
+    }
+
+    /// The first rule the message triggers. Never panics; bounded work.
+    pub fn check(&self, text: &str) -> Option<Hit> {
+        let words = matcher::words(text);
+        self.rules.iter().find_map(|r| {
+            let fires = r.phrases.iter().any(|p| p.found_in(&words))
+                || (!r.all.is_empty()
+                    && r.all
+                        .iter()
+                        .all(|group| group.iter().any(|p| p.found_in(&words))));
+            let cancelled = r.unless.iter().any(|p| p.found_exactly_in(&words));
+            (fires && !cancelled).then(|| Hit {
+                category: r.category.clone(),
+                kind: r.kind,
+            })
+        })
+    }
+
+    /// What to tell the patient at once.
+    pub fn guidance(&self, kind: Kind, lang: Lang) -> &str {
+        match (kind, lang) {
+            (Kind::Medical, Lang::En) => &self.guidance.medical_en,
+            (Kind::Medical, Lang::Es) => &self.guidance.medical_es,
+            (Kind::Crisis, Lang::En) => &self.guidance.crisis_en,
+            (Kind::Crisis, Lang::Es) => &self.guidance.crisis_es,
+        }
+    }
+}
+
+/// The live rules, swapped when the knowledge directory changes.
+#[derive(Clone)]
+pub struct SafetyHandle(Arc<ArcSwap<Rules>>);
+
+impl SafetyHandle {
+    pub fn new(rules: Rules) -> Self {
+        SafetyHandle(Arc::new(ArcSwap::from_pointee(rules)))
+    }
+
+    pub fn get(&self) -> Arc<Rules> {
+        self.0.load_full()
+    }
+
+    pub fn set(&self, rules: Rules) {
+        self.0.store(Arc::new(rules));
+    }
+}
+
+#[cfg(test)]
+mod tests;

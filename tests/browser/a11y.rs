@@ -6,7 +6,7 @@ use fantoccini::key::Key;
 use serde_json::Value;
 
 use crate::common::spawn_app;
-use crate::harness::browser_or_skip;
+use crate::harness::{Browser, browser_or_skip};
 
 #[tokio::test]
 async fn the_keyboard_alone_opens_sends_and_closes() {
@@ -59,7 +59,7 @@ async fn the_keyboard_alone_opens_sends_and_closes() {
 }
 
 /// axe-core's browser build, installed by .ci/run with npm under target/.
-fn axe_source() -> Option<String> {
+pub fn axe_source() -> Option<String> {
     let path = std::env::var_os("AXE_CORE_JS")
         .map(PathBuf::from)
         .unwrap_or_else(|| {
@@ -104,12 +104,23 @@ async fn axe_finds_no_violations_with_the_widget_open() {
         )
         .await;
 
+    let violations = axe_violations(&browser, &axe).await;
+    assert_eq!(
+        violations,
+        Value::Array(vec![]),
+        "axe-core violations on the demo page with the chat open:\n{}",
+        serde_json::to_string_pretty(&violations).unwrap()
+    );
+}
+
+/// Runs axe-core on the whole current page (open shadow roots included).
+pub async fn axe_violations(browser: &Browser, axe: &str) -> Value {
     browser
         .client
-        .execute(&axe, vec![])
+        .execute(axe, vec![])
         .await
         .expect("axe-core loads");
-    let violations = browser
+    browser
         .client
         .execute_async(
             r#"const done = arguments[arguments.length - 1];
@@ -121,11 +132,5 @@ async fn axe_finds_no_violations_with_the_widget_open() {
             vec![],
         )
         .await
-        .expect("axe runs");
-    assert_eq!(
-        violations,
-        Value::Array(vec![]),
-        "axe-core violations on the demo page with the chat open:\n{}",
-        serde_json::to_string_pretty(&violations).unwrap()
-    );
+        .expect("axe runs")
 }

@@ -1,6 +1,7 @@
 //! End-to-end tests against the real server: real sockets, real database.
 //! One test binary keeps link time down.
 
+#[path = "../common/mod.rs"]
 mod helpers;
 
 mod accounts;

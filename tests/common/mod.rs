@@ -1,5 +1,9 @@
 //! Starting real servers for tests (in-process on port 0, or the real binary
 //! as a child process) and talking to them over real WebSockets.
+//!
+//! Shared by the `api` and `browser` test binaries (each includes it with
+//! `#[path]`); each uses only part of it.
+#![allow(dead_code)]
 
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
@@ -28,10 +32,12 @@ pub struct TestApp {
     pub admin_password: String,
     /// The server's live knowledge base, to wait for reloads.
     pub knowledge: frontdesk::knowledge::Knowledge,
+    /// The settings it was started with (to start it again).
+    settings: Settings,
     /// Holds the database until the test ends.
     _dir: TempDir,
     stop: Option<tokio::sync::oneshot::Sender<()>>,
-    task: Option<tokio::task::JoinHandle<anyhow::Result<()>>>,
+    task: Option<ServerTask>,
 }
 
 /// Starts a server on port 0 with a fresh database; `tweak` adjusts settings.
@@ -39,25 +45,36 @@ pub async fn spawn_app_with(tweak: impl FnOnce(&mut Settings)) -> TestApp {
     let dir = tempfile::tempdir().expect("temp dir");
     let mut settings = Settings::ephemeral(sqlite_url(dir.path()), knowledge_dir());
     tweak(&mut settings);
-    let app = Application::build(settings).await.expect("server builds");
+    let app = Application::build(settings.clone())
+        .await
+        .expect("server builds");
     let addr = app.local_addr();
     let knowledge = app.knowledge();
     let admin_password = app
         .initial_admin_password()
         .expect("a new database gets an admin")
         .to_owned();
-    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let task = tokio::spawn(app.run_until(async move {
-        let _ = stopped.await;
-    }));
+    let (stop, task) = run(app);
     TestApp {
         addr,
         admin_password,
         knowledge,
+        settings,
         _dir: dir,
         stop: Some(stop),
         task: Some(task),
     }
+}
+
+type ServerTask = tokio::task::JoinHandle<anyhow::Result<()>>;
+
+/// Runs a built server on this runtime until the returned sender fires.
+fn run(app: Application) -> (tokio::sync::oneshot::Sender<()>, ServerTask) {
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let task = tokio::spawn(app.run_until(async move {
+        let _ = stopped.await;
+    }));
+    (stop, task)
 }
 
 pub async fn spawn_app() -> TestApp {
@@ -145,6 +162,22 @@ impl TestApp {
                 .expect("server task")
                 .expect("server ran cleanly");
         }
+    }
+
+    /// Starts a stopped server again with the same settings, on the same
+    /// address and database, as a restart after a deploy would.
+    pub async fn start_again(&mut self) {
+        assert!(self.task.is_none(), "stop() the server first");
+        let mut settings = self.settings.clone();
+        settings.bind = self.addr.to_string();
+        let app = Application::build(settings)
+            .await
+            .expect("server builds again on the same port");
+        assert_eq!(app.local_addr(), self.addr);
+        self.knowledge = app.knowledge();
+        let (stop, task) = run(app);
+        self.stop = Some(stop);
+        self.task = Some(task);
     }
 }
 

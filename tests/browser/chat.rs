@@ -1,0 +1,280 @@
+//! What a patient sees in the chat: answers, choices, a person, history
+//! after a reload, and a server restart in the middle of a conversation.
+
+use serde_json::{Value, json};
+
+use crate::common::{Chat, knowledge_dir, patient_texts, spawn_app};
+use crate::harness::{Browser, browser_or_skip};
+
+/// The texts of the patient's and the bot's messages, in order, as shown.
+const BUBBLES: &str = "return [...root.querySelectorAll('.list > .msg.patient, .list > .msg.bot')]
+    .map(li => (li.classList.contains('patient') ? 'patient: ' : 'bot: ') + li.querySelector('.bubble').textContent);";
+
+async fn bubbles(browser: &Browser) -> Vec<String> {
+    serde_json::from_value(browser.js(BUBBLES).await).expect("a list of strings")
+}
+
+/// A condition: some bot bubble contains `text`.
+fn bot_says(text: &str) -> String {
+    format!(
+        "[...root.querySelectorAll('.msg.bot .bubble')].some(b => b.textContent.includes({}))",
+        json!(text)
+    )
+}
+
+/// A condition: the patient's messages, delivered (not pending), are exactly `texts`.
+fn patient_said(texts: &[&str]) -> String {
+    format!(
+        "!root.querySelector('.msg.pending') && JSON.stringify([...root.querySelectorAll('.msg.patient .bubble')].map(b => b.textContent)) === {}",
+        json!(json!(texts).to_string())
+    )
+}
+
+/// The first line of the fixture article with this title.
+fn fixture_answer(title: &str) -> String {
+    fn walk(dir: &std::path::Path, out: &mut Vec<std::path::PathBuf>) {
+        for entry in std::fs::read_dir(dir).unwrap().map(Result::unwrap) {
+            if entry.path().is_dir() {
+                walk(&entry.path(), out);
+            } else if entry.path().extension().is_some_and(|e| e == "md") {
+                out.push(entry.path());
+            }
+        }
+    }
+    let mut files = Vec::new();
+    walk(&knowledge_dir(), &mut files);
+    let wanted = format!("title = {}", json!(title));
+    files
+        .iter()
+        .map(|f| std::fs::read_to_string(f).unwrap())
+        .find(|text| text.lines().any(|l| l.trim() == wanted))
+        .and_then(|text| text.split("+++").nth(2).map(|body| body.trim().to_owned()))
+        .and_then(|body| body.lines().next().map(str::to_owned))
+        .unwrap_or_else(|| panic!("no fixture article titled {title}"))
+}
+
+#[tokio::test]
+async fn an_faq_question_is_answered_in_the_panel() {
+    let browser = browser_or_skip!();
+    let app = spawn_app().await;
+    browser.demo_page(app.addr).await;
+    browser.open_widget().await;
+    browser.send_message("Do you offer payment plans?").await;
+    browser
+        .wait_for(
+            &bot_says("split into monthly payments"),
+            "the payment-plans answer",
+        )
+        .await;
+    browser
+        .wait_for(
+            &patient_said(&["Do you offer payment plans?"]),
+            "the question, delivered",
+        )
+        .await;
+    // Markdown arrives as formatting, not as asterisks.
+    let bold = browser
+        .js("return [...root.querySelectorAll('.msg.bot .bubble strong')].map(s => s.textContent);")
+        .await;
+    assert_eq!(bold, json!(["monthly payments"]));
+    let errors = browser.console_errors().await;
+    assert!(
+        errors.is_empty(),
+        "console errors on the demo page: {errors:?}"
+    );
+}
+
+#[tokio::test]
+async fn clicking_a_suggested_choice_answers_it() {
+    let browser = browser_or_skip!();
+    let app = spawn_app().await;
+    browser.demo_page(app.addr).await;
+    browser.open_widget().await;
+    browser.send_message("appointment").await;
+    const LAST_CHOICES: &str =
+        "[...root.querySelectorAll('.msg.bot')].pop().querySelectorAll('button.choice')";
+    browser
+        .wait_for(
+            &format!("{LAST_CHOICES}.length >= 3 && ![...{LAST_CHOICES}].some(b => b.disabled)"),
+            "choices to click",
+        )
+        .await;
+    let labels: Vec<String> = serde_json::from_value(
+        browser
+            .js(&format!(
+                "return [...{LAST_CHOICES}].map(b => b.textContent);"
+            ))
+            .await,
+    )
+    .unwrap();
+    assert!((3..=4).contains(&labels.len()), "{labels:?}");
+    assert_eq!(labels.last().unwrap(), "None of these");
+
+    browser
+        .widget(".msg:last-child button.choice")
+        .await
+        .click()
+        .await
+        .expect("the first choice is clickable");
+    let answer = fixture_answer(&labels[0]);
+    browser
+        .wait_for(&bot_says(&answer), "the chosen article's answer")
+        .await;
+    browser
+        .wait_for(
+            &patient_said(&["appointment", &labels[0]]),
+            "the choice shown as the patient's reply",
+        )
+        .await;
+}
+
+#[tokio::test]
+async fn talking_to_a_person_shows_the_agents_reply_and_name() {
+    let browser = browser_or_skip!();
+    let app = spawn_app().await;
+    let cookie = app.staff("maria", "agent").await;
+    let mut agent = app.console(&cookie).await;
+    browser.demo_page(app.addr).await;
+    browser.open_widget().await;
+
+    browser
+        .widget_button("Talk to a person")
+        .await
+        .click()
+        .await
+        .expect("the handoff button is clickable");
+    browser
+        .wait_for(
+            "root.querySelector('.queue:not([hidden])').textContent.includes('You are number 1 in line.')",
+            "the place in the queue",
+        )
+        .await;
+
+    let queue = agent.queue_of(1).await;
+    assert_eq!(queue[0]["reason"], "patient_request");
+    let conversation = queue[0]["conversation"].as_str().unwrap().to_owned();
+    agent
+        .send_json(json!({"type": "claim", "conversation": conversation}))
+        .await;
+    agent.until("claimed").await;
+    browser
+        .wait_for(
+            "root.querySelector('.list').textContent.includes('maria joined the chat.') && root.querySelector('.queue').hidden",
+            "the agent joining",
+        )
+        .await;
+    agent
+        .send_json(json!({"type": "say", "conversation": conversation, "id": "a1", "text": "Hello from Maria"}))
+        .await;
+    agent.until("ack").await;
+    browser
+        .wait_for(
+            "[...root.querySelectorAll('.msg.agent')].some(li => li.querySelector('.bubble').textContent === 'Hello from Maria' && li.querySelector('.meta').textContent.includes('maria'))",
+            "the agent's message with her name",
+        )
+        .await;
+
+    // And the patient's answer reaches the agent.
+    browser.send_message("Thanks Maria").await;
+    let message = agent.until("message").await;
+    assert_eq!(message["text"], "Thanks Maria");
+}
+
+#[tokio::test]
+async fn a_reload_shows_the_conversation_again() {
+    let browser = browser_or_skip!();
+    let app = spawn_app().await;
+    browser.demo_page(app.addr).await;
+    browser.open_widget().await;
+    browser.send_message("Where do I park?").await;
+    browser
+        .wait_for(&bot_says("garage on Alder Street"), "the parking answer")
+        .await;
+    browser
+        .wait_for(
+            &patient_said(&["Where do I park?"]),
+            "the question, delivered",
+        )
+        .await;
+    let before = bubbles(&browser).await;
+
+    browser.client.refresh().await.expect("the page reloads");
+    browser
+        .wait_for(
+            "root && !root.querySelector('.panel').hidden && root.querySelector('.status').textContent.includes('Online')",
+            "the panel, still open and connected, after the reload",
+        )
+        .await;
+    browser
+        .wait_for(&bot_says("garage on Alder Street"), "the answer, restored")
+        .await;
+    assert_eq!(
+        bubbles(&browser).await,
+        before,
+        "the same conversation, once"
+    );
+    let token = browser
+        .js("return Object.keys(localStorage).filter(k => k.endsWith(':resume')).map(k => localStorage.getItem(k));")
+        .await;
+    assert_eq!(
+        token.as_array().unwrap().len(),
+        1,
+        "one resume token: {token}"
+    );
+}
+
+#[tokio::test]
+async fn a_message_typed_while_the_server_restarts_is_delivered_once_and_answered() {
+    let browser = browser_or_skip!();
+    let mut app = spawn_app().await;
+    browser.demo_page(app.addr).await;
+    browser.open_widget().await;
+    browser.send_message("Where do I park?").await;
+    browser
+        .wait_for(&bot_says("garage on Alder Street"), "the first answer")
+        .await;
+
+    app.stop().await;
+    browser
+        .wait_for(
+            "root.querySelector('.status').textContent.includes('Reconnecting')",
+            "the widget to notice the server is gone",
+        )
+        .await;
+    browser.send_message("Do you offer payment plans?").await;
+    browser
+        .wait_for(
+            "[...root.querySelectorAll('.msg.patient.pending .bubble')].some(b => b.textContent === 'Do you offer payment plans?')",
+            "the message shown as not yet delivered",
+        )
+        .await;
+
+    app.start_again().await;
+    browser
+        .wait_for(
+            &bot_says("split into monthly payments"),
+            "the answer after reconnecting",
+        )
+        .await;
+    browser
+        .wait_for(
+            &patient_said(&["Where do I park?", "Do you offer payment plans?"]),
+            "both questions delivered, once each",
+        )
+        .await;
+    let shown = bubbles(&browser).await;
+    let answers = |needle: &str| shown.iter().filter(|b| b.contains(needle)).count();
+    assert_eq!(answers("garage on Alder Street"), 1, "{shown:?}");
+    assert_eq!(answers("monthly payments"), 1, "{shown:?}");
+
+    // The server's record agrees: each question stored once, in order.
+    let token = browser
+        .js("return Object.keys(localStorage).filter(k => k.endsWith(':resume')).map(k => localStorage.getItem(k))[0];")
+        .await;
+    let mut chat = Chat::connect(app.addr, None).await.unwrap();
+    let started: Value = chat.resume(token.as_str().expect("a resume token")).await;
+    assert_eq!(
+        patient_texts(&started),
+        ["Where do I park?", "Do you offer payment plans?"]
+    );
+}

@@ -1,0 +1,15 @@
+//! The patient widget and the console pages in a real headless Chromium,
+//! against the real server (in-process, as in the `api` tests).
+//!
+//! Needs `chromium` and `chromedriver` on PATH (Debian: `chromium` and
+//! `chromium-driver`); without them each test prints a "skipped" line and
+//! passes, except under `CI=true`, where that is a failure.
+
+#[path = "../common/mod.rs"]
+mod common;
+mod harness;
+
+mod a11y;
+mod chat;
+mod console;
+mod safety;

@@ -263,7 +263,10 @@
         else if (HEAD.has(tag)) { inner = document.createElement('strong'); el = h('p', { class: 'h' }, inner); }
         else if (tag === 'a') {
           let url = null;
-          try { url = new URL(n.getAttribute('href') || '', baseHref); } catch (_) { url = null; }
+          // A link whose href the server stripped (it was unsafe) stays text:
+          // an empty href would otherwise resolve to this page.
+          const raw = (n.getAttribute('href') || '').trim();
+          try { url = raw ? new URL(raw, baseHref) : null; } catch (_) { url = null; }
           if (url && SCHEMES.includes(url.protocol)) {
             el = inner = h('a', { href: url.href, target: '_blank', rel: 'noopener noreferrer' });
           }

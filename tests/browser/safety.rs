@@ -110,10 +110,12 @@ async fn script_in_patient_agent_and_article_text_stays_inert() {
         found,
         json!({"executable": 0, "handlers": [], "js_links": [], "panel_shown": true})
     );
-    // The link texts stay, as plain words or as harmless links.
+    // The article's only links were unsafe: their words stay as plain
+    // text, not as links (an emptied href must not point at this page).
     let links = browser
-        .js("return [...root.querySelectorAll('.msg.bot a')].map(a => a.protocol);")
+        .js("return [...root.querySelectorAll('.msg.bot a')].filter(a => a.closest('.msg').textContent.includes('javascript link')).map(a => a.protocol);")
         .await;
+    assert_eq!(links, json!([]), "stripped links render as text");
     assert!(
         links
             .as_array()

@@ -38,6 +38,8 @@ pub(super) struct Session {
     sink: SplitSink<WebSocket, Message>,
     pub active: Option<Active>,
     pub rate: RateLimiter,
+    /// The conversation this socket just ended, which may still be rated.
+    pub ended: Option<crate::ids::ConversationId>,
 }
 
 pub async fn run(socket: WebSocket, state: AppState) {
@@ -56,6 +58,7 @@ async fn serve(socket: WebSocket, state: AppState) {
         state,
         sink,
         active: None,
+        ended: None,
     };
     let mut ping = tokio::time::interval(limits.ping_interval());
     ping.tick().await;
@@ -182,6 +185,7 @@ impl Session {
             ClientFrame::End => self.end().await,
             ClientFrame::Handoff => self.handoff().await,
             ClientFrame::Typing => self.typing(),
+            ClientFrame::Rate { score, comment } => self.rate(score, comment).await,
         };
         match outcome {
             Ok(Ok(())) => Ok(()),

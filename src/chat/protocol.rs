@@ -25,6 +25,11 @@ pub enum ClientFrame {
     Handoff,
     /// The patient is typing (shown to an agent).
     Typing,
+    /// A satisfaction rating, 1 to 5, with an optional comment.
+    Rate {
+        score: u8,
+        comment: Option<String>,
+    },
 }
 
 /// Machine-readable error codes; see the table in docs/protocol.md.
@@ -143,9 +148,35 @@ pub fn parse(text: &str) -> Result<ClientFrame, FrameError> {
         "end" => Ok(ClientFrame::End),
         "handoff" => Ok(ClientFrame::Handoff),
         "typing" => Ok(ClientFrame::Typing),
+        "rate" => {
+            let score = value
+                .get("score")
+                .and_then(Value::as_u64)
+                .filter(|s| (1..=5).contains(s));
+            let Some(score) = score else {
+                return Err(FrameError::new(
+                    ErrorCode::BadFrame,
+                    "\"score\" must be a whole number from 1 to 5.",
+                ));
+            };
+            let comment = match value.get("comment") {
+                None | Some(Value::Null) => None,
+                Some(Value::String(c)) => Some(c.trim().to_owned()).filter(|c| !c.is_empty()),
+                Some(_) => {
+                    return Err(FrameError::new(
+                        ErrorCode::BadFrame,
+                        "\"comment\" must be a string.",
+                    ));
+                }
+            };
+            Ok(ClientFrame::Rate {
+                score: score as u8,
+                comment,
+            })
+        }
         _ => Err(FrameError::new(
             ErrorCode::UnknownType,
-            "Unknown frame type; expected start, say, end, handoff or typing.",
+            "Unknown frame type; expected start, say, end, handoff, typing or rate.",
         )),
     }
 }
@@ -208,6 +239,10 @@ pub enum ServerFrame {
     },
     /// The agent handed the chat back to the bot (or resolved it).
     AgentLeft,
+    /// The rating is stored.
+    Rated {
+        conversation: String,
+    },
     Typing {
         from: &'static str,
     },

@@ -281,6 +281,7 @@ impl Session {
             return Ok(Err(unavailable(e)));
         }
         self.state.hub.release(&id, "patient_ended");
+        self.ended = Some(id.clone());
         tracing::info!("conversation ended by the patient");
         self.send(&ServerFrame::Ended {
             conversation: id.to_string(),
@@ -289,6 +290,49 @@ impl Session {
         .map(Ok)
     }
 }
+
+impl Session {
+    /// Stores the patient's rating of the open (or just ended) conversation.
+    pub(super) async fn rate(&mut self, score: u8, comment: Option<String>) -> Handled {
+        let conversation = match (&self.active, &self.ended) {
+            (Some(active), _) => active.conversation.id.clone(),
+            (None, Some(ended)) => ended.clone(),
+            (None, None) => {
+                return Ok(Err(FrameError::new(
+                    ErrorCode::NotStarted,
+                    "There is no conversation to rate.",
+                )));
+            }
+        };
+        let limit = MAX_COMMENT_GRAPHEMES;
+        if comment
+            .as_ref()
+            .is_some_and(|c| c.graphemes(true).nth(limit).is_some())
+        {
+            return Ok(Err(FrameError::new(
+                ErrorCode::TextTooLong,
+                format!("Comments can be at most {limit} characters."),
+            )));
+        }
+        if let Err(e) = self
+            .state
+            .writer
+            .rate(conversation.clone(), score, comment)
+            .await
+        {
+            return Ok(Err(unavailable(e)));
+        }
+        tracing::info!(score, "conversation rated");
+        self.send(&ServerFrame::Rated {
+            conversation: conversation.to_string(),
+        })
+        .await
+        .map(Ok)
+    }
+}
+
+/// Longest rating comment.
+const MAX_COMMENT_GRAPHEMES: usize = 1000;
 
 pub(super) fn to_store(conversation: &Conversation, reply: Reply) -> NewMessage {
     NewMessage {

@@ -119,6 +119,13 @@ pub enum WriteOp {
         id: i64,
         reply: oneshot::Sender<StoreResult<()>>,
     },
+    /// The patient's satisfaction rating (replaces an earlier one).
+    Rate {
+        conversation: ConversationId,
+        score: u8,
+        comment: Option<String>,
+        reply: oneshot::Sender<StoreResult<()>>,
+    },
     /// A safety rule fired in a conversation.
     RecordSafety {
         conversation: ConversationId,

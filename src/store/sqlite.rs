@@ -219,6 +219,25 @@ async fn apply(tx: &mut Transaction<'_, Sqlite>, op: WriteOp) -> Result<Done, sq
         WriteOp::CancelAppointment { id, reply } => {
             pending(reply, super::appointments::cancel(tx, id).await?)
         }
+        WriteOp::Rate {
+            conversation,
+            score,
+            comment,
+            reply,
+        } => {
+            sqlx::query(
+                "INSERT INTO ratings (conversation_id, score, comment, created_at) VALUES (?, ?, ?, ?)
+                 ON CONFLICT (conversation_id) DO UPDATE SET score = excluded.score,
+                 comment = excluded.comment, created_at = excluded.created_at",
+            )
+            .bind(conversation.as_str())
+            .bind(i64::from(score))
+            .bind(comment)
+            .bind(transcript::now())
+            .execute(&mut **tx)
+            .await?;
+            pending(reply, Ok(()))
+        }
         WriteOp::RecordSafety {
             conversation,
             category,

@@ -118,6 +118,21 @@ impl Writer {
         .await
     }
 
+    pub async fn rate(
+        &self,
+        conversation: ConversationId,
+        score: u8,
+        comment: Option<String>,
+    ) -> StoreResult<()> {
+        self.submit(|reply| WriteOp::Rate {
+            conversation,
+            score,
+            comment,
+            reply,
+        })
+        .await
+    }
+
     pub async fn end_conversation(&self, conversation: ConversationId) -> StoreResult<()> {
         self.submit(|reply| WriteOp::EndConversation {
             conversation,

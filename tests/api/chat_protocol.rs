@@ -157,3 +157,21 @@ async fn spanish_conversations_are_greeted_in_spanish() {
             .contains("Hola")
     );
 }
+
+#[tokio::test]
+async fn a_patient_rates_the_chat_after_ending_it() {
+    let app = spawn_app().await;
+    let mut chat = app.chat().await;
+    let started = chat.start().await;
+    chat.send_json(json!({"type": "rate", "score": 9})).await;
+    assert_eq!(chat.expect("error").await["code"], "bad_frame");
+    chat.send_json(json!({"type": "end"})).await;
+    chat.expect("ended").await;
+    chat.send_json(json!({"type": "rate", "score": 5, "comment": "Quick and kind, thank you"}))
+        .await;
+    let rated = chat.expect("rated").await;
+    assert_eq!(rated["conversation"], started["conversation"]);
+    // A second rating replaces the first.
+    chat.send_json(json!({"type": "rate", "score": 4})).await;
+    chat.expect("rated").await;
+}

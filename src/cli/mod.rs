@@ -8,6 +8,7 @@ pub mod eval;
 pub mod knowledge;
 pub mod safety;
 pub mod serve;
+pub mod widget;
 
 use std::process::ExitCode;
 
@@ -41,6 +42,8 @@ pub enum Command {
     Eval(eval::EvalArgs),
     /// Measure the emergency and crisis rules.
     Safety(safety::SafetyArgs),
+    /// The widget's embed tag.
+    Widget(widget::WidgetArgs),
 }
 
 impl Cli {
@@ -61,6 +64,7 @@ impl Cli {
             Some(Command::Knowledge(args)) => report(knowledge::run(args)),
             Some(Command::Eval(args)) => report(eval::run(args)),
             Some(Command::Safety(args)) => report(safety::run(args)),
+            Some(Command::Widget(args)) => widget::run(args),
         }
     }
 }

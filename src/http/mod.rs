@@ -3,7 +3,7 @@
 
 pub mod auth;
 pub mod error;
-mod pages;
+pub mod pages;
 
 use axum::Router;
 use axum::extract::{Request, State};

@@ -29,24 +29,59 @@ pub fn routes() -> Router<AppState> {
         )
 }
 
-async fn widget_js() -> Response {
+async fn widget_js(headers: axum::http::HeaderMap) -> Response {
+    let integrity = widget_integrity();
+    let etag = format!("\"{}\"", &integrity[7..31]);
+    if headers
+        .get(header::IF_NONE_MATCH)
+        .and_then(|v| v.to_str().ok())
+        == Some(etag.as_str())
+    {
+        return axum::http::StatusCode::NOT_MODIFIED.into_response();
+    }
     let mut response = WIDGET_JS.into_response();
-    let headers = response.headers_mut();
-    headers.insert(
+    let h = response.headers_mut();
+    h.insert(
         header::CONTENT_TYPE,
         HeaderValue::from_static("text/javascript; charset=utf-8"),
     );
     // Short cache: clinics get fixes within minutes, yet repeat page views
-    // do not refetch. The version lets support see what a page runs.
-    headers.insert(
+    // do not refetch; the ETag makes revalidation cheap. The version lets
+    // support see what a page runs.
+    h.insert(
         header::CACHE_CONTROL,
         HeaderValue::from_static("public, max-age=300"),
     );
-    headers.insert(
+    if let Ok(v) = HeaderValue::from_str(&etag) {
+        h.insert(header::ETAG, v);
+    }
+    h.insert(
         "x-frontdesk-version",
         HeaderValue::from_static(env!("CARGO_PKG_VERSION")),
     );
+    // Clinic pages load the script cross-origin with an integrity hash,
+    // which needs CORS.
+    h.insert(
+        header::ACCESS_CONTROL_ALLOW_ORIGIN,
+        HeaderValue::from_static("*"),
+    );
     response
+}
+
+/// The Subresource Integrity value of the widget this binary serves.
+pub fn widget_integrity() -> String {
+    use base64::Engine;
+    use sha2::{Digest, Sha384};
+    static INTEGRITY: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    INTEGRITY
+        .get_or_init(|| {
+            let digest = Sha384::digest(WIDGET_JS.as_bytes());
+            format!(
+                "sha384-{}",
+                base64::engine::general_purpose::STANDARD.encode(digest)
+            )
+        })
+        .clone()
 }
 
 /// A console asset: always revalidated, so staff get fixes at once.

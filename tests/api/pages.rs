@@ -39,3 +39,59 @@ async fn health_reports_ok_when_the_database_answers() {
     let body: serde_json::Value = health.json().await.unwrap();
     assert_eq!(body["status"], "ok");
 }
+
+#[tokio::test]
+async fn the_snippet_integrity_matches_the_served_widget_and_revalidation_is_cheap() {
+    use base64::Engine;
+    use sha2::{Digest, Sha384};
+    let app = spawn_app().await;
+    let out = app.cli(
+        &[
+            "widget",
+            "snippet",
+            "--url",
+            "https://chat.example-clinic.org/",
+            "--title",
+            "Cedar \"Valley\"",
+        ],
+        "",
+    );
+    assert!(out.status.success());
+    let tag = String::from_utf8(out.stdout).unwrap();
+    assert!(
+        tag.starts_with("<script src=\"https://chat.example-clinic.org/widget.js?v="),
+        "{tag}"
+    );
+    assert!(
+        tag.contains("data-title=\"Cedar &quot;Valley&quot;\""),
+        "{tag}"
+    );
+    let integrity = tag
+        .split("integrity=\"")
+        .nth(1)
+        .unwrap()
+        .split('"')
+        .next()
+        .unwrap()
+        .to_owned();
+
+    let served = reqwest::get(app.url("/widget.js")).await.unwrap();
+    assert_eq!(served.headers()["access-control-allow-origin"], "*");
+    let etag = served.headers()["etag"].to_str().unwrap().to_owned();
+    let body = served.bytes().await.unwrap();
+    let digest = base64::engine::general_purpose::STANDARD.encode(Sha384::digest(&body));
+    assert_eq!(integrity, format!("sha384-{digest}"));
+
+    let again = reqwest::Client::new()
+        .get(app.url("/widget.js"))
+        .header("if-none-match", etag)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(again.status(), 304);
+    assert!(
+        !app.cli(&["widget", "snippet", "--url", "ftp://x"], "")
+            .status
+            .success()
+    );
+}

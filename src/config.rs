@@ -6,6 +6,9 @@ use std::time::Duration;
 
 use clap::{Args, ValueEnum};
 
+/// Default retention: six years, the HIPAA documentation period.
+pub const DEFAULT_RETENTION_DAYS: u32 = 6 * 365;
+
 /// How log lines are written (to stderr).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Default)]
 pub enum LogFormat {
@@ -66,6 +69,11 @@ pub struct Settings {
 
     #[command(flatten)]
     pub decision: crate::knowledge::DecisionSettings,
+
+    /// Days transcripts and appointment details are kept; a daily job purges
+    /// older ones (the audit log is kept). 0 turns the job off.
+    #[arg(long, env = "FRONTDESK_RETENTION_DAYS", default_value_t = DEFAULT_RETENTION_DAYS)]
+    pub retention_days: u32,
 }
 
 /// How long console sign-ins last.

@@ -6,6 +6,7 @@
 //!
 //! - [`cli`]: the command line; `main` only dispatches to it.
 //! - [`clinic`]: the clinic facts file: name, time zone, chat hours.
+//! - [`compliance`]: the audit log API and the retention purge.
 //! - [`config`]: settings, each with a flag, an environment variable and a default.
 //! - [`startup`]: builds the [`startup::Application`] and runs it until shutdown.
 //! - [`state`]: [`state::AppState`], the cheap-clone handles every handler shares.
@@ -27,6 +28,7 @@ pub mod appointments;
 pub mod chat;
 pub mod cli;
 pub mod clinic;
+pub mod compliance;
 pub mod config;
 pub mod console;
 pub mod dialog;

@@ -135,6 +135,11 @@ impl Application {
             ..
         } = self;
         let grace = state.settings.limits.shutdown_grace();
+        let purger = tokio::spawn(crate::compliance::daily_purge(
+            state.writer.clone(),
+            state.settings.retention_days,
+            state.shutdown.clone(),
+        ));
         let sweeper = tokio::spawn(sweep_sessions(
             state.sessions.clone(),
             state.shutdown.clone(),
@@ -150,6 +155,7 @@ impl Application {
             .await
             .context("the server failed")?;
         let _ = sweeper.await;
+        let _ = purger.await;
         // Every connection task holds a drain sender; recv() yields None once
         // the last one has finished.
         if tokio::time::timeout(grace, drain_rx.recv()).await.is_err() {

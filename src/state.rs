@@ -37,3 +37,28 @@ pub struct AppState {
     /// Held by every connection task; shutdown waits until all are dropped.
     pub drain: mpsc::Sender<()>,
 }
+
+impl AppState {
+    /// Records a staff member's access (or refused access) to a transcript,
+    /// an appointment or the audit log itself. Never message text. When the
+    /// record cannot be written, allowed access fails closed.
+    pub async fn audit(
+        &self,
+        who: &crate::staff::sessions::StaffSession,
+        action: &str,
+        target: &str,
+        allowed: bool,
+    ) -> Result<(), crate::http::HttpError> {
+        let entry = crate::store::AuditEntry {
+            actor: who.name.clone(),
+            role: who.role.as_str().to_owned(),
+            action: action.to_owned(),
+            target: target.to_owned(),
+            allowed,
+        };
+        self.writer
+            .audit(entry)
+            .await
+            .map_err(|e| crate::http::HttpError::Internal(e.into()))
+    }
+}

@@ -211,6 +211,9 @@ async fn book(
 ) -> Result<Response, HttpError> {
     session.require_chat_role()?;
     let Json(req) = body.map_err(|e| HttpError::BadRequest(e.body_text()))?;
+    state
+        .audit(&session, "appointment.create", &req.slot, true)
+        .await?;
     let slot: SlotId = req
         .slot
         .parse()
@@ -276,6 +279,9 @@ async fn upcoming(
 ) -> Result<Json<Vec<AppointmentView>>, HttpError> {
     session.require_chat_role()?;
     let clinic = state.scheduler.clinic();
+    state
+        .audit(&session, "appointment.list", "upcoming", true)
+        .await?;
     let list = state.scheduler.upcoming(200).await?;
     Ok(Json(
         list.into_iter()
@@ -290,6 +296,14 @@ async fn one(
     Path(code): Path<String>,
 ) -> Result<Json<AppointmentView>, HttpError> {
     session.require_chat_role()?;
+    state
+        .audit(
+            &session,
+            "appointment.view",
+            &super::normalize_code(&code),
+            true,
+        )
+        .await?;
     let found = state
         .scheduler
         .by_code(&code)
@@ -304,6 +318,14 @@ async fn cancel(
     Path(code): Path<String>,
 ) -> Result<StatusCode, HttpError> {
     session.require_chat_role()?;
+    state
+        .audit(
+            &session,
+            "appointment.cancel",
+            &super::normalize_code(&code),
+            true,
+        )
+        .await?;
     let found = state
         .scheduler
         .by_code(&code)

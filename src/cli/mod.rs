@@ -4,6 +4,7 @@
 
 pub mod agent;
 pub mod answer;
+pub mod compliance;
 pub mod eval;
 pub mod knowledge;
 pub mod safety;
@@ -44,6 +45,10 @@ pub enum Command {
     Safety(safety::SafetyArgs),
     /// The widget's embed tag.
     Widget(widget::WidgetArgs),
+    /// Check the audit log's hash chain.
+    Audit(compliance::AuditArgs),
+    /// Delete transcripts and appointment details past the retention period.
+    Purge(compliance::PurgeArgs),
 }
 
 impl Cli {
@@ -65,6 +70,8 @@ impl Cli {
             Some(Command::Eval(args)) => report(eval::run(args)),
             Some(Command::Safety(args)) => report(safety::run(args)),
             Some(Command::Widget(args)) => widget::run(args),
+            Some(Command::Audit(args)) => report(compliance::audit(args)),
+            Some(Command::Purge(args)) => report(compliance::purge(args)),
         }
     }
 }

@@ -72,6 +72,19 @@ impl Agent {
         }
     }
 
+    /// Audits a claim or transfer; a failure to record is logged, the chat
+    /// goes on (the patient must not wait on the audit log).
+    async fn record(&self, action: &str, conversation: &ConversationId, allowed: bool) {
+        if self
+            .state
+            .audit(&self.session, action, conversation.as_str(), allowed)
+            .await
+            .is_err()
+        {
+            tracing::error!(action, "an audit record could not be written");
+        }
+    }
+
     fn mine(&self, conversation: &ConversationId) -> Result<(), Refusal> {
         if self.state.hub.assigned_to(conversation) == Some(self.session.staff) {
             Ok(())
@@ -82,7 +95,10 @@ impl Agent {
 
     async fn claim(&mut self, conversation: ConversationId) -> Result<(), Failure> {
         let (staff, name) = (self.session.staff, self.session.name.clone());
-        match self.state.hub.claim(&conversation, staff, &name) {
+        let claimed = self.state.hub.claim(&conversation, staff, &name);
+        self.record("chat.claim", &conversation, claimed.is_ok())
+            .await;
+        match claimed {
             Ok(waited) => {
                 tracing::info!(conversation = %conversation, waited_s = waited.as_secs(), "chat claimed");
                 let change = HandoffChange::Assigned { agent: staff };
@@ -221,6 +237,7 @@ impl Agent {
         self.state
             .hub
             .transfer(&conversation, target.id, &target.name);
+        self.record("chat.transfer", &conversation, true).await;
         tracing::info!(conversation = %conversation, to = target.id.0, "chat transferred");
         Ok(())
     }

@@ -92,8 +92,21 @@ async fn conversations(
     State(state): State<AppState>,
     session: StaffSession,
 ) -> Result<Json<Vec<ConversationInfo>>, HttpError> {
+    if session.require_chat_role().is_err() {
+        state
+            .audit(&session, "transcript.search", "-", false)
+            .await?;
+    }
     session.require_chat_role()?;
     let only = (!session.role.reads_all_transcripts()).then_some(session.staff);
+    let scope = if only.is_some() {
+        "handled-by-me"
+    } else {
+        "all"
+    };
+    state
+        .audit(&session, "transcript.search", scope, true)
+        .await?;
     Ok(Json(
         state.store.list_conversations(only, LIST_LIMIT).await?,
     ))
@@ -115,8 +128,14 @@ async fn conversation(
     let id: ConversationId = id.parse().map_err(|_| HttpError::NotFound)?;
     if !super::may_read(&state, &session, &id).await? {
         tracing::info!(staff = session.staff.0, conversation = %id, "transcript access refused");
+        state
+            .audit(&session, "transcript.view", id.as_str(), false)
+            .await?;
         return Err(HttpError::Forbidden("you don't have access to this chat"));
     }
+    state
+        .audit(&session, "transcript.view", id.as_str(), true)
+        .await?;
     let info = state
         .store
         .conversation_info(&id)

@@ -25,6 +25,7 @@ pub fn router(state: AppState) -> Router {
         .merge(auth::routes())
         .merge(crate::console::routes())
         .merge(crate::appointments::api::routes())
+        .merge(crate::compliance::routes())
         .route("/health", get(health))
         .layer(middleware::from_fn(security_headers))
         .with_state(state)

@@ -10,7 +10,9 @@
 //! every message that arrived while the previous batch was committing.
 
 mod appointments;
+mod audit;
 mod handoff;
+mod retention;
 mod sqlite;
 mod staff;
 mod writer;
@@ -23,9 +25,11 @@ use crate::staff::{Account, Role, StaffId};
 use crate::transcript::{Message, NewMessage};
 
 pub use appointments::{Appointment, NewAppointment};
+pub use audit::{AuditEntry, AuditRecord};
 pub use handoff::{
     Callback, Channel, ConversationInfo, HandoffChange, NewCallback, Note, OpenHandoff,
 };
+pub use retention::Purged;
 pub use writer::Writer;
 
 /// The few ways storage can fail that callers act on.
@@ -117,6 +121,18 @@ pub enum WriteOp {
     },
     CancelAppointment {
         id: i64,
+        reply: oneshot::Sender<StoreResult<()>>,
+    },
+    /// Deletes conversations and appointments older than the cut-off.
+    Purge {
+        cutoff: String,
+        cutoff_unix: i64,
+        dry_run: bool,
+        reply: oneshot::Sender<StoreResult<Purged>>,
+    },
+    /// Appends to the hash-chained audit log.
+    Audit {
+        entry: AuditEntry,
         reply: oneshot::Sender<StoreResult<()>>,
     },
     /// The patient's satisfaction rating (replaces an earlier one).
@@ -283,5 +299,15 @@ impl Store {
         limit: i64,
     ) -> StoreResult<Vec<Appointment>> {
         dispatch!(self, s => s.upcoming_appointments(from, limit).await)
+    }
+
+    /// Audit rows with `at` in [from, to) (RFC 3339 strings), oldest first.
+    pub async fn audit(&self, from: &str, to: &str, limit: i64) -> StoreResult<Vec<AuditRecord>> {
+        dispatch!(self, s => s.audit(from, to, limit).await)
+    }
+
+    /// `Ok(count)` when the chain is intact, `Err(id)` at the first broken row.
+    pub async fn verify_audit(&self) -> StoreResult<Result<u64, i64>> {
+        dispatch!(self, s => s.verify_audit().await)
     }
 }

@@ -27,7 +27,9 @@ impl SqliteStore {
             .journal_mode(SqliteJournalMode::Wal)
             .synchronous(SqliteSynchronous::Full)
             .busy_timeout(Duration::from_secs(5))
-            .foreign_keys(true);
+            .foreign_keys(true)
+            // Deleted rows (retention) are overwritten, not left in free pages.
+            .pragma("secure_delete", "ON");
         let in_memory = url.contains(":memory:") || url.contains("mode=memory");
         let dir = options.get_filename().parent().map(|d| d.to_path_buf());
         if let Some(dir) = dir.filter(|d| !in_memory && !d.as_os_str().is_empty()) {
@@ -219,6 +221,16 @@ async fn apply(tx: &mut Transaction<'_, Sqlite>, op: WriteOp) -> Result<Done, sq
         WriteOp::CancelAppointment { id, reply } => {
             pending(reply, super::appointments::cancel(tx, id).await?)
         }
+        WriteOp::Purge {
+            cutoff,
+            cutoff_unix,
+            dry_run,
+            reply,
+        } => pending(
+            reply,
+            super::retention::purge(tx, &cutoff, cutoff_unix, dry_run).await?,
+        ),
+        WriteOp::Audit { entry, reply } => pending(reply, super::audit::append(tx, entry).await?),
         WriteOp::Rate {
             conversation,
             score,

@@ -133,6 +133,27 @@ impl Writer {
         .await
     }
 
+    pub async fn audit(&self, entry: super::AuditEntry) -> StoreResult<()> {
+        self.submit(|reply| WriteOp::Audit { entry, reply }).await
+    }
+
+    /// Purges what is older than `cutoff` (a dry run only counts).
+    pub async fn purge(
+        &self,
+        cutoff: jiff::Timestamp,
+        dry_run: bool,
+    ) -> StoreResult<super::Purged> {
+        let cutoff_unix = cutoff.as_second();
+        let cutoff = cutoff.to_string();
+        self.submit(|reply| WriteOp::Purge {
+            cutoff,
+            cutoff_unix,
+            dry_run,
+            reply,
+        })
+        .await
+    }
+
     pub async fn end_conversation(&self, conversation: ConversationId) -> StoreResult<()> {
         self.submit(|reply| WriteOp::EndConversation {
             conversation,

@@ -7,6 +7,7 @@ mod helpers;
 mod accounts;
 mod booking;
 mod chat_protocol;
+mod compliance;
 mod durability;
 mod faq;
 mod handoff;

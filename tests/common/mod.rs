@@ -117,6 +117,11 @@ impl TestApp {
             .expect("request sent")
     }
 
+    /// The app's database URL, for checks that go around the server.
+    pub fn database_url(&self) -> String {
+        sqlite_url(self._dir.path())
+    }
+
     /// Runs `frontdesk ARGS` against this app's database, with `stdin`.
     pub fn cli(&self, args: &[&str], stdin: &str) -> std::process::Output {
         run_cli(self._dir.path(), args, stdin)

@@ -1,0 +1,113 @@
+//! Compliance: the audit log's API for admins, and retention (the daily
+//! purge of old transcripts and appointment details).
+
+use std::time::Duration;
+
+use axum::extract::{Query, State};
+use axum::http::{HeaderValue, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::{Json, Router};
+use serde::Deserialize;
+
+use crate::http::HttpError;
+use crate::staff::Role;
+use crate::staff::sessions::StaffSession;
+use crate::state::AppState;
+use crate::store::{Purged, Writer};
+
+/// Most audit rows returned at once.
+const AUDIT_LIMIT: i64 = 10_000;
+
+pub fn routes() -> Router<AppState> {
+    Router::new().route("/api/audit", get(audit))
+}
+
+#[derive(Deserialize)]
+struct AuditQuery {
+    /// RFC 3339 or YYYY-MM-DD; default: everything.
+    from: Option<String>,
+    to: Option<String>,
+    /// `json` (default) or `csv`.
+    format: Option<String>,
+}
+
+/// `GET /api/audit`: admins only; viewing and exporting are audited too.
+async fn audit(
+    State(state): State<AppState>,
+    session: StaffSession,
+    Query(q): Query<AuditQuery>,
+) -> Result<Response, HttpError> {
+    let csv = q.format.as_deref() == Some("csv");
+    let action = if csv { "audit.export" } else { "audit.view" };
+    if session.role != Role::Admin {
+        state.audit(&session, action, "audit_log", false).await?;
+        return Err(HttpError::Forbidden("only admins read the audit log"));
+    }
+    state.audit(&session, action, "audit_log", true).await?;
+    let from = q.from.unwrap_or_else(|| "0000".into());
+    let to = q.to.unwrap_or_else(|| "9999".into());
+    let rows = state.store.audit(&from, &to, AUDIT_LIMIT).await?;
+    if !csv {
+        return Ok(Json(rows).into_response());
+    }
+    let field = |s: &str| format!("\"{}\"", s.replace('"', "\"\""));
+    let mut body = String::from("id,at,actor,role,action,target,outcome\n");
+    for r in rows {
+        let line = [
+            r.id.to_string(),
+            r.at,
+            r.actor,
+            r.role,
+            r.action,
+            r.target,
+            r.outcome,
+        ]
+        .iter()
+        .map(|s| field(s))
+        .collect::<Vec<_>>()
+        .join(",");
+        body.push_str(&line);
+        body.push('\n');
+    }
+    let mut response = body.into_response();
+    let h = response.headers_mut();
+    h.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/csv; charset=utf-8"),
+    );
+    h.insert(
+        header::CONTENT_DISPOSITION,
+        HeaderValue::from_static("attachment; filename=\"audit-log.csv\""),
+    );
+    Ok(response)
+}
+
+/// Purges what is older than `days` through the writer.
+pub async fn purge(writer: &Writer, days: u32, dry_run: bool) -> anyhow::Result<Purged> {
+    let cutoff = jiff::Timestamp::now()
+        .checked_sub(jiff::SignedDuration::from_hours(24 * i64::from(days)))
+        .map_err(|e| anyhow::anyhow!("bad retention period: {e}"))?;
+    Ok(writer.purge(cutoff, dry_run).await?)
+}
+
+/// Runs the purge once a day until shutdown (and once shortly after start).
+pub async fn daily_purge(
+    writer: Writer,
+    days: u32,
+    mut shutdown: tokio::sync::watch::Receiver<bool>,
+) {
+    if days == 0 {
+        return;
+    }
+    let mut tick = tokio::time::interval(Duration::from_secs(24 * 60 * 60));
+    loop {
+        tokio::select! {
+            _ = tick.tick() => match purge(&writer, days, false).await {
+                Ok(p) => tracing::info!(conversations = p.conversations, appointments = p.appointments, "retention purge ran"),
+                Err(e) => tracing::error!(error = format!("{e:#}"), "retention purge failed"),
+            },
+            _ = async { let _ = shutdown.wait_for(|s| *s).await; } => return,
+        }
+    }
+}

@@ -1,0 +1,197 @@
+//! Audit log, access refusals and retention, through the real server, CLI
+//! and database.
+
+use serde_json::{Value, json};
+
+use crate::helpers::spawn_app;
+
+/// Escalates a chat and lets `maria` claim it; returns the conversation id.
+async fn claimed_by_maria(app: &crate::helpers::TestApp, maria: &str) -> String {
+    let mut agent = app.console(maria).await;
+    let mut patient = app.chat().await;
+    patient.start().await;
+    patient.say("p1", "I want to talk to a person").await;
+    let conversation = agent.queue_of(1).await[0]["conversation"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    agent
+        .send_json(json!({"type": "claim", "conversation": conversation}))
+        .await;
+    agent.until("claimed").await;
+    conversation
+}
+
+#[tokio::test]
+async fn staff_access_and_refusals_are_audited_without_message_text() {
+    let app = spawn_app().await;
+    let maria = app.staff("maria", "agent").await;
+    let otto = app.staff("otto", "agent").await;
+    let editor = app.staff("ed", "editor").await;
+    let conversation = claimed_by_maria(&app, &maria).await;
+    let path = format!("/api/conversations/{conversation}");
+    assert_eq!(app.get_as(&maria, &path).await.status(), 200);
+    assert_eq!(app.get_as(&otto, &path).await.status(), 403);
+    assert_eq!(app.get_as(&editor, &path).await.status(), 403);
+    assert_eq!(
+        app.get_as(&maria, "/api/audit").await.status(),
+        403,
+        "only admins read the audit log"
+    );
+
+    let admin = app.login_admin().await;
+    let rows: Vec<Value> = app.get_as(&admin, "/api/audit").await.json().await.unwrap();
+    let seen: Vec<(String, String, String)> = rows
+        .iter()
+        .map(|r| {
+            (
+                r["actor"].as_str().unwrap().into(),
+                r["action"].as_str().unwrap().into(),
+                r["outcome"].as_str().unwrap().into(),
+            )
+        })
+        .collect();
+    for expected in [
+        ("maria", "chat.claim", "allowed"),
+        ("maria", "transcript.view", "allowed"),
+        ("otto", "transcript.view", "refused"),
+        ("ed", "transcript.view", "refused"),
+        ("maria", "audit.view", "refused"),
+        ("admin", "audit.view", "allowed"),
+    ] {
+        let expected = (
+            expected.0.to_owned(),
+            expected.1.to_owned(),
+            expected.2.to_owned(),
+        );
+        assert!(
+            seen.contains(&expected),
+            "{expected:?} missing from {seen:?}"
+        );
+    }
+    let text = serde_json::to_string(&rows).unwrap();
+    assert!(
+        !text.contains("talk to a person"),
+        "no message text in the audit log"
+    );
+
+    let csv = app
+        .get_as(&admin, "/api/audit?format=csv")
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        csv.starts_with("id,at,actor,role,action,target,outcome\n"),
+        "{csv}"
+    );
+}
+
+#[tokio::test]
+async fn tampering_with_the_audit_log_is_detected() {
+    let app = spawn_app().await;
+    let maria = app.staff("maria", "agent").await;
+    claimed_by_maria(&app, &maria).await;
+    let ok = app.cli(&["audit", "verify"], "");
+    assert!(
+        ok.status.success(),
+        "{}",
+        String::from_utf8_lossy(&ok.stdout)
+    );
+
+    // Updates are refused outright...
+    let pool = sqlx::SqlitePool::connect(&app.database_url())
+        .await
+        .unwrap();
+    assert!(
+        sqlx::query("UPDATE audit_log SET actor = 'nobody'")
+            .execute(&pool)
+            .await
+            .is_err()
+    );
+    assert!(
+        sqlx::query("DELETE FROM audit_log")
+            .execute(&pool)
+            .await
+            .is_err()
+    );
+    // ...and someone who gets around the triggers breaks the chain.
+    sqlx::query("DROP TRIGGER audit_log_no_update")
+        .execute(&pool)
+        .await
+        .unwrap();
+    sqlx::query("UPDATE audit_log SET actor = 'nobody' WHERE id = 1")
+        .execute(&pool)
+        .await
+        .unwrap();
+    let tampered = app.cli(&["audit", "verify"], "");
+    assert_eq!(tampered.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&tampered.stdout).contains("entry 1"));
+}
+
+#[tokio::test]
+async fn purge_removes_old_transcripts_and_appointments_and_keeps_the_rest() {
+    let app = spawn_app().await;
+    let mut chat = app.chat().await;
+    let old = chat.start().await;
+    chat.say("m1", "an old question").await;
+    chat.expect("reply").await;
+    // A chat waiting for a person is never purged from under the agents.
+    let _agent = app.console(&app.staff("maria", "agent").await).await;
+    let mut waiting = app.chat().await;
+    let queued = waiting.start().await;
+    waiting.say("w1", "I want to talk to a person").await;
+    waiting.until("queued").await;
+    // A future appointment is kept.
+    let cookie = app.staff("lee", "agent").await;
+    let slots: Vec<Value> = reqwest::get(app.url("/api/slots?type=sick-visit&days=3"))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let booked = reqwest::Client::new()
+        .post(app.url("/api/appointments"))
+        .header("cookie", &cookie)
+        .json(&json!({"slot": slots[0]["id"], "patient": {"name": "Ana Ruiz", "dob": "1985-03-14", "email": "ana@example.org", "contact": "email"}}))
+        .send()
+        .await
+        .unwrap();
+    let code = booked.json::<Value>().await.unwrap()["code"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+
+    let dry = app.cli(&["purge", "--dry-run", "--retention-days", "0"], "");
+    let said = String::from_utf8_lossy(&dry.stdout).to_string();
+    assert!(said.starts_with("would purge: 1 conversations"), "{said}");
+    let mut again = app.chat().await;
+    again.resume(old["resume"].as_str().unwrap()).await;
+
+    let real = app.cli(&["purge", "--retention-days", "0"], "");
+    assert!(
+        String::from_utf8_lossy(&real.stdout).starts_with("purged: 1 conversations"),
+        "{}",
+        String::from_utf8_lossy(&real.stdout)
+    );
+    let mut gone = app.chat().await;
+    gone.send_json(json!({"type": "start", "resume": old["resume"]}))
+        .await;
+    assert_eq!(gone.expect("error").await["code"], "unknown_resume");
+    let mut kept = app.chat().await;
+    assert_eq!(
+        kept.resume(queued["resume"].as_str().unwrap()).await["conversation"],
+        queued["conversation"]
+    );
+    let stored: Value = app
+        .get_as(&cookie, &format!("/api/appointments/{code}"))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(stored["booked"], true);
+    assert!(
+        app.cli(&["audit", "verify"], "").status.success(),
+        "the audit log is kept"
+    );
+}

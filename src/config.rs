@@ -127,6 +127,14 @@ pub struct Limits {
     #[arg(long, env = "FRONTDESK_MAX_CONNECTIONS", default_value_t = 20_000)]
     pub max_connections: usize,
 
+    /// Most simultaneous chat connections from one client address.
+    #[arg(
+        long,
+        env = "FRONTDESK_MAX_CONNECTIONS_PER_ADDRESS",
+        default_value_t = 100
+    )]
+    pub max_connections_per_address: usize,
+
     /// Seconds to wait for connections and writes to finish on shutdown.
     #[arg(long, env = "FRONTDESK_SHUTDOWN_GRACE", default_value_t = 10)]
     pub shutdown_grace_secs: u64,

@@ -85,6 +85,7 @@ impl Application {
                 settings.sessions.max_age(),
             )),
             throttle: Arc::new(LoginThrottle::default()),
+            per_address: Arc::default(),
             shutdown,
             drain,
             settings: Arc::new(settings),

@@ -4,13 +4,14 @@
 mod connection;
 mod handoff;
 pub mod origin;
+pub mod per_address;
 pub mod protocol;
 mod rate;
 mod session;
 
 use axum::Router;
-use axum::extract::State;
 use axum::extract::ws::WebSocketUpgrade;
+use axum::extract::{ConnectInfo, State};
 use axum::http::{HeaderMap, header};
 use axum::response::Response;
 use axum::routing::get;
@@ -30,6 +31,7 @@ pub fn routes() -> Router<AppState> {
 
 async fn upgrade(
     State(state): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<std::net::SocketAddr>,
     headers: HeaderMap,
     ws: WebSocketUpgrade,
 ) -> Result<Response, HttpError> {
@@ -41,6 +43,10 @@ async fn upgrade(
         tracing::info!("chat upgrade refused: origin not allowed");
         return Err(HttpError::Forbidden("this origin may not open a chat"));
     }
+    let per_address = state
+        .per_address
+        .acquire(peer.ip(), state.settings.limits.max_connections_per_address)
+        .ok_or(HttpError::TooManyConnections)?;
     let permit = state
         .connections
         .clone()
@@ -56,5 +62,6 @@ async fn upgrade(
         .on_upgrade(move |socket| async move {
             connection::run(socket, state).await;
             drop(permit);
+            drop(per_address);
         }))
 }

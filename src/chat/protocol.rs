@@ -310,3 +310,38 @@ impl From<Message> for MessageView {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    proptest::proptest! {
+        /// Whatever arrives, parsing answers with a frame or an error.
+        #[test]
+        fn the_decoder_never_panics(text in "\\PC{0,300}") {
+            let _ = parse(&text);
+        }
+
+        #[test]
+        fn json_of_any_shape_is_answered(kind in "[a-z_]{0,12}", id in "\\PC{0,80}", text in "\\PC{0,80}", score in proptest::num::i64::ANY) {
+            let frame = serde_json::json!({"type": kind, "id": id, "text": text, "score": score, "resume": text, "lang": id});
+            let _ = parse(&frame.to_string());
+        }
+    }
+
+    #[test]
+    fn a_say_parses_and_bad_ids_are_refused() {
+        let ok = parse(r#"{"type":"say","id":"c-1","text":"hi","extra":1}"#).unwrap();
+        assert!(matches!(ok, ClientFrame::Say { .. }));
+        assert_eq!(
+            parse(r#"{"type":"say","id":"","text":"hi"}"#)
+                .unwrap_err()
+                .code,
+            ErrorCode::BadFrame
+        );
+        assert_eq!(
+            parse(r#"{"type":"rate","score":0}"#).unwrap_err().code,
+            ErrorCode::BadFrame
+        );
+    }
+}

@@ -25,6 +25,8 @@ pub enum HttpError {
     NotFound,
     #[error("{0}")]
     Unavailable(&'static str),
+    #[error("too many open chats from this address")]
+    TooManyConnections,
     #[error("internal error")]
     Internal(#[from] anyhow::Error),
 }
@@ -39,6 +41,7 @@ impl HttpError {
             HttpError::Forbidden(_) => StatusCode::FORBIDDEN,
             HttpError::NotFound => StatusCode::NOT_FOUND,
             HttpError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            HttpError::TooManyConnections => StatusCode::TOO_MANY_REQUESTS,
             HttpError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -53,6 +56,7 @@ impl HttpError {
             HttpError::Forbidden(_) => "forbidden",
             HttpError::NotFound => "not_found",
             HttpError::Unavailable(_) => "unavailable",
+            HttpError::TooManyConnections => "too_many_connections",
             HttpError::Internal(_) => "internal",
         }
     }

@@ -27,7 +27,10 @@ pub fn router(state: AppState) -> Router {
         .merge(crate::appointments::api::routes())
         .merge(crate::compliance::routes())
         .route("/health", get(health))
-        .layer(middleware::from_fn(security_headers))
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            security_headers,
+        ))
         .with_state(state)
 }
 
@@ -37,8 +40,11 @@ async fn health(State(state): State<AppState>) -> Result<impl IntoResponse, Http
     Ok(axum::Json(json!({ "status": "ok" })))
 }
 
-/// Strict defaults for every response; pages only load what this server serves.
-async fn security_headers(request: Request, next: Next) -> Response {
+/// Strict defaults for every response; pages only load what this server
+/// serves, the console cannot be framed at all, and HSTS is sent when the
+/// server is reached over https.
+async fn security_headers(State(state): State<AppState>, request: Request, next: Next) -> Response {
+    let console = request.uri().path().starts_with("/console");
     let mut response = next.run(request).await;
     let headers = response.headers_mut();
     headers.insert(
@@ -49,19 +55,38 @@ async fn security_headers(request: Request, next: Next) -> Response {
         header::REFERRER_POLICY,
         HeaderValue::from_static("no-referrer"),
     );
+    if state
+        .settings
+        .public_url
+        .as_deref()
+        .is_some_and(|u| u.starts_with("https://"))
+    {
+        headers.insert(
+            header::STRICT_TRANSPORT_SECURITY,
+            HeaderValue::from_static("max-age=31536000; includeSubDomains"),
+        );
+    }
     let is_html = headers
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
         .is_some_and(|v| v.starts_with("text/html"));
     if is_html {
+        let policy = if console {
+            "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; \
+             img-src 'self' data:; connect-src 'self'; object-src 'none'; \
+             base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
+        } else {
+            "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; \
+             img-src 'self' data:; connect-src 'self'; object-src 'none'; \
+             base-uri 'none'; form-action 'self'; frame-ancestors 'self'"
+        };
         headers.insert(
             header::CONTENT_SECURITY_POLICY,
-            HeaderValue::from_static(
-                "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; \
-                 img-src 'self' data:; connect-src 'self'; object-src 'none'; \
-                 base-uri 'none'; form-action 'self'; frame-ancestors 'self'",
-            ),
+            HeaderValue::from_static(policy),
         );
+        if console {
+            headers.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+        }
     }
     response
 }

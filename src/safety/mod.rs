@@ -4,6 +4,7 @@
 //! edit them; this module reads, checks and matches them.
 
 mod matcher;
+pub mod redact;
 
 use std::path::Path;
 use std::sync::Arc;

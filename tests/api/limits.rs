@@ -99,3 +99,23 @@ async fn a_client_that_answers_pings_stays_connected() {
     }
     chat.say("alive", "still here").await;
 }
+
+#[tokio::test]
+async fn one_address_cannot_take_every_connection() {
+    let app = spawn_app_with(|s| s.limits.max_connections_per_address = 2).await;
+    let _a = app.chat().await;
+    let _b = app.chat().await;
+    match crate::helpers::Chat::connect(app.addr, None).await {
+        Err(tokio_tungstenite::tungstenite::Error::Http(r)) => assert_eq!(r.status(), 429),
+        Err(e) => panic!("expected 429, got {e}"),
+        Ok(_) => panic!("a third connection from one address was accepted"),
+    }
+    drop(_a);
+    // The slot frees when a connection closes; wait for the server to see it.
+    let mut tries = 0;
+    while crate::helpers::Chat::connect(app.addr, None).await.is_err() {
+        tries += 1;
+        assert!(tries < 100, "the freed slot was never reused");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}

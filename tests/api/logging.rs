@@ -16,6 +16,37 @@ async fn logs_at_trace_level_never_contain_message_text_or_tokens() {
         let token = started["resume"].as_str().unwrap().to_owned();
         chat.say("phi-1", secret_text).await;
         chat.expect("reply").await;
+        // Booking details (name, date of birth, phone) never reach a log.
+        for (i, (text, choice)) in [
+            ("I need an appointment", None),
+            ("Sick visit", Some("type:sick-visit")),
+            ("First available", Some("provider:any")),
+        ]
+        .into_iter()
+        .enumerate()
+        {
+            let mut frame =
+                serde_json::json!({"type": "say", "id": format!("bk{i}"), "text": text});
+            if let Some(c) = choice {
+                frame["choice"] = serde_json::json!(c);
+            }
+            chat.send_json(frame).await;
+            chat.expect("ack").await;
+            let reply = chat.expect("reply").await;
+            if i == 2 {
+                let slot = reply["choices"][0]["value"].as_str().unwrap().to_owned();
+                chat.send_json(serde_json::json!({"type": "say", "id": "bk3", "text": "that one", "choice": slot})).await;
+                chat.expect("ack").await;
+                chat.expect("reply").await;
+            }
+        }
+        for (i, text) in ["Zelda Quillfeather", "03/14/1987", "555-010-8642"]
+            .iter()
+            .enumerate()
+        {
+            chat.say(&format!("pd{i}"), text).await;
+            chat.expect("reply").await;
+        }
         // Refused frames must not echo their content into logs either.
         chat.send_text(&format!("{{not json {secret_text}")).await;
         chat.expect("error").await;
@@ -29,6 +60,8 @@ async fn logs_at_trace_level_never_contain_message_text_or_tokens() {
             "the log was captured:\n{output}"
         );
         for needle in [
+            "03/14/1987",
+            "010-8642",
             "Zelda",
             "Quillfeather",
             "1987-03-14",

@@ -95,3 +95,24 @@ async fn the_snippet_integrity_matches_the_served_widget_and_revalidation_is_che
             .success()
     );
 }
+
+#[tokio::test]
+async fn the_console_cannot_be_framed_and_https_deployments_get_hsts() {
+    let app = crate::helpers::spawn_app_with(|s| {
+        s.public_url = Some("https://chat.example-clinic.org".into())
+    })
+    .await;
+    let console = reqwest::get(app.url("/console")).await.unwrap();
+    let csp = console.headers()["content-security-policy"]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    assert!(csp.contains("frame-ancestors 'none'"), "{csp}");
+    assert_eq!(console.headers()["x-frame-options"], "DENY");
+    assert!(
+        console.headers()["strict-transport-security"]
+            .to_str()
+            .unwrap()
+            .starts_with("max-age=")
+    );
+}

@@ -2108,7 +2108,7 @@
     // --- upcoming list
     const upStatus = h('p', { class: 'muted', role: 'status' });
     const upBody = h('tbody', { testid: 'appointments-list' });
-    const upTable = h('table', { class: 'appt-table' },
+    const upTable = h('table', { class: 'appt-table', hidden: true },
       h('caption', { class: 'visually-hidden', text: 'Upcoming booked appointments, soonest first' }),
       h('thead', null, h('tr', null, ...['Start (clinic time)', 'Type', 'Provider', 'Location', 'Patient', 'Code', 'Actions']
         .map((t) => h('th', { scope: 'col', text: t })))),
@@ -2195,7 +2195,16 @@
     const typeField = field('Appointment type', typeSelect);
     const providerField = field('Provider (optional)', providerSelect);
     const fromField = field('From date', fromInput, `Shows ${SLOT_DAYS} days of open times`);
-    typeSelect.addEventListener('change', () => { fillProviders(); setFieldError(typeField, ''); });
+    // Times listed for another type or provider would mislead: drop them.
+    const dropSlots = () => {
+      a.slotsSeq += 1;
+      selectSlot(null);
+      clear(slotList);
+      slotStatus.textContent = '';
+      later.hidden = true;
+    };
+    typeSelect.addEventListener('change', () => { fillProviders(); setFieldError(typeField, ''); dropSlots(); });
+    providerSelect.addEventListener('change', dropSlots);
 
     const slotStatus = h('p', { class: 'slot-status', role: 'status', testid: 'slot-status' });
     const slotList = h('div', { class: 'slot-list', testid: 'slot-list' });
@@ -2263,10 +2272,9 @@
         }
         const time = clock ? clinicTimeFmt.format(clock) : String(s.start);
         const who = providerName(s.provider);
-        const b = h('button', {
-          type: 'button', class: 'slot-btn', testid: 'slot-button', 'data-slot': s.id, 'aria-pressed': 'false',
-          'aria-label': `${clinicWhen(s.start)} with ${who}`,
-        }, h('span', { class: 'slot-time', text: time }), h('span', { class: 'slot-who', text: who }));
+        const b = h('button', { type: 'button', class: 'slot-btn', testid: 'slot-button', 'data-slot': s.id, 'aria-pressed': 'false' },
+          h('span', { class: 'slot-time' }, hiddenText(`${clock ? clinicDayFmt.format(clock) : dayKey}, `), time),
+          h('span', { class: 'slot-who' }, hiddenText('with '), who));
         b.addEventListener('click', () => selectSlot(s, b));
         ul.appendChild(h('li', null, b));
       }
@@ -2401,7 +2409,7 @@
         selectSlot(null);
         const msg = 'That time was just taken';
         bookError.textContent = alts.length ? `${msg}. Pick one of the open times listed.` : `${msg}, and no other times are open soon. Try a later date.`;
-        showSlots(alts, alts.length ? `${msg}. ${alts.length} other open time${alts.length === 1 ? '' : 's'}:` : `${msg}.`);
+        showSlots(alts, alts.length ? `Open times now: ${alts.length}.` : '');
         later.hidden = true;
         const first = slotList.querySelector('.slot-btn');
         if (first) first.focus();

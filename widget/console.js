@@ -2299,7 +2299,7 @@
     const pPhone = h('input', { id: uid('p-phone'), type: 'tel', autocomplete: 'off', testid: 'patient-phone' });
     const pEmail = h('input', { id: uid('p-email'), type: 'email', autocomplete: 'off', testid: 'patient-email' });
     const fName = field('Patient name', pName);
-    const fDob = field('Date of birth', pDob, 'YYYY-MM-DD');
+    const fDob = field('Date of birth', pDob);
     const fPhone = field('Phone', pPhone, 'Needed for a phone call or text');
     const fEmail = field('Email', pEmail, 'Needed for contact by email');
     const contactName = uid('contact');
@@ -2340,7 +2340,7 @@
       const m = String(msg || '');
       if (/patient\.name/.test(m)) return [fName, 'Enter the patient\'s name (up to 120 characters, with letters).'];
       if (/patient\.dob must be a past/.test(m)) return [fDob, 'The date of birth must be a real date in the past.'];
-      if (/patient\.dob/.test(m)) return [fDob, 'Enter the date of birth as YYYY-MM-DD.'];
+      if (/patient\.dob/.test(m)) return [fDob, 'Enter a complete date of birth (year, month and day).'];
       if (/needs patient\.phone/.test(m)) return [fPhone, 'A phone number is needed to call or text the patient.'];
       if (/patient\.phone/.test(m)) return [fPhone, 'That is not a phone number. Check the digits.'];
       if (/needs patient\.email/.test(m)) return [fEmail, 'An email address is needed to contact the patient by email.'];
@@ -2410,6 +2410,7 @@
         const msg = 'That time was just taken';
         bookError.textContent = alts.length ? `${msg}. Pick one of the open times listed.` : `${msg}, and no other times are open soon. Try a later date.`;
         showSlots(alts, alts.length ? `Open times now: ${alts.length}.` : '');
+        loadUpcoming();
         later.hidden = true;
         const first = slotList.querySelector('.slot-btn');
         if (first) first.focus();

@@ -10,6 +10,7 @@ mod common;
 mod harness;
 
 mod a11y;
+mod appointments;
 mod chat;
 mod console;
 mod safety;

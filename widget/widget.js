@@ -103,6 +103,9 @@
       handoffAsk: 'Asking for a staff member to join\u2026',
       handoffNo: 'Chatting with a staff member is not available right now. Please call the clinic during office hours. In an emergency, call 911.',
       count: (n, max) => n + ' / ' + max + ' characters',
+      rateAsk: 'How was this chat?', of: 'of', words: ['very poor', 'poor', 'okay', 'good', 'excellent'],
+      comment: 'Anything else you would like to tell us? (optional)', skip: 'Skip',
+      thanks: 'Thank you for your feedback!',
     },
     es: {
       open: 'Abrir chat', close: 'Cerrar chat',
@@ -129,6 +132,9 @@
       handoffAsk: 'Pidiendo que se una alguien del personal\u2026',
       handoffNo: 'En este momento no es posible chatear con el personal. Llame a la cl\u00ednica en horario de atenci\u00f3n. En una emergencia, llame al 911.',
       count: (n, max) => n + ' / ' + max + ' caracteres',
+      rateAsk: '\u00bfQu\u00e9 le pareci\u00f3 este chat?', of: 'de', words: ['muy malo', 'malo', 'regular', 'bueno', 'excelente'],
+      comment: '\u00bfAlgo m\u00e1s que quiera contarnos? (opcional)', skip: 'Omitir',
+      thanks: '\u00a1Gracias por su opini\u00f3n!',
     },
   };
   function mins(s) { return Math.max(1, Math.round(Number(s) / 60)); }
@@ -360,9 +366,19 @@ textarea::placeholder{color:#5f6770;opacity:1}
 display:flex;align-items:center;justify-content:center;padding:0}
 .count{margin:0;padding:0 14px 8px;font-size:12.5px;color:var(--muted)}
 .count.bad{color:#a11d16;font-weight:600}
-.newbar{padding:8px 12px 12px}
+.newbar{padding:8px 12px 12px;border-top:1px solid #e3e6ea}
+h3{margin:0 0 8px;font-size:15px;font-weight:700}
+.stars{display:flex;gap:6px}
+.star{flex:1;max-width:56px;min-height:48px;border-radius:10px;border:2px solid var(--accent);background:#fff;
+color:var(--accent);font-size:18px;font-weight:700;padding:0}
+.star[aria-pressed=true]{background:var(--brand);color:var(--fg);border-color:var(--brand)}
+.scale{display:flex;justify-content:space-between;max-width:304px;margin:4px 0 8px;font-size:12.5px;color:var(--muted)}
+.more label{display:block;margin-bottom:4px;font-size:14px}
+.more textarea{width:100%;min-height:64px}
+.row{display:flex;gap:8px;margin-bottom:8px}
+.thanks{margin:0 0 10px;font-weight:600}.thanks:empty{margin:0}
 @media (prefers-reduced-motion:no-preference){
-.panel{animation:fd-in .16s ease-out}
+.panel,.newbar{animation:fd-in .16s ease-out}
 @keyframes fd-in{from{opacity:0;transform:translateY(8px)}to{opacity:1;transform:none}}
 .typing span{animation:fd-dot 1.2s infinite ease-in-out}
 .typing span:nth-child(2){animation-delay:.2s}.typing span:nth-child(3){animation-delay:.4s}
@@ -374,7 +390,7 @@ display:flex;align-items:center;justify-content:center;padding:0}
 }
 @media (max-width:359px){.tbtn svg{display:none}}
 @media (forced-colors:active){
-.launcher,.send,.choice,.tbtn,.bubble{border:2px solid ButtonText}
+.launcher,.send,.choice,.tbtn,.bubble,.star{border:2px solid ButtonText}
 .dot{forced-color-adjust:none}
 }
 @media print{.root{display:none}}
@@ -397,7 +413,8 @@ display:flex;align-items:center;justify-content:center;padding:0}
       token: local.get(KEY.resume), conversation: null,
       outbox: readOutbox(), els: new Map(), pend: new Map(),
       maxSeq: 0, lastPatient: 0, localN: 0, open: false, unread: 0, ended: false,
-      wantHandoff: false, handoffSent: false, wantEnd: false, agent: null, typingTimer: 0,
+      wantHandoff: false, handoffSent: false, wantEnd: false, wantNew: false, agent: null, typingTimer: 0,
+      endWs: null, score: 0, rateQ: null,
     };
 
     // --- DOM
@@ -440,7 +457,23 @@ display:flex;align-items:center;justify-content:center;padding:0}
       h('button', { type: 'submit', class: 'send', 'aria-label': t.send }, icon('send', 22)));
     ui.count = h('p', { class: 'count', id: 'fd-count', hidden: true });
     ui.newChat = h('button', { type: 'button', class: 'tbtn primary', text: t.newChat, onclick: newChat });
-    ui.newBar = h('div', { class: 'newbar', hidden: true }, ui.newChat);
+    // Rating after the patient ends the chat: a score, then an optional comment.
+    ui.rq = h('h3', { id: 'fd-rq', tabindex: '-1', text: t.rateAsk });
+    ui.stars = h('div', { class: 'stars', role: 'group', 'aria-labelledby': 'fd-rq' });
+    t.words.forEach((w, i) => ui.stars.append(h('button', { type: 'button', class: 'star', 'aria-pressed': 'false',
+      'aria-label': (i + 1) + ' ' + t.of + ' 5, ' + w, text: String(i + 1), onclick: () => rate(i + 1) })));
+    const cap = (w) => w[0].toUpperCase() + w.slice(1);
+    ui.comment = h('textarea', { id: 'fd-comment', rows: '2', maxlength: '1000' });
+    ui.more = h('div', { class: 'more', hidden: true },
+      h('label', { for: 'fd-comment', text: t.comment }), ui.comment,
+      h('div', { class: 'row' },
+        h('button', { type: 'button', class: 'tbtn primary', text: t.send, onclick: () => rated(true) }),
+        h('button', { type: 'button', class: 'tbtn', text: t.skip, onclick: () => rated(false) })));
+    ui.ask = h('div', {}, ui.rq, ui.stars,
+      h('p', { class: 'scale', 'aria-hidden': 'true' }, h('span', { text: cap(t.words[0]) }), h('span', { text: cap(t.words[4]) })),
+      ui.more);
+    ui.thanks = h('p', { class: 'thanks', role: 'status', 'aria-live': 'polite' });
+    ui.newBar = h('div', { class: 'newbar', hidden: true }, ui.ask, ui.thanks, ui.newChat);
     ui.live = h('div', { class: 'sr', 'aria-live': 'polite' });
     ui.panel = h('section', { class: 'panel', id: 'fd-panel', role: 'dialog', 'aria-modal': 'false',
       'aria-labelledby': 'fd-title', hidden: true },
@@ -500,7 +533,7 @@ display:flex;align-items:center;justify-content:center;padding:0}
         want();
         scrollDown(true);
         autosize();
-        if (moveFocus) (S.ended ? ui.newChat : ui.input).focus();
+        if (moveFocus) (S.ended ? (ui.ask.hidden ? ui.newChat : ui.rq) : ui.input).focus();
       } else {
         showConfirm(false);
         if (moveFocus || focusInside) ui.launcher.focus();
@@ -548,6 +581,12 @@ display:flex;align-items:center;justify-content:center;padding:0}
         S.ws = null;
         S.started = false;
         hideTyping();
+        if (S.ended && !S.wantEnd) { // nothing to reconnect for until a new chat
+          S.wanted = false;
+          S.rateQ = null;
+          setStatus('idle');
+          return;
+        }
         for (const item of S.outbox) markPending(item.id, 'retrying');
         if (ev.code === 1012) S.attempt = 0; // server restarting: come back soon
         retryLater();
@@ -585,6 +624,7 @@ display:flex;align-items:center;justify-content:center;padding:0}
         case 'ack': return onAck(m);
         case 'reply': return onReply(m);
         case 'ended': return onEnded();
+        case 'rated': return undefined;
         case 'error': return onError(m);
         case 'queued': return onQueued(m);
         case 'agent_joined': return onAgent(m);
@@ -602,7 +642,7 @@ display:flex;align-items:center;justify-content:center;padding:0}
       }
       if (S.conversation && m.conversation !== S.conversation) clearLog();
       S.conversation = m.conversation;
-      setEnded(false);
+      if (!S.wantEnd) setEnded(false);
       const hist = Array.isArray(m.history) ? m.history : [];
       for (const msg of hist) {
         if (msg && msg.from === 'patient' && msg.id && S.pend.has(msg.id)) onAck({ id: msg.id, seq: msg.seq });
@@ -610,7 +650,7 @@ display:flex;align-items:center;justify-content:center;padding:0}
       }
       for (const item of S.outbox.slice()) sendSay(item);
       if (S.wantHandoff) { S.wantHandoff = false; send({ type: 'handoff' }); }
-      if (S.wantEnd) { S.wantEnd = false; send({ type: 'end' }); }
+      if (S.wantEnd) { S.wantEnd = false; sendEnd(); flushRate(); }
       scrollDown(true);
     }
     function onAck(m) {
@@ -634,6 +674,9 @@ display:flex;align-items:center;justify-content:center;padding:0}
       addMessage(m, true);
     }
     function onEnded() {
+      flushRate();
+      if (S.wantNew) { S.wantNew = false; S.started = false; sendStart(); return; }
+      if (S.ended) return; // already shown while the end was waiting to be sent
       setEnded(true);
       hideTyping();
       ui.queue.hidden = true;
@@ -933,25 +976,69 @@ display:flex;align-items:center;justify-content:center;padding:0}
       if (show) ui.endNo.focus();
       else if (root.activeElement && ui.confirm.contains(root.activeElement)) ui.endBtn.focus();
     }
+    function sendEnd() {
+      if (!(S.started && send({ type: 'end' }))) return false;
+      S.endWs = S.ws;
+      return true;
+    }
     function endChat() {
       showConfirm(false);
-      if (!(S.started && send({ type: 'end' }))) { S.wantEnd = true; want(); }
+      // Offline: end now in the UI; the end (and any rating) goes on reconnect.
+      if (!sendEnd()) { S.wantEnd = true; want(); onEnded(); }
     }
     function setEnded(ended) {
+      const f = root.activeElement;
       S.ended = ended;
       ui.composer.hidden = ended;
       ui.actions.hidden = ended;
       ui.confirm.hidden = true;
       ui.newBar.hidden = !ended;
-      const f = root.activeElement;
-      if (ended && S.open && f && ui.panel.contains(f)) ui.newChat.focus();
+      if (ended) {
+        S.score = 0;
+        press(0);
+        ui.ask.hidden = false;
+        ui.more.hidden = true;
+        ui.comment.value = '';
+        ui.thanks.textContent = '';
+      }
+      if (ended && S.open && f && ui.panel.contains(f)) ui.rq.focus();
       else if (!ended && f === ui.newChat) ui.input.focus();
       refreshChoices();
     }
     function newChat() {
       setEnded(false);
       ui.input.focus();
-      if (S.started) { S.started = false; sendStart(); } else want();
+      if (S.wantEnd) S.wantNew = true; // end the old chat first (onEnded)
+      else if (S.started) { S.started = false; sendStart(); } else want();
+    }
+
+    // --- rating: one tap sends the score; a comment re-sends it with the text
+    function press(n) {
+      Array.from(ui.stars.children, (b, i) => b.setAttribute('aria-pressed', String(i + 1 === n)));
+    }
+    function rate(n) {
+      S.score = n;
+      press(n);
+      sendRate({ type: 'rate', score: n });
+      if (ui.more.hidden) { ui.more.hidden = false; ui.comment.focus(); }
+    }
+    function rated(withComment) {
+      const c = ui.comment.value.trim();
+      if (withComment && c) sendRate({ type: 'rate', score: S.score, comment: c });
+      ui.ask.hidden = true;
+      ui.thanks.textContent = t.thanks;
+      ui.newChat.focus();
+    }
+    function sendRate(f) {
+      S.rateQ = f;
+      flushRate();
+    }
+    // Only the socket that ended the chat may rate it: wait while the end is
+    // queued for a reconnect, drop the rating once that socket is gone.
+    function flushRate() {
+      if (!S.rateQ || S.wantEnd) return;
+      if (S.endWs === S.ws) send(S.rateQ);
+      S.rateQ = null;
     }
 
     return { setOpen, isOpen: () => S.open };

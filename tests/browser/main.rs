@@ -12,4 +12,5 @@ mod harness;
 mod a11y;
 mod chat;
 mod console;
+mod patient;
 mod safety;

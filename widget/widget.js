@@ -30,9 +30,7 @@
   // (also with async), so capture it here.
   const SELF = document.currentScript;
 
-  function warn(e) {
-    try { console.warn('[frontdesk]', e); } catch (_) { /* nothing */ }
-  }
+  const warn = (e) => console.warn('[frontdesk]', e);
   function guard(fn) {
     return function () {
       try { return fn.apply(this, arguments); } catch (e) { warn(e); }
@@ -46,10 +44,9 @@
     if (!script) throw new Error('cannot find my <script> tag');
     const src = new URL(script.src, document.baseURI);
     const base = new URL('./', src); // same folder as widget.js
-    const WS_URL = (src.protocol === 'https:' ? 'wss:' : 'ws:') + '//' + src.host +
-      base.pathname + 'chat';
+    const WS_URL = src.protocol.replace('http', 'ws') + '//' + src.host + base.pathname + 'chat';
     const ds = script.dataset || {};
-    const lang = pickLang(ds.lang || document.documentElement.lang);
+    const lang = /^es\b/i.test((ds.lang || document.documentElement.lang || '').trim()) ? 'es' : 'en';
     const title = (ds.title || '').trim().slice(0, 80) || 'Chat';
     const K = 'frontdesk:' + src.origin + base.pathname.replace(/\/$/, '') + ':';
 
@@ -72,10 +69,6 @@
     else document.addEventListener('DOMContentLoaded', mount, { once: true });
   }
 
-  function pickLang(v) {
-    return /^es\b/i.test(String(v || '').trim()) ? 'es' : 'en';
-  }
-
   // --- strings
   const STR = {
     en: {
@@ -87,7 +80,7 @@
       conversation: 'Conversation', label: 'Message', placeholder: 'Type your message\u2026',
       hint: 'Press Enter to send, Shift+Enter for a new line.',
       send: 'Send', handoff: 'Talk to a person', end: 'End chat',
-      endAsk: 'End this chat?', endYes: 'End chat', endNo: 'Keep chatting',
+      endAsk: 'End this chat?', endNo: 'Keep chatting',
       ended: 'This chat has ended.', newChat: 'Start a new chat',
       connecting: 'Connecting\u2026', connected: 'Online', reconnecting: 'Reconnecting\u2026',
       offline: 'You are offline. We will reconnect automatically.',
@@ -116,7 +109,7 @@
       conversation: 'Conversaci\u00f3n', label: 'Mensaje', placeholder: 'Escriba su mensaje\u2026',
       hint: 'Pulse Intro para enviar y May\u00fas+Intro para una nueva l\u00ednea.',
       send: 'Enviar', handoff: 'Hablar con una persona', end: 'Terminar chat',
-      endAsk: '\u00bfTerminar este chat?', endYes: 'Terminar chat', endNo: 'Seguir conversando',
+      endAsk: '\u00bfTerminar este chat?', endNo: 'Seguir conversando',
       ended: 'Este chat ha terminado.', newChat: 'Iniciar un chat nuevo',
       connecting: 'Conectando\u2026', connected: 'En l\u00ednea', reconnecting: 'Reconectando\u2026',
       offline: 'No tiene conexi\u00f3n. Volveremos a conectar autom\u00e1ticamente.',
@@ -154,9 +147,8 @@
     const x = lum(a), y = lum(b);
     return (Math.max(x, y) + 0.05) / (Math.min(x, y) + 0.05);
   }
-  function hex(rgb) {
-    return '#' + rgb.map((v) => Math.round(v).toString(16).padStart(2, '0')).join('');
-  }
+  const hx = (v) => Math.round(v).toString(16).padStart(2, '0');
+  const hex = (rgb) => '#' + rgb.map(hx).join('');
   function darken(rgb, against, ratio) {
     let c = rgb;
     for (let i = 0; i < 60 && contrast(c, against) < ratio; i++) c = c.map((v) => v * 0.92);
@@ -174,40 +166,28 @@
   }
 
   // --- storage
-  function storage(kind) {
-    try {
-      const s = window[kind];
-      s.setItem('frontdesk:probe', '1');
-      s.removeItem('frontdesk:probe');
-      return s;
-    } catch (_) { return null; }
-  }
+  // Web storage, or memory where it is blocked (e.g. third-party iframes).
   function makeStore(kind) {
-    const s = storage(kind), mem = new Map();
+    let s = null;
+    const mem = new Map();
+    try { s = window[kind]; s.setItem('frontdesk:probe', '1'); s.removeItem('frontdesk:probe'); } catch (_) { s = null; }
     return {
       get(k) { try { return s ? s.getItem(k) : (mem.has(k) ? mem.get(k) : null); } catch (_) { return null; } },
       set(k, v) { try { if (s) s.setItem(k, v); else mem.set(k, v); } catch (_) { mem.set(k, v); } },
       del(k) { try { if (s) s.removeItem(k); mem.delete(k); } catch (_) { mem.delete(k); } },
     };
   }
-  function newId() {
-    const c = window.crypto;
-    if (c && typeof c.randomUUID === 'function') return 'c-' + c.randomUUID();
-    const b = new Uint8Array(16);
-    if (c && c.getRandomValues) c.getRandomValues(b);
-    else for (let i = 0; i < 16; i++) b[i] = Math.floor(Math.random() * 256);
-    return 'c-' + Array.from(b, (x) => x.toString(16).padStart(2, '0')).join('');
+  function newId() { // randomUUID needs a secure context; getRandomValues does not
+    const c = crypto;
+    return 'c-' + (c.randomUUID ? c.randomUUID()
+      : Array.from(c.getRandomValues(new Uint8Array(16)), hx).join(''));
   }
   function graphemes(s) {
-    if (typeof Intl !== 'undefined' && Intl.Segmenter) {
-      let n = 0;
-      for (const _ of new Intl.Segmenter().segment(s)) n++; // eslint-disable-line no-unused-vars
-      return n;
-    }
-    return Array.from(s).length;
+    return Array.from(Intl.Segmenter ? new Intl.Segmenter().segment(s) : s).length;
   }
 
   // --- DOM helpers
+  const btn = (cls, onclick, attrs, ...kids) => h('button', { type: 'button', class: cls, onclick, ...attrs }, ...kids);
   function h(tag, attrs, ...kids) {
     const el = document.createElement(tag);
     for (const k in attrs || {}) {
@@ -348,7 +328,7 @@ white-space:pre-wrap;overflow-wrap:anywhere}
 .choice{min-height:44px;padding:8px 14px;border-radius:22px;border:2px solid var(--accent);background:#fff;color:var(--accent);font-weight:600;text-align:left}
 .choice:hover:not(:disabled){background:#f1f3f5}
 .choice:disabled{cursor:default;border-color:#c4c9cf;color:#5f6770}
-.choice.chosen{background:var(--brand);color:var(--fg);border-color:var(--brand)}
+.choice.chosen,.choice.star[aria-pressed=true]{background:var(--brand);color:var(--fg);border-color:var(--brand)}
 .queue,.typing{margin:0 0 10px;font-size:13.5px;color:var(--muted)}
 .queue{padding:8px 10px;border-radius:8px;background:#f1f3f5;color:var(--ink)}
 .typing span{display:inline-block;width:6px;height:6px;margin-left:3px;border-radius:50%;background:currentColor}
@@ -369,9 +349,7 @@ display:flex;align-items:center;justify-content:center;padding:0}
 .newbar{padding:8px 12px 12px;border-top:1px solid #e3e6ea}
 h3{margin:0 0 8px;font-size:15px;font-weight:700}
 .stars{display:flex;gap:6px}
-.star{flex:1;max-width:56px;min-height:48px;border-radius:10px;border:2px solid var(--accent);background:#fff;
-color:var(--accent);font-size:18px;font-weight:700;padding:0}
-.star[aria-pressed=true]{background:var(--brand);color:var(--fg);border-color:var(--brand)}
+.star{flex:1;max-width:56px;min-height:48px;border-radius:10px;font-size:18px;padding:0;text-align:center}
 .scale{display:flex;justify-content:space-between;max-width:304px;margin:4px 0 8px;font-size:12.5px;color:var(--muted)}
 .more label{display:block;margin-bottom:4px;font-size:14px}
 .more textarea{width:100%;min-height:64px}
@@ -390,7 +368,7 @@ color:var(--accent);font-size:18px;font-weight:700;padding:0}
 }
 @media (max-width:359px){.tbtn svg{display:none}}
 @media (forced-colors:active){
-.launcher,.send,.choice,.tbtn,.bubble,.star{border:2px solid ButtonText}
+.launcher,.send,.choice,.tbtn,.bubble{border:2px solid ButtonText}
 .dot{forced-color-adjust:none}
 }
 @media print{.root{display:none}}
@@ -430,8 +408,8 @@ color:var(--accent);font-size:18px;font-weight:700;padding:0}
     }
     const ui = {};
     ui.badge = h('span', { class: 'badge', 'aria-hidden': 'true', hidden: true });
-    ui.launcher = h('button', { type: 'button', class: 'launcher', 'aria-expanded': 'false',
-      'aria-controls': 'fd-panel', onclick: () => setOpen(!S.open, true) }, icon('chat', 28), ui.badge);
+    ui.launcher = btn('launcher', () => setOpen(!S.open, true), { 'aria-expanded': 'false', 'aria-controls': 'fd-panel' },
+      icon('chat', 28), ui.badge);
     ui.statusText = h('span', { text: '' });
     ui.status = h('p', { class: 'status', role: 'status', 'aria-live': 'polite' },
       h('span', { class: 'dot', 'aria-hidden': 'true' }), ui.statusText);
@@ -441,13 +419,11 @@ color:var(--accent);font-size:18px;font-weight:700;padding:0}
     ui.intro = h('p', { class: 'intro', text: t.intro }); // until the server's greeting
     ui.log = h('div', { class: 'log', role: 'region', 'aria-label': t.conversation, tabindex: '0' },
       ui.intro, ui.list, ui.queue, ui.typing);
-    ui.handoff = h('button', { type: 'button', class: 'tbtn', onclick: requestHandoff }, icon('person', 18), t.handoff);
-    ui.endBtn = h('button', { type: 'button', class: 'tbtn', onclick: () => showConfirm(true) }, icon('end', 16), t.end);
-    ui.actions = h('div', { class: 'bar' }, ui.handoff, ui.endBtn);
-    ui.endNo = h('button', { type: 'button', class: 'tbtn', text: t.endNo, onclick: () => showConfirm(false) });
+    ui.endBtn = btn('tbtn', () => showConfirm(true), {}, icon('end', 16), t.end);
+    ui.actions = h('div', { class: 'bar' }, btn('tbtn', requestHandoff, {}, icon('person', 18), t.handoff), ui.endBtn);
+    ui.endNo = btn('tbtn', () => showConfirm(false), { text: t.endNo });
     ui.confirm = h('div', { class: 'bar', hidden: true, role: 'group', 'aria-labelledby': 'fd-endask' },
-      h('p', { id: 'fd-endask', text: t.endAsk }),
-      h('button', { type: 'button', class: 'tbtn primary', text: t.endYes, onclick: endChat }), ui.endNo);
+      h('p', { id: 'fd-endask', text: t.endAsk }), btn('tbtn primary', endChat, { text: t.end }), ui.endNo);
     ui.input = h('textarea', { id: 'fd-input', rows: '1', placeholder: t.placeholder,
       'aria-describedby': 'fd-hint fd-count', autocomplete: 'off', enterkeyhint: 'send' });
     ui.composer = h('form', { class: 'composer', novalidate: true },
@@ -456,22 +432,19 @@ color:var(--accent);font-size:18px;font-weight:700;padding:0}
       ui.input,
       h('button', { type: 'submit', class: 'send', 'aria-label': t.send }, icon('send', 22)));
     ui.count = h('p', { class: 'count', id: 'fd-count', hidden: true });
-    ui.newChat = h('button', { type: 'button', class: 'tbtn primary', text: t.newChat, onclick: newChat });
-    // Rating after the patient ends the chat: a score, then an optional comment.
+    ui.newChat = btn('tbtn primary', newChat, { text: t.newChat });
+    // After the patient ends the chat: a score, then an optional comment.
     ui.rq = h('h3', { id: 'fd-rq', tabindex: '-1', text: t.rateAsk });
-    ui.stars = h('div', { class: 'stars', role: 'group', 'aria-labelledby': 'fd-rq' });
-    t.words.forEach((w, i) => ui.stars.append(h('button', { type: 'button', class: 'star', 'aria-pressed': 'false',
-      'aria-label': (i + 1) + ' ' + t.of + ' 5, ' + w, text: String(i + 1), onclick: () => rate(i + 1) })));
-    const cap = (w) => w[0].toUpperCase() + w.slice(1);
+    ui.stars = h('div', { class: 'stars', role: 'group', 'aria-labelledby': 'fd-rq' },
+      ...t.words.map((w, i) => btn('choice star', () => rate(i + 1),
+        { 'aria-pressed': 'false', 'aria-label': i + 1 + ' ' + t.of + ' 5, ' + w, text: i + 1 })));
+    const cap = (i) => h('span', { text: t.words[i][0].toUpperCase() + t.words[i].slice(1) });
     ui.comment = h('textarea', { id: 'fd-comment', rows: '2', maxlength: '1000' });
     ui.more = h('div', { class: 'more', hidden: true },
       h('label', { for: 'fd-comment', text: t.comment }), ui.comment,
-      h('div', { class: 'row' },
-        h('button', { type: 'button', class: 'tbtn primary', text: t.send, onclick: () => rated(true) }),
-        h('button', { type: 'button', class: 'tbtn', text: t.skip, onclick: () => rated(false) })));
-    ui.ask = h('div', {}, ui.rq, ui.stars,
-      h('p', { class: 'scale', 'aria-hidden': 'true' }, h('span', { text: cap(t.words[0]) }), h('span', { text: cap(t.words[4]) })),
-      ui.more);
+      h('div', { class: 'row' }, btn('tbtn primary', () => rated(true), { text: t.send }),
+        btn('tbtn', () => rated(false), { text: t.skip })));
+    ui.ask = h('div', {}, ui.rq, ui.stars, h('p', { class: 'scale', 'aria-hidden': 'true' }, cap(0), cap(4)), ui.more);
     ui.thanks = h('p', { class: 'thanks', role: 'status', 'aria-live': 'polite' });
     ui.newBar = h('div', { class: 'newbar', hidden: true }, ui.ask, ui.thanks, ui.newChat);
     ui.live = h('div', { class: 'sr', 'aria-live': 'polite' });
@@ -479,7 +452,7 @@ color:var(--accent);font-size:18px;font-weight:700;padding:0}
       'aria-labelledby': 'fd-title', hidden: true },
     h('div', { class: 'head' },
       h('div', { class: 'htext' }, h('h2', { id: 'fd-title', text: cfg.title }), ui.status),
-      h('button', { type: 'button', class: 'ibtn', 'aria-label': t.close, onclick: () => setOpen(false, true) }, icon('close', 22))),
+      btn('ibtn', () => setOpen(false, true), { 'aria-label': t.close }, icon('close', 22))),
     h('p', { class: 'notice' }, icon('alert', 18), t.notice),
     ui.log, ui.actions, ui.confirm, ui.composer, ui.count, ui.newBar);
     ui.root = h('div', { class: 'root', lang: cfg.lang }, ui.panel, ui.launcher, ui.live);
@@ -573,7 +546,7 @@ color:var(--accent);font-size:18px;font-weight:700;padding:0}
         if (S.ws !== ws || typeof ev.data !== 'string') return;
         let m;
         try { m = JSON.parse(ev.data); } catch (_) { return; }
-        if (m && typeof m === 'object' && typeof m.type === 'string') handle(m);
+        if (m && HANDLE.hasOwnProperty(m.type)) HANDLE[m.type](m);
       });
       ws.onclose = guard((ev) => {
         clearTimeout(stall);
@@ -600,14 +573,6 @@ color:var(--accent);font-size:18px;font-weight:700;padding:0}
       clearTimeout(S.timer);
       S.timer = setTimeout(guard(connect), delay);
     }
-    function reconnectNow() {
-      const ws = S.ws;
-      S.ws = null;
-      S.started = false;
-      if (ws) try { ws.close(1000); } catch (_) { /* ignore */ }
-      S.attempt = 0;
-      connect();
-    }
     function send(obj) {
       if (!S.ws || S.ws.readyState !== 1) return false;
       try { S.ws.send(JSON.stringify(obj)); return true; } catch (_) { return false; }
@@ -618,20 +583,9 @@ color:var(--accent);font-size:18px;font-weight:700;padding:0}
       send(f);
     }
 
-    function handle(m) {
-      switch (m.type) {
-        case 'started': return onStarted(m);
-        case 'ack': return onAck(m);
-        case 'reply': return onReply(m);
-        case 'ended': return onEnded();
-        case 'rated': return undefined;
-        case 'error': return onError(m);
-        case 'queued': return onQueued(m);
-        case 'agent_joined': return onAgent(m);
-        case 'typing': return onTyping(m);
-        default: return undefined; // unknown frames are ignored
-      }
-    }
+    // Frame handlers; unknown frames (and `rated`) are ignored.
+    const HANDLE = { started: onStarted, ack: onAck, reply: onReply, ended: onEnded, error: onError,
+      queued: onQueued, agent_joined: onAgent, typing: onTyping };
     function onStarted(m) {
       S.started = true;
       S.attempt = 0;
@@ -780,8 +734,7 @@ color:var(--accent);font-size:18px;font-weight:700;padding:0}
         for (const c of m.choices.slice(0, 12)) {
           if (!c || typeof c.label !== 'string' || !c.label.trim()) continue;
           const value = typeof c.value === 'string' ? c.value : c.label;
-          group.append(h('button', { type: 'button', class: 'choice', text: c.label,
-            onclick: (e) => choose(e.currentTarget, c.label, value) }));
+          group.append(btn('choice', (e) => choose(e.currentTarget, c.label, value), { text: c.label }));
         }
         li.append(group);
       }
@@ -833,7 +786,6 @@ color:var(--accent);font-size:18px;font-weight:700;padding:0}
       while (ui.live.childNodes.length > 3) ui.live.firstChild.remove();
     }
     function clearLog() {
-      for (const [, el] of S.els) el.remove();
       for (const c of Array.from(ui.list.children)) if (c._k != null) c.remove();
       S.els.clear();
       S.maxSeq = 0;
@@ -948,7 +900,13 @@ color:var(--accent);font-size:18px;font-weight:700;padding:0}
       if (e.key === KEY.resume) {
         if (e.newValue && e.newValue !== S.token) {
           S.token = e.newValue; // another tab started or replaced the conversation
-          if (S.ws || S.wanted) reconnectNow();
+          if (S.ws || S.wanted) { // reconnect now
+            const ws = S.ws;
+            S.ws = null;
+            if (ws) ws.close(1000);
+            S.attempt = 0;
+            connect();
+          }
         }
       } else if (e.key === KEY.outbox) {
         const stored = new Set(readOutbox().map((o) => o.id));

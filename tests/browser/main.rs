@@ -13,4 +13,5 @@ mod a11y;
 mod appointments;
 mod chat;
 mod console;
+mod patient;
 mod safety;

@@ -1,0 +1,528 @@
+//! The end of a chat (the satisfaction rating), a phone-sized screen, a
+//! Spanish host page, and axe-core with the rating showing.
+
+use std::net::{Ipv4Addr, SocketAddr};
+
+use fantoccini::wd::WebDriverCompatibleCommand;
+use serde_json::{Value, json};
+
+use crate::a11y::{axe_source, axe_violations};
+use crate::common::spawn_app;
+use crate::harness::{Browser, browser_or_skip};
+
+/// Records the widget's WebSocket traffic in `window.__sent` and
+/// `window.__got` (parsed frames). Run it before the widget connects: a
+/// first-time visitor's widget connects when the panel first opens.
+const SPY: &str = "window.__sent = []; window.__got = [];
+const send = WebSocket.prototype.send;
+WebSocket.prototype.send = function (data) {
+  if (!this.__spied) {
+    this.__spied = true;
+    this.addEventListener('message', (e) => window.__got.push(JSON.parse(e.data)));
+  }
+  window.__sent.push(JSON.parse(data));
+  return send.call(this, data);
+};";
+
+/// A condition: the rating's score buttons are showing, focus on its question.
+const RATING_SHOWN: &str = "!root.querySelector('.newbar').hidden \
+    && root.querySelectorAll('.star').length === 5 \
+    && root.activeElement === root.querySelector('#fd-rq')";
+
+/// Ends the chat through the End chat action and its confirmation.
+async fn end_chat(browser: &Browser, end: &str) {
+    browser
+        .widget_button(end)
+        .await
+        .click()
+        .await
+        .expect("the end button is clickable");
+    // The confirmation's own button has the same label; the first is hidden now.
+    browser
+        .widget(".bar[role=group] .primary")
+        .await
+        .click()
+        .await
+        .expect("the confirmation is clickable");
+    browser
+        .wait_for(RATING_SHOWN, "the rating, with focus on its question")
+        .await;
+}
+
+/// The score button with this accessible name.
+async fn star(browser: &Browser, label: &str) {
+    browser
+        .widget(&format!(".star[aria-label={}]", json!(label)))
+        .await
+        .click()
+        .await
+        .expect("the score button is clickable");
+}
+
+/// The rate frames the widget sent.
+async fn rate_frames(browser: &Browser) -> Value {
+    browser
+        .js("return window.__sent.filter(f => f.type === 'rate');")
+        .await
+}
+
+#[tokio::test]
+async fn ending_the_chat_asks_for_a_rating_and_a_comment_and_thanks() {
+    let browser = browser_or_skip!();
+    let app = spawn_app().await;
+    browser.demo_page(app.addr).await;
+    browser.js(SPY).await;
+    browser.open_widget().await;
+    browser.send_message("Where do I park?").await;
+    browser
+        .wait_for(
+            "[...root.querySelectorAll('.msg.bot .bubble')].some(b => b.textContent.includes('Alder Street'))",
+            "an answer",
+        )
+        .await;
+
+    end_chat(&browser, "End chat").await;
+    let labels = browser
+        .js("return [...root.querySelectorAll('.star')].map(b => [b.textContent, b.getAttribute('aria-label'), b.getAttribute('aria-pressed')]);")
+        .await;
+    assert_eq!(
+        labels,
+        json!([
+            ["1", "1 of 5, very poor", "false"],
+            ["2", "2 of 5, poor", "false"],
+            ["3", "3 of 5, okay", "false"],
+            ["4", "4 of 5, good", "false"],
+            ["5", "5 of 5, excellent", "false"]
+        ])
+    );
+    assert_eq!(
+        browser
+            .js("return root.querySelector('.stars').getAttribute('aria-labelledby') === 'fd-rq' && root.querySelector('#fd-rq').textContent;")
+            .await,
+        json!("How was this chat?")
+    );
+    assert_eq!(
+        browser
+            .js("return !root.querySelector('.newbar button.primary:last-child').hidden && root.querySelector('.newbar > button').textContent;")
+            .await,
+        json!("Start a new chat"),
+        "a new chat stays available"
+    );
+
+    // One tap sends the score, then the comment box takes focus.
+    star(&browser, "5 of 5, excellent").await;
+    browser
+        .wait_for(
+            "root.querySelector('.star:last-child').getAttribute('aria-pressed') === 'true' \
+             && root.activeElement === root.querySelector('#fd-comment') \
+             && window.__got.some(f => f.type === 'rated')",
+            "the score pressed and stored, and focus in the comment box",
+        )
+        .await;
+    assert_eq!(
+        rate_frames(&browser).await,
+        json!([{"type": "rate", "score": 5}])
+    );
+
+    browser
+        .widget("#fd-comment")
+        .await
+        .send_keys("Quick and clear, thank you.")
+        .await
+        .expect("typing works");
+    browser
+        .widget_button("Send")
+        .await
+        .click()
+        .await
+        .expect("Send is clickable");
+    browser
+        .wait_for(
+            "root.querySelector('.thanks').textContent === 'Thank you for your feedback!' \
+             && root.querySelector('.thanks').getAttribute('aria-live') === 'polite' \
+             && root.activeElement === root.querySelector('.newbar > button') \
+             && window.__got.filter(f => f.type === 'rated').length === 2",
+            "the thank-you, with focus on Start a new chat, and the comment stored",
+        )
+        .await;
+    assert_eq!(
+        rate_frames(&browser).await,
+        json!([
+            {"type": "rate", "score": 5},
+            {"type": "rate", "score": 5, "comment": "Quick and clear, thank you."}
+        ])
+    );
+    let errors = browser
+        .js("return window.__got.filter(f => f.type === 'error');")
+        .await;
+    assert_eq!(errors, json!([]));
+
+    // And a new chat can start right away.
+    browser
+        .widget_button("Start a new chat")
+        .await
+        .click()
+        .await
+        .expect("Start a new chat is clickable");
+    browser
+        .wait_for(
+            "root.querySelector('.newbar').hidden && root.activeElement === root.querySelector('textarea') \
+             && window.__got.filter(f => f.type === 'started').length === 2",
+            "a new conversation with focus in the composer",
+        )
+        .await;
+}
+
+#[tokio::test]
+async fn a_rating_given_while_reconnecting_is_sent_after_the_end() {
+    let browser = browser_or_skip!();
+    let mut app = spawn_app().await;
+    browser.demo_page(app.addr).await;
+    browser.js(SPY).await;
+    browser.open_widget().await;
+    browser
+        .wait_for(
+            "root.querySelector('.status').textContent.includes('Online')",
+            "the connection",
+        )
+        .await;
+
+    app.stop().await;
+    browser
+        .wait_for(
+            "root.querySelector('.status').textContent.includes('Reconnecting')",
+            "the widget to notice the server is gone",
+        )
+        .await;
+    end_chat(&browser, "End chat").await;
+    star(&browser, "4 of 5, good").await;
+    browser.widget_button("Skip").await.click().await.unwrap();
+    browser
+        .wait_for(
+            "root.querySelector('.thanks').textContent === 'Thank you for your feedback!'",
+            "the thank-you",
+        )
+        .await;
+
+    app.start_again().await;
+    // Come back now rather than after the backoff.
+    browser
+        .js("window.dispatchEvent(new Event('online'));")
+        .await;
+    browser
+        .wait_for(
+            "window.__got.some(f => f.type === 'ended') && window.__got.some(f => f.type === 'rated')",
+            "the end and the rating delivered after reconnecting",
+        )
+        .await;
+    let order = browser
+        .js("return window.__sent.map(f => f.type).filter(t => t !== 'typing').slice(-3);")
+        .await;
+    assert_eq!(order, json!(["start", "end", "rate"]));
+    assert_eq!(
+        rate_frames(&browser).await,
+        json!([{"type": "rate", "score": 4}])
+    );
+    assert_eq!(
+        browser
+            .js("return window.__got.filter(f => f.type === 'error');")
+            .await,
+        json!([])
+    );
+    // The thank-you is still there: the reconnect did not start a new chat.
+    assert_eq!(
+        browser
+            .js("return root.querySelector('.thanks').textContent;")
+            .await,
+        json!("Thank you for your feedback!")
+    );
+}
+
+/// `POST /session/{id}/goog/cdp/execute`: a Chrome DevTools command.
+#[derive(Debug)]
+struct Cdp(Value);
+
+impl WebDriverCompatibleCommand for Cdp {
+    fn endpoint(
+        &self,
+        base_url: &url::Url,
+        session_id: Option<&str>,
+    ) -> Result<url::Url, url::ParseError> {
+        let session = session_id.expect("a session is open");
+        base_url.join(&format!("session/{session}/goog/cdp/execute"))
+    }
+
+    fn method_and_body(&self, _: &url::Url) -> (http::Method, Option<String>) {
+        (http::Method::POST, Some(self.0.to_string()))
+    }
+}
+
+/// Boxes of the widget's parts and whether anything scrolls sideways.
+const PHONE_LAYOUT: &str = r#"
+const box = (el) => { const r = el.getBoundingClientRect(); return [r.left, r.top, r.width, r.height].map(Math.round); };
+const reachable = (el) => {
+  const r = el.getBoundingClientRect();
+  const hit = root.elementFromPoint(r.left + r.width / 2, r.top + r.height / 2);
+  return r.height >= 44 && r.left >= 0 && r.right <= innerWidth && r.top >= 0 && r.bottom <= innerHeight
+    && !!hit && (hit === el || el.contains(hit));
+};
+const panel = root.querySelector('.panel');
+const wide = [...root.querySelectorAll('.panel *')].filter(el => el.scrollWidth > el.clientWidth + 1
+  && getComputedStyle(el).overflowX !== 'visible' && getComputedStyle(el).overflowX !== 'hidden');
+return {
+  viewport: [innerWidth, innerHeight],
+  panel: box(panel),
+  pageScrollsSideways: document.documentElement.scrollWidth > innerWidth,
+  panelScrollsSideways: panel.scrollWidth > panel.clientWidth || wide.map(el => el.className),
+  reachable: Object.fromEntries(Object.entries(SELECTORS).map(([k, sel]) => {
+    const els = [...root.querySelectorAll(sel)];
+    // true, or what is wrong: each box and what is on top at its centre
+    return [k, (els.length > 0 && els.every(reachable)) || els.map(el => {
+      const r = el.getBoundingClientRect();
+      const hit = root.elementFromPoint(r.left + r.width / 2, r.top + r.height / 2);
+      return [box(el), hit && hit.outerHTML.slice(0, 80)];
+    })];
+  })),
+};"#;
+
+#[tokio::test]
+async fn on_a_320_px_phone_the_panel_fills_the_screen_and_controls_are_reachable() {
+    let browser = browser_or_skip!();
+    let app = spawn_app().await;
+    browser
+        .client
+        .issue_cmd(Cdp(json!({
+            "cmd": "Emulation.setDeviceMetricsOverride",
+            "params": {"width": 320, "height": 640, "deviceScaleFactor": 2, "mobile": true}
+        })))
+        .await
+        .expect("chromedriver runs the DevTools command");
+    browser.demo_page(app.addr).await;
+    browser.open_widget().await;
+    browser.send_message("appointment").await;
+    browser
+        .wait_for(
+            "[...root.querySelectorAll('.msg.bot')].pop().querySelectorAll('button.choice:not(:disabled)').length >= 3",
+            "an answer with choices",
+        )
+        .await;
+
+    let layout = |selectors: Value| {
+        let browser = &browser;
+        async move {
+            browser
+                .js_with(
+                    &format!("const SELECTORS = arguments[0];\n{PHONE_LAYOUT}"),
+                    vec![selectors],
+                )
+                .await
+        }
+    };
+    let chatting = layout(json!({
+        "composer": "#fd-input",
+        "send": ".send",
+        "talk to a person": ".bar:not([hidden]) .tbtn:first-child",
+        "end chat": ".bar:not([hidden]) .tbtn:last-child",
+        "close": ".head .ibtn",
+    }))
+    .await;
+    assert_eq!(chatting["viewport"], json!([320, 640]), "{chatting}");
+    assert_eq!(
+        chatting["panel"],
+        json!([0, 0, 320, 640]),
+        "the panel fills the screen: {chatting}"
+    );
+    assert_eq!(chatting["pageScrollsSideways"], json!(false), "{chatting}");
+    assert_eq!(chatting["panelScrollsSideways"], json!([]), "{chatting}");
+    assert!(
+        chatting["reachable"]
+            .as_object()
+            .unwrap()
+            .values()
+            .all(|v| v == true),
+        "every control visible, on top and at least 44 px tall: {chatting}"
+    );
+    let handoff = browser
+        .js("return root.querySelector('.bar .tbtn').textContent;")
+        .await;
+    assert_eq!(handoff, json!("Talk to a person"));
+
+    // The rating fits too.
+    end_chat(&browser, "End chat").await;
+    let rating = layout(json!({"scores": ".star", "new chat": ".newbar > button"})).await;
+    assert_eq!(rating["panelScrollsSideways"], json!([]), "{rating}");
+    assert!(
+        rating["reachable"]
+            .as_object()
+            .unwrap()
+            .values()
+            .all(|v| v == true),
+        "the score buttons and Start a new chat fit: {rating}"
+    );
+    star(&browser, "3 of 5, okay").await;
+    let comment = layout(json!({"comment": "#fd-comment", "send and skip": ".row .tbtn"})).await;
+    assert_eq!(comment["panelScrollsSideways"], json!([]), "{comment}");
+    assert!(
+        comment["reachable"]
+            .as_object()
+            .unwrap()
+            .values()
+            .all(|v| v == true),
+        "the comment box and its buttons fit: {comment}"
+    );
+}
+
+/// Serves one HTML page at `/` from another localhost origin.
+async fn host_page(html: String) -> SocketAddr {
+    let listener = tokio::net::TcpListener::bind((Ipv4Addr::LOCALHOST, 0))
+        .await
+        .expect("a port for the host page");
+    let addr = listener.local_addr().unwrap();
+    let router = axum::Router::new().route(
+        "/",
+        axum::routing::get(move || async move { axum::response::Html(html) }),
+    );
+    tokio::spawn(async move { axum::serve(listener, router).await });
+    addr
+}
+
+#[tokio::test]
+async fn on_a_spanish_page_the_widget_speaks_spanish() {
+    let browser = browser_or_skip!();
+    let app = spawn_app().await;
+    let page = host_page(format!(
+        r#"<!doctype html><html lang="es"><head><meta charset="utf-8"><title>Clínica</title></head>
+<body><main><h1>Clínica del Valle</h1></main>
+<script src="http://{}/widget.js" data-title="Clínica del Valle" async></script></body></html>"#,
+        app.addr
+    ))
+    .await;
+    browser.goto(&format!("http://{page}/")).await;
+    browser
+        .wait_for(
+            "root && root.querySelector('.launcher')",
+            "the widget mounts",
+        )
+        .await;
+    assert_eq!(
+        browser
+            .js("return root.querySelector('.launcher').getAttribute('aria-label');")
+            .await,
+        json!("Abrir chat \u{2013} Clínica del Valle")
+    );
+    browser.open_widget().await;
+    let strings = browser
+        .js("return {
+            lang: root.querySelector('.root').lang,
+            notice: root.querySelector('.notice').textContent,
+            placeholder: root.querySelector('textarea').placeholder,
+            send: root.querySelector('.send').getAttribute('aria-label'),
+            actions: [...root.querySelectorAll('.bar .tbtn')].map(b => b.textContent),
+            close: root.querySelector('.head .ibtn').getAttribute('aria-label'),
+        };")
+        .await;
+    assert_eq!(
+        strings,
+        json!({
+            "lang": "es",
+            "notice": "No es para emergencias: llame al 911.",
+            "placeholder": "Escriba su mensaje\u{2026}",
+            "send": "Enviar",
+            "actions": ["Hablar con una persona", "Terminar chat", "Terminar chat", "Seguir conversando"],
+            "close": "Cerrar chat",
+        })
+    );
+
+    browser.send_message("¿Cuál es el horario?").await;
+    browser
+        .wait_for(
+            "[...root.querySelectorAll('.msg.bot .bubble')].some(b => b.textContent.includes('De lunes a viernes de 8 a 18 h'))",
+            "the Spanish hours article",
+        )
+        .await;
+    browser
+        .wait_for(
+            "!root.querySelector('.msg.pending') && root.querySelector('.status').textContent === 'En línea'",
+            "the question delivered, online",
+        )
+        .await;
+
+    end_chat(&browser, "Terminar chat").await;
+    assert_eq!(
+        browser
+            .js("return [root.querySelector('#fd-rq').textContent, ...[...root.querySelectorAll('.star')].map(b => b.getAttribute('aria-label'))];")
+            .await,
+        json!([
+            "¿Qué le pareció este chat?",
+            "1 de 5, muy malo",
+            "2 de 5, malo",
+            "3 de 5, regular",
+            "4 de 5, bueno",
+            "5 de 5, excelente"
+        ])
+    );
+    star(&browser, "5 de 5, excelente").await;
+    browser.widget_button("Omitir").await.click().await.unwrap();
+    browser
+        .wait_for(
+            "root.querySelector('.thanks').textContent === '¡Gracias por su opinión!' \
+             && root.querySelector('.newbar > button').textContent === 'Iniciar un chat nuevo'",
+            "the Spanish thank-you",
+        )
+        .await;
+}
+
+#[tokio::test]
+async fn axe_finds_no_violations_with_the_rating_showing() {
+    let Some(axe) = axe_source() else { return };
+    let browser = browser_or_skip!();
+    let app = spawn_app().await;
+    browser.demo_page(app.addr).await;
+    browser.open_widget().await;
+    browser.send_message("Do you offer payment plans?").await;
+    browser
+        .wait_for(
+            "[...root.querySelectorAll('.msg.bot .bubble')].some(b => b.textContent.includes('monthly payments'))",
+            "an answer",
+        )
+        .await;
+    end_chat(&browser, "End chat").await;
+
+    let asking = axe_violations(&browser, &axe).await;
+    assert_eq!(
+        asking,
+        json!([]),
+        "axe-core violations with the score buttons showing:\n{}",
+        serde_json::to_string_pretty(&asking).unwrap()
+    );
+
+    star(&browser, "2 of 5, poor").await;
+    browser
+        .wait_for(
+            "root.activeElement === root.querySelector('#fd-comment')",
+            "the comment box",
+        )
+        .await;
+    let commenting = axe_violations(&browser, &axe).await;
+    assert_eq!(
+        commenting,
+        json!([]),
+        "axe-core violations with the comment box showing:\n{}",
+        serde_json::to_string_pretty(&commenting).unwrap()
+    );
+
+    browser.widget_button("Skip").await.click().await.unwrap();
+    browser
+        .wait_for(
+            "root.querySelector('.thanks').textContent !== ''",
+            "the thank-you",
+        )
+        .await;
+    let thanked = axe_violations(&browser, &axe).await;
+    assert_eq!(
+        thanked,
+        json!([]),
+        "axe-core violations with the thank-you showing:\n{}",
+        serde_json::to_string_pretty(&thanked).unwrap()
+    );
+}

@@ -70,6 +70,13 @@ pub struct Settings {
     #[command(flatten)]
     pub decision: crate::knowledge::DecisionSettings,
 
+    /// Shared secret for verified patient identity: the clinic's site signs
+    /// a signed-in patient's user id with HMAC-SHA256 under this secret, so
+    /// the same chat follows them across devices. Unset: patients stay
+    /// anonymous. Prefer the environment variable (flags show in process lists).
+    #[arg(long, env = "FRONTDESK_IDENTITY_SECRET", hide_env_values = true)]
+    pub identity_secret: Option<String>,
+
     /// Days transcripts and appointment details are kept; a daily job purges
     /// older ones (the audit log is kept). 0 turns the job off.
     #[arg(long, env = "FRONTDESK_RETENTION_DAYS", default_value_t = DEFAULT_RETENTION_DAYS)]

@@ -8,6 +8,9 @@
  *   data-color  clinic colour, #rgb or #rrggbb (default #0b6e4f); text colours
  *               are derived from it so contrast stays >= 4.5:1
  *   data-lang   "en" or "es" (default: <html lang>, else "en")
+ *   data-user, data-user-sig  optional: the signed-in patient's id on the
+ *               clinic's site and its HMAC, so the same chat follows them
+ *               to another device (see docs/protocol.md, "Verified identity")
  *
  * The only global is window.Frontdesk:
  *   Frontdesk.open()    open the chat panel and move focus into it
@@ -62,7 +65,7 @@ function boot() {
   } catch (_) { /* host froze window: run without the API */ }
 
   const mount = guard(() => {
-    app = createApp({ WS_URL, lang, title, color: ds.color, K, base });
+    app = createApp({ WS_URL, lang, title, color: ds.color, K, base, user: ds.user, userSig: ds.userSig });
     if (wantOpen !== null) app.setOpen(wantOpen, false);
   });
   if (document.body) mount();
@@ -580,6 +583,7 @@ function createApp(cfg) {
   function sendStart() {
     const f = { type: 'start', lang: cfg.lang };
     if (S.token) f.resume = S.token;
+    if (cfg.user && cfg.userSig) { f.user = cfg.user; f.user_sig = cfg.userSig; }
     send(f);
   }
 

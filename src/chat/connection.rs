@@ -180,7 +180,7 @@ impl Session {
             Err(e) => return self.refuse(e).await,
         };
         let outcome = match frame {
-            ClientFrame::Start { resume, lang } => self.start(resume, lang).await,
+            ClientFrame::Start { resume, lang, user } => self.start(resume, lang, user).await,
             ClientFrame::Say { id, text, choice } => self.say(id, text, choice).await,
             ClientFrame::End => self.end().await,
             ClientFrame::Handoff => self.handoff().await,

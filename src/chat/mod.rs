@@ -3,6 +3,7 @@
 
 mod connection;
 mod handoff;
+pub mod identity;
 pub mod origin;
 pub mod per_address;
 pub mod protocol;

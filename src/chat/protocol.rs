@@ -14,6 +14,8 @@ pub enum ClientFrame {
     Start {
         resume: Option<String>,
         lang: Option<Lang>,
+        /// A signed-in patient: the clinic's user id and its HMAC.
+        user: Option<(String, String)>,
     },
     Say {
         id: ClientMessageId,
@@ -44,6 +46,7 @@ pub enum ErrorCode {
     NotStarted,
     AlreadyStarted,
     UnknownResume,
+    BadIdentity,
     RateLimited,
     Unavailable,
 }
@@ -60,6 +63,7 @@ impl ErrorCode {
             ErrorCode::NotStarted => "not_started",
             ErrorCode::AlreadyStarted => "already_started",
             ErrorCode::UnknownResume => "unknown_resume",
+            ErrorCode::BadIdentity => "bad_identity",
             ErrorCode::RateLimited => "rate_limited",
             ErrorCode::Unavailable => "unavailable",
         }
@@ -93,6 +97,8 @@ impl FrameError {
 struct StartFields {
     resume: Option<String>,
     lang: Option<String>,
+    user: Option<String>,
+    user_sig: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -124,11 +130,26 @@ pub fn parse(text: &str) -> Result<ClientFrame, FrameError> {
     let bad = |e: serde_json::Error| FrameError::new(ErrorCode::BadFrame, describe(kind, &e));
     match kind {
         "start" => {
-            let StartFields { resume, lang } = start_fields(&value)?;
+            let StartFields {
+                resume,
+                lang,
+                user,
+                user_sig,
+            } = start_fields(&value)?;
+            let user = match (user, user_sig) {
+                (None, None) => None,
+                (Some(u), Some(sig)) => Some((u, sig)),
+                _ => {
+                    return Err(FrameError::new(
+                        ErrorCode::BadFrame,
+                        "\"user\" and \"user_sig\" go together.",
+                    ));
+                }
+            };
             let lang = lang.map(|l| l.parse::<Lang>()).transpose().map_err(|_| {
                 FrameError::new(ErrorCode::BadFrame, "\"lang\" must be \"en\" or \"es\".")
             })?;
-            Ok(ClientFrame::Start { resume, lang })
+            Ok(ClientFrame::Start { resume, lang, user })
         }
         "say" => {
             let SayFields { id, text, choice } =
@@ -196,6 +217,8 @@ fn start_fields(value: &Value) -> Result<StartFields, FrameError> {
     Ok(StartFields {
         resume: field("resume")?,
         lang: field("lang")?,
+        user: field("user")?,
+        user_sig: field("user_sig")?,
     })
 }
 

@@ -8,7 +8,7 @@ use unicode_segmentation::UnicodeSegmentation;
 use super::connection::{Exit, Session};
 use super::protocol::{ErrorCode, FrameError, MessageView, ServerFrame};
 use crate::dialog::{DialogState, Reply, Turn};
-use crate::ids::{ClientMessageId, ResumeToken};
+use crate::ids::{ClientMessageId, ResumeToken, TokenDigest};
 use crate::lang::Lang;
 use crate::queue::{AgentEvent, Handoff, PatientLink};
 use crate::store::{Conversation, StoreError, VisitorId};
@@ -31,33 +31,44 @@ pub(super) struct Active {
 
 impl Session {
     /// Opens or resumes a conversation.
-    pub(super) async fn start(&mut self, resume: Option<String>, lang: Option<Lang>) -> Handled {
+    pub(super) async fn start(
+        &mut self,
+        resume: Option<String>,
+        lang: Option<Lang>,
+        user: Option<(String, String)>,
+    ) -> Handled {
         if self.active.is_some() {
             return Ok(Err(FrameError::new(
                 ErrorCode::AlreadyStarted,
                 "A conversation is already open on this connection.",
             )));
         }
-        let resumed = match resume {
+        let identity = match user {
             None => None,
-            Some(raw) => match self.find_visitor(&raw).await {
-                Ok(Some(found)) => Some(found),
-                Ok(None) => {
+            Some((user, sig)) => match super::identity::verify(
+                self.state.settings.identity_secret.as_deref(),
+                &user,
+                &sig,
+            ) {
+                Some(identity) => Some(identity),
+                None => {
                     return Ok(Err(FrameError::new(
-                        ErrorCode::UnknownResume,
-                        "That conversation could not be found; start a new one.",
+                        ErrorCode::BadIdentity,
+                        "The signed-in identity could not be verified.",
                     )));
                 }
-                Err(e) => return Ok(Err(e)),
             },
         };
-        let (token, visitor, open) = match resumed {
-            Some((token, visitor, open)) => (token, Some(visitor), open),
-            None => (ResumeToken::generate(), None, None),
+        let (token, visitor, open) = match self.locate(resume, identity).await {
+            Ok(found) => found,
+            Err(e) => return Ok(Err(e)),
         };
         let conversation = match open {
             Some(conversation) => conversation,
-            None => match self.begin(visitor, &token, lang.unwrap_or_default()).await {
+            None => match self
+                .begin(visitor, &token, identity, lang.unwrap_or_default())
+                .await
+            {
                 Ok(c) => c,
                 Err(e) => return Ok(Err(e)),
             },
@@ -92,6 +103,70 @@ impl Session {
         self.tell_handoff(handoff).await.map(Ok)
     }
 
+    /// Finds who this is: by verified identity first (any device), then by
+    /// resume token; a new visitor otherwise. Returns the token this device
+    /// should keep.
+    async fn locate(
+        &self,
+        resume: Option<String>,
+        identity: Option<TokenDigest>,
+    ) -> Result<(ResumeToken, Option<VisitorId>, Option<Conversation>), FrameError> {
+        let by_token = match resume {
+            None => None,
+            Some(raw) => match self.find_visitor(&raw).await? {
+                Some(found) => Some(found),
+                None if identity.is_some() => None,
+                None => {
+                    return Err(FrameError::new(
+                        ErrorCode::UnknownResume,
+                        "That conversation could not be found; start a new one.",
+                    ));
+                }
+            },
+        };
+        let Some(identity) = identity else {
+            return Ok(match by_token {
+                Some((token, visitor, open)) => (token, Some(visitor), open),
+                None => (ResumeToken::generate(), None, None),
+            });
+        };
+        let store = &self.state.store;
+        let writer = &self.state.writer;
+        match store
+            .visitor_by_identity(&identity)
+            .await
+            .map_err(unavailable)?
+        {
+            // Known on another device: this device gets its own fresh token.
+            Some(visitor) => {
+                let token = match by_token {
+                    Some((token, v, _)) if v == visitor => token,
+                    _ => ResumeToken::generate(),
+                };
+                writer
+                    .link_visitor(visitor, token.digest(), None)
+                    .await
+                    .map_err(unavailable)?;
+                let open = store
+                    .open_conversation(visitor)
+                    .await
+                    .map_err(unavailable)?;
+                Ok((token, Some(visitor), open))
+            }
+            // First time signed in: this device's visitor becomes theirs.
+            None => match by_token {
+                Some((token, visitor, open)) => {
+                    writer
+                        .link_visitor(visitor, token.digest(), Some(identity))
+                        .await
+                        .map_err(unavailable)?;
+                    Ok((token, Some(visitor), open))
+                }
+                None => Ok((ResumeToken::generate(), None, None)),
+            },
+        }
+    }
+
     /// Looks a resume token up: the visitor and their open conversation.
     async fn find_visitor(
         &self,
@@ -120,11 +195,12 @@ impl Session {
         &self,
         visitor: Option<VisitorId>,
         token: &ResumeToken,
+        identity: Option<TokenDigest>,
         lang: Lang,
     ) -> Result<Conversation, FrameError> {
         let writer = &self.state.writer;
         let conversation = writer
-            .start_conversation(visitor, token.digest(), lang)
+            .start_conversation(visitor, token.digest(), identity, lang)
             .await
             .map_err(unavailable)?;
         let greeting = self.state.engine.greeting(lang);

@@ -88,12 +88,22 @@ pub enum WriteOp {
     StartConversation {
         visitor: Option<VisitorId>,
         token: TokenDigest,
+        /// Set on a new visitor who is signed in on the clinic's site.
+        identity: Option<TokenDigest>,
         lang: Lang,
         reply: oneshot::Sender<StoreResult<Conversation>>,
     },
     Append {
         message: NewMessage,
         reply: oneshot::Sender<StoreResult<Appended>>,
+    },
+    /// Gives a known visitor a new resume token (another device), and
+    /// links their verified identity.
+    LinkVisitor {
+        visitor: VisitorId,
+        token: TokenDigest,
+        identity: Option<TokenDigest>,
+        reply: oneshot::Sender<StoreResult<()>>,
     },
     EndConversation {
         conversation: ConversationId,
@@ -309,5 +319,13 @@ impl Store {
     /// `Ok(count)` when the chain is intact, `Err(id)` at the first broken row.
     pub async fn verify_audit(&self) -> StoreResult<Result<u64, i64>> {
         dispatch!(self, s => s.verify_audit().await)
+    }
+
+    /// The visitor with this verified identity, if any.
+    pub async fn visitor_by_identity(
+        &self,
+        identity: &TokenDigest,
+    ) -> StoreResult<Option<VisitorId>> {
+        dispatch!(self, s => s.visitor_by_identity(identity).await)
     }
 }

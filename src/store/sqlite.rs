@@ -75,6 +75,17 @@ impl SqliteStore {
         Ok(id.map(VisitorId))
     }
 
+    pub async fn visitor_by_identity(
+        &self,
+        identity: &TokenDigest,
+    ) -> StoreResult<Option<VisitorId>> {
+        let id: Option<i64> = sqlx::query_scalar("SELECT id FROM visitors WHERE identity_hash = ?")
+            .bind(&identity.0[..])
+            .fetch_optional(&self.pool)
+            .await?;
+        Ok(id.map(VisitorId))
+    }
+
     pub async fn open_conversation(&self, visitor: VisitorId) -> StoreResult<Option<Conversation>> {
         let row: Option<(String, String)> = sqlx::query_as(
             "SELECT id, lang FROM conversations WHERE visitor_id = ? AND status = 'open'
@@ -167,12 +178,27 @@ async fn apply(tx: &mut Transaction<'_, Sqlite>, op: WriteOp) -> Result<Done, sq
         WriteOp::StartConversation {
             visitor,
             token,
+            identity,
             lang,
             reply,
         } => pending(
             reply,
-            Ok(start_conversation(tx, visitor, token, lang).await?),
+            Ok(start_conversation(tx, visitor, token, identity, lang).await?),
         ),
+        WriteOp::LinkVisitor {
+            visitor,
+            token,
+            identity,
+            reply,
+        } => {
+            sqlx::query("UPDATE visitors SET token_hash = ?, identity_hash = COALESCE(?, identity_hash) WHERE id = ?")
+                .bind(&token.0[..])
+                .bind(identity.map(|i| i.0.to_vec()))
+                .bind(visitor.0)
+                .execute(&mut **tx)
+                .await?;
+            pending(reply, Ok(()))
+        }
         WriteOp::Append { message, reply } => pending(reply, append(tx, message).await?),
         WriteOp::EndConversation {
             conversation,
@@ -272,6 +298,7 @@ async fn start_conversation(
     tx: &mut Transaction<'_, Sqlite>,
     visitor: Option<VisitorId>,
     token: TokenDigest,
+    identity: Option<TokenDigest>,
     lang: Lang,
 ) -> Result<Conversation, sqlx::Error> {
     let now = transcript::now();
@@ -279,9 +306,10 @@ async fn start_conversation(
         Some(v) => v,
         None => VisitorId(
             sqlx::query_scalar(
-                "INSERT INTO visitors (token_hash, created_at) VALUES (?, ?) RETURNING id",
+                "INSERT INTO visitors (token_hash, identity_hash, created_at) VALUES (?, ?, ?) RETURNING id",
             )
             .bind(&token.0[..])
+            .bind(identity.map(|i| i.0.to_vec()))
             .bind(&now)
             .fetch_one(&mut **tx)
             .await?,

@@ -47,12 +47,30 @@ impl Writer {
         &self,
         visitor: Option<VisitorId>,
         token: TokenDigest,
+        identity: Option<TokenDigest>,
         lang: Lang,
     ) -> StoreResult<Conversation> {
         self.submit(|reply| WriteOp::StartConversation {
             visitor,
             token,
+            identity,
             lang,
+            reply,
+        })
+        .await
+    }
+
+    /// A new resume token for a known visitor (and their verified identity).
+    pub async fn link_visitor(
+        &self,
+        visitor: VisitorId,
+        token: TokenDigest,
+        identity: Option<TokenDigest>,
+    ) -> StoreResult<()> {
+        self.submit(|reply| WriteOp::LinkVisitor {
+            visitor,
+            token,
+            identity,
             reply,
         })
         .await

@@ -11,6 +11,7 @@ mod compliance;
 mod durability;
 mod faq;
 mod handoff;
+mod identity;
 mod limits;
 mod logging;
 mod origin;

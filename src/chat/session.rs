@@ -269,6 +269,10 @@ impl Session {
         if appended.duplicate {
             return Ok(Ok(()));
         }
+        self.state
+            .metrics
+            .messages
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         let stored = Stored {
             seq: appended.seq,
             sender: Sender::Patient,
@@ -301,6 +305,13 @@ impl Session {
     }
 
     async fn ask_the_bot(&mut self, text: &str, choice: Option<&str>) -> Handled {
+        let began = std::time::Instant::now();
+        let handled = self.bot_turn(text, choice).await;
+        self.state.metrics.bot_reply.observe(began.elapsed());
+        handled
+    }
+
+    async fn bot_turn(&mut self, text: &str, choice: Option<&str>) -> Handled {
         let outcome = {
             let Some(active) = self.active.as_mut() else {
                 return Ok(Ok(()));

@@ -2,6 +2,7 @@
 //! store's own records for a date range, served as JSON or CSV.
 
 mod groups;
+pub mod metrics;
 
 use std::collections::{BTreeMap, HashMap};
 
@@ -21,7 +22,9 @@ use crate::state::AppState;
 use crate::store::Facts;
 
 pub fn routes() -> Router<AppState> {
-    Router::new().route("/api/insights", get(insights))
+    Router::new()
+        .route("/api/insights", get(insights))
+        .route("/metrics", get(metrics::scrape))
 }
 
 #[derive(Deserialize)]

@@ -153,3 +153,36 @@ async fn insights_count_each_kind_of_conversation_exactly() {
         "{csv}"
     );
 }
+
+#[tokio::test]
+async fn metrics_are_off_by_default_and_need_the_token_when_on() {
+    let off = spawn_app().await;
+    assert_eq!(
+        reqwest::get(off.url("/metrics")).await.unwrap().status(),
+        404
+    );
+
+    let app = crate::helpers::spawn_app_with(|s| s.metrics_token = Some("scrape-me".into())).await;
+    assert_eq!(
+        reqwest::get(app.url("/metrics")).await.unwrap().status(),
+        401
+    );
+    let mut chat = started(&app).await;
+    ask(&mut chat, "m1", "Do you offer payment plans?", None).await;
+    let text = reqwest::Client::new()
+        .get(app.url("/metrics"))
+        .header("authorization", "Bearer scrape-me")
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(text.contains("frontdesk_chat_connections 1"), "{text}");
+    assert!(text.contains("frontdesk_messages_total 1"), "{text}");
+    assert!(
+        text.contains("frontdesk_bot_reply_seconds_count 1"),
+        "{text}"
+    );
+    assert!(text.contains("frontdesk_queue_length 0"), "{text}");
+}

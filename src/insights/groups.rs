@@ -41,10 +41,13 @@ fn jaccard(a: &[String], b: &[String]) -> f64 {
     }
 }
 
+/// A group while it forms: its key words, its questions, word counts.
+type Forming = (Vec<String>, Vec<String>, HashMap<String, usize>);
+
 /// Greedy grouping: a question joins the first group whose words it shares
 /// at least half of (Jaccard ≥ 0.5); largest groups first.
 pub fn group(questions: &[String]) -> Vec<Group> {
-    let mut groups: Vec<(Vec<String>, Vec<String>, HashMap<String, usize>)> = Vec::new();
+    let mut groups: Vec<Forming> = Vec::new();
     for q in questions {
         let words = content_words(q);
         let found = groups

@@ -1,6 +1,7 @@
 //! KPIs for supervisors and editors (docs/kpis.md): computed from the
 //! store's own records for a date range, served as JSON or CSV.
 
+mod drafts;
 mod groups;
 pub mod metrics;
 
@@ -24,6 +25,7 @@ use crate::store::Facts;
 pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/api/insights", get(insights))
+        .route("/api/insights/drafts", axum::routing::post(drafts::create))
         .route("/metrics", get(metrics::scrape))
 }
 

@@ -2,8 +2,6 @@
 //! article and confidence, doubts become choices, misses become a person.
 
 use serde_json::{Value, json};
-use std::path::Path;
-
 use crate::helpers::{EVENT_TIMEOUT, bundled_knowledge, knowledge_dir, spawn_app, spawn_app_with};
 
 async fn ask(chat: &mut crate::helpers::Chat, id: &str, text: &str) -> Value {
@@ -124,23 +122,11 @@ async fn small_talk_gets_a_friendly_answer_not_a_search() {
     }
 }
 
-fn copy_dir(from: &Path, to: &Path) {
-    for entry in std::fs::read_dir(from).unwrap() {
-        let entry = entry.unwrap();
-        let target = to.join(entry.file_name());
-        if entry.file_type().unwrap().is_dir() {
-            std::fs::create_dir_all(&target).unwrap();
-            copy_dir(&entry.path(), &target);
-        } else {
-            std::fs::copy(entry.path(), target).unwrap();
-        }
-    }
-}
 
 #[tokio::test]
 async fn an_edited_article_changes_answers_without_a_restart_or_a_dropped_chat() {
     let kb = tempfile::tempdir().unwrap();
-    copy_dir(&knowledge_dir(), kb.path());
+    crate::helpers::copy_dir(&knowledge_dir(), kb.path());
     let dir = kb.path().to_path_buf();
     let app = spawn_app_with(|s| s.data.knowledge = dir).await;
     let mut chat = app.chat().await;

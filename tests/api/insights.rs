@@ -186,3 +186,44 @@ async fn metrics_are_off_by_default_and_need_the_token_when_on() {
     );
     assert!(text.contains("frontdesk_queue_length 0"), "{text}");
 }
+
+#[tokio::test]
+async fn an_editor_turns_unanswered_questions_into_a_draft_that_does_not_go_live() {
+    let kb = tempfile::tempdir().unwrap();
+    crate::helpers::copy_dir(&crate::helpers::knowledge_dir(), kb.path());
+    let dir = kb.path().to_path_buf();
+    let app = crate::helpers::spawn_app_with(|s| s.data.knowledge = dir).await;
+    let editor = app.staff("ed", "editor").await;
+    let draft = |label: &str| {
+        reqwest::Client::new()
+            .post(app.url("/api/insights/drafts"))
+            .header("cookie", &editor)
+            .json(&json!({"label": label, "examples": ["do you validate parking", "parking \"validation\""]}))
+            .send()
+    };
+    let created = draft("parking validation").await.unwrap();
+    assert_eq!(created.status(), 201);
+    let path = kb.path().join("drafts/parking-validation.md.draft");
+    let text = std::fs::read_to_string(&path).unwrap();
+    assert!(
+        text.contains("title = \"do you validate parking\""),
+        "{text}"
+    );
+    assert_eq!(draft("parking validation").await.unwrap().status(), 409);
+    // The draft is not an article: the knowledge base stays clean.
+    let out = app.cli(&["knowledge", "check", kb.path().to_str().unwrap()], "");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    let agent = app.staff("maria", "agent").await;
+    let refused = reqwest::Client::new()
+        .post(app.url("/api/insights/drafts"))
+        .header("cookie", &agent)
+        .json(&json!({"label": "x", "examples": ["y"]}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(refused.status(), 403);
+}

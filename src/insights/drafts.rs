@@ -1,0 +1,126 @@
+//! Turning a group of unanswered questions into a draft article: a file in
+//! `knowledge/drafts/` ending in `.md.draft`, which the loader ignores until
+//! an editor writes the answer and renames it to `.md`.
+
+use axum::Json;
+use axum::extract::State;
+use axum::extract::rejection::JsonRejection;
+use axum::http::StatusCode;
+use serde::Deserialize;
+use serde_json::json;
+
+use crate::http::HttpError;
+use crate::staff::Role;
+use crate::staff::sessions::StaffSession;
+use crate::state::AppState;
+
+#[derive(Deserialize)]
+pub struct DraftRequest {
+    /// The group's label; becomes the file name.
+    label: String,
+    /// The questions patients asked (already redacted); the first is the title.
+    examples: Vec<String>,
+}
+
+fn slug(label: &str) -> String {
+    let s: String = label
+        .to_lowercase()
+        .chars()
+        .map(|c| if c.is_ascii_alphanumeric() { c } else { '-' })
+        .collect();
+    let s = s
+        .split('-')
+        .filter(|p| !p.is_empty())
+        .collect::<Vec<_>>()
+        .join("-");
+    let s: String = s.chars().take(60).collect();
+    if s.is_empty() { "draft".into() } else { s }
+}
+
+fn toml_string(s: &str) -> String {
+    // A TOML basic string: escape backslashes, quotes and control characters.
+    let mut out = String::from("\"");
+    for c in s.chars() {
+        match c {
+            '\\' => out.push_str("\\\\"),
+            '"' => out.push_str("\\\""),
+            c if c.is_control() => out.push(' '),
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+    out
+}
+
+pub async fn create(
+    State(state): State<AppState>,
+    session: StaffSession,
+    body: Result<Json<DraftRequest>, JsonRejection>,
+) -> Result<(StatusCode, Json<serde_json::Value>), HttpError> {
+    if !matches!(session.role, Role::Editor | Role::Supervisor | Role::Admin) {
+        return Err(HttpError::Forbidden(
+            "drafts are for editors, supervisors and admins",
+        ));
+    }
+    let Json(req) = body.map_err(|e| HttpError::BadRequest(e.body_text()))?;
+    let examples: Vec<String> = req
+        .examples
+        .iter()
+        .map(|e| e.trim().chars().take(200).collect::<String>())
+        .filter(|e| !e.is_empty())
+        .take(10)
+        .collect();
+    let Some(title) = examples.first() else {
+        return Err(HttpError::BadRequest(
+            "examples needs at least one question".into(),
+        ));
+    };
+    let name = slug(&req.label);
+    let dir = state.settings.data.knowledge.join("drafts");
+    let questions = examples[1..]
+        .iter()
+        .map(|q| toml_string(q))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let text = format!(
+        "+++\nid = \"{name}\"\ntitle = {}\nquestions = [{questions}]\ntags = [\"draft\"]\nowner = {}\n+++\nWrite the answer here, then rename this file to {name}.md to publish it.\n",
+        toml_string(title),
+        toml_string(&session.name),
+    );
+    let path = dir.join(format!("{name}.md.draft"));
+    let written = path.clone();
+    tokio::task::spawn_blocking(move || -> std::io::Result<()> {
+        std::fs::create_dir_all(&dir)?;
+        if written.exists() {
+            return Err(std::io::Error::new(
+                std::io::ErrorKind::AlreadyExists,
+                "exists",
+            ));
+        }
+        std::fs::write(&written, text)
+    })
+    .await
+    .map_err(|e| HttpError::Internal(e.into()))?
+    .map_err(|e| match e.kind() {
+        std::io::ErrorKind::AlreadyExists => {
+            HttpError::Conflict("a draft with that name already exists")
+        }
+        _ => HttpError::Internal(e.into()),
+    })?;
+    tracing::info!(staff = session.staff.0, "draft article created");
+    let relative = format!("drafts/{name}.md.draft");
+    Ok((StatusCode::CREATED, Json(json!({ "path": relative }))))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn labels_become_safe_file_names() {
+        assert_eq!(slug("parking validation"), "parking-validation");
+        assert_eq!(slug("../../etc/passwd"), "etc-passwd");
+        assert_eq!(slug("¿¿??"), "draft");
+        assert_eq!(toml_string("say \"hi\"\\n"), "\"say \\\"hi\\\"\\\\n\"");
+    }
+}

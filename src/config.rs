@@ -77,6 +77,11 @@ pub struct Settings {
     #[arg(long, env = "FRONTDESK_IDENTITY_SECRET", hide_env_values = true)]
     pub identity_secret: Option<String>,
 
+    /// Bearer token that turns on GET /metrics (Prometheus); unset, the
+    /// endpoint answers 404.
+    #[arg(long, env = "FRONTDESK_METRICS_TOKEN", hide_env_values = true)]
+    pub metrics_token: Option<String>,
+
     /// Days transcripts and appointment details are kept; a daily job purges
     /// older ones (the audit log is kept). 0 turns the job off.
     #[arg(long, env = "FRONTDESK_RETENTION_DAYS", default_value_t = DEFAULT_RETENTION_DAYS)]

@@ -20,6 +20,7 @@
 //! - [`staff`]: console accounts, roles, passwords, sessions.
 //! - [`store`]: the database behind one type, and the group-commit writer task.
 //! - [`transcript`]: messages and senders, as every layer understands them.
+//! - [`insights`]: KPIs for supervisors and editors, from the store's records.
 //! - [`ids`]: identifiers and secrets, parsed once at the edge.
 //! - [`lang`]: the supported languages.
 //! - [`telemetry`]: logging set-up, and what must never be logged.
@@ -34,6 +35,7 @@ pub mod console;
 pub mod dialog;
 pub mod http;
 pub mod ids;
+pub mod insights;
 pub mod knowledge;
 pub mod lang;
 pub mod queue;

@@ -86,6 +86,7 @@ impl Application {
             )),
             throttle: Arc::new(LoginThrottle::default()),
             per_address: Arc::default(),
+            metrics: Arc::default(),
             shutdown,
             drain,
             settings: Arc::new(settings),

@@ -32,6 +32,8 @@ pub struct AppState {
     pub shutdown: watch::Receiver<bool>,
     pub sessions: Arc<Sessions>,
     pub throttle: Arc<LoginThrottle>,
+    /// Counters for /metrics.
+    pub metrics: Arc<crate::insights::metrics::Metrics>,
     /// Open chat connections per client address.
     pub per_address: Arc<crate::chat::per_address::PerAddress>,
     /// One permit per open chat connection.

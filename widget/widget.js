@@ -90,6 +90,7 @@ const STR = {
     sending: 'Sending\u2026', retrying: 'Not delivered yet, retrying\u2026',
     failed: 'Not sent', you: 'You', bot: 'Assistant', staff: 'Staff', system: 'Notice',
     suggestions: 'Suggested replies',
+    helpful: 'Was this helpful?', yes: 'Yes', no: 'No', thanks: 'Thanks for the feedback.',
     tooLong: 'This message is too long. Please keep it under 2,000 characters.',
     rejected: 'This message could not be sent. Please rephrase it and try again.',
     queued: (n, s) => 'You are number ' + n + ' in line.' +
@@ -119,6 +120,7 @@ const STR = {
     sending: 'Enviando\u2026', retrying: 'A\u00fan no entregado, reintentando\u2026',
     failed: 'No enviado', you: 'Usted', bot: 'Asistente', staff: 'Personal', system: 'Aviso',
     suggestions: 'Respuestas sugeridas',
+    helpful: '\u00bfLe fue \u00fatil?', yes: 'S\u00ed', no: 'No', thanks: 'Gracias por su opini\u00f3n.',
     tooLong: 'Este mensaje es demasiado largo. Use menos de 2000 caracteres.',
     rejected: 'No se pudo enviar este mensaje. Escr\u00edbalo de otra forma e int\u00e9ntelo de nuevo.',
     queued: (n, s) => 'Usted es el n\u00famero ' + n + ' en la fila.' +
@@ -328,6 +330,7 @@ white-space:pre-wrap;overflow-wrap:anywhere}
 .state{font-style:italic}
 .state.bad{color:#a11d16;font-style:normal;font-weight:600}
 .choices{display:flex;flex-wrap:wrap;gap:8px;margin-top:8px;max-width:100%}
+.fb{align-items:center}.fbq{font-size:.85em;margin-right:4px}
 .choice{min-height:44px;padding:8px 14px;border-radius:22px;border:2px solid var(--accent);background:#fff;color:var(--accent);font-weight:600;text-align:left}
 .choice:hover:not(:disabled){background:#f1f3f5}
 .choice:disabled{cursor:default;border-color:#c4c9cf;color:#5f6770}
@@ -742,6 +745,17 @@ function createApp(cfg) {
       }
       li.append(group);
     }
+    // "Was this helpful?" under article answers (the supervisors' numbers).
+    if (from === 'bot' && typeof m.article === 'string' && m.article && Number.isInteger(Number(m.seq))) {
+      const fb = h('div', { class: 'choices fb', role: 'group', 'aria-label': t.helpful },
+        h('span', { class: 'fbq', text: t.helpful }));
+      const vote = (helpful) => () => {
+        if (!send({ type: 'feedback', seq: Number(m.seq), helpful })) return;
+        fb.replaceChildren(h('span', { class: 'fbq', role: 'status', text: t.thanks }));
+      };
+      fb.append(btn('choice', vote(true), { text: t.yes }), btn('choice', vote(false), { text: t.no }));
+      li.append(fb);
+    }
     return li;
   }
   function addMessage(m, live) {
@@ -801,7 +815,7 @@ function createApp(cfg) {
   // Choices are live only on messages after the patient's last message.
   function refreshChoices() {
     const busy = S.pend.size > 0;
-    for (const g of ui.list.querySelectorAll('.choices')) {
+    for (const g of ui.list.querySelectorAll('.choices:not(.fb)')) {
       const k = g.parentNode._k;
       const off = busy || !(k > S.lastPatient) || S.ended;
       for (const b of g.children) b.disabled = off;

@@ -186,6 +186,7 @@ impl Session {
             ClientFrame::Handoff => self.handoff().await,
             ClientFrame::Typing => self.typing(),
             ClientFrame::Rate { score, comment } => self.rate(score, comment).await,
+            ClientFrame::Feedback { seq, helpful } => self.feedback(seq, helpful).await,
         };
         match outcome {
             Ok(Ok(())) => Ok(()),

@@ -87,15 +87,21 @@ impl Session {
     /// Puts the chat in the agents' queue, or starts the offline path when
     /// nobody can take it.
     async fn escalate(&mut self, reason: Reason, latest: Option<&str>) -> Handled {
-        let Some(active) = self.active.as_mut() else {
-            return Ok(Ok(()));
-        };
         let staffed = self
             .state
             .clinic
             .get()
             .chat_staffed_at(jiff::Timestamp::now());
         let agents = self.state.hub.agents_online();
+        let outcome = if !staffed || agents == 0 {
+            "offline"
+        } else {
+            "queued"
+        };
+        self.record_escalation(reason, outcome).await;
+        let Some(active) = self.active.as_mut() else {
+            return Ok(Ok(()));
+        };
         if !staffed || agents == 0 {
             let why = if staffed {
                 Unavailable::NoAgents
@@ -169,6 +175,7 @@ impl Session {
         let hub = self.state.hub.clone();
         match hub.handoff(&conversation) {
             Handoff::Assigned { .. } => {
+                self.record_escalation(Reason::Emergency, "alerted").await;
                 hub.to_agent(
                     &conversation,
                     AgentEvent::Message {
@@ -186,6 +193,7 @@ impl Session {
                 );
             }
             Handoff::Queued { .. } | Handoff::Bot if hub.agents_online() > 0 => {
+                self.record_escalation(Reason::Emergency, "queued").await;
                 let change = HandoffChange::Queued {
                     reason: Reason::Emergency,
                 };
@@ -207,9 +215,25 @@ impl Session {
                 });
             }
             // Nobody to alert: the guidance stands on its own.
-            _ => {}
+            _ => self.record_escalation(Reason::Emergency, "offline").await,
         }
         Ok(Ok(()))
+    }
+
+    /// Records a hand-over attempt for the numbers; a failure is logged,
+    /// the patient is not kept waiting for it.
+    async fn record_escalation(&self, reason: Reason, outcome: &'static str) {
+        let Some(active) = &self.active else { return };
+        let conversation = active.conversation.id.clone();
+        if self
+            .state
+            .writer
+            .record_escalation(conversation, reason.as_str(), outcome)
+            .await
+            .is_err()
+        {
+            tracing::error!("an escalation could not be recorded");
+        }
     }
 
     /// Passes a queue event on to the patient.

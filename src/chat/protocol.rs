@@ -32,6 +32,11 @@ pub enum ClientFrame {
         score: u8,
         comment: Option<String>,
     },
+    /// "Was this helpful?" on the bot answer with this seq.
+    Feedback {
+        seq: i64,
+        helpful: bool,
+    },
 }
 
 /// Machine-readable error codes; see the table in docs/protocol.md.
@@ -169,6 +174,17 @@ pub fn parse(text: &str) -> Result<ClientFrame, FrameError> {
         "end" => Ok(ClientFrame::End),
         "handoff" => Ok(ClientFrame::Handoff),
         "typing" => Ok(ClientFrame::Typing),
+        "feedback" => {
+            let seq = value.get("seq").and_then(Value::as_i64).filter(|s| *s > 0);
+            let helpful = value.get("helpful").and_then(Value::as_bool);
+            match (seq, helpful) {
+                (Some(seq), Some(helpful)) => Ok(ClientFrame::Feedback { seq, helpful }),
+                _ => Err(FrameError::new(
+                    ErrorCode::BadFrame,
+                    "\"feedback\" needs a \"seq\" and a true/false \"helpful\".",
+                )),
+            }
+        }
         "rate" => {
             let score = value
                 .get("score")
@@ -197,7 +213,7 @@ pub fn parse(text: &str) -> Result<ClientFrame, FrameError> {
         }
         _ => Err(FrameError::new(
             ErrorCode::UnknownType,
-            "Unknown frame type; expected start, say, end, handoff, typing or rate.",
+            "Unknown frame type; expected start, say, end, handoff, typing, rate or feedback.",
         )),
     }
 }
@@ -265,6 +281,10 @@ pub enum ServerFrame {
     /// The rating is stored.
     Rated {
         conversation: String,
+    },
+    /// The feedback on an answer is stored.
+    FeedbackSaved {
+        seq: i64,
     },
     Typing {
         from: &'static str,

@@ -269,6 +269,10 @@ impl Session {
         if appended.duplicate {
             return Ok(Ok(()));
         }
+        self.state
+            .metrics
+            .messages
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         let stored = Stored {
             seq: appended.seq,
             sender: Sender::Patient,
@@ -301,6 +305,13 @@ impl Session {
     }
 
     async fn ask_the_bot(&mut self, text: &str, choice: Option<&str>) -> Handled {
+        let began = std::time::Instant::now();
+        let handled = self.bot_turn(text, choice).await;
+        self.state.metrics.bot_reply.observe(began.elapsed());
+        handled
+    }
+
+    async fn bot_turn(&mut self, text: &str, choice: Option<&str>) -> Handled {
         let outcome = {
             let Some(active) = self.active.as_mut() else {
                 return Ok(Ok(()));
@@ -308,6 +319,18 @@ impl Session {
             let turn = Turn { text, choice };
             self.state.engine.respond(&mut active.dialog, turn).await
         };
+        if let (Some(question), Some(active)) = (&outcome.unanswered, &self.active) {
+            let conversation = active.conversation.id.clone();
+            if self
+                .state
+                .writer
+                .record_unanswered(conversation, question)
+                .await
+                .is_err()
+            {
+                tracing::error!("an unanswered question could not be recorded");
+            }
+        }
         for reply in outcome.replies {
             self.reply(reply).await?;
         }
@@ -404,6 +427,31 @@ impl Session {
         })
         .await
         .map(Ok)
+    }
+}
+
+impl Session {
+    /// Stores a patient's "was this helpful?" on one of the bot's answers.
+    pub(super) async fn feedback(&mut self, seq: i64, helpful: bool) -> Handled {
+        let Some(active) = &self.active else {
+            return Ok(Err(FrameError::new(
+                ErrorCode::NotStarted,
+                "No conversation is open.",
+            )));
+        };
+        match self
+            .state
+            .writer
+            .feedback(active.conversation.id.clone(), seq, helpful)
+            .await
+        {
+            Ok(()) => self.send(&ServerFrame::FeedbackSaved { seq }).await.map(Ok),
+            Err(StoreError::NotFound) => Ok(Err(FrameError::new(
+                ErrorCode::BadFrame,
+                "There is no bot answer with that seq.",
+            ))),
+            Err(e) => Ok(Err(unavailable(e))),
+        }
     }
 }
 

@@ -100,6 +100,7 @@ impl Agent {
             .await;
         match claimed {
             Ok(waited) => {
+                self.state.metrics.queue_wait.observe(waited);
                 tracing::info!(conversation = %conversation, waited_s = waited.as_secs(), "chat claimed");
                 let change = HandoffChange::Assigned { agent: staff };
                 if let Err(e) = self

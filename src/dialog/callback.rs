@@ -298,6 +298,7 @@ fn done(lang: Lang, details: Details) -> (Option<Step>, Outcome) {
         Outcome {
             replies: vec![reply],
             action: Some(Action::SaveCallback(details)),
+            unanswered: None,
         },
     )
 }

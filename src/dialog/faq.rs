@@ -30,6 +30,7 @@ pub async fn answer(
         }
         Decision::Clarify { candidates, .. } => {
             state.clarifying = true;
+            state.clarified = Some(text.to_owned());
             let mut choices: Vec<Choice> = candidates
                 .iter()
                 .map(|c| Choice {
@@ -52,25 +53,34 @@ pub async fn answer(
         }
         Decision::Escalate { .. } => {
             if was_clarifying {
-                return Outcome::escalate(Reason::LowConfidence);
+                return missed(Outcome::escalate(Reason::LowConfidence), text);
             }
             state.misses += 1;
             if state.misses >= 2 {
-                return Outcome::escalate(Reason::RepeatedMisses);
+                return missed(Outcome::escalate(Reason::RepeatedMisses), text);
             }
-            Outcome::reply(Reply::bot_with(
-                t(
-                    lang,
-                    "I'm sorry, I don't have a reliable answer to that. Could you put it another way? Or I can connect you with a person.",
-                    "Lo siento, no tengo una respuesta confiable para eso. ¿Podría decirlo de otra manera? O puedo comunicarle con una persona.",
-                ),
-                vec![Choice {
-                    label: t(lang, "Talk to a person", "Hablar con una persona").into(),
-                    value: CHOICE_HANDOFF.into(),
-                }],
-            ))
+            missed(
+                Outcome::reply(Reply::bot_with(
+                    t(
+                        lang,
+                        "I'm sorry, I don't have a reliable answer to that. Could you put it another way? Or I can connect you with a person.",
+                        "Lo siento, no tengo una respuesta confiable para eso. ¿Podría decirlo de otra manera? O puedo comunicarle con una persona.",
+                    ),
+                    vec![Choice {
+                        label: t(lang, "Talk to a person", "Hablar con una persona").into(),
+                        value: CHOICE_HANDOFF.into(),
+                    }],
+                )),
+                text,
+            )
         }
     }
+}
+
+/// Marks a turn as a question the bot could not answer.
+fn missed(mut outcome: Outcome, text: &str) -> Outcome {
+    outcome.unanswered = Some(text.to_owned());
+    outcome
 }
 
 /// The patient pressed a button naming an article (`article:<id>`).

@@ -78,6 +78,8 @@ pub enum Action {
 pub struct Outcome {
     pub replies: Vec<Reply>,
     pub action: Option<Action>,
+    /// A question the bot could not answer, for the editors' to-do list.
+    pub unanswered: Option<String>,
 }
 
 impl Outcome {
@@ -85,6 +87,7 @@ impl Outcome {
         Outcome {
             replies: vec![reply],
             action: None,
+            unanswered: None,
         }
     }
 
@@ -92,6 +95,7 @@ impl Outcome {
         Outcome {
             replies: Vec::new(),
             action: Some(Action::Escalate(reason)),
+            unanswered: None,
         }
     }
 }
@@ -104,6 +108,8 @@ pub struct DialogState {
     misses: u8,
     /// The bot's last message offered choices between articles.
     clarifying: bool,
+    /// The question those choices were for.
+    clarified: Option<String>,
     /// Set while collecting a callback request.
     callback: Option<callback::Step>,
     /// Set while booking, cancelling or rescheduling.
@@ -214,7 +220,11 @@ impl Engine {
         let was_clarifying = std::mem::take(&mut state.clarifying);
         match turn.choice {
             Some(CHOICE_HANDOFF) => return Outcome::escalate(Reason::PatientRequest),
-            Some(CHOICE_NONE) => return Outcome::escalate(Reason::LowConfidence),
+            Some(CHOICE_NONE) => {
+                let mut outcome = Outcome::escalate(Reason::LowConfidence);
+                outcome.unanswered = state.clarified.take();
+                return outcome;
+            }
             Some(value) => {
                 if let Some(outcome) = faq::chosen_article(&self.knowledge, state, value) {
                     return outcome;

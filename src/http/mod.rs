@@ -26,6 +26,7 @@ pub fn router(state: AppState) -> Router {
         .merge(crate::console::routes())
         .merge(crate::appointments::api::routes())
         .merge(crate::compliance::routes())
+        .merge(crate::insights::routes())
         .route("/health", get(health))
         .layer(middleware::from_fn_with_state(
             state.clone(),

@@ -12,6 +12,7 @@
 mod appointments;
 mod audit;
 mod handoff;
+mod insights;
 mod retention;
 mod sqlite;
 mod staff;
@@ -29,6 +30,7 @@ pub use audit::{AuditEntry, AuditRecord};
 pub use handoff::{
     Callback, Channel, ConversationInfo, HandoffChange, NewCallback, Note, OpenHandoff,
 };
+pub use insights::{ConversationFacts, Facts};
 pub use retention::Purged;
 pub use writer::Writer;
 
@@ -143,6 +145,26 @@ pub enum WriteOp {
     /// Appends to the hash-chained audit log.
     Audit {
         entry: AuditEntry,
+        reply: oneshot::Sender<StoreResult<()>>,
+    },
+    /// A hand-over attempt (`outcome`: queued, offline or alerted).
+    RecordEscalation {
+        conversation: ConversationId,
+        reason: &'static str,
+        outcome: &'static str,
+        reply: oneshot::Sender<StoreResult<()>>,
+    },
+    /// A question the bot could not answer, already redacted.
+    RecordUnanswered {
+        conversation: ConversationId,
+        question: String,
+        reply: oneshot::Sender<StoreResult<()>>,
+    },
+    /// A vote on a bot answer; the article is looked up from the message.
+    Feedback {
+        conversation: ConversationId,
+        seq: i64,
+        helpful: bool,
         reply: oneshot::Sender<StoreResult<()>>,
     },
     /// The patient's satisfaction rating (replaces an earlier one).
@@ -327,5 +349,10 @@ impl Store {
         identity: &TokenDigest,
     ) -> StoreResult<Option<VisitorId>> {
         dispatch!(self, s => s.visitor_by_identity(identity).await)
+    }
+
+    /// The raw facts for insights over conversations started in [from, to).
+    pub async fn insight_facts(&self, from: &str, to: &str) -> StoreResult<Facts> {
+        dispatch!(self, s => s.insight_facts(from, to).await)
     }
 }

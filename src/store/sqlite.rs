@@ -256,6 +256,64 @@ async fn apply(tx: &mut Transaction<'_, Sqlite>, op: WriteOp) -> Result<Done, sq
             reply,
             super::retention::purge(tx, &cutoff, cutoff_unix, dry_run).await?,
         ),
+        WriteOp::RecordEscalation {
+            conversation,
+            reason,
+            outcome,
+            reply,
+        } => {
+            sqlx::query("INSERT INTO escalations (conversation_id, reason, outcome, created_at) VALUES (?, ?, ?, ?)")
+                .bind(conversation.as_str())
+                .bind(reason)
+                .bind(outcome)
+                .bind(transcript::now())
+                .execute(&mut **tx)
+                .await?;
+            pending(reply, Ok(()))
+        }
+        WriteOp::RecordUnanswered {
+            conversation,
+            question,
+            reply,
+        } => {
+            sqlx::query(
+                "INSERT INTO unanswered (conversation_id, question, created_at) VALUES (?, ?, ?)",
+            )
+            .bind(conversation.as_str())
+            .bind(question)
+            .bind(transcript::now())
+            .execute(&mut **tx)
+            .await?;
+            pending(reply, Ok(()))
+        }
+        WriteOp::Feedback {
+            conversation,
+            seq,
+            helpful,
+            reply,
+        } => {
+            let changed = sqlx::query(
+                "INSERT INTO answer_feedback (conversation_id, seq, article, helpful, created_at)
+                 SELECT conversation_id, seq, json_extract(meta, '$.article'), ?, ? FROM messages
+                 WHERE conversation_id = ? AND seq = ? AND sender = 'bot'
+                 ON CONFLICT (conversation_id, seq) DO UPDATE SET helpful = excluded.helpful",
+            )
+            .bind(helpful)
+            .bind(transcript::now())
+            .bind(conversation.as_str())
+            .bind(seq)
+            .execute(&mut **tx)
+            .await?
+            .rows_affected();
+            pending(
+                reply,
+                if changed == 1 {
+                    Ok(())
+                } else {
+                    Err(StoreError::NotFound)
+                },
+            )
+        }
         WriteOp::Audit { entry, reply } => pending(reply, super::audit::append(tx, entry).await?),
         WriteOp::Rate {
             conversation,

@@ -172,6 +172,54 @@ impl Writer {
         .await
     }
 
+    pub async fn record_escalation(
+        &self,
+        conversation: ConversationId,
+        reason: &'static str,
+        outcome: &'static str,
+    ) -> StoreResult<()> {
+        self.submit(|reply| WriteOp::RecordEscalation {
+            conversation,
+            reason,
+            outcome,
+            reply,
+        })
+        .await
+    }
+
+    /// Stores an unanswered question after redacting identifiers from it.
+    pub async fn record_unanswered(
+        &self,
+        conversation: ConversationId,
+        question: &str,
+    ) -> StoreResult<()> {
+        let question = crate::safety::redact::redact(question)
+            .chars()
+            .take(500)
+            .collect();
+        self.submit(|reply| WriteOp::RecordUnanswered {
+            conversation,
+            question,
+            reply,
+        })
+        .await
+    }
+
+    pub async fn feedback(
+        &self,
+        conversation: ConversationId,
+        seq: i64,
+        helpful: bool,
+    ) -> StoreResult<()> {
+        self.submit(|reply| WriteOp::Feedback {
+            conversation,
+            seq,
+            helpful,
+            reply,
+        })
+        .await
+    }
+
     pub async fn end_conversation(&self, conversation: ConversationId) -> StoreResult<()> {
         self.submit(|reply| WriteOp::EndConversation {
             conversation,

@@ -12,6 +12,7 @@ mod durability;
 mod faq;
 mod handoff;
 mod identity;
+mod insights;
 mod limits;
 mod logging;
 mod origin;

@@ -1,0 +1,148 @@
+//! Prometheus metrics (text format 0.0.4), kept in atomics: no lock on the
+//! hot path. Off unless FRONTDESK_METRICS_TOKEN is set; then scrapes must
+//! send it as a bearer token.
+
+use std::fmt::Write;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+use axum::extract::State;
+use axum::http::{HeaderMap, HeaderValue, header};
+use axum::response::{IntoResponse, Response};
+
+use crate::http::HttpError;
+use crate::state::AppState;
+
+/// A histogram with fixed buckets (upper bounds in seconds).
+pub struct Histogram {
+    bounds: &'static [f64],
+    counts: Vec<AtomicU64>,
+    sum_micros: AtomicU64,
+    count: AtomicU64,
+}
+
+impl Histogram {
+    fn new(bounds: &'static [f64]) -> Self {
+        Histogram {
+            bounds,
+            counts: bounds.iter().map(|_| AtomicU64::new(0)).collect(),
+            sum_micros: AtomicU64::new(0),
+            count: AtomicU64::new(0),
+        }
+    }
+
+    pub fn observe(&self, d: Duration) {
+        let s = d.as_secs_f64();
+        for (bound, count) in self.bounds.iter().zip(&self.counts) {
+            if s <= *bound {
+                count.fetch_add(1, Ordering::Relaxed);
+            }
+        }
+        self.sum_micros
+            .fetch_add(d.as_micros() as u64, Ordering::Relaxed);
+        self.count.fetch_add(1, Ordering::Relaxed);
+    }
+
+    fn render(&self, name: &str, help: &str, out: &mut String) {
+        let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} histogram");
+        for (bound, count) in self.bounds.iter().zip(&self.counts) {
+            let _ = writeln!(
+                out,
+                "{name}_bucket{{le=\"{bound}\"}} {}",
+                count.load(Ordering::Relaxed)
+            );
+        }
+        let total = self.count.load(Ordering::Relaxed);
+        let _ = writeln!(out, "{name}_bucket{{le=\"+Inf\"}} {total}");
+        let _ = writeln!(
+            out,
+            "{name}_sum {}",
+            self.sum_micros.load(Ordering::Relaxed) as f64 / 1e6
+        );
+        let _ = writeln!(out, "{name}_count {total}");
+    }
+}
+
+/// The server's counters.
+pub struct Metrics {
+    pub messages: AtomicU64,
+    pub bot_reply: Histogram,
+    pub queue_wait: Histogram,
+}
+
+impl Default for Metrics {
+    fn default() -> Self {
+        Metrics {
+            messages: AtomicU64::new(0),
+            bot_reply: Histogram::new(&[
+                0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5,
+            ]),
+            queue_wait: Histogram::new(&[
+                5.0, 15.0, 30.0, 60.0, 120.0, 300.0, 600.0, 1800.0, 3600.0,
+            ]),
+        }
+    }
+}
+
+/// `GET /metrics`.
+pub async fn scrape(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+) -> Result<Response, HttpError> {
+    let Some(token) = state
+        .settings
+        .metrics_token
+        .as_deref()
+        .filter(|t| !t.is_empty())
+    else {
+        return Err(HttpError::NotFound);
+    };
+    let sent = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "));
+    if !sent.is_some_and(|s| constant_time_eq(s.as_bytes(), token.as_bytes())) {
+        return Err(HttpError::Unauthorized);
+    }
+    let m = &state.metrics;
+    let open = state
+        .settings
+        .limits
+        .max_connections
+        .saturating_sub(state.connections.available_permits());
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "# HELP frontdesk_chat_connections Open patient chat connections.\n# TYPE frontdesk_chat_connections gauge\nfrontdesk_chat_connections {open}"
+    );
+    let _ = writeln!(
+        out,
+        "# HELP frontdesk_messages_total Patient messages stored.\n# TYPE frontdesk_messages_total counter\nfrontdesk_messages_total {}",
+        m.messages.load(Ordering::Relaxed)
+    );
+    m.bot_reply.render(
+        "frontdesk_bot_reply_seconds",
+        "Time from a patient message to the bot's last reply.",
+        &mut out,
+    );
+    let _ = writeln!(
+        out,
+        "# HELP frontdesk_queue_length Chats waiting for an agent.\n# TYPE frontdesk_queue_length gauge\nfrontdesk_queue_length {}",
+        state.hub.queue().len()
+    );
+    m.queue_wait.render(
+        "frontdesk_queue_wait_seconds",
+        "How long claimed chats waited.",
+        &mut out,
+    );
+    let mut response = out.into_response();
+    response.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/plain; version=0.0.4"),
+    );
+    Ok(response)
+}
+
+fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}

@@ -1,0 +1,356 @@
+//! KPIs for supervisors and editors (docs/kpis.md): computed from the
+//! store's own records for a date range, served as JSON or CSV.
+
+mod groups;
+pub mod metrics;
+
+use std::collections::{BTreeMap, HashMap};
+
+use axum::extract::{Query, State};
+use axum::http::{HeaderValue, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::{Json, Router};
+use jiff::{Timestamp, ToSpan};
+use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
+
+use crate::http::HttpError;
+use crate::staff::Role;
+use crate::staff::sessions::StaffSession;
+use crate::state::AppState;
+use crate::store::Facts;
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/api/insights", get(insights))
+        .route("/metrics", get(metrics::scrape))
+}
+
+#[derive(Deserialize)]
+struct Range {
+    from: Option<String>,
+    to: Option<String>,
+    format: Option<String>,
+}
+
+async fn insights(
+    State(state): State<AppState>,
+    session: StaffSession,
+    Query(q): Query<Range>,
+) -> Result<Response, HttpError> {
+    let everything = matches!(session.role, Role::Supervisor | Role::Admin);
+    if !everything && session.role != Role::Editor {
+        return Err(HttpError::Forbidden(
+            "insights are for supervisors, admins and editors",
+        ));
+    }
+    let parse = |d: &Option<String>| {
+        d.as_deref()
+            .map(|s| {
+                s.parse::<jiff::civil::Date>()
+                    .map_err(|_| HttpError::BadRequest("dates are YYYY-MM-DD".into()))
+            })
+            .transpose()
+    };
+    let today = Timestamp::now().to_zoned(jiff::tz::TimeZone::UTC).date();
+    let to = parse(&q.to)?.unwrap_or_else(|| today.tomorrow().unwrap_or(today));
+    let from = parse(&q.from)?.unwrap_or_else(|| to.checked_sub(30.days()).unwrap_or(to));
+    if from >= to {
+        return Err(HttpError::BadRequest("from must be before to".into()));
+    }
+    let facts = state
+        .store
+        .insight_facts(&from.to_string(), &to.to_string())
+        .await?;
+    let report = compute(&facts, Timestamp::now());
+    if q.format.as_deref() == Some("csv") {
+        return Ok(csv(&report.daily));
+    }
+    let knowledge = json!({ "answers": report.answers, "unanswered": report.unanswered });
+    let body = if everything {
+        let mut v = serde_json::to_value(&report).unwrap_or(Value::Null);
+        v["knowledge"] = knowledge;
+        v["from"] = json!(from.to_string());
+        v["to"] = json!(to.to_string());
+        v
+    } else {
+        json!({ "from": from.to_string(), "to": to.to_string(), "knowledge": knowledge })
+    };
+    Ok(Json(body).into_response())
+}
+
+#[derive(Debug, Serialize, PartialEq)]
+pub struct Percentiles {
+    pub p50: Option<i64>,
+    pub p90: Option<i64>,
+}
+
+/// Nearest-rank percentiles of whole seconds.
+fn percentiles(mut v: Vec<i64>) -> Percentiles {
+    v.sort_unstable();
+    let at = |p: f64| {
+        if v.is_empty() {
+            return None;
+        }
+        let rank = ((p * v.len() as f64).ceil() as usize).clamp(1, v.len());
+        Some(v[rank - 1])
+    };
+    Percentiles {
+        p50: at(0.5),
+        p90: at(0.9),
+    }
+}
+
+fn secs_between(a: &Option<String>, b: &Option<String>) -> Option<i64> {
+    let a: Timestamp = a.as_deref()?.parse().ok()?;
+    let b: Timestamp = b.as_deref()?.parse().ok()?;
+    Some(b.duration_since(a).as_secs().max(0))
+}
+
+fn ratio(n: usize, d: usize) -> Option<f64> {
+    (d > 0).then(|| (n as f64 / d as f64 * 1000.0).round() / 1000.0)
+}
+
+#[derive(Debug, Serialize)]
+pub struct Report {
+    pub conversations: usize,
+    pub self_service_rate: Option<f64>,
+    pub escalations: Value,
+    pub first_contact_resolution: Option<f64>,
+    pub queue: Value,
+    pub satisfaction: Value,
+    pub appointments: Value,
+    #[serde(skip)]
+    pub answers: Vec<Value>,
+    #[serde(skip)]
+    pub unanswered: Vec<groups::Group>,
+    pub daily: Vec<Day>,
+}
+
+#[derive(Debug, Serialize, Default, Clone)]
+pub struct Day {
+    pub date: String,
+    pub conversations: usize,
+    pub self_served: usize,
+    pub escalated: usize,
+    pub ratings: usize,
+    pub csat: Option<f64>,
+}
+
+pub fn compute(f: &Facts, now: Timestamp) -> Report {
+    let total = f.conversations.len();
+    let handed = |id: &str| f.escalations.contains_key(id) || f.with_callback.contains(id);
+    let self_served: Vec<_> = f.conversations.iter().filter(|c| !handed(&c.id)).collect();
+
+    let mut by_reason: BTreeMap<String, usize> = BTreeMap::new();
+    let mut offline = 0;
+    let mut escalation_total = 0;
+    for events in f.escalations.values() {
+        let mut reasons: Vec<&str> = events.iter().map(|(r, _)| r.as_str()).collect();
+        reasons.sort_unstable();
+        reasons.dedup();
+        for r in reasons {
+            *by_reason.entry(r.to_owned()).or_default() += 1;
+        }
+        escalation_total += events.len();
+        offline += events.iter().filter(|(_, o)| o == "offline").count();
+    }
+    let by_reason: serde_json::Map<String, Value> = by_reason
+        .into_iter()
+        .map(|(r, n)| (r, json!({"count": n, "rate": ratio(n, total)})))
+        .collect();
+
+    // First-contact resolution: no new conversation from the same patient
+    // within 7 days, judged once those 7 days have passed.
+    let week = 7 * 24 * 3600;
+    let mut fcr_base = 0;
+    let mut fcr_ok = 0;
+    for c in &self_served {
+        let Ok(start) = c.created_at.parse::<Timestamp>() else {
+            continue;
+        };
+        if now.duration_since(start).as_secs() < week {
+            continue;
+        }
+        fcr_base += 1;
+        let came_back = f.visitor_starts.get(&c.visitor).is_some_and(|starts| {
+            starts
+                .iter()
+                .filter_map(|s| s.parse::<Timestamp>().ok())
+                .any(|s| {
+                    let d = s.duration_since(start).as_secs();
+                    d > 0 && d <= week
+                })
+        });
+        if !came_back {
+            fcr_ok += 1;
+        }
+    }
+
+    let queued: Vec<_> = f
+        .conversations
+        .iter()
+        .filter(|c| c.queued_at.is_some())
+        .collect();
+    let abandoned = queued
+        .iter()
+        .filter(|c| c.claimed_at.is_none() && c.ended)
+        .count();
+    let claimed: Vec<_> = queued.iter().filter(|c| c.claimed_at.is_some()).collect();
+    let waits = |cs: &[&&crate::store::ConversationFacts]| {
+        cs.iter()
+            .filter_map(|c| secs_between(&c.queued_at, &c.claimed_at))
+            .collect::<Vec<_>>()
+    };
+    let firsts = |cs: &[&&crate::store::ConversationFacts]| {
+        cs.iter()
+            .filter_map(|c| secs_between(&c.claimed_at, &c.first_agent_message))
+            .collect::<Vec<_>>()
+    };
+    let handles = |cs: &[&&crate::store::ConversationFacts]| {
+        cs.iter()
+            .filter_map(|c| secs_between(&c.claimed_at, &c.resolved_at))
+            .collect::<Vec<_>>()
+    };
+    let mut per_agent: BTreeMap<String, Vec<&&crate::store::ConversationFacts>> = BTreeMap::new();
+    for c in &claimed {
+        if let Some(a) = &c.agent {
+            per_agent.entry(a.clone()).or_default().push(c);
+        }
+    }
+    let per_agent: Vec<Value> = per_agent
+        .into_iter()
+        .map(|(agent, cs)| {
+            json!({"agent": agent, "chats": cs.len(), "wait_s": percentiles(waits(&cs)),
+                   "first_response_s": percentiles(firsts(&cs)), "handle_s": percentiles(handles(&cs))})
+        })
+        .collect();
+
+    let mut distribution = [0usize; 5];
+    for score in f.ratings.values() {
+        if (1..=5).contains(score) {
+            distribution[(*score - 1) as usize] += 1;
+        }
+    }
+    let ratings = f.ratings.len();
+    let satisfied = distribution[3] + distribution[4];
+    let (helpful, unhelpful) = f
+        .articles
+        .values()
+        .fold((0, 0), |(h, u), (_, a, b)| (h + a, u + b));
+    let mut answers: Vec<Value> = f
+        .articles
+        .iter()
+        .filter(|(a, _)| a.as_str() != "-")
+        .map(|(a, (served, h, u))| json!({"article": a, "served": served, "helpful": h, "unhelpful": u}))
+        .collect();
+    answers.sort_by(|a, b| {
+        b["served"]
+            .as_i64()
+            .cmp(&a["served"].as_i64())
+            .then_with(|| a["article"].as_str().cmp(&b["article"].as_str()))
+    });
+
+    let mut days: BTreeMap<String, Day> = BTreeMap::new();
+    let mut day_scores: HashMap<String, (usize, usize)> = HashMap::new();
+    for c in &f.conversations {
+        let date = c.created_at.get(..10).unwrap_or_default().to_owned();
+        let d = days.entry(date.clone()).or_insert_with(|| Day {
+            date: date.clone(),
+            ..Day::default()
+        });
+        d.conversations += 1;
+        if handed(&c.id) {
+            d.escalated += 1;
+        } else {
+            d.self_served += 1;
+        }
+        if let Some(score) = f.ratings.get(&c.id) {
+            d.ratings += 1;
+            let e = day_scores.entry(date).or_default();
+            e.0 += 1;
+            if *score >= 4 {
+                e.1 += 1;
+            }
+        }
+    }
+    let daily = days
+        .into_values()
+        .map(|mut d| {
+            d.csat = day_scores.get(&d.date).and_then(|(n, ok)| ratio(*ok, *n));
+            d
+        })
+        .collect();
+
+    Report {
+        conversations: total,
+        self_service_rate: ratio(self_served.len(), total),
+        escalations: json!({"total": escalation_total, "offline": offline, "by_reason": by_reason}),
+        first_contact_resolution: ratio(fcr_ok, fcr_base),
+        queue: json!({
+            "queued": queued.len(), "claimed": claimed.len(), "abandoned_rate": ratio(abandoned, queued.len()),
+            "wait_s": percentiles(waits(&claimed)), "first_response_s": percentiles(firsts(&claimed)),
+            "handle_s": percentiles(handles(&claimed)), "per_agent": per_agent,
+        }),
+        satisfaction: json!({"ratings": ratings, "csat": ratio(satisfied, ratings), "distribution": distribution,
+                             "helpful": helpful, "unhelpful": unhelpful}),
+        appointments: json!({"booked": f.appointments_booked, "cancelled": f.appointments_cancelled,
+                             "rescheduled": f.appointments_rescheduled}),
+        answers,
+        unanswered: groups::group(&f.unanswered),
+        daily,
+    }
+}
+
+fn csv(days: &[Day]) -> Response {
+    let mut body = String::from("date,conversations,self_served,escalated,ratings,csat\n");
+    for d in days {
+        let csat = d.csat.map(|c| c.to_string()).unwrap_or_default();
+        body.push_str(&format!(
+            "{},{},{},{},{},{}\n",
+            d.date, d.conversations, d.self_served, d.escalated, d.ratings, csat
+        ));
+    }
+    let mut response = body.into_response();
+    let h = response.headers_mut();
+    h.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/csv; charset=utf-8"),
+    );
+    h.insert(
+        header::CONTENT_DISPOSITION,
+        HeaderValue::from_static("attachment; filename=\"insights.csv\""),
+    );
+    response
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn nearest_rank_percentiles() {
+        assert_eq!(
+            percentiles(vec![]),
+            Percentiles {
+                p50: None,
+                p90: None
+            }
+        );
+        assert_eq!(
+            percentiles(vec![30, 10, 20]),
+            Percentiles {
+                p50: Some(20),
+                p90: Some(30)
+            }
+        );
+        assert_eq!(
+            percentiles((1..=10).collect()),
+            Percentiles {
+                p50: Some(5),
+                p90: Some(9)
+            }
+        );
+    }
+}

@@ -1,0 +1,188 @@
+//! The numbers supervisors see, from scripted conversations through the
+//! real server: exact counts for each kind of conversation.
+
+use serde_json::{Value, json};
+
+use crate::helpers::{Chat, TestApp, spawn_app};
+
+async fn ask(chat: &mut Chat, id: &str, text: &str, choice: Option<&str>) -> Value {
+    let mut frame = json!({"type": "say", "id": id, "text": text});
+    if let Some(c) = choice {
+        frame["choice"] = json!(c);
+    }
+    chat.send_json(frame).await;
+    chat.expect("ack").await;
+    chat.until("reply").await
+}
+
+async fn started(app: &TestApp) -> Chat {
+    let mut chat = app.chat().await;
+    chat.start().await;
+    chat
+}
+
+#[tokio::test]
+async fn insights_count_each_kind_of_conversation_exactly() {
+    let app = spawn_app().await;
+    let maria = app.staff("maria", "agent").await;
+    let mut agent = app.console(&maria).await;
+
+    // A: self-served, answer marked helpful, rated 5.
+    let mut a = started(&app).await;
+    let answer = ask(&mut a, "a1", "Do you offer payment plans?", None).await;
+    a.send_json(json!({"type": "feedback", "seq": answer["seq"], "helpful": true}))
+        .await;
+    a.expect("feedback_saved").await;
+    a.send_json(json!({"type": "end"})).await;
+    a.expect("ended").await;
+    a.send_json(json!({"type": "rate", "score": 5})).await;
+    a.expect("rated").await;
+
+    // B: asks for a person, is claimed and helped, rates 2.
+    let mut b = started(&app).await;
+    ask(&mut b, "b1", "I want to talk to a person", None).await;
+    let conversation = agent.queue_of(1).await[0]["conversation"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    agent
+        .send_json(json!({"type": "claim", "conversation": conversation}))
+        .await;
+    agent.until("claimed").await;
+    agent.send_json(json!({"type": "say", "conversation": conversation, "id": "x", "text": "Hi, how can I help?"})).await;
+    agent.until("ack").await;
+    agent
+        .send_json(
+            json!({"type": "resolve", "conversation": conversation, "disposition": "answered"}),
+        )
+        .await;
+    agent.until("released").await;
+    b.send_json(json!({"type": "rate", "score": 2})).await;
+    b.until("rated").await;
+
+    // C: "none of these", then leaves while waiting.
+    let mut c = started(&app).await;
+    ask(&mut c, "c1", "appointment", None).await;
+    ask(&mut c, "c2", "None of these", Some("none")).await;
+    c.send_json(json!({"type": "end"})).await;
+    c.until("ended").await;
+    // D: two misses. E: frustrated. F: emergency. G: wants a person mid-booking.
+    let mut d = started(&app).await;
+    ask(&mut d, "d1", "what is the capital of France", None).await;
+    ask(&mut d, "d2", "who won the football game last night", None).await;
+    let mut e = started(&app).await;
+    ask(&mut e, "e1", "this is useless", None).await;
+    let mut f = started(&app).await;
+    ask(&mut f, "f1", "I can't breathe", None).await;
+    let mut g = started(&app).await;
+    ask(&mut g, "g1", "I need an appointment", None).await;
+    ask(&mut g, "g2", "can I talk to a real person", None).await;
+
+    let supervisor = app.staff("sue", "supervisor").await;
+    let report: Value = app
+        .get_as(&supervisor, "/api/insights")
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(report["conversations"], 7, "{report:#}");
+    assert_eq!(report["self_service_rate"], 0.143);
+    for reason in [
+        "patient_request",
+        "low_confidence",
+        "repeated_misses",
+        "frustration",
+        "emergency",
+        "booking_help",
+    ] {
+        assert_eq!(
+            report["escalations"]["by_reason"][reason]["count"], 1,
+            "{reason}: {report:#}"
+        );
+    }
+    assert_eq!(report["escalations"]["offline"], 0);
+    assert_eq!(report["queue"]["queued"], 6);
+    assert_eq!(report["queue"]["claimed"], 1);
+    assert_eq!(report["queue"]["abandoned_rate"], 0.167);
+    assert!(report["queue"]["wait_s"]["p50"].is_number());
+    assert!(report["queue"]["first_response_s"]["p50"].is_number());
+    assert_eq!(report["queue"]["per_agent"][0]["agent"], "maria");
+    assert_eq!(report["satisfaction"]["ratings"], 2);
+    assert_eq!(report["satisfaction"]["csat"], 0.5);
+    assert_eq!(
+        report["satisfaction"]["distribution"],
+        json!([0, 1, 0, 0, 1])
+    );
+    assert_eq!(report["satisfaction"]["helpful"], 1);
+    let answers = report["knowledge"]["answers"].as_array().unwrap();
+    let plans = answers
+        .iter()
+        .find(|x| x["article"] == "billing-payment-plans")
+        .expect("the answer is counted");
+    assert_eq!(
+        (plans["served"].as_i64(), plans["helpful"].as_i64()),
+        (Some(1), Some(1))
+    );
+    let unanswered: usize = report["knowledge"]["unanswered"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|g| g["count"].as_u64().unwrap() as usize)
+        .sum();
+    assert_eq!(unanswered, 3, "{:#}", report["knowledge"]["unanswered"]);
+    assert_eq!(report["daily"][0]["conversations"], 7);
+
+    // Editors see the knowledge part only; agents see nothing.
+    let editor = app.staff("ed", "editor").await;
+    let theirs: Value = app
+        .get_as(&editor, "/api/insights")
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert!(theirs.get("conversations").is_none() && theirs["knowledge"]["answers"].is_array());
+    assert_eq!(app.get_as(&maria, "/api/insights").await.status(), 403);
+    let csv = app
+        .get_as(&supervisor, "/api/insights?format=csv")
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        csv.starts_with("date,conversations,self_served,escalated,ratings,csat\n"),
+        "{csv}"
+    );
+}
+
+#[tokio::test]
+async fn metrics_are_off_by_default_and_need_the_token_when_on() {
+    let off = spawn_app().await;
+    assert_eq!(
+        reqwest::get(off.url("/metrics")).await.unwrap().status(),
+        404
+    );
+
+    let app = crate::helpers::spawn_app_with(|s| s.metrics_token = Some("scrape-me".into())).await;
+    assert_eq!(
+        reqwest::get(app.url("/metrics")).await.unwrap().status(),
+        401
+    );
+    let mut chat = started(&app).await;
+    ask(&mut chat, "m1", "Do you offer payment plans?", None).await;
+    let text = reqwest::Client::new()
+        .get(app.url("/metrics"))
+        .header("authorization", "Bearer scrape-me")
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(text.contains("frontdesk_chat_connections 1"), "{text}");
+    assert!(text.contains("frontdesk_messages_total 1"), "{text}");
+    assert!(
+        text.contains("frontdesk_bot_reply_seconds_count 1"),
+        "{text}"
+    );
+    assert!(text.contains("frontdesk_queue_length 0"), "{text}");
+}

@@ -316,7 +316,9 @@ function table(caption, headers, rows, opts) {
     })));
   }
   t.appendChild(body);
-  return h('div', { class: 'table-wrap' }, t);
+  // A wide table scrolls on its own on narrow screens; keyboard users can
+  // focus it to scroll it.
+  return h('div', { class: 'table-wrap', role: 'region', 'aria-label': caption, tabindex: '0' }, t);
 }
 
 function render(d) {
@@ -405,8 +407,24 @@ function summary(d) {
 
 // ------------------------------------------------------------------ charts
 
+// The API may leave out days without conversations; the charts and the table
+// show every day of the chosen range, with zeros for the quiet ones.
+function allDays(d) {
+  const given = Array.isArray(d.daily) ? d.daily : [];
+  const from = parseYmd(state.from);
+  const to = parseYmd(state.to);
+  if (!from || !to || (to - from) / DAY_MS > 400) return given;
+  const byDate = new Map(given.map((x) => [x.date, x]));
+  const out = [];
+  for (let t = from; t <= to; t = addDays(t, 1)) {
+    const key = ymd(t);
+    out.push(byDate.get(key) || { date: key, conversations: 0, self_served: 0, escalated: 0, ratings: 0, csat: null });
+  }
+  return out;
+}
+
 function trends(d) {
-  const days = Array.isArray(d.daily) ? d.daily : [];
+  const days = allDays(d);
   const rows = days.map((x) => [
     longDate(x.date),
     val(x.conversations, int),
@@ -484,7 +502,7 @@ function drawCharts() {
   const conv = document.getElementById('chart-conv');
   const self = document.getElementById('chart-self');
   if (!d || !conv || !self) return;
-  const days = Array.isArray(d.daily) ? d.daily : [];
+  const days = allDays(d);
   if (!days.length) return;
 
   // Conversations per day: bars.

@@ -13,6 +13,9 @@ const WIDGET_JS: &str = include_str!("../../widget/widget.js");
 const CONSOLE_PAGE: &str = include_str!("../../widget/console.html");
 const CONSOLE_JS: &str = include_str!("../../widget/console.js");
 const CONSOLE_CSS: &str = include_str!("../../widget/console.css");
+const INSIGHTS_PAGE: &str = include_str!("../../widget/insights.html");
+const INSIGHTS_JS: &str = include_str!("../../widget/insights.js");
+const INSIGHTS_CSS: &str = include_str!("../../widget/insights.css");
 
 pub fn routes() -> Router<AppState> {
     Router::new()
@@ -26,6 +29,15 @@ pub fn routes() -> Router<AppState> {
         .route(
             "/console/console.css",
             get(|| async { asset(CONSOLE_CSS, "text/css; charset=utf-8") }),
+        )
+        .route("/console/insights", get(|| async { Html(INSIGHTS_PAGE) }))
+        .route(
+            "/console/insights.js",
+            get(|| async { asset(INSIGHTS_JS, "text/javascript; charset=utf-8") }),
+        )
+        .route(
+            "/console/insights.css",
+            get(|| async { asset(INSIGHTS_CSS, "text/css; charset=utf-8") }),
         )
 }
 

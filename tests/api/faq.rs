@@ -1,8 +1,8 @@
 //! Answering from the knowledge files, through the chat: answers carry their
 //! article and confidence, doubts become choices, misses become a person.
 
-use serde_json::{Value, json};
 use crate::helpers::{EVENT_TIMEOUT, bundled_knowledge, knowledge_dir, spawn_app, spawn_app_with};
+use serde_json::{Value, json};
 
 async fn ask(chat: &mut crate::helpers::Chat, id: &str, text: &str) -> Value {
     chat.say(id, text).await;
@@ -121,7 +121,6 @@ async fn small_talk_gets_a_friendly_answer_not_a_search() {
         assert!(reply.get("choices").is_none(), "{text}: {reply}");
     }
 }
-
 
 #[tokio::test]
 async fn an_edited_article_changes_answers_without_a_restart_or_a_dropped_chat() {

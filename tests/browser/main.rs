@@ -8,6 +8,7 @@
 #[path = "../common/mod.rs"]
 mod common;
 mod harness;
+mod insights;
 
 mod a11y;
 mod appointments;

@@ -1,0 +1,88 @@
+//! The supervisors' insights page in the browser: it renders real figures
+//! from the server and passes axe-core.
+
+use fantoccini::Locator;
+use serde_json::{Value, json};
+
+use crate::a11y::{axe_source, axe_violations};
+use crate::common::spawn_app;
+use crate::harness::browser_or_skip;
+
+#[tokio::test]
+async fn a_supervisor_sees_the_numbers_for_real_conversations() {
+    let browser = browser_or_skip!();
+    let app = spawn_app().await;
+    app.staff("sue", "supervisor").await; // password "sue-long-password"
+    let mut chat = app.chat().await;
+    chat.start().await;
+    chat.send_json(json!({"type": "say", "id": "q1", "text": "Do you offer payment plans?"}))
+        .await;
+    chat.expect("ack").await;
+    chat.expect("reply").await;
+
+    browser.goto(&app.url("/console")).await;
+    browser
+        .wait_for(
+            "document.querySelector('[data-testid=login-name]')",
+            "the sign-in form",
+        )
+        .await;
+    for (id, text) in [
+        ("login-name", "sue"),
+        ("login-password", "sue-long-password"),
+    ] {
+        let field = browser
+            .client
+            .find(Locator::Css(&format!("[data-testid='{id}']")))
+            .await
+            .unwrap();
+        field.send_keys(text).await.unwrap();
+    }
+    browser
+        .client
+        .find(Locator::Css("[data-testid='login-submit']"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    browser
+        .wait_for(
+            "document.querySelector('[data-testid=queue-list]')",
+            "the console after signing in",
+        )
+        .await;
+
+    browser.goto(&app.url("/console/insights")).await;
+    browser
+        .wait_for(
+            "document.querySelector('#content') && /Self-service/i.test(document.querySelector('#content').textContent)",
+            "the insight cards",
+        )
+        .await;
+    let text = browser
+        .js("return document.querySelector('#content').textContent;")
+        .await;
+    let text = text.as_str().unwrap_or_default();
+    assert!(
+        text.contains("billing-payment-plans"),
+        "the answered article is listed: {text}"
+    );
+    assert!(
+        browser
+            .js("return document.querySelectorAll('#content svg').length;")
+            .await
+            .as_u64()
+            .unwrap_or(0)
+            >= 1,
+        "the daily trend is drawn"
+    );
+    if let Some(axe) = axe_source() {
+        let violations = axe_violations(&browser, &axe).await;
+        assert_eq!(
+            violations,
+            Value::Array(vec![]),
+            "axe-core violations on the insights page:\n{violations:#}"
+        );
+    }
+}

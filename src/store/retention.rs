@@ -51,6 +51,9 @@ pub(super) async fn purge(
         "DELETE FROM notes WHERE conversation_id IN (SELECT id FROM purge_ids)",
         "DELETE FROM ratings WHERE conversation_id IN (SELECT id FROM purge_ids)",
         "DELETE FROM safety_events WHERE conversation_id IN (SELECT id FROM purge_ids)",
+        "DELETE FROM escalations WHERE conversation_id IN (SELECT id FROM purge_ids)",
+        "DELETE FROM unanswered WHERE conversation_id IN (SELECT id FROM purge_ids)",
+        "DELETE FROM answer_feedback WHERE conversation_id IN (SELECT id FROM purge_ids)",
         "DELETE FROM conversation_agents WHERE conversation_id IN (SELECT id FROM purge_ids)",
         "UPDATE appointments SET conversation_id = NULL WHERE conversation_id IN (SELECT id FROM purge_ids)",
     ] {

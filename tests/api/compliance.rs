@@ -164,7 +164,11 @@ async fn purge_removes_old_transcripts_and_appointments_and_keeps_the_rest() {
 
     let dry = app.cli(&["purge", "--dry-run", "--retention-days", "0"], "");
     let said = String::from_utf8_lossy(&dry.stdout).to_string();
-    assert!(said.starts_with("would purge: 1 conversations"), "{said}");
+    assert!(
+        said.starts_with("would purge: 1 conversations"),
+        "{said}\n{}",
+        String::from_utf8_lossy(&dry.stderr)
+    );
     let mut again = app.chat().await;
     again.resume(old["resume"].as_str().unwrap()).await;
 

@@ -22,6 +22,7 @@
 //! - [`transcript`]: messages and senders, as every layer understands them.
 //! - [`ids`]: identifiers and secrets, parsed once at the edge.
 //! - [`lang`]: the supported languages.
+//! - [`loadtest`]: the `frontdesk loadtest` harness: simulated patients over real sockets.
 //! - [`telemetry`]: logging set-up, and what must never be logged.
 
 pub mod appointments;
@@ -36,6 +37,7 @@ pub mod http;
 pub mod ids;
 pub mod knowledge;
 pub mod lang;
+pub mod loadtest;
 pub mod queue;
 pub mod safety;
 pub mod staff;

@@ -13,6 +13,7 @@ mod faq;
 mod handoff;
 mod identity;
 mod limits;
+mod loadtest;
 mod logging;
 mod origin;
 mod pages;

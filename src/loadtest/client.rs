@@ -140,6 +140,7 @@ pub async fn run(
                         let seq = v["seq"].as_i64().unwrap_or(i64::MAX);
                         if awaiting.front().is_some_and(|(ack_seq, _)| *ack_seq < seq) {
                             let (_, sent_at) = awaiting.pop_front().unwrap();
+                            stats.answered += 1;
                             if stats.reply_us.len() < plan.max_samples {
                                 stats.reply_us.push(micros(now - sent_at));
                             }

@@ -14,6 +14,9 @@ pub struct ClientStats {
     pub sent: u64,
     pub acks: u64,
     pub replies: u64,
+    /// Messages that got a first reply after their ack (the bot may send
+    /// more than one reply frame per message).
+    pub answered: u64,
     /// Send → ack, microseconds.
     pub ack_us: Vec<u64>,
     /// Send → first reply after the ack, microseconds.
@@ -83,11 +86,15 @@ pub struct Totals {
     pub sent: u64,
     pub acks: u64,
     pub replies: u64,
+    pub answered: u64,
     pub unacked: u64,
     pub unanswered: u64,
     pub handoffs: u64,
     pub elapsed_secs: f64,
     pub replies_per_sec: f64,
+    /// Messages answered per second: comparable with the bare stack, which
+    /// sends exactly one reply per message.
+    pub answered_per_sec: f64,
     pub ack_latency_ms: Latency,
     pub reply_latency_ms: Latency,
     pub errors: BTreeMap<String, u64>,
@@ -105,11 +112,13 @@ impl Totals {
             sent: 0,
             acks: 0,
             replies: 0,
+            answered: 0,
             unacked: 0,
             unanswered: 0,
             handoffs: 0,
             elapsed_secs,
             replies_per_sec: 0.0,
+            answered_per_sec: 0.0,
             ack_latency_ms: Latency::default(),
             reply_latency_ms: Latency::default(),
             errors: BTreeMap::new(),
@@ -123,6 +132,7 @@ impl Totals {
             t.sent += c.sent;
             t.acks += c.acks;
             t.replies += c.replies;
+            t.answered += c.answered;
             t.unacked += c.unacked;
             t.unanswered += c.unanswered;
             t.handoffs += c.handoffs;
@@ -134,6 +144,7 @@ impl Totals {
         }
         if elapsed_secs > 0.0 {
             t.replies_per_sec = t.replies as f64 / elapsed_secs;
+            t.answered_per_sec = t.answered as f64 / elapsed_secs;
         }
         t.ack_latency_ms = Latency::of(ack);
         t.reply_latency_ms = Latency::of(reply);

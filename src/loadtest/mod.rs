@@ -66,7 +66,6 @@ pub struct Config {
 pub struct Report {
     pub url: String,
     pub mode: Mode,
-    pub connections: usize,
     pub duration_secs: f64,
     /// Messages per second per connection (0 in idle mode).
     pub rate: f64,
@@ -178,7 +177,6 @@ pub async fn run(config: Config) -> anyhow::Result<Report> {
     Ok(Report {
         url: config.url.clone(),
         mode: config.mode,
-        connections: config.connections,
         duration_secs: secs,
         rate: if config.mode == Mode::Idle {
             0.0
@@ -232,7 +230,7 @@ pub fn render(report: &Report) -> String {
             .unwrap()
             .as_str()
             .unwrap_or(""),
-        report.connections,
+        report.totals.connections,
         report.duration_secs,
         if report.mode == Mode::Idle {
             String::new()
@@ -308,7 +306,7 @@ pub fn render(report: &Report) -> String {
         let _ = writeln!(
             out,
             "idle connections still open at end: {open}/{}",
-            report.connections
+            report.totals.connections
         );
     }
     if let Some(b) = &report.baseline {

@@ -23,6 +23,7 @@
 //! - [`insights`]: KPIs for supervisors and editors, from the store's records.
 //! - [`ids`]: identifiers and secrets, parsed once at the edge.
 //! - [`lang`]: the supported languages.
+//! - [`loadtest`]: the `frontdesk loadtest` harness: simulated patients over real sockets.
 //! - [`telemetry`]: logging set-up, and what must never be logged.
 
 pub mod appointments;
@@ -38,6 +39,7 @@ pub mod ids;
 pub mod insights;
 pub mod knowledge;
 pub mod lang;
+pub mod loadtest;
 pub mod queue;
 pub mod safety;
 pub mod staff;

@@ -7,6 +7,7 @@ pub mod answer;
 pub mod compliance;
 pub mod eval;
 pub mod knowledge;
+pub mod loadtest;
 pub mod safety;
 pub mod serve;
 pub mod widget;
@@ -49,6 +50,8 @@ pub enum Command {
     Audit(compliance::AuditArgs),
     /// Delete transcripts and appointment details past the retention period.
     Purge(compliance::PurgeArgs),
+    /// Drive a running server on this machine with simulated patients.
+    Loadtest(loadtest::LoadtestArgs),
 }
 
 impl Cli {
@@ -72,6 +75,7 @@ impl Cli {
             Some(Command::Widget(args)) => widget::run(args),
             Some(Command::Audit(args)) => report(compliance::audit(args)),
             Some(Command::Purge(args)) => report(compliance::purge(args)),
+            Some(Command::Loadtest(args)) => report(loadtest::run(args)),
         }
     }
 }

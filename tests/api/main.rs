@@ -14,6 +14,7 @@ mod handoff;
 mod identity;
 mod insights;
 mod limits;
+mod loadtest;
 mod logging;
 mod origin;
 mod pages;

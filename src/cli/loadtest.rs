@@ -1,0 +1,70 @@
+//! `frontdesk loadtest`: drives a running server on this machine with many
+//! simulated patients and reports throughput and latency.
+//!
+//! The server under test rate-limits each connection (30 messages a minute
+//! by default) and each client address (100 connections): start it with
+//! e.g. `FRONTDESK_MESSAGES_PER_MINUTE=100000` and, for more than 100
+//! connections, `FRONTDESK_MAX_CONNECTIONS_PER_ADDRESS=20000`.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use anyhow::Context;
+
+use crate::loadtest::{self, Config, Mode, Questions};
+
+#[derive(clap::Args, Debug)]
+pub struct LoadtestArgs {
+    /// The chat socket of a running server; loopback hosts only.
+    #[arg(long, default_value = "ws://127.0.0.1:8080/chat")]
+    pub url: String,
+    /// Simultaneous patient connections.
+    #[arg(long, default_value_t = 10)]
+    pub connections: usize,
+    /// How long to run (at most 600 s).
+    #[arg(long, default_value_t = 10)]
+    pub duration_secs: u64,
+    /// Messages per second per connection (steady and ramp modes).
+    #[arg(long, default_value_t = 1.0)]
+    pub rate: f64,
+    #[arg(long, value_enum, default_value_t = Mode::Steady)]
+    pub mode: Mode,
+    /// Knowledge directory whose titles and alternate questions are asked.
+    #[arg(long, default_value = "knowledge")]
+    pub knowledge: PathBuf,
+    /// Ask these questions instead, one per line.
+    #[arg(long)]
+    pub questions: Option<PathBuf>,
+    /// Also drive an in-process bare axum WebSocket server with the same
+    /// load and report Frontdesk's figures as ratios of it.
+    #[arg(long)]
+    pub baseline: bool,
+    /// Print the report as JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+pub fn run(args: LoadtestArgs) -> anyhow::Result<ExitCode> {
+    let config = Config {
+        url: args.url,
+        connections: args.connections,
+        duration: Duration::from_secs(args.duration_secs),
+        rate: args.rate,
+        mode: args.mode,
+        questions: match args.questions {
+            Some(file) => Questions::File(file),
+            None => Questions::Knowledge(args.knowledge),
+        },
+        baseline: args.baseline,
+    };
+    loadtest::check_url(&config.url)?;
+    let runtime = tokio::runtime::Runtime::new().context("cannot start the async runtime")?;
+    let report = runtime.block_on(loadtest::run(config))?;
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&report)?);
+    } else {
+        print!("{}", loadtest::render(&report));
+    }
+    Ok(ExitCode::SUCCESS)
+}

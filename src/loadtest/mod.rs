@@ -1,0 +1,348 @@
+//! The load harness behind `frontdesk loadtest`: many simulated patients
+//! against a running server over real sockets, with ack and reply latency.
+//!
+//! Only loopback servers may be driven (a workplace rule): the harness is
+//! for measuring one's own machine, never someone else's.
+
+pub mod baseline;
+pub mod client;
+pub mod stats;
+
+use std::fmt::Write as _;
+use std::net::IpAddr;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::{Context, bail};
+use serde::Serialize;
+use tokio::time::Instant;
+use tokio_tungstenite::tungstenite::http::Uri;
+
+use stats::{MAX_SAMPLES, Totals};
+
+/// Longest run allowed.
+pub const MAX_DURATION_SECS: u64 = 600;
+/// Most connections allowed.
+pub const MAX_CONNECTIONS: usize = 50_000;
+/// Highest per-connection rate allowed (messages per second).
+pub const MAX_RATE: f64 = 1_000.0;
+/// Simultaneous WebSocket handshakes.
+const HANDSHAKES: usize = 64;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, clap::ValueEnum)]
+#[serde(rename_all = "lowercase")]
+pub enum Mode {
+    /// All connections from the start, each at `rate` messages per second.
+    Steady,
+    /// Connections added linearly over the duration, each at `rate`.
+    Ramp,
+    /// Connections that only start and then hold the socket open.
+    Idle,
+}
+
+/// Where the questions come from.
+#[derive(Debug, Clone)]
+pub enum Questions {
+    /// Titles and alternate phrasings of the knowledge base, reworded.
+    Knowledge(PathBuf),
+    /// One question per line.
+    File(PathBuf),
+}
+
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub url: String,
+    pub connections: usize,
+    pub duration: Duration,
+    pub rate: f64,
+    pub mode: Mode,
+    pub questions: Questions,
+    pub baseline: bool,
+}
+
+/// The figures of one run, and of the bare stack when asked for.
+#[derive(Debug, Clone, Serialize)]
+pub struct Report {
+    pub url: String,
+    pub mode: Mode,
+    pub duration_secs: f64,
+    /// Messages per second per connection (0 in idle mode).
+    pub rate: f64,
+    #[serde(flatten)]
+    pub totals: Totals,
+    /// Idle mode: connections still open at the end.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub still_open: Option<usize>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub baseline: Option<Baseline>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Baseline {
+    pub totals: Totals,
+    /// Frontdesk's answered messages per second over the bare stack's.
+    pub throughput_ratio: f64,
+    /// Frontdesk's reply frames per second over the bare stack's (Frontdesk
+    /// may send several reply frames for one message).
+    pub reply_frames_ratio: f64,
+    /// Frontdesk's p99 reply latency over the bare stack's.
+    pub p99_reply_ratio: f64,
+    /// Frontdesk's p99 ack latency over the bare stack's.
+    pub p99_ack_ratio: f64,
+}
+
+/// Refuses anything but `ws://` to a loopback host (127.0.0.0/8, localhost, [::1]).
+pub fn check_url(url: &str) -> anyhow::Result<()> {
+    let uri: Uri = url.parse().with_context(|| format!("not a URL: {url}"))?;
+    if uri.scheme_str() != Some("ws") {
+        bail!("only ws:// URLs are supported: {url}");
+    }
+    let host = uri.host().unwrap_or("");
+    let bare = host.trim_start_matches('[').trim_end_matches(']');
+    let loopback = bare.eq_ignore_ascii_case("localhost")
+        || bare.parse::<IpAddr>().is_ok_and(|ip| ip.is_loopback());
+    if !loopback {
+        bail!(
+            "refusing to load-test {host:?}: only loopback servers (127.0.0.0/8, localhost, [::1]) may be driven"
+        );
+    }
+    Ok(())
+}
+
+/// Reads the questions, refusing an empty set.
+pub fn load_questions(source: &Questions) -> anyhow::Result<Vec<String>> {
+    let questions: Vec<String> = match source {
+        Questions::File(path) => std::fs::read_to_string(path)
+            .with_context(|| format!("reading {}", path.display()))?
+            .lines()
+            .map(str::trim)
+            .filter(|l| !l.is_empty())
+            .map(str::to_owned)
+            .collect(),
+        Questions::Knowledge(dir) => knowledge_questions(dir)?,
+    };
+    if questions.is_empty() {
+        bail!("no questions to ask");
+    }
+    Ok(questions)
+}
+
+fn knowledge_questions(dir: &Path) -> anyhow::Result<Vec<String>> {
+    let loaded = crate::knowledge::loader::load_dir(dir, &Default::default())
+        .with_context(|| format!("reading knowledge from {}", dir.display()))?;
+    Ok(loaded
+        .articles
+        .iter()
+        .flat_map(|l| l.article.phrasings().map(str::to_owned).collect::<Vec<_>>())
+        .filter(|q| !q.trim().is_empty())
+        .collect())
+}
+
+/// Checks the settings, then drives the server (and the bare stack, if asked).
+pub async fn run(config: Config) -> anyhow::Result<Report> {
+    check_url(&config.url)?;
+    if config.connections == 0 || config.connections > MAX_CONNECTIONS {
+        bail!("--connections must be 1..={MAX_CONNECTIONS}");
+    }
+    let secs = config.duration.as_secs_f64();
+    if secs <= 0.0 || secs > MAX_DURATION_SECS as f64 {
+        bail!("--duration-secs must be 1..={MAX_DURATION_SECS}");
+    }
+    if config.mode != Mode::Idle && !(config.rate > 0.0 && config.rate <= MAX_RATE) {
+        bail!("--rate must be more than 0 and at most {MAX_RATE}");
+    }
+    let questions = Arc::new(load_questions(&config.questions)?);
+
+    let totals = drive(&config, &config.url, questions.clone()).await;
+    let baseline = if config.baseline {
+        let (stop, stopped) = tokio::sync::oneshot::channel();
+        let (addr, task) = baseline::start(stopped)
+            .await
+            .context("starting the baseline server")?;
+        let bare = drive(&config, &format!("ws://{addr}/chat"), questions).await;
+        let _ = stop.send(());
+        let _ = tokio::time::timeout(Duration::from_secs(5), task).await;
+        let ratio = |a: f64, b: f64| if b > 0.0 { a / b } else { 0.0 };
+        Some(Baseline {
+            throughput_ratio: ratio(totals.answered_per_sec, bare.answered_per_sec),
+            reply_frames_ratio: ratio(totals.replies_per_sec, bare.replies_per_sec),
+            p99_reply_ratio: ratio(totals.reply_latency_ms.p99, bare.reply_latency_ms.p99),
+            p99_ack_ratio: ratio(totals.ack_latency_ms.p99, bare.ack_latency_ms.p99),
+            totals: bare,
+        })
+    } else {
+        None
+    };
+    Ok(Report {
+        url: config.url.clone(),
+        mode: config.mode,
+        duration_secs: secs,
+        rate: if config.mode == Mode::Idle {
+            0.0
+        } else {
+            config.rate
+        },
+        still_open: (config.mode == Mode::Idle).then_some(totals.open_at_end),
+        totals,
+        baseline,
+    })
+}
+
+/// One run against one URL.
+async fn drive(config: &Config, url: &str, questions: Arc<Vec<String>>) -> Totals {
+    let plan = Arc::new(client::Plan {
+        url: url.to_owned(),
+        rate: (config.mode != Mode::Idle).then_some(config.rate),
+        questions,
+        handshakes: Arc::new(tokio::sync::Semaphore::new(HANDSHAKES)),
+        max_samples: (MAX_SAMPLES / config.connections).max(1),
+    });
+    let begin = Instant::now();
+    let deadline = begin + config.duration;
+    let n = config.connections;
+    let tasks: Vec<_> = (0..n)
+        .map(|i| {
+            let start_at = match config.mode {
+                Mode::Ramp => begin + config.duration.mul_f64(i as f64 / n as f64),
+                Mode::Steady | Mode::Idle => begin,
+            };
+            tokio::spawn(client::run(plan.clone(), i, start_at, deadline))
+        })
+        .collect();
+    let mut clients = Vec::with_capacity(n);
+    for task in tasks {
+        clients.push(task.await.unwrap_or_else(|_| stats::ClientStats {
+            dropped: true,
+            ..Default::default()
+        }));
+    }
+    Totals::merge(clients, config.duration.as_secs_f64())
+}
+
+/// The report as a plain-text table.
+pub fn render(report: &Report) -> String {
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "frontdesk loadtest: {} mode, {} connections, {} s{} against {}",
+        serde_json::to_value(report.mode)
+            .unwrap()
+            .as_str()
+            .unwrap_or(""),
+        report.totals.connections,
+        report.duration_secs,
+        if report.mode == Mode::Idle {
+            String::new()
+        } else {
+            format!(", {} msg/s per connection", report.rate)
+        },
+        report.url
+    );
+    let mut columns = vec![("frontdesk", &report.totals)];
+    if let Some(b) = &report.baseline {
+        columns.push(("bare axum", &b.totals));
+    }
+    let _ = write!(out, "{:<28}", "");
+    for (name, _) in &columns {
+        let _ = write!(out, "{name:>14}");
+    }
+    out.push('\n');
+    let mut row = |label: &str, value: &dyn Fn(&Totals) -> String| {
+        let _ = write!(out, "{label:<28}");
+        for (_, t) in &columns {
+            let _ = write!(out, "{:>14}", value(t));
+        }
+        out.push('\n');
+    };
+    row("connected", &|t| {
+        format!("{}/{}", t.connected, t.connections)
+    });
+    row("connect failures", &|t| t.connect_failures.to_string());
+    row("dropped connections", &|t| t.dropped.to_string());
+    row("open at end", &|t| t.open_at_end.to_string());
+    row("messages sent", &|t| t.sent.to_string());
+    row("acks", &|t| t.acks.to_string());
+    row("replies", &|t| t.replies.to_string());
+    row("answered messages", &|t| t.answered.to_string());
+    row("unacked at end", &|t| t.unacked.to_string());
+    row("unanswered at end", &|t| t.unanswered.to_string());
+    row("handoffs (restarted)", &|t| t.handoffs.to_string());
+    row("throughput (replies/s)", &|t| {
+        format!("{:.1}", t.replies_per_sec)
+    });
+    for (name, pick) in [
+        (
+            "ack",
+            (|t: &Totals| t.ack_latency_ms.clone()) as fn(&Totals) -> stats::Latency,
+        ),
+        ("reply", |t: &Totals| t.reply_latency_ms.clone()),
+    ] {
+        row(&format!("{name} latency p50 (ms)"), &|t| {
+            format!("{:.2}", pick(t).p50)
+        });
+        row(&format!("{name} latency p90 (ms)"), &|t| {
+            format!("{:.2}", pick(t).p90)
+        });
+        row(&format!("{name} latency p99 (ms)"), &|t| {
+            format!("{:.2}", pick(t).p99)
+        });
+        row(&format!("{name} latency max (ms)"), &|t| {
+            format!("{:.2}", pick(t).max)
+        });
+    }
+    row("errors", &|t| {
+        if t.errors.is_empty() {
+            "0".to_owned()
+        } else {
+            t.errors
+                .iter()
+                .map(|(code, n)| format!("{code}={n}"))
+                .collect::<Vec<_>>()
+                .join(",")
+        }
+    });
+    if let Some(open) = report.still_open {
+        let _ = writeln!(
+            out,
+            "idle connections still open at end: {open}/{}",
+            report.totals.connections
+        );
+    }
+    if let Some(b) = &report.baseline {
+        let _ = writeln!(
+            out,
+            "frontdesk / bare: throughput (answered/s) {:.3}x, reply frames/s {:.3}x, p99 reply latency {:.2}x, p99 ack latency {:.2}x",
+            b.throughput_ratio, b.reply_frames_ratio, b.p99_reply_ratio, b.p99_ack_ratio
+        );
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_loopback_urls_are_accepted() {
+        for ok in [
+            "ws://127.0.0.1:8080/chat",
+            "ws://127.3.2.1/chat",
+            "ws://localhost:8080/chat",
+            "ws://[::1]:8080/chat",
+        ] {
+            assert!(check_url(ok).is_ok(), "{ok}");
+        }
+        for bad in [
+            "ws://10.0.0.1:8080/chat",
+            "ws://example.org/chat",
+            "ws://[::2]/chat",
+            "ws://localhost.example.org/chat",
+            "wss://127.0.0.1/chat",
+            "http://127.0.0.1/chat",
+            "ws://0.0.0.0/chat",
+        ] {
+            assert!(check_url(bad).is_err(), "{bad}");
+        }
+    }
+}

@@ -130,11 +130,7 @@ impl SqliteStore {
     pub async fn write_batch(&self, ops: Vec<WriteOp>) {
         let mut done: Vec<Done> = Vec::with_capacity(ops.len());
         let outcome = async {
-            // IMMEDIATE takes the write lock up front (waiting up to the
-            // busy timeout); a deferred transaction that reads first fails at
-            // once with SQLITE_BUSY when another process (frontdesk purge,
-            // agent add) wrote in between.
-            let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
+            let mut tx = self.pool.begin().await?;
             for op in ops {
                 done.push(apply(&mut tx, op).await?);
             }

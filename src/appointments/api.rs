@@ -290,25 +290,33 @@ async fn upcoming(
     ))
 }
 
+/// The appointment with `code` for a staff action: refusals and accesses
+/// alike are audited, then the lookup (404 when there is none).
+async fn audited_lookup(
+    state: &AppState,
+    session: &StaffSession,
+    action: &str,
+    code: &str,
+) -> Result<Appointment, HttpError> {
+    let code = super::normalize_code(code);
+    if let Err(refused) = session.require_chat_role() {
+        state.audit(session, action, &code, false).await?;
+        return Err(refused);
+    }
+    state.audit(session, action, &code, true).await?;
+    state
+        .scheduler
+        .by_code(&code)
+        .await?
+        .ok_or(HttpError::NotFound)
+}
+
 async fn one(
     State(state): State<AppState>,
     session: StaffSession,
     Path(code): Path<String>,
 ) -> Result<Json<AppointmentView>, HttpError> {
-    session.require_chat_role()?;
-    state
-        .audit(
-            &session,
-            "appointment.view",
-            &super::normalize_code(&code),
-            true,
-        )
-        .await?;
-    let found = state
-        .scheduler
-        .by_code(&code)
-        .await?
-        .ok_or(HttpError::NotFound)?;
+    let found = audited_lookup(&state, &session, "appointment.view", &code).await?;
     Ok(Json(appointment_view(&state.scheduler.clinic(), found)))
 }
 
@@ -317,21 +325,10 @@ async fn cancel(
     session: StaffSession,
     Path(code): Path<String>,
 ) -> Result<StatusCode, HttpError> {
-    session.require_chat_role()?;
-    state
-        .audit(
-            &session,
-            "appointment.cancel",
-            &super::normalize_code(&code),
-            true,
-        )
-        .await?;
-    let found = state
-        .scheduler
-        .by_code(&code)
-        .await?
-        .filter(|a| a.booked)
-        .ok_or(HttpError::NotFound)?;
+    let found = audited_lookup(&state, &session, "appointment.cancel", &code).await?;
+    if !found.booked {
+        return Err(HttpError::NotFound);
+    }
     match state.scheduler.cancel(&found).await {
         Ok(()) => Ok(StatusCode::NO_CONTENT),
         Err(BookError::NotFound) => Err(HttpError::NotFound),

@@ -334,3 +334,63 @@ async fn overlapping_appointment_types_cannot_double_book_a_provider() {
     let inside = format!("flu-shot.dr-lee.main.{}", start + 600);
     assert_eq!(book_via_api(&app, &cookie, &inside).await.status(), 409);
 }
+
+#[tokio::test]
+async fn a_patient_moves_an_appointment_in_the_chat_and_the_old_time_is_freed() {
+    let app = spawn_app().await;
+    let cookie = app.staff("maria", "agent").await;
+    let old_slot = first_slot(&app, "sick-visit").await;
+    let booked: Value = book_via_api(&app, &cookie, &old_slot)
+        .await
+        .json()
+        .await
+        .unwrap();
+    let old_code = booked["code"].as_str().unwrap().to_owned();
+
+    let mut chat = app.chat().await;
+    chat.start().await;
+    turn(&mut chat, "r1", "I need to reschedule my appointment", None).await;
+    turn(&mut chat, "r2", &old_code, None).await;
+    let times = turn(&mut chat, "r3", "03/14/1985", None).await;
+    let pick = choice_values(&times)
+        .into_iter()
+        .find(|v| v.starts_with("slot:") && v != "slot:later")
+        .expect("open times offered");
+    let confirm = turn(&mut chat, "r4", "that one", Some(&pick)).await;
+    assert!(
+        confirm["text"].as_str().unwrap().starts_with("Move your"),
+        "{confirm}"
+    );
+    let done = turn(&mut chat, "r5", "Yes", Some("confirm:yes")).await;
+    let new_code = done["text"]
+        .as_str()
+        .unwrap()
+        .split("code is ")
+        .nth(1)
+        .unwrap()[..8]
+        .to_owned();
+    assert_ne!(new_code, old_code);
+
+    let old: Value = app
+        .get_as(&cookie, &format!("/api/appointments/{old_code}"))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(old["booked"], false, "the old appointment is cancelled");
+    let new: Value = app
+        .get_as(&cookie, &format!("/api/appointments/{new_code}"))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        (new["booked"].as_bool(), new["name"].as_str()),
+        (Some(true), Some("Ana Ruiz"))
+    );
+    assert_eq!(
+        book_via_api(&app, &cookie, &old_slot).await.status(),
+        201,
+        "the old time is free again"
+    );
+}

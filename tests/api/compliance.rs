@@ -39,6 +39,12 @@ async fn staff_access_and_refusals_are_audited_without_message_text() {
         "only admins read the audit log"
     );
 
+    assert_eq!(
+        app.get_as(&editor, "/api/appointments/ABCD2345")
+            .await
+            .status(),
+        403
+    );
     let admin = app.login_admin().await;
     let rows: Vec<Value> = app.get_as(&admin, "/api/audit").await.json().await.unwrap();
     let seen: Vec<(String, String, String)> = rows
@@ -58,6 +64,7 @@ async fn staff_access_and_refusals_are_audited_without_message_text() {
         ("ed", "transcript.view", "refused"),
         ("maria", "audit.view", "refused"),
         ("admin", "audit.view", "allowed"),
+        ("ed", "appointment.view", "refused"),
     ] {
         let expected = (
             expected.0.to_owned(),

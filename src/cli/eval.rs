@@ -42,6 +42,10 @@ pub struct EvalArgs {
     pub dump: Option<PathBuf>,
     #[arg(long, default_value = "en")]
     pub lang: Lang,
+    /// Ignore the export's `topic`/`category` column (normally kept as a tag),
+    /// to measure how much the knowledge base's own topics help.
+    #[arg(long)]
+    pub no_topics: bool,
     #[command(flatten)]
     pub decision: DecisionSettings,
 }
@@ -55,9 +59,12 @@ struct Built {
     build_time: Duration,
 }
 
-fn build(path: &Path, settings: DecisionSettings) -> anyhow::Result<Built> {
+fn build(path: &Path, settings: DecisionSettings, no_topics: bool) -> anyhow::Result<Built> {
     let started = Instant::now();
-    let records = import::read_records(path)?;
+    let mut records = import::read_records(path)?;
+    if no_topics {
+        records.iter_mut().for_each(|r| r.topic = None);
+    }
     let (files, _skipped) = import::to_files(&records);
     let mut load = LoadResult::default();
     let mut ids = HashMap::new();
@@ -112,7 +119,7 @@ fn read_queries(path: &Path) -> anyhow::Result<Vec<QueryLine>> {
 }
 
 pub fn run(args: EvalArgs) -> anyhow::Result<ExitCode> {
-    let built = build(&args.kb, args.decision.clone())?;
+    let built = build(&args.kb, args.decision.clone(), args.no_topics)?;
     if args.bench {
         return bench(&args, &built);
     }

@@ -15,7 +15,7 @@ pub struct DecisionSettings {
     #[arg(long, env = "FRONTDESK_ANSWER_THRESHOLD", default_value_t = 0.5)]
     pub answer_threshold: f32,
     /// Below the answer threshold, offer choices at or above this; escalate below it.
-    #[arg(long, env = "FRONTDESK_CLARIFY_THRESHOLD", default_value_t = 0.14)]
+    #[arg(long, env = "FRONTDESK_CLARIFY_THRESHOLD", default_value_t = 0.15)]
     pub clarify_threshold: f32,
     /// Further choices are offered only if their relevance is within this of the best one.
     #[arg(long, env = "FRONTDESK_CHOICE_GAP", default_value_t = 0.3)]
@@ -29,7 +29,7 @@ impl Default for DecisionSettings {
     fn default() -> Self {
         DecisionSettings {
             answer_threshold: 0.5,
-            clarify_threshold: 0.14,
+            clarify_threshold: 0.15,
             choice_gap: 0.3,
             max_choices: 3,
         }

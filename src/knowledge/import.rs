@@ -24,6 +24,9 @@ pub struct Record {
     pub questions: Vec<String>,
     #[serde(default)]
     pub tags: Vec<String>,
+    /// A topic or category heading from the export; kept as one more tag.
+    #[serde(default, alias = "category")]
+    pub topic: Option<String>,
     #[serde(default)]
     pub lang: Option<String>,
 }
@@ -88,10 +91,11 @@ pub fn read_records(path: &Path) -> Result<Vec<Record>, ImportError> {
                 "the header row needs `question` and `answer` columns".into(),
             ));
         };
-        let (alt, id, tags, lang) = (
+        let (alt, id, tags, topic, lang) = (
             col("alternates").or(col("questions")),
             col("id"),
             col("tags"),
+            col("topic").or(col("category")),
             col("lang"),
         );
         for (i, row) in csv.records().enumerate().take(MAX_RECORDS) {
@@ -113,6 +117,7 @@ pub fn read_records(path: &Path) -> Result<Vec<Record>, ImportError> {
                 answer: get(Some(a)).unwrap_or_default(),
                 questions: split(alt),
                 tags: split(tags),
+                topic: get(topic).filter(|s| !s.trim().is_empty()),
                 lang: get(lang).filter(|s| !s.trim().is_empty()),
             });
         }
@@ -203,11 +208,17 @@ pub fn to_files(records: &[Record]) -> (Vec<ArticleFile>, Vec<String>) {
             skipped.push(format!("record {}: cannot make an id", i + 1));
             continue;
         };
+        let mut tags = r.tags.clone();
+        if let Some(topic) = r.topic.as_deref().map(str::trim).filter(|t| !t.is_empty())
+            && !tags.iter().any(|t| t.eq_ignore_ascii_case(topic))
+        {
+            tags.push(topic.to_owned());
+        }
         let front = Front {
             id: &id,
             title,
             questions: &r.questions,
-            tags: &r.tags,
+            tags: &tags,
             lang: lang.filter(|l| *l != Lang::En).map(Lang::as_str),
         };
         let Ok(toml) = toml::to_string(&front) else {
@@ -272,5 +283,33 @@ mod tests {
                 .expect("parses");
         assert_eq!(parsed.article.title, "Parking?");
         assert_eq!(parsed.article.text, "Yes \"quoted\".");
+    }
+
+    #[test]
+    fn a_topic_or_category_becomes_a_tag() {
+        let dir = std::env::temp_dir().join(format!("fd-import-topic-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let jsonl = dir.join("faq.jsonl");
+        std::fs::write(
+            &jsonl,
+            r#"{"question":"Where did it start?","answer":"In bats.","topic":"Origin - Source Animal","tags":["origin"]}"#,
+        )
+        .unwrap();
+        let csv = dir.join("faq.csv");
+        std::fs::write(
+            &csv,
+            "question,answer,category\nParking?,Level 2.,Getting here\n",
+        )
+        .unwrap();
+        let tags = |path: &Path| {
+            let (files, _) = to_files(&read_records(path).unwrap());
+            super::super::parse::parse_article(Path::new(&files[0].file_name), &files[0].contents)
+                .unwrap()
+                .article
+                .tags
+        };
+        assert_eq!(tags(&jsonl), ["origin", "Origin - Source Animal"]);
+        assert_eq!(tags(&csv), ["Getting here"]);
+        std::fs::remove_dir_all(&dir).ok();
     }
 }

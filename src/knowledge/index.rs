@@ -1,5 +1,5 @@
 //! One language's searchable snapshot: a tantivy index in RAM for candidate
-//! retrieval (field weights, fuzzy terms) plus interned term statistics that
+//! retrieval (field weights) plus interned term statistics that
 //! the confidence model needs (IDF, each article's phrasings and term set).
 //! Built whole, never mutated: a reload builds a new one and swaps it in.
 
@@ -7,15 +7,14 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use tantivy::collector::TopDocs;
-use tantivy::query::{BooleanQuery, BoostQuery, FuzzyTermQuery, Occur, Query, TermQuery};
-use tantivy::schema::{
-    Field, INDEXED, IndexRecordOption, STORED, Schema, TextFieldIndexing, TextOptions, Value,
-};
+use tantivy::query::{BooleanQuery, BoostQuery, Occur, Query, TermQuery};
+use tantivy::schema::{FAST, Field, IndexRecordOption, Schema, TextFieldIndexing, TextOptions};
 use tantivy::tokenizer::{TextAnalyzer, WhitespaceTokenizer};
-use tantivy::{Index, IndexReader, TantivyDocument, Term, doc};
+use tantivy::{Index, IndexReader, Term, doc};
 
 use super::analysis::Analyzer;
 use super::article::Article;
+use super::typos::Typos;
 
 /// Candidates fetched from tantivy per query before re-scoring.
 pub const CANDIDATES: usize = 30;
@@ -25,10 +24,6 @@ const W_TITLE: f32 = 3.0;
 const W_QUESTIONS: f32 = 3.0;
 const W_TAGS: f32 = 1.5;
 const W_BODY: f32 = 1.0;
-/// A fuzzy (one edit) match is worth less than an exact one.
-const W_FUZZY: f32 = 0.3;
-/// Terms shorter than this are never matched fuzzily ("flu" is not "flux").
-pub const FUZZY_MIN_CHARS: usize = 5;
 
 /// Weight multiplier for generic words.
 pub const WEAK_FACTOR: f32 = 0.3;
@@ -64,12 +59,15 @@ pub struct LangIndex {
     terms: Vec<String>,
     /// Every folded word seen, with its term: typos are corrected against words
     /// ("parkng" → "parking"), not stems ("park"), which would be two edits away.
-    words: HashMap<String, TermId>,
+    typos: Typos,
     /// Number of articles containing each term anywhere.
     df: Vec<u32>,
     /// Whether each term is a generic word (its weight is scaled down).
     weak: Vec<bool>,
     reader: IndexReader,
+    /// Article ordinal of each document, by segment then document id: the
+    /// index never changes after it is built, so this is read once.
+    ords: Vec<Vec<u32>>,
     fields: Fields,
 }
 
@@ -101,7 +99,7 @@ impl LangIndex {
             questions: schema.add_text_field("questions", text.clone()),
             tags: schema.add_text_field("tags", text.clone()),
             body: schema.add_text_field("body", text),
-            ord: schema.add_u64_field("ord", INDEXED | STORED),
+            ord: schema.add_u64_field("ord", FAST),
         };
         let index = Index::create_in_ram(schema.build());
         index.tokenizers().register(
@@ -175,19 +173,32 @@ impl LangIndex {
             }
         }
         let weak = terms.iter().map(|t| analyzer.is_weak(t)).collect();
+        let typos = Typos::build(words);
         writer.commit()?;
         let reader = index.reader()?;
         reader.reload()?;
+        let ords = reader
+            .searcher()
+            .segment_readers()
+            .iter()
+            .map(|segment| {
+                let column = segment.fast_fields().u64("ord")?;
+                Ok((0..segment.max_doc())
+                    .map(|doc| column.first(doc).unwrap_or(u64::MAX) as u32)
+                    .collect())
+            })
+            .collect::<Result<_, tantivy::TantivyError>>()?;
         Ok(LangIndex {
             analyzer,
             articles,
             docs,
             vocab,
             terms,
-            words,
+            typos,
             df,
             weak,
             reader,
+            ords,
             fields,
         })
     }
@@ -241,19 +252,8 @@ impl LangIndex {
     }
 
     fn correct(&self, word: &str) -> Option<TermId> {
-        if word.chars().count() < FUZZY_MIN_CHARS {
-            return None;
-        }
-        self.words
-            .iter()
-            .filter(|(w, _)| within_one_edit(word, w))
-            .map(|(w, id)| (*id, w))
-            .max_by(|a, b| {
-                self.df[a.0 as usize]
-                    .cmp(&self.df[b.0 as usize])
-                    .then(b.1.cmp(a.1))
-            })
-            .map(|(id, _)| id)
+        self.typos
+            .correct(word, |t| self.df.get(t as usize).copied().unwrap_or(0))
     }
 
     pub fn term(&self, id: TermId) -> &str {
@@ -264,12 +264,7 @@ impl LangIndex {
     pub fn candidates(&self, query: &[Resolved]) -> Result<Vec<(usize, f32)>, IndexError> {
         let f = self.fields;
         let mut clauses: Vec<(Occur, Box<dyn Query>)> = Vec::new();
-        for Resolved {
-            term: exact,
-            typed: raw,
-            ..
-        } in query
-        {
+        for Resolved { term: exact, .. } in query {
             for (field, weight) in [
                 (f.title, W_TITLE),
                 (f.questions, W_QUESTIONS),
@@ -285,15 +280,6 @@ impl LangIndex {
                     Box::new(BoostQuery::new(Box::new(q), weight)),
                 ));
             }
-            if raw.chars().count() >= FUZZY_MIN_CHARS {
-                for field in [f.title, f.questions] {
-                    let q = FuzzyTermQuery::new(Term::from_field_text(field, raw), 1, true);
-                    clauses.push((
-                        Occur::Should,
-                        Box::new(BoostQuery::new(Box::new(q), W_FUZZY)),
-                    ));
-                }
-            }
         }
         if clauses.is_empty() {
             return Ok(Vec::new());
@@ -303,56 +289,15 @@ impl LangIndex {
             &BooleanQuery::new(clauses),
             &TopDocs::with_limit(CANDIDATES),
         )?;
-        let mut out = Vec::with_capacity(hits.len());
-        for (score, addr) in hits {
-            let doc: TantivyDocument = searcher.doc(addr)?;
-            if let Some(ord) = doc.get_first(f.ord).and_then(|v| v.as_u64()) {
-                out.push((ord as usize, score));
-            }
-        }
-        Ok(out)
-    }
-}
-
-/// Levenshtein distance ≤ 1 (also counting one adjacent transposition as one edit).
-fn within_one_edit(a: &str, b: &str) -> bool {
-    let a: Vec<char> = a.chars().collect();
-    let b: Vec<char> = b.chars().collect();
-    let (la, lb) = (a.len(), b.len());
-    if a == b || la.abs_diff(lb) > 1 {
-        return false;
-    }
-    let prefix = a.iter().zip(&b).take_while(|(x, y)| x == y).count();
-    let suffix = a[prefix..]
-        .iter()
-        .rev()
-        .zip(b[prefix..].iter().rev())
-        .take_while(|(x, y)| x == y)
-        .count();
-    let (ra, rb) = (
-        la - prefix - suffix.min(la - prefix),
-        lb - prefix - suffix.min(lb - prefix),
-    );
-    if ra <= 1 && rb <= 1 {
-        return true;
-    }
-    // Transposition: "ab" vs "ba" in the middle.
-    la == lb && ra == 2 && rb == 2 && a[prefix] == b[prefix + 1] && a[prefix + 1] == b[prefix]
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn one_edit_covers_typos_and_nothing_more() {
-        assert!(within_one_edit("vaccin", "vaccine"));
-        assert!(within_one_edit("parkng", "parking"));
-        assert!(within_one_edit("insurence", "insurance"));
-        assert!(within_one_edit("refil", "refill"));
-        assert!(within_one_edit("pakring", "parking"));
-        assert!(!within_one_edit("parking", "parking"));
-        assert!(!within_one_edit("billing", "bowling"));
-        assert!(!within_one_edit("cat", "dog"));
+        Ok(hits
+            .into_iter()
+            .filter_map(|(score, addr)| {
+                let ord = *self
+                    .ords
+                    .get(addr.segment_ord as usize)?
+                    .get(addr.doc_id as usize)?;
+                ((ord as usize) < self.articles.len()).then_some((ord as usize, score))
+            })
+            .collect())
     }
 }

@@ -29,6 +29,7 @@ mod reload;
 pub mod render;
 mod scoring;
 pub mod synonyms;
+mod typos;
 
 use std::path::PathBuf;
 use std::sync::Arc;

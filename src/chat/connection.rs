@@ -70,13 +70,16 @@ async fn serve(socket: WebSocket, state: AppState) {
         tokio::select! {
             frame = stream.next() => {
                 last_heard = tokio::time::Instant::now();
-                if let Err(exit) = next_step(&mut session, frame).await {
+                // Boxed: handling a frame awaits deep into the engine and the
+                // store, and that state would otherwise be carried inline by
+                // every idle connection's future.
+                if let Err(exit) = Box::pin(next_step(&mut session, frame)).await {
                     break exit;
                 }
             }
             event = next_event(&mut session.active) => {
                 let result = match event {
-                    Some(event) => session.relay(event).await,
+                    Some(event) => Box::pin(session.relay(event)).await,
                     // The hub cut this socket off (it fell behind): the
                     // client reconnects and resumes from the store.
                     None => Err(Exit::Close(CLOSE_RESTARTING, "resync")),

@@ -253,7 +253,7 @@ impl Session {
                 self.send(&ServerFrame::AgentJoined { name }).await
             }
             PatientEvent::Message(message) => {
-                self.send(&ServerFrame::Reply(MessageView::from(message)))
+                self.send(&ServerFrame::Reply(MessageView::from(*message)))
                     .await
             }
             PatientEvent::Typing => self.send(&ServerFrame::Typing { from: "agent" }).await,

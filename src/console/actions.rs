@@ -182,7 +182,7 @@ impl Agent {
             };
             self.state
                 .hub
-                .to_patient(&conversation, PatientEvent::Message(stored));
+                .to_patient(&conversation, PatientEvent::Message(Box::new(stored)));
         }
         Ok(())
     }
@@ -285,7 +285,7 @@ impl Agent {
             };
             self.state
                 .hub
-                .to_patient(&conversation, PatientEvent::Message(stored));
+                .to_patient(&conversation, PatientEvent::Message(Box::new(stored)));
         }
         self.state.hub.release(&conversation, why);
         tracing::info!(conversation = %conversation, why, "chat handed back");

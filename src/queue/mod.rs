@@ -140,8 +140,9 @@ pub enum PatientEvent {
     AgentJoined {
         name: String,
     },
-    /// A stored message from an agent (or the system) to show.
-    Message(Message),
+    /// A stored message from an agent (or the system) to show. Boxed to keep
+    /// the event small: every conversation's channel allocates room for 32.
+    Message(Box<Message>),
     Typing,
     /// The agent handed the chat back to the bot, or resolved it.
     AgentLeft,

@@ -13,6 +13,7 @@ mod appointments;
 mod audit;
 mod handoff;
 mod insights;
+mod messages;
 mod retention;
 mod sqlite;
 mod staff;

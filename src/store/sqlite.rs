@@ -9,15 +9,25 @@ use anyhow::Context;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::{Sqlite, SqlitePool, Transaction};
 
-use super::{Appended, Conversation, StoreError, StoreResult, VisitorId, WriteOp};
+use super::{Conversation, StoreError, StoreResult, VisitorId, WriteOp};
 use crate::ids::{ConversationId, TokenDigest};
 use crate::lang::Lang;
-use crate::transcript::{self, Details, Message, NewMessage, Sender};
+use crate::transcript::{self, Details, Message, Sender};
 
 #[derive(Clone, Debug)]
 pub struct SqliteStore {
     pool: SqlitePool,
+    /// The writer task's own connection, so its page cache stays warm: every
+    /// batch touches the same hot index pages, and a cold cache made each
+    /// statement read them back through system calls.
+    writer: SqlitePool,
 }
+
+/// Page cache per connection (SQLite's unit: negative means KiB).
+const CACHE_KIB: &str = "-16384";
+/// Pages are read through a memory map of up to this many bytes, shared by
+/// every connection through the OS page cache, instead of one read() each.
+const MMAP_BYTES: &str = "268435456";
 
 impl SqliteStore {
     pub async fn connect(url: &str) -> StoreResult<Self> {
@@ -29,7 +39,9 @@ impl SqliteStore {
             .busy_timeout(Duration::from_secs(5))
             .foreign_keys(true)
             // Deleted rows (retention) are overwritten, not left in free pages.
-            .pragma("secure_delete", "ON");
+            .pragma("secure_delete", "ON")
+            .pragma("cache_size", CACHE_KIB)
+            .pragma("mmap_size", MMAP_BYTES);
         let in_memory = url.contains(":memory:") || url.contains("mode=memory");
         let dir = options.get_filename().parent().map(|d| d.to_path_buf());
         if let Some(dir) = dir.filter(|d| !in_memory && !d.as_os_str().is_empty()) {
@@ -48,14 +60,26 @@ impl SqliteStore {
             SqlitePoolOptions::new().max_connections(8)
         };
         let pool = pool_options
-            .connect_with(options)
+            .connect_with(options.clone())
             .await
             .context("cannot open the SQLite database")?;
         sqlx::migrate!("src/store/migrations/sqlite")
             .run(&pool)
             .await
             .context("cannot migrate the SQLite database")?;
-        Ok(Self { pool })
+        let writer = if in_memory {
+            pool.clone()
+        } else {
+            SqlitePoolOptions::new()
+                .max_connections(1)
+                .min_connections(1)
+                .idle_timeout(None)
+                .max_lifetime(None)
+                .connect_with(options)
+                .await
+                .context("cannot open the SQLite database")?
+        };
+        Ok(Self { pool, writer })
     }
 
     pub(super) fn pool(&self) -> &SqlitePool {
@@ -130,9 +154,22 @@ impl SqliteStore {
     pub async fn write_batch(&self, ops: Vec<WriteOp>) {
         let mut done: Vec<Done> = Vec::with_capacity(ops.len());
         let outcome = async {
-            let mut tx = self.pool.begin().await?;
-            for op in ops {
-                done.push(apply(&mut tx, op).await?);
+            let mut tx = self.writer.begin().await?;
+            let mut ops = ops.into_iter().peekable();
+            while let Some(op) = ops.next() {
+                match op {
+                    // Consecutive appends (most of a busy batch) go in bulk.
+                    WriteOp::Append { message, reply } => {
+                        let mut run = vec![(message, reply)];
+                        while let Some(WriteOp::Append { message, reply }) =
+                            ops.next_if(|op| matches!(op, WriteOp::Append { .. }))
+                        {
+                            run.push((message, reply));
+                        }
+                        done.extend(super::messages::append_run(&mut tx, run).await?);
+                    }
+                    op => done.push(apply(&mut tx, op).await?),
+                }
             }
             tx.commit().await?;
             Ok::<(), sqlx::Error>(())
@@ -153,10 +190,10 @@ impl SqliteStore {
 
 /// An applied op waiting for its transaction: called with `true` once the
 /// commit succeeded (the op's outcome is sent), `false` if it was rolled back.
-type Done = Box<dyn FnOnce(bool) + Send>;
+pub(super) type Done = Box<dyn FnOnce(bool) + Send>;
 
 /// Builds a [`Done`] that sends `outcome` to `reply` on commit.
-fn pending<T: Send + 'static>(
+pub(super) fn pending<T: Send + 'static>(
     reply: tokio::sync::oneshot::Sender<StoreResult<T>>,
     outcome: StoreResult<T>,
 ) -> Done {
@@ -199,7 +236,11 @@ async fn apply(tx: &mut Transaction<'_, Sqlite>, op: WriteOp) -> Result<Done, sq
                 .await?;
             pending(reply, Ok(()))
         }
-        WriteOp::Append { message, reply } => pending(reply, append(tx, message).await?),
+        WriteOp::Append { message, reply } => {
+            // (write_batch sends appends in bulk; this keeps `apply` whole.)
+            let mut done = super::messages::append_run(tx, vec![(message, reply)]).await?;
+            done.pop().unwrap_or_else(|| Box::new(|_| {}))
+        }
         WriteOp::EndConversation {
             conversation,
             reply,
@@ -389,61 +430,6 @@ async fn start_conversation(
         lang,
         open: true,
     })
-}
-
-async fn append(
-    tx: &mut Transaction<'_, Sqlite>,
-    m: NewMessage,
-) -> Result<StoreResult<Appended>, sqlx::Error> {
-    if let Some(client_id) = &m.client_id {
-        let existing: Option<(i64, String)> = sqlx::query_as(
-            "SELECT seq, created_at FROM messages WHERE conversation_id = ? AND client_id = ?",
-        )
-        .bind(m.conversation.as_str())
-        .bind(client_id.as_str())
-        .fetch_optional(&mut **tx)
-        .await?;
-        if let Some((seq, at)) = existing {
-            return Ok(Ok(Appended {
-                seq,
-                at,
-                duplicate: true,
-            }));
-        }
-    }
-    let seq: Option<i64> = sqlx::query_scalar(
-        "UPDATE conversations SET next_seq = next_seq + 1 WHERE id = ? RETURNING next_seq - 1",
-    )
-    .bind(m.conversation.as_str())
-    .fetch_optional(&mut **tx)
-    .await?;
-    let Some(seq) = seq else {
-        return Ok(Err(StoreError::NotFound));
-    };
-    let meta = if m.details.is_empty() {
-        None
-    } else {
-        Some(serde_json::to_string(&m.details).map_err(|e| sqlx::Error::Encode(e.into()))?)
-    };
-    let at = transcript::now();
-    sqlx::query(
-        "INSERT INTO messages (conversation_id, seq, sender, body, client_id, meta, created_at)
-         VALUES (?, ?, ?, ?, ?, ?, ?)",
-    )
-    .bind(m.conversation.as_str())
-    .bind(seq)
-    .bind(m.sender.as_str())
-    .bind(&m.text)
-    .bind(m.client_id.as_ref().map(|c| c.as_str()))
-    .bind(meta)
-    .bind(&at)
-    .execute(&mut **tx)
-    .await?;
-    Ok(Ok(Appended {
-        seq,
-        at,
-        duplicate: false,
-    }))
 }
 
 fn conversation_from_row(

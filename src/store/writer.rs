@@ -246,7 +246,13 @@ async fn run(store: Store, mut rx: mpsc::Receiver<WriteOp>) {
     let mut batch = Vec::with_capacity(MAX_BATCH);
     while rx.recv_many(&mut batch, MAX_BATCH).await > 0 {
         let ops = std::mem::replace(&mut batch, Vec::with_capacity(MAX_BATCH));
+        let (n, began) = (ops.len(), std::time::Instant::now());
         store.write_batch(ops).await;
+        tracing::debug!(
+            ops = n,
+            ms = began.elapsed().as_secs_f64() * 1e3,
+            "write batch committed"
+        );
     }
     tracing::debug!("message writer drained and stopped");
 }

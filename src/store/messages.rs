@@ -1,0 +1,309 @@
+//! Appending messages to SQLite in bulk: a run of appends from one write
+//! batch costs three statements however long it is (find resends, take
+//! sequence numbers, insert), not three per message. Each statement is a round
+//! trip to sqlx's database thread, and under load those round trips, not
+//! SQLite's work, were what limited the chat.
+
+use std::collections::HashMap;
+
+use sqlx::{QueryBuilder, Sqlite, Transaction};
+use tokio::sync::oneshot;
+
+use super::sqlite::{Done, pending};
+use super::{Appended, StoreError, StoreResult};
+use crate::transcript::{self, NewMessage};
+
+/// Rows per INSERT statement (7 parameters each; SQLite allows 32,766).
+const INSERT_CHUNK: usize = 256;
+/// Conversations or client ids per IN list.
+const LOOKUP_CHUNK: usize = 500;
+
+/// One append waiting in a batch.
+pub(super) type PendingAppend = (NewMessage, oneshot::Sender<StoreResult<Appended>>);
+
+/// What becomes of one message of the run.
+enum Fate {
+    /// New; its number is taken once the run's counts are known.
+    Pending,
+    New {
+        seq: i64,
+    },
+    /// Already stored: answered with the original.
+    Duplicate {
+        seq: i64,
+        at: String,
+    },
+    /// A resend of the message at this earlier index of the run.
+    RepeatOf(usize),
+    /// No such conversation.
+    Missing,
+}
+
+/// Appends `run` in order inside `tx`. Sequence numbers follow the run's
+/// order within each conversation; a client id already stored (or seen
+/// earlier in the run) is answered with the original message, not stored twice.
+pub(super) async fn append_run(
+    tx: &mut Transaction<'_, Sqlite>,
+    run: Vec<PendingAppend>,
+) -> Result<Vec<Done>, sqlx::Error> {
+    let stored = stored_client_ids(tx, &run).await?;
+    let mut first_in_run: HashMap<(&str, &str), usize> = HashMap::new();
+    let mut wanted: HashMap<&str, i64> = HashMap::new();
+    let mut fates: Vec<Fate> = Vec::with_capacity(run.len());
+    for (i, (m, _)) in run.iter().enumerate() {
+        let conversation = m.conversation.as_str();
+        if let Some(client_id) = m.client_id.as_ref().map(|c| c.as_str()) {
+            if let Some((seq, at)) = stored.get(&(conversation, client_id)) {
+                fates.push(Fate::Duplicate {
+                    seq: *seq,
+                    at: at.clone(),
+                });
+                continue;
+            }
+            if let Some(first) = first_in_run.get(&(conversation, client_id)) {
+                fates.push(Fate::RepeatOf(*first));
+                continue;
+            }
+            first_in_run.insert((conversation, client_id), i);
+        }
+        *wanted.entry(conversation).or_default() += 1;
+        fates.push(Fate::Pending);
+    }
+    let mut next = take_sequence_numbers(tx, &wanted).await?;
+    let at = transcript::now();
+    // In run order, so a repeat's original (always earlier) is settled first.
+    for i in 0..fates.len() {
+        let settled = match &fates[i] {
+            Fate::Pending => match next.get_mut(run[i].0.conversation.as_str()) {
+                Some(seq) => {
+                    *seq += 1;
+                    Fate::New { seq: *seq - 1 }
+                }
+                None => Fate::Missing,
+            },
+            Fate::RepeatOf(first) => match &fates[*first] {
+                Fate::New { seq } => Fate::Duplicate {
+                    seq: *seq,
+                    at: at.clone(),
+                },
+                _ => Fate::Missing,
+            },
+            _ => continue,
+        };
+        fates[i] = settled;
+    }
+    insert_new(tx, &run, &fates, &at).await?;
+    Ok(run
+        .into_iter()
+        .zip(fates)
+        .map(|((_, reply), fate)| {
+            let outcome = match fate {
+                Fate::New { seq } => Ok(Appended {
+                    seq,
+                    at: at.clone(),
+                    duplicate: false,
+                }),
+                Fate::Duplicate { seq, at } => Ok(Appended {
+                    seq,
+                    at,
+                    duplicate: true,
+                }),
+                Fate::Pending | Fate::RepeatOf(_) | Fate::Missing => Err(StoreError::NotFound),
+            };
+            pending(reply, outcome)
+        })
+        .collect())
+}
+
+/// Client ids of the run that are already stored, keyed by (conversation, client id).
+async fn stored_client_ids<'r>(
+    tx: &mut Transaction<'_, Sqlite>,
+    run: &'r [PendingAppend],
+) -> Result<HashMap<(&'r str, &'r str), (i64, String)>, sqlx::Error> {
+    let keyed: Vec<(&str, &str)> = run
+        .iter()
+        .filter_map(|(m, _)| Some((m.conversation.as_str(), m.client_id.as_ref()?.as_str())))
+        .collect();
+    let mut found = HashMap::new();
+    for chunk in keyed.chunks(LOOKUP_CHUNK / 2) {
+        // Both columns are in the unique index; the pairs are checked below.
+        let mut q = QueryBuilder::<Sqlite>::new(
+            "SELECT conversation_id, client_id, seq, created_at FROM messages WHERE conversation_id IN (",
+        );
+        let mut list = q.separated(", ");
+        for (conversation, _) in chunk {
+            list.push_bind(*conversation);
+        }
+        q.push(") AND client_id IN (");
+        let mut list = q.separated(", ");
+        for (_, client_id) in chunk {
+            list.push_bind(*client_id);
+        }
+        q.push(")");
+        let rows: Vec<(String, String, i64, String)> =
+            q.build_query_as().fetch_all(&mut **tx).await?;
+        for (conversation, client_id, seq, at) in rows {
+            if let Some(key) = chunk
+                .iter()
+                .find(|(c, id)| *c == conversation && *id == client_id)
+            {
+                found.insert(*key, (seq, at));
+            }
+        }
+    }
+    Ok(found)
+}
+
+/// Reserves `wanted[c]` sequence numbers in each conversation; returns the
+/// first reserved number of each conversation that exists.
+async fn take_sequence_numbers(
+    tx: &mut Transaction<'_, Sqlite>,
+    wanted: &HashMap<&str, i64>,
+) -> Result<HashMap<String, i64>, sqlx::Error> {
+    let wanted: Vec<(&str, i64)> = wanted.iter().map(|(c, n)| (*c, *n)).collect();
+    let mut first = HashMap::with_capacity(wanted.len());
+    for chunk in wanted.chunks(LOOKUP_CHUNK / 3) {
+        let mut q =
+            QueryBuilder::<Sqlite>::new("UPDATE conversations SET next_seq = next_seq + CASE id");
+        for (conversation, n) in chunk {
+            q.push(" WHEN ")
+                .push_bind(*conversation)
+                .push(" THEN ")
+                .push_bind(*n);
+        }
+        q.push(" END WHERE id IN (");
+        let mut list = q.separated(", ");
+        for (conversation, _) in chunk {
+            list.push_bind(*conversation);
+        }
+        q.push(") RETURNING id, next_seq");
+        let rows: Vec<(String, i64)> = q.build_query_as().fetch_all(&mut **tx).await?;
+        for (conversation, next_seq) in rows {
+            let n = chunk
+                .iter()
+                .find(|(c, _)| *c == conversation)
+                .map_or(0, |(_, n)| *n);
+            first.insert(conversation, next_seq - n);
+        }
+    }
+    Ok(first)
+}
+
+/// Inserts the messages whose fate is `New`, in multi-row statements.
+async fn insert_new(
+    tx: &mut Transaction<'_, Sqlite>,
+    run: &[PendingAppend],
+    fates: &[Fate],
+    at: &str,
+) -> Result<(), sqlx::Error> {
+    let mut rows = Vec::with_capacity(run.len());
+    for ((m, _), fate) in run.iter().zip(fates) {
+        if let Fate::New { seq } = fate {
+            let meta = if m.details.is_empty() {
+                None
+            } else {
+                Some(serde_json::to_string(&m.details).map_err(|e| sqlx::Error::Encode(e.into()))?)
+            };
+            rows.push((m, *seq, meta));
+        }
+    }
+    for chunk in rows.chunks(INSERT_CHUNK) {
+        let mut q = QueryBuilder::<Sqlite>::new(
+            "INSERT INTO messages (conversation_id, seq, sender, body, client_id, meta, created_at) ",
+        );
+        q.push_values(chunk, |mut row, (m, seq, meta)| {
+            row.push_bind(m.conversation.as_str())
+                .push_bind(*seq)
+                .push_bind(m.sender.as_str())
+                .push_bind(m.text.as_str())
+                .push_bind(m.client_id.as_ref().map(|c| c.as_str()))
+                .push_bind(meta.as_deref())
+                .push_bind(at);
+        });
+        q.build().execute(&mut **tx).await?;
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::ids::{ConversationId, TokenDigest};
+    use crate::lang::Lang;
+    use crate::store::{Store, StoreError, Writer};
+    use crate::transcript::{NewMessage, Sender};
+
+    fn message(conversation: &ConversationId, text: &str, client_id: Option<&str>) -> NewMessage {
+        NewMessage {
+            conversation: conversation.clone(),
+            sender: if client_id.is_some() {
+                Sender::Patient
+            } else {
+                Sender::Bot
+            },
+            text: text.into(),
+            client_id: client_id.map(|c| c.parse().unwrap()),
+            details: Default::default(),
+        }
+    }
+
+    /// Many appends committed together (resends and an unknown conversation
+    /// among them) get the numbers, duplicates and errors one-at-a-time would.
+    #[tokio::test]
+    async fn a_busy_batch_numbers_each_conversation_in_order_and_stores_resends_once() {
+        let store = Store::connect("sqlite::memory:").await.unwrap();
+        let (writer, _task) = Writer::spawn(store.clone());
+        let mut conversations = Vec::new();
+        for i in 0..3u8 {
+            let started = writer
+                .start_conversation(None, TokenDigest([i; 32]), None, Lang::En)
+                .await
+                .unwrap();
+            conversations.push(started.id);
+        }
+        let first = writer
+            .append(message(&conversations[0], "sent before", Some("early")))
+            .await
+            .unwrap();
+        // All submitted at once, so they queue up and share batches.
+        let mut appends = Vec::new();
+        for n in 0..60 {
+            let c = &conversations[n % 3];
+            appends.push(message(c, &format!("patient {n}"), Some(&format!("m{n}"))));
+            appends.push(message(c, &format!("bot {n}"), None));
+        }
+        appends.push(message(&conversations[0], "resend of m0", Some("m0")));
+        appends.push(message(&conversations[0], "resend of early", Some("early")));
+        let unknown: ConversationId = format!("cv_{}", "0".repeat(32)).parse().unwrap();
+        appends.push(message(&unknown, "lost", Some("x")));
+        let outcomes =
+            futures_util::future::join_all(appends.into_iter().map(|m| writer.append(m))).await;
+
+        let (resend_m0, resend_early) = (&outcomes[120], &outcomes[121]);
+        assert!(matches!(outcomes[122], Err(StoreError::NotFound)));
+        let m0 = outcomes[0].as_ref().unwrap();
+        assert!(!m0.duplicate);
+        let resend_m0 = resend_m0.as_ref().unwrap();
+        assert!(resend_m0.duplicate);
+        assert_eq!(resend_m0.seq, m0.seq);
+        let resend_early = resend_early.as_ref().unwrap();
+        assert!(resend_early.duplicate);
+        assert_eq!(resend_early.seq, first.seq);
+        for (i, c) in conversations.iter().enumerate() {
+            let history = store.history(c).await.unwrap();
+            let seqs: Vec<i64> = history.iter().map(|m| m.seq).collect();
+            let expected: Vec<i64> = (1..=seqs.len() as i64).collect();
+            assert_eq!(seqs, expected, "conversation {i} is numbered without gaps");
+            let texts: Vec<&str> = history
+                .iter()
+                .map(|m| m.text.as_str())
+                .filter(|t| t.starts_with("patient"))
+                .collect();
+            let sent: Vec<String> = (0..60)
+                .filter(|n| n % 3 == i)
+                .map(|n| format!("patient {n}"))
+                .collect();
+            assert_eq!(texts, sent, "conversation {i} keeps the order sent");
+            assert!(!history.iter().any(|m| m.text.starts_with("resend")));
+        }
+    }
+}

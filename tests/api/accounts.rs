@@ -89,10 +89,12 @@ async fn an_idle_session_expires() {
 #[tokio::test]
 async fn agents_are_added_listed_and_disabled_from_the_command_line() {
     let app = spawn_app().await;
-    let added = app.cli(
-        &["agent", "add", "maria", "--role", "agent"],
-        "a-long-enough-secret\n",
-    );
+    let added = app
+        .cli(
+            &["agent", "add", "maria", "--role", "agent"],
+            "a-long-enough-secret\n",
+        )
+        .await;
     assert!(
         added.status.success(),
         "{}",
@@ -105,15 +107,19 @@ async fn agents_are_added_listed_and_disabled_from_the_command_line() {
     let me: Value = app.get_as(&cookie, "/api/me").await.json().await.unwrap();
     assert_eq!(me["role"], "agent");
 
-    let short = app.cli(&["agent", "add", "lee", "--role", "agent"], "short\n");
+    let short = app
+        .cli(&["agent", "add", "lee", "--role", "agent"], "short\n")
+        .await;
     assert!(!short.status.success());
-    let twice = app.cli(
-        &["agent", "add", "maria", "--role", "agent"],
-        "a-long-enough-secret\n",
-    );
+    let twice = app
+        .cli(
+            &["agent", "add", "maria", "--role", "agent"],
+            "a-long-enough-secret\n",
+        )
+        .await;
     assert!(!twice.status.success());
 
-    let list = app.cli(&["agent", "list"], "");
+    let list = app.cli(&["agent", "list"], "").await;
     let listed = String::from_utf8_lossy(&list.stdout).to_string();
     assert!(
         listed.contains("maria") && listed.contains("admin"),
@@ -121,7 +127,12 @@ async fn agents_are_added_listed_and_disabled_from_the_command_line() {
     );
     assert!(!listed.contains("argon2"), "hashes are never printed");
 
-    assert!(app.cli(&["agent", "disable", "maria"], "").status.success());
+    assert!(
+        app.cli(&["agent", "disable", "maria"], "")
+            .await
+            .status
+            .success()
+    );
     assert_eq!(
         app.get_as(&cookie, "/api/me").await.status(),
         401,
@@ -133,6 +144,7 @@ async fn agents_are_added_listed_and_disabled_from_the_command_line() {
     );
     assert!(
         !app.cli(&["agent", "disable", "nobody"], "")
+            .await
             .status
             .success()
     );

@@ -99,7 +99,7 @@ async fn tampering_with_the_audit_log_is_detected() {
     let app = spawn_app().await;
     let maria = app.staff("maria", "agent").await;
     claimed_by_maria(&app, &maria).await;
-    let ok = app.cli(&["audit", "verify"], "");
+    let ok = app.cli(&["audit", "verify"], "").await;
     assert!(
         ok.status.success(),
         "{}",
@@ -131,7 +131,7 @@ async fn tampering_with_the_audit_log_is_detected() {
         .execute(&pool)
         .await
         .unwrap();
-    let tampered = app.cli(&["audit", "verify"], "");
+    let tampered = app.cli(&["audit", "verify"], "").await;
     assert_eq!(tampered.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&tampered.stdout).contains("entry 1"));
 }
@@ -169,7 +169,9 @@ async fn purge_removes_old_transcripts_and_appointments_and_keeps_the_rest() {
         .unwrap()
         .to_owned();
 
-    let dry = app.cli(&["purge", "--dry-run", "--retention-days", "0"], "");
+    let dry = app
+        .cli(&["purge", "--dry-run", "--retention-days", "0"], "")
+        .await;
     let said = String::from_utf8_lossy(&dry.stdout).to_string();
     assert!(
         said.starts_with("would purge: 1 conversations"),
@@ -179,7 +181,7 @@ async fn purge_removes_old_transcripts_and_appointments_and_keeps_the_rest() {
     let mut again = app.chat().await;
     again.resume(old["resume"].as_str().unwrap()).await;
 
-    let real = app.cli(&["purge", "--retention-days", "0"], "");
+    let real = app.cli(&["purge", "--retention-days", "0"], "").await;
     assert!(
         String::from_utf8_lossy(&real.stdout).starts_with("purged: 1 conversations"),
         "{}",
@@ -202,7 +204,7 @@ async fn purge_removes_old_transcripts_and_appointments_and_keeps_the_rest() {
         .unwrap();
     assert_eq!(stored["booked"], true);
     assert!(
-        app.cli(&["audit", "verify"], "").status.success(),
+        app.cli(&["audit", "verify"], "").await.status.success(),
         "the audit log is kept"
     );
 }

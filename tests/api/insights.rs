@@ -211,7 +211,9 @@ async fn an_editor_turns_unanswered_questions_into_a_draft_that_does_not_go_live
     );
     assert_eq!(draft("parking validation").await.unwrap().status(), 409);
     // The draft is not an article: the knowledge base stays clean.
-    let out = app.cli(&["knowledge", "check", kb.path().to_str().unwrap()], "");
+    let out = app
+        .cli(&["knowledge", "check", kb.path().to_str().unwrap()], "")
+        .await;
     assert!(
         out.status.success(),
         "{}",

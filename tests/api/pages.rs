@@ -45,17 +45,19 @@ async fn the_snippet_integrity_matches_the_served_widget_and_revalidation_is_che
     use base64::Engine;
     use sha2::{Digest, Sha384};
     let app = spawn_app().await;
-    let out = app.cli(
-        &[
-            "widget",
-            "snippet",
-            "--url",
-            "https://chat.example-clinic.org/",
-            "--title",
-            "Cedar \"Valley\"",
-        ],
-        "",
-    );
+    let out = app
+        .cli(
+            &[
+                "widget",
+                "snippet",
+                "--url",
+                "https://chat.example-clinic.org/",
+                "--title",
+                "Cedar \"Valley\"",
+            ],
+            "",
+        )
+        .await;
     assert!(out.status.success());
     let tag = String::from_utf8(out.stdout).unwrap();
     assert!(
@@ -91,6 +93,7 @@ async fn the_snippet_integrity_matches_the_served_widget_and_revalidation_is_che
     assert_eq!(again.status(), 304);
     assert!(
         !app.cli(&["widget", "snippet", "--url", "ftp://x"], "")
+            .await
             .status
             .success()
     );

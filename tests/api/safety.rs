@@ -124,10 +124,12 @@ async fn the_agent_holding_the_chat_is_alerted() {
 #[tokio::test]
 async fn the_answer_command_reports_emergencies() {
     let app = spawn_app().await;
-    let out = app.cli(
-        &["answer"],
-        "I took too many pills\nDo you offer payment plans?\n",
-    );
+    let out = app
+        .cli(
+            &["answer"],
+            "I took too many pills\nDo you offer payment plans?\n",
+        )
+        .await;
     let lines: Vec<Value> = String::from_utf8_lossy(&out.stdout)
         .lines()
         .map(|l| serde_json::from_str(l).unwrap())

@@ -123,17 +123,30 @@ impl TestApp {
     }
 
     /// Runs `frontdesk ARGS` against this app's database, with `stdin`.
-    pub fn cli(&self, args: &[&str], stdin: &str) -> std::process::Output {
-        run_cli(self._dir.path(), args, stdin)
+    /// Runs on a blocking thread: the server under test shares this runtime,
+    /// and a writer transaction caught mid-batch while the runtime was
+    /// blocked would hold SQLite's write lock against the command.
+    pub async fn cli(&self, args: &[&str], stdin: &str) -> std::process::Output {
+        let dir = self._dir.path().to_owned();
+        let args: Vec<String> = args.iter().map(|a| a.to_string()).collect();
+        let stdin = stdin.to_owned();
+        tokio::task::spawn_blocking(move || {
+            let args: Vec<&str> = args.iter().map(String::as_str).collect();
+            run_cli(&dir, &args, &stdin)
+        })
+        .await
+        .expect("the command runs")
     }
 
     /// Creates a staff account through the CLI and signs it in.
     pub async fn staff(&self, name: &str, role: &str) -> String {
         let password = format!("{name}-long-password");
-        let out = self.cli(
-            &["agent", "add", name, "--role", role],
-            &format!("{password}\n"),
-        );
+        let out = self
+            .cli(
+                &["agent", "add", name, "--role", role],
+                &format!("{password}\n"),
+            )
+            .await;
         assert!(
             out.status.success(),
             "{}",

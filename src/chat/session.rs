@@ -11,7 +11,7 @@ use crate::dialog::{DialogState, Reply, Turn};
 use crate::ids::{ClientMessageId, ResumeToken, TokenDigest};
 use crate::lang::Lang;
 use crate::queue::{AgentEvent, Handoff, PatientLink};
-use crate::store::{Conversation, StoreError, VisitorId};
+use crate::store::{Appended, Conversation, StoreError, VisitorId};
 use crate::transcript::{Message as Stored, NewMessage, Sender};
 
 /// Longest `choice` value accepted.
@@ -250,6 +250,14 @@ impl Session {
         }
         let conversation = active.conversation.id.clone();
         let lang = active.dialog.lang;
+        // The common turn, a question for the bot that changes nothing else,
+        // is stored with its answer in one commit.
+        let plain_bot_turn = !active.dialog.turn_may_write()
+            && matches!(self.state.hub.handoff(&conversation), Handoff::Bot)
+            && self.state.engine.safety_check(text, lang).is_none();
+        if plain_bot_turn {
+            return self.bot_exchange(id, text, choice.as_deref()).await;
+        }
         let message = NewMessage {
             conversation: conversation.clone(),
             sender: Sender::Patient,
@@ -304,6 +312,73 @@ impl Session {
         }
     }
 
+    /// A bot turn that writes nothing else: the reply is worked out first, then the
+    /// patient's message and the reply are committed together, then acked and
+    /// sent. For a resend the dialog is put back as it was and only the ack
+    /// goes out, as on the general path.
+    async fn bot_exchange(
+        &mut self,
+        id: ClientMessageId,
+        text: &str,
+        choice: Option<&str>,
+    ) -> Handled {
+        let began = std::time::Instant::now();
+        let Some(active) = self.active.as_mut() else {
+            return Ok(Ok(()));
+        };
+        let before = active.dialog.clone();
+        let outcome = self
+            .state
+            .engine
+            .respond(&mut active.dialog, Turn { text, choice })
+            .await;
+        let message = NewMessage {
+            conversation: active.conversation.id.clone(),
+            sender: Sender::Patient,
+            text: text.to_owned(),
+            client_id: Some(id.clone()),
+            details: Default::default(),
+        };
+        let replies: Vec<NewMessage> = outcome
+            .replies
+            .iter()
+            .map(|r| to_store(&active.conversation, r.clone()))
+            .collect();
+        let exchanged = match self.state.writer.exchange(message, replies).await {
+            Ok(x) => x,
+            Err(e) => {
+                if let Some(active) = self.active.as_mut() {
+                    active.dialog = before;
+                }
+                return Ok(Err(unavailable(e).about(id.as_str())));
+            }
+        };
+        self.send(&ServerFrame::Ack {
+            id: id.to_string(),
+            seq: exchanged.message.seq,
+        })
+        .await?;
+        if exchanged.message.duplicate {
+            if let Some(active) = self.active.as_mut() {
+                active.dialog = before;
+            }
+            return Ok(Ok(()));
+        }
+        self.state
+            .metrics
+            .messages
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        self.state.metrics.bot_reply.observe(began.elapsed());
+        self.record_unanswered(outcome.unanswered.as_deref()).await;
+        for (reply, appended) in outcome.replies.into_iter().zip(exchanged.replies) {
+            self.send_stored(reply, appended).await?;
+        }
+        match outcome.action {
+            Some(action) => self.act(action, text).await,
+            None => Ok(Ok(())),
+        }
+    }
+
     async fn ask_the_bot(&mut self, text: &str, choice: Option<&str>) -> Handled {
         let began = std::time::Instant::now();
         let handled = self.bot_turn(text, choice).await;
@@ -319,52 +394,65 @@ impl Session {
             let turn = Turn { text, choice };
             self.state.engine.respond(&mut active.dialog, turn).await
         };
-        if let (Some(question), Some(active)) = (&outcome.unanswered, &self.active) {
-            let conversation = active.conversation.id.clone();
-            if self
-                .state
-                .writer
-                .record_unanswered(conversation, question)
-                .await
-                .is_err()
-            {
-                tracing::error!("an unanswered question could not be recorded");
-            }
-        }
-        for reply in outcome.replies {
-            self.reply(reply).await?;
-        }
+        self.record_unanswered(outcome.unanswered.as_deref()).await;
+        self.replies(outcome.replies).await?;
         match outcome.action {
             Some(action) => self.act(action, text).await,
             None => Ok(Ok(())),
         }
     }
 
-    /// Stores a reply, then sends it. A reply that cannot be stored is not
-    /// sent: the client would otherwise see a message that history lacks.
-    pub(super) async fn reply(&mut self, reply: Reply) -> Result<(), Exit> {
+    /// Adds a question the bot could not answer to the editors' list.
+    async fn record_unanswered(&self, question: Option<&str>) {
+        let (Some(question), Some(active)) = (question, &self.active) else {
+            return;
+        };
+        let conversation = active.conversation.id.clone();
+        if self
+            .state
+            .writer
+            .record_unanswered(conversation, question)
+            .await
+            .is_err()
+        {
+            tracing::error!("an unanswered question could not be recorded");
+        }
+    }
+
+    /// Stores a turn's replies together, then sends each one that was stored.
+    async fn replies(&mut self, replies: Vec<Reply>) -> Result<(), Exit> {
         let Some(active) = &self.active else {
             return Ok(());
         };
-        let message = to_store(&active.conversation, reply);
-        let (sender, text, details) = (
-            message.sender,
-            message.text.clone(),
-            message.details.clone(),
-        );
-        match self.state.writer.append(message).await {
-            Ok(appended) => {
-                let view = MessageView::from(Stored {
-                    seq: appended.seq,
-                    sender,
-                    text,
-                    details,
-                    at: appended.at,
-                });
-                self.send(&ServerFrame::Reply(view)).await
+        let messages = replies
+            .iter()
+            .map(|r| to_store(&active.conversation, r.clone()))
+            .collect();
+        let stored = self.state.writer.append_all(messages).await;
+        for (reply, stored) in replies.into_iter().zip(stored) {
+            match stored {
+                Ok(appended) => self.send_stored(reply, appended).await?,
+                Err(e) => self.refuse(unavailable(e)).await?,
             }
-            Err(e) => self.refuse(unavailable(e)).await,
         }
+        Ok(())
+    }
+
+    async fn send_stored(&mut self, reply: Reply, appended: Appended) -> Result<(), Exit> {
+        let view = MessageView::from(Stored {
+            seq: appended.seq,
+            sender: reply.sender,
+            text: reply.text,
+            details: reply.details,
+            at: appended.at,
+        });
+        self.send(&ServerFrame::Reply(view)).await
+    }
+
+    /// Stores a reply, then sends it. A reply that cannot be stored is not
+    /// sent: the client would otherwise see a message that history lacks.
+    pub(super) async fn reply(&mut self, reply: Reply) -> Result<(), Exit> {
+        self.replies(vec![reply]).await
     }
 
     pub(super) async fn end(&mut self) -> Handled {

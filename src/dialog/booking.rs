@@ -59,6 +59,16 @@ pub struct Flow {
     next_after: Option<jiff::Timestamp>,
 }
 
+impl Flow {
+    /// The steps whose answer books, cancels or looks up an appointment.
+    pub fn may_write(&self) -> bool {
+        matches!(
+            self.step,
+            Step::Confirm | Step::CodeDob | Step::ConfirmCancel
+        )
+    }
+}
+
 /// Open times offered per message.
 const SLOTS_SHOWN: usize = 4;
 /// Days searched for open times.

@@ -126,6 +126,14 @@ impl DialogState {
         }
     }
 
+    /// Whether the next turn could change something beyond this dialog
+    /// (book, cancel, or check a confirmation code, which is audited and
+    /// throttled). Other turns only search, read open times and reply, so
+    /// they can be worked out before the patient's message is stored.
+    pub fn turn_may_write(&self) -> bool {
+        self.booking.as_ref().is_some_and(booking::Flow::may_write)
+    }
+
     /// State for a stored conversation (appointments booked in it say so).
     pub fn for_conversation(lang: Lang, conversation: &crate::ids::ConversationId) -> Self {
         DialogState {

@@ -10,7 +10,7 @@ use sqlx::{QueryBuilder, Sqlite, Transaction};
 use tokio::sync::oneshot;
 
 use super::sqlite::{Done, pending};
-use super::{Appended, StoreError, StoreResult};
+use super::{Appended, Exchanged, StoreError, StoreResult};
 use crate::transcript::{self, NewMessage};
 
 /// Rows per INSERT statement (7 parameters each; SQLite allows 32,766).
@@ -18,10 +18,16 @@ const INSERT_CHUNK: usize = 256;
 /// Conversations or client ids per IN list.
 const LOOKUP_CHUNK: usize = 500;
 
-/// One append waiting in a batch.
-pub(super) type PendingAppend = (NewMessage, oneshot::Sender<StoreResult<Appended>>);
+/// One append waiting in a batch: a message, the replies to store with it
+/// (only if it is new), and where the outcome goes.
+pub(super) type PendingAppend = (
+    NewMessage,
+    Vec<NewMessage>,
+    oneshot::Sender<StoreResult<Exchanged>>,
+);
 
 /// What becomes of one message of the run.
+#[derive(Clone)]
 enum Fate {
     /// New; its number is taken once the run's counts are known.
     Pending,
@@ -33,48 +39,64 @@ enum Fate {
         seq: i64,
         at: String,
     },
-    /// A resend of the message at this earlier index of the run.
+    /// A resend of the message at this earlier row of the run.
     RepeatOf(usize),
+    /// A reply to a message that turned out to be a resend: not stored again.
+    Skipped,
     /// No such conversation.
     Missing,
 }
 
 /// Appends `run` in order inside `tx`. Sequence numbers follow the run's
-/// order within each conversation; a client id already stored (or seen
-/// earlier in the run) is answered with the original message, not stored twice.
+/// order within each conversation, each message directly followed by its
+/// replies; a client id already stored (or seen earlier in the run) is
+/// answered with the original message, and its replies are not stored.
 pub(super) async fn append_run(
     tx: &mut Transaction<'_, Sqlite>,
     run: Vec<PendingAppend>,
 ) -> Result<Vec<Done>, sqlx::Error> {
-    let stored = stored_client_ids(tx, &run).await?;
+    // Every message of the run in order, with the row its replies follow.
+    let mut rows: Vec<(&NewMessage, Option<usize>)> = Vec::new();
+    for (message, replies, _) in &run {
+        let lead = rows.len();
+        rows.push((message, None));
+        rows.extend(replies.iter().map(|r| (r, Some(lead))));
+    }
+    let stored = stored_client_ids(tx, &rows).await?;
     let mut first_in_run: HashMap<(&str, &str), usize> = HashMap::new();
     let mut wanted: HashMap<&str, i64> = HashMap::new();
-    let mut fates: Vec<Fate> = Vec::with_capacity(run.len());
-    for (i, (m, _)) in run.iter().enumerate() {
+    let mut fates: Vec<Fate> = Vec::with_capacity(rows.len());
+    for (i, (m, lead)) in rows.iter().enumerate() {
         let conversation = m.conversation.as_str();
-        if let Some(client_id) = m.client_id.as_ref().map(|c| c.as_str()) {
-            if let Some((seq, at)) = stored.get(&(conversation, client_id)) {
-                fates.push(Fate::Duplicate {
-                    seq: *seq,
-                    at: at.clone(),
-                });
-                continue;
+        let client_id = m.client_id.as_ref().map(|c| c.as_str());
+        let fate = match (lead, client_id) {
+            (Some(lead), _) if !matches!(fates[*lead], Fate::Pending) => Fate::Skipped,
+            (None, Some(client_id)) => {
+                if let Some((seq, at)) = stored.get(&(conversation, client_id)) {
+                    Fate::Duplicate {
+                        seq: *seq,
+                        at: at.clone(),
+                    }
+                } else if let Some(first) = first_in_run.get(&(conversation, client_id)) {
+                    Fate::RepeatOf(*first)
+                } else {
+                    first_in_run.insert((conversation, client_id), i);
+                    Fate::Pending
+                }
             }
-            if let Some(first) = first_in_run.get(&(conversation, client_id)) {
-                fates.push(Fate::RepeatOf(*first));
-                continue;
-            }
-            first_in_run.insert((conversation, client_id), i);
+            _ => Fate::Pending,
+        };
+        if matches!(fate, Fate::Pending) {
+            *wanted.entry(conversation).or_default() += 1;
         }
-        *wanted.entry(conversation).or_default() += 1;
-        fates.push(Fate::Pending);
+        fates.push(fate);
     }
     let mut next = take_sequence_numbers(tx, &wanted).await?;
     let at = transcript::now();
     // In run order, so a repeat's original (always earlier) is settled first.
     for i in 0..fates.len() {
         let settled = match &fates[i] {
-            Fate::Pending => match next.get_mut(run[i].0.conversation.as_str()) {
+            Fate::Pending => match next.get_mut(rows[i].0.conversation.as_str()) {
                 Some(seq) => {
                     *seq += 1;
                     Fate::New { seq: *seq - 1 }
@@ -92,35 +114,46 @@ pub(super) async fn append_run(
         };
         fates[i] = settled;
     }
-    insert_new(tx, &run, &fates, &at).await?;
-    Ok(run
-        .into_iter()
-        .zip(fates)
-        .map(|((_, reply), fate)| {
-            let outcome = match fate {
-                Fate::New { seq } => Ok(Appended {
-                    seq,
-                    at: at.clone(),
-                    duplicate: false,
-                }),
-                Fate::Duplicate { seq, at } => Ok(Appended {
-                    seq,
-                    at,
-                    duplicate: true,
-                }),
-                Fate::Pending | Fate::RepeatOf(_) | Fate::Missing => Err(StoreError::NotFound),
-            };
-            pending(reply, outcome)
-        })
-        .collect())
+    insert_new(tx, &rows, &fates, &at).await?;
+    let appended = |fate: &Fate| match fate {
+        Fate::New { seq } => Ok(Appended {
+            seq: *seq,
+            at: at.clone(),
+            duplicate: false,
+        }),
+        Fate::Duplicate { seq, at } => Ok(Appended {
+            seq: *seq,
+            at: at.clone(),
+            duplicate: true,
+        }),
+        _ => Err(StoreError::NotFound),
+    };
+    let mut fates = fates.iter();
+    let mut done = Vec::with_capacity(run.len());
+    for (_, replies, reply) in run {
+        let outcome = fates.next().map_or(Err(StoreError::NotFound), appended);
+        let follow_ups: Vec<Appended> = fates
+            .by_ref()
+            .take(replies.len())
+            .filter_map(|f| appended(f).ok())
+            .collect();
+        done.push(pending(
+            reply,
+            outcome.map(|message| Exchanged {
+                message,
+                replies: follow_ups,
+            }),
+        ));
+    }
+    Ok(done)
 }
 
 /// Client ids of the run that are already stored, keyed by (conversation, client id).
 async fn stored_client_ids<'r>(
     tx: &mut Transaction<'_, Sqlite>,
-    run: &'r [PendingAppend],
+    rows: &[(&'r NewMessage, Option<usize>)],
 ) -> Result<HashMap<(&'r str, &'r str), (i64, String)>, sqlx::Error> {
-    let keyed: Vec<(&str, &str)> = run
+    let keyed: Vec<(&str, &str)> = rows
         .iter()
         .filter_map(|(m, _)| Some((m.conversation.as_str(), m.client_id.as_ref()?.as_str())))
         .collect();
@@ -192,7 +225,7 @@ async fn take_sequence_numbers(
 /// Inserts the messages whose fate is `New`, in multi-row statements.
 async fn insert_new(
     tx: &mut Transaction<'_, Sqlite>,
-    run: &[PendingAppend],
+    run: &[(&NewMessage, Option<usize>)],
     fates: &[Fate],
     at: &str,
 ) -> Result<(), sqlx::Error> {
@@ -305,5 +338,64 @@ mod tests {
             assert_eq!(texts, sent, "conversation {i} keeps the order sent");
             assert!(!history.iter().any(|m| m.text.starts_with("resend")));
         }
+    }
+
+    /// A turn's replies are numbered right after the patient's message, and
+    /// a resent turn stores no second set of replies.
+    #[tokio::test]
+    async fn replies_follow_their_message_and_are_not_stored_twice_for_a_resend() {
+        let store = Store::connect("sqlite::memory:").await.unwrap();
+        let (writer, _task) = Writer::spawn(store.clone());
+        let c = writer
+            .start_conversation(None, TokenDigest([7; 32]), None, Lang::En)
+            .await
+            .unwrap()
+            .id;
+        let turn = |n: u8| {
+            let replies = vec![
+                message(&c, &format!("answer {n}"), None),
+                message(&c, &format!("follow-up {n}"), None),
+            ];
+            writer.exchange(
+                message(&c, &format!("question {n}"), Some(&format!("q{n}"))),
+                replies,
+            )
+        };
+        // Two turns and a resend of the first, all in one batch.
+        let (first, second, resend) = tokio::join!(turn(1), turn(2), turn(1));
+        let (first, second, resend) = (first.unwrap(), second.unwrap(), resend.unwrap());
+        assert!(!first.message.duplicate && !second.message.duplicate);
+        assert!(resend.message.duplicate);
+        assert_eq!(resend.message.seq, first.message.seq);
+        assert!(resend.replies.is_empty());
+        let seqs = |x: &crate::store::Exchanged| {
+            std::iter::once(x.message.seq)
+                .chain(x.replies.iter().map(|r| r.seq))
+                .collect::<Vec<_>>()
+        };
+        let (a, b) = (seqs(&first), seqs(&second));
+        assert_eq!(a, vec![a[0], a[0] + 1, a[0] + 2]);
+        assert_eq!(b, vec![a[0] + 3, a[0] + 4, a[0] + 5]);
+        // And later, from another batch.
+        let later = turn(2).await.unwrap();
+        assert!(later.message.duplicate && later.replies.is_empty());
+        let texts: Vec<String> = store
+            .history(&c)
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|m| m.text)
+            .collect();
+        assert_eq!(
+            texts,
+            [
+                "question 1",
+                "answer 1",
+                "follow-up 1",
+                "question 2",
+                "answer 2",
+                "follow-up 2"
+            ]
+        );
     }
 }

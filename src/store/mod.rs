@@ -84,6 +84,13 @@ pub struct Appended {
     pub duplicate: bool,
 }
 
+/// A stored message and the replies stored with it (none for a resend).
+#[derive(Debug, Clone)]
+pub struct Exchanged {
+    pub message: Appended,
+    pub replies: Vec<Appended>,
+}
+
 /// One change for the writer to commit; each carries where its outcome goes.
 #[derive(Debug)]
 pub enum WriteOp {
@@ -96,9 +103,12 @@ pub enum WriteOp {
         lang: Lang,
         reply: oneshot::Sender<StoreResult<Conversation>>,
     },
+    /// A message and the replies to store right after it, in one commit;
+    /// the replies are dropped if the message is a resend.
     Append {
         message: NewMessage,
-        reply: oneshot::Sender<StoreResult<Appended>>,
+        replies: Vec<NewMessage>,
+        reply: oneshot::Sender<StoreResult<Exchanged>>,
     },
     /// Gives a known visitor a new resume token (another device), and
     /// links their verified identity.

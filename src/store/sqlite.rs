@@ -159,12 +159,19 @@ impl SqliteStore {
             while let Some(op) = ops.next() {
                 match op {
                     // Consecutive appends (most of a busy batch) go in bulk.
-                    WriteOp::Append { message, reply } => {
-                        let mut run = vec![(message, reply)];
-                        while let Some(WriteOp::Append { message, reply }) =
-                            ops.next_if(|op| matches!(op, WriteOp::Append { .. }))
+                    WriteOp::Append {
+                        message,
+                        replies,
+                        reply,
+                    } => {
+                        let mut run = vec![(message, replies, reply)];
+                        while let Some(WriteOp::Append {
+                            message,
+                            replies,
+                            reply,
+                        }) = ops.next_if(|op| matches!(op, WriteOp::Append { .. }))
                         {
-                            run.push((message, reply));
+                            run.push((message, replies, reply));
                         }
                         done.extend(super::messages::append_run(&mut tx, run).await?);
                     }
@@ -236,9 +243,13 @@ async fn apply(tx: &mut Transaction<'_, Sqlite>, op: WriteOp) -> Result<Done, sq
                 .await?;
             pending(reply, Ok(()))
         }
-        WriteOp::Append { message, reply } => {
+        WriteOp::Append {
+            message,
+            replies,
+            reply,
+        } => {
             // (write_batch sends appends in bulk; this keeps `apply` whole.)
-            let mut done = super::messages::append_run(tx, vec![(message, reply)]).await?;
+            let mut done = super::messages::append_run(tx, vec![(message, replies, reply)]).await?;
             done.pop().unwrap_or_else(|| Box::new(|_| {}))
         }
         WriteOp::EndConversation {

@@ -8,8 +8,8 @@ use tokio::sync::{mpsc, oneshot};
 use tokio::task::JoinHandle;
 
 use super::{
-    Appended, Conversation, HandoffChange, NewCallback, Store, StoreError, StoreResult, VisitorId,
-    WriteOp,
+    Appended, Conversation, Exchanged, HandoffChange, NewCallback, Store, StoreError, StoreResult,
+    VisitorId, WriteOp,
 };
 use crate::ids::{ConversationId, TokenDigest};
 use crate::lang::Lang;
@@ -38,8 +38,52 @@ impl Writer {
 
     /// Stores a message; returns once it is committed.
     pub async fn append(&self, message: NewMessage) -> StoreResult<Appended> {
-        self.submit(|reply| WriteOp::Append { message, reply })
-            .await
+        Ok(self.exchange(message, Vec::new()).await?.message)
+    }
+
+    /// Stores several messages (a turn's replies), queued back to back so
+    /// they usually share one commit; each has its own outcome.
+    pub async fn append_all(&self, messages: Vec<NewMessage>) -> Vec<StoreResult<Appended>> {
+        let mut outcomes = Vec::with_capacity(messages.len());
+        for message in messages {
+            let (reply, outcome) = oneshot::channel();
+            let op = WriteOp::Append {
+                message,
+                replies: Vec::new(),
+                reply,
+            };
+            outcomes.push(match self.tx.send(op).await {
+                Ok(()) => Some(outcome),
+                Err(_) => None,
+            });
+        }
+        let mut appended = Vec::with_capacity(outcomes.len());
+        for outcome in outcomes {
+            appended.push(match outcome {
+                Some(outcome) => outcome
+                    .await
+                    .map_err(|_| StoreError::Closed)
+                    .and_then(|r| r.map(|x| x.message)),
+                None => Err(StoreError::Closed),
+            });
+        }
+        appended
+    }
+
+    /// Stores a patient's message and the bot's replies to it in one commit,
+    /// so a chat turn waits for one commit, not two. The replies are not
+    /// stored if the message is a resend (`message.duplicate`).
+    pub async fn exchange(
+        &self,
+        message: NewMessage,
+        replies: Vec<NewMessage>,
+    ) -> StoreResult<Exchanged> {
+        self.submit(|reply| WriteOp::Append {
+            message,
+            replies,
+            reply,
+        })
+        .await
     }
 
     /// Opens a new conversation, creating the visitor when `visitor` is `None`.
@@ -247,9 +291,19 @@ async fn run(store: Store, mut rx: mpsc::Receiver<WriteOp>) {
     while rx.recv_many(&mut batch, MAX_BATCH).await > 0 {
         let ops = std::mem::replace(&mut batch, Vec::with_capacity(MAX_BATCH));
         let (n, began) = (ops.len(), std::time::Instant::now());
+        let appends = ops
+            .iter()
+            .filter(|op| matches!(op, WriteOp::Append { .. }))
+            .count();
+        let with_replies = ops
+            .iter()
+            .filter(|op| matches!(op, WriteOp::Append { replies, .. } if !replies.is_empty()))
+            .count();
         store.write_batch(ops).await;
         tracing::debug!(
             ops = n,
+            appends,
+            with_replies,
             ms = began.elapsed().as_secs_f64() * 1e3,
             "write batch committed"
         );

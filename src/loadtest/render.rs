@@ -1,0 +1,106 @@
+//! The report as a plain-text table: one column for Frontdesk and one for
+//! the bare stack when it ran.
+
+use std::fmt::Write as _;
+
+use super::stats::{self, Totals};
+use super::{Mode, Report};
+
+/// The report as a plain-text table.
+pub fn render(report: &Report) -> String {
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "frontdesk loadtest: {} mode, {} connections, {} s{} against {}",
+        serde_json::to_value(report.mode)
+            .unwrap()
+            .as_str()
+            .unwrap_or(""),
+        report.totals.connections,
+        report.duration_secs,
+        if report.mode == Mode::Idle {
+            String::new()
+        } else {
+            format!(", {} msg/s per connection", report.rate)
+        },
+        report.url
+    );
+    let mut columns = vec![("frontdesk", &report.totals)];
+    if let Some(b) = &report.baseline {
+        columns.push(("bare axum", &b.totals));
+    }
+    let _ = write!(out, "{:<28}", "");
+    for (name, _) in &columns {
+        let _ = write!(out, "{name:>14}");
+    }
+    out.push('\n');
+    let mut row = |label: &str, value: &dyn Fn(&Totals) -> String| {
+        let _ = write!(out, "{label:<28}");
+        for (_, t) in &columns {
+            let _ = write!(out, "{:>14}", value(t));
+        }
+        out.push('\n');
+    };
+    row("connected", &|t| {
+        format!("{}/{}", t.connected, t.connections)
+    });
+    row("connect failures", &|t| t.connect_failures.to_string());
+    row("dropped connections", &|t| t.dropped.to_string());
+    row("open at end", &|t| t.open_at_end.to_string());
+    row("messages sent", &|t| t.sent.to_string());
+    row("acks", &|t| t.acks.to_string());
+    row("replies", &|t| t.replies.to_string());
+    row("answered messages", &|t| t.answered.to_string());
+    row("unacked at end", &|t| t.unacked.to_string());
+    row("unanswered at end", &|t| t.unanswered.to_string());
+    row("handoffs (restarted)", &|t| t.handoffs.to_string());
+    row("throughput (replies/s)", &|t| {
+        format!("{:.1}", t.replies_per_sec)
+    });
+    for (name, pick) in [
+        (
+            "ack",
+            (|t: &Totals| t.ack_latency_ms.clone()) as fn(&Totals) -> stats::Latency,
+        ),
+        ("reply", |t: &Totals| t.reply_latency_ms.clone()),
+    ] {
+        row(&format!("{name} latency p50 (ms)"), &|t| {
+            format!("{:.2}", pick(t).p50)
+        });
+        row(&format!("{name} latency p90 (ms)"), &|t| {
+            format!("{:.2}", pick(t).p90)
+        });
+        row(&format!("{name} latency p99 (ms)"), &|t| {
+            format!("{:.2}", pick(t).p99)
+        });
+        row(&format!("{name} latency max (ms)"), &|t| {
+            format!("{:.2}", pick(t).max)
+        });
+    }
+    row("errors", &|t| {
+        if t.errors.is_empty() {
+            "0".to_owned()
+        } else {
+            t.errors
+                .iter()
+                .map(|(code, n)| format!("{code}={n}"))
+                .collect::<Vec<_>>()
+                .join(",")
+        }
+    });
+    if let Some(open) = report.still_open {
+        let _ = writeln!(
+            out,
+            "idle connections still open at end: {open}/{}",
+            report.totals.connections
+        );
+    }
+    if let Some(b) = &report.baseline {
+        let _ = writeln!(
+            out,
+            "frontdesk / bare: throughput (answered/s) {:.3}x, reply frames/s {:.3}x, p99 reply latency {:.2}x, p99 ack latency {:.2}x",
+            b.throughput_ratio, b.reply_frames_ratio, b.p99_reply_ratio, b.p99_ack_ratio
+        );
+    }
+    out
+}

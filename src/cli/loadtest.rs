@@ -5,6 +5,8 @@
 //! by default) and each client address (100 connections): start it with
 //! e.g. `FRONTDESK_MESSAGES_PER_MINUTE=100000` and, for more than 100
 //! connections, `FRONTDESK_MAX_CONNECTIONS_PER_ADDRESS=20000`.
+//!
+//! `--server-pid` also reports the server's memory during the run.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -43,13 +45,19 @@ pub struct LoadtestArgs {
     /// Print the report as JSON.
     #[arg(long)]
     pub json: bool,
+    /// The server's process id: its resident memory (VmRSS, Linux) is read
+    /// every 250 ms and reported as start, peak and end, and in idle mode
+    /// per connection.
+    #[arg(long, value_name = "PID")]
+    pub server_pid: Option<u32>,
 }
 
 pub fn run(args: LoadtestArgs) -> anyhow::Result<ExitCode> {
+    let duration = Duration::from_secs(args.duration_secs);
     let config = Config {
         url: args.url,
         connections: args.connections,
-        duration: Duration::from_secs(args.duration_secs),
+        duration,
         rate: args.rate,
         mode: args.mode,
         questions: match args.questions {
@@ -57,6 +65,7 @@ pub fn run(args: LoadtestArgs) -> anyhow::Result<ExitCode> {
             None => Questions::Knowledge(args.knowledge),
         },
         baseline: args.baseline,
+        server_pid: args.server_pid,
     };
     loadtest::check_url(&config.url)?;
     let runtime = tokio::runtime::Runtime::new().context("cannot start the async runtime")?;

@@ -1,5 +1,6 @@
 //! The load harness behind `frontdesk loadtest`: many simulated patients
 //! against a running server over real sockets, with ack and reply latency.
+//! Optionally, the server's memory during the run (`rss`).
 //!
 //! Only loopback servers may be driven (a workplace rule): the harness is
 //! for measuring one's own machine, never someone else's.
@@ -7,6 +8,7 @@
 pub mod baseline;
 pub mod client;
 mod render;
+pub mod rss;
 pub mod stats;
 
 use std::net::IpAddr;
@@ -20,7 +22,7 @@ use tokio::time::Instant;
 use tokio_tungstenite::tungstenite::http::Uri;
 
 pub use render::render;
-use stats::{MAX_SAMPLES, Totals};
+use stats::{ClientStats, MAX_SAMPLES, Totals};
 
 /// Longest run allowed.
 pub const MAX_DURATION_SECS: u64 = 600;
@@ -60,6 +62,8 @@ pub struct Config {
     pub mode: Mode,
     pub questions: Questions,
     pub baseline: bool,
+    /// Sample this process's resident memory during the run (Linux).
+    pub server_pid: Option<u32>,
 }
 
 /// The figures of one run, and of the bare stack when asked for.
@@ -77,6 +81,12 @@ pub struct Report {
     pub still_open: Option<usize>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub baseline: Option<Baseline>,
+    /// `--server-pid`: the server's resident memory during the run.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub server_rss_mib: Option<rss::Rss>,
+    /// `--server-pid` in idle mode: `(peak - start) × 1024 / connected`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rss_per_connection_kib: Option<f64>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -142,39 +152,25 @@ fn knowledge_questions(dir: &Path) -> anyhow::Result<Vec<String>> {
 
 /// Checks the settings, then drives the server (and the bare stack, if asked).
 pub async fn run(config: Config) -> anyhow::Result<Report> {
-    check_url(&config.url)?;
-    if config.connections == 0 || config.connections > MAX_CONNECTIONS {
-        bail!("--connections must be 1..={MAX_CONNECTIONS}");
-    }
+    validate(&config)?;
     let secs = config.duration.as_secs_f64();
-    if secs <= 0.0 || secs > MAX_DURATION_SECS as f64 {
-        bail!("--duration-secs must be 1..={MAX_DURATION_SECS}");
-    }
-    if config.mode != Mode::Idle && !(config.rate > 0.0 && config.rate <= MAX_RATE) {
-        bail!("--rate must be more than 0 and at most {MAX_RATE}");
-    }
     let questions = Arc::new(load_questions(&config.questions)?);
 
-    let totals = drive(&config, &config.url, questions.clone()).await;
+    // Everything that can fail is checked before the first connection.
+    let sampler = config.server_pid.map(rss::Sampler::start).transpose()?;
+
+    let begin = Instant::now();
+    let clients = drive(&config, &config.url, questions.clone(), begin).await;
+    let server_rss_mib = sampler.map(rss::Sampler::finish);
+    let totals = Totals::merge(clients, secs);
     let baseline = if config.baseline {
-        let (stop, stopped) = tokio::sync::oneshot::channel();
-        let (addr, task) = baseline::start(stopped)
-            .await
-            .context("starting the baseline server")?;
-        let bare = drive(&config, &format!("ws://{addr}/chat"), questions).await;
-        let _ = stop.send(());
-        let _ = tokio::time::timeout(Duration::from_secs(5), task).await;
-        let ratio = |a: f64, b: f64| if b > 0.0 { a / b } else { 0.0 };
-        Some(Baseline {
-            throughput_ratio: ratio(totals.answered_per_sec, bare.answered_per_sec),
-            reply_frames_ratio: ratio(totals.replies_per_sec, bare.replies_per_sec),
-            p99_reply_ratio: ratio(totals.reply_latency_ms.p99, bare.reply_latency_ms.p99),
-            p99_ack_ratio: ratio(totals.ack_latency_ms.p99, bare.ack_latency_ms.p99),
-            totals: bare,
-        })
+        Some(bare_stack(&config, questions, &totals).await?)
     } else {
         None
     };
+    let rss_per_connection_kib = server_rss_mib
+        .filter(|_| config.mode == Mode::Idle)
+        .and_then(|rss| rss.per_connection_kib(totals.connected));
     Ok(Report {
         url: config.url.clone(),
         mode: config.mode,
@@ -187,11 +183,59 @@ pub async fn run(config: Config) -> anyhow::Result<Report> {
         still_open: (config.mode == Mode::Idle).then_some(totals.open_at_end),
         totals,
         baseline,
+        server_rss_mib,
+        rss_per_connection_kib,
     })
 }
 
-/// One run against one URL.
-async fn drive(config: &Config, url: &str, questions: Arc<Vec<String>>) -> Totals {
+fn validate(config: &Config) -> anyhow::Result<()> {
+    check_url(&config.url)?;
+    if config.connections == 0 || config.connections > MAX_CONNECTIONS {
+        bail!("--connections must be 1..={MAX_CONNECTIONS}");
+    }
+    let secs = config.duration.as_secs_f64();
+    if secs <= 0.0 || secs > MAX_DURATION_SECS as f64 {
+        bail!("--duration-secs must be 1..={MAX_DURATION_SECS}");
+    }
+    if config.mode != Mode::Idle && !(config.rate > 0.0 && config.rate <= MAX_RATE) {
+        bail!("--rate must be more than 0 and at most {MAX_RATE}");
+    }
+    Ok(())
+}
+
+/// The same load against the in-process bare stack, and Frontdesk's
+/// figures as ratios of it.
+async fn bare_stack(
+    config: &Config,
+    questions: Arc<Vec<String>>,
+    totals: &Totals,
+) -> anyhow::Result<Baseline> {
+    let (stop, stopped) = tokio::sync::oneshot::channel();
+    let (addr, task) = baseline::start(stopped)
+        .await
+        .context("starting the baseline server")?;
+    let url = format!("ws://{addr}/chat");
+    let bare = drive(config, &url, questions, Instant::now()).await;
+    let bare = Totals::merge(bare, config.duration.as_secs_f64());
+    let _ = stop.send(());
+    let _ = tokio::time::timeout(Duration::from_secs(5), task).await;
+    let ratio = |a: f64, b: f64| if b > 0.0 { a / b } else { 0.0 };
+    Ok(Baseline {
+        throughput_ratio: ratio(totals.answered_per_sec, bare.answered_per_sec),
+        reply_frames_ratio: ratio(totals.replies_per_sec, bare.replies_per_sec),
+        p99_reply_ratio: ratio(totals.reply_latency_ms.p99, bare.reply_latency_ms.p99),
+        p99_ack_ratio: ratio(totals.ack_latency_ms.p99, bare.ack_latency_ms.p99),
+        totals: bare,
+    })
+}
+
+/// One run against one URL, from `begin`: what every connection saw.
+async fn drive(
+    config: &Config,
+    url: &str,
+    questions: Arc<Vec<String>>,
+    begin: Instant,
+) -> Vec<ClientStats> {
     let plan = Arc::new(client::Plan {
         url: url.to_owned(),
         rate: (config.mode != Mode::Idle).then_some(config.rate),
@@ -199,7 +243,6 @@ async fn drive(config: &Config, url: &str, questions: Arc<Vec<String>>) -> Total
         handshakes: Arc::new(tokio::sync::Semaphore::new(HANDSHAKES)),
         max_samples: (MAX_SAMPLES / config.connections).max(1),
     });
-    let begin = Instant::now();
     let deadline = begin + config.duration;
     let n = config.connections;
     let tasks: Vec<_> = (0..n)
@@ -213,12 +256,12 @@ async fn drive(config: &Config, url: &str, questions: Arc<Vec<String>>) -> Total
         .collect();
     let mut clients = Vec::with_capacity(n);
     for task in tasks {
-        clients.push(task.await.unwrap_or_else(|_| stats::ClientStats {
+        clients.push(task.await.unwrap_or_else(|_| ClientStats {
             dropped: true,
             ..Default::default()
         }));
     }
-    Totals::merge(clients, config.duration.as_secs_f64())
+    clients
 }
 
 #[cfg(test)]

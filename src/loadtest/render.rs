@@ -1,5 +1,5 @@
 //! The report as a plain-text table: one column for Frontdesk and one for
-//! the bare stack when it ran.
+//! the bare stack when it ran, then a line per extra measurement.
 
 use std::fmt::Write as _;
 
@@ -102,5 +102,22 @@ pub fn render(report: &Report) -> String {
             b.throughput_ratio, b.reply_frames_ratio, b.p99_reply_ratio, b.p99_ack_ratio
         );
     }
+    memory(&mut out, report);
     out
+}
+
+fn memory(out: &mut String, report: &Report) {
+    if let Some(rss) = &report.server_rss_mib {
+        let _ = writeln!(
+            out,
+            "server RSS (MiB): start {:.1}, peak {:.1}, end {:.1}",
+            rss.start, rss.peak, rss.end
+        );
+    }
+    if let Some(kib) = report.rss_per_connection_kib {
+        let _ = writeln!(
+            out,
+            "server RSS per idle connection: {kib:.1} KiB ((peak - start) / connected)"
+        );
+    }
 }

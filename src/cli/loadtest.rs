@@ -6,7 +6,8 @@
 //! e.g. `FRONTDESK_MESSAGES_PER_MINUTE=100000` and, for more than 100
 //! connections, `FRONTDESK_MAX_CONNECTIONS_PER_ADDRESS=20000`.
 //!
-//! `--server-pid` also reports the server's memory during the run.
+//! Optional measurements during the same run: `--server-pid` (the server's
+//! memory) and `--reload FILE` (a knowledge reload under load).
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -14,7 +15,7 @@ use std::time::Duration;
 
 use anyhow::Context;
 
-use crate::loadtest::{self, Config, Mode, Questions};
+use crate::loadtest::{self, Config, Mode, Questions, reload};
 
 #[derive(clap::Args, Debug)]
 pub struct LoadtestArgs {
@@ -50,10 +51,26 @@ pub struct LoadtestArgs {
     /// per connection.
     #[arg(long, value_name = "PID")]
     pub server_pid: Option<u32>,
+    /// A knowledge article (.md) in the server's knowledge directory to edit
+    /// part-way through the run: reports how long the server took to serve
+    /// the new generation and the reply latency meanwhile. Put back as it
+    /// was at the end.
+    #[arg(long, value_name = "FILE")]
+    pub reload: Option<PathBuf>,
+    /// When to edit the --reload article, in seconds from the start
+    /// (default: a third of the duration).
+    #[arg(long, value_name = "N", requires = "reload")]
+    pub reload_at_secs: Option<u64>,
 }
 
 pub fn run(args: LoadtestArgs) -> anyhow::Result<ExitCode> {
     let duration = Duration::from_secs(args.duration_secs);
+    let reload = args.reload.map(|file| reload::Plan {
+        file,
+        at: args
+            .reload_at_secs
+            .map_or(duration / 3, Duration::from_secs),
+    });
     let config = Config {
         url: args.url,
         connections: args.connections,
@@ -66,6 +83,7 @@ pub fn run(args: LoadtestArgs) -> anyhow::Result<ExitCode> {
         },
         baseline: args.baseline,
         server_pid: args.server_pid,
+        reload,
     };
     loadtest::check_url(&config.url)?;
     let runtime = tokio::runtime::Runtime::new().context("cannot start the async runtime")?;
@@ -74,6 +92,12 @@ pub fn run(args: LoadtestArgs) -> anyhow::Result<ExitCode> {
         println!("{}", serde_json::to_string_pretty(&report)?);
     } else {
         print!("{}", loadtest::render(&report));
+    }
+    if let Some(r) = report.reload.as_ref().filter(|r| !r.restored) {
+        eprintln!(
+            "warning: {} could not be put back; it ends with a `<!-- loadtest reload -->` line to remove",
+            r.file.display()
+        );
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -1,12 +1,15 @@
 //! The load harness behind `frontdesk loadtest`: many simulated patients
 //! against a running server over real sockets, with ack and reply latency.
-//! Optionally, the server's memory during the run (`rss`).
+//! Optionally, during the same run: the server's memory (`rss`) and a
+//! knowledge reload (`reload`).
 //!
 //! Only loopback servers may be driven (a workplace rule): the harness is
 //! for measuring one's own machine, never someone else's.
 
 pub mod baseline;
 pub mod client;
+pub mod http;
+pub mod reload;
 mod render;
 pub mod rss;
 pub mod stats;
@@ -64,6 +67,8 @@ pub struct Config {
     pub baseline: bool,
     /// Sample this process's resident memory during the run (Linux).
     pub server_pid: Option<u32>,
+    /// Edit a knowledge article part-way through and time the reload.
+    pub reload: Option<reload::Plan>,
 }
 
 /// The figures of one run, and of the bare stack when asked for.
@@ -87,6 +92,9 @@ pub struct Report {
     /// `--server-pid` in idle mode: `(peak - start) × 1024 / connected`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub rss_per_connection_kib: Option<f64>,
+    /// `--reload`: the knowledge reload during the run.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reload: Option<reload::ReloadReport>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -157,11 +165,39 @@ pub async fn run(config: Config) -> anyhow::Result<Report> {
     let questions = Arc::new(load_questions(&config.questions)?);
 
     // Everything that can fail is checked before the first connection.
+    let server = http::Server::from_ws_url(&config.url)?;
+    let reloading = match &config.reload {
+        Some(plan) => Some(reload::Prepared::new(plan, server.clone()).await?),
+        None => None,
+    };
     let sampler = config.server_pid.map(rss::Sampler::start).transpose()?;
 
     let begin = Instant::now();
-    let clients = drive(&config, &config.url, questions.clone(), begin).await;
+    let window = reloading
+        .as_ref()
+        .map(|_| Arc::new(reload::Window::new(begin)));
+    let reload_task = reloading
+        .clone()
+        .zip(window.clone())
+        .map(|(prepared, window)| tokio::spawn(prepared.trigger(window)));
+    let mut clients = drive(&config, &config.url, questions.clone(), begin, window).await;
     let server_rss_mib = sampler.map(rss::Sampler::finish);
+    let reload = match reloading.zip(reload_task) {
+        Some((prepared, task)) => {
+            let outcome = task.await.unwrap_or_else(|e| reload::Outcome {
+                error: Some(format!("the reload task failed: {e}")),
+                ..Default::default()
+            });
+            let restored = prepared.restore().is_ok();
+            Some(reload::ReloadReport::new(
+                prepared.file(),
+                outcome,
+                &mut clients,
+                restored,
+            ))
+        }
+        None => None,
+    };
     let totals = Totals::merge(clients, secs);
     let baseline = if config.baseline {
         Some(bare_stack(&config, questions, &totals).await?)
@@ -185,6 +221,7 @@ pub async fn run(config: Config) -> anyhow::Result<Report> {
         baseline,
         server_rss_mib,
         rss_per_connection_kib,
+        reload,
     })
 }
 
@@ -199,6 +236,11 @@ fn validate(config: &Config) -> anyhow::Result<()> {
     }
     if config.mode != Mode::Idle && !(config.rate > 0.0 && config.rate <= MAX_RATE) {
         bail!("--rate must be more than 0 and at most {MAX_RATE}");
+    }
+    if let Some(plan) = &config.reload
+        && plan.at >= config.duration
+    {
+        bail!("--reload-at-secs must be less than --duration-secs");
     }
     Ok(())
 }
@@ -215,7 +257,7 @@ async fn bare_stack(
         .await
         .context("starting the baseline server")?;
     let url = format!("ws://{addr}/chat");
-    let bare = drive(config, &url, questions, Instant::now()).await;
+    let bare = drive(config, &url, questions, Instant::now(), None).await;
     let bare = Totals::merge(bare, config.duration.as_secs_f64());
     let _ = stop.send(());
     let _ = tokio::time::timeout(Duration::from_secs(5), task).await;
@@ -235,6 +277,7 @@ async fn drive(
     url: &str,
     questions: Arc<Vec<String>>,
     begin: Instant,
+    reload_window: Option<Arc<reload::Window>>,
 ) -> Vec<ClientStats> {
     let plan = Arc::new(client::Plan {
         url: url.to_owned(),
@@ -242,6 +285,7 @@ async fn drive(
         questions,
         handshakes: Arc::new(tokio::sync::Semaphore::new(HANDSHAKES)),
         max_samples: (MAX_SAMPLES / config.connections).max(1),
+        reload_window,
     });
     let deadline = begin + config.duration;
     let n = config.connections;

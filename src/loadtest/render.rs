@@ -3,6 +3,7 @@
 
 use std::fmt::Write as _;
 
+use super::reload::ReloadReport;
 use super::stats::{self, Totals};
 use super::{Mode, Report};
 
@@ -103,6 +104,9 @@ pub fn render(report: &Report) -> String {
         );
     }
     memory(&mut out, report);
+    if let Some(r) = &report.reload {
+        reload(&mut out, r);
+    }
     out
 }
 
@@ -120,4 +124,40 @@ fn memory(out: &mut String, report: &Report) {
             "server RSS per idle connection: {kib:.1} KiB ((peak - start) / connected)"
         );
     }
+}
+
+fn reload(out: &mut String, r: &ReloadReport) {
+    let _ = writeln!(out, "during reload of {}:", r.file.display());
+    match r.seconds {
+        Some(s) => {
+            let _ = writeln!(
+                out,
+                "  written at {:.2} s; new generation seen after {s:.3} s (generation {} -> {})",
+                r.at_secs, r.generation_before, r.generation_after
+            );
+        }
+        None => {
+            let _ = writeln!(
+                out,
+                "  NOT reloaded (generation stayed {}){}",
+                r.generation_before,
+                r.error
+                    .as_deref()
+                    .map(|e| format!(": {e}"))
+                    .unwrap_or_default()
+            );
+        }
+    }
+    let l = &r.reply_latency_ms;
+    let _ = writeln!(
+        out,
+        "  replies to the {} messages sent meanwhile (ms): p50 {:.2}, p90 {:.2}, p99 {:.2}, max {:.2}",
+        l.samples, l.p50, l.p90, l.p99, l.max
+    );
+    let _ = writeln!(
+        out,
+        "  dropped connections: {}; article restored: {}",
+        r.dropped_connections,
+        if r.restored { "yes" } else { "NO" }
+    );
 }

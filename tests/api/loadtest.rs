@@ -4,7 +4,7 @@ use std::process::Command;
 
 use serde_json::Value;
 
-use crate::helpers::{ServerProcess, knowledge_dir, spawn_app_with};
+use crate::helpers::{ServerProcess, copy_dir, knowledge_dir, spawn_app_with};
 
 fn loadtest(args: Vec<String>) -> std::process::Output {
     loadtest_with(args, &[])
@@ -83,6 +83,47 @@ fn a_server_that_is_not_on_this_machine_is_refused() {
         let stderr = String::from_utf8_lossy(&out.stderr);
         assert!(stderr.contains("only loopback"), "{stderr}");
     }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_reload_under_load_serves_a_new_generation_without_drops_and_restores_the_article() {
+    let copy = tempfile::tempdir().unwrap();
+    copy_dir(&knowledge_dir(), copy.path());
+    let dir = copy.path().to_owned();
+    let app = spawn_app_with(|s| {
+        s.data.knowledge = dir.clone();
+        s.limits.messages_per_minute = 100_000;
+    })
+    .await;
+    let article = copy.path().join("visit/parking.md");
+    let original = std::fs::read_to_string(&article).unwrap();
+    let report = report_of(
+        args(&[
+            "--url",
+            &format!("ws://{}/chat", app.addr),
+            "--connections=3",
+            "--duration-secs=3",
+            "--rate=5",
+            "--knowledge",
+            &copy.path().display().to_string(),
+            "--reload",
+            &article.display().to_string(),
+            "--reload-at-secs=1",
+        ]),
+        &[],
+    )
+    .await;
+    let reload = &report["reload"];
+    assert_eq!(reload["reloaded"], true, "{report:#}");
+    assert!(
+        reload["generation_after"].as_u64().unwrap()
+            > reload["generation_before"].as_u64().unwrap(),
+        "{report:#}"
+    );
+    assert_eq!(reload["dropped_connections"], 0, "{report:#}");
+    assert_eq!(report["dropped"], 0, "{report:#}");
+    assert_eq!(reload["restored"], true, "{report:#}");
+    assert_eq!(std::fs::read_to_string(&article).unwrap(), original);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -7,7 +7,9 @@
 //! connections, `FRONTDESK_MAX_CONNECTIONS_PER_ADDRESS=20000`.
 //!
 //! Optional measurements during the same run: `--server-pid` (the server's
-//! memory) and `--reload FILE` (a knowledge reload under load).
+//! memory), `--reload FILE` (a knowledge reload under load) and
+//! `--bookings N --staff-user NAME` (racing staff bookings; the password
+//! comes from `FRONTDESK_LOADTEST_PASSWORD`, never a flag).
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -15,6 +17,7 @@ use std::time::Duration;
 
 use anyhow::Context;
 
+use crate::loadtest::bookings::{self, PASSWORD_ENV, Password};
 use crate::loadtest::{self, Config, Mode, Questions, reload};
 
 #[derive(clap::Args, Debug)]
@@ -61,6 +64,14 @@ pub struct LoadtestArgs {
     /// (default: a third of the duration).
     #[arg(long, value_name = "N", requires = "reload")]
     pub reload_at_secs: Option<u64>,
+    /// Staff bookings to race for a few open slots while the chat load
+    /// runs (at most 1,000); needs --staff-user.
+    #[arg(long, value_name = "N", requires = "staff_user")]
+    pub bookings: Option<usize>,
+    /// The staff account that books (agent, supervisor or admin); its
+    /// password is read from FRONTDESK_LOADTEST_PASSWORD.
+    #[arg(long, value_name = "NAME", requires = "bookings")]
+    pub staff_user: Option<String>,
 }
 
 pub fn run(args: LoadtestArgs) -> anyhow::Result<ExitCode> {
@@ -71,6 +82,19 @@ pub fn run(args: LoadtestArgs) -> anyhow::Result<ExitCode> {
             .reload_at_secs
             .map_or(duration / 3, Duration::from_secs),
     });
+    let bookings = match (args.bookings, args.staff_user) {
+        (Some(count), Some(staff_user)) => {
+            let password = std::env::var(PASSWORD_ENV).map_err(|_| {
+                anyhow::anyhow!("--bookings needs the staff password in {PASSWORD_ENV}")
+            })?;
+            Some(bookings::Plan {
+                count,
+                staff_user,
+                password: Password(password),
+            })
+        }
+        _ => None,
+    };
     let config = Config {
         url: args.url,
         connections: args.connections,
@@ -84,6 +108,7 @@ pub fn run(args: LoadtestArgs) -> anyhow::Result<ExitCode> {
         baseline: args.baseline,
         server_pid: args.server_pid,
         reload,
+        bookings,
     };
     loadtest::check_url(&config.url)?;
     let runtime = tokio::runtime::Runtime::new().context("cannot start the async runtime")?;

@@ -1,12 +1,13 @@
 //! The load harness behind `frontdesk loadtest`: many simulated patients
 //! against a running server over real sockets, with ack and reply latency.
-//! Optionally, during the same run: the server's memory (`rss`) and a
-//! knowledge reload (`reload`).
+//! Optionally, during the same run: the server's memory (`rss`), a
+//! knowledge reload (`reload`) and racing staff bookings (`bookings`).
 //!
 //! Only loopback servers may be driven (a workplace rule): the harness is
 //! for measuring one's own machine, never someone else's.
 
 pub mod baseline;
+pub mod bookings;
 pub mod client;
 pub mod http;
 pub mod reload;
@@ -69,6 +70,8 @@ pub struct Config {
     pub server_pid: Option<u32>,
     /// Edit a knowledge article part-way through and time the reload.
     pub reload: Option<reload::Plan>,
+    /// Race staff bookings for a few slots while the chat load runs.
+    pub bookings: Option<bookings::Plan>,
 }
 
 /// The figures of one run, and of the bare stack when asked for.
@@ -95,6 +98,9 @@ pub struct Report {
     /// `--reload`: the knowledge reload during the run.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub reload: Option<reload::ReloadReport>,
+    /// `--bookings`: the staff bookings during the run.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub bookings: Option<bookings::BookingsReport>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -170,6 +176,10 @@ pub async fn run(config: Config) -> anyhow::Result<Report> {
         Some(plan) => Some(reload::Prepared::new(plan, server.clone()).await?),
         None => None,
     };
+    let booking = match &config.bookings {
+        Some(plan) => Some(bookings::Prepared::new(plan, server.clone()).await?),
+        None => None,
+    };
     let sampler = config.server_pid.map(rss::Sampler::start).transpose()?;
 
     let begin = Instant::now();
@@ -180,8 +190,10 @@ pub async fn run(config: Config) -> anyhow::Result<Report> {
         .clone()
         .zip(window.clone())
         .map(|(prepared, window)| tokio::spawn(prepared.trigger(window)));
+    let booking_task = booking.map(|b| tokio::spawn(b.fire()));
     let mut clients = drive(&config, &config.url, questions.clone(), begin, window).await;
     let server_rss_mib = sampler.map(rss::Sampler::finish);
+    // The article is put back before anything else can fail.
     let reload = match reloading.zip(reload_task) {
         Some((prepared, task)) => {
             let outcome = task.await.unwrap_or_else(|e| reload::Outcome {
@@ -196,6 +208,10 @@ pub async fn run(config: Config) -> anyhow::Result<Report> {
                 restored,
             ))
         }
+        None => None,
+    };
+    let bookings = match booking_task {
+        Some(task) => Some(task.await.context("the booking task failed")?),
         None => None,
     };
     let totals = Totals::merge(clients, secs);
@@ -222,6 +238,7 @@ pub async fn run(config: Config) -> anyhow::Result<Report> {
         server_rss_mib,
         rss_per_connection_kib,
         reload,
+        bookings,
     })
 }
 

@@ -3,6 +3,7 @@
 
 use std::fmt::Write as _;
 
+use super::bookings::BookingsReport;
 use super::reload::ReloadReport;
 use super::stats::{self, Totals};
 use super::{Mode, Report};
@@ -107,6 +108,9 @@ pub fn render(report: &Report) -> String {
     if let Some(r) = &report.reload {
         reload(&mut out, r);
     }
+    if let Some(b) = &report.bookings {
+        bookings(&mut out, b);
+    }
     out
 }
 
@@ -159,5 +163,22 @@ fn reload(out: &mut String, r: &ReloadReport) {
         "  dropped connections: {}; article restored: {}",
         r.dropped_connections,
         if r.restored { "yes" } else { "NO" }
+    );
+}
+
+fn bookings(out: &mut String, b: &BookingsReport) {
+    let _ = writeln!(
+        out,
+        "bookings ({}): {} attempts over {} slots: {} created, {} conflicts, {} other errors, {} double-booked; latency p50 {:.2} ms, p99 {:.2} ms; {} cancelled after the run",
+        b.appointment_type,
+        b.attempts,
+        b.slots,
+        b.created,
+        b.conflicts,
+        b.other_errors,
+        b.double_booked,
+        b.latency_ms.p50,
+        b.latency_ms.p99,
+        b.cancelled
     );
 }

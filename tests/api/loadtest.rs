@@ -14,6 +14,7 @@ fn loadtest_with(args: Vec<String>, envs: &[(&str, &str)]) -> std::process::Outp
     Command::new(env!("CARGO_BIN_EXE_frontdesk"))
         .arg("loadtest")
         .args(args)
+        .env_remove("FRONTDESK_LOADTEST_PASSWORD")
         .envs(envs.iter().copied())
         .output()
         .expect("the frontdesk binary runs")
@@ -124,6 +125,61 @@ async fn a_reload_under_load_serves_a_new_generation_without_drops_and_restores_
     assert_eq!(report["dropped"], 0, "{report:#}");
     assert_eq!(reload["restored"], true, "{report:#}");
     assert_eq!(std::fs::read_to_string(&article).unwrap(), original);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn racing_bookings_book_each_slot_exactly_once_and_are_cancelled_after() {
+    let app = spawn_app_with(|s| s.limits.messages_per_minute = 100_000).await;
+    let cookie = app.staff("loadbooker", "agent").await;
+    let report = report_of(
+        args(&[
+            "--url",
+            &format!("ws://{}/chat", app.addr),
+            "--connections=3",
+            "--duration-secs=2",
+            "--rate=2",
+            "--knowledge",
+            &knowledge_dir().display().to_string(),
+            "--bookings=20",
+            "--staff-user=loadbooker",
+        ]),
+        &[(
+            "FRONTDESK_LOADTEST_PASSWORD",
+            "loadbooker-long-password".to_owned(),
+        )],
+    )
+    .await;
+    let b = &report["bookings"];
+    let slots = b["slots"].as_u64().unwrap();
+    assert!(slots > 0, "{report:#}");
+    assert_eq!(b["attempts"], 20, "{report:#}");
+    assert_eq!(b["created"], slots, "{report:#}");
+    assert_eq!(b["conflicts"], 20 - slots, "{report:#}");
+    assert_eq!(b["other_errors"], 0, "{report:#}");
+    assert_eq!(b["double_booked"], 0, "{report:#}");
+    assert_eq!(b["cancelled"], slots, "{report:#}");
+    let upcoming: Vec<Value> = app
+        .get_as(&cookie, "/api/appointments")
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert!(upcoming.is_empty(), "{upcoming:?}");
+}
+
+#[test]
+fn bookings_without_the_password_in_the_environment_are_refused() {
+    let out = loadtest_with(
+        args(&[
+            "--url=ws://127.0.0.1:9/chat",
+            "--bookings=5",
+            "--staff-user=someone",
+        ]),
+        &[],
+    );
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("FRONTDESK_LOADTEST_PASSWORD"), "{stderr}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

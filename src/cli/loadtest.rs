@@ -5,6 +5,11 @@
 //! by default) and each client address (100 connections): start it with
 //! e.g. `FRONTDESK_MESSAGES_PER_MINUTE=100000` and, for more than 100
 //! connections, `FRONTDESK_MAX_CONNECTIONS_PER_ADDRESS=20000`.
+//!
+//! Optional measurements during the same run: `--server-pid` (the server's
+//! memory), `--reload FILE` (a knowledge reload under load) and
+//! `--bookings N --staff-user NAME` (racing staff bookings; the password
+//! comes from `FRONTDESK_LOADTEST_PASSWORD`, never a flag).
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -12,7 +17,8 @@ use std::time::Duration;
 
 use anyhow::Context;
 
-use crate::loadtest::{self, Config, Mode, Questions};
+use crate::loadtest::bookings::{self, PASSWORD_ENV, Password};
+use crate::loadtest::{self, Config, Mode, Questions, reload};
 
 #[derive(clap::Args, Debug)]
 pub struct LoadtestArgs {
@@ -43,13 +49,56 @@ pub struct LoadtestArgs {
     /// Print the report as JSON.
     #[arg(long)]
     pub json: bool,
+    /// The server's process id: its resident memory (VmRSS, Linux) is read
+    /// every 250 ms and reported as start, peak and end, and in idle mode
+    /// per connection.
+    #[arg(long, value_name = "PID")]
+    pub server_pid: Option<u32>,
+    /// A knowledge article (.md) in the server's knowledge directory to edit
+    /// part-way through the run: reports how long the server took to serve
+    /// the new generation and the reply latency meanwhile. Put back as it
+    /// was at the end.
+    #[arg(long, value_name = "FILE")]
+    pub reload: Option<PathBuf>,
+    /// When to edit the --reload article, in seconds from the start
+    /// (default: a third of the duration).
+    #[arg(long, value_name = "N", requires = "reload")]
+    pub reload_at_secs: Option<u64>,
+    /// Staff bookings to race for a few open slots while the chat load
+    /// runs (at most 1,000); needs --staff-user.
+    #[arg(long, value_name = "N", requires = "staff_user")]
+    pub bookings: Option<usize>,
+    /// The staff account that books (agent, supervisor or admin); its
+    /// password is read from FRONTDESK_LOADTEST_PASSWORD.
+    #[arg(long, value_name = "NAME", requires = "bookings")]
+    pub staff_user: Option<String>,
 }
 
 pub fn run(args: LoadtestArgs) -> anyhow::Result<ExitCode> {
+    let duration = Duration::from_secs(args.duration_secs);
+    let reload = args.reload.map(|file| reload::Plan {
+        file,
+        at: args
+            .reload_at_secs
+            .map_or(duration / 3, Duration::from_secs),
+    });
+    let bookings = match (args.bookings, args.staff_user) {
+        (Some(count), Some(staff_user)) => {
+            let password = std::env::var(PASSWORD_ENV).map_err(|_| {
+                anyhow::anyhow!("--bookings needs the staff password in {PASSWORD_ENV}")
+            })?;
+            Some(bookings::Plan {
+                count,
+                staff_user,
+                password: Password(password),
+            })
+        }
+        _ => None,
+    };
     let config = Config {
         url: args.url,
         connections: args.connections,
-        duration: Duration::from_secs(args.duration_secs),
+        duration,
         rate: args.rate,
         mode: args.mode,
         questions: match args.questions {
@@ -57,6 +106,9 @@ pub fn run(args: LoadtestArgs) -> anyhow::Result<ExitCode> {
             None => Questions::Knowledge(args.knowledge),
         },
         baseline: args.baseline,
+        server_pid: args.server_pid,
+        reload,
+        bookings,
     };
     loadtest::check_url(&config.url)?;
     let runtime = tokio::runtime::Runtime::new().context("cannot start the async runtime")?;
@@ -65,6 +117,12 @@ pub fn run(args: LoadtestArgs) -> anyhow::Result<ExitCode> {
         println!("{}", serde_json::to_string_pretty(&report)?);
     } else {
         print!("{}", loadtest::render(&report));
+    }
+    if let Some(r) = report.reload.as_ref().filter(|r| !r.restored) {
+        eprintln!(
+            "warning: {} could not be put back; it ends with a `<!-- loadtest reload -->` line to remove",
+            r.file.display()
+        );
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -35,10 +35,19 @@ pub fn router(state: AppState) -> Router {
         .with_state(state)
 }
 
-/// Liveness and readiness: the database answers.
+/// Liveness and readiness: the database answers. Also says which knowledge
+/// generation is serving, so a deploy script or `frontdesk loadtest --reload`
+/// can tell when an edit has been picked up.
 async fn health(State(state): State<AppState>) -> Result<impl IntoResponse, HttpError> {
     state.store.ping().await?;
-    Ok(axum::Json(json!({ "status": "ok" })))
+    let knowledge = state.engine.knowledge().stats();
+    Ok(axum::Json(json!({
+        "status": "ok",
+        "knowledge": {
+            "generation": knowledge.generation,
+            "articles": knowledge.articles_en + knowledge.articles_es,
+        },
+    })))
 }
 
 /// Strict defaults for every response; pages only load what this server

@@ -11,6 +11,7 @@ use tokio::time::{Instant, MissedTickBehavior, sleep_until, timeout};
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
 
+use super::reload::Window;
 use super::stats::ClientStats;
 
 /// How long a connection may take to open and be `started`.
@@ -29,6 +30,14 @@ pub struct Plan {
     pub handshakes: Arc<tokio::sync::Semaphore>,
     /// Most latency samples this connection keeps (per kind).
     pub max_samples: usize,
+    /// When a knowledge reload is under way (`--reload`, Frontdesk runs only).
+    pub reload_window: Option<Arc<Window>>,
+}
+
+impl Plan {
+    fn in_reload_window(&self, t: Instant) -> bool {
+        self.reload_window.as_ref().is_some_and(|w| w.contains(t))
+    }
 }
 
 /// Runs one connection from `start_at` until `deadline`.
@@ -98,7 +107,7 @@ pub async fn run(
                 unacked.insert(id, Instant::now());
                 stats.sent += 1;
                 if ws.send(Message::text(frame.to_string())).await.is_err() {
-                    stats.dropped = true;
+                    stats.drop_connection(plan.in_reload_window(Instant::now()));
                     break;
                 }
             }
@@ -115,11 +124,11 @@ pub async fn run(
             }
             frame = ws.next() => {
                 let Some(Ok(frame)) = frame else {
-                    stats.dropped = true;
+                    stats.drop_connection(plan.in_reload_window(Instant::now()));
                     break;
                 };
                 if matches!(frame, Message::Close(_)) {
-                    stats.dropped = true;
+                    stats.drop_connection(plan.in_reload_window(Instant::now()));
                     break;
                 }
                 let Some(v) = json_of(&frame) else { continue };
@@ -144,6 +153,11 @@ pub async fn run(
                             if stats.reply_us.len() < plan.max_samples {
                                 stats.reply_us.push(micros(now - sent_at));
                             }
+                            if plan.in_reload_window(sent_at)
+                                && stats.reload_reply_us.len() < plan.max_samples
+                            {
+                                stats.reload_reply_us.push(micros(now - sent_at));
+                            }
                         }
                     }
                     "error" => {
@@ -162,7 +176,7 @@ pub async fn run(
                         let end = ws.send(Message::text(r#"{"type":"end"}"#)).await;
                         let start = ws.send(Message::text(r#"{"type":"start"}"#)).await;
                         if end.is_err() || start.is_err() {
-                            stats.dropped = true;
+                            stats.drop_connection(plan.in_reload_window(Instant::now()));
                             break;
                         }
                     }

@@ -1,14 +1,20 @@
 //! The load harness behind `frontdesk loadtest`: many simulated patients
 //! against a running server over real sockets, with ack and reply latency.
+//! Optionally, during the same run: the server's memory (`rss`), a
+//! knowledge reload (`reload`) and racing staff bookings (`bookings`).
 //!
 //! Only loopback servers may be driven (a workplace rule): the harness is
 //! for measuring one's own machine, never someone else's.
 
 pub mod baseline;
+pub mod bookings;
 pub mod client;
+pub mod http;
+pub mod reload;
+mod render;
+pub mod rss;
 pub mod stats;
 
-use std::fmt::Write as _;
 use std::net::IpAddr;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -19,7 +25,8 @@ use serde::Serialize;
 use tokio::time::Instant;
 use tokio_tungstenite::tungstenite::http::Uri;
 
-use stats::{MAX_SAMPLES, Totals};
+pub use render::render;
+use stats::{ClientStats, MAX_SAMPLES, Totals};
 
 /// Longest run allowed.
 pub const MAX_DURATION_SECS: u64 = 600;
@@ -59,6 +66,12 @@ pub struct Config {
     pub mode: Mode,
     pub questions: Questions,
     pub baseline: bool,
+    /// Sample this process's resident memory during the run (Linux).
+    pub server_pid: Option<u32>,
+    /// Edit a knowledge article part-way through and time the reload.
+    pub reload: Option<reload::Plan>,
+    /// Race staff bookings for a few slots while the chat load runs.
+    pub bookings: Option<bookings::Plan>,
 }
 
 /// The figures of one run, and of the bare stack when asked for.
@@ -76,6 +89,18 @@ pub struct Report {
     pub still_open: Option<usize>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub baseline: Option<Baseline>,
+    /// `--server-pid`: the server's resident memory during the run.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub server_rss_mib: Option<rss::Rss>,
+    /// `--server-pid` in idle mode: `(peak - start) × 1024 / connected`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rss_per_connection_kib: Option<f64>,
+    /// `--reload`: the knowledge reload during the run.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reload: Option<reload::ReloadReport>,
+    /// `--bookings`: the staff bookings during the run.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub bookings: Option<bookings::BookingsReport>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -141,39 +166,63 @@ fn knowledge_questions(dir: &Path) -> anyhow::Result<Vec<String>> {
 
 /// Checks the settings, then drives the server (and the bare stack, if asked).
 pub async fn run(config: Config) -> anyhow::Result<Report> {
-    check_url(&config.url)?;
-    if config.connections == 0 || config.connections > MAX_CONNECTIONS {
-        bail!("--connections must be 1..={MAX_CONNECTIONS}");
-    }
+    validate(&config)?;
     let secs = config.duration.as_secs_f64();
-    if secs <= 0.0 || secs > MAX_DURATION_SECS as f64 {
-        bail!("--duration-secs must be 1..={MAX_DURATION_SECS}");
-    }
-    if config.mode != Mode::Idle && !(config.rate > 0.0 && config.rate <= MAX_RATE) {
-        bail!("--rate must be more than 0 and at most {MAX_RATE}");
-    }
     let questions = Arc::new(load_questions(&config.questions)?);
 
-    let totals = drive(&config, &config.url, questions.clone()).await;
+    // Everything that can fail is checked before the first connection.
+    let server = http::Server::from_ws_url(&config.url)?;
+    let reloading = match &config.reload {
+        Some(plan) => Some(reload::Prepared::new(plan, server.clone()).await?),
+        None => None,
+    };
+    let booking = match &config.bookings {
+        Some(plan) => Some(bookings::Prepared::new(plan, server.clone()).await?),
+        None => None,
+    };
+    let sampler = config.server_pid.map(rss::Sampler::start).transpose()?;
+
+    let begin = Instant::now();
+    let window = reloading
+        .as_ref()
+        .map(|_| Arc::new(reload::Window::new(begin)));
+    let reload_task = reloading
+        .clone()
+        .zip(window.clone())
+        .map(|(prepared, window)| tokio::spawn(prepared.trigger(window)));
+    let booking_task = booking.map(|b| tokio::spawn(b.fire()));
+    let mut clients = drive(&config, &config.url, questions.clone(), begin, window).await;
+    let server_rss_mib = sampler.map(rss::Sampler::finish);
+    // The article is put back before anything else can fail.
+    let reload = match reloading.zip(reload_task) {
+        Some((prepared, task)) => {
+            let outcome = task.await.unwrap_or_else(|e| reload::Outcome {
+                error: Some(format!("the reload task failed: {e}")),
+                ..Default::default()
+            });
+            let restored = prepared.restore().is_ok();
+            Some(reload::ReloadReport::new(
+                prepared.file(),
+                outcome,
+                &mut clients,
+                restored,
+            ))
+        }
+        None => None,
+    };
+    let bookings = match booking_task {
+        Some(task) => Some(task.await.context("the booking task failed")?),
+        None => None,
+    };
+    let totals = Totals::merge(clients, secs);
     let baseline = if config.baseline {
-        let (stop, stopped) = tokio::sync::oneshot::channel();
-        let (addr, task) = baseline::start(stopped)
-            .await
-            .context("starting the baseline server")?;
-        let bare = drive(&config, &format!("ws://{addr}/chat"), questions).await;
-        let _ = stop.send(());
-        let _ = tokio::time::timeout(Duration::from_secs(5), task).await;
-        let ratio = |a: f64, b: f64| if b > 0.0 { a / b } else { 0.0 };
-        Some(Baseline {
-            throughput_ratio: ratio(totals.answered_per_sec, bare.answered_per_sec),
-            reply_frames_ratio: ratio(totals.replies_per_sec, bare.replies_per_sec),
-            p99_reply_ratio: ratio(totals.reply_latency_ms.p99, bare.reply_latency_ms.p99),
-            p99_ack_ratio: ratio(totals.ack_latency_ms.p99, bare.ack_latency_ms.p99),
-            totals: bare,
-        })
+        Some(bare_stack(&config, questions, &totals).await?)
     } else {
         None
     };
+    let rss_per_connection_kib = server_rss_mib
+        .filter(|_| config.mode == Mode::Idle)
+        .and_then(|rss| rss.per_connection_kib(totals.connected));
     Ok(Report {
         url: config.url.clone(),
         mode: config.mode,
@@ -186,19 +235,75 @@ pub async fn run(config: Config) -> anyhow::Result<Report> {
         still_open: (config.mode == Mode::Idle).then_some(totals.open_at_end),
         totals,
         baseline,
+        server_rss_mib,
+        rss_per_connection_kib,
+        reload,
+        bookings,
     })
 }
 
-/// One run against one URL.
-async fn drive(config: &Config, url: &str, questions: Arc<Vec<String>>) -> Totals {
+fn validate(config: &Config) -> anyhow::Result<()> {
+    check_url(&config.url)?;
+    if config.connections == 0 || config.connections > MAX_CONNECTIONS {
+        bail!("--connections must be 1..={MAX_CONNECTIONS}");
+    }
+    let secs = config.duration.as_secs_f64();
+    if secs <= 0.0 || secs > MAX_DURATION_SECS as f64 {
+        bail!("--duration-secs must be 1..={MAX_DURATION_SECS}");
+    }
+    if config.mode != Mode::Idle && !(config.rate > 0.0 && config.rate <= MAX_RATE) {
+        bail!("--rate must be more than 0 and at most {MAX_RATE}");
+    }
+    if let Some(plan) = &config.reload
+        && plan.at >= config.duration
+    {
+        bail!("--reload-at-secs must be less than --duration-secs");
+    }
+    Ok(())
+}
+
+/// The same load against the in-process bare stack, and Frontdesk's
+/// figures as ratios of it.
+async fn bare_stack(
+    config: &Config,
+    questions: Arc<Vec<String>>,
+    totals: &Totals,
+) -> anyhow::Result<Baseline> {
+    let (stop, stopped) = tokio::sync::oneshot::channel();
+    let (addr, task) = baseline::start(stopped)
+        .await
+        .context("starting the baseline server")?;
+    let url = format!("ws://{addr}/chat");
+    let bare = drive(config, &url, questions, Instant::now(), None).await;
+    let bare = Totals::merge(bare, config.duration.as_secs_f64());
+    let _ = stop.send(());
+    let _ = tokio::time::timeout(Duration::from_secs(5), task).await;
+    let ratio = |a: f64, b: f64| if b > 0.0 { a / b } else { 0.0 };
+    Ok(Baseline {
+        throughput_ratio: ratio(totals.answered_per_sec, bare.answered_per_sec),
+        reply_frames_ratio: ratio(totals.replies_per_sec, bare.replies_per_sec),
+        p99_reply_ratio: ratio(totals.reply_latency_ms.p99, bare.reply_latency_ms.p99),
+        p99_ack_ratio: ratio(totals.ack_latency_ms.p99, bare.ack_latency_ms.p99),
+        totals: bare,
+    })
+}
+
+/// One run against one URL, from `begin`: what every connection saw.
+async fn drive(
+    config: &Config,
+    url: &str,
+    questions: Arc<Vec<String>>,
+    begin: Instant,
+    reload_window: Option<Arc<reload::Window>>,
+) -> Vec<ClientStats> {
     let plan = Arc::new(client::Plan {
         url: url.to_owned(),
         rate: (config.mode != Mode::Idle).then_some(config.rate),
         questions,
         handshakes: Arc::new(tokio::sync::Semaphore::new(HANDSHAKES)),
         max_samples: (MAX_SAMPLES / config.connections).max(1),
+        reload_window,
     });
-    let begin = Instant::now();
     let deadline = begin + config.duration;
     let n = config.connections;
     let tasks: Vec<_> = (0..n)
@@ -212,111 +317,12 @@ async fn drive(config: &Config, url: &str, questions: Arc<Vec<String>>) -> Total
         .collect();
     let mut clients = Vec::with_capacity(n);
     for task in tasks {
-        clients.push(task.await.unwrap_or_else(|_| stats::ClientStats {
+        clients.push(task.await.unwrap_or_else(|_| ClientStats {
             dropped: true,
             ..Default::default()
         }));
     }
-    Totals::merge(clients, config.duration.as_secs_f64())
-}
-
-/// The report as a plain-text table.
-pub fn render(report: &Report) -> String {
-    let mut out = String::new();
-    let _ = writeln!(
-        out,
-        "frontdesk loadtest: {} mode, {} connections, {} s{} against {}",
-        serde_json::to_value(report.mode)
-            .unwrap()
-            .as_str()
-            .unwrap_or(""),
-        report.totals.connections,
-        report.duration_secs,
-        if report.mode == Mode::Idle {
-            String::new()
-        } else {
-            format!(", {} msg/s per connection", report.rate)
-        },
-        report.url
-    );
-    let mut columns = vec![("frontdesk", &report.totals)];
-    if let Some(b) = &report.baseline {
-        columns.push(("bare axum", &b.totals));
-    }
-    let _ = write!(out, "{:<28}", "");
-    for (name, _) in &columns {
-        let _ = write!(out, "{name:>14}");
-    }
-    out.push('\n');
-    let mut row = |label: &str, value: &dyn Fn(&Totals) -> String| {
-        let _ = write!(out, "{label:<28}");
-        for (_, t) in &columns {
-            let _ = write!(out, "{:>14}", value(t));
-        }
-        out.push('\n');
-    };
-    row("connected", &|t| {
-        format!("{}/{}", t.connected, t.connections)
-    });
-    row("connect failures", &|t| t.connect_failures.to_string());
-    row("dropped connections", &|t| t.dropped.to_string());
-    row("open at end", &|t| t.open_at_end.to_string());
-    row("messages sent", &|t| t.sent.to_string());
-    row("acks", &|t| t.acks.to_string());
-    row("replies", &|t| t.replies.to_string());
-    row("answered messages", &|t| t.answered.to_string());
-    row("unacked at end", &|t| t.unacked.to_string());
-    row("unanswered at end", &|t| t.unanswered.to_string());
-    row("handoffs (restarted)", &|t| t.handoffs.to_string());
-    row("throughput (replies/s)", &|t| {
-        format!("{:.1}", t.replies_per_sec)
-    });
-    for (name, pick) in [
-        (
-            "ack",
-            (|t: &Totals| t.ack_latency_ms.clone()) as fn(&Totals) -> stats::Latency,
-        ),
-        ("reply", |t: &Totals| t.reply_latency_ms.clone()),
-    ] {
-        row(&format!("{name} latency p50 (ms)"), &|t| {
-            format!("{:.2}", pick(t).p50)
-        });
-        row(&format!("{name} latency p90 (ms)"), &|t| {
-            format!("{:.2}", pick(t).p90)
-        });
-        row(&format!("{name} latency p99 (ms)"), &|t| {
-            format!("{:.2}", pick(t).p99)
-        });
-        row(&format!("{name} latency max (ms)"), &|t| {
-            format!("{:.2}", pick(t).max)
-        });
-    }
-    row("errors", &|t| {
-        if t.errors.is_empty() {
-            "0".to_owned()
-        } else {
-            t.errors
-                .iter()
-                .map(|(code, n)| format!("{code}={n}"))
-                .collect::<Vec<_>>()
-                .join(",")
-        }
-    });
-    if let Some(open) = report.still_open {
-        let _ = writeln!(
-            out,
-            "idle connections still open at end: {open}/{}",
-            report.totals.connections
-        );
-    }
-    if let Some(b) = &report.baseline {
-        let _ = writeln!(
-            out,
-            "frontdesk / bare: throughput (answered/s) {:.3}x, reply frames/s {:.3}x, p99 reply latency {:.2}x, p99 ack latency {:.2}x",
-            b.throughput_ratio, b.reply_frames_ratio, b.p99_reply_ratio, b.p99_ack_ratio
-        );
-    }
-    out
+    clients
 }
 
 #[cfg(test)]

@@ -37,11 +37,23 @@ pub struct ClientStats {
     /// Times the bot handed the chat to the agent queue (the harness then
     /// ends that conversation and starts a new one).
     pub handoffs: u64,
+    /// Send → first reply, microseconds, of messages sent while a knowledge
+    /// reload was under way (`--reload`); also counted in `reply_us`.
+    pub reload_reply_us: Vec<u64>,
+    /// Closed or failed while a knowledge reload was under way.
+    pub dropped_during_reload: bool,
 }
 
 impl ClientStats {
     pub fn error(&mut self, code: &str) {
         *self.errors.entry(code.to_owned()).or_default() += 1;
+    }
+
+    /// The connection closed or failed; `during_reload` when that was while
+    /// a knowledge reload was under way.
+    pub fn drop_connection(&mut self, during_reload: bool) {
+        self.dropped = true;
+        self.dropped_during_reload |= during_reload;
     }
 }
 

@@ -4,14 +4,45 @@ use std::process::Command;
 
 use serde_json::Value;
 
-use crate::helpers::{knowledge_dir, spawn_app_with};
+use crate::helpers::{ServerProcess, copy_dir, knowledge_dir, spawn_app_with};
 
 fn loadtest(args: Vec<String>) -> std::process::Output {
+    loadtest_with(args, &[])
+}
+
+fn loadtest_with(args: Vec<String>, envs: &[(&str, &str)]) -> std::process::Output {
     Command::new(env!("CARGO_BIN_EXE_frontdesk"))
         .arg("loadtest")
         .args(args)
+        .env_remove("FRONTDESK_LOADTEST_PASSWORD")
+        .envs(envs.iter().copied())
         .output()
         .expect("the frontdesk binary runs")
+}
+
+/// Runs `frontdesk loadtest ARGS --json` off the runtime (the server under
+/// test runs on it) and returns the report, failing on a non-zero exit.
+async fn report_of(args: Vec<String>, envs: &[(&'static str, String)]) -> Value {
+    let envs = envs.to_vec();
+    let out = tokio::task::spawn_blocking(move || {
+        let envs: Vec<(&str, &str)> = envs.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        let mut args = args;
+        args.push("--json".to_owned());
+        loadtest_with(args, &envs)
+    })
+    .await
+    .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_str(&stdout).expect("a JSON report")
+}
+
+fn args(list: &[&str]) -> Vec<String> {
+    list.iter().map(|a| (*a).to_owned()).collect()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -53,4 +84,143 @@ fn a_server_that_is_not_on_this_machine_is_refused() {
         let stderr = String::from_utf8_lossy(&out.stderr);
         assert!(stderr.contains("only loopback"), "{stderr}");
     }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_reload_under_load_serves_a_new_generation_without_drops_and_restores_the_article() {
+    let copy = tempfile::tempdir().unwrap();
+    copy_dir(&knowledge_dir(), copy.path());
+    let dir = copy.path().to_owned();
+    let app = spawn_app_with(|s| {
+        s.data.knowledge = dir.clone();
+        s.limits.messages_per_minute = 100_000;
+    })
+    .await;
+    let article = copy.path().join("visit/parking.md");
+    let original = std::fs::read_to_string(&article).unwrap();
+    let report = report_of(
+        args(&[
+            "--url",
+            &format!("ws://{}/chat", app.addr),
+            "--connections=3",
+            "--duration-secs=3",
+            "--rate=5",
+            "--knowledge",
+            &copy.path().display().to_string(),
+            "--reload",
+            &article.display().to_string(),
+            "--reload-at-secs=1",
+        ]),
+        &[],
+    )
+    .await;
+    let reload = &report["reload"];
+    assert_eq!(reload["reloaded"], true, "{report:#}");
+    assert!(
+        reload["generation_after"].as_u64().unwrap()
+            > reload["generation_before"].as_u64().unwrap(),
+        "{report:#}"
+    );
+    assert_eq!(reload["dropped_connections"], 0, "{report:#}");
+    assert_eq!(report["dropped"], 0, "{report:#}");
+    assert_eq!(reload["restored"], true, "{report:#}");
+    assert_eq!(std::fs::read_to_string(&article).unwrap(), original);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn racing_bookings_book_each_slot_exactly_once_and_are_cancelled_after() {
+    let app = spawn_app_with(|s| s.limits.messages_per_minute = 100_000).await;
+    let cookie = app.staff("loadbooker", "agent").await;
+    let report = report_of(
+        args(&[
+            "--url",
+            &format!("ws://{}/chat", app.addr),
+            "--connections=3",
+            "--duration-secs=2",
+            "--rate=2",
+            "--knowledge",
+            &knowledge_dir().display().to_string(),
+            "--bookings=20",
+            "--staff-user=loadbooker",
+        ]),
+        &[(
+            "FRONTDESK_LOADTEST_PASSWORD",
+            "loadbooker-long-password".to_owned(),
+        )],
+    )
+    .await;
+    let b = &report["bookings"];
+    let slots = b["slots"].as_u64().unwrap();
+    assert!(slots > 0, "{report:#}");
+    assert_eq!(b["attempts"], 20, "{report:#}");
+    assert_eq!(b["created"], slots, "{report:#}");
+    assert_eq!(b["conflicts"], 20 - slots, "{report:#}");
+    assert_eq!(b["other_errors"], 0, "{report:#}");
+    assert_eq!(b["double_booked"], 0, "{report:#}");
+    assert_eq!(b["cancelled"], slots, "{report:#}");
+    let upcoming: Vec<Value> = app
+        .get_as(&cookie, "/api/appointments")
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert!(upcoming.is_empty(), "{upcoming:?}");
+}
+
+#[test]
+fn bookings_without_the_password_in_the_environment_are_refused() {
+    let out = loadtest_with(
+        args(&[
+            "--url=ws://127.0.0.1:9/chat",
+            "--bookings=5",
+            "--staff-user=someone",
+        ]),
+        &[],
+    );
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("FRONTDESK_LOADTEST_PASSWORD"), "{stderr}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_server_memory_is_sampled_by_pid_during_an_idle_run() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = ServerProcess::start(dir.path(), &[]);
+    let report = report_of(
+        args(&[
+            "--url",
+            &format!("ws://{}/chat", server.addr),
+            "--connections=5",
+            "--duration-secs=2",
+            "--mode=idle",
+            "--knowledge",
+            &knowledge_dir().display().to_string(),
+            "--server-pid",
+            &server.child.id().to_string(),
+        ]),
+        &[],
+    )
+    .await;
+    let rss = &report["server_rss_mib"];
+    let start = rss["start"].as_f64().unwrap();
+    assert!(start > 0.0, "{report:#}");
+    assert!(rss["peak"].as_f64().unwrap() >= start, "{report:#}");
+    assert!(rss["end"].as_f64().unwrap() > 0.0, "{report:#}");
+    assert!(
+        report["rss_per_connection_kib"].as_f64().unwrap() >= 0.0,
+        "{report:#}"
+    );
+}
+
+#[test]
+fn a_server_pid_that_cannot_be_read_is_refused_before_the_run() {
+    let out = loadtest(args(&[
+        "--url=ws://127.0.0.1:9/chat",
+        "--knowledge",
+        &knowledge_dir().display().to_string(),
+        "--server-pid=4294967295",
+    ]));
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("--server-pid"), "{stderr}");
 }

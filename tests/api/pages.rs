@@ -32,12 +32,22 @@ async fn the_demo_page_embeds_the_widget_with_one_script_tag() {
 }
 
 #[tokio::test]
-async fn health_reports_ok_when_the_database_answers() {
+async fn health_reports_ok_and_the_knowledge_generation_serving() {
     let app = spawn_app().await;
     let health = reqwest::get(app.url("/health")).await.unwrap();
     assert_eq!(health.status(), 200);
     let body: serde_json::Value = health.json().await.unwrap();
     assert_eq!(body["status"], "ok");
+    let serving = app.knowledge.stats();
+    assert_eq!(body["knowledge"]["generation"], serving.generation);
+    assert_eq!(
+        body["knowledge"]["articles"],
+        serving.articles_en + serving.articles_es
+    );
+    assert!(
+        body["knowledge"]["articles"].as_u64().unwrap() > 0,
+        "{body}"
+    );
 }
 
 #[tokio::test]

@@ -340,6 +340,56 @@ mod tests {
         }
     }
 
+    /// Numbering continues where the database left off after a restart,
+    /// when the writer no longer remembers the conversation.
+    #[tokio::test]
+    async fn numbering_continues_after_a_restart() {
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite://{}", dir.path().join("t.db").display());
+        let c = {
+            let store = Store::connect(&url).await.unwrap();
+            let (writer, task) = Writer::spawn(store.clone());
+            let c = writer
+                .start_conversation(None, TokenDigest([9; 32]), None, Lang::En)
+                .await
+                .unwrap()
+                .id;
+            for n in 0..3 {
+                writer
+                    .append(message(&c, &format!("before {n}"), Some(&format!("b{n}"))))
+                    .await
+                    .unwrap();
+            }
+            drop(writer);
+            task.await.unwrap();
+            c
+        };
+        let store = Store::connect(&url).await.unwrap();
+        let (writer, _task) = Writer::spawn(store.clone());
+        let resent = writer
+            .append(message(&c, "before 2", Some("b2")))
+            .await
+            .unwrap();
+        assert!(resent.duplicate);
+        let after = writer
+            .exchange(
+                message(&c, "after", Some("a")),
+                vec![message(&c, "reply", None)],
+            )
+            .await
+            .unwrap();
+        assert_eq!(after.message.seq, resent.seq + 1);
+        assert_eq!(after.replies[0].seq, resent.seq + 2);
+        let seqs: Vec<i64> = store
+            .history(&c)
+            .await
+            .unwrap()
+            .iter()
+            .map(|m| m.seq)
+            .collect();
+        assert_eq!(seqs, (1..=seqs.len() as i64).collect::<Vec<_>>());
+    }
+
     /// A turn's replies are numbered right after the patient's message, and
     /// a resent turn stores no second set of replies.
     #[tokio::test]

@@ -41,6 +41,24 @@ pub fn words(text: &str) -> impl Iterator<Item = String> + '_ {
 }
 
 /// Whether a folded word carries no topic in `lang`.
+/// Levenshtein distance at most 1 between two words (as chars or bytes),
+/// counting a swap of neighbouring letters as one edit. Equal words count.
+pub fn within_one_edit<T: PartialEq>(a: &[T], b: &[T]) -> bool {
+    if a.len().abs_diff(b.len()) > 1 {
+        return false;
+    }
+    let prefix = a.iter().zip(b).take_while(|(x, y)| x == y).count();
+    let (ra, rb) = (&a[prefix..], &b[prefix..]);
+    match (ra.len(), rb.len()) {
+        (0, 0) => true,
+        (x, y) if x == y => {
+            ra[1..] == rb[1..] || (x >= 2 && ra[0] == rb[1] && ra[1] == rb[0] && ra[2..] == rb[2..])
+        }
+        (x, y) if x > y => ra[1..] == *rb,
+        _ => *ra == rb[1..],
+    }
+}
+
 pub fn is_stop_word(lang: Lang, word: &str) -> bool {
     let list: &[&str] = match lang {
         Lang::En => EN_STOP,

@@ -101,26 +101,7 @@ fn without(chars: &[char], skip: usize) -> impl Iterator<Item = char> + '_ {
 /// as one edit); equal words are not "one edit away".
 fn within_one_edit(a: &[char], b: &str) -> bool {
     let b: Vec<char> = b.chars().collect();
-    let (la, lb) = (a.len(), b.len());
-    if a == b.as_slice() || la.abs_diff(lb) > 1 {
-        return false;
-    }
-    let prefix = a.iter().zip(&b).take_while(|(x, y)| x == y).count();
-    let suffix = a[prefix..]
-        .iter()
-        .rev()
-        .zip(b[prefix..].iter().rev())
-        .take_while(|(x, y)| x == y)
-        .count();
-    let (ra, rb) = (
-        la - prefix - suffix.min(la - prefix),
-        lb - prefix - suffix.min(lb - prefix),
-    );
-    if ra <= 1 && rb <= 1 {
-        return true;
-    }
-    // Transposition: "ab" vs "ba" in the middle.
-    la == lb && ra == 2 && rb == 2 && a[prefix] == b[prefix + 1] && a[prefix + 1] == b[prefix]
+    a != b.as_slice() && super::normalize::within_one_edit(a, &b)
 }
 
 #[cfg(test)]

@@ -21,13 +21,20 @@ pub fn words(text: &str) -> Vec<String> {
 
 /// A rule's phrase: words that must appear in a row.
 #[derive(Debug, Clone)]
-pub struct Phrase(Vec<String>);
+pub struct Phrase {
+    words: Vec<String>,
+    /// The words run together ("x ray" written "xray"), for phrases of two
+    /// or more words.
+    joined: Option<String>,
+}
 
 impl Phrase {
     pub fn new(text: &str) -> Phrase {
         // "x-ray" and "xray" both become ["x", "ray"] or ["xray"]; both forms
         // are tried by matching the joined words too.
-        Phrase(words(text))
+        let words = words(text);
+        let joined = (words.len() > 1).then(|| words.concat());
+        Phrase { words, joined }
     }
 
     /// Tolerant: typos and longer forms count (for what must be caught).
@@ -42,28 +49,43 @@ impl Phrase {
     }
 
     fn search(&self, message: &[String], same: impl Fn(&str, &str) -> bool) -> bool {
-        let n = self.0.len();
+        let n = self.words.len();
         if n == 0 || message.is_empty() {
             return false;
         }
         let in_a_row = message
             .windows(n)
-            .any(|w| w.iter().zip(&self.0).all(|(m, p)| same(m, p)));
+            .any(|w| w.iter().zip(&self.words).all(|(m, p)| same(m, p)));
         // "x ray" written "xray": the phrase's words joined, as one word.
-        in_a_row || (n > 1 && message.iter().any(|m| same(m, &self.0.concat())))
+        in_a_row
+            || self
+                .joined
+                .as_deref()
+                .is_some_and(|joined| message.iter().any(|m| same(m, joined)))
     }
 }
 
 /// Exact, a longer form of a word of four letters or more, or one typo in a
-/// word of five letters or more.
+/// word of five letters or more. Lengths are compared first: this runs for
+/// every word of every message against every rule word.
 fn word_matches(message_word: &str, rule_word: &str) -> bool {
     if message_word == rule_word {
         return true;
     }
-    let len = rule_word.chars().count();
-    (len >= 4 && message_word.starts_with(rule_word) && message_word.chars().count() <= len + 4)
-        || (len >= 5 && within_one_edit(message_word, rule_word))
-        || (len == 4 && swapped_neighbours(message_word, rule_word))
+    let (m, r) = (message_word.chars().count(), rule_word.chars().count());
+    (r >= 4 && m <= r + 4 && message_word.starts_with(rule_word))
+        || (r >= 5 && m.abs_diff(r) <= 1 && one_edit(message_word, rule_word))
+        || (r == 4 && m == 4 && swapped_neighbours(message_word, rule_word))
+}
+
+/// Distance at most one, on bytes when both words are ASCII (no allocation).
+fn one_edit(a: &str, b: &str) -> bool {
+    if a.is_ascii() && b.is_ascii() {
+        normalize::within_one_edit(a.as_bytes(), b.as_bytes())
+    } else {
+        let (a, b): (Vec<char>, Vec<char>) = (a.chars().collect(), b.chars().collect());
+        normalize::within_one_edit(&a, &b)
+    }
 }
 
 /// "pian" for "pain": one swap of neighbouring letters, nothing else.
@@ -75,25 +97,6 @@ fn swapped_neighbours(a: &str, b: &str) -> bool {
             && diff[1] == diff[0] + 1
             && a[diff[0]] == b[diff[1]]
             && a[diff[1]] == b[diff[0]]
-    }
-}
-
-/// Levenshtein distance ≤ 1, counting a swap of neighbours as one edit.
-fn within_one_edit(a: &str, b: &str) -> bool {
-    let a: Vec<char> = a.chars().collect();
-    let b: Vec<char> = b.chars().collect();
-    if a.len().abs_diff(b.len()) > 1 {
-        return false;
-    }
-    let prefix = a.iter().zip(&b).take_while(|(x, y)| x == y).count();
-    let (ra, rb) = (&a[prefix..], &b[prefix..]);
-    match (ra.len(), rb.len()) {
-        (0, 0) => true,
-        (x, y) if x == y => {
-            ra[1..] == rb[1..] || (x >= 2 && ra[0] == rb[1] && ra[1] == rb[0] && ra[2..] == rb[2..])
-        }
-        (x, y) if x > y => ra[1..] == *rb,
-        _ => *ra == rb[1..],
     }
 }
 

@@ -83,6 +83,16 @@ impl Cli {
 /// Prints a command's error and turns it into exit code 2.
 fn report(result: anyhow::Result<ExitCode>) -> ExitCode {
     result.unwrap_or_else(|e| {
+        // The reader of our output went away (`| head`): not an error to
+        // report, and the status is the one a SIGPIPE death gives.
+        let broken_pipe = e.chain().any(|cause| {
+            cause
+                .downcast_ref::<std::io::Error>()
+                .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
+        });
+        if broken_pipe {
+            return ExitCode::from(141);
+        }
         eprintln!("frontdesk: {e:#}");
         ExitCode::from(2)
     })

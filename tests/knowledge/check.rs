@@ -138,3 +138,45 @@ fn an_unreadable_directory_is_an_error_not_a_clean_bill() {
     assert!(!out.status.success());
     assert!(stdout(&out).is_empty());
 }
+
+/// `frontdesk … | head`: when the reader stops early, the command ends
+/// quietly with the status of a SIGPIPE death, not an "internal error".
+#[test]
+fn output_cut_short_by_the_reader_ends_quietly() {
+    use std::io::{BufRead, BufReader, Write};
+
+    let dir = tempfile::tempdir().unwrap();
+    // Far more than a pipe holds: one problem line per file.
+    for i in 0..3_000 {
+        write(dir.path(), &format!("a{i}.md"), "no front matter\n");
+    }
+    let many_questions = "where do I park\n".repeat(20_000);
+    let fixture = crate::fixture();
+    let runs: [(&[&str], &str); 2] = [
+        (&["knowledge", "check", dir.path().to_str().unwrap()], ""),
+        (
+            &["answer", "--knowledge", fixture.to_str().unwrap()],
+            &many_questions,
+        ),
+    ];
+    for (args, input) in runs {
+        let mut child = crate::spawn_frontdesk(args);
+        let mut stdin = child.stdin.take().unwrap();
+        let input = input.to_owned();
+        let feeder = std::thread::spawn(move || {
+            // The command may stop reading first; that is fine.
+            let _ = stdin.write_all(input.as_bytes());
+        });
+        let mut first = String::new();
+        BufReader::new(child.stdout.take().unwrap())
+            .read_line(&mut first)
+            .unwrap();
+        assert!(!first.is_empty(), "{args:?} printed something");
+        // The reader is gone now.
+        let out = child.wait_with_output().unwrap();
+        feeder.join().unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(141), "{args:?}: {stderr}");
+        assert!(!stderr.contains("internal error"), "{args:?}: {stderr}");
+    }
+}

@@ -9,23 +9,28 @@ mod reload;
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
+use std::process::{Child, Command, Output, Stdio};
 
 /// The fixture knowledge base shipped with the tests.
 pub fn fixture() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/knowledge")
 }
 
-/// Runs `frontdesk ARGS` with `stdin`, returning its output.
-pub fn frontdesk(args: &[&str], stdin: &str) -> Output {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_frontdesk"))
+/// Starts `frontdesk ARGS` with piped stdin, stdout and stderr.
+pub fn spawn_frontdesk(args: &[&str]) -> Child {
+    Command::new(env!("CARGO_BIN_EXE_frontdesk"))
         .args(args)
         .env_remove("FRONTDESK_KNOWLEDGE")
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
-        .expect("frontdesk starts");
+        .expect("frontdesk starts")
+}
+
+/// Runs `frontdesk ARGS` with `stdin`, returning its output.
+pub fn frontdesk(args: &[&str], stdin: &str) -> Output {
+    let mut child = spawn_frontdesk(args);
     child
         .stdin
         .take()

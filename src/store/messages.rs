@@ -1,8 +1,7 @@
 //! Appending messages to SQLite in bulk: a run of appends from one write
 //! batch costs three statements however long it is (find resends, take
 //! sequence numbers, insert), not three per message. Each statement is a round
-//! trip to sqlx's database thread, and under load those round trips, not
-//! SQLite's work, were what limited the chat.
+//! trip to sqlx's database thread, and the writer waits for every one.
 
 use std::collections::HashMap;
 
@@ -27,7 +26,6 @@ pub(super) type PendingAppend = (
 );
 
 /// What becomes of one message of the run.
-#[derive(Clone)]
 enum Fate {
     /// New; its number is taken once the run's counts are known.
     Pending,

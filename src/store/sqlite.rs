@@ -314,13 +314,13 @@ async fn apply(tx: &mut Transaction<'_, Sqlite>, op: WriteOp) -> Result<Done, sq
             outcome,
             reply,
         } => {
-            sqlx::query("INSERT INTO escalations (conversation_id, reason, outcome, created_at) VALUES (?, ?, ?, ?)")
-                .bind(conversation.as_str())
-                .bind(reason)
-                .bind(outcome)
-                .bind(transcript::now())
-                .execute(&mut **tx)
-                .await?;
+            record_event(
+                tx,
+                "INSERT INTO escalations (conversation_id, reason, outcome, created_at) VALUES (?, ?, ?, ?)",
+                &conversation,
+                &[reason, outcome],
+            )
+            .await?;
             pending(reply, Ok(()))
         }
         WriteOp::RecordUnanswered {
@@ -328,13 +328,12 @@ async fn apply(tx: &mut Transaction<'_, Sqlite>, op: WriteOp) -> Result<Done, sq
             question,
             reply,
         } => {
-            sqlx::query(
+            record_event(
+                tx,
                 "INSERT INTO unanswered (conversation_id, question, created_at) VALUES (?, ?, ?)",
+                &conversation,
+                &[&question],
             )
-            .bind(conversation.as_str())
-            .bind(question)
-            .bind(transcript::now())
-            .execute(&mut **tx)
             .await?;
             pending(reply, Ok(()))
         }
@@ -392,16 +391,32 @@ async fn apply(tx: &mut Transaction<'_, Sqlite>, op: WriteOp) -> Result<Done, sq
             kind,
             reply,
         } => {
-            sqlx::query("INSERT INTO safety_events (conversation_id, category, kind, created_at) VALUES (?, ?, ?, ?)")
-                .bind(conversation.as_str())
-                .bind(category)
-                .bind(kind)
-                .bind(transcript::now())
-                .execute(&mut **tx)
-                .await?;
+            record_event(
+                tx,
+                "INSERT INTO safety_events (conversation_id, category, kind, created_at) VALUES (?, ?, ?, ?)",
+                &conversation,
+                &[&category, kind],
+            )
+            .await?;
             pending(reply, Ok(()))
         }
     })
+}
+
+/// One row of a conversation's event log: `sql` inserts the conversation,
+/// then `values` in order, then the time.
+async fn record_event(
+    tx: &mut Transaction<'_, Sqlite>,
+    sql: &'static str,
+    conversation: &ConversationId,
+    values: &[&str],
+) -> Result<(), sqlx::Error> {
+    let mut query = sqlx::query(sql).bind(conversation.as_str());
+    for value in values {
+        query = query.bind(*value);
+    }
+    query.bind(transcript::now()).execute(&mut **tx).await?;
+    Ok(())
 }
 
 async fn start_conversation(

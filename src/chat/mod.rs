@@ -9,6 +9,7 @@ pub mod per_address;
 pub mod protocol;
 mod rate;
 mod session;
+mod turn;
 
 use axum::Router;
 use axum::extract::ws::WebSocketUpgrade;

@@ -291,19 +291,9 @@ async fn run(store: Store, mut rx: mpsc::Receiver<WriteOp>) {
     while rx.recv_many(&mut batch, MAX_BATCH).await > 0 {
         let ops = std::mem::replace(&mut batch, Vec::with_capacity(MAX_BATCH));
         let (n, began) = (ops.len(), std::time::Instant::now());
-        let appends = ops
-            .iter()
-            .filter(|op| matches!(op, WriteOp::Append { .. }))
-            .count();
-        let with_replies = ops
-            .iter()
-            .filter(|op| matches!(op, WriteOp::Append { replies, .. } if !replies.is_empty()))
-            .count();
         store.write_batch(ops).await;
         tracing::debug!(
             ops = n,
-            appends,
-            with_replies,
             ms = began.elapsed().as_secs_f64() * 1e3,
             "write batch committed"
         );

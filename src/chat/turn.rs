@@ -1,0 +1,267 @@
+//! A patient's message: checked, stored and acked, then answered by the bot,
+//! passed to the agent holding the chat, or met by the safety net. Every
+//! reply is stored before it is sent.
+
+use std::time::Instant;
+
+use unicode_segmentation::UnicodeSegmentation;
+
+use super::connection::{Exit, Session};
+use super::protocol::{ErrorCode, FrameError, MessageView, ServerFrame};
+use super::session::{Handled, to_store, unavailable};
+use crate::dialog::{Reply, Turn};
+use crate::ids::{ClientMessageId, ConversationId};
+use crate::queue::{AgentEvent, Handoff};
+use crate::store::Appended;
+use crate::transcript::{Message as Stored, NewMessage, Sender};
+
+/// Longest `choice` value accepted.
+const MAX_CHOICE_LEN: usize = 200;
+
+impl Session {
+    pub(super) async fn say(
+        &mut self,
+        id: ClientMessageId,
+        text: String,
+        choice: Option<String>,
+    ) -> Handled {
+        let refuse =
+            |code, message: String| Ok(Err(FrameError::new(code, message).about(id.as_str())));
+        let Some(active) = &self.active else {
+            return refuse(
+                ErrorCode::NotStarted,
+                "Send a \"start\" frame before messages.".into(),
+            );
+        };
+        let text = text.trim();
+        let limit = self.state.settings.limits.max_text_graphemes;
+        if text.is_empty() {
+            return refuse(ErrorCode::EmptyText, "The message is empty.".into());
+        }
+        if text.graphemes(true).nth(limit).is_some() {
+            return refuse(
+                ErrorCode::TextTooLong,
+                format!("Messages can be at most {limit} characters."),
+            );
+        }
+        if choice.as_ref().is_some_and(|c| c.len() > MAX_CHOICE_LEN) {
+            return refuse(ErrorCode::BadFrame, "\"choice\" is too long.".into());
+        }
+        if !self.rate.allow(Instant::now()) {
+            let wait = self.rate.retry_after().as_secs().max(1);
+            return refuse(
+                ErrorCode::RateLimited,
+                format!(
+                    "You're sending messages too quickly. Please wait {wait} seconds and try again."
+                ),
+            );
+        }
+        let conversation = active.conversation.id.clone();
+        let lang = active.dialog.lang;
+        // The common turn, a question for the bot that changes nothing else,
+        // is stored with its answer in one commit.
+        let plain_bot_turn = !active.dialog.turn_may_write()
+            && matches!(self.state.hub.handoff(&conversation), Handoff::Bot)
+            && self.state.engine.safety_check(text, lang).is_none();
+        if plain_bot_turn {
+            return self.bot_exchange(id, text, choice.as_deref()).await;
+        }
+        let message = patient_message(&conversation, &id, text);
+        let appended = match self.state.writer.append(message).await {
+            Ok(a) => a,
+            Err(e) => return Ok(Err(unavailable(e).about(id.as_str()))),
+        };
+        if !self.acknowledge(&id, &appended).await? {
+            return Ok(Ok(()));
+        }
+        let stored = Stored {
+            seq: appended.seq,
+            sender: Sender::Patient,
+            text: text.to_owned(),
+            details: Default::default(),
+            at: appended.at,
+        };
+        // Safety first: before the bot, a booking flow, the queue or an agent.
+        if let Some((hit, guidance)) = self.state.engine.safety_check(text, lang) {
+            return self.emergency(hit, guidance, stored).await;
+        }
+        match self.state.hub.handoff(&conversation) {
+            // A person has the chat: it goes to them, not to the bot.
+            Handoff::Assigned { .. } => {
+                let event = AgentEvent::Message {
+                    conversation: conversation.clone(),
+                    message: stored,
+                };
+                self.state.hub.to_agent(&conversation, event);
+                Ok(Ok(()))
+            }
+            Handoff::Queued { .. } => {
+                self.state
+                    .hub
+                    .update_preview(&conversation, text.to_owned());
+                Ok(Ok(()))
+            }
+            Handoff::Bot => self.ask_the_bot(text, choice.as_deref()).await,
+        }
+    }
+
+    /// A bot turn that writes nothing else: the reply is worked out first, then the
+    /// patient's message and the reply are committed together, then acked and
+    /// sent. For a resend the dialog is put back as it was and only the ack
+    /// goes out, as on the general path.
+    async fn bot_exchange(
+        &mut self,
+        id: ClientMessageId,
+        text: &str,
+        choice: Option<&str>,
+    ) -> Handled {
+        let began = std::time::Instant::now();
+        let Some(active) = self.active.as_mut() else {
+            return Ok(Ok(()));
+        };
+        let before = active.dialog.clone();
+        let outcome = self
+            .state
+            .engine
+            .respond(&mut active.dialog, Turn { text, choice })
+            .await;
+        let message = patient_message(&active.conversation.id, &id, text);
+        let replies: Vec<NewMessage> = outcome
+            .replies
+            .iter()
+            .map(|r| to_store(&active.conversation, r.clone()))
+            .collect();
+        let exchanged = match self.state.writer.exchange(message, replies).await {
+            Ok(x) => x,
+            Err(e) => {
+                if let Some(active) = self.active.as_mut() {
+                    active.dialog = before;
+                }
+                return Ok(Err(unavailable(e).about(id.as_str())));
+            }
+        };
+        if !self.acknowledge(&id, &exchanged.message).await? {
+            if let Some(active) = self.active.as_mut() {
+                active.dialog = before;
+            }
+            return Ok(Ok(()));
+        }
+        self.state.metrics.bot_reply.observe(began.elapsed());
+        self.record_unanswered(outcome.unanswered.as_deref()).await;
+        for (reply, appended) in outcome.replies.into_iter().zip(exchanged.replies) {
+            self.send_stored(reply, appended).await?;
+        }
+        match outcome.action {
+            Some(action) => self.act(action, text).await,
+            None => Ok(Ok(())),
+        }
+    }
+
+    /// Acks a stored patient message; `false` for a resend, which needs
+    /// nothing more.
+    async fn acknowledge(
+        &mut self,
+        id: &ClientMessageId,
+        appended: &Appended,
+    ) -> Result<bool, Exit> {
+        self.send(&ServerFrame::Ack {
+            id: id.to_string(),
+            seq: appended.seq,
+        })
+        .await?;
+        if appended.duplicate {
+            return Ok(false);
+        }
+        self.state
+            .metrics
+            .messages
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        Ok(true)
+    }
+
+    async fn ask_the_bot(&mut self, text: &str, choice: Option<&str>) -> Handled {
+        let began = std::time::Instant::now();
+        let handled = self.bot_turn(text, choice).await;
+        self.state.metrics.bot_reply.observe(began.elapsed());
+        handled
+    }
+
+    async fn bot_turn(&mut self, text: &str, choice: Option<&str>) -> Handled {
+        let outcome = {
+            let Some(active) = self.active.as_mut() else {
+                return Ok(Ok(()));
+            };
+            let turn = Turn { text, choice };
+            self.state.engine.respond(&mut active.dialog, turn).await
+        };
+        self.record_unanswered(outcome.unanswered.as_deref()).await;
+        self.replies(outcome.replies).await?;
+        match outcome.action {
+            Some(action) => self.act(action, text).await,
+            None => Ok(Ok(())),
+        }
+    }
+
+    /// Adds a question the bot could not answer to the editors' list.
+    async fn record_unanswered(&self, question: Option<&str>) {
+        let (Some(question), Some(active)) = (question, &self.active) else {
+            return;
+        };
+        let conversation = active.conversation.id.clone();
+        if self
+            .state
+            .writer
+            .record_unanswered(conversation, question)
+            .await
+            .is_err()
+        {
+            tracing::error!("an unanswered question could not be recorded");
+        }
+    }
+
+    /// Stores a turn's replies together, then sends each one that was stored.
+    async fn replies(&mut self, replies: Vec<Reply>) -> Result<(), Exit> {
+        let Some(active) = &self.active else {
+            return Ok(());
+        };
+        let messages = replies
+            .iter()
+            .map(|r| to_store(&active.conversation, r.clone()))
+            .collect();
+        let stored = self.state.writer.append_all(messages).await;
+        for (reply, stored) in replies.into_iter().zip(stored) {
+            match stored {
+                Ok(appended) => self.send_stored(reply, appended).await?,
+                Err(e) => self.refuse(unavailable(e)).await?,
+            }
+        }
+        Ok(())
+    }
+
+    async fn send_stored(&mut self, reply: Reply, appended: Appended) -> Result<(), Exit> {
+        let view = MessageView::from(Stored {
+            seq: appended.seq,
+            sender: reply.sender,
+            text: reply.text,
+            details: reply.details,
+            at: appended.at,
+        });
+        self.send(&ServerFrame::Reply(view)).await
+    }
+
+    /// Stores a reply, then sends it. A reply that cannot be stored is not
+    /// sent: the client would otherwise see a message that history lacks.
+    pub(super) async fn reply(&mut self, reply: Reply) -> Result<(), Exit> {
+        self.replies(vec![reply]).await
+    }
+}
+
+fn patient_message(conversation: &ConversationId, id: &ClientMessageId, text: &str) -> NewMessage {
+    NewMessage {
+        conversation: conversation.clone(),
+        sender: Sender::Patient,
+        text: text.to_owned(),
+        client_id: Some(id.clone()),
+        details: Default::default(),
+    }
+}

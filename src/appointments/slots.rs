@@ -180,19 +180,32 @@ pub fn open_slots(
                 }
             }
         }
+        // Every later day's slots come after this day's: once there are
+        // enough, the rest of the window cannot change the answer.
+        if out.len() >= limit {
+            earliest_first(&mut out);
+            if out.len() >= limit {
+                break;
+            }
+        }
         match day.tomorrow() {
             Ok(d) => day = d,
             Err(_) => break,
         }
     }
-    out.sort_by(|a, b| {
+    earliest_first(&mut out);
+    out.truncate(limit);
+    out
+}
+
+/// Sorts by start (then provider) and drops repeats of a slot.
+fn earliest_first(slots: &mut Vec<Slot>) {
+    slots.sort_by(|a, b| {
         a.start
             .cmp(&b.start)
             .then_with(|| a.id.provider.cmp(&b.id.provider))
     });
-    out.dedup_by(|a, b| a.id == b.id);
-    out.truncate(limit);
-    out
+    slots.dedup_by(|a, b| a.id == b.id);
 }
 
 fn make_slot(

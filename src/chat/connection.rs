@@ -172,6 +172,22 @@ impl Session {
         self.send_raw(Message::Text(frame.to_json().into())).await
     }
 
+    /// Sends frames in order with one flush, so an ack and its replies go
+    /// out in one write to the socket rather than one write each.
+    pub async fn send_all(&mut self, frames: &[ServerFrame]) -> Result<(), Exit> {
+        let sink = &mut self.sink;
+        let all = async {
+            for frame in frames {
+                sink.feed(Message::Text(frame.to_json().into())).await?;
+            }
+            sink.flush().await
+        };
+        match tokio::time::timeout(SEND_TIMEOUT, all).await {
+            Ok(Ok(())) => Ok(()),
+            _ => Err(Exit::Gone),
+        }
+    }
+
     pub async fn refuse(&mut self, error: FrameError) -> Result<(), Exit> {
         tracing::debug!(code = error.code.as_str(), "frame refused");
         self.send(&error.into()).await

@@ -140,17 +140,27 @@ impl Session {
                 return Ok(Err(unavailable(e).about(id.as_str())));
             }
         };
-        if !self.acknowledge(&id, &exchanged.message).await? {
+        let ack = ack_frame(&id, &exchanged.message);
+        if exchanged.message.duplicate {
             if let Some(active) = self.active.as_mut() {
                 active.dialog = before;
             }
+            self.send(&ack).await?;
             return Ok(Ok(()));
         }
+        self.count_message();
+        // The ack and the replies leave together, in one write.
+        let mut frames = vec![ack];
+        frames.extend(
+            outcome
+                .replies
+                .into_iter()
+                .zip(exchanged.replies)
+                .map(|(reply, appended)| stored_frame(reply, appended)),
+        );
+        self.send_all(&frames).await?;
         self.state.metrics.bot_reply.observe(began.elapsed());
         self.record_unanswered(outcome.unanswered.as_deref()).await;
-        for (reply, appended) in outcome.replies.into_iter().zip(exchanged.replies) {
-            self.send_stored(reply, appended).await?;
-        }
         match outcome.action {
             Some(action) => self.act(action, text).await,
             None => Ok(Ok(())),
@@ -164,19 +174,20 @@ impl Session {
         id: &ClientMessageId,
         appended: &Appended,
     ) -> Result<bool, Exit> {
-        self.send(&ServerFrame::Ack {
-            id: id.to_string(),
-            seq: appended.seq,
-        })
-        .await?;
+        self.send(&ack_frame(id, appended)).await?;
         if appended.duplicate {
             return Ok(false);
         }
+        self.count_message();
+        Ok(true)
+    }
+
+    /// Counts a new (not resent) patient message for the metrics.
+    fn count_message(&self) {
         self.state
             .metrics
             .messages
             .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        Ok(true)
     }
 
     async fn ask_the_bot(&mut self, text: &str, choice: Option<&str>) -> Handled {
@@ -239,14 +250,7 @@ impl Session {
     }
 
     async fn send_stored(&mut self, reply: Reply, appended: Appended) -> Result<(), Exit> {
-        let view = MessageView::from(Stored {
-            seq: appended.seq,
-            sender: reply.sender,
-            text: reply.text,
-            details: reply.details,
-            at: appended.at,
-        });
-        self.send(&ServerFrame::Reply(view)).await
+        self.send(&stored_frame(reply, appended)).await
     }
 
     /// Stores a reply, then sends it. A reply that cannot be stored is not
@@ -254,6 +258,24 @@ impl Session {
     pub(super) async fn reply(&mut self, reply: Reply) -> Result<(), Exit> {
         self.replies(vec![reply]).await
     }
+}
+
+fn ack_frame(id: &ClientMessageId, appended: &Appended) -> ServerFrame {
+    ServerFrame::Ack {
+        id: id.to_string(),
+        seq: appended.seq,
+    }
+}
+
+/// The frame for a reply that has been stored as `appended`.
+fn stored_frame(reply: Reply, appended: Appended) -> ServerFrame {
+    ServerFrame::Reply(MessageView::from(Stored {
+        seq: appended.seq,
+        sender: reply.sender,
+        text: reply.text,
+        details: reply.details,
+        at: appended.at,
+    }))
 }
 
 fn patient_message(conversation: &ConversationId, id: &ClientMessageId, text: &str) -> NewMessage {

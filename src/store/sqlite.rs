@@ -41,7 +41,12 @@ impl SqliteStore {
             // Deleted rows (retention) are overwritten, not left in free pages.
             .pragma("secure_delete", "ON")
             .pragma("cache_size", CACHE_KIB)
-            .pragma("mmap_size", MMAP_BYTES);
+            .pragma("mmap_size", MMAP_BYTES)
+            // A multi-row statement keeps a copy of each page it changes in
+            // case it must be undone alone (the statement journal). In memory,
+            // not in a temporary file: at 3,000 messages/s that file took a
+            // third of the writer's page writes (15.4 → 9.7 per message).
+            .pragma("temp_store", "MEMORY");
         let in_memory = url.contains(":memory:") || url.contains("mode=memory");
         let dir = options.get_filename().parent().map(|d| d.to_path_buf());
         if let Some(dir) = dir.filter(|d| !in_memory && !d.as_os_str().is_empty()) {

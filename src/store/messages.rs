@@ -14,7 +14,8 @@ use crate::transcript::{self, NewMessage};
 
 /// Rows per INSERT statement (7 parameters each; SQLite allows 32,766).
 const INSERT_CHUNK: usize = 256;
-/// Conversations or client ids per IN list.
+/// Bound parameters per lookup statement (conversations, or conversation and
+/// client id pairs at two parameters each).
 const LOOKUP_CHUNK: usize = 500;
 
 /// One append waiting in a batch: a message, the replies to store with it
@@ -157,20 +158,17 @@ async fn stored_client_ids<'r>(
         .collect();
     let mut found = HashMap::new();
     for chunk in keyed.chunks(LOOKUP_CHUNK / 2) {
-        // Both columns are in the unique index; the pairs are checked below.
+        // One index probe per pair. (Two IN lists made SQLite probe every
+        // conversation with every client id: n² probes, 2 ms for 100 pairs.)
         let mut q = QueryBuilder::<Sqlite>::new(
-            "SELECT conversation_id, client_id, seq, created_at FROM messages WHERE conversation_id IN (",
+            "SELECT m.conversation_id, m.client_id, m.seq, m.created_at FROM (",
         );
-        let mut list = q.separated(", ");
-        for (conversation, _) in chunk {
-            list.push_bind(*conversation);
-        }
-        q.push(") AND client_id IN (");
-        let mut list = q.separated(", ");
-        for (_, client_id) in chunk {
-            list.push_bind(*client_id);
-        }
-        q.push(")");
+        q.push_values(chunk, |mut row, (conversation, client_id)| {
+            row.push_bind(*conversation).push_bind(*client_id);
+        });
+        q.push(
+            ") AS k JOIN messages m ON m.conversation_id = k.column1 AND m.client_id = k.column2",
+        );
         let rows: Vec<(String, String, i64, String)> =
             q.build_query_as().fetch_all(&mut **tx).await?;
         for (conversation, client_id, seq, at) in rows {
@@ -275,6 +273,68 @@ mod tests {
             client_id: client_id.map(|c| c.parse().unwrap()),
             details: Default::default(),
         }
+    }
+
+    /// Side records queued between appends (audit entries, an unanswered
+    /// question) are stored with them in one batch: the appends keep their
+    /// numbering, the audit chain its order, and a conversation started in
+    /// the same batch is there before its first message.
+    #[tokio::test]
+    async fn side_records_between_appends_keep_every_outcome_and_the_audit_chain() {
+        let store = Store::connect("sqlite::memory:").await.unwrap();
+        let (writer, _task) = Writer::spawn(store.clone());
+        let c = writer
+            .start_conversation(None, TokenDigest([1; 32]), None, Lang::En)
+            .await
+            .unwrap()
+            .id;
+        let audit = |n: u32| crate::store::AuditEntry {
+            actor: format!("agent{n}"),
+            role: "agent".into(),
+            action: "transcript.view".into(),
+            target: c.to_string(),
+            allowed: true,
+        };
+        // Queued together (nothing runs until this task yields), so one batch.
+        let (one, first_audit, unanswered, two, started, second_audit, three) = tokio::join!(
+            writer.append(message(&c, "one", Some("a1"))),
+            writer.audit(audit(1)),
+            writer.record_unanswered(c.clone(), "is the moon open"),
+            writer.append(message(&c, "two", Some("a2"))),
+            writer.start_conversation(None, TokenDigest([2; 32]), None, Lang::En),
+            writer.audit(audit(2)),
+            writer.append(message(&c, "three", Some("a3"))),
+        );
+        let seqs: Vec<i64> = [one, two, three]
+            .into_iter()
+            .map(|a| a.unwrap().seq)
+            .collect();
+        assert_eq!(seqs, [1, 2, 3]);
+        first_audit.unwrap();
+        second_audit.unwrap();
+        unanswered.unwrap();
+        let other = started.unwrap().id;
+        assert_eq!(
+            writer
+                .append(message(&other, "hi", Some("b1")))
+                .await
+                .unwrap()
+                .seq,
+            1
+        );
+        assert_eq!(store.verify_audit().await.unwrap(), Ok(2));
+        let actors: Vec<String> = store
+            .audit("0000", "9999", 10)
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|r| r.actor)
+            .collect();
+        assert_eq!(
+            actors,
+            ["agent1", "agent2"],
+            "in the order they were queued"
+        );
     }
 
     /// Many appends committed together (resends and an unknown conversation

@@ -194,6 +194,24 @@ pub enum WriteOp {
     },
 }
 
+impl WriteOp {
+    /// A record kept beside a conversation (a statistic, a vote, a rating,
+    /// an audit entry) that no append reads or changes, and that reads no
+    /// message being appended with it: the writer may store it after the
+    /// appends that came before it in the same transaction.
+    pub fn is_side_record(&self) -> bool {
+        matches!(
+            self,
+            WriteOp::RecordEscalation { .. }
+                | WriteOp::RecordUnanswered { .. }
+                | WriteOp::RecordSafety { .. }
+                | WriteOp::Feedback { .. }
+                | WriteOp::Rate { .. }
+                | WriteOp::Audit { .. }
+        )
+    }
+}
+
 /// Calls the same method on whichever backend this store is.
 macro_rules! dispatch {
     ($self:ident, $s:ident => $call:expr) => {

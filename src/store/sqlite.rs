@@ -160,29 +160,28 @@ impl SqliteStore {
         let mut done: Vec<Done> = Vec::with_capacity(ops.len());
         let outcome = async {
             let mut tx = self.writer.begin().await?;
-            let mut ops = ops.into_iter().peekable();
-            while let Some(op) = ops.next() {
+            // Appends go in bulk (`append_run`), as one run for as long as
+            // nothing they depend on intervenes: records on the side wait
+            // until the run is written; any other op writes the run first.
+            // Each statement is a round trip to sqlx's database thread, and
+            // a busy batch's records used to cut its appends into several runs.
+            let mut run = Vec::new();
+            let mut side: Vec<WriteOp> = Vec::new();
+            for op in ops {
                 match op {
-                    // Consecutive appends (most of a busy batch) go in bulk.
                     WriteOp::Append {
                         message,
                         replies,
                         reply,
-                    } => {
-                        let mut run = vec![(message, replies, reply)];
-                        while let Some(WriteOp::Append {
-                            message,
-                            replies,
-                            reply,
-                        }) = ops.next_if(|op| matches!(op, WriteOp::Append { .. }))
-                        {
-                            run.push((message, replies, reply));
-                        }
-                        done.extend(super::messages::append_run(&mut tx, run).await?);
+                    } => run.push((message, replies, reply)),
+                    op if op.is_side_record() => side.push(op),
+                    op => {
+                        flush(&mut tx, &mut run, &mut side, &mut done).await?;
+                        done.push(apply(&mut tx, op).await?);
                     }
-                    op => done.push(apply(&mut tx, op).await?),
                 }
             }
+            flush(&mut tx, &mut run, &mut side, &mut done).await?;
             tx.commit().await?;
             Ok::<(), sqlx::Error>(())
         }
@@ -198,6 +197,23 @@ impl SqliteStore {
             }
         }
     }
+}
+
+/// Writes the pending run of appends, then the side records held back
+/// behind it, in their order.
+async fn flush(
+    tx: &mut Transaction<'_, Sqlite>,
+    run: &mut Vec<super::messages::PendingAppend>,
+    side: &mut Vec<WriteOp>,
+    done: &mut Vec<Done>,
+) -> Result<(), sqlx::Error> {
+    if !run.is_empty() {
+        done.extend(super::messages::append_run(tx, std::mem::take(run)).await?);
+    }
+    for op in side.drain(..) {
+        done.push(apply(tx, op).await?);
+    }
+    Ok(())
 }
 
 /// An applied op waiting for its transaction: called with `true` once the

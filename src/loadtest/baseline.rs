@@ -10,21 +10,38 @@ use axum::response::Response;
 use axum::routing::get;
 use serde_json::{Value, json};
 
-/// Starts the echo server on 127.0.0.1:0; it runs until `stop` fires.
-pub async fn start(
+use super::cpu::BARE_THREADS;
+
+/// Starts the echo server on 127.0.0.1:0; it runs until `stop` fires. It has
+/// a runtime of its own, like a server process (one worker per core), whose
+/// threads are named [`BARE_THREADS`] so that their CPU time can be read
+/// apart from the harness's.
+pub fn start(
     stop: tokio::sync::oneshot::Receiver<()>,
-) -> std::io::Result<(SocketAddr, tokio::task::JoinHandle<()>)> {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+) -> std::io::Result<(SocketAddr, std::thread::JoinHandle<()>)> {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .thread_name(BARE_THREADS)
+        .enable_all()
+        .build()?;
+    let listener = std::net::TcpListener::bind("127.0.0.1:0")?;
+    listener.set_nonblocking(true)?;
     let addr = listener.local_addr()?;
     let app = Router::new().route("/chat", get(upgrade));
-    let task = tokio::spawn(async move {
-        let _ = axum::serve(listener, app)
-            .with_graceful_shutdown(async move {
-                let _ = stop.await;
-            })
-            .await;
-    });
-    Ok((addr, task))
+    let thread = std::thread::Builder::new()
+        .name(BARE_THREADS.to_owned())
+        .spawn(move || {
+            runtime.block_on(async move {
+                let Ok(listener) = tokio::net::TcpListener::from_std(listener) else {
+                    return;
+                };
+                let _ = axum::serve(listener, app)
+                    .with_graceful_shutdown(async move {
+                        let _ = stop.await;
+                    })
+                    .await;
+            });
+        })?;
+    Ok((addr, thread))
 }
 
 async fn upgrade(ws: WebSocketUpgrade) -> Response {

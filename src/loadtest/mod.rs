@@ -9,6 +9,7 @@
 pub mod baseline;
 pub mod bookings;
 pub mod client;
+pub mod cpu;
 pub mod http;
 pub mod reload;
 mod render;
@@ -92,6 +93,12 @@ pub struct Report {
     /// `--server-pid`: the server's resident memory during the run.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub server_rss_mib: Option<rss::Rss>,
+    /// `--server-pid`: the server's CPU time during the run.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub server_cpu: Option<cpu::CpuUse>,
+    /// This harness's own CPU time during the run (it shares the machine).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub harness_cpu: Option<cpu::CpuUse>,
     /// `--server-pid` in idle mode: `(peak - start) × 1024 / connected`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub rss_per_connection_kib: Option<f64>,
@@ -115,6 +122,16 @@ pub struct Baseline {
     pub p99_reply_ratio: f64,
     /// Frontdesk's p99 ack latency over the bare stack's.
     pub p99_ack_ratio: f64,
+    /// The bare stack's threads' CPU time.
+    pub server_cpu: cpu::CpuUse,
+    /// The harness's CPU time while it drove the bare stack.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub harness_cpu: Option<cpu::CpuUse>,
+    /// Frontdesk's CPU per answered message over the bare stack's (with
+    /// `--server-pid`): how many times heavier a message is, whatever share
+    /// of the cores the harness took.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cpu_per_answered_ratio: Option<f64>,
 }
 
 /// Refuses anything but `ws://` to a loopback host (127.0.0.0/8, localhost, [::1]).
@@ -191,7 +208,15 @@ pub async fn run(config: Config) -> anyhow::Result<Report> {
         .zip(window.clone())
         .map(|(prepared, window)| tokio::spawn(prepared.trigger(window)));
     let booking_task = booking.map(|b| tokio::spawn(b.fire()));
+    let server_cpu_before = config.server_pid.map(cpu::process_seconds).transpose()?;
+    let harness_cpu_before = own_cpu_seconds();
     let mut clients = drive(&config, &config.url, questions.clone(), begin, window).await;
+    let wall = begin.elapsed();
+    let server_seconds = config
+        .server_pid
+        .zip(server_cpu_before)
+        .and_then(|(pid, before)| Some(cpu::process_seconds(pid).ok()? - before));
+    let harness_seconds = harness_cpu_before.and_then(|before| Some(own_cpu_seconds()? - before));
     let server_rss_mib = sampler.map(rss::Sampler::finish);
     // The article is put back before anything else can fail.
     let reload = match reloading.zip(reload_task) {
@@ -215,8 +240,10 @@ pub async fn run(config: Config) -> anyhow::Result<Report> {
         None => None,
     };
     let totals = Totals::merge(clients, secs);
+    let server_cpu = server_seconds.map(|s| cpu::CpuUse::new(s, wall, Some(totals.answered)));
+    let harness_cpu = harness_seconds.map(|s| cpu::CpuUse::new(s, wall, None));
     let baseline = if config.baseline {
-        Some(bare_stack(&config, questions, &totals).await?)
+        Some(bare_stack(&config, questions, &totals, server_cpu).await?)
     } else {
         None
     };
@@ -236,6 +263,8 @@ pub async fn run(config: Config) -> anyhow::Result<Report> {
         totals,
         baseline,
         server_rss_mib,
+        server_cpu,
+        harness_cpu,
         rss_per_connection_kib,
         reload,
         bookings,
@@ -268,24 +297,42 @@ async fn bare_stack(
     config: &Config,
     questions: Arc<Vec<String>>,
     totals: &Totals,
+    frontdesk_cpu: Option<cpu::CpuUse>,
 ) -> anyhow::Result<Baseline> {
     let (stop, stopped) = tokio::sync::oneshot::channel();
-    let (addr, task) = baseline::start(stopped)
-        .await
-        .context("starting the baseline server")?;
+    let (addr, thread) = baseline::start(stopped).context("starting the baseline server")?;
     let url = format!("ws://{addr}/chat");
-    let bare = drive(config, &url, questions, Instant::now(), None).await;
+    let (bare_before, process_before) =
+        (cpu::threads_seconds(cpu::BARE_THREADS), own_cpu_seconds());
+    let began = Instant::now();
+    let bare = drive(config, &url, questions, began, None).await;
+    let wall = began.elapsed();
+    // Read before the bare stack's threads stop and their times vanish.
+    let bare_seconds = cpu::threads_seconds(cpu::BARE_THREADS) - bare_before;
+    let process_seconds = process_before.and_then(|before| Some(own_cpu_seconds()? - before));
     let bare = Totals::merge(bare, config.duration.as_secs_f64());
     let _ = stop.send(());
-    let _ = tokio::time::timeout(Duration::from_secs(5), task).await;
+    let joined = tokio::task::spawn_blocking(move || thread.join());
+    let _ = tokio::time::timeout(Duration::from_secs(5), joined).await;
     let ratio = |a: f64, b: f64| if b > 0.0 { a / b } else { 0.0 };
+    let server_cpu = cpu::CpuUse::new(bare_seconds, wall, Some(bare.answered));
     Ok(Baseline {
         throughput_ratio: ratio(totals.answered_per_sec, bare.answered_per_sec),
         reply_frames_ratio: ratio(totals.replies_per_sec, bare.replies_per_sec),
         p99_reply_ratio: ratio(totals.reply_latency_ms.p99, bare.reply_latency_ms.p99),
         p99_ack_ratio: ratio(totals.ack_latency_ms.p99, bare.ack_latency_ms.p99),
+        harness_cpu: process_seconds
+            .map(|s| cpu::CpuUse::new((s - bare_seconds).max(0.0), wall, None)),
+        cpu_per_answered_ratio: frontdesk_cpu
+            .and_then(|f| Some(ratio(f.us_per_answered?, server_cpu.us_per_answered?))),
+        server_cpu,
         totals: bare,
     })
+}
+
+/// This process's CPU seconds so far (`None` where `/proc` cannot be read).
+fn own_cpu_seconds() -> Option<f64> {
+    cpu::process_seconds(std::process::id()).ok()
 }
 
 /// One run against one URL, from `begin`: what every connection saw.

@@ -4,6 +4,7 @@
 use std::fmt::Write as _;
 
 use super::bookings::BookingsReport;
+use super::cpu::CpuUse;
 use super::reload::ReloadReport;
 use super::stats::{self, Totals};
 use super::{Mode, Report};
@@ -104,6 +105,7 @@ pub fn render(report: &Report) -> String {
             b.throughput_ratio, b.reply_frames_ratio, b.p99_reply_ratio, b.p99_ack_ratio
         );
     }
+    processor(&mut out, report);
     memory(&mut out, report);
     if let Some(r) = &report.reload {
         reload(&mut out, r);
@@ -112,6 +114,39 @@ pub fn render(report: &Report) -> String {
         bookings(&mut out, b);
     }
     out
+}
+
+fn processor(out: &mut String, report: &Report) {
+    let line = |out: &mut String, who: &str, cpu: &CpuUse| {
+        let per_message = cpu
+            .us_per_answered
+            .map(|us| format!(", {us:.1} µs per answered message"))
+            .unwrap_or_default();
+        let _ = writeln!(
+            out,
+            "{who} CPU: {:.2} s, {:.2} cores on average{per_message}",
+            cpu.seconds, cpu.cores
+        );
+    };
+    if let Some(cpu) = &report.server_cpu {
+        line(out, "server", cpu);
+    }
+    if let Some(cpu) = &report.harness_cpu {
+        line(out, "harness", cpu);
+    }
+    if let Some(b) = &report.baseline {
+        line(out, "bare axum", &b.server_cpu);
+        if let Some(cpu) = &b.harness_cpu {
+            line(out, "harness (bare run)", cpu);
+        }
+        if let Some(r) = b.cpu_per_answered_ratio {
+            let _ = writeln!(
+                out,
+                "frontdesk / bare: CPU per answered message {r:.1}x (so {:.3}x the answered messages per core)",
+                if r > 0.0 { 1.0 / r } else { 0.0 }
+            );
+        }
+    }
 }
 
 fn memory(out: &mut String, report: &Report) {

@@ -182,25 +182,28 @@ fn bookings_without_the_password_in_the_environment_are_refused() {
     assert!(stderr.contains("FRONTDESK_LOADTEST_PASSWORD"), "{stderr}");
 }
 
+/// A two-second, five-connection run against `frontdesk serve` in its own
+/// process, watched through `--server-pid`.
+async fn report_against_a_server_process(extra: &[&str], envs: &[(&str, &str)]) -> Value {
+    let dir = tempfile::tempdir().unwrap();
+    let server = ServerProcess::start(dir.path(), envs);
+    let mut list = args(&[
+        "--url",
+        &format!("ws://{}/chat", server.addr),
+        "--connections=5",
+        "--duration-secs=2",
+        "--knowledge",
+        &knowledge_dir().display().to_string(),
+        "--server-pid",
+        &server.child.id().to_string(),
+    ]);
+    list.extend(args(extra));
+    report_of(list, &[]).await
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_server_memory_is_sampled_by_pid_during_an_idle_run() {
-    let dir = tempfile::tempdir().unwrap();
-    let server = ServerProcess::start(dir.path(), &[]);
-    let report = report_of(
-        args(&[
-            "--url",
-            &format!("ws://{}/chat", server.addr),
-            "--connections=5",
-            "--duration-secs=2",
-            "--mode=idle",
-            "--knowledge",
-            &knowledge_dir().display().to_string(),
-            "--server-pid",
-            &server.child.id().to_string(),
-        ]),
-        &[],
-    )
-    .await;
+    let report = report_against_a_server_process(&["--mode=idle"], &[]).await;
     let rss = &report["server_rss_mib"];
     let start = rss["start"].as_f64().unwrap();
     assert!(start > 0.0, "{report:#}");
@@ -208,6 +211,40 @@ async fn the_server_memory_is_sampled_by_pid_during_an_idle_run() {
     assert!(rss["end"].as_f64().unwrap() > 0.0, "{report:#}");
     assert!(
         report["rss_per_connection_kib"].as_f64().unwrap() >= 0.0,
+        "{report:#}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_baseline_run_compares_the_cpu_per_answered_message_with_the_bare_stack() {
+    let report = report_against_a_server_process(
+        &["--rate=20", "--baseline"],
+        &[("FRONTDESK_MESSAGES_PER_MINUTE", "100000")],
+    )
+    .await;
+    let answered = report["answered"].as_u64().unwrap();
+    assert!(answered > 0, "{report:#}");
+    // A debug build answering messages spends well over one 10 ms tick.
+    let server_cpu = &report["server_cpu"];
+    assert!(server_cpu["seconds"].as_f64().unwrap() > 0.0, "{report:#}");
+    let per_message = server_cpu["us_per_answered"].as_f64().unwrap();
+    let implied = server_cpu["seconds"].as_f64().unwrap() * 1e6 / answered as f64;
+    assert!((per_message - implied).abs() < 1e-6, "{report:#}");
+    assert!(
+        report["harness_cpu"]["cores"].as_f64().unwrap() > 0.0,
+        "{report:#}"
+    );
+    let baseline = &report["baseline"];
+    assert!(
+        baseline["totals"]["answered"].as_u64().unwrap() > 0,
+        "{report:#}"
+    );
+    assert!(
+        baseline["server_cpu"]["cores"].as_f64().unwrap() >= 0.0,
+        "{report:#}"
+    );
+    assert!(
+        baseline["harness_cpu"]["cores"].as_f64().is_some(),
         "{report:#}"
     );
 }

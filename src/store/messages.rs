@@ -189,29 +189,21 @@ async fn take_sequence_numbers(
     tx: &mut Transaction<'_, Sqlite>,
     wanted: &HashMap<&str, i64>,
 ) -> Result<HashMap<String, i64>, sqlx::Error> {
-    let wanted: Vec<(&str, i64)> = wanted.iter().map(|(c, n)| (*c, *n)).collect();
-    let mut first = HashMap::with_capacity(wanted.len());
-    for chunk in wanted.chunks(LOOKUP_CHUNK / 3) {
-        let mut q =
-            QueryBuilder::<Sqlite>::new("UPDATE conversations SET next_seq = next_seq + CASE id");
-        for (conversation, n) in chunk {
-            q.push(" WHEN ")
-                .push_bind(*conversation)
-                .push(" THEN ")
-                .push_bind(*n);
-        }
-        q.push(" END WHERE id IN (");
-        let mut list = q.separated(", ");
-        for (conversation, _) in chunk {
-            list.push_bind(*conversation);
-        }
-        q.push(") RETURNING id, next_seq");
+    let list: Vec<(&str, i64)> = wanted.iter().map(|(c, n)| (*c, *n)).collect();
+    let mut first = HashMap::with_capacity(list.len());
+    for chunk in list.chunks(LOOKUP_CHUNK / 2) {
+        // A join with a VALUES list: one probe per conversation (a CASE
+        // over the list compared each row with every conversation).
+        let mut q = QueryBuilder::<Sqlite>::new(
+            "UPDATE conversations SET next_seq = next_seq + v.column2 FROM (",
+        );
+        q.push_values(chunk, |mut row, (conversation, n)| {
+            row.push_bind(*conversation).push_bind(*n);
+        });
+        q.push(") AS v WHERE conversations.id = v.column1 RETURNING id, next_seq");
         let rows: Vec<(String, i64)> = q.build_query_as().fetch_all(&mut **tx).await?;
         for (conversation, next_seq) in rows {
-            let n = chunk
-                .iter()
-                .find(|(c, _)| *c == conversation)
-                .map_or(0, |(_, n)| *n);
+            let n = wanted.get(conversation.as_str()).copied().unwrap_or(0);
             first.insert(conversation, next_seq - n);
         }
     }

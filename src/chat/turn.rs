@@ -158,9 +158,12 @@ impl Session {
                 .zip(exchanged.replies)
                 .map(|(reply, appended)| stored_frame(reply, appended)),
         );
-        self.send_all(&frames).await?;
+        let sent = self.send_all(&frames).await;
         self.state.metrics.bot_reply.observe(began.elapsed());
+        // After the replies, so they do not wait for a second commit; and
+        // even when the socket has just gone, so the editors still see it.
         self.record_unanswered(outcome.unanswered.as_deref()).await;
+        sent?;
         match outcome.action {
             Some(action) => self.act(action, text).await,
             None => Ok(Ok(())),

@@ -105,6 +105,28 @@ async fn two_misses_in_a_row_go_to_a_person() {
     assert_eq!(agent.queue_of(1).await[0]["reason"], "repeated_misses");
 }
 
+/// A resent message changes nothing: a miss resent after a good answer is
+/// only acked, so it does not count as a second miss in a row, and the next
+/// miss is still answered by the bot instead of going to a person.
+#[tokio::test]
+async fn a_resent_miss_is_not_counted_again() {
+    let app = spawn_app_with(|s| s.data.knowledge = bundled_knowledge()).await;
+    let mut chat = app.chat().await;
+    chat.start().await;
+    let miss = ask(&mut chat, "q1", "what is the capital of France").await;
+    assert_eq!(miss["choices"][0]["value"], "handoff", "{miss}");
+    let seq = miss["seq"].as_i64().unwrap() - 1;
+    let answered = ask(&mut chat, "q2", "Can I pay my bill in installments?").await;
+    assert_eq!(answered["article"], "billing-payment-plans");
+    assert_eq!(chat.say("q1", "what is the capital of France").await, seq);
+
+    let next = ask(&mut chat, "q3", "who won the football game last night").await;
+    assert_eq!(next["from"], "bot", "{next}");
+    assert_eq!(next["choices"][0]["value"], "handoff", "{next}");
+    // Not queued: the next frame is the next message's ack.
+    chat.say("q4", "thanks").await;
+}
+
 #[tokio::test]
 async fn small_talk_gets_a_friendly_answer_not_a_search() {
     let app = spawn_app().await;

@@ -198,6 +198,8 @@ pub async fn run(config: Config) -> anyhow::Result<Report> {
         None => None,
     };
     let sampler = config.server_pid.map(rss::Sampler::start).transpose()?;
+    let server_cpu_before = config.server_pid.map(cpu::process_seconds).transpose()?;
+    let harness_cpu_before = own_cpu_seconds();
 
     let begin = Instant::now();
     let window = reloading
@@ -208,8 +210,6 @@ pub async fn run(config: Config) -> anyhow::Result<Report> {
         .zip(window.clone())
         .map(|(prepared, window)| tokio::spawn(prepared.trigger(window)));
     let booking_task = booking.map(|b| tokio::spawn(b.fire()));
-    let server_cpu_before = config.server_pid.map(cpu::process_seconds).transpose()?;
-    let harness_cpu_before = own_cpu_seconds();
     let mut clients = drive(&config, &config.url, questions.clone(), begin, window).await;
     let wall = begin.elapsed();
     let server_seconds = config

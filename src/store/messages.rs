@@ -269,8 +269,9 @@ mod tests {
 
     /// Side records queued between appends (audit entries, an unanswered
     /// question) are stored with them in one batch: the appends keep their
-    /// numbering, the audit chain its order, and a conversation started in
-    /// the same batch is there before its first message.
+    /// numbering, the audit chain its order, and a new conversation queued
+    /// among them (an op that writes the run first) is created and numbered
+    /// from 1.
     #[tokio::test]
     async fn side_records_between_appends_keep_every_outcome_and_the_audit_chain() {
         let store = Store::connect("sqlite::memory:").await.unwrap();

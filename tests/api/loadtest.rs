@@ -48,26 +48,19 @@ fn args(list: &[&str]) -> Vec<String> {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_short_steady_run_gets_replies_without_errors_or_drops() {
     let app = spawn_app_with(|s| s.limits.messages_per_minute = 100_000).await;
-    let args = vec![
-        "--url".to_owned(),
-        format!("ws://{}/chat", app.addr),
-        "--connections=5".to_owned(),
-        "--duration-secs=2".to_owned(),
-        "--rate=5".to_owned(),
-        "--knowledge".to_owned(),
-        knowledge_dir().display().to_string(),
-        "--json".to_owned(),
-    ];
-    let out = tokio::task::spawn_blocking(move || loadtest(args))
-        .await
-        .unwrap();
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(
-        out.status.success(),
-        "{stdout}\n{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let report: Value = serde_json::from_str(&stdout).expect("a JSON report");
+    let report = report_of(
+        args(&[
+            "--url",
+            &format!("ws://{}/chat", app.addr),
+            "--connections=5",
+            "--duration-secs=2",
+            "--rate=5",
+            "--knowledge",
+            &knowledge_dir().display().to_string(),
+        ]),
+        &[],
+    )
+    .await;
     assert!(report["replies"].as_u64().unwrap() > 0, "{report:#}");
     assert_eq!(report["errors"], serde_json::json!({}), "{report:#}");
     assert_eq!(report["dropped"], 0, "{report:#}");

@@ -60,9 +60,10 @@ impl Session {
         let lang = active.dialog.lang;
         // The common turn, a question for the bot that changes nothing else,
         // is stored with its answer in one commit.
-        let plain_bot_turn = !active.dialog.turn_may_write()
-            && matches!(self.state.hub.handoff(&conversation), Handoff::Bot)
-            && self.state.engine.safety_check(text, lang).is_none();
+        let safety = self.state.engine.safety_check(text, lang);
+        let plain_bot_turn = safety.is_none()
+            && !active.dialog.turn_may_write()
+            && matches!(self.state.hub.handoff(&conversation), Handoff::Bot);
         if plain_bot_turn {
             return self.bot_exchange(id, text, choice.as_deref()).await;
         }
@@ -82,7 +83,7 @@ impl Session {
             at: appended.at,
         };
         // Safety first: before the bot, a booking flow, the queue or an agent.
-        if let Some((hit, guidance)) = self.state.engine.safety_check(text, lang) {
+        if let Some((hit, guidance)) = safety {
             return self.emergency(hit, guidance, stored).await;
         }
         match self.state.hub.handoff(&conversation) {

@@ -1,13 +1,15 @@
-//! Just enough HTTP/1.1 for the harness's side requests (`/health`, sign-in,
-//! slots, bookings) to the loopback server under test: one request per
-//! connection, `Connection: close`, read to the end. Avoids a full HTTP
-//! client dependency for a handful of requests to our own server.
+//! The harness's side requests (`/health`, sign-in, slots, bookings) to the
+//! loopback server under test: one HTTP/1.1 request per connection, through
+//! hyper's client connection (hyper is already here, under axum).
 
 use std::time::Duration;
 
 use anyhow::{Context, bail};
+use http_body_util::{BodyExt, Full, Limited};
+use hyper::body::Bytes;
+use hyper::header::{ACCEPT, CONTENT_TYPE, COOKIE, HOST, HeaderMap};
+use hyper_util::rt::TokioIo;
 use serde::de::DeserializeOwned;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio_tungstenite::tungstenite::http::Uri;
 
@@ -28,7 +30,7 @@ pub struct Server {
 #[derive(Debug)]
 pub struct Response {
     pub status: u16,
-    headers: Vec<(String, String)>,
+    headers: HeaderMap,
     pub body: Vec<u8>,
 }
 
@@ -75,35 +77,36 @@ impl Server {
         body: Option<String>,
     ) -> anyhow::Result<Response> {
         let exchange = async {
-            let mut stream = TcpStream::connect(&self.authority)
+            let stream = TcpStream::connect(&self.authority)
                 .await
                 .with_context(|| format!("connecting to {}", self.authority))?;
-            let mut head = format!(
-                "{method} {path} HTTP/1.1\r\nHost: {}\r\nConnection: close\r\nAccept: application/json\r\n",
-                self.authority
-            );
+            let (mut sender, connection) =
+                hyper::client::conn::http1::handshake(TokioIo::new(stream)).await?;
+            // Drives the connection; it ends with the response.
+            tokio::spawn(connection);
+            let mut request = hyper::Request::builder()
+                .method(method)
+                .uri(path)
+                .header(HOST, &self.authority)
+                .header(ACCEPT, "application/json");
             if let Some(cookie) = cookie {
-                head.push_str(&format!("Cookie: {cookie}\r\n"));
+                request = request.header(COOKIE, cookie);
             }
-            let body = body.unwrap_or_default();
-            if method != "GET" {
-                head.push_str(&format!(
-                    "Content-Type: application/json\r\nContent-Length: {}\r\n",
-                    body.len()
-                ));
+            if body.is_some() {
+                request = request.header(CONTENT_TYPE, "application/json");
             }
-            head.push_str("\r\n");
-            head.push_str(&body);
-            stream.write_all(head.as_bytes()).await?;
-            let mut raw = Vec::new();
-            (&mut stream)
-                .take(MAX_RESPONSE as u64 + 1)
-                .read_to_end(&mut raw)
-                .await?;
-            if raw.len() > MAX_RESPONSE {
-                bail!("response larger than {MAX_RESPONSE} bytes");
-            }
-            parse_response(&raw)
+            let request = request.body(Full::new(Bytes::from(body.unwrap_or_default())))?;
+            let response = sender.send_request(request).await?;
+            let (head, body) = response.into_parts();
+            let body = match Limited::new(body, MAX_RESPONSE).collect().await {
+                Ok(collected) => collected.to_bytes().to_vec(),
+                Err(e) => bail!("reading the response: {e}"),
+            };
+            Ok(Response {
+                status: head.status.as_u16(),
+                headers: head.headers,
+                body,
+            })
         };
         tokio::time::timeout(TIMEOUT, exchange)
             .await
@@ -113,70 +116,13 @@ impl Server {
 }
 
 impl Response {
-    /// The first value of a header, by case-insensitive name.
+    /// The first value of a header, by (case-insensitive) name.
     pub fn header(&self, name: &str) -> Option<&str> {
-        self.headers
-            .iter()
-            .find(|(n, _)| n.eq_ignore_ascii_case(name))
-            .map(|(_, v)| v.as_str())
+        self.headers.get(name)?.to_str().ok()
     }
 
     pub fn json<T: DeserializeOwned>(&self) -> anyhow::Result<T> {
         serde_json::from_slice(&self.body).context("the response is not the JSON expected")
-    }
-}
-
-/// Splits a whole response (the server closed after it) into its parts,
-/// undoing chunked transfer coding.
-fn parse_response(raw: &[u8]) -> anyhow::Result<Response> {
-    let end = raw
-        .windows(4)
-        .position(|w| w == b"\r\n\r\n")
-        .context("incomplete response head")?;
-    let head = std::str::from_utf8(&raw[..end]).context("response head is not text")?;
-    let mut lines = head.split("\r\n");
-    let status = lines
-        .next()
-        .and_then(|l| l.split_whitespace().nth(1))
-        .and_then(|s| s.parse().ok())
-        .context("no status line")?;
-    let headers: Vec<(String, String)> = lines
-        .filter_map(|l| l.split_once(':'))
-        .map(|(n, v)| (n.trim().to_owned(), v.trim().to_owned()))
-        .collect();
-    let mut response = Response {
-        status,
-        headers,
-        body: raw[end + 4..].to_vec(),
-    };
-    if response
-        .header("transfer-encoding")
-        .is_some_and(|v| v.eq_ignore_ascii_case("chunked"))
-    {
-        response.body = dechunk(&response.body)?;
-    }
-    Ok(response)
-}
-
-fn dechunk(mut rest: &[u8]) -> anyhow::Result<Vec<u8>> {
-    let mut body = Vec::new();
-    loop {
-        let line_end = rest
-            .windows(2)
-            .position(|w| w == b"\r\n")
-            .context("truncated chunk size")?;
-        let size_text = std::str::from_utf8(&rest[..line_end])?;
-        let size = usize::from_str_radix(size_text.split(';').next().unwrap_or("").trim(), 16)
-            .context("bad chunk size")?;
-        rest = &rest[line_end + 2..];
-        if size == 0 {
-            return Ok(body);
-        }
-        if rest.len() < size + 2 {
-            bail!("truncated chunk");
-        }
-        body.extend_from_slice(&rest[..size]);
-        rest = &rest[size + 2..];
     }
 }
 
@@ -194,23 +140,5 @@ mod tests {
             let server = Server::from_ws_url(ws).unwrap();
             assert_eq!(server.url("/health"), health, "{ws}");
         }
-    }
-
-    #[test]
-    fn responses_are_parsed_plain_or_chunked() {
-        let plain = parse_response(
-            b"HTTP/1.1 201 Created\r\ncontent-length: 2\r\nSet-Cookie: a=b; Path=/\r\n\r\n{}",
-        )
-        .unwrap();
-        assert_eq!(plain.status, 201);
-        assert_eq!(plain.header("set-cookie"), Some("a=b; Path=/"));
-        assert_eq!(plain.body, b"{}");
-
-        let chunked = parse_response(
-            b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n4\r\n{\"a\"\r\n3\r\n:1}\r\n0\r\n\r\n",
-        )
-        .unwrap();
-        assert_eq!(chunked.body, b"{\"a\":1}");
-        assert!(parse_response(b"HTTP/1.1 200 OK\r\n").is_err());
     }
 }

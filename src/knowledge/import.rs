@@ -287,15 +287,14 @@ mod tests {
 
     #[test]
     fn a_topic_or_category_becomes_a_tag() {
-        let dir = std::env::temp_dir().join(format!("fd-import-topic-{}", std::process::id()));
-        std::fs::create_dir_all(&dir).unwrap();
-        let jsonl = dir.join("faq.jsonl");
+        let dir = tempfile::tempdir().unwrap();
+        let jsonl = dir.path().join("faq.jsonl");
         std::fs::write(
             &jsonl,
             r#"{"question":"Where did it start?","answer":"In bats.","topic":"Origin - Source Animal","tags":["origin"]}"#,
         )
         .unwrap();
-        let csv = dir.join("faq.csv");
+        let csv = dir.path().join("faq.csv");
         std::fs::write(
             &csv,
             "question,answer,category\nParking?,Level 2.,Getting here\n",
@@ -310,6 +309,5 @@ mod tests {
         };
         assert_eq!(tags(&jsonl), ["origin", "Origin - Source Animal"]);
         assert_eq!(tags(&csv), ["Getting here"]);
-        std::fs::remove_dir_all(&dir).ok();
     }
 }

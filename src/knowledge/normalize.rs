@@ -40,7 +40,6 @@ pub fn words(text: &str) -> impl Iterator<Item = String> + '_ {
         .filter(|w| !w.is_empty() && w.chars().count() <= MAX_WORD_CHARS)
 }
 
-/// Whether a folded word carries no topic in `lang`.
 /// Levenshtein distance at most 1 between two words (as chars or bytes),
 /// counting a swap of neighbouring letters as one edit. Equal words count.
 pub fn within_one_edit<T: PartialEq>(a: &[T], b: &[T]) -> bool {
@@ -59,6 +58,7 @@ pub fn within_one_edit<T: PartialEq>(a: &[T], b: &[T]) -> bool {
     }
 }
 
+/// Whether a folded word carries no topic in `lang`.
 pub fn is_stop_word(lang: Lang, word: &str) -> bool {
     let list: &[&str] = match lang {
         Lang::En => EN_STOP,

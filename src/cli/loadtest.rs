@@ -7,7 +7,7 @@
 //! connections, `FRONTDESK_MAX_CONNECTIONS_PER_ADDRESS=20000`.
 //!
 //! Optional measurements during the same run: `--server-pid` (the server's
-//! memory), `--reload FILE` (a knowledge reload under load) and
+//! memory and CPU time), `--reload FILE` (a knowledge reload under load) and
 //! `--bookings N --staff-user NAME` (racing staff bookings; the password
 //! comes from `FRONTDESK_LOADTEST_PASSWORD`, never a flag).
 
@@ -51,7 +51,7 @@ pub struct LoadtestArgs {
     pub json: bool,
     /// The server's process id: its resident memory (VmRSS, Linux) is read
     /// every 250 ms and reported as start, peak and end, and in idle mode
-    /// per connection.
+    /// per connection; its CPU time is reported per answered message.
     #[arg(long, value_name = "PID")]
     pub server_pid: Option<u32>,
     /// A knowledge article (.md) in the server's knowledge directory to edit

@@ -2,7 +2,7 @@
 //! open slots for anyone, booking and cancelling for signed-in staff, and
 //! the patient's calendar file behind a secret link.
 
-use axum::extract::rejection::JsonRejection;
+use axum::extract::rejection::{JsonRejection, PathRejection, QueryRejection};
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
@@ -106,8 +106,9 @@ fn slot_view(clinic: &Clinic, s: &Slot) -> SlotView {
 
 async fn slots(
     State(state): State<AppState>,
-    Query(q): Query<SlotQuery>,
+    query: Result<Query<SlotQuery>, QueryRejection>,
 ) -> Result<Json<Vec<SlotView>>, HttpError> {
+    let Query(q) = query?;
     let clinic = state.scheduler.clinic();
     if clinic.schedule.appointment_type(&q.kind).is_none() {
         return Err(HttpError::BadRequest(format!(
@@ -210,7 +211,7 @@ async fn book(
     body: Result<Json<BookRequest>, JsonRejection>,
 ) -> Result<Response, HttpError> {
     session.require_chat_role()?;
-    let Json(req) = body.map_err(|e| HttpError::BadRequest(e.body_text()))?;
+    let Json(req) = body?;
     state
         .audit(&session, "appointment.create", &req.slot, true)
         .await?;
@@ -314,8 +315,9 @@ async fn audited_lookup(
 async fn one(
     State(state): State<AppState>,
     session: StaffSession,
-    Path(code): Path<String>,
+    code: Result<Path<String>, PathRejection>,
 ) -> Result<Json<AppointmentView>, HttpError> {
+    let Path(code) = code?;
     let found = audited_lookup(&state, &session, "appointment.view", &code).await?;
     Ok(Json(appointment_view(&state.scheduler.clinic(), found)))
 }
@@ -323,8 +325,9 @@ async fn one(
 async fn cancel(
     State(state): State<AppState>,
     session: StaffSession,
-    Path(code): Path<String>,
+    code: Result<Path<String>, PathRejection>,
 ) -> Result<StatusCode, HttpError> {
+    let Path(code) = code?;
     let found = audited_lookup(&state, &session, "appointment.cancel", &code).await?;
     if !found.booked {
         return Err(HttpError::NotFound);
@@ -343,8 +346,9 @@ async fn cancel(
 /// link works for the patient without a sign-in and for no one else.
 async fn calendar(
     State(state): State<AppState>,
-    Path(file): Path<String>,
+    file: Result<Path<String>, PathRejection>,
 ) -> Result<Response, HttpError> {
+    let Path(file) = file?;
     let stem = file.strip_suffix(".ics").ok_or(HttpError::NotFound)?;
     let (code, token) = stem.split_once('-').ok_or(HttpError::NotFound)?;
     let found = state

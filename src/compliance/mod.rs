@@ -3,6 +3,7 @@
 
 use std::time::Duration;
 
+use axum::extract::rejection::QueryRejection;
 use axum::extract::{Query, State};
 use axum::http::{HeaderValue, header};
 use axum::response::{IntoResponse, Response};
@@ -36,8 +37,9 @@ struct AuditQuery {
 async fn audit(
     State(state): State<AppState>,
     session: StaffSession,
-    Query(q): Query<AuditQuery>,
+    query: Result<Query<AuditQuery>, QueryRejection>,
 ) -> Result<Response, HttpError> {
+    let Query(q) = query?;
     let csv = q.format.as_deref() == Some("csv");
     let action = if csv { "audit.export" } else { "audit.view" };
     if session.role != Role::Admin {

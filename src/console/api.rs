@@ -1,5 +1,6 @@
 //! The console's HTTP API (docs/protocol.md, "Console HTTP API").
 
+use axum::extract::rejection::{PathRejection, QueryRejection};
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::routing::{get, post};
@@ -67,18 +68,20 @@ struct CallbackQuery {
 async fn callbacks(
     State(state): State<AppState>,
     session: StaffSession,
-    Query(q): Query<CallbackQuery>,
+    query: Result<Query<CallbackQuery>, QueryRejection>,
 ) -> Result<Json<Vec<Callback>>, HttpError> {
     session.require_chat_role()?;
+    let Query(q) = query?;
     Ok(Json(state.store.callbacks(q.all).await?))
 }
 
 async fn callback_done(
     State(state): State<AppState>,
     session: StaffSession,
-    Path(id): Path<i64>,
+    id: Result<Path<i64>, PathRejection>,
 ) -> Result<StatusCode, HttpError> {
     session.require_chat_role()?;
+    let Path(id) = id?;
     state.store.complete_callback(id, session.staff).await?;
     tracing::info!(
         callback = id,
@@ -123,8 +126,9 @@ struct Transcript {
 async fn conversation(
     State(state): State<AppState>,
     session: StaffSession,
-    Path(id): Path<String>,
+    id: Result<Path<String>, PathRejection>,
 ) -> Result<Json<Transcript>, HttpError> {
+    let Path(id) = id?;
     let id: ConversationId = id.parse().map_err(|_| HttpError::NotFound)?;
     if !super::may_read(&state, &session, &id).await? {
         tracing::info!(staff = session.staff.0, conversation = %id, "transcript access refused");
@@ -174,9 +178,10 @@ struct ArticleView {
 async fn articles(
     State(state): State<AppState>,
     session: StaffSession,
-    Query(q): Query<ArticleQuery>,
+    query: Result<Query<ArticleQuery>, QueryRejection>,
 ) -> Result<Json<Vec<ArticleView>>, HttpError> {
     session.require_chat_role()?;
+    let Query(q) = query?;
     let lang = q
         .lang
         .as_deref()

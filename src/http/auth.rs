@@ -45,7 +45,7 @@ async fn login(
     headers: HeaderMap,
     body: Result<Json<Credentials>, JsonRejection>,
 ) -> Result<Response, HttpError> {
-    let Json(creds) = body.map_err(|e| HttpError::BadRequest(e.body_text()))?;
+    let Json(creds) = body?;
     let address = Some(peer.ip());
     if let Some(wait) = state.throttle.check(&creds.name, address, Instant::now()) {
         tracing::warn!("sign-in throttled");

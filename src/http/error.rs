@@ -3,6 +3,7 @@
 //! a generic 500 that leaks nothing.
 
 use axum::Json;
+use axum::extract::rejection::{JsonRejection, PathRejection, QueryRejection};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde_json::json;
@@ -59,6 +60,28 @@ impl HttpError {
             HttpError::TooManyConnections => "too_many_connections",
             HttpError::Internal(_) => "internal",
         }
+    }
+}
+
+// An extractor's rejection (a malformed body, query string or path) is a 400
+// in the same JSON shape as every other error, not axum's plain text.
+// Handlers take `Result<Extractor<T>, Rejection>` and apply `?` where the
+// request is validated, so sign-in and role checks still come first.
+impl From<JsonRejection> for HttpError {
+    fn from(e: JsonRejection) -> Self {
+        HttpError::BadRequest(e.body_text())
+    }
+}
+
+impl From<QueryRejection> for HttpError {
+    fn from(e: QueryRejection) -> Self {
+        HttpError::BadRequest(e.body_text())
+    }
+}
+
+impl From<PathRejection> for HttpError {
+    fn from(e: PathRejection) -> Self {
+        HttpError::BadRequest(e.body_text())
     }
 }
 

@@ -62,7 +62,7 @@ pub async fn create(
             "drafts are for editors, supervisors and admins",
         ));
     }
-    let Json(req) = body.map_err(|e| HttpError::BadRequest(e.body_text()))?;
+    let Json(req) = body?;
     let examples: Vec<String> = req
         .examples
         .iter()

@@ -7,6 +7,7 @@ pub mod metrics;
 
 use std::collections::{BTreeMap, HashMap};
 
+use axum::extract::rejection::QueryRejection;
 use axum::extract::{Query, State};
 use axum::http::{HeaderValue, header};
 use axum::response::{IntoResponse, Response};
@@ -39,7 +40,7 @@ struct Range {
 async fn insights(
     State(state): State<AppState>,
     session: StaffSession,
-    Query(q): Query<Range>,
+    query: Result<Query<Range>, QueryRejection>,
 ) -> Result<Response, HttpError> {
     let everything = matches!(session.role, Role::Supervisor | Role::Admin);
     if !everything && session.role != Role::Editor {
@@ -47,6 +48,7 @@ async fn insights(
             "insights are for supervisors, admins and editors",
         ));
     }
+    let Query(q) = query?;
     let parse = |d: &Option<String>| {
         d.as_deref()
             .map(|s| {

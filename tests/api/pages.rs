@@ -129,3 +129,59 @@ async fn the_console_cannot_be_framed_and_https_deployments_get_hsts() {
             .starts_with("max-age=")
     );
 }
+
+/// A malformed query string, path or body gets the API's JSON error, the
+/// same shape as every other error, not axum's plain text; and sign-in is
+/// still checked first.
+#[tokio::test]
+async fn malformed_requests_get_a_json_error_after_the_sign_in_check() {
+    let app = spawn_app().await;
+    let client = reqwest::Client::new();
+    let json_error = |response: reqwest::Response| async move {
+        let status = response.status().as_u16();
+        let body: serde_json::Value = response.json().await.expect("a JSON error body");
+        (
+            status,
+            body["error"].as_str().unwrap_or_default().to_owned(),
+            body,
+        )
+    };
+
+    let (status, code, body) = json_error(reqwest::get(app.url("/api/slots")).await.unwrap()).await;
+    assert_eq!((status, code.as_str()), (400, "bad_request"), "{body}");
+    assert!(body["message"].as_str().unwrap().contains("type"), "{body}");
+    let (status, code, body) = json_error(
+        reqwest::get(app.url("/api/slots?type=sick-visit&days=soon"))
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!((status, code.as_str()), (400, "bad_request"), "{body}");
+
+    let done = |cookie: Option<String>| {
+        let mut request = client.post(app.url("/api/callbacks/not-a-number/done"));
+        if let Some(cookie) = cookie {
+            request = request.header("cookie", cookie);
+        }
+        request.send()
+    };
+    let (status, code, _) = json_error(done(None).await.unwrap()).await;
+    assert_eq!((status, code.as_str()), (401, "unauthorized"));
+    let cookie = app.staff("maria", "agent").await;
+    let (status, code, body) = json_error(done(Some(cookie.clone())).await.unwrap()).await;
+    assert_eq!((status, code.as_str()), (400, "bad_request"), "{body}");
+    let (status, code, body) = json_error(app.get_as(&cookie, "/api/articles").await).await;
+    assert_eq!((status, code.as_str()), (400, "bad_request"), "{body}");
+
+    let (status, code, body) = json_error(
+        client
+            .post(app.url("/api/login"))
+            .header("content-type", "application/json")
+            .body("{not json")
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!((status, code.as_str()), (400, "bad_request"), "{body}");
+}

@@ -26,6 +26,8 @@ pub enum HttpError {
     NotFound,
     #[error("{0}")]
     Unavailable(&'static str),
+    #[error("the request body is too large")]
+    TooLarge,
     #[error("too many open chats from this address")]
     TooManyConnections,
     #[error("internal error")]
@@ -42,6 +44,7 @@ impl HttpError {
             HttpError::Forbidden(_) => StatusCode::FORBIDDEN,
             HttpError::NotFound => StatusCode::NOT_FOUND,
             HttpError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            HttpError::TooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             HttpError::TooManyConnections => StatusCode::TOO_MANY_REQUESTS,
             HttpError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
@@ -57,6 +60,7 @@ impl HttpError {
             HttpError::Forbidden(_) => "forbidden",
             HttpError::NotFound => "not_found",
             HttpError::Unavailable(_) => "unavailable",
+            HttpError::TooLarge => "too_large",
             HttpError::TooManyConnections => "too_many_connections",
             HttpError::Internal(_) => "internal",
         }
@@ -69,6 +73,9 @@ impl HttpError {
 // request is validated, so sign-in and role checks still come first.
 impl From<JsonRejection> for HttpError {
     fn from(e: JsonRejection) -> Self {
+        if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
+            return HttpError::TooLarge;
+        }
         HttpError::BadRequest(e.body_text())
     }
 }

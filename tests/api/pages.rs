@@ -184,4 +184,15 @@ async fn malformed_requests_get_a_json_error_after_the_sign_in_check() {
     )
     .await;
     assert_eq!((status, code.as_str()), (400, "bad_request"), "{body}");
+    let (status, code, body) = json_error(
+        client
+            .post(app.url("/api/login"))
+            .header("content-type", "application/json")
+            .body(vec![b' '; 3 << 20])
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!((status, code.as_str()), (413, "too_large"), "{body}");
 }

@@ -220,9 +220,17 @@ async fn consoles_need_a_live_session_and_a_chat_role() {
         Err(tokio_tungstenite::tungstenite::Error::Http(r)) => assert_eq!(r.status(), 403),
         other => panic!("expected 403, got {:?}", other.map(|_| ())),
     }
-    // Signing out closes the open console.
+    // Signing out closes the open console. Before that, a binary frame is
+    // refused with an error frame, and the console stays open.
     let cookie = app.staff("lou", "agent").await;
     let mut console = app.console(&cookie).await;
+    console
+        .send_raw(tokio_tungstenite::tungstenite::Message::Binary(
+            vec![0, 1].into(),
+        ))
+        .await
+        .unwrap();
+    assert_eq!(console.until("error").await["code"], "binary_frame");
     reqwest::Client::new()
         .post(app.url("/api/logout"))
         .header("cookie", &cookie)

@@ -156,8 +156,108 @@ const WEEKDAYS: [(&str, Weekday); 14] = [
     ("domingo", Weekday::Sunday),
 ];
 
+/// Words before a bare number that make it a clock time ("at 3", "a las 3").
+const CLOCK_LEAD: [&str; 7] = ["at", "around", "about", "after", "before", "las", "la"];
+/// Words after a number that make it a clock time ("3 pm", "10 o'clock").
+const CLOCK_TAIL: [&str; 6] = ["am", "pm", "o'clock", "o\u{2019}clock", "oclock", "h"];
+/// Words after a number that make it a span, not a time ("after 2 weeks").
+const SPAN_UNITS: [&str; 14] = [
+    "day", "days", "week", "weeks", "month", "months", "hour", "hours", "dia", "dias", "semana",
+    "semanas", "mes", "meses",
+];
+
+/// A clock time a patient typed.
+struct ClockTime {
+    /// 0–23.
+    hour: i8,
+    /// "before 3": a bound, not the time wanted.
+    before: bool,
+    /// The words it took, so they are not read as a day of the month.
+    taken: Vec<usize>,
+}
+
+/// A clock time in `words`: "3pm", "at 3", "10:30 am", "a las 3". Without
+/// am/pm, 1–6 is the afternoon (a clinic's "at 3").
+fn clock_time(text: &str, words: &[String]) -> Option<ClockTime> {
+    let two_digits = |w: &str| {
+        w.as_bytes()
+            .get(..2)
+            .is_some_and(|b| b.iter().all(u8::is_ascii_digit))
+    };
+    // "10:30" is two words, "10" and "30".
+    let colon = text
+        .as_bytes()
+        .windows(3)
+        .any(|w| w[0].is_ascii_digit() && w[1] == b':' && w[2].is_ascii_digit());
+    for (i, w) in words.iter().enumerate() {
+        let digits = w.trim_end_matches(|c: char| c.is_ascii_alphabetic());
+        if digits.is_empty() || digits.len() > 2 || !digits.bytes().all(|b| b.is_ascii_digit()) {
+            continue;
+        }
+        let Ok(hour) = digits.parse::<i8>() else {
+            continue;
+        };
+        let suffix = &w[digits.len()..];
+        let next = words.get(i + 1).map(String::as_str);
+        if next.is_some_and(|n| SPAN_UNITS.contains(&n)) {
+            continue;
+        }
+        let minutes = colon && suffix.is_empty() && next.is_some_and(two_digits);
+        // What may say am/pm: the number's own ending ("3pm"), the minutes'
+        // ("3:30pm"), or the word after ("3 pm", "3:30 pm"), with its index.
+        let (tail, tail_index) = match next {
+            Some(n) if minutes && n.len() > 2 => (Some(&n[2..]), None),
+            _ if minutes => (words.get(i + 2).map(String::as_str), Some(i + 2)),
+            _ if suffix.is_empty() => (next, Some(i + 1)),
+            _ => (Some(suffix), None),
+        };
+        let tailed = tail.is_some_and(|t| CLOCK_TAIL.contains(&t));
+        let led = i > 0 && CLOCK_LEAD.contains(&words[i - 1].as_str());
+        if !(minutes || led || tailed) {
+            continue;
+        }
+        let hour = match (tail.filter(|t| *t == "am" || *t == "pm"), hour) {
+            (_, h) if h > 23 => continue,
+            (Some("pm"), h @ 1..=11) => h + 12,
+            (Some("am"), 12) => 0,
+            (Some(_), h) if h > 12 => continue,
+            (Some(_), h) => h,
+            (None, h @ 1..=6) => h + 12,
+            (None, h) => h,
+        };
+        let mut taken = vec![i];
+        if minutes {
+            taken.push(i + 1);
+        }
+        if tailed {
+            taken.extend(tail_index);
+        }
+        return Some(ClockTime {
+            hour,
+            before: led && words[i - 1] == "before",
+            taken,
+        });
+    }
+    None
+}
+
+/// "in 2 weeks", "en 3 días": the number's index and how far ahead it is.
+fn span_ahead(words: &[String]) -> Option<(usize, jiff::Span)> {
+    words.iter().enumerate().find_map(|(i, w)| {
+        let n: i64 = w.parse().ok().filter(|n| (1..=365).contains(n))?;
+        let span = match words.get(i + 1)?.as_str() {
+            "day" | "days" | "dia" | "dias" => n.days(),
+            "week" | "weeks" | "semana" | "semanas" => n.weeks(),
+            "month" | "months" | "mes" | "meses" => n.months(),
+            _ => return None,
+        };
+        Some((i, span))
+    })
+}
+
 /// Reads "tomorrow afternoon", "next Tuesday", "the 14th", "next week",
-/// "mañana por la tarde", "el martes", "el 14". Empty when nothing is found.
+/// "Monday at 3pm", "in 2 weeks", "mañana por la tarde", "el martes", "el 14".
+/// A clock time narrows to its part of the day. Empty when nothing is found.
 pub fn parse_preference(text: &str, today: Date) -> Preference {
     let words: Vec<String> = normalize::words(text).take(32).collect();
     let has = |w: &str| words.iter().any(|x| x == w);
@@ -175,6 +275,27 @@ pub fn parse_preference(text: &str, today: Date) -> Preference {
         p.part_of_day = Some(PartOfDay::Afternoon);
     } else if has("evening") || has("noche") || has("after work") {
         p.part_of_day = Some(PartOfDay::Evening);
+    }
+    let clock = clock_time(text, &words);
+    if let Some(ClockTime {
+        hour,
+        before: false,
+        ..
+    }) = clock
+        && p.part_of_day.is_none()
+    {
+        p.part_of_day = Some(match hour {
+            0..=11 => PartOfDay::Morning,
+            12..=16 => PartOfDay::Afternoon,
+            _ => PartOfDay::Evening,
+        });
+    }
+    let mut not_a_day = clock.map(|c| c.taken).unwrap_or_default();
+    if let Some((i, ahead)) = span_ahead(&words) {
+        not_a_day.push(i);
+        if p.on.is_none() && p.from.is_none() {
+            p.from = today.checked_add(ahead).ok();
+        }
     }
     if let Some((_, wd)) = WEEKDAYS
         .iter()
@@ -197,7 +318,10 @@ pub fn parse_preference(text: &str, today: Date) -> Preference {
     // "the 14th", "on the 3rd", "el 14": a day of this month, or next month
     // if that day has passed.
     if p.on.is_none() {
-        let day = words.iter().find_map(|w| {
+        let day = words.iter().enumerate().find_map(|(i, w)| {
+            if not_a_day.contains(&i) {
+                return None;
+            }
             let digits = w.trim_end_matches(|c: char| c.is_ascii_alphabetic());
             let suffix_ok =
                 w.len() == digits.len() || ["st", "nd", "rd", "th"].contains(&&w[digits.len()..]);
@@ -303,5 +427,64 @@ mod tests {
             (Some(d("2026-12-01")), Some(PartOfDay::Morning))
         );
         assert!(parse_preference("whenever works", monday).is_empty());
+    }
+
+    /// A clock time narrows to its part of the day and is never read as a
+    /// day of the month ("at 3" is not "the 3rd").
+    #[test]
+    fn clock_times_mean_a_part_of_the_day_not_a_date() {
+        use PartOfDay::*;
+        let monday = d("2026-11-30");
+        let cases = [
+            ("monday at 3pm", Some(d("2026-12-07")), Some(Afternoon)),
+            ("3 pm tomorrow", Some(d("2026-12-01")), Some(Afternoon)),
+            ("at 10:30", None, Some(Morning)),
+            ("10:30am please", None, Some(Morning)),
+            ("3:30pm", None, Some(Afternoon)),
+            ("yesterday at 3", None, Some(Afternoon)),
+            ("around 9", None, Some(Morning)),
+            ("10 o'clock", None, Some(Morning)),
+            ("after 6pm", None, Some(Evening)),
+            ("12pm", None, Some(Afternoon)),
+            ("a las 3 el martes", Some(d("2026-12-01")), Some(Afternoon)),
+            ("the 14th at 5pm", Some(d("2026-12-14")), Some(Evening)),
+            (
+                "tomorrow morning at 11",
+                Some(d("2026-12-01")),
+                Some(Morning),
+            ),
+            ("the 3rd", Some(d("2026-12-03")), None),
+            ("the 3rd or the 4th", Some(d("2026-12-03")), None),
+            ("at 3ß", None, None),
+            ("before 3", None, None),
+        ];
+        for (text, on, part) in cases {
+            let p = parse_preference(text, monday);
+            assert_eq!((p.on, p.part_of_day), (on, part), "{text}");
+        }
+        // A span is how far ahead to look, not a date or a time.
+        for (text, from) in [
+            ("after 2 weeks", "2026-12-14"),
+            ("in about 3 days", "2026-12-03"),
+            ("en 1 mes", "2026-12-30"),
+        ] {
+            let p = parse_preference(text, monday);
+            assert_eq!(
+                (p.from, p.on, p.part_of_day),
+                (Some(d(from)), None, None),
+                "{text}"
+            );
+        }
+        // Half a number and a colon is nothing to read, and no panic.
+        parse_preference("10:3ß 10:30ß at ß3 3ß: 3ß pm", monday);
+    }
+
+    proptest::proptest! {
+        /// Whatever a patient types (digits, colons and letters of any
+        /// width mixed), reading it as a time to come in never panics.
+        #[test]
+        fn reading_a_preference_never_panics(text in "[0-9:apm ßé日a-z]{0,40}|\\PC{0,80}") {
+            let _ = parse_preference(&text, d("2026-11-30"));
+        }
     }
 }

@@ -121,6 +121,51 @@ async fn a_patient_books_in_the_chat_step_by_step() {
     );
 }
 
+/// The clinic-time start of each slot offered in `reply`.
+fn offered_starts(reply: &Value) -> Vec<jiff::Zoned> {
+    let chicago = jiff::tz::TimeZone::get("America/Chicago").unwrap();
+    choice_values(reply)
+        .iter()
+        .filter_map(|v| v.rsplit('.').next()?.parse::<i64>().ok())
+        .map(|s| {
+            jiff::Timestamp::from_second(s)
+                .unwrap()
+                .to_zoned(chicago.clone())
+        })
+        .collect()
+}
+
+/// "Monday at 3pm" offers Monday afternoon, not Monday's first times; "at
+/// 10:30" is the morning, not the 10th of the month.
+#[tokio::test]
+async fn a_clock_time_offers_that_part_of_the_day() {
+    let app = spawn_app().await;
+    let mut chat = app.chat().await;
+    chat.start().await;
+    turn(&mut chat, "c1", "I need an appointment", None).await;
+    turn(&mut chat, "c2", "Sick visit", Some("type:sick-visit")).await;
+    turn(&mut chat, "c3", "First available", Some("provider:any")).await;
+    let monday = turn(&mut chat, "c4", "monday at 3pm", None).await;
+    let starts = offered_starts(&monday);
+    assert!(!starts.is_empty(), "{monday}");
+    for start in &starts {
+        assert_eq!(start.weekday(), jiff::civil::Weekday::Monday, "{monday}");
+        assert!(
+            (12..17).contains(&start.hour()),
+            "{start} for 3pm: {monday}"
+        );
+    }
+    let morning = turn(&mut chat, "c5", "at 10:30 please", None).await;
+    let starts = offered_starts(&morning);
+    assert!(!starts.is_empty(), "{morning}");
+    assert!(starts.iter().all(|s| s.hour() < 12), "{morning}");
+    let soon = jiff::Timestamp::now() + jiff::SignedDuration::from_hours(48);
+    assert!(
+        starts[0].timestamp() < soon,
+        "10:30 is the next morning, not the 10th of the month: {morning}"
+    );
+}
+
 #[tokio::test]
 async fn never_mind_leaves_the_flow_and_side_questions_are_answered_mid_flow() {
     let app = spawn_app().await;

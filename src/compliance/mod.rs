@@ -39,13 +39,15 @@ async fn audit(
     session: StaffSession,
     query: Result<Query<AuditQuery>, QueryRejection>,
 ) -> Result<Response, HttpError> {
-    let Query(q) = query?;
-    let csv = q.format.as_deref() == Some("csv");
+    let csv = query
+        .as_ref()
+        .is_ok_and(|Query(q)| q.format.as_deref() == Some("csv"));
     let action = if csv { "audit.export" } else { "audit.view" };
     if session.role != Role::Admin {
         state.audit(&session, action, "audit_log", false).await?;
         return Err(HttpError::Forbidden("only admins read the audit log"));
     }
+    let Query(q) = query?;
     state.audit(&session, action, "audit_log", true).await?;
     let from = q.from.unwrap_or_else(|| "0000".into());
     let to = q.to.unwrap_or_else(|| "9999".into());

@@ -160,11 +160,6 @@ const WEEKDAYS: [(&str, Weekday); 14] = [
 const CLOCK_LEAD: [&str; 7] = ["at", "around", "about", "after", "before", "las", "la"];
 /// Words after a number that make it a clock time ("3 pm", "10 o'clock").
 const CLOCK_TAIL: [&str; 6] = ["am", "pm", "o'clock", "o\u{2019}clock", "oclock", "h"];
-/// Words after a number that make it a span, not a time ("after 2 weeks").
-const SPAN_UNITS: [&str; 14] = [
-    "day", "days", "week", "weeks", "month", "months", "hour", "hours", "dia", "dias", "semana",
-    "semanas", "mes", "meses",
-];
 
 /// A clock time a patient typed.
 struct ClockTime {
@@ -199,7 +194,10 @@ fn clock_time(text: &str, words: &[String]) -> Option<ClockTime> {
         };
         let suffix = &w[digits.len()..];
         let next = words.get(i + 1).map(String::as_str);
-        if next.is_some_and(|n| SPAN_UNITS.contains(&n)) {
+        // "after 2 weeks", "in 2 hours": a span, not a time.
+        if next
+            .is_some_and(|n| span(1, n).is_some() || n.starts_with("hour") || n.starts_with("hora"))
+        {
             continue;
         }
         let minutes = colon && suffix.is_empty() && next.is_some_and(two_digits);
@@ -241,17 +239,21 @@ fn clock_time(text: &str, words: &[String]) -> Option<ClockTime> {
     None
 }
 
+/// `n` of `unit` ("2 weeks", "3 días"), if `unit` is days, weeks or months.
+fn span(n: i64, unit: &str) -> Option<jiff::Span> {
+    Some(match unit {
+        "day" | "days" | "dia" | "dias" => n.days(),
+        "week" | "weeks" | "semana" | "semanas" => n.weeks(),
+        "month" | "months" | "mes" | "meses" => n.months(),
+        _ => return None,
+    })
+}
+
 /// "in 2 weeks", "en 3 días": the number's index and how far ahead it is.
 fn span_ahead(words: &[String]) -> Option<(usize, jiff::Span)> {
     words.iter().enumerate().find_map(|(i, w)| {
         let n: i64 = w.parse().ok().filter(|n| (1..=365).contains(n))?;
-        let span = match words.get(i + 1)?.as_str() {
-            "day" | "days" | "dia" | "dias" => n.days(),
-            "week" | "weeks" | "semana" | "semanas" => n.weeks(),
-            "month" | "months" | "mes" | "meses" => n.months(),
-            _ => return None,
-        };
-        Some((i, span))
+        Some((i, span(n, words.get(i + 1)?)?))
     })
 }
 

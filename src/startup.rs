@@ -46,14 +46,8 @@ impl Application {
         let addr = listener.local_addr()?;
         let initial_admin_password = ensure_an_admin(&store).await?;
         let knowledge_dir = settings.data.knowledge.clone();
-        let knowledge = Knowledge::open(knowledge_dir.clone(), settings.decision.clone())
-            .await
-            .with_context(|| {
-                format!(
-                    "cannot read the knowledge directory {}",
-                    knowledge_dir.display()
-                )
-            })?;
+        // (Its error already names the directory.)
+        let knowledge = Knowledge::open(knowledge_dir.clone(), settings.decision.clone()).await?;
         let clinic = ClinicHandle::new(load_clinic(&knowledge_dir));
         let safety = SafetyHandle::new(load_safety(&knowledge_dir));
         tokio::spawn(follow_knowledge_files(

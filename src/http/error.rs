@@ -68,7 +68,8 @@ impl HttpError {
 }
 
 // An extractor's rejection (a malformed body, query string or path) is a 400
-// in the same JSON shape as every other error, not axum's plain text.
+// (413 for a body over the limit) in the same JSON shape as every other
+// error, not axum's plain text.
 // Handlers take `Result<Extractor<T>, Rejection>` and apply `?` where the
 // request is validated, so sign-in and role checks still come first.
 impl From<JsonRejection> for HttpError {

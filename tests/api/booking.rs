@@ -145,7 +145,17 @@ async fn a_clock_time_offers_that_part_of_the_day() {
     turn(&mut chat, "c1", "I need an appointment", None).await;
     turn(&mut chat, "c2", "Sick visit", Some("type:sick-visit")).await;
     turn(&mut chat, "c3", "First available", Some("provider:any")).await;
-    let monday = turn(&mut chat, "c4", "monday at 3pm", None).await;
+    // First, as a typed day stays in force for the turns after it.
+    let morning = turn(&mut chat, "c4", "at 10:30 please", None).await;
+    let starts = offered_starts(&morning);
+    assert!(!starts.is_empty(), "{morning}");
+    assert!(starts.iter().all(|s| s.hour() < 12), "{morning}");
+    let soon = jiff::Timestamp::now() + jiff::SignedDuration::from_hours(48);
+    assert!(
+        starts[0].timestamp() < soon,
+        "10:30 is the next morning, not the 10th of the month: {morning}"
+    );
+    let monday = turn(&mut chat, "c5", "monday at 3pm", None).await;
     let starts = offered_starts(&monday);
     assert!(!starts.is_empty(), "{monday}");
     for start in &starts {
@@ -155,15 +165,6 @@ async fn a_clock_time_offers_that_part_of_the_day() {
             "{start} for 3pm: {monday}"
         );
     }
-    let morning = turn(&mut chat, "c5", "at 10:30 please", None).await;
-    let starts = offered_starts(&morning);
-    assert!(!starts.is_empty(), "{morning}");
-    assert!(starts.iter().all(|s| s.hour() < 12), "{morning}");
-    let soon = jiff::Timestamp::now() + jiff::SignedDuration::from_hours(48);
-    assert!(
-        starts[0].timestamp() < soon,
-        "10:30 is the next morning, not the 10th of the month: {morning}"
-    );
 }
 
 #[tokio::test]

@@ -95,6 +95,9 @@ pub struct Filter {
     pub provider: Option<String>,
     pub location: Option<String>,
     pub part_of_day: Option<PartOfDay>,
+    /// Only slots starting at or after this hour of the day (0–23), clinic
+    /// time: "Monday at 3pm".
+    pub from_hour: Option<i8>,
     pub weekday: Option<Weekday>,
     /// Only slots starting at or after this instant ("later times").
     pub after: Option<Timestamp>,
@@ -154,6 +157,7 @@ pub fn open_slots(
                         }
                         let next = end_t;
                         if filter.part_of_day.is_none_or(|p| p.contains(t))
+                            && filter.from_hour.is_none_or(|h| t.hour() >= h)
                             && let Some(slot) = make_slot(
                                 tz,
                                 day,

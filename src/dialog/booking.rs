@@ -130,6 +130,8 @@ impl Flow {
             return;
         }
         self.filter.part_of_day = p.part_of_day.or(self.filter.part_of_day);
+        // An hour belongs to the words it came with ("Monday at 3pm").
+        self.filter.from_hour = p.hour;
         self.filter.weekday = None;
         self.filter.after = None;
         self.from = p.on.or(p.from).or(self.from);
@@ -281,10 +283,17 @@ impl Flow {
             self.step = Step::Type;
             return Box::pin(self.ask(s, lang)).await;
         };
-        let found = match s
+        let mut found = s
             .open_slots(&type_id, self.from, SEARCH_DAYS, &self.filter, SLOTS_SHOWN)
-            .await
-        {
+            .await;
+        if found.as_ref().is_ok_and(Vec::is_empty) && self.filter.from_hour.is_some() {
+            // Nothing from the asked hour on: that part of the day, earlier.
+            self.filter.from_hour = None;
+            found = s
+                .open_slots(&type_id, self.from, SEARCH_DAYS, &self.filter, SLOTS_SHOWN)
+                .await;
+        }
+        let found = match found {
             Ok(found) => found,
             Err(_) => {
                 return (

@@ -131,6 +131,8 @@ pub struct Preference {
     pub on: Option<Date>,
     pub weekday: Option<Weekday>,
     pub part_of_day: Option<PartOfDay>,
+    /// The hour of a clock time ("at 3pm": 15), 0–23.
+    pub hour: Option<i8>,
 }
 
 impl Preference {
@@ -284,13 +286,14 @@ pub fn parse_preference(text: &str, today: Date) -> Preference {
         before: false,
         ..
     }) = clock
-        && p.part_of_day.is_none()
     {
-        p.part_of_day = Some(match hour {
+        p.hour = Some(hour);
+        let part = match hour {
             0..=11 => PartOfDay::Morning,
             12..=16 => PartOfDay::Afternoon,
             _ => PartOfDay::Evening,
-        });
+        };
+        p.part_of_day = p.part_of_day.or(Some(part));
     }
     let mut not_a_day = clock.map(|c| c.taken).unwrap_or_default();
     if let Some((i, ahead)) = span_ahead(&words) {
@@ -464,6 +467,12 @@ mod tests {
             let p = parse_preference(text, monday);
             assert_eq!((p.on, p.part_of_day), (on, part), "{text}");
         }
+        let hour = |text| parse_preference(text, monday).hour;
+        assert_eq!(hour("monday at 3pm"), Some(15));
+        assert_eq!(hour("10:30am"), Some(10));
+        assert_eq!(hour("12am"), Some(0));
+        assert_eq!(hour("a las 8"), Some(8));
+        assert_eq!(hour("before 3"), None, "a bound, not the time wanted");
         // A span is how far ahead to look, not a date or a time.
         for (text, from) in [
             ("after 2 weeks", "2026-12-14"),

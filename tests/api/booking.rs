@@ -135,7 +135,7 @@ fn offered_starts(reply: &Value) -> Vec<jiff::Zoned> {
         .collect()
 }
 
-/// "Monday at 3pm" offers Monday afternoon, not Monday's first times; "at
+/// "Monday at 3pm" offers Monday from 3 pm, not Monday's first times; "at
 /// 10:30" is the morning, not the 10th of the month.
 #[tokio::test]
 async fn a_clock_time_offers_that_part_of_the_day() {
@@ -149,7 +149,10 @@ async fn a_clock_time_offers_that_part_of_the_day() {
     let morning = turn(&mut chat, "c4", "at 10:30 please", None).await;
     let starts = offered_starts(&morning);
     assert!(!starts.is_empty(), "{morning}");
-    assert!(starts.iter().all(|s| s.hour() < 12), "{morning}");
+    assert!(
+        starts.iter().all(|s| (10..12).contains(&s.hour())),
+        "{morning}"
+    );
     let soon = jiff::Timestamp::now() + jiff::SignedDuration::from_hours(48);
     assert!(
         starts[0].timestamp() < soon,
@@ -161,10 +164,15 @@ async fn a_clock_time_offers_that_part_of_the_day() {
     for start in &starts {
         assert_eq!(start.weekday(), jiff::civil::Weekday::Monday, "{monday}");
         assert!(
-            (12..17).contains(&start.hour()),
+            (15..17).contains(&start.hour()),
             "{start} for 3pm: {monday}"
         );
     }
+    // Nothing in the morning from 3 pm on: the morning's times instead.
+    let odd = turn(&mut chat, "c6", "tomorrow morning at 3", None).await;
+    let starts = offered_starts(&odd);
+    assert!(!starts.is_empty(), "{odd}");
+    assert!(starts.iter().all(|s| s.hour() < 12), "{odd}");
 }
 
 #[tokio::test]

@@ -63,7 +63,8 @@ async fn serve(socket: WebSocket, state: AppState, session: StaffSession, token:
                             agent.handle(text.as_str()).await
                         }
                         Some(Ok(Message::Binary(_))) => {
-                            let refusal = protocol::Refusal::new("binary_frame", "Send JSON text frames only.");
+                            let refusal =
+                                protocol::Refusal::new("binary_frame", "Send JSON text frames only.");
                             agent.send(&refusal.into()).await
                         }
                         Some(Ok(Message::Ping(_) | Message::Pong(_))) => Ok(()),

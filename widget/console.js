@@ -564,6 +564,11 @@
       h('div', { class: 'conn-wrap' }, ui.conn, ui.connRetry), who, statusBox, signOutBtn));
     app.appendChild(header);
 
+    // Shown while the server cannot save messages (disk full, database
+    // locked or unreachable); the server says when it works again.
+    ui.storageBanner = h('div', { class: 'storage-banner', role: 'alert', testid: 'storage-banner', hidden: true });
+    app.appendChild(ui.storageBanner);
+
     // Main area with three views
     ui.main = h('main', { id: 'main', tabindex: '-1' });
     ui.viewChats = buildChatsView();
@@ -745,12 +750,25 @@
       case 'note_added': return onNoteAdded(f);
       case 'released': return onReleased(f);
       case 'error': return onError(f);
+      case 'storage': return renderStorage(f);
       default: return undefined; // unknown frame types are ignored
     }
   }
 
+  function renderStorage(s) {
+    if (!ui.storageBanner || !s || typeof s !== 'object') return;
+    const failing = s.ok === false;
+    const wasFailing = !ui.storageBanner.hidden;
+    ui.storageBanner.hidden = !failing;
+    ui.storageBanner.textContent = failing
+      ? `Messages cannot be saved right now (${s.message || 'storage is failing'}). Patients are told to retry and their messages wait on their side; what you send is not delivered until saving works again.`
+      : '';
+    if (wasFailing && !failing) toast('Saving works again.');
+  }
+
   function onHello(f) {
     backoffAttempt = 0;
+    renderStorage(f.storage);
     if (typeof f.name === 'string' && f.name) state.me.name = f.name;
     if (f.status === 'online' || f.status === 'away') state.status = f.status;
     setConnection('online', 'Connected');

@@ -307,10 +307,16 @@ pub(super) fn to_store(conversation: &Conversation, reply: Reply) -> NewMessage 
     }
 }
 
-/// Storage failed: the client is told to retry, and the cause is logged
-/// without any message content.
+/// Storage failed: the client is told to retry. A storage fault is logged
+/// once by the store's health record, not per message; anything else is
+/// logged here, without any message content.
 pub(super) fn unavailable(e: StoreError) -> FrameError {
-    tracing::error!(error = format!("{e:#}"), "chat storage failed");
+    match e {
+        StoreError::Unavailable(fault) => {
+            tracing::debug!(fault = fault.code(), "chat write refused")
+        }
+        e => tracing::error!(error = format!("{e:#}"), "chat storage failed"),
+    }
     FrameError::new(
         ErrorCode::Unavailable,
         "We couldn't save that just now. Please try again in a moment.",

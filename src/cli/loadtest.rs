@@ -10,6 +10,10 @@
 //! memory and CPU time), `--reload FILE` (a knowledge reload under load) and
 //! `--bookings N --staff-user NAME` (racing staff bookings; the password
 //! comes from `FRONTDESK_LOADTEST_PASSWORD`, never a flag).
+//!
+//! `--kill-restarts N --database-url URL` runs the server itself instead and
+//! kills it N times during the run (exit status 1 if an acknowledged message
+//! is missing from the database afterwards).
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -18,7 +22,7 @@ use std::time::Duration;
 use anyhow::Context;
 
 use crate::loadtest::bookings::{self, PASSWORD_ENV, Password};
-use crate::loadtest::{self, Config, Mode, Questions, reload};
+use crate::loadtest::{self, Config, Mode, Questions, reload, restarts};
 
 #[derive(clap::Args, Debug)]
 pub struct LoadtestArgs {
@@ -72,6 +76,20 @@ pub struct LoadtestArgs {
     /// password is read from FRONTDESK_LOADTEST_PASSWORD.
     #[arg(long, value_name = "NAME", requires = "bookings")]
     pub staff_user: Option<String>,
+    /// Run `frontdesk serve` here on --url's port and kill it with SIGKILL
+    /// this many times during the run (at most 20), starting it again each
+    /// time. Patients reconnect, resume and resend what was not acked; at the
+    /// end every ack is looked up in the database. Needs --database-url.
+    #[arg(long, value_name = "N", requires = "database_url")]
+    pub kill_restarts: Option<u32>,
+    /// The database of the server that --kill-restarts runs (a fresh file is
+    /// best: sqlite://path/to/chaos.db).
+    #[arg(long, value_name = "URL", requires = "kill_restarts")]
+    pub database_url: Option<String>,
+    /// Append the log of the server that --kill-restarts runs to this file
+    /// (discarded otherwise).
+    #[arg(long, value_name = "FILE", requires = "kill_restarts")]
+    pub server_log: Option<PathBuf>,
 }
 
 pub fn run(args: LoadtestArgs) -> anyhow::Result<ExitCode> {
@@ -95,6 +113,15 @@ pub fn run(args: LoadtestArgs) -> anyhow::Result<ExitCode> {
         }
         _ => None,
     };
+    let restarts = args
+        .kill_restarts
+        .zip(args.database_url)
+        .map(|(restarts, database_url)| restarts::Plan {
+            restarts,
+            database_url,
+            knowledge: args.questions.is_none().then(|| args.knowledge.clone()),
+            server_log: args.server_log,
+        });
     let config = Config {
         url: args.url,
         connections: args.connections,
@@ -109,6 +136,7 @@ pub fn run(args: LoadtestArgs) -> anyhow::Result<ExitCode> {
         server_pid: args.server_pid,
         reload,
         bookings,
+        restarts,
     };
     loadtest::check_url(&config.url)?;
     let runtime = tokio::runtime::Runtime::new().context("cannot start the async runtime")?;
@@ -123,6 +151,15 @@ pub fn run(args: LoadtestArgs) -> anyhow::Result<ExitCode> {
             "warning: {} could not be put back; it ends with a `<!-- loadtest reload -->` line to remove",
             r.file.display()
         );
+    }
+    if let Some(d) = &report.durability
+        && (d.lost > 0 || d.duplicated > 0)
+    {
+        eprintln!(
+            "error: {} acknowledged messages are not stored as acknowledged, {} stored twice",
+            d.lost, d.duplicated
+        );
+        return Ok(ExitCode::FAILURE);
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -34,8 +34,15 @@ impl From<Refusal> for Failure {
     }
 }
 
+/// Storage failed; a storage fault is logged once by the store's health
+/// record, anything else here.
 fn unavailable(e: StoreError) -> Refusal {
-    tracing::error!(error = format!("{e:#}"), "console storage failed");
+    match e {
+        StoreError::Unavailable(fault) => {
+            tracing::debug!(fault = fault.code(), "console write refused")
+        }
+        e => tracing::error!(error = format!("{e:#}"), "console storage failed"),
+    }
     Refusal::new(
         "unavailable",
         "That could not be saved just now. Please try again.",

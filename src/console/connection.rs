@@ -39,6 +39,8 @@ async fn serve(socket: WebSocket, state: AppState, session: StaffSession, token:
     let _drain = state.drain.clone();
     let mut shutdown = state.shutdown.clone();
     let mut ended = session.ended.clone();
+    let mut storage = state.writer.health().subscribe();
+    storage.borrow_and_update();
     let (sink, mut stream) = socket.split();
     let mut link: AgentLink = state.hub.connect_agent(session.staff, &session.name);
     let mut agent = Agent {
@@ -78,6 +80,12 @@ async fn serve(socket: WebSocket, state: AppState, session: StaffSession, token:
                         None => Err(Exit::Close(CLOSE_RESTARTING, "resync")),
                     };
                     if let Err(exit) = step { break exit; }
+                }
+                Ok(()) = storage.changed() => {
+                    let view = protocol::StorageView::from(&*storage.borrow_and_update());
+                    if let Err(exit) = agent.send(&ConsoleFrame::Storage { storage: view }).await {
+                        break exit;
+                    }
                 }
                 _ = ping.tick() => {
                     if agent.send_raw(Message::Ping(Default::default())).await.is_err() { break Exit::Gone; }
@@ -122,6 +130,7 @@ impl Agent {
             name: self.session.name.clone(),
             role: self.session.role.as_str(),
             status: self.state.hub.status_of(self.session.staff),
+            storage: protocol::StorageView::from(&self.state.writer.health().status()),
         };
         self.send(&hello).await?;
         for conversation in self.state.hub.held_by(self.session.staff) {

@@ -201,6 +201,13 @@ pub enum ConsoleFrame {
         name: String,
         role: &'static str,
         status: AgentStatus,
+        /// Whether messages can be saved right now.
+        storage: StorageView,
+    },
+    /// Saving stopped working, or works again (shown as a banner).
+    Storage {
+        #[serde(flatten)]
+        storage: StorageView,
     },
     Queue {
         items: Vec<QueueItem>,
@@ -249,6 +256,37 @@ pub enum ConsoleFrame {
         #[serde(skip_serializing_if = "Option::is_none")]
         id: Option<String>,
     },
+}
+
+/// The store's health as agents see it.
+#[derive(Debug, Clone, Serialize)]
+pub struct StorageView {
+    pub ok: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub fault: Option<&'static str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub message: Option<&'static str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub since: Option<String>,
+}
+
+impl From<&crate::store::StorageStatus> for StorageView {
+    fn from(status: &crate::store::StorageStatus) -> Self {
+        match status {
+            crate::store::StorageStatus::Ok => StorageView {
+                ok: true,
+                fault: None,
+                message: None,
+                since: None,
+            },
+            crate::store::StorageStatus::Failing { fault, since } => StorageView {
+                ok: false,
+                fault: Some(fault.code()),
+                message: Some(fault.describe()),
+                since: Some(since.clone()),
+            },
+        }
+    }
 }
 
 impl ConsoleFrame {

@@ -98,6 +98,10 @@ impl From<crate::store::StoreError> for HttpError {
         match e {
             crate::store::StoreError::NotFound => HttpError::NotFound,
             crate::store::StoreError::Conflict(what) => HttpError::Conflict(what),
+            // Logged once by the store's health record, not per request.
+            crate::store::StoreError::Unavailable(_) => HttpError::Unavailable(
+                "That could not be saved just now (storage is unavailable). Please try again.",
+            ),
             other => HttpError::Internal(other.into()),
         }
     }

@@ -7,7 +7,7 @@ pub mod pages;
 
 use axum::Router;
 use axum::extract::{Request, State};
-use axum::http::{HeaderValue, header};
+use axum::http::{HeaderValue, StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
@@ -16,6 +16,7 @@ use serde_json::json;
 pub use error::HttpError;
 
 use crate::state::AppState;
+use crate::store::{Fault, StorageStatus};
 
 /// Every route of the server.
 pub fn router(state: AppState) -> Router {
@@ -35,19 +36,40 @@ pub fn router(state: AppState) -> Router {
         .with_state(state)
 }
 
-/// Liveness and readiness: the database answers. Also says which knowledge
-/// generation is serving, so a deploy script or `frontdesk loadtest --reload`
-/// can tell when an edit has been picked up.
-async fn health(State(state): State<AppState>) -> Result<impl IntoResponse, HttpError> {
-    state.store.ping().await?;
+/// Liveness and readiness: 200 while the database answers and writes
+/// commit, 503 with `"storage": "failing"` and the fault's code while they
+/// do not, so a load balancer stops sending new chats. Also says which
+/// knowledge generation is serving, so a deploy script or `frontdesk
+/// loadtest --reload` can tell when an edit has been picked up.
+async fn health(State(state): State<AppState>) -> Response {
+    let store = state.writer.health();
+    let fault = match store.status() {
+        StorageStatus::Failing { fault, since } => Some((fault, Some(since))),
+        StorageStatus::Ok => match state.store.ping().await {
+            Ok(()) => None,
+            Err(_) => Some((Fault::Unreachable, None)),
+        },
+    };
     let knowledge = state.engine.knowledge().stats();
-    Ok(axum::Json(json!({
-        "status": "ok",
+    let mut body = json!({
+        "status": if fault.is_some() { "failing" } else { "ok" },
+        "storage": if fault.is_some() { "failing" } else { "ok" },
         "knowledge": {
             "generation": knowledge.generation,
             "articles": knowledge.articles_en + knowledge.articles_es,
         },
-    })))
+    });
+    let status = match fault {
+        Some((fault, since)) => {
+            body["storage_fault"] = json!(fault.code());
+            body["storage_message"] = json!(fault.describe());
+            body["storage_failing_since"] = json!(since);
+            body["storage_failed_batches"] = json!(store.failed_batches());
+            StatusCode::SERVICE_UNAVAILABLE
+        }
+        None => StatusCode::OK,
+    };
+    (status, axum::Json(body)).into_response()
 }
 
 /// Strict defaults for every response; pages only load what this server

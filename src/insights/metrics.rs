@@ -130,6 +130,23 @@ pub async fn scrape(
         "# HELP frontdesk_queue_length Chats waiting for an agent.\n# TYPE frontdesk_queue_length gauge\nfrontdesk_queue_length {}",
         state.hub.queue().len()
     );
+    let store = state.writer.health();
+    let _ = writeln!(
+        out,
+        "# HELP frontdesk_storage_up 1 while database writes commit, 0 while they fail.\n# TYPE frontdesk_storage_up gauge\nfrontdesk_storage_up {}",
+        u8::from(store.status().fault().is_none())
+    );
+    let _ = writeln!(
+        out,
+        "# HELP frontdesk_store_failed_batches_total Write batches that did not commit, by fault.\n# TYPE frontdesk_store_failed_batches_total counter"
+    );
+    for (fault, n) in store.failures_by_fault() {
+        let _ = writeln!(
+            out,
+            "frontdesk_store_failed_batches_total{{fault=\"{}\"}} {n}",
+            fault.code()
+        );
+    }
     m.queue_wait.render(
         "frontdesk_queue_wait_seconds",
         "How long claimed chats waited.",

@@ -1,5 +1,6 @@
 //! One simulated patient: connects, starts a conversation, then says things
-//! at a steady rate (or holds the socket open) until the run's deadline.
+//! at a steady rate (or holds the socket open) until the run's deadline. In
+//! a durable run it also comes back after the server dies, like the widget.
 
 use std::collections::{HashMap, VecDeque};
 use std::sync::Arc;
@@ -18,6 +19,8 @@ use super::stats::ClientStats;
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 /// After the deadline, how long to wait for outstanding acks and replies.
 const DRAIN: Duration = Duration::from_secs(2);
+/// How often a dropped connection tries again (`--kill-restarts`).
+const RECONNECT_EVERY: Duration = Duration::from_millis(100);
 
 /// What every connection of a run shares.
 pub struct Plan {
@@ -32,12 +35,91 @@ pub struct Plan {
     pub max_samples: usize,
     /// When a knowledge reload is under way (`--reload`, Frontdesk runs only).
     pub reload_window: Option<Arc<Window>>,
+    /// After a drop, reconnect, resume and resend what was not acked, and
+    /// keep every ack for the check against the database (`--kill-restarts`).
+    pub durable: bool,
 }
 
 impl Plan {
     fn in_reload_window(&self, t: Instant) -> bool {
         self.reload_window.as_ref().is_some_and(|w| w.contains(t))
     }
+}
+
+type Socket =
+    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
+
+/// Connects and starts (or, with a token, resumes) a conversation; returns
+/// the socket and the `started` frame.
+async fn open(plan: &Plan, resume: Option<&str>) -> Option<(Socket, Value)> {
+    let config = WebSocketConfig::default()
+        .read_buffer_size(4 * 1024)
+        .write_buffer_size(4 * 1024)
+        .max_message_size(Some(64 * 1024));
+    let connect = async {
+        let _permit = plan.handshakes.acquire().await;
+        let (mut ws, _) =
+            tokio_tungstenite::connect_async_with_config(plan.url.as_str(), Some(config), true)
+                .await
+                .ok()?;
+        let start = match resume {
+            Some(token) => json!({"type": "start", "resume": token}),
+            None => json!({"type": "start"}),
+        };
+        ws.send(Message::text(start.to_string())).await.ok()?;
+        loop {
+            let frame = ws.next().await?.ok()?;
+            if let Some(v) = json_of(&frame)
+                && v["type"] == "started"
+            {
+                return Some((ws, v));
+            }
+        }
+    };
+    timeout(CONNECT_TIMEOUT, connect).await.ok().flatten()
+}
+
+/// After a drop (`--kill-restarts`): reconnects until `until`, resuming the
+/// same conversation, and resends every unacked message with its id, as
+/// the widget's outbox does.
+async fn reconnect(
+    plan: &Plan,
+    resume: &str,
+    conversation: &str,
+    unacked: &HashMap<String, Unacked>,
+    stats: &mut ClientStats,
+    until: Instant,
+) -> Option<Socket> {
+    while Instant::now() < until {
+        if let Some((mut ws, started)) = open(plan, Some(resume)).await {
+            if started["conversation"] != conversation {
+                stats.error("resumed_another_conversation");
+                return None;
+            }
+            stats.reconnects += 1;
+            let mut resend: Vec<(&String, &Unacked)> = unacked.iter().collect();
+            resend.sort_by_key(|(_, u)| u.number);
+            for (id, u) in resend {
+                let frame = json!({"type": "say", "id": id, "text": u.text});
+                stats.resent += 1;
+                if ws.send(Message::text(frame.to_string())).await.is_err() {
+                    break;
+                }
+            }
+            return Some(ws);
+        }
+        tokio::time::sleep(RECONNECT_EVERY).await;
+    }
+    None
+}
+
+/// A message sent and not yet acknowledged.
+struct Unacked {
+    sent_at: Instant,
+    /// Its order, so a resend keeps it.
+    number: u64,
+    /// Kept only when the message may have to be resent.
+    text: String,
 }
 
 /// Runs one connection from `start_at` until `deadline`.
@@ -52,31 +134,19 @@ pub async fn run(
     if Instant::now() >= deadline {
         return stats;
     }
-    let config = WebSocketConfig::default()
-        .read_buffer_size(4 * 1024)
-        .write_buffer_size(4 * 1024)
-        .max_message_size(Some(64 * 1024));
-    let connect = async {
-        let _permit = plan.handshakes.acquire().await;
-        let (mut ws, _) =
-            tokio_tungstenite::connect_async_with_config(plan.url.as_str(), Some(config), true)
-                .await
-                .ok()?;
-        ws.send(Message::text(r#"{"type":"start"}"#)).await.ok()?;
-        loop {
-            let frame = ws.next().await?.ok()?;
-            if let Some(v) = json_of(&frame)
-                && v["type"] == "started"
-            {
-                return Some(ws);
-            }
-        }
-    };
-    let Ok(Some(mut ws)) = timeout(CONNECT_TIMEOUT, connect).await else {
+    let Some((mut ws, started)) = open(&plan, None).await else {
         stats.connect_failed = true;
         return stats;
     };
     stats.connected = true;
+    let resume = started["resume"].as_str().unwrap_or_default().to_owned();
+    let conversation = started["conversation"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
+    if plan.durable {
+        stats.conversation = Some(conversation.clone());
+    }
 
     let mut rng = Rng::new(index as u64);
     let mut ticker = tokio::time::interval(Duration::from_secs_f64(
@@ -90,26 +160,25 @@ pub async fn run(
     let mut sending = plan.rate.is_some();
     let mut started = true;
     let mut next_id = 0u64;
-    // Sent, not yet acked: id → send time.
-    let mut unacked: HashMap<String, Instant> = HashMap::new();
+    // Sent, not yet acked, by id.
+    let mut unacked: HashMap<String, Unacked> = HashMap::new();
     // Acked, waiting for the first reply after the ack: (ack seq, send time).
     let mut awaiting: VecDeque<(i64, Instant)> = VecDeque::new();
     let mut stop_at = deadline;
     let mut draining = false;
 
     loop {
-        tokio::select! {
+        // `Some` when the socket was lost.
+        let lost = tokio::select! {
             _ = ticker.tick(), if sending && started => {
                 next_id += 1;
                 let id = format!("lt-{index}-{next_id}");
-                let text = &plan.questions[rng.below(plan.questions.len())];
-                let frame = json!({"type": "say", "id": id, "text": reword(text, &mut rng)});
-                unacked.insert(id, Instant::now());
+                let text = reword(&plan.questions[rng.below(plan.questions.len())], &mut rng);
+                let frame = json!({"type": "say", "id": id, "text": text});
+                let text = if plan.durable { text } else { String::new() };
+                unacked.insert(id, Unacked { sent_at: Instant::now(), number: next_id, text });
                 stats.sent += 1;
-                if ws.send(Message::text(frame.to_string())).await.is_err() {
-                    stats.drop_connection(plan.in_reload_window(Instant::now()));
-                    break;
-                }
+                ws.send(Message::text(frame.to_string())).await.is_err()
             }
             _ = sleep_until(stop_at) => {
                 if sending && (!unacked.is_empty() || !awaiting.is_empty()) {
@@ -122,69 +191,93 @@ pub async fn run(
                 stats.open_at_end = true;
                 break;
             }
-            frame = ws.next() => {
-                let Some(Ok(frame)) = frame else {
-                    stats.drop_connection(plan.in_reload_window(Instant::now()));
-                    break;
-                };
-                if matches!(frame, Message::Close(_)) {
-                    stats.drop_connection(plan.in_reload_window(Instant::now()));
-                    break;
+            frame = ws.next() => match frame {
+                Some(Ok(Message::Close(_))) | Some(Err(_)) | None => true,
+                Some(Ok(frame)) => {
+                    if let Some(v) = json_of(&frame) {
+                        let now = Instant::now();
+                        match v["type"].as_str().unwrap_or("") {
+                            "ack" => {
+                                let id = v["id"].as_str().unwrap_or_default();
+                                let sent = unacked.remove(id);
+                                if let (Some(sent), Some(seq)) = (sent, v["seq"].as_i64()) {
+                                    stats.acks += 1;
+                                    if plan.durable {
+                                        stats.acked.push((id.to_owned(), seq));
+                                    }
+                                    if stats.ack_us.len() < plan.max_samples {
+                                        stats.ack_us.push(micros(now - sent.sent_at));
+                                    }
+                                    awaiting.push_back((seq, sent.sent_at));
+                                }
+                            }
+                            "reply" => {
+                                stats.replies += 1;
+                                let seq = v["seq"].as_i64().unwrap_or(i64::MAX);
+                                if awaiting.front().is_some_and(|(ack_seq, _)| *ack_seq < seq) {
+                                    let (_, sent_at) = awaiting.pop_front().unwrap();
+                                    stats.answered += 1;
+                                    if stats.reply_us.len() < plan.max_samples {
+                                        stats.reply_us.push(micros(now - sent_at));
+                                    }
+                                    if plan.in_reload_window(sent_at)
+                                        && stats.reload_reply_us.len() < plan.max_samples
+                                    {
+                                        stats.reload_reply_us.push(micros(now - sent_at));
+                                    }
+                                }
+                            }
+                            "error" => {
+                                stats.error(v["code"].as_str().unwrap_or("unknown"));
+                                // A refused message stays in the outbox when it
+                                // may be resent; the check allows it stored once.
+                                if let Some(id) = v["id"].as_str().filter(|_| !plan.durable) {
+                                    unacked.remove(id);
+                                }
+                            }
+                            // A durable run keeps its one conversation, so every
+                            // ack can be looked up in it at the end.
+                            "queued" if started && !plan.durable => {
+                                // The bot handed over to a person, so it will not answer
+                                // again: end this conversation and start a new one.
+                                stats.handoffs += 1;
+                                stats.unanswered += awaiting.len() as u64;
+                                awaiting.clear();
+                                started = false;
+                                let end = ws.send(Message::text(r#"{"type":"end"}"#)).await;
+                                let start = ws.send(Message::text(r#"{"type":"start"}"#)).await;
+                                if end.is_err() || start.is_err() {
+                                    stats.drop_connection(plan.in_reload_window(Instant::now()));
+                                    break;
+                                }
+                            }
+                            "queued" => stats.handoffs += 1,
+                            "started" => started = true,
+                            _ => {}
+                        }
+                    }
+                    if draining && unacked.is_empty() && awaiting.is_empty() {
+                        stats.open_at_end = true;
+                        break;
+                    }
+                    false
                 }
-                let Some(v) = json_of(&frame) else { continue };
-                let now = Instant::now();
-                match v["type"].as_str().unwrap_or("") {
-                    "ack" => {
-                        let sent_at = v["id"].as_str().and_then(|id| unacked.remove(id));
-                        if let (Some(sent_at), Some(seq)) = (sent_at, v["seq"].as_i64()) {
-                            stats.acks += 1;
-                            if stats.ack_us.len() < plan.max_samples {
-                                stats.ack_us.push(micros(now - sent_at));
-                            }
-                            awaiting.push_back((seq, sent_at));
-                        }
-                    }
-                    "reply" => {
-                        stats.replies += 1;
-                        let seq = v["seq"].as_i64().unwrap_or(i64::MAX);
-                        if awaiting.front().is_some_and(|(ack_seq, _)| *ack_seq < seq) {
-                            let (_, sent_at) = awaiting.pop_front().unwrap();
-                            stats.answered += 1;
-                            if stats.reply_us.len() < plan.max_samples {
-                                stats.reply_us.push(micros(now - sent_at));
-                            }
-                            if plan.in_reload_window(sent_at)
-                                && stats.reload_reply_us.len() < plan.max_samples
-                            {
-                                stats.reload_reply_us.push(micros(now - sent_at));
-                            }
-                        }
-                    }
-                    "error" => {
-                        stats.error(v["code"].as_str().unwrap_or("unknown"));
-                        if let Some(id) = v["id"].as_str() {
-                            unacked.remove(id);
-                        }
-                    }
-                    "queued" if started => {
-                        // The bot handed over to a person, so it will not answer
-                        // again: end this conversation and start a new one.
-                        stats.handoffs += 1;
-                        stats.unanswered += awaiting.len() as u64;
-                        awaiting.clear();
-                        started = false;
-                        let end = ws.send(Message::text(r#"{"type":"end"}"#)).await;
-                        let start = ws.send(Message::text(r#"{"type":"start"}"#)).await;
-                        if end.is_err() || start.is_err() {
-                            stats.drop_connection(plan.in_reload_window(Instant::now()));
-                            break;
-                        }
-                    }
-                    "started" => started = true,
-                    _ => {}
-                }
-                if draining && unacked.is_empty() && awaiting.is_empty() {
-                    stats.open_at_end = true;
+            },
+        };
+        if lost {
+            // Replies to messages sent before the drop are not waited for.
+            stats.unanswered += awaiting.len() as u64;
+            awaiting.clear();
+            let until = deadline + DRAIN;
+            let back = if plan.durable {
+                reconnect(&plan, &resume, &conversation, &unacked, &mut stats, until).await
+            } else {
+                None
+            };
+            match back {
+                Some(socket) => ws = socket,
+                None => {
+                    stats.drop_connection(plan.in_reload_window(Instant::now()));
                     break;
                 }
             }
@@ -192,6 +285,9 @@ pub async fn run(
     }
     stats.unacked += unacked.len() as u64;
     stats.unanswered += awaiting.len() as u64;
+    if plan.durable {
+        stats.never_acked = unacked.into_keys().collect();
+    }
     if !stats.dropped {
         let _ = timeout(Duration::from_secs(1), ws.close(None)).await;
     }

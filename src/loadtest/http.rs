@@ -46,6 +46,11 @@ impl Server {
         })
     }
 
+    /// `host:port`, as a server binds it.
+    pub fn authority(&self) -> &str {
+        &self.authority
+    }
+
     /// The full URL of `path` on this server (for messages and tests).
     pub fn url(&self, path: &str) -> String {
         format!("http://{}{path}", self.authority)

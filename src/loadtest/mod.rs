@@ -13,6 +13,7 @@ pub mod cpu;
 pub mod http;
 pub mod reload;
 mod render;
+pub mod restarts;
 pub mod rss;
 pub mod stats;
 
@@ -73,6 +74,9 @@ pub struct Config {
     pub reload: Option<reload::Plan>,
     /// Race staff bookings for a few slots while the chat load runs.
     pub bookings: Option<bookings::Plan>,
+    /// Run the server here and kill it with SIGKILL during the run; check
+    /// every acknowledgement against the database at the end.
+    pub restarts: Option<restarts::Plan>,
 }
 
 /// The figures of one run, and of the bare stack when asked for.
@@ -108,6 +112,9 @@ pub struct Report {
     /// `--bookings`: the staff bookings during the run.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub bookings: Option<bookings::BookingsReport>,
+    /// `--kill-restarts`: acknowledgements checked against the database.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub durability: Option<restarts::DurabilityReport>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -197,6 +204,14 @@ pub async fn run(config: Config) -> anyhow::Result<Report> {
         Some(plan) => Some(bookings::Prepared::new(plan, server.clone()).await?),
         None => None,
     };
+    let mut own_server = match &config.restarts {
+        Some(plan) => {
+            let mut started = restarts::Server::start(plan, server.authority())?;
+            started.ready(&server).await?;
+            Some(started)
+        }
+        None => None,
+    };
     let sampler = config.server_pid.map(rss::Sampler::start).transpose()?;
     let server_cpu_before = config.server_pid.map(cpu::process_seconds).transpose()?;
     let harness_cpu_before = own_cpu_seconds();
@@ -210,8 +225,31 @@ pub async fn run(config: Config) -> anyhow::Result<Report> {
         .zip(window.clone())
         .map(|(prepared, window)| tokio::spawn(prepared.trigger(window)));
     let booking_task = booking.map(|b| tokio::spawn(b.fire()));
+    let restart_task = own_server
+        .take()
+        .zip(config.restarts.clone())
+        .map(|(s, plan)| {
+            let bind = server.authority().to_owned();
+            tokio::spawn(restarts::cycle(
+                s,
+                plan,
+                bind,
+                server.clone(),
+                begin,
+                config.duration,
+            ))
+        });
     let mut clients = drive(&config, &config.url, questions.clone(), begin, window).await;
     let wall = begin.elapsed();
+    let durability = match restart_task.zip(config.restarts.as_ref()) {
+        Some((task, plan)) => {
+            let (mut last, downtime_ms) = task.await.context("the restart task failed")??;
+            // The last kill comes after the run, before the check.
+            last.kill();
+            Some(restarts::verify(&plan.database_url, &clients, plan.restarts, downtime_ms).await?)
+        }
+        None => None,
+    };
     let server_seconds = config
         .server_pid
         .zip(server_cpu_before)
@@ -268,6 +306,7 @@ pub async fn run(config: Config) -> anyhow::Result<Report> {
         rss_per_connection_kib,
         reload,
         bookings,
+        durability,
     })
 }
 
@@ -287,6 +326,23 @@ fn validate(config: &Config) -> anyhow::Result<()> {
         && plan.at >= config.duration
     {
         bail!("--reload-at-secs must be less than --duration-secs");
+    }
+    if let Some(plan) = &config.restarts {
+        if plan.restarts == 0 || plan.restarts > restarts::MAX_RESTARTS {
+            bail!("--kill-restarts must be 1..={}", restarts::MAX_RESTARTS);
+        }
+        if config.mode == Mode::Idle {
+            bail!("--kill-restarts needs messages: use steady or ramp mode");
+        }
+        if config.baseline
+            || config.server_pid.is_some()
+            || config.reload.is_some()
+            || config.bookings.is_some()
+        {
+            bail!(
+                "--kill-restarts runs the server itself; it does not combine with --baseline, --server-pid, --reload or --bookings"
+            );
+        }
     }
     Ok(())
 }
@@ -350,6 +406,7 @@ async fn drive(
         handshakes: Arc::new(tokio::sync::Semaphore::new(HANDSHAKES)),
         max_samples: (MAX_SAMPLES / config.connections).max(1),
         reload_window,
+        durable: config.restarts.is_some(),
     });
     let deadline = begin + config.duration;
     let n = config.connections;

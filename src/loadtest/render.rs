@@ -6,6 +6,7 @@ use std::fmt::Write as _;
 use super::bookings::BookingsReport;
 use super::cpu::CpuUse;
 use super::reload::ReloadReport;
+use super::restarts::DurabilityReport;
 use super::stats::{self, Totals};
 use super::{Mode, Report};
 
@@ -113,6 +114,9 @@ pub fn render(report: &Report) -> String {
     if let Some(b) = &report.bookings {
         bookings(&mut out, b);
     }
+    if let Some(d) = &report.durability {
+        durability(&mut out, d);
+    }
     out
 }
 
@@ -215,5 +219,37 @@ fn bookings(out: &mut String, b: &BookingsReport) {
         b.latency_ms.p50,
         b.latency_ms.p99,
         b.cancelled
+    );
+}
+
+fn durability(out: &mut String, d: &DurabilityReport) {
+    let downtime = d
+        .downtime_ms
+        .iter()
+        .map(|ms| format!("{:.1}", ms / 1e3))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let _ = writeln!(
+        out,
+        "kill -9 and restart: {} times (back after {downtime} s), then a last kill before the check",
+        d.restarts
+    );
+    let _ = writeln!(
+        out,
+        "  {} conversations, {} reconnects, {} messages resent",
+        d.conversations, d.reconnects, d.resent
+    );
+    let _ = writeln!(
+        out,
+        "  {} acknowledged, {} stored{}; {} never acknowledged (each stored at most once); {} stored twice",
+        d.acknowledged,
+        d.stored,
+        if d.lost > 0 {
+            format!(", {} LOST", d.lost)
+        } else {
+            String::new()
+        },
+        d.never_acknowledged,
+        d.duplicated
     );
 }

@@ -42,6 +42,14 @@ pub struct ClientStats {
     pub reload_reply_us: Vec<u64>,
     /// Closed or failed while a knowledge reload was under way.
     pub dropped_during_reload: bool,
+    /// Durable runs: the one conversation, every (id, seq) acknowledged in
+    /// it, and the ids sent but never acknowledged.
+    pub conversation: Option<String>,
+    pub acked: Vec<(String, i64)>,
+    pub never_acked: Vec<String>,
+    /// Durable runs: times the connection came back, messages resent.
+    pub reconnects: u64,
+    pub resent: u64,
 }
 
 impl ClientStats {

@@ -46,17 +46,18 @@ enum Fate {
     Missing,
 }
 
-/// Appends `run` in order inside `tx`. Sequence numbers follow the run's
+/// Appends `run` in order inside `tx`; `run` is emptied only when every
+/// statement succeeded, so a failure can still answer each caller. Sequence numbers follow the run's
 /// order within each conversation, each message directly followed by its
 /// replies; a client id already stored (or seen earlier in the run) is
 /// answered with the original message, and its replies are not stored.
 pub(super) async fn append_run(
     tx: &mut Transaction<'_, Sqlite>,
-    run: Vec<PendingAppend>,
+    run: &mut Vec<PendingAppend>,
 ) -> Result<Vec<Done>, sqlx::Error> {
     // Every message of the run in order, with the row its replies follow.
     let mut rows: Vec<(&NewMessage, Option<usize>)> = Vec::new();
-    for (message, replies, _) in &run {
+    for (message, replies, _) in run.iter() {
         let lead = rows.len();
         rows.push((message, None));
         rows.extend(replies.iter().map(|r| (r, Some(lead))));
@@ -129,7 +130,7 @@ pub(super) async fn append_run(
     };
     let mut fates = fates.iter();
     let mut done = Vec::with_capacity(run.len());
-    for (_, replies, reply) in run {
+    for (_, replies, reply) in run.drain(..) {
         let outcome = fates.next().map_or(Err(StoreError::NotFound), appended);
         let follow_ups: Vec<Appended> = fates
             .by_ref()

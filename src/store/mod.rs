@@ -11,11 +11,13 @@
 
 mod appointments;
 mod audit;
+mod fault;
 mod handoff;
 mod insights;
 mod messages;
 mod retention;
 mod sqlite;
+mod sqlite_faults;
 mod staff;
 mod writer;
 
@@ -28,6 +30,7 @@ use crate::transcript::{Message, NewMessage};
 
 pub use appointments::{Appointment, NewAppointment};
 pub use audit::{AuditEntry, AuditRecord};
+pub use fault::{Fault, Health, Status as StorageStatus};
 pub use handoff::{
     Callback, Channel, ConversationInfo, HandoffChange, NewCallback, Note, OpenHandoff,
 };
@@ -44,8 +47,10 @@ pub enum StoreError {
     Conflict(&'static str),
     #[error("unsupported database URL: {0}")]
     UnsupportedUrl(String),
-    #[error("the store is shutting down")]
-    Closed,
+    /// A write was not committed: the database refused it (or the server
+    /// is shutting down). Nothing of it is stored; the caller may retry.
+    #[error("storage unavailable: {0}")]
+    Unavailable(Fault),
     #[error(transparent)]
     Other(#[from] anyhow::Error),
 }
@@ -185,6 +190,12 @@ pub enum WriteOp {
         comment: Option<String>,
         reply: oneshot::Sender<StoreResult<()>>,
     },
+    /// A small write that needs room on the disk and the write lock; the
+    /// writer sends it while storage is failing and nothing else is written,
+    /// to notice when writes work again.
+    Probe {
+        reply: oneshot::Sender<StoreResult<()>>,
+    },
     /// A safety rule fired in a conversation.
     RecordSafety {
         conversation: ConversationId,
@@ -208,6 +219,39 @@ impl WriteOp {
                 | WriteOp::Feedback { .. }
                 | WriteOp::Rate { .. }
                 | WriteOp::Audit { .. }
+        )
+    }
+
+    /// Answers the op's caller that it was not stored because of `fault`.
+    pub fn fail(self, fault: Fault) {
+        macro_rules! refuse {
+            ($($variant:ident),*) => {
+                match self {
+                    $(WriteOp::$variant { reply, .. } => {
+                        // A caller that gave up waiting is not an error.
+                        let _ = reply.send(Err(StoreError::Unavailable(fault)));
+                    })*
+                }
+            };
+        }
+        refuse!(
+            StartConversation,
+            Append,
+            LinkVisitor,
+            EndConversation,
+            SetHandoff,
+            AddNote,
+            AddCallback,
+            Book,
+            CancelAppointment,
+            Purge,
+            Audit,
+            RecordEscalation,
+            RecordUnanswered,
+            Feedback,
+            Rate,
+            Probe,
+            RecordSafety
         )
     }
 }
@@ -271,9 +315,18 @@ impl Store {
         }
     }
 
+    /// The client ids and seqs of a conversation's messages that have one
+    /// (the load harness checks its acknowledgements against them).
+    pub async fn client_messages(
+        &self,
+        conversation: &ConversationId,
+    ) -> StoreResult<Vec<(String, i64)>> {
+        dispatch!(self, s => s.client_messages(conversation).await)
+    }
+
     /// Commits `ops` in one transaction and answers each op's reply channel.
     /// Only the [`Writer`] calls this.
-    async fn write_batch(&self, ops: Vec<WriteOp>) {
+    async fn write_batch(&self, ops: Vec<WriteOp>) -> Result<(), fault::BatchError> {
         match self {
             Store::Sqlite(s) => s.write_batch(ops).await,
         }

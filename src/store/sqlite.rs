@@ -7,8 +7,10 @@ use std::time::Duration;
 
 use anyhow::Context;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
-use sqlx::{Sqlite, SqlitePool, Transaction};
+use sqlx::{Connection, Sqlite, SqlitePool, Transaction};
 
+use super::fault::{BatchError, Fault};
+use super::sqlite_faults::FileIdentity;
 use super::{Conversation, StoreError, StoreResult, VisitorId, WriteOp};
 use crate::ids::{ConversationId, TokenDigest};
 use crate::lang::Lang;
@@ -21,6 +23,8 @@ pub struct SqliteStore {
     /// batch touches the same hot index pages, and a cold cache made each
     /// statement read them back through system calls.
     writer: SqlitePool,
+    /// The file opened at start, checked around every write batch.
+    file: FileIdentity,
 }
 
 /// Page cache per connection (SQLite's unit: negative means KiB).
@@ -33,7 +37,6 @@ impl SqliteStore {
     pub async fn connect(url: &str) -> StoreResult<Self> {
         let options = SqliteConnectOptions::from_str(url)
             .with_context(|| "invalid sqlite URL")?
-            .create_if_missing(true)
             .journal_mode(SqliteJournalMode::Wal)
             .synchronous(SqliteSynchronous::Full)
             .busy_timeout(Duration::from_secs(5))
@@ -64,8 +67,19 @@ impl SqliteStore {
         } else {
             SqlitePoolOptions::new().max_connections(8)
         };
+        // The file is created once, here. Connections opened later (the
+        // pool replaces a failed one) must never create an empty database
+        // where the real one was removed.
+        if !in_memory {
+            sqlx::SqliteConnection::connect_with(&options.clone().create_if_missing(true))
+                .await
+                .context("cannot create the SQLite database")?
+                .close()
+                .await
+                .context("cannot create the SQLite database")?;
+        }
         let pool = pool_options
-            .connect_with(options.clone())
+            .connect_with(options.clone().create_if_missing(in_memory))
             .await
             .context("cannot open the SQLite database")?;
         sqlx::migrate!("src/store/migrations/sqlite")
@@ -80,11 +94,16 @@ impl SqliteStore {
                 .min_connections(1)
                 .idle_timeout(None)
                 .max_lifetime(None)
-                .connect_with(options)
+                // A batch fails (and patients hear `unavailable`) rather
+                // than waiting the default 30 s for a connection.
+                .acquire_timeout(Duration::from_secs(5))
+                .connect_with(options.clone())
                 .await
                 .context("cannot open the SQLite database")?
         };
-        Ok(Self { pool, writer })
+        let file = FileIdentity::of((!in_memory).then(|| options.get_filename()))
+            .context("cannot read the SQLite database file")?;
+        Ok(Self { pool, writer, file })
     }
 
     pub(super) fn pool(&self) -> &SqlitePool {
@@ -155,19 +174,48 @@ impl SqliteStore {
             .collect()
     }
 
-    /// Runs the batch in one transaction; replies go out only after the commit.
-    pub async fn write_batch(&self, ops: Vec<WriteOp>) {
+    /// The client ids and seqs of a conversation's messages that have one.
+    pub async fn client_messages(
+        &self,
+        conversation: &ConversationId,
+    ) -> StoreResult<Vec<(String, i64)>> {
+        Ok(sqlx::query_as(
+            "SELECT client_id, seq FROM messages
+             WHERE conversation_id = ? AND client_id IS NOT NULL",
+        )
+        .bind(conversation.as_str())
+        .fetch_all(&self.pool)
+        .await?)
+    }
+
+    /// Runs the batch in one transaction; every op is answered only after
+    /// the commit, or with the fault when anything failed. A failed batch
+    /// closes the writer's connection, so the next batch starts on a fresh
+    /// one: after some errors (`SQLITE_FULL`, `SQLITE_IOERR`) SQLite rolls
+    /// the transaction back by itself, and sqlx, which counts transactions
+    /// on its own, would then turn the next `BEGIN` into a savepoint inside
+    /// a transaction nobody commits, acknowledging writes that are lost.
+    pub async fn write_batch(&self, ops: Vec<WriteOp>) -> Result<(), BatchError> {
         let mut done: Vec<Done> = Vec::with_capacity(ops.len());
+        let mut ops = ops.into_iter();
+        let mut run = Vec::new();
+        let mut side: Vec<WriteOp> = Vec::new();
+        let mut conn = None;
         let outcome = async {
-            let mut tx = self.writer.begin().await?;
+            self.file.check()?;
+            let conn = conn.insert(self.writer.acquire().await.map_err(BatchError::from)?);
+            // IMMEDIATE takes the write lock up front; and a custom BEGIN is
+            // refused by sqlx inside a transaction instead of nesting.
+            let mut tx = conn
+                .begin_with("BEGIN IMMEDIATE")
+                .await
+                .map_err(BatchError::from)?;
             // Appends go in bulk (`append_run`), as one run for as long as
             // nothing they depend on intervenes: records on the side wait
             // until the run is written; any other op writes the run first.
             // Each statement is a round trip to sqlx's database thread, and
             // a busy batch's records used to cut its appends into several runs.
-            let mut run = Vec::new();
-            let mut side: Vec<WriteOp> = Vec::new();
-            for op in ops {
+            for op in ops.by_ref() {
                 match op {
                     WriteOp::Append {
                         message,
@@ -183,17 +231,28 @@ impl SqliteStore {
             }
             flush(&mut tx, &mut run, &mut side, &mut done).await?;
             tx.commit().await?;
-            Ok::<(), sqlx::Error>(())
+            // A commit into a file that is no longer the database is lost.
+            self.file.check()
         }
         .await;
         match outcome {
-            Ok(()) => done.into_iter().for_each(|d| d(true)),
+            Ok(()) => {
+                done.into_iter().for_each(|d| d(None));
+                Ok(())
+            }
             Err(e) => {
-                tracing::error!(error = %e, ops = done.len(), "a write batch failed and was rolled back");
-                // Nothing was committed: every op in the batch fails, including
-                // those not reached (their reply senders drop, which callers
-                // see as a failure too).
-                done.into_iter().for_each(|d| d(false));
+                if let Some(conn) = conn {
+                    // Rolls back whatever SQLite still holds open.
+                    let _ = conn.close().await;
+                }
+                // Nothing was committed: every op fails, those applied, those
+                // waiting in the run or on the side, and those not reached.
+                done.into_iter().for_each(|d| d(Some(e.fault)));
+                for (_, _, reply) in run {
+                    let _ = reply.send(Err(StoreError::Unavailable(e.fault)));
+                }
+                side.into_iter().chain(ops).for_each(|op| op.fail(e.fault));
+                Err(e)
             }
         }
     }
@@ -208,30 +267,36 @@ async fn flush(
     done: &mut Vec<Done>,
 ) -> Result<(), sqlx::Error> {
     if !run.is_empty() {
-        done.extend(super::messages::append_run(tx, std::mem::take(run)).await?);
+        done.extend(super::messages::append_run(tx, run).await?);
     }
-    for op in side.drain(..) {
-        done.push(apply(tx, op).await?);
+    // Ops not yet applied stay in `side`, so a failure can answer them.
+    let mut waiting = std::mem::take(side).into_iter();
+    while let Some(op) = waiting.next() {
+        match apply(tx, op).await {
+            Ok(d) => done.push(d),
+            Err(e) => {
+                side.extend(waiting);
+                return Err(e);
+            }
+        }
     }
     Ok(())
 }
 
-/// An applied op waiting for its transaction: called with `true` once the
-/// commit succeeded (the op's outcome is sent), `false` if it was rolled back.
-pub(super) type Done = Box<dyn FnOnce(bool) + Send>;
+/// An applied op waiting for its transaction: called with `None` once the
+/// commit succeeded (the op's outcome is sent), or with the fault that
+/// rolled it back.
+pub(super) type Done = Box<dyn FnOnce(Option<Fault>) + Send>;
 
 /// Builds a [`Done`] that sends `outcome` to `reply` on commit.
 pub(super) fn pending<T: Send + 'static>(
     reply: tokio::sync::oneshot::Sender<StoreResult<T>>,
     outcome: StoreResult<T>,
 ) -> Done {
-    Box::new(move |committed| {
-        let outcome = if committed {
-            outcome
-        } else {
-            Err(StoreError::Other(anyhow::anyhow!(
-                "the write batch was rolled back"
-            )))
+    Box::new(move |rolled_back| {
+        let outcome = match rolled_back {
+            None => outcome,
+            Some(fault) => Err(StoreError::Unavailable(fault)),
         };
         // A caller that gave up waiting is not an error.
         let _ = reply.send(outcome);
@@ -270,7 +335,8 @@ async fn apply(tx: &mut Transaction<'_, Sqlite>, op: WriteOp) -> Result<Done, sq
             reply,
         } => {
             // (write_batch sends appends in bulk; this keeps `apply` whole.)
-            let mut done = super::messages::append_run(tx, vec![(message, replies, reply)]).await?;
+            let mut done =
+                super::messages::append_run(tx, &mut vec![(message, replies, reply)]).await?;
             done.pop().unwrap_or_else(|| Box::new(|_| {}))
         }
         WriteOp::EndConversation {
@@ -401,6 +467,16 @@ async fn apply(tx: &mut Transaction<'_, Sqlite>, op: WriteOp) -> Result<Done, sq
             .bind(conversation.as_str())
             .bind(i64::from(score))
             .bind(comment)
+            .bind(transcript::now())
+            .execute(&mut **tx)
+            .await?;
+            pending(reply, Ok(()))
+        }
+        WriteOp::Probe { reply } => {
+            sqlx::query(
+                "INSERT INTO store_probe (id, at, pad) VALUES (1, ?, zeroblob(16384))
+                 ON CONFLICT (id) DO UPDATE SET at = excluded.at, pad = excluded.pad",
+            )
             .bind(transcript::now())
             .execute(&mut **tx)
             .await?;

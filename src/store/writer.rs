@@ -2,14 +2,17 @@
 //! queue and commits whatever has queued up in one transaction (group commit).
 //!
 //! Callers await their own op's outcome, so "acked means stored" holds: a
-//! caller hears `Ok` only after the commit that contains its write.
+//! caller hears `Ok` only after the commit that contains its write. A batch
+//! that fails answers every op in it with the fault, and the writer keeps
+//! the store's [`Health`] current: while writes fail and none arrive, it
+//! probes every second, so recovery is noticed without a patient's write.
 
 use tokio::sync::{mpsc, oneshot};
 use tokio::task::JoinHandle;
 
 use super::{
-    Appended, Conversation, Exchanged, HandoffChange, NewCallback, Store, StoreError, StoreResult,
-    VisitorId, WriteOp,
+    Appended, Conversation, Exchanged, Fault, HandoffChange, Health, NewCallback, Store,
+    StoreError, StoreResult, VisitorId, WriteOp,
 };
 use crate::ids::{ConversationId, TokenDigest};
 use crate::lang::Lang;
@@ -20,20 +23,29 @@ use crate::transcript::NewMessage;
 const MAX_BATCH: usize = 512;
 /// Ops that may wait for the writer before senders are slowed down.
 const QUEUE_DEPTH: usize = 4096;
+/// While writes fail and nothing is queued, how often a probe write is tried.
+const PROBE_EVERY: std::time::Duration = std::time::Duration::from_secs(1);
 
 /// A handle to the writer task. Cheap to clone; the task ends, after
 /// committing everything queued, when the last handle is dropped.
 #[derive(Clone, Debug)]
 pub struct Writer {
     tx: mpsc::Sender<WriteOp>,
+    health: Health,
 }
 
 impl Writer {
     /// Starts the writer task for `store`.
     pub fn spawn(store: Store) -> (Writer, JoinHandle<()>) {
         let (tx, rx) = mpsc::channel(QUEUE_DEPTH);
-        let task = tokio::spawn(run(store, rx));
-        (Writer { tx }, task)
+        let health = Health::default();
+        let task = tokio::spawn(run(store, rx, health.clone()));
+        (Writer { tx, health }, task)
+    }
+
+    /// Whether writes are committing, and why not.
+    pub fn health(&self) -> &Health {
+        &self.health
     }
 
     /// Stores a message; returns once it is committed.
@@ -62,9 +74,9 @@ impl Writer {
             appended.push(match outcome {
                 Some(outcome) => outcome
                     .await
-                    .map_err(|_| StoreError::Closed)
+                    .map_err(|_| self.dropped())
                     .and_then(|r| r.map(|x| x.message)),
-                None => Err(StoreError::Closed),
+                None => Err(StoreError::Unavailable(Fault::ShuttingDown)),
             });
         }
         appended
@@ -280,23 +292,58 @@ impl Writer {
         self.tx
             .send(op(reply))
             .await
-            .map_err(|_| StoreError::Closed)?;
-        // A dropped reply means the op never made it into a committed batch.
-        outcome.await.map_err(|_| StoreError::Closed)?
+            .map_err(|_| StoreError::Unavailable(Fault::ShuttingDown))?;
+        outcome.await.map_err(|_| self.dropped())?
+    }
+
+    /// A reply dropped unanswered: the op was the one being applied when its
+    /// batch failed (the others are answered with the fault), or the writer
+    /// stopped. Either way it was not committed.
+    fn dropped(&self) -> StoreError {
+        let fault = if self.tx.is_closed() {
+            Fault::ShuttingDown
+        } else {
+            self.health.status().fault().unwrap_or(Fault::Other)
+        };
+        StoreError::Unavailable(fault)
     }
 }
 
-async fn run(store: Store, mut rx: mpsc::Receiver<WriteOp>) {
+async fn run(store: Store, mut rx: mpsc::Receiver<WriteOp>, health: Health) {
     let mut batch = Vec::with_capacity(MAX_BATCH);
-    while rx.recv_many(&mut batch, MAX_BATCH).await > 0 {
+    loop {
+        let failing = health.status().fault().is_some();
+        let received = if failing {
+            match tokio::time::timeout(PROBE_EVERY, rx.recv_many(&mut batch, MAX_BATCH)).await {
+                Ok(n) => n,
+                Err(_) => {
+                    let (reply, _) = oneshot::channel();
+                    batch.push(WriteOp::Probe { reply });
+                    1
+                }
+            }
+        } else {
+            rx.recv_many(&mut batch, MAX_BATCH).await
+        };
+        if received == 0 {
+            break;
+        }
         let ops = std::mem::replace(&mut batch, Vec::with_capacity(MAX_BATCH));
         let (n, began) = (ops.len(), std::time::Instant::now());
-        store.write_batch(ops).await;
-        tracing::debug!(
-            ops = n,
-            ms = began.elapsed().as_secs_f64() * 1e3,
-            "write batch committed"
-        );
+        match store.write_batch(ops).await {
+            Ok(()) => {
+                health.record_success();
+                tracing::debug!(
+                    ops = n,
+                    ms = began.elapsed().as_secs_f64() * 1e3,
+                    "write batch committed"
+                );
+            }
+            Err(e) => {
+                health.record_failure(e.fault, &e.cause);
+                tracing::debug!(ops = n, fault = e.fault.code(), "write batch failed");
+            }
+        }
     }
     tracing::debug!("message writer drained and stopped");
 }

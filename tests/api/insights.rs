@@ -169,15 +169,7 @@ async fn metrics_are_off_by_default_and_need_the_token_when_on() {
     );
     let mut chat = started(&app).await;
     ask(&mut chat, "m1", "Do you offer payment plans?", None).await;
-    let text = reqwest::Client::new()
-        .get(app.url("/metrics"))
-        .header("authorization", "Bearer scrape-me")
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let text = crate::helpers::scrape_metrics(app.addr, "scrape-me").await;
     assert!(text.contains("frontdesk_chat_connections 1"), "{text}");
     assert!(text.contains("frontdesk_messages_total 1"), "{text}");
     assert!(

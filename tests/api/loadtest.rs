@@ -10,7 +10,7 @@ fn loadtest(args: Vec<String>) -> std::process::Output {
     loadtest_with(args, &[])
 }
 
-fn loadtest_with(args: Vec<String>, envs: &[(&str, &str)]) -> std::process::Output {
+pub(crate) fn loadtest_with(args: Vec<String>, envs: &[(&str, &str)]) -> std::process::Output {
     Command::new(env!("CARGO_BIN_EXE_frontdesk"))
         .arg("loadtest")
         .args(args)
@@ -22,7 +22,7 @@ fn loadtest_with(args: Vec<String>, envs: &[(&str, &str)]) -> std::process::Outp
 
 /// Runs `frontdesk loadtest ARGS --json` off the runtime (the server under
 /// test runs on it) and returns the report, failing on a non-zero exit.
-async fn report_of(args: Vec<String>, envs: &[(&'static str, String)]) -> Value {
+pub(crate) async fn report_of(args: Vec<String>, envs: &[(&'static str, String)]) -> Value {
     let envs = envs.to_vec();
     let out = tokio::task::spawn_blocking(move || {
         let envs: Vec<(&str, &str)> = envs.iter().map(|(k, v)| (*k, v.as_str())).collect();

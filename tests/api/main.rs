@@ -10,6 +10,7 @@ mod chat_protocol;
 mod compliance;
 mod durability;
 mod faq;
+mod faults;
 mod handoff;
 mod identity;
 mod insights;

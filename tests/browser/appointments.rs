@@ -63,16 +63,7 @@ async fn an_agent_books_finds_and_cancels_an_appointment() {
     let app = spawn_app().await;
     let cookie = app.staff("maria", "agent").await; // password "maria-long-password"
 
-    browser.goto(&app.url("/console")).await;
-    browser
-        .wait_for(
-            "document.querySelector('[data-testid=login-name]')",
-            "the sign-in form",
-        )
-        .await;
-    type_into(&browser, "login-name", "maria").await;
-    type_into(&browser, "login-password", "maria-long-password").await;
-    click(&browser, "login-submit").await;
+    browser.sign_in(&app.url("/console"), "maria").await;
     browser
         .wait_for(
             "document.querySelector('[data-testid=nav-appointments]')",

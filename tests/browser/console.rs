@@ -5,16 +5,9 @@ use fantoccini::Locator;
 use serde_json::Value;
 
 use crate::a11y::{axe_source, axe_violations};
+use crate::common::faults::HeldLock;
 use crate::common::spawn_app;
-use crate::harness::{Browser, browser_or_skip};
-
-async fn by_testid(browser: &Browser, id: &str) -> fantoccini::elements::Element {
-    browser
-        .client
-        .find(Locator::Css(&format!("[data-testid='{id}']")))
-        .await
-        .unwrap_or_else(|e| panic!("no [data-testid={id}] on the console: {e}"))
-}
+use crate::harness::browser_or_skip;
 
 #[tokio::test]
 async fn an_agent_signs_in_claims_a_chat_and_replies() {
@@ -22,43 +15,7 @@ async fn an_agent_signs_in_claims_a_chat_and_replies() {
     let app = spawn_app().await;
     app.staff("maria", "agent").await; // password "maria-long-password"
 
-    browser.goto(&app.url("/console")).await;
-    browser
-        .wait_for(
-            "document.querySelector('[data-testid=login-name]')",
-            "the sign-in form",
-        )
-        .await;
-    // Asking who is signed in answers 401 before sign-in, which Chrome
-    // logs as a failed load; that is the only error allowed.
-    let errors = browser.console_errors().await;
-    assert!(
-        errors
-            .iter()
-            .all(|e| e.contains("/api/me") && e.contains("401")),
-        "console errors on the sign-in page: {errors:?}"
-    );
-    by_testid(&browser, "login-name")
-        .await
-        .send_keys("maria")
-        .await
-        .unwrap();
-    by_testid(&browser, "login-password")
-        .await
-        .send_keys("maria-long-password")
-        .await
-        .unwrap();
-    by_testid(&browser, "login-submit")
-        .await
-        .click()
-        .await
-        .unwrap();
-    browser
-        .wait_for(
-            "document.querySelector('[data-testid=queue-list]')",
-            "the console after signing in",
-        )
-        .await;
+    browser.sign_in(&app.url("/console"), "maria").await;
 
     // A patient asks for a person.
     let mut patient = app.chat().await;
@@ -72,7 +29,8 @@ async fn an_agent_signs_in_claims_a_chat_and_replies() {
             "the waiting patient in the queue",
         )
         .await;
-    by_testid(&browser, "claim-button")
+    browser
+        .by_testid("claim-button")
         .await
         .click()
         .await
@@ -129,4 +87,48 @@ async fn an_agent_signs_in_claims_a_chat_and_replies() {
             serde_json::to_string_pretty(&violations).unwrap_or_default()
         );
     }
+}
+
+#[tokio::test]
+async fn an_agent_sees_a_banner_while_messages_cannot_be_saved() {
+    let browser = browser_or_skip!();
+    let app = spawn_app().await;
+    app.staff("maria", "agent").await;
+    browser.sign_in(&app.url("/console"), "maria").await;
+    let banner = "document.querySelector('[data-testid=storage-banner]')";
+    assert_eq!(browser.js(&format!("return {banner}.hidden")).await, true);
+
+    let mut patient = app.chat().await;
+    patient.start().await;
+    // Another connection holds the database's write lock past the server's
+    // busy timeout: the patient's message is refused, and the agent is told.
+    let lock = HeldLock::take(&app.database_url()).await;
+    patient
+        .send_json(serde_json::json!({"type": "say", "id": "p1", "text": "hello?"}))
+        .await;
+    assert_eq!(patient.until_error().await["code"], "unavailable");
+    browser
+        .wait_for(
+            &format!("!{banner}.hidden && {banner}.getAttribute('role') === 'alert' && {banner}.textContent.includes('cannot be saved')"),
+            "the storage banner",
+        )
+        .await;
+    if let Some(axe) = axe_source() {
+        let violations = axe_violations(&browser, &axe).await;
+        assert_eq!(
+            violations,
+            Value::Array(vec![]),
+            "axe-core violations with the banner shown"
+        );
+    }
+
+    lock.release().await;
+    // The widget resends; once it is saved the banner goes.
+    patient
+        .send_json(serde_json::json!({"type": "say", "id": "p1", "text": "hello?"}))
+        .await;
+    patient.until("ack").await;
+    browser
+        .wait_for(&format!("{banner}.hidden"), "the banner to go")
+        .await;
 }

@@ -233,6 +233,44 @@ impl Browser {
         .await;
     }
 
+    /// Opens the console at `console_url` and signs in as `name` with the
+    /// password `TestApp::staff` gives ("NAME-long-password"); waits until
+    /// the console shows its queue. Before sign-in, the only console error
+    /// allowed is the 401 of asking who is signed in.
+    pub async fn sign_in(&self, console_url: &str, name: &str) {
+        self.goto(console_url).await;
+        self.wait_for(
+            "document.querySelector('[data-testid=login-name]')",
+            "the sign-in form",
+        )
+        .await;
+        let errors = self.console_errors().await;
+        assert!(
+            errors
+                .iter()
+                .all(|e| e.contains("/api/me") && e.contains("401")),
+            "console errors on the sign-in page: {errors:?}"
+        );
+        let password = format!("{name}-long-password");
+        for (id, text) in [("login-name", name), ("login-password", &password)] {
+            self.by_testid(id).await.send_keys(text).await.unwrap();
+        }
+        self.by_testid("login-submit").await.click().await.unwrap();
+        self.wait_for(
+            "document.querySelector('[data-testid=queue-list]')",
+            "the console after signing in",
+        )
+        .await;
+    }
+
+    /// The console element with this `data-testid`.
+    pub async fn by_testid(&self, id: &str) -> fantoccini::elements::Element {
+        self.client
+            .find(fantoccini::Locator::Css(&format!("[data-testid='{id}']")))
+            .await
+            .unwrap_or_else(|e| panic!("no [data-testid={id}] on the page: {e}"))
+    }
+
     /// Runs `body` as a function with `root` bound to the widget's shadow
     /// root; returns what it returns.
     pub async fn js(&self, body: &str) -> Value {

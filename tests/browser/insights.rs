@@ -1,7 +1,6 @@
 //! The supervisors' insights page in the browser: it renders real figures
 //! from the server and passes axe-core.
 
-use fantoccini::Locator;
 use serde_json::{Value, json};
 
 use crate::a11y::{axe_source, axe_violations};
@@ -20,38 +19,7 @@ async fn a_supervisor_sees_the_numbers_for_real_conversations() {
     chat.expect("ack").await;
     chat.expect("reply").await;
 
-    browser.goto(&app.url("/console")).await;
-    browser
-        .wait_for(
-            "document.querySelector('[data-testid=login-name]')",
-            "the sign-in form",
-        )
-        .await;
-    for (id, text) in [
-        ("login-name", "sue"),
-        ("login-password", "sue-long-password"),
-    ] {
-        let field = browser
-            .client
-            .find(Locator::Css(&format!("[data-testid='{id}']")))
-            .await
-            .unwrap();
-        field.send_keys(text).await.unwrap();
-    }
-    browser
-        .client
-        .find(Locator::Css("[data-testid='login-submit']"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
-    browser
-        .wait_for(
-            "document.querySelector('[data-testid=queue-list]')",
-            "the console after signing in",
-        )
-        .await;
+    browser.sign_in(&app.url("/console"), "sue").await;
 
     browser.goto(&app.url("/console/insights")).await;
     browser

@@ -5,6 +5,8 @@
 //! `#[path]`); each uses only part of it.
 #![allow(dead_code)]
 
+pub mod faults;
+
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -333,6 +335,16 @@ impl Ws {
         }
     }
 
+    /// Skips frames until an error frame arrives; returns it.
+    pub async fn until_error(&mut self) -> Value {
+        loop {
+            let frame = self.recv().await;
+            if frame["type"] == "error" {
+                return frame;
+            }
+        }
+    }
+
     /// Waits for a queue snapshot with `n` items.
     pub async fn queue_of(&mut self, n: usize) -> Vec<Value> {
         loop {
@@ -388,6 +400,19 @@ impl Ws {
     }
 }
 
+/// `GET /metrics` with the scrape token.
+pub async fn scrape_metrics(addr: std::net::SocketAddr, token: &str) -> String {
+    reqwest::Client::new()
+        .get(format!("http://{addr}/metrics"))
+        .bearer_auth(token)
+        .send()
+        .await
+        .expect("metrics answer")
+        .text()
+        .await
+        .expect("metrics text")
+}
+
 /// The texts of the patient's messages in a `started` history, in order.
 pub fn patient_texts(started: &Value) -> Vec<String> {
     started["history"]
@@ -411,7 +436,19 @@ impl ServerProcess {
     /// Starts `frontdesk serve` on port 0 with the database in `dir`, and
     /// waits until it prints where it listens.
     pub fn start(dir: &Path, envs: &[(&str, &str)]) -> ServerProcess {
-        let stderr_path = dir.join(format!("stderr-{}.log", std::process::id()));
+        Self::start_logging_to(dir, dir, envs)
+    }
+
+    /// As [`ServerProcess::start`], with the log in `log_dir` (a fault test
+    /// fills the database's filesystem; the log must not share it).
+    pub fn start_logging_to(dir: &Path, log_dir: &Path, envs: &[(&str, &str)]) -> ServerProcess {
+        let stderr_path = log_dir.join(format!(
+            "stderr-{}-{}.log",
+            std::process::id(),
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0, |d| d.as_nanos())
+        ));
         let stderr = std::fs::File::create(&stderr_path).expect("stderr file");
         let mut child = Command::new(env!("CARGO_BIN_EXE_frontdesk"))
             .arg("serve")
@@ -481,6 +518,31 @@ impl ServerProcess {
         out.push('\n');
         out.push_str(&std::fs::read_to_string(&self.stderr_path).unwrap_or_default());
         out
+    }
+
+    /// `GET /health`: the status code and the JSON body.
+    pub async fn health(&self) -> (u16, Value) {
+        let response = reqwest::get(format!("http://{}/health", self.addr))
+            .await
+            .expect("health answers");
+        let status = response.status().as_u16();
+        (status, response.json().await.expect("health is JSON"))
+    }
+
+    /// Polls `/health` until `pred` holds for its status code and body.
+    pub async fn health_until(&self, pred: impl Fn(u16, &Value) -> bool) -> Value {
+        let deadline = tokio::time::Instant::now() + EVENT_TIMEOUT;
+        loop {
+            let (status, body) = self.health().await;
+            if pred(status, &body) {
+                return body;
+            }
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "health never matched; last {status} {body}"
+            );
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
     }
 
     pub fn kill_hard(&mut self) {

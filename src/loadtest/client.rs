@@ -52,10 +52,13 @@ type Socket =
 /// Connects and starts (or, with a token, resumes) a conversation; returns
 /// the socket and the `started` frame.
 async fn open(plan: &Plan, resume: Option<&str>) -> Option<(Socket, Value)> {
+    // A resumed conversation's `started` frame carries its whole history,
+    // which a durable run's long chats grow well past 64 KiB.
+    let largest = if plan.durable { 16 << 20 } else { 64 << 10 };
     let config = WebSocketConfig::default()
         .read_buffer_size(4 * 1024)
         .write_buffer_size(4 * 1024)
-        .max_message_size(Some(64 * 1024));
+        .max_message_size(Some(largest));
     let connect = async {
         let _permit = plan.handshakes.acquire().await;
         let (mut ws, _) =
@@ -91,6 +94,7 @@ async fn reconnect(
     until: Instant,
 ) -> Option<Socket> {
     while Instant::now() < until {
+        stats.reconnect_attempts += 1;
         if let Some((mut ws, started)) = open(plan, Some(resume)).await {
             if started["conversation"] != conversation {
                 stats.error("resumed_another_conversation");

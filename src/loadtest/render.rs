@@ -236,8 +236,8 @@ fn durability(out: &mut String, d: &DurabilityReport) {
     );
     let _ = writeln!(
         out,
-        "  {} conversations, {} reconnects, {} messages resent",
-        d.conversations, d.reconnects, d.resent
+        "  {} conversations, {} reconnects ({} tries), {} messages resent",
+        d.conversations, d.reconnects, d.reconnect_attempts, d.resent
     );
     let _ = writeln!(
         out,

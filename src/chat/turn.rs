@@ -11,12 +11,16 @@ use super::protocol::{ErrorCode, FrameError, MessageView, ServerFrame};
 use super::session::{Handled, to_store, unavailable};
 use crate::dialog::{Reply, Turn};
 use crate::ids::{ClientMessageId, ConversationId};
+use crate::lang::Detected;
 use crate::queue::{AgentEvent, Handoff};
 use crate::store::Appended;
 use crate::transcript::{Message as Stored, NewMessage, Sender};
 
 /// Longest `choice` value accepted.
 const MAX_CHOICE_LEN: usize = 200;
+/// How long a new question waits for its embedding (after its ack); later
+/// than this it is answered from its words alone, and counted.
+const MODEL_WAIT: std::time::Duration = std::time::Duration::from_millis(250);
 
 impl Session {
     pub(super) async fn say(
@@ -57,15 +61,33 @@ impl Session {
             );
         }
         let conversation = active.conversation.id.clone();
-        let lang = active.dialog.lang;
-        // The common turn, a question for the bot that changes nothing else,
-        // is stored with its answer in one commit.
+        // A pressed button has no language of its own.
+        let detected = match choice {
+            Some(_) => Detected::Unsure,
+            None => crate::lang::detect(text),
+        };
+        let lang = detected.or(active.dialog.lang);
         let safety = self.state.engine.safety_check(text, lang);
         let plain_bot_turn = safety.is_none()
             && !active.dialog.turn_may_write()
             && matches!(self.state.hub.handoff(&conversation), Handoff::Bot);
-        if plain_bot_turn {
-            return self.bot_exchange(id, text, choice.as_deref()).await;
+        // The common turn, a question for the bot that changes nothing else,
+        // is stored with its answer in one commit when the answer needs no
+        // wait for the model (a button, a repeated question, no model). A
+        // new question is acked first: acks never wait for the model.
+        let meaning = match choice {
+            Some(_) => None,
+            None => self.state.embedder.cached(text),
+        };
+        let needs_model = choice.is_none() && meaning.is_none() && self.state.embedder.has_room();
+        if plain_bot_turn && !needs_model {
+            let turn = Turn {
+                text,
+                choice: choice.as_deref(),
+                detected,
+                meaning: meaning.as_ref(),
+            };
+            return self.bot_exchange(id, turn).await;
         }
         let message = patient_message(&conversation, &id, text);
         let appended = match self.state.writer.append(message).await {
@@ -102,7 +124,20 @@ impl Session {
                     .update_preview(&conversation, text.to_owned());
                 Ok(Ok(()))
             }
-            Handoff::Bot => self.ask_the_bot(text, choice.as_deref()).await,
+            Handoff::Bot => {
+                let meaning = match meaning {
+                    Some(m) => Some(m),
+                    None if needs_model => self.state.embedder.query(text, MODEL_WAIT).await,
+                    None => None,
+                };
+                let turn = Turn {
+                    text,
+                    choice: choice.as_deref(),
+                    detected,
+                    meaning: meaning.as_ref(),
+                };
+                self.ask_the_bot(turn).await
+            }
         }
     }
 
@@ -110,22 +145,14 @@ impl Session {
     /// patient's message and the reply are committed together, then acked and
     /// sent. For a resend the dialog is put back as it was and only the ack
     /// goes out, as on the general path.
-    async fn bot_exchange(
-        &mut self,
-        id: ClientMessageId,
-        text: &str,
-        choice: Option<&str>,
-    ) -> Handled {
+    async fn bot_exchange(&mut self, id: ClientMessageId, turn: Turn<'_>) -> Handled {
         let began = std::time::Instant::now();
+        let text = turn.text;
         let Some(active) = self.active.as_mut() else {
             return Ok(Ok(()));
         };
         let before = active.dialog.clone();
-        let outcome = self
-            .state
-            .engine
-            .respond(&mut active.dialog, Turn { text, choice })
-            .await;
+        let outcome = self.state.engine.respond(&mut active.dialog, turn).await;
         let message = patient_message(&active.conversation.id, &id, text);
         let replies: Vec<NewMessage> = outcome
             .replies
@@ -194,19 +221,19 @@ impl Session {
             .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
     }
 
-    async fn ask_the_bot(&mut self, text: &str, choice: Option<&str>) -> Handled {
+    async fn ask_the_bot(&mut self, turn: Turn<'_>) -> Handled {
         let began = std::time::Instant::now();
-        let handled = self.bot_turn(text, choice).await;
+        let handled = self.bot_turn(turn).await;
         self.state.metrics.bot_reply.observe(began.elapsed());
         handled
     }
 
-    async fn bot_turn(&mut self, text: &str, choice: Option<&str>) -> Handled {
+    async fn bot_turn(&mut self, turn: Turn<'_>) -> Handled {
+        let text = turn.text;
         let outcome = {
             let Some(active) = self.active.as_mut() else {
                 return Ok(Ok(()));
             };
-            let turn = Turn { text, choice };
             self.state.engine.respond(&mut active.dialog, turn).await
         };
         self.record_unanswered(outcome.unanswered.as_deref()).await;

@@ -9,17 +9,55 @@ use serde_json::json;
 
 use crate::knowledge::{Decision, DecisionSettings, Knowledge};
 use crate::lang::Lang;
+use crate::semantic::{Embedder, Model};
 
 #[derive(clap::Args, Debug)]
 pub struct AnswerArgs {
     /// The knowledge directory.
     #[arg(long, env = "FRONTDESK_KNOWLEDGE", default_value = "knowledge")]
     pub knowledge: PathBuf,
-    /// Language the questions are in.
-    #[arg(long, default_value = "en")]
-    pub lang: Lang,
+    /// Language the questions are in; without it, each question's own
+    /// language is detected (English when it cannot be told).
+    #[arg(long)]
+    pub lang: Option<Lang>,
     #[command(flatten)]
     pub decision: DecisionSettings,
+    #[command(flatten)]
+    pub meaning: MeaningArgs,
+}
+
+/// The model, for commands that answer questions.
+#[derive(clap::Args, Debug)]
+pub struct MeaningArgs {
+    /// Decide from words alone, without the sentence-embedding model.
+    #[arg(long)]
+    pub no_semantic: bool,
+    /// Folder of the model file (never downloaded here: `frontdesk model fetch`).
+    #[arg(long, env = "FRONTDESK_MODEL_DIR", default_value = "data/models")]
+    pub model_dir: PathBuf,
+}
+
+impl MeaningArgs {
+    /// The model served from a worker thread, or `None` (said on stderr).
+    pub fn embedder(&self) -> anyhow::Result<Option<Embedder>> {
+        if self.no_semantic {
+            return Ok(None);
+        }
+        match crate::semantic::fetch::present(&self.model_dir)? {
+            Some(path) => Ok(Some(Embedder::with_model(Model::load_shared(&path)?))),
+            None => {
+                eprintln!(
+                    "note: no model in {}; deciding from words alone (`frontdesk model fetch` gets it)",
+                    self.model_dir.display()
+                );
+                Ok(None)
+            }
+        }
+    }
+
+    pub fn vector_cache(&self) -> PathBuf {
+        self.model_dir.join("article-vectors.bin")
+    }
 }
 
 fn round(x: f32) -> f64 {
@@ -47,10 +85,17 @@ pub fn run(args: AnswerArgs) -> anyhow::Result<ExitCode> {
     // emergency, whatever the articles say.
     let safety = crate::safety::Rules::load(&args.knowledge).map_err(anyhow::Error::msg)?;
     let kb = Knowledge::open_blocking(args.knowledge, args.decision)?;
+    let embedder = args.meaning.embedder()?;
+    if let Some(e) = &embedder {
+        kb.use_meaning_blocking(e.clone(), Some(args.meaning.vector_cache()));
+    }
     let stdin = std::io::stdin();
     let mut out = std::io::BufWriter::new(std::io::stdout().lock());
     for line in stdin.lock().lines() {
         let question = line?;
+        let lang = args
+            .lang
+            .unwrap_or_else(|| crate::lang::detect(&question).or(Lang::En));
         let verdict = match safety.check(&question) {
             Some(hit) => json!({
                 "question": question,
@@ -61,8 +106,14 @@ pub fn run(args: AnswerArgs) -> anyhow::Result<ExitCode> {
                 "confidence": 1.0,
                 "candidates": [],
             }),
-            None => decision_json(&question, &kb.decide_blocking(&question, args.lang)),
+            None => {
+                let meaning = embedder.as_ref().and_then(|e| e.query_blocking(&question));
+                let d = kb.decide_blocking(&question, lang, meaning.as_deref());
+                decision_json(&question, &d)
+            }
         };
+        let mut verdict = verdict;
+        verdict["lang"] = json!(lang);
         serde_json::to_writer(&mut out, &verdict)?;
         out.write_all(b"\n")?;
         out.flush()?;

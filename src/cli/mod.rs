@@ -8,6 +8,7 @@ pub mod compliance;
 pub mod eval;
 pub mod knowledge;
 pub mod loadtest;
+pub mod model;
 pub mod safety;
 pub mod serve;
 pub mod widget;
@@ -52,6 +53,8 @@ pub enum Command {
     Purge(compliance::PurgeArgs),
     /// Drive a running server on this machine with simulated patients.
     Loadtest(loadtest::LoadtestArgs),
+    /// Get the sentence-embedding model.
+    Model(model::ModelArgs),
 }
 
 impl Cli {
@@ -76,6 +79,7 @@ impl Cli {
             Some(Command::Audit(args)) => report(compliance::audit(args)),
             Some(Command::Purge(args)) => report(compliance::purge(args)),
             Some(Command::Loadtest(args)) => report(loadtest::run(args)),
+            Some(Command::Model(args)) => report(model::run(args)),
         }
     }
 }

@@ -3,6 +3,7 @@
 use std::process::ExitCode;
 
 use crate::config::Settings;
+use crate::semantic::ModelStatus;
 use crate::startup::{Application, shutdown_signal};
 use crate::telemetry;
 
@@ -48,6 +49,27 @@ async fn serve(settings: Settings) -> anyhow::Result<()> {
         println!("  It is shown only this once; sign in and keep it somewhere safe.");
         println!();
     }
+    // Said once the model has loaded or failed, without holding up serving.
+    let status = app.model_status();
+    tokio::spawn(async move {
+        match status.await {
+            ModelStatus::Ready => {
+                println!("  Language model: ready (answers use meaning as well as words)")
+            }
+            ModelStatus::Loading => println!(
+                "  Language model: still loading (fetched on the first start); answers use words alone until it is ready"
+            ),
+            ModelStatus::Missing { reason } => {
+                println!("  WARNING: no language model: {reason}");
+                println!(
+                    "  Answers use words alone: fewer questions answered, no help across languages."
+                );
+                println!(
+                    "  `frontdesk model fetch` gets it; docs/operations.md has an offline install."
+                );
+            }
+        }
+    });
     println!("Press Ctrl-C to stop.");
     tracing::info!(%addr, "listening");
     app.run_until(shutdown_signal()).await

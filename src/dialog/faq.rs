@@ -3,7 +3,7 @@
 
 use super::intents::SmallTalk;
 use super::text::t;
-use super::{CHOICE_HANDOFF, CHOICE_NONE, DialogState, Outcome, Reply};
+use super::{CHOICE_HANDOFF, CHOICE_NONE, DialogState, Outcome, Reply, Turn};
 use crate::knowledge::{Article, ArticleId, Decision, Knowledge};
 use crate::lang::Lang;
 use crate::queue::Reason;
@@ -15,11 +15,11 @@ const MAX_RELATED: usize = 2;
 pub async fn answer(
     knowledge: &Knowledge,
     state: &mut DialogState,
-    text: &str,
+    turn: Turn<'_>,
     was_clarifying: bool,
 ) -> Outcome {
-    let lang = state.lang;
-    match knowledge.decide(text, lang).await {
+    let (lang, text) = (state.lang, turn.text);
+    match knowledge.decide(text, lang, turn.meaning.cloned()).await {
         Decision::Answer {
             article,
             confidence,

@@ -12,9 +12,10 @@ pub mod when;
 
 use crate::appointments::Scheduler;
 use crate::knowledge::{Decision, Knowledge};
-use crate::lang::Lang;
+use crate::lang::{Detected, Lang};
 use crate::queue::Reason;
 use crate::safety::{Hit, SafetyHandle};
+use crate::semantic::Embedding;
 use crate::transcript::{Choice, Details, Sender};
 
 pub use callback::Unavailable;
@@ -30,6 +31,22 @@ pub struct Turn<'a> {
     pub text: &'a str,
     /// The value of the choice button the patient pressed, if any.
     pub choice: Option<&'a str>,
+    /// The language the message is written in, as detected at the edge.
+    pub detected: Detected,
+    /// The message's embedding, when the model gave one in time.
+    pub meaning: Option<&'a Embedding>,
+}
+
+impl<'a> Turn<'a> {
+    /// A typed message, nothing known of it beyond its words.
+    pub fn text(text: &'a str) -> Turn<'a> {
+        Turn {
+            text,
+            choice: None,
+            detected: Detected::Unsure,
+            meaning: None,
+        }
+    }
 }
 
 /// Something the bot (or the system) says.
@@ -203,6 +220,10 @@ impl Engine {
 
     /// The replies to one patient turn, in order, and what else to do.
     pub async fn respond(&self, state: &mut DialogState, turn: Turn<'_>) -> Outcome {
+        // The conversation follows the language the patient writes in.
+        if turn.choice.is_none() {
+            state.lang = turn.detected.or(state.lang);
+        }
         let lang = state.lang;
         if let Some(step) = state.callback.take() {
             let (next, outcome) = callback::step(lang, step, turn.text, turn.choice);
@@ -249,7 +270,7 @@ impl Engine {
         if let Some(talk) = intents::small_talk(turn.text) {
             return Outcome::reply(faq::small_talk_reply(lang, talk));
         }
-        faq::answer(&self.knowledge, state, turn.text, was_clarifying).await
+        faq::answer(&self.knowledge, state, turn, was_clarifying).await
     }
 
     /// One turn inside the booking flow: leave it, ask for a person, answer
@@ -281,7 +302,10 @@ impl Engine {
                 article,
                 confidence,
                 ..
-            } = self.knowledge.decide(turn.text, lang).await
+            } = self
+                .knowledge
+                .decide(turn.text, lang, turn.meaning.cloned())
+                .await
         {
             let answer = faq::article_reply(&self.knowledge, &article, Some(confidence), lang);
             let (flow, mut outcome) = flow.ask(&self.scheduler, lang).await;

@@ -57,7 +57,10 @@ async fn health(State(state): State<AppState>) -> Response {
         "knowledge": {
             "generation": knowledge.generation,
             "articles": knowledge.articles_en + knowledge.articles_es,
+            "semantic": state.engine.knowledge().has_meaning(),
         },
+        // A missing model degrades answers; it does not make the node unready.
+        "model": state.embedder.status(),
     });
     let status = match fault {
         Some((fault, since)) => {

@@ -130,6 +130,44 @@ pub async fn scrape(
         "# HELP frontdesk_queue_length Chats waiting for an agent.\n# TYPE frontdesk_queue_length gauge\nfrontdesk_queue_length {}",
         state.hub.queue().len()
     );
+    let model = state.embedder.stats();
+    let ready = u8::from(state.embedder.is_ready());
+    let _ = writeln!(
+        out,
+        "# HELP frontdesk_model_ready 1 once the language model answers.\n# TYPE frontdesk_model_ready gauge\nfrontdesk_model_ready {ready}"
+    );
+    for (name, help, value) in [
+        (
+            "embedded",
+            "Questions embedded by the model.",
+            model.embedded,
+        ),
+        (
+            "batches",
+            "Forward passes of the model (questions waiting are batched).",
+            model.batches,
+        ),
+        (
+            "cache_hits",
+            "Questions answered from the embedding cache.",
+            model.cache_hits,
+        ),
+        (
+            "late",
+            "Questions answered from words alone because the model was busy or late.",
+            model.late,
+        ),
+        (
+            "unavailable",
+            "Questions asked while the model was loading or missing.",
+            model.unavailable,
+        ),
+    ] {
+        let _ = writeln!(
+            out,
+            "# HELP frontdesk_model_{name}_total {help}\n# TYPE frontdesk_model_{name}_total counter\nfrontdesk_model_{name}_total {value}"
+        );
+    }
     let store = state.writer.health();
     let _ = writeln!(
         out,

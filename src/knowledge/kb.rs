@@ -7,9 +7,11 @@ use std::time::{Duration, Instant, SystemTime};
 
 use super::analysis::Analyzer;
 use super::article::{Article, ArticleId};
-use super::decide::{Decision, DecisionSettings, Scored, decide_in, rank};
+use super::decide::{Decision, DecisionSettings, Scored, Semantic, decide_in, rank};
 use super::index::{IndexError, LangIndex};
 use super::loader::LoadResult;
+use super::meaning::Meaning;
+use super::scoring::Calibration;
 use crate::lang::Lang;
 
 /// A built, searchable knowledge base.
@@ -19,6 +21,9 @@ pub struct Kb {
     pub problems: usize,
     pub built_at: SystemTime,
     pub build_time: Duration,
+    /// The articles' embeddings, attached once computed; until then (or
+    /// without a model) questions are decided from their words.
+    meaning: std::sync::OnceLock<Meaning>,
 }
 
 impl Kb {
@@ -30,6 +35,7 @@ impl Kb {
             problems: 0,
             built_at: SystemTime::now(),
             build_time: Duration::ZERO,
+            meaning: std::sync::OnceLock::new(),
         }
     }
 
@@ -56,6 +62,29 @@ impl Kb {
             problems: load.problems.len(),
             built_at: SystemTime::now(),
             build_time: started.elapsed(),
+            meaning: std::sync::OnceLock::new(),
+        })
+    }
+
+    /// Every language's index, for embedding the articles.
+    pub fn indexes(&self) -> impl Iterator<Item = (Lang, &LangIndex)> {
+        self.indexes.iter().map(|(l, i)| (*l, i))
+    }
+
+    /// Attaches the articles' embeddings (once; a second call is ignored).
+    pub fn attach(&self, meaning: Meaning) {
+        let _ = self.meaning.set(meaning);
+    }
+
+    /// Whether questions are decided by meaning as well as words.
+    pub fn has_meaning(&self) -> bool {
+        self.meaning.get().is_some()
+    }
+
+    fn semantic<'a>(&'a self, lang: Lang, query: Option<&'a [f32]>) -> Option<Semantic<'a>> {
+        Some(Semantic {
+            query: query?,
+            articles: self.meaning.get()?.get(lang)?,
         })
     }
 
@@ -68,12 +97,19 @@ impl Kb {
     }
 
     /// Decides in the patient's language first; if that escalates, English
-    /// articles are tried and used when they do better.
-    pub fn decide(&self, text: &str, lang: Lang, settings: &DecisionSettings) -> Decision {
+    /// articles are tried and used when they do better. `query` is the
+    /// question's embedding, when there is one.
+    pub fn decide(
+        &self,
+        text: &str,
+        lang: Lang,
+        query: Option<&[f32]>,
+        settings: &DecisionSettings,
+    ) -> Decision {
         let own = self
             .indexes
             .get(&lang)
-            .map(|i| decide_in(i, text, settings));
+            .map(|i| decide_in(i, text, self.semantic(lang, query), settings));
         if let Some(d) = &own
             && !matches!(d, Decision::Escalate { .. })
         {
@@ -82,7 +118,7 @@ impl Kb {
         let fallback = (lang != Lang::En)
             .then(|| self.indexes.get(&Lang::En))
             .flatten()
-            .map(|i| decide_in(i, text, settings));
+            .map(|i| decide_in(i, text, self.semantic(Lang::En, query), settings));
         match (own, fallback) {
             (_, Some(f)) if !matches!(f, Decision::Escalate { .. }) => f,
             (Some(o), _) => o,
@@ -92,11 +128,22 @@ impl Kb {
     }
 
     /// The ranked candidates with their features, for `eval` and debugging.
-    pub fn explain(&self, text: &str, lang: Lang) -> Vec<Scored> {
+    pub fn explain(
+        &self,
+        text: &str,
+        lang: Lang,
+        query: Option<&[f32]>,
+        cal: &Calibration,
+    ) -> Vec<Scored> {
         self.indexes
             .get(&lang)
-            .map(|i| rank(i, text))
+            .map(|i| rank(i, text, self.semantic(lang, query), cal))
             .unwrap_or_default()
+    }
+
+    /// One language's index (for `eval`).
+    pub fn index(&self, lang: Lang) -> Option<&LangIndex> {
+        self.indexes.get(&lang)
     }
 }
 
@@ -117,7 +164,7 @@ mod tests {
     });
 
     fn decide(text: &str, lang: Lang) -> Decision {
-        FIXTURE.decide(text, lang, &DecisionSettings::default())
+        FIXTURE.decide(text, lang, None, &DecisionSettings::default())
     }
 
     fn answered(text: &str, lang: Lang) -> Option<String> {

@@ -19,10 +19,12 @@ mod analysis;
 pub mod article;
 pub mod check;
 mod decide;
+pub mod fit;
 pub mod import;
 mod index;
 mod kb;
 pub mod loader;
+mod meaning;
 pub mod normalize;
 pub mod parse;
 mod reload;
@@ -39,12 +41,14 @@ use anyhow::Context;
 use tokio::sync::{mpsc, oneshot, watch};
 
 pub use article::{Article, ArticleId, BadArticleId};
-pub use decide::{Candidate, Decision, DecisionSettings, Scored};
+pub use decide::{Candidate, Decision, DecisionSettings, Scored, confidences, decide_ranked};
 pub use kb::Kb;
+pub use meaning::Closeness;
 pub use parse::Problem;
-pub use scoring::{Features, confidence};
+pub use scoring::{Calibration, Features};
 
 use crate::lang::Lang;
+use crate::semantic::{Embedder, Embedding, VectorCache};
 use reload::{Request, State};
 
 /// Handle to the live knowledge base. Cheap to clone; all clones share one index.
@@ -124,28 +128,95 @@ impl Knowledge {
         }
     }
 
-    /// Decides off the async runtime.
-    pub async fn decide(&self, text: &str, lang: Lang) -> Decision {
+    /// Decides off the async runtime; `meaning` is the question's
+    /// embedding, when the model gave one in time.
+    pub async fn decide(&self, text: &str, lang: Lang, meaning: Option<Embedding>) -> Decision {
         let this = self.clone();
         let text = normalize::truncate(text, normalize::MAX_QUERY_BYTES).to_owned();
         let span = tracing::Span::current();
-        tokio::task::spawn_blocking(move || span.in_scope(|| this.decide_blocking(&text, lang)))
-            .await
-            .unwrap_or_else(|_| Decision::escalate_empty())
+        tokio::task::spawn_blocking(move || {
+            span.in_scope(|| this.decide_blocking(&text, lang, meaning.as_deref()))
+        })
+        .await
+        .unwrap_or_else(|_| Decision::escalate_empty())
     }
 
     /// Decides on the calling thread (tantivy search: do not call on the runtime).
-    pub fn decide_blocking(&self, text: &str, lang: Lang) -> Decision {
+    pub fn decide_blocking(&self, text: &str, lang: Lang, meaning: Option<&[f32]>) -> Decision {
         self.shared
             .state
             .kb
             .load()
-            .decide(text, lang, &self.shared.settings)
+            .decide(text, lang, meaning, &self.shared.settings)
     }
 
     /// Ranked candidates with their confidence features (for `eval`).
-    pub fn explain_blocking(&self, text: &str, lang: Lang) -> Vec<Scored> {
-        self.shared.state.kb.load().explain(text, lang)
+    pub fn explain_blocking(
+        &self,
+        text: &str,
+        lang: Lang,
+        meaning: Option<&[f32]>,
+        cal: &Calibration,
+    ) -> Vec<Scored> {
+        self.shared
+            .state
+            .kb
+            .load()
+            .explain(text, lang, meaning, cal)
+    }
+
+    /// The serving snapshot (for `eval`).
+    pub fn snapshot(&self) -> Arc<Kb> {
+        self.shared.state.kb.load_full()
+    }
+
+    /// Decides by meaning as well as words from now on: the articles are
+    /// embedded with `embedder`'s model once it is ready (from the cache at
+    /// `cache` where they were embedded before), on a thread of its own,
+    /// and again for every reload. Until then, and without a model,
+    /// questions are decided from their words.
+    pub fn use_meaning(&self, embedder: Embedder, cache: Option<PathBuf>) {
+        if !self.set_semantic(embedder, cache) {
+            return;
+        }
+        let state = self.shared.state.clone();
+        let spawned = std::thread::Builder::new()
+            .name("article-meaning".into())
+            .spawn(move || {
+                let Some(setup) = state.semantic.get() else {
+                    return;
+                };
+                // The model may still be downloading or loading.
+                while setup.embedder.status() == crate::semantic::ModelStatus::Loading {
+                    std::thread::sleep(Duration::from_millis(200));
+                }
+                state.attach_meaning();
+            });
+        if let Err(e) = spawned {
+            tracing::error!(error = %e, "cannot start embedding the articles");
+        }
+    }
+
+    /// The same, embedding the articles on this thread before returning
+    /// (the command line).
+    pub fn use_meaning_blocking(&self, embedder: Embedder, cache: Option<PathBuf>) {
+        if self.set_semantic(embedder, cache) {
+            self.shared.state.attach_meaning();
+        }
+    }
+
+    fn set_semantic(&self, embedder: Embedder, cache: Option<PathBuf>) -> bool {
+        let cache = VectorCache::open(cache, crate::semantic::fetch::FILE_SHA256);
+        let setup = reload::SemanticSetup {
+            cache: std::sync::Mutex::new(cache),
+            embedder,
+        };
+        self.shared.state.semantic.set(setup).is_ok()
+    }
+
+    /// Whether the serving articles have their embeddings attached.
+    pub fn has_meaning(&self) -> bool {
+        self.shared.state.kb.load().has_meaning()
     }
 
     pub fn article(&self, id: &ArticleId) -> Option<Arc<Article>> {

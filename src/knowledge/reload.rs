@@ -14,6 +14,8 @@ use tokio::sync::{mpsc, oneshot, watch};
 
 use super::kb::Kb;
 use super::loader::{self, Loaded};
+use super::meaning::Meaning;
+use crate::semantic::{Embedder, VectorCache};
 
 /// Quiet time after the last file event before rebuilding.
 pub const DEBOUNCE: Duration = Duration::from_millis(300);
@@ -26,6 +28,15 @@ pub struct State {
     pub generation: watch::Sender<u64>,
     /// Last good version of every article file, so a broken edit keeps serving it.
     previous: Mutex<HashMap<PathBuf, Loaded>>,
+    /// The model and the article-embedding cache, once meaning is used.
+    pub semantic: std::sync::OnceLock<SemanticSetup>,
+}
+
+/// What embedding the articles needs.
+pub struct SemanticSetup {
+    pub embedder: Embedder,
+    /// Only ever locked on a blocking thread.
+    pub cache: Mutex<VectorCache>,
 }
 
 impl State {
@@ -34,9 +45,56 @@ impl State {
             kb: ArcSwap::from_pointee(Kb::empty()),
             generation: watch::Sender::new(0),
             previous: Mutex::new(HashMap::new()),
+            semantic: std::sync::OnceLock::new(),
+        }
+    }
+
+    /// Embeds the serving snapshot's articles (from the cache where it can)
+    /// and attaches them, when the model is ready and they are not yet
+    /// attached. Blocking. Shows progress on a terminal when there is much
+    /// to embed (the first start).
+    pub fn attach_meaning(&self) {
+        let Some(setup) = self.semantic.get() else {
+            return;
+        };
+        let Some(model) = setup.embedder.model() else {
+            return;
+        };
+        let kb = self.kb.load_full();
+        if kb.has_meaning() {
+            return;
+        }
+        let started = Instant::now();
+        let Ok(mut cache) = setup.cache.lock() else {
+            return;
+        };
+        let bar = indicatif::ProgressBar::hidden();
+        let mut progress = |done: usize, total: usize| {
+            if total >= PROGRESS_FROM && bar.is_hidden() && done < total {
+                bar.set_draw_target(indicatif::ProgressDrawTarget::stderr());
+                bar.set_length(total as u64);
+                bar.set_message("embedding articles (answers use words alone until done)");
+            }
+            bar.set_position(done as u64);
+        };
+        match Meaning::build(kb.indexes(), &model, &mut cache, &mut progress) {
+            Ok(meaning) => {
+                bar.finish_and_clear();
+                kb.attach(meaning);
+                tracing::info!(
+                    elapsed_ms = started.elapsed().as_millis() as u64,
+                    "article meanings attached"
+                );
+            }
+            Err(e) => {
+                tracing::error!(error = %e, "cannot embed the articles; answering from words alone")
+            }
         }
     }
 }
+
+/// Texts to embed before a progress bar is shown.
+const PROGRESS_FROM: usize = 50;
 
 /// A request for an immediate rebuild, answered with the new generation.
 pub type Request = oneshot::Sender<u64>;
@@ -67,6 +125,8 @@ pub fn rebuild(state: &State, dir: &Path) -> std::io::Result<u64> {
         *p = next;
     }
     state.kb.store(Arc::new(kb));
+    // Editors see meaning at once: only changed articles are embedded anew.
+    state.attach_meaning();
     let mut generation = 0;
     state.generation.send_modify(|g| {
         *g += 1;

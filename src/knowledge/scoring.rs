@@ -4,6 +4,7 @@
 //! runner-up. The formula is documented in docs/answer-quality.md.
 
 use super::index::{LangIndex, Resolved, TermId};
+use super::meaning::Closeness;
 
 /// One query, analysed against one index.
 pub struct Query {
@@ -53,6 +54,106 @@ pub struct Features {
     pub evidence: f32,
     /// The same, in the closest phrasing only.
     pub phrasing_evidence: f32,
+    /// Closeness in meaning (sentence embeddings), scaled to 0..1; 0 when
+    /// the question or the article has no embedding.
+    pub semantic: f32,
+    /// The raw cosines behind `semantic`.
+    pub closeness: Closeness,
+}
+
+/// Question–passage cosines of the e5 model at or below this are as far as
+/// unrelated clinic questions get; `SEMANTIC_SPAN` above it, as close as an
+/// article answering the question gets (covidq-dev: the best passage's
+/// cosine is 0.86–0.89 for out-of-domain questions, 0.89–0.91 for
+/// answerable ones, quartiles).
+const SEMANTIC_FLOOR: f32 = 0.80;
+const SEMANTIC_SPAN: f32 = 0.12;
+
+/// Scales a cosine of the e5 model to 0..1.
+pub fn semantic_scale(cosine: f32) -> f32 {
+    ((cosine - SEMANTIC_FLOOR) / SEMANTIC_SPAN).clamp(0.0, 1.0)
+}
+
+/// How relevance and confidence are computed: fitted by `frontdesk eval`
+/// (docs/answer-quality.md), one set for words alone and one for words and
+/// meaning together.
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize)]
+pub struct Calibration {
+    /// Share of relevance that comes from meaning (0 for words alone).
+    pub semantic_share: f32,
+    /// Answer confidence σ(a0 + a_match·m + a_margin·d + a_sem·s + a_sem_margin·ds).
+    pub a0: f32,
+    pub a_match: f32,
+    pub a_margin: f32,
+    pub a_sem: f32,
+    pub a_sem_margin: f32,
+    /// Choice confidence σ(c0 + c_match·m + c_sem·s).
+    pub c0: f32,
+    pub c_match: f32,
+    pub c_sem: f32,
+    /// Answer at or above this answer confidence (unless overridden).
+    pub answer_threshold: f32,
+    /// Otherwise offer choices at or above this choice confidence.
+    pub clarify_threshold: f32,
+}
+
+impl Calibration {
+    /// Words alone (fitted on covidq-dev before meaning was added).
+    pub const LEXICAL: Calibration = Calibration {
+        semantic_share: 0.0,
+        a0: A0,
+        a_match: A_MATCH,
+        a_margin: A_MARGIN,
+        a_sem: 0.0,
+        a_sem_margin: 0.0,
+        c0: C0,
+        c_match: C_MATCH,
+        c_sem: 0.0,
+        answer_threshold: 0.5,
+        clarify_threshold: 0.15,
+    };
+
+    /// Words and meaning: fitted on the clinic questions of
+    /// tests/fixtures/questions/everyday.tsv over the bundled knowledge
+    /// (`frontdesk eval --kb knowledge --queries … --cv 5 --fit`). The
+    /// figures in docs/answer-quality.md are the cross-validated ones (each
+    /// fold fitted without the questions it is judged on), on that set and
+    /// on covidq-dev.
+    pub const HYBRID: Calibration = Calibration {
+        semantic_share: 0.7,
+        a0: -2.105,
+        a_match: 3.713,
+        a_margin: 4.354,
+        a_sem: 2.865,
+        a_sem_margin: 0.986,
+        c0: -2.208,
+        c_match: 4.473,
+        c_sem: 5.273,
+        answer_threshold: 0.851,
+        clarify_threshold: 0.425,
+    };
+
+    /// A candidate's relevance, for ranking.
+    pub fn relevance(&self, f: &Features) -> f32 {
+        (1.0 - self.semantic_share) * f.relevance() + self.semantic_share * f.semantic
+    }
+
+    /// Confidence that the candidate with `f` is the right answer, given its
+    /// relevance margin `d` and meaning margin `ds` over the best other one.
+    pub fn confidence(&self, f: &Features, d: f32, ds: f32) -> f32 {
+        sigmoid(
+            self.a0
+                + self.a_match * f.match_score()
+                + self.a_margin * d
+                + self.a_sem * f.semantic
+                + self.a_sem_margin * ds,
+        )
+    }
+
+    /// Confidence that one of the top choices is right.
+    pub fn choice_confidence(&self, f: &Features) -> f32 {
+        sigmoid(self.c0 + self.c_match * f.match_score() + self.c_sem * f.semantic)
+    }
 }
 
 /// Ranking weights (cosine, coverage, relative BM25), tuned on covidq-dev for MRR.
@@ -112,6 +213,8 @@ impl Features {
             bm25_rel: bm25_rel.clamp(0.0, 1.0),
             evidence: all / unit,
             phrasing_evidence: best_cov * q.total / unit,
+            semantic: 0.0,
+            closeness: Closeness::default(),
         }
     }
 
@@ -128,24 +231,13 @@ impl Features {
     }
 }
 
-fn sigmoid(z: f32) -> f32 {
+pub fn sigmoid(z: f32) -> f32 {
     let c = 1.0 / (1.0 + (-z).exp());
     if c.is_finite() {
         c.clamp(0.0, 1.0)
     } else {
         0.0
     }
-}
-
-/// Confidence (0..1) that an article is the right answer, from its match and its
-/// relevance margin over the best other candidate (negative for runners-up).
-pub fn confidence(features: &Features, margin: f32) -> f32 {
-    sigmoid(A0 + A_MATCH * features.match_score() + A_MARGIN * margin)
-}
-
-/// Confidence (0..1) that one of the top choices is right, from the best match.
-pub fn choice_confidence(features: &Features) -> f32 {
-    sigmoid(C0 + C_MATCH * features.match_score())
 }
 
 #[cfg(test)]
@@ -162,10 +254,12 @@ mod tests {
 
     #[test]
     fn confidence_grows_with_match_and_margin() {
-        assert!(confidence(&f(0.9), 0.2) > confidence(&f(0.5), 0.2));
-        assert!(confidence(&f(0.7), 0.3) > confidence(&f(0.7), 0.0));
-        assert!((0.0..=1.0).contains(&confidence(&f(f32::NAN), 0.0)));
-        assert!(confidence(&f(0.0), 0.0) < 0.05);
-        assert!(choice_confidence(&f(1.0)) > choice_confidence(&f(0.3)));
+        let c = Calibration::LEXICAL;
+        let confidence = |f: Features, d: f32| c.confidence(&f, d, 0.0);
+        assert!(confidence(f(0.9), 0.2) > confidence(f(0.5), 0.2));
+        assert!(confidence(f(0.7), 0.3) > confidence(f(0.7), 0.0));
+        assert!((0.0..=1.0).contains(&confidence(f(f32::NAN), 0.0)));
+        assert!(confidence(f(0.0), 0.0) < 0.05);
+        assert!(c.choice_confidence(&f(1.0)) > c.choice_confidence(&f(0.3)));
     }
 }

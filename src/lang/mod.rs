@@ -1,4 +1,9 @@
-//! The languages a patient can be served in, parsed once at the edge.
+//! The languages a patient can be served in, parsed once at the edge, and
+//! the detection of the language a message is written in.
+
+mod detect;
+
+pub use detect::{Detected, detect};
 
 use std::fmt;
 use std::str::FromStr;
@@ -6,7 +11,9 @@ use std::str::FromStr;
 use serde::{Deserialize, Serialize};
 
 /// A supported conversation and article language.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default, Serialize, Deserialize,
+)]
 #[serde(rename_all = "lowercase")]
 pub enum Lang {
     /// English, the default.

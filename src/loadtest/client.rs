@@ -50,8 +50,8 @@ type Socket =
     tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
 
 /// Connects and starts (or, with a token, resumes) a conversation; returns
-/// the socket and the `started` frame.
-async fn open(plan: &Plan, resume: Option<&str>) -> Option<(Socket, Value)> {
+/// the socket and the `started` frame, or why not.
+async fn open(plan: &Plan, resume: Option<&str>) -> Result<(Socket, Value), &'static str> {
     // A resumed conversation's `started` frame carries its whole history,
     // which a durable run's long chats grow well past 64 KiB.
     let largest = if plan.durable { 16 << 20 } else { 64 << 10 };
@@ -64,22 +64,27 @@ async fn open(plan: &Plan, resume: Option<&str>) -> Option<(Socket, Value)> {
         let (mut ws, _) =
             tokio_tungstenite::connect_async_with_config(plan.url.as_str(), Some(config), true)
                 .await
-                .ok()?;
+                .map_err(|_| "connect")?;
         let start = match resume {
             Some(token) => json!({"type": "start", "resume": token}),
             None => json!({"type": "start"}),
         };
-        ws.send(Message::text(start.to_string())).await.ok()?;
+        ws.send(Message::text(start.to_string()))
+            .await
+            .map_err(|_| "send")?;
         loop {
-            let frame = ws.next().await?.ok()?;
-            if let Some(v) = json_of(&frame)
-                && v["type"] == "started"
-            {
-                return Some((ws, v));
+            let frame = ws.next().await.ok_or("closed")?.map_err(|_| "read")?;
+            match json_of(&frame) {
+                Some(v) if v["type"] == "started" => return Ok((ws, v)),
+                Some(v) if v["type"] == "error" => return Err("refused"),
+                _ if matches!(frame, Message::Close(_)) => return Err("closed"),
+                _ => {}
             }
         }
     };
-    timeout(CONNECT_TIMEOUT, connect).await.ok().flatten()
+    timeout(CONNECT_TIMEOUT, connect)
+        .await
+        .unwrap_or(Err("timeout"))
 }
 
 /// After a drop (`--kill-restarts`): reconnects until `until`, resuming the
@@ -95,7 +100,12 @@ async fn reconnect(
 ) -> Option<Socket> {
     while Instant::now() < until {
         stats.reconnect_attempts += 1;
-        if let Some((mut ws, started)) = open(plan, Some(resume)).await {
+        let opened = open(plan, Some(resume)).await;
+        if let Err(why) = opened {
+            // The server may still be starting: only the last reason stays.
+            stats.last_reconnect_failure = Some(why);
+        }
+        if let Ok((mut ws, started)) = opened {
             if started["conversation"] != conversation {
                 stats.error("resumed_another_conversation");
                 return None;
@@ -138,7 +148,7 @@ pub async fn run(
     if Instant::now() >= deadline {
         return stats;
     }
-    let Some((mut ws, started)) = open(&plan, None).await else {
+    let Ok((mut ws, started)) = open(&plan, None).await else {
         stats.connect_failed = true;
         return stats;
     };

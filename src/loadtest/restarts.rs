@@ -151,6 +151,8 @@ pub struct DurabilityReport {
     pub conversations: usize,
     /// Tries to reconnect (the server may still be starting), and successes.
     pub reconnect_attempts: u64,
+    /// Why tries failed, by reason, counting each client's last failure.
+    pub reconnect_failures: std::collections::BTreeMap<&'static str, u64>,
     pub reconnects: u64,
     pub resent: u64,
     /// Distinct messages acknowledged.
@@ -183,6 +185,9 @@ pub async fn verify(
     };
     for client in clients {
         report.reconnect_attempts += client.reconnect_attempts;
+        if let Some(why) = client.last_reconnect_failure {
+            *report.reconnect_failures.entry(why).or_default() += 1;
+        }
         report.reconnects += client.reconnects;
         report.resent += client.resent;
         let Some(conversation) = &client.conversation else {

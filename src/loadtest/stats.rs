@@ -49,6 +49,8 @@ pub struct ClientStats {
     pub never_acked: Vec<String>,
     /// Durable runs: tries to come back, times it came back, messages resent.
     pub reconnect_attempts: u64,
+    /// Why the last failed try to reconnect failed.
+    pub last_reconnect_failure: Option<&'static str>,
     pub reconnects: u64,
     pub resent: u64,
 }

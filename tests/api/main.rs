@@ -21,3 +21,4 @@ mod origin;
 mod pages;
 mod safety;
 mod shutdown;
+mod understanding;

@@ -232,6 +232,21 @@ pub fn knowledge_dir() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/knowledge")
 }
 
+/// The model folder (`.ci/run` fetches the model into it), or `None` with
+/// a `skipped:` line where it is missing outside CI.
+pub fn model_dir_or_skip() -> Option<PathBuf> {
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("data/models");
+    if dir.join(frontdesk::semantic::fetch::FILE_NAME).exists() {
+        return Some(dir);
+    }
+    assert!(
+        std::env::var("CI").map_or(true, |v| v != "true"),
+        "CI=true but the model is missing (`frontdesk model fetch`)"
+    );
+    eprintln!("skipped: no model in data/models (`frontdesk model fetch` gets it)");
+    None
+}
+
 /// The knowledge base the product ships with.
 pub fn bundled_knowledge() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("knowledge")

@@ -14,7 +14,7 @@ async fn until(k: &Knowledge, what: &str, done: impl Fn(&Decision) -> bool, ques
     let mut reloads = k.subscribe_reloads();
     let wait = async {
         loop {
-            if done(&k.decide(question, Lang::En).await) {
+            if done(&k.decide(question, Lang::En, None).await) {
                 return;
             }
             reloads.changed().await.expect("indexer alive");
@@ -43,7 +43,7 @@ async fn edits_apply_live_and_broken_files_keep_their_last_good_version() {
         .expect("opens");
     assert_eq!(k.stats().articles_en, 11);
     assert!(
-        k.decide("where is the cafeteria", Lang::En)
+        k.decide("where is the cafeteria", Lang::En, None)
             .await
             .article()
             .is_none()
@@ -86,7 +86,7 @@ async fn edits_apply_live_and_broken_files_keep_their_last_good_version() {
     let generation = *k.subscribe_reloads().borrow();
     let after = k.reload_now().await.expect("reload");
     assert!(after > generation);
-    let d = k.decide("where do i park", Lang::En).await;
+    let d = k.decide("where do i park", Lang::En, None).await;
     assert_eq!(d.article().map(|a| a.id.as_str()), Some("parking"), "{d:?}");
     assert!(k.stats().last_errors >= 1);
 

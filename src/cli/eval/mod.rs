@@ -13,16 +13,23 @@ use serde_json::json;
 
 use crate::knowledge::loader::{LoadResult, Loaded};
 use crate::knowledge::{
-    ArticleId, Decision, DecisionSettings, Kb, Knowledge, confidence, import, parse,
+    ArticleId, Calibration, Decision, DecisionSettings, Kb, Knowledge, Scored, import, parse,
 };
 use crate::lang::Lang;
+use crate::semantic::{Embedder, Embedding, Role};
+
+mod bench;
+mod cv;
 
 #[derive(clap::Args, Debug)]
 pub struct EvalArgs {
-    /// FAQ export used as the knowledge base (.jsonl, .jsonl.gz or .csv).
+    /// FAQ export used as the knowledge base (.jsonl, .jsonl.gz or .csv),
+    /// or a knowledge directory.
     #[arg(long)]
     pub kb: PathBuf,
-    /// Answerable queries: JSON Lines with `query` and `relevant` (article ids).
+    /// Answerable queries: JSON Lines with `query` and `relevant` (article
+    /// ids); or a `.tsv` of `lang`, `expected` (an article id, or `none`)
+    /// and `question`, as tests/fixtures/questions/everyday.tsv.
     #[arg(long)]
     pub queries: Option<PathBuf>,
     /// Out-of-domain queries: JSON Lines with `query`.
@@ -40,59 +47,99 @@ pub struct EvalArgs {
     /// Write each query's ranked candidates and features here (JSON Lines), for tuning.
     #[arg(long)]
     pub dump: Option<PathBuf>,
-    #[arg(long, default_value = "en")]
-    pub lang: Lang,
+    /// The queries' language; without it each query's is detected.
+    #[arg(long)]
+    pub lang: Option<Lang>,
     /// Ignore the export's `topic`/`category` column (normally kept as a tag),
     /// to measure how much the knowledge base's own topics help.
     #[arg(long)]
     pub no_topics: bool,
+    /// Cross-validate: fit the calibration (relevance mix, confidence model,
+    /// thresholds) on all folds but one, report on that one, for each of
+    /// this many folds (grouped by article, so a question's paraphrases stay
+    /// together). 0 reports the shipped calibration instead.
+    #[arg(long, default_value_t = 5)]
+    pub cv: usize,
+    /// With --cv: print the calibration fitted on all the data, to ship.
+    #[arg(long)]
+    pub fit: bool,
     #[command(flatten)]
     pub decision: DecisionSettings,
+    #[command(flatten)]
+    pub meaning: super::answer::MeaningArgs,
 }
 
-/// The knowledge base built in memory from an export, and how its ids map.
+/// The knowledge base built in memory from an export (or read from a
+/// knowledge directory), and how its ids map.
 struct Built {
     knowledge: Knowledge,
     ids: HashMap<String, ArticleId>,
     titles: Vec<(ArticleId, String)>,
     read_time: Duration,
     build_time: Duration,
+    /// The model, when meaning is used.
+    embedder: Option<Embedder>,
+    /// Embedding the articles (from the cache where it could).
+    meaning_time: Duration,
 }
 
-fn build(path: &Path, settings: DecisionSettings, no_topics: bool) -> anyhow::Result<Built> {
+fn build(args: &EvalArgs) -> anyhow::Result<Built> {
     let started = Instant::now();
-    let mut records = import::read_records(path)?;
-    if no_topics {
-        records.iter_mut().for_each(|r| r.topic = None);
-    }
-    let (files, _skipped) = import::to_files(&records);
-    let mut load = LoadResult::default();
-    let mut ids = HashMap::new();
-    let mut titles = Vec::new();
-    for f in &files {
-        let parsed = parse::parse_article(Path::new(&f.file_name), &f.contents)
-            .map_err(|p| anyhow::anyhow!("{p}"))?;
-        if let Some(orig) = records.get(f.source).and_then(|r| r.id.clone()) {
-            ids.insert(orig, f.id.clone());
+    let (knowledge, ids, titles, read_time, build_time) = if args.kb.is_dir() {
+        let k = Knowledge::open_blocking(args.kb.clone(), args.decision.clone())?;
+        let kb = k.snapshot();
+        let titles = kb
+            .indexes()
+            .flat_map(|(_, i)| i.articles.iter().map(|a| (a.id.clone(), a.title.clone())))
+            .collect();
+        let ids = kb
+            .indexes()
+            .flat_map(|(_, i)| i.articles.iter().map(|a| (a.id.to_string(), a.id.clone())))
+            .collect();
+        (k, ids, titles, started.elapsed(), kb.build_time)
+    } else {
+        let mut records = import::read_records(&args.kb)?;
+        if args.no_topics {
+            records.iter_mut().for_each(|r| r.topic = None);
         }
-        titles.push((f.id.clone(), parsed.article.title.clone()));
-        load.articles.push(Loaded {
-            article: std::sync::Arc::new(parsed.article),
-            phrasing_lines: parsed.phrasing_lines,
-            body_line: parsed.body_line,
-            stale: false,
-        });
-    }
-    let read_time = started.elapsed();
+        let (files, _skipped) = import::to_files(&records);
+        let mut load = LoadResult::default();
+        let mut ids = HashMap::new();
+        let mut titles = Vec::new();
+        for f in &files {
+            let parsed = parse::parse_article(Path::new(&f.file_name), &f.contents)
+                .map_err(|p| anyhow::anyhow!("{p}"))?;
+            if let Some(orig) = records.get(f.source).and_then(|r| r.id.clone()) {
+                ids.insert(orig, f.id.clone());
+            }
+            titles.push((f.id.clone(), parsed.article.title.clone()));
+            load.articles.push(Loaded {
+                article: std::sync::Arc::new(parsed.article),
+                phrasing_lines: parsed.phrasing_lines,
+                body_line: parsed.body_line,
+                stale: false,
+            });
+        }
+        let read_time = started.elapsed();
+        let started = Instant::now();
+        let kb = Kb::build(&load)?;
+        let build_time = started.elapsed();
+        let k = Knowledge::from_kb(kb, args.decision.clone());
+        (k, ids, titles, read_time, build_time)
+    };
+    let embedder = args.meaning.embedder()?;
     let started = Instant::now();
-    let kb = Kb::build(&load)?;
-    let build_time = started.elapsed();
+    if let Some(e) = &embedder {
+        knowledge.use_meaning_blocking(e.clone(), Some(args.meaning.vector_cache()));
+    }
     Ok(Built {
-        knowledge: Knowledge::from_kb(kb, settings),
+        knowledge,
         ids,
         titles,
         read_time,
         build_time,
+        embedder,
+        meaning_time: started.elapsed(),
     })
 }
 
@@ -118,53 +165,107 @@ fn read_queries(path: &Path) -> anyhow::Result<Vec<QueryLine>> {
     Ok(out)
 }
 
-pub fn run(args: EvalArgs) -> anyhow::Result<ExitCode> {
-    let built = build(&args.kb, args.decision.clone(), args.no_topics)?;
-    if args.bench {
-        return bench(&args, &built);
-    }
-    let mut dump = match &args.dump {
-        Some(p) => Some(std::io::BufWriter::new(std::fs::File::create(p)?)),
-        None => None,
-    };
-    let mut m = Metrics::default();
-    if let Some(q) = &args.queries {
-        for ql in read_queries(q)? {
-            let relevant: HashSet<ArticleId> = ql
-                .relevant
-                .iter()
-                .filter_map(|r| built.ids.get(r).cloned())
-                .collect();
-            let (d, top_conf) = run_one(
-                &built.knowledge,
-                &ql.query,
-                args.lang,
-                &relevant,
-                dump.as_mut(),
-                "answerable",
-            )?;
-            m.answerable(
-                &d,
-                top_conf,
-                &relevant,
-                &built.knowledge.explain_blocking(&ql.query, args.lang),
+/// `lang<TAB>expected<TAB>question` lines after a header; `none` is out of domain.
+fn read_tsv(path: &Path) -> anyhow::Result<Vec<(Option<Lang>, QueryLine)>> {
+    let text =
+        std::fs::read_to_string(path).with_context(|| format!("opening {}", path.display()))?;
+    let mut out = Vec::new();
+    for (i, line) in text.lines().enumerate().skip(1) {
+        let cols: Vec<&str> = line.split('\t').collect();
+        let [lang, expected, question] = cols[..] else {
+            anyhow::bail!(
+                "{}:{}: expected 3 tab-separated columns",
+                path.display(),
+                i + 1
             );
+        };
+        let relevant = match expected {
+            "none" => Vec::new(),
+            id => vec![id.to_owned()],
+        };
+        out.push((
+            Some(lang.parse()?),
+            QueryLine {
+                query: question.to_owned(),
+                relevant,
+            },
+        ));
+    }
+    Ok(out)
+}
+
+/// One labelled question, with its candidates and their features computed
+/// once (re-ranked for each calibration tried).
+pub(super) struct Case {
+    pub lang: Lang,
+    pub query: String,
+    /// Empty for an out-of-domain question.
+    pub relevant: HashSet<ArticleId>,
+    pub vector: Option<Embedding>,
+    pub candidates: Vec<Scored>,
+}
+
+impl Case {
+    pub fn answerable(&self) -> bool {
+        !self.relevant.is_empty()
+    }
+}
+
+pub fn run(args: EvalArgs) -> anyhow::Result<ExitCode> {
+    let built = build(&args)?;
+    if args.bench {
+        return bench::bench(&args, &built);
+    }
+    let mut lines: Vec<(Option<Lang>, QueryLine)> = Vec::new();
+    if let Some(q) = &args.queries {
+        if q.extension().is_some_and(|e| e == "tsv") {
+            lines.extend(read_tsv(q)?);
+        } else {
+            lines.extend(read_queries(q)?.into_iter().map(|l| (None, l)));
         }
     }
     if let Some(o) = &args.ood {
-        for ql in read_queries(o)? {
-            let (d, top_conf) = run_one(
-                &built.knowledge,
-                &ql.query,
-                args.lang,
-                &HashSet::new(),
-                dump.as_mut(),
-                "ood",
-            )?;
-            m.ood(&d, top_conf);
-        }
+        lines.extend(read_queries(o)?.into_iter().map(|mut l| {
+            l.relevant.clear();
+            (None, l)
+        }));
     }
-    let report = m.report(&args.decision);
+    let cases = cases(&args, &built, lines)?;
+    let kb = built.knowledge.snapshot();
+    let semantic = built.embedder.is_some() && kb.has_meaning();
+    let mut report = if args.cv >= 2 {
+        cv::cross_validate(&cases, &kb, &args.decision, semantic, args.cv, args.fit)
+    } else {
+        let cal = if semantic {
+            Calibration::HYBRID
+        } else {
+            Calibration::LEXICAL
+        };
+        let mut m = Metrics::default();
+        let mut by_lang: std::collections::BTreeMap<Lang, Metrics> = Default::default();
+        for case in &cases {
+            let mut ranked = case.candidates.clone();
+            for s in &mut ranked {
+                s.relevance = cal.relevance(&s.features);
+            }
+            ranked.sort_by(|a, b| b.relevance.total_cmp(&a.relevance));
+            let d = decide_case(&kb, case, &args.decision, semantic);
+            m.add(case, &d, &ranked);
+            by_lang.entry(case.lang).or_default().add(case, &d, &ranked);
+        }
+        let mut report = m.report(&args.decision, &cal);
+        if by_lang.len() > 1 {
+            for (lang, m) in &by_lang {
+                report[format!("{lang}")] = m.report(&args.decision, &cal);
+            }
+        }
+        report
+    };
+    report["semantic"] = json!(semantic);
+    report["article_embedding_s"] = json!(built.meaning_time.as_secs_f64());
+    if let Some(path) = &args.dump {
+        dump(path, &cases)?;
+    }
     if args.json {
         println!("{}", serde_json::to_string_pretty(&report)?);
     } else {
@@ -173,33 +274,74 @@ pub fn run(args: EvalArgs) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-/// Decides one query; returns the decision and the top candidate's answer confidence.
-fn run_one(
-    k: &Knowledge,
-    query: &str,
-    lang: Lang,
-    relevant: &HashSet<ArticleId>,
-    dump: Option<&mut std::io::BufWriter<std::fs::File>>,
-    kind: &str,
-) -> anyhow::Result<(Decision, f32)> {
-    let d = k.decide_blocking(query, lang);
-    let ranked = k.explain_blocking(query, lang);
-    let r2 = ranked.get(1).map_or(0.0, |s| s.relevance);
-    let top_conf = ranked
-        .first()
-        .map_or(0.0, |s| confidence(&s.features, s.relevance - r2));
-    if let Some(w) = dump {
-        let cands: Vec<_> = ranked
+/// Embeds every question (in batches) and ranks its candidates once.
+fn cases(
+    args: &EvalArgs,
+    built: &Built,
+    lines: Vec<(Option<Lang>, QueryLine)>,
+) -> anyhow::Result<Vec<Case>> {
+    let model = built.embedder.as_ref().and_then(Embedder::model);
+    let mut vectors: Vec<Option<Embedding>> = vec![None; lines.len()];
+    if let Some(model) = &model {
+        let texts: Vec<&str> = lines.iter().map(|(_, l)| l.query.as_str()).collect();
+        for (chunk, out) in texts.chunks(32).zip(vectors.chunks_mut(32)) {
+            for (v, e) in out.iter_mut().zip(model.embed(chunk, Role::Query)?) {
+                *v = Some(e);
+            }
+        }
+    }
+    let kb = built.knowledge.snapshot();
+    let cal = Calibration::HYBRID;
+    Ok(lines
+        .into_iter()
+        .zip(vectors)
+        .map(|((lang, l), vector)| {
+            let lang = args
+                .lang
+                .or(lang)
+                .unwrap_or_else(|| crate::lang::detect(&l.query).or(Lang::En));
+            let candidates = kb.explain(&l.query, lang, vector.as_deref(), &cal);
+            Case {
+                lang,
+                relevant: l
+                    .relevant
+                    .iter()
+                    .filter_map(|r| built.ids.get(r).cloned())
+                    .collect(),
+                query: l.query,
+                vector,
+                candidates,
+            }
+        })
+        .collect())
+}
+
+/// The production decision for one case: the knowledge base's own rule,
+/// with the fallback to English articles.
+fn decide_case(kb: &Kb, case: &Case, settings: &DecisionSettings, semantic: bool) -> Decision {
+    let vector = if semantic {
+        case.vector.as_deref()
+    } else {
+        None
+    };
+    kb.decide(&case.query, case.lang, vector, settings)
+}
+
+fn dump(path: &Path, cases: &[Case]) -> anyhow::Result<()> {
+    let mut w = std::io::BufWriter::new(std::fs::File::create(path)?);
+    for case in cases {
+        let cands: Vec<_> = case
+            .candidates
             .iter()
-            .map(|s| json!({"id": s.id, "relevant": relevant.contains(&s.id), "relevance": s.relevance, "features": s.features}))
+            .map(|s| json!({"id": s.id, "relevant": case.relevant.contains(&s.id), "features": s.features}))
             .collect();
         serde_json::to_writer(
-            &mut *w,
-            &json!({"kind": kind, "query": query, "decision": d.kind(), "candidates": cands}),
+            &mut w,
+            &json!({"answerable": case.answerable(), "lang": case.lang, "query": case.query, "candidates": cands}),
         )?;
         w.write_all(b"\n")?;
     }
-    Ok((d, top_conf))
+    Ok(())
 }
 
 #[derive(Default)]
@@ -220,15 +362,28 @@ struct Metrics {
 }
 
 impl Metrics {
-    fn answerable(
-        &mut self,
-        d: &Decision,
-        conf: f32,
-        relevant: &HashSet<ArticleId>,
-        ranked: &[crate::knowledge::Scored],
-    ) {
+    /// Counts one decided case; the top candidate's answer confidence feeds
+    /// the AUROC.
+    fn add(&mut self, case: &Case, d: &Decision, ranked: &[Scored]) {
+        let top = match d {
+            Decision::Answer { confidence, .. } => *confidence,
+            Decision::Clarify { candidates, .. } | Decision::Escalate { candidates, .. } => {
+                candidates.first().map_or(0.0, |c| c.score)
+            }
+        };
+        if !case.answerable() {
+            self.n_ood += 1;
+            self.conf_ood.push(top);
+            match d {
+                Decision::Answer { .. } => self.ood_answered += 1,
+                Decision::Escalate { .. } => self.ood_escalated += 1,
+                Decision::Clarify { .. } => {}
+            }
+            return;
+        }
+        let relevant = &case.relevant;
         self.n += 1;
-        self.conf_in.push(conf);
+        self.conf_in.push(top);
         if let Some(pos) = ranked
             .iter()
             .take(10)
@@ -255,22 +410,14 @@ impl Metrics {
         }
     }
 
-    fn ood(&mut self, d: &Decision, conf: f32) {
-        self.n_ood += 1;
-        self.conf_ood.push(conf);
-        match d {
-            Decision::Answer { .. } => self.ood_answered += 1,
-            Decision::Escalate { .. } => self.ood_escalated += 1,
-            Decision::Clarify { .. } => {}
-        }
-    }
-
-    fn report(&self, s: &DecisionSettings) -> serde_json::Value {
+    fn report(&self, s: &DecisionSettings, cal: &Calibration) -> serde_json::Value {
         let share = |a: usize, b: usize| if b == 0 { 0.0 } else { a as f64 / b as f64 };
+        let (answer_at, clarify_at) = s.thresholds(cal);
         json!({
-            "answer_threshold": s.answer_threshold,
-            "clarify_threshold": s.clarify_threshold,
+            "answer_threshold": answer_at,
+            "clarify_threshold": clarify_at,
             "answerable": self.n,
+            "answered_right_over_answerable": share(self.right, self.n),
             "top1_accuracy": share(self.top1, self.n),
             "mrr_at_10": if self.n == 0 { 0.0 } else { self.rr / self.n as f64 },
             "answered_share": share(self.answered, self.n),
@@ -315,83 +462,4 @@ fn print_table(r: &serde_json::Value) {
             _ => println!("{k:<24} {v}"),
         }
     }
-}
-
-/// A title reworded the way a patient might type it: lowercase, no punctuation,
-/// first word moved to the end, and every third one with a typo.
-fn reword(title: &str, i: usize) -> String {
-    let mut words: Vec<String> = crate::knowledge::normalize::words(title).collect();
-    if words.len() > 1 {
-        words.rotate_left(1);
-    }
-    if i.is_multiple_of(3)
-        && let Some(w) = words
-            .iter_mut()
-            .filter(|w| w.chars().count() >= 6)
-            .max_by_key(|w| w.len())
-    {
-        let mut c: Vec<char> = w.chars().collect();
-        let mid = c.len() / 2;
-        c.swap(mid - 1, mid);
-        *w = c.into_iter().collect();
-    }
-    words.join(" ")
-}
-
-fn bench(args: &EvalArgs, built: &Built) -> anyhow::Result<ExitCode> {
-    let n = args.bench_queries.max(1);
-    let step = (built.titles.len() / n).max(1);
-    let mut latencies = Vec::with_capacity(n);
-    let (mut found, mut asked) = (0usize, 0usize);
-    for (i, (id, title)) in built.titles.iter().step_by(step).take(n).enumerate() {
-        let q = reword(title, i);
-        let started = Instant::now();
-        let d = built.knowledge.decide_blocking(&q, args.lang);
-        latencies.push(started.elapsed());
-        asked += 1;
-        let hit = match &d {
-            Decision::Answer { article, .. } => &article.id == id,
-            Decision::Clarify { candidates, .. } => candidates.iter().any(|c| &c.id == id),
-            Decision::Escalate { .. } => false,
-        };
-        found += usize::from(hit);
-    }
-    latencies.sort();
-    let pct = |p: f64| {
-        latencies
-            .get(((latencies.len() as f64 - 1.0) * p).round() as usize)
-            .copied()
-            .unwrap_or_default()
-    };
-    let ms = |d: Duration| d.as_secs_f64() * 1000.0;
-    let report = json!({
-        "articles": built.titles.len(),
-        "read_and_parse_s": built.read_time.as_secs_f64(),
-        "index_build_s": built.build_time.as_secs_f64(),
-        "queries": asked,
-        "latency_p50_ms": ms(pct(0.5)),
-        "latency_p99_ms": ms(pct(0.99)),
-        "latency_max_ms": ms(pct(1.0)),
-        "source_answered_or_offered": if asked == 0 { 0.0 } else { found as f64 / asked as f64 },
-        "peak_rss_mib": peak_rss_mib(),
-    });
-    if args.json {
-        println!("{}", serde_json::to_string_pretty(&report)?);
-    } else {
-        print_table(&report);
-    }
-    Ok(ExitCode::SUCCESS)
-}
-
-/// Peak resident memory from /proc (Linux); 0 elsewhere.
-fn peak_rss_mib() -> f64 {
-    std::fs::read_to_string("/proc/self/status")
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .find(|l| l.starts_with("VmHWM:"))
-                .and_then(|l| l.split_whitespace().nth(1))
-                .and_then(|kb| kb.parse::<f64>().ok())
-        })
-        .map_or(0.0, |kb| kb / 1024.0)
 }

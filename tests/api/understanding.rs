@@ -1,0 +1,76 @@
+//! Understanding what patients mean, in the language they write: the chat
+//! follows the patient's language message by message, and with the model
+//! it answers questions that share no word with the article.
+
+use std::time::Duration;
+
+use frontdesk::config::ModelMode;
+use serde_json::json;
+
+use crate::helpers::{EVENT_TIMEOUT, model_dir_or_skip, spawn_app, spawn_app_with};
+
+#[tokio::test]
+async fn the_chat_follows_the_language_the_patient_writes_in() {
+    let app = spawn_app().await;
+    let mut chat = app.chat().await;
+    chat.start().await; // an English page
+    chat.say("q1", "¿A qué hora abren?").await;
+    let reply = chat.expect("reply").await;
+    assert_eq!(reply["article"], "hours-es", "{reply}");
+    chat.say("q2", "Where do I park?").await;
+    let reply = chat.expect("reply").await;
+    assert_eq!(reply["article"], "parking", "{reply}");
+    // A bot text (not an article) follows too.
+    chat.say("q3", "xyzzy plugh, ¿me entiende?").await;
+    let reply = chat.expect("reply").await;
+    assert!(
+        reply["text"].as_str().unwrap().starts_with("Lo siento"),
+        "{reply}"
+    );
+}
+
+#[tokio::test]
+async fn with_the_model_a_question_with_none_of_the_articles_words_is_answered() {
+    let Some(dir) = model_dir_or_skip() else {
+        return;
+    };
+    let app = spawn_app_with(|s| {
+        s.model.mode = ModelMode::Local;
+        s.model.model_dir = dir;
+    })
+    .await;
+    // The first start embeds the articles (from the cache afterwards).
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(120);
+    while !app.knowledge.has_meaning() {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "articles never embedded"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let health: serde_json::Value = reqwest::get(app.url("/health"))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(health["model"]["state"], "ready", "{health}");
+    assert_eq!(health["knowledge"]["semantic"], true, "{health}");
+
+    let mut chat = app.chat().await;
+    chat.start().await;
+    chat.send_json(json!({"type": "say", "id": "m1", "text": "how do i get my meds renewed"}))
+        .await;
+    // Acked first (a new question does not wait for the model), then answered.
+    assert_eq!(chat.expect("ack").await["id"], "m1");
+    let reply = tokio::time::timeout(EVENT_TIMEOUT, chat.until("reply"))
+        .await
+        .unwrap();
+    assert_eq!(reply["article"], "prescription-refills", "{reply}");
+    // The same question again comes from the cache: stored and answered
+    // together, still acked first.
+    chat.send_json(json!({"type": "say", "id": "m2", "text": "how do i get my meds renewed"}))
+        .await;
+    assert_eq!(chat.expect("ack").await["id"], "m2");
+    assert_eq!(chat.until("reply").await["article"], "prescription-refills");
+}

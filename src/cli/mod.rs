@@ -10,6 +10,7 @@ pub mod knowledge;
 pub mod loadtest;
 pub mod model;
 pub mod safety;
+mod safety_set;
 pub mod serve;
 pub mod widget;
 

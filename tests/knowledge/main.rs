@@ -6,6 +6,7 @@ mod answer;
 mod check;
 mod import;
 mod reload;
+mod safety_eval;
 
 use std::io::Write;
 use std::path::{Path, PathBuf};

@@ -52,11 +52,19 @@ impl Application {
         knowledge.use_meaning(embedder.clone(), Some(settings.model.vector_cache()));
         let clinic = ClinicHandle::new(load_clinic(&knowledge_dir));
         let safety = SafetyHandle::new(load_safety(&knowledge_dir));
+        let examples = ExampleBuilder::new(
+            knowledge_dir.clone(),
+            embedder.clone(),
+            safety.clone(),
+            settings.model.model_dir.join("safety-vectors.bin"),
+        );
+        examples.spawn_when_ready();
         tokio::spawn(follow_knowledge_files(
             knowledge_dir,
             knowledge.subscribe_reloads(),
             clinic.clone(),
             safety.clone(),
+            examples,
         ));
         let hub = restore_queue(&store).await?;
         let (writer, writer_task) = Writer::spawn(store.clone());
@@ -204,6 +212,7 @@ async fn follow_knowledge_files(
     mut reloads: watch::Receiver<u64>,
     clinic: ClinicHandle,
     safety: SafetyHandle,
+    examples: ExampleBuilder,
 ) {
     while reloads.changed().await.is_ok() {
         let d = dir.clone();
@@ -223,6 +232,77 @@ async fn follow_knowledge_files(
             Err(e) => {
                 tracing::error!(error = %e, "safety.toml is invalid; keeping the last good version")
             }
+        }
+        let examples = examples.clone();
+        let _ = tokio::task::spawn_blocking(move || examples.build()).await;
+    }
+}
+
+/// Embeds the learned safety signal's examples (`safety-examples.tsv`) with
+/// the model, from a disk cache where it can, and swaps them in.
+#[derive(Clone)]
+struct ExampleBuilder {
+    dir: std::path::PathBuf,
+    embedder: crate::semantic::Embedder,
+    safety: SafetyHandle,
+    cache: Arc<std::sync::Mutex<crate::semantic::VectorCache>>,
+}
+
+impl ExampleBuilder {
+    fn new(
+        dir: std::path::PathBuf,
+        embedder: crate::semantic::Embedder,
+        safety: SafetyHandle,
+        cache: std::path::PathBuf,
+    ) -> Self {
+        let cache =
+            crate::semantic::VectorCache::open(Some(cache), crate::semantic::fetch::FILE_SHA256);
+        ExampleBuilder {
+            dir,
+            embedder,
+            safety,
+            cache: Arc::new(std::sync::Mutex::new(cache)),
+        }
+    }
+
+    /// Builds once the model has loaded (or gives up when it is missing).
+    fn spawn_when_ready(&self) {
+        let this = self.clone();
+        let spawned = std::thread::Builder::new()
+            .name("safety-examples".into())
+            .spawn(move || {
+                while this.embedder.status() == crate::semantic::ModelStatus::Loading {
+                    std::thread::sleep(std::time::Duration::from_millis(200));
+                }
+                this.build();
+            });
+        if let Err(e) = spawned {
+            tracing::error!(error = %e, "cannot start embedding the safety examples");
+        }
+    }
+
+    /// Blocking. Without the model, or with a broken file, the rules alone
+    /// (and the last good examples) serve.
+    fn build(&self) {
+        let Some(model) = self.embedder.model() else {
+            return;
+        };
+        let labelled = match crate::safety::load_examples(&self.dir) {
+            Ok(l) => l,
+            Err(e) => {
+                tracing::error!(error = %e, "safety-examples.tsv is invalid; keeping the last good examples");
+                return;
+            }
+        };
+        let Ok(mut cache) = self.cache.lock() else {
+            return;
+        };
+        match crate::safety::learned::Examples::build(&labelled, &model, &mut cache) {
+            Ok(examples) => {
+                tracing::info!(examples = examples.len(), "safety examples ready");
+                self.safety.set_examples(examples);
+            }
+            Err(e) => tracing::error!(error = %e, "cannot embed the safety examples"),
         }
     }
 }

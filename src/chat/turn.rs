@@ -67,10 +67,6 @@ impl Session {
             None => crate::lang::detect(text),
         };
         let lang = detected.or(active.dialog.lang);
-        let safety = self.state.engine.safety_check(text, lang);
-        let plain_bot_turn = safety.is_none()
-            && !active.dialog.turn_may_write()
-            && matches!(self.state.hub.handoff(&conversation), Handoff::Bot);
         // The common turn, a question for the bot that changes nothing else,
         // is stored with its answer in one commit when the answer needs no
         // wait for the model (a button, a repeated question, no model). A
@@ -79,6 +75,13 @@ impl Session {
             Some(_) => None,
             None => self.state.embedder.cached(text),
         };
+        let safety = self
+            .state
+            .engine
+            .safety_check(text, lang, meaning.as_deref());
+        let plain_bot_turn = safety.is_none()
+            && !active.dialog.turn_may_write()
+            && matches!(self.state.hub.handoff(&conversation), Handoff::Bot);
         let needs_model = choice.is_none() && meaning.is_none() && self.state.embedder.has_room();
         if plain_bot_turn && !needs_model {
             let turn = Turn {
@@ -104,6 +107,21 @@ impl Session {
             details: Default::default(),
             at: appended.at,
         };
+        // Now that it is stored, its meaning (at most MODEL_WAIT), so the
+        // learned safety signal has its say too: it may catch what no rule
+        // lists, or set aside a rule's hit on a figure of speech.
+        let (meaning, safety) = match meaning {
+            Some(m) => (Some(m), safety),
+            None if needs_model => {
+                let m = self.state.embedder.query(text, MODEL_WAIT).await;
+                let safety = match &m {
+                    Some(v) => self.state.engine.safety_check(text, lang, Some(v)),
+                    None => safety,
+                };
+                (m, safety)
+            }
+            None => (None, safety),
+        };
         // Safety first: before the bot, a booking flow, the queue or an agent.
         if let Some((hit, guidance)) = safety {
             return self.emergency(hit, guidance, stored).await;
@@ -125,11 +143,6 @@ impl Session {
                 Ok(Ok(()))
             }
             Handoff::Bot => {
-                let meaning = match meaning {
-                    Some(m) => Some(m),
-                    None if needs_model => self.state.embedder.query(text, MODEL_WAIT).await,
-                    None => None,
-                };
                 let turn = Turn {
                     text,
                     choice: choice.as_deref(),

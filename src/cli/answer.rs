@@ -83,9 +83,20 @@ pub fn decision_json(question: &str, d: &Decision) -> serde_json::Value {
 pub fn run(args: AnswerArgs) -> anyhow::Result<ExitCode> {
     // Safety first, as in the chat: a question that may mean danger is an
     // emergency, whatever the articles say.
-    let safety = crate::safety::Rules::load(&args.knowledge).map_err(anyhow::Error::msg)?;
-    let kb = Knowledge::open_blocking(args.knowledge, args.decision)?;
+    let rules = crate::safety::Rules::load(&args.knowledge).map_err(anyhow::Error::msg)?;
+    let safety = crate::safety::SafetyHandle::new(rules);
     let embedder = args.meaning.embedder()?;
+    if let Some(model) = embedder.as_ref().and_then(Embedder::model) {
+        let labelled = crate::safety::load_examples(&args.knowledge).map_err(anyhow::Error::msg)?;
+        let mut cache = crate::semantic::VectorCache::open(
+            Some(args.meaning.model_dir.join("safety-vectors.bin")),
+            crate::semantic::fetch::FILE_SHA256,
+        );
+        safety.set_examples(crate::safety::learned::Examples::build(
+            &labelled, &model, &mut cache,
+        )?);
+    }
+    let kb = Knowledge::open_blocking(args.knowledge, args.decision)?;
     if let Some(e) = &embedder {
         kb.use_meaning_blocking(e.clone(), Some(args.meaning.vector_cache()));
     }
@@ -96,7 +107,8 @@ pub fn run(args: AnswerArgs) -> anyhow::Result<ExitCode> {
         let lang = args
             .lang
             .unwrap_or_else(|| crate::lang::detect(&question).or(Lang::En));
-        let verdict = match safety.check(&question) {
+        let meaning = embedder.as_ref().and_then(|e| e.query_blocking(&question));
+        let verdict = match safety.check(&question, meaning.as_deref()) {
             Some(hit) => json!({
                 "question": question,
                 "decision": "emergency",
@@ -107,7 +119,6 @@ pub fn run(args: AnswerArgs) -> anyhow::Result<ExitCode> {
                 "candidates": [],
             }),
             None => {
-                let meaning = embedder.as_ref().and_then(|e| e.query_blocking(&question));
                 let d = kb.decide_blocking(&question, lang, meaning.as_deref());
                 decision_json(&question, &d)
             }

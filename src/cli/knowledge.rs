@@ -58,6 +58,7 @@ fn run_check(args: CheckArgs) -> anyhow::Result<ExitCode> {
         .with_context(|| format!("reading knowledge directory {}", dir.display()))?;
     problems.extend(check_clinic_file(&dir));
     problems.extend(check_safety_file(&dir));
+    problems.extend(check_safety_examples(&dir));
     if problems.is_empty() {
         println!("ok: {articles} articles in {}, no problems", dir.display());
         return Ok(ExitCode::SUCCESS);
@@ -83,6 +84,14 @@ fn check_safety_file(dir: &std::path::Path) -> Option<crate::knowledge::Problem>
     let path = dir.join(crate::safety::SAFETY_FILE);
     let text = std::fs::read_to_string(&path).ok()?;
     let (line, message) = crate::safety::Rules::parse(&text).err()?;
+    Some(crate::knowledge::Problem::new(&path, line, message))
+}
+
+/// safety-examples.tsv, when present, must parse line by line.
+fn check_safety_examples(dir: &std::path::Path) -> Option<crate::knowledge::Problem> {
+    let path = dir.join(crate::safety::EXAMPLES_FILE);
+    let text = std::fs::read_to_string(&path).ok()?;
+    let (line, message) = crate::safety::set::parse(&text).err()?;
     Some(crate::knowledge::Problem::new(&path, line, message))
 }
 

@@ -45,7 +45,11 @@ pub(super) fn run(rules: &Rules, path: &Path, a: &EvalArgs) -> anyhow::Result<Ex
     let mut tune_judged: Vec<Option<Judgement>> = vec![None; tune.len()];
     if let Some(model) = &model {
         let owned: Vec<Labelled> = tune.iter().map(|l| (*l).clone()).collect();
-        let examples = Examples::build(&owned, model)?;
+        let mut cache = crate::semantic::VectorCache::open(
+            Some(a.meaning.model_dir.join("safety-vectors.bin")),
+            crate::semantic::fetch::FILE_SHA256,
+        );
+        let examples = Examples::build(&owned, model, &mut cache)?;
         let tune_vectors = embed(model, &tune)?;
         for (i, v) in tune_vectors.iter().enumerate() {
             tune_judged[i] = examples.judge(v, Some(i));

@@ -184,11 +184,21 @@ impl Engine {
     /// Checks a patient message for an emergency or crisis; on a hit,
     /// returns it with the guidance to send at once. Called on every patient
     /// message before anything else, whoever is handling the chat.
-    pub fn safety_check(&self, text: &str, lang: Lang) -> Option<(Hit, Reply)> {
-        let rules = self.safety.get();
-        let hit = rules.check(text)?;
-        let guidance = Reply::system(rules.guidance(hit.kind, lang));
+    pub fn safety_check(
+        &self,
+        text: &str,
+        lang: Lang,
+        meaning: Option<&[f32]>,
+    ) -> Option<(Hit, Reply)> {
+        let hit = self.safety.check(text, meaning)?;
+        let guidance = Reply::system(self.safety.get().guidance(hit.kind, lang));
         Some((hit, guidance))
+    }
+
+    /// Labelled examples the learned safety signal compares with (0 without
+    /// the model).
+    pub fn safety_examples(&self) -> usize {
+        self.safety.examples()
     }
 
     /// Told to a patient in danger when the chat also went to the team.

@@ -61,6 +61,7 @@ async fn health(State(state): State<AppState>) -> Response {
         },
         // A missing model degrades answers; it does not make the node unready.
         "model": state.embedder.status(),
+        "safety": {"examples": state.engine.safety_examples()},
     });
     let status = match fault {
         Some((fault, since)) => {

@@ -10,7 +10,7 @@
 //! (`frontdesk safety eval --fit`).
 
 use super::set::{Labelled, Tier};
-use crate::semantic::{Embedding, Model, Role, cosine};
+use crate::semantic::{Embedding, Model, Role, VectorCache, cosine};
 
 /// Examples averaged per side: the k nearest.
 const K: usize = 3;
@@ -93,19 +93,40 @@ impl Judgement {
 const BATCH: usize = 32;
 
 impl Examples {
-    /// Embeds `examples` (blocking: a second or two per hundred).
-    pub fn build(examples: &[Labelled], model: &Model) -> anyhow::Result<Examples> {
-        let mut items = Vec::with_capacity(examples.len());
-        for chunk in examples.chunks(BATCH) {
-            let texts: Vec<&str> = chunk.iter().map(|l| l.text.as_str()).collect();
-            for (l, vector) in chunk.iter().zip(model.embed(&texts, Role::Query)?) {
-                items.push(Example {
-                    tier: l.tier,
-                    category: l.category.clone(),
-                    vector,
-                });
+    /// Embeds `examples` (blocking: a second or two per hundred), taking
+    /// what it can from `cache`.
+    pub fn build(
+        examples: &[Labelled],
+        model: &Model,
+        cache: &mut VectorCache,
+    ) -> anyhow::Result<Examples> {
+        let keys: Vec<_> = examples
+            .iter()
+            .map(|l| cache.key(Role::Query, &l.text))
+            .collect();
+        let mut vectors: Vec<Option<Embedding>> = keys.iter().map(|k| cache.get(k)).collect();
+        let missing: Vec<usize> = (0..examples.len())
+            .filter(|i| vectors[*i].is_none())
+            .collect();
+        for chunk in missing.chunks(BATCH) {
+            let texts: Vec<&str> = chunk.iter().map(|i| examples[*i].text.as_str()).collect();
+            for (i, v) in chunk.iter().zip(model.embed(&texts, Role::Query)?) {
+                cache.put(keys[*i], v.clone());
+                vectors[*i] = Some(v);
             }
         }
+        cache.save();
+        let items = examples
+            .iter()
+            .zip(vectors)
+            .filter_map(|(l, vector)| {
+                Some(Example {
+                    tier: l.tier,
+                    category: l.category.clone(),
+                    vector: vector?,
+                })
+            })
+            .collect();
         Ok(Examples { items })
     }
 

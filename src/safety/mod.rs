@@ -18,6 +18,8 @@ use crate::lang::Lang;
 use matcher::Phrase;
 
 pub const SAFETY_FILE: &str = "safety.toml";
+/// Labelled example messages the learned signal compares with.
+pub const EXAMPLES_FILE: &str = "safety-examples.tsv";
 
 /// The bundled rules, compiled in.
 const BUILT_IN: &str = include_str!("../../knowledge/safety.toml");
@@ -185,21 +187,83 @@ impl Rules {
     }
 }
 
-/// The live rules, swapped when the knowledge directory changes.
+/// The live rules, and the learned signal's embedded examples once the
+/// model has embedded them; both swapped when the knowledge directory changes.
 #[derive(Clone)]
-pub struct SafetyHandle(Arc<ArcSwap<Rules>>);
+pub struct SafetyHandle {
+    rules: Arc<ArcSwap<Rules>>,
+    examples: Arc<ArcSwap<Option<learned::Examples>>>,
+}
 
 impl SafetyHandle {
     pub fn new(rules: Rules) -> Self {
-        SafetyHandle(Arc::new(ArcSwap::from_pointee(rules)))
+        SafetyHandle {
+            rules: Arc::new(ArcSwap::from_pointee(rules)),
+            examples: Arc::new(ArcSwap::from_pointee(None)),
+        }
     }
 
     pub fn get(&self) -> Arc<Rules> {
-        self.0.load_full()
+        self.rules.load_full()
     }
 
     pub fn set(&self, rules: Rules) {
-        self.0.store(Arc::new(rules));
+        self.rules.store(Arc::new(rules));
+    }
+
+    pub fn set_examples(&self, examples: learned::Examples) {
+        self.examples.store(Arc::new(Some(examples)));
+    }
+
+    /// Examples the learned signal compares with (0 until the model has
+    /// embedded them, or without a model).
+    pub fn examples(&self) -> usize {
+        self.examples
+            .load()
+            .as_ref()
+            .as_ref()
+            .map_or(0, learned::Examples::len)
+    }
+
+    /// The rules' verdict on a message, and, with its embedding, the
+    /// learned signal's: a rule's hit stands unless the ordinary examples
+    /// clearly lead (a figure of speech, a question about a condition);
+    /// without a rule, the learned signal can fire for 911 or 988.
+    pub fn check(&self, text: &str, meaning: Option<&[f32]>) -> Option<Hit> {
+        let rules = self.get();
+        let examples = self.examples.load();
+        let judgement = meaning
+            .zip(examples.as_ref().as_ref())
+            .and_then(|(q, e)| e.judge(q, None));
+        let margins = learned::Margins::FITTED;
+        if let Some(hit) = rules.check(text) {
+            if judgement.as_ref().is_some_and(|j| j.vetoes(&margins)) {
+                return None;
+            }
+            return Some(hit);
+        }
+        let j = judgement.filter(|j| j.fires(&margins))?;
+        let kind = match j.tier {
+            set::Tier::Emergency => Kind::Medical,
+            set::Tier::Crisis => Kind::Crisis,
+            set::Tier::Urgent | set::Tier::None => return None,
+        };
+        Some(Hit {
+            category: j.category,
+            kind,
+        })
+    }
+}
+
+/// Reads `dir/safety-examples.tsv` (none: no examples).
+pub fn load_examples(dir: &Path) -> Result<Vec<set::Labelled>, String> {
+    let path = dir.join(EXAMPLES_FILE);
+    match std::fs::read_to_string(&path) {
+        Ok(text) => {
+            set::parse(&text).map_err(|(line, m)| format!("{}:{line}: {m}", path.display()))
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Vec::new()),
+        Err(e) => Err(format!("{}: {e}", path.display())),
     }
 }
 

@@ -9,6 +9,15 @@ use serde_json::json;
 
 use crate::helpers::{EVENT_TIMEOUT, model_dir_or_skip, spawn_app, spawn_app_with};
 
+async fn health(app: &crate::helpers::TestApp) -> serde_json::Value {
+    reqwest::get(app.url("/health"))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap()
+}
+
 #[tokio::test]
 async fn the_chat_follows_the_language_the_patient_writes_in() {
     let app = spawn_app().await;
@@ -48,12 +57,7 @@ async fn with_the_model_a_question_with_none_of_the_articles_words_is_answered()
         );
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
-    let health: serde_json::Value = reqwest::get(app.url("/health"))
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let health = health(&app).await;
     assert_eq!(health["model"]["state"], "ready", "{health}");
     assert_eq!(health["knowledge"]["semantic"], true, "{health}");
 
@@ -73,4 +77,40 @@ async fn with_the_model_a_question_with_none_of_the_articles_words_is_answered()
         .await;
     assert_eq!(chat.expect("ack").await["id"], "m2");
     assert_eq!(chat.until("reply").await["article"], "prescription-refills");
+}
+
+#[tokio::test]
+async fn with_the_model_a_crisis_no_rule_lists_gets_crisis_guidance() {
+    let Some(dir) = model_dir_or_skip() else {
+        return;
+    };
+    let app = spawn_app_with(|s| {
+        s.data.knowledge = crate::helpers::bundled_knowledge();
+        s.model.mode = ModelMode::Local;
+        s.model.model_dir = dir;
+    })
+    .await;
+    // The safety examples are embedded once the model loads (cached after).
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(240);
+    loop {
+        let health = health(&app).await;
+        if health["safety"]["examples"].as_u64().unwrap_or(0) > 0 {
+            break;
+        }
+        assert!(tokio::time::Instant::now() < deadline, "{health}");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    let mut chat = app.chat().await;
+    chat.send_json(json!({"type": "start", "lang": "es"})).await;
+    chat.expect("started").await;
+    // No rule lists it (words alone answer it with a hand-over offer).
+    chat.send_json(json!({"type": "say", "id": "c1", "text": "ya no quiero seguir viviendo, nadie me extrañaría"}))
+        .await;
+    assert_eq!(chat.expect("ack").await["id"], "c1");
+    let guidance = chat.until("reply").await;
+    assert_eq!(guidance["from"], "system", "{guidance}");
+    assert!(
+        guidance["text"].as_str().unwrap().contains("988"),
+        "{guidance}"
+    );
 }

@@ -180,3 +180,21 @@ fn output_cut_short_by_the_reader_ends_quietly() {
         assert!(!stderr.contains("internal error"), "{args:?}: {stderr}");
     }
 }
+
+#[test]
+fn a_broken_safety_examples_file_is_reported_at_its_line() {
+    let dir = tempfile::tempdir().unwrap();
+    crate::copy_dir(&crate::fixture(), dir.path());
+    std::fs::write(
+        dir.path().join("safety-examples.tsv"),
+        "tier\tcategory\tlang\tsplit\tmessage\n911\tstroke\ten\ttune\tmy face is drooping\n999\tx\ten\ttune\thi\n",
+    )
+    .unwrap();
+    let out = crate::frontdesk(&["knowledge", "check", dir.path().to_str().unwrap()], "");
+    assert!(!out.status.success());
+    let printed = crate::stdout(&out);
+    assert!(
+        printed.contains("safety-examples.tsv:3: unknown tier"),
+        "{printed}"
+    );
+}

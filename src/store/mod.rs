@@ -18,6 +18,7 @@ mod messages;
 mod retention;
 mod sqlite;
 mod sqlite_faults;
+mod sqlite_ops;
 mod staff;
 mod writer;
 

@@ -79,15 +79,17 @@ async fn a_full_disk_refuses_messages_and_recovers_without_losing_an_ack() {
     assert_eq!(health["storage_fault"], "disk_full", "{health}");
 
     std::fs::remove_file(ballast).unwrap();
-    // The refused messages come back from the patient's outbox, with the
-    // same ids, and are stored once.
+    // With nobody writing, the server notices the room by itself (its
+    // probe), so a load balancer sends chats again...
+    server
+        .health_until(|status, body| status == 200 && body["storage"] == "ok")
+        .await;
+    // ...and the refused messages come back from the patient's outbox, with
+    // the same ids, and are stored once.
     for id in ledger.refused() {
         resend_until_acked(&mut chat, &mut ledger, &id, "resent after the disk filled").await;
     }
     assert!(ledger.refused().is_empty());
-    server
-        .health_until(|status, body| status == 200 && body["storage"] == "ok")
-        .await;
     let outcome = chat.try_say("after", "and one more").await;
     assert!(matches!(outcome, Outcome::Acked(_)), "{outcome:?}");
     ledger.record("after", &outcome);

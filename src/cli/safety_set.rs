@@ -148,12 +148,8 @@ fn embed(
     model: &crate::semantic::Model,
     lines: &[&Labelled],
 ) -> anyhow::Result<Vec<crate::semantic::Embedding>> {
-    let mut out = Vec::with_capacity(lines.len());
-    for chunk in lines.chunks(32) {
-        let texts: Vec<&str> = chunk.iter().map(|l| l.text.as_str()).collect();
-        out.extend(model.embed(&texts, crate::semantic::Role::Query)?);
-    }
-    Ok(out)
+    let texts: Vec<&str> = lines.iter().map(|l| l.text.as_str()).collect();
+    model.embed_all(&texts, crate::semantic::Role::Query)
 }
 
 /// Recall per tier, category and language; false alarms on ordinary ones.

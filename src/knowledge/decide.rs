@@ -192,12 +192,25 @@ pub fn rank(
             })
         })
         .collect();
-    scored.sort_by(|a, b| {
+    sort_by_relevance(&mut scored);
+    scored
+}
+
+/// Re-ranks candidates with another calibration (features stay as they are).
+pub fn rerank(ranked: &mut [Scored], cal: &Calibration) {
+    for s in ranked.iter_mut() {
+        s.relevance = cal.relevance(&s.features);
+    }
+    sort_by_relevance(ranked);
+}
+
+/// Best first; a tie goes to the better word match.
+fn sort_by_relevance(ranked: &mut [Scored]) {
+    ranked.sort_by(|a, b| {
         b.relevance
             .total_cmp(&a.relevance)
             .then(b.features.bm25_rel.total_cmp(&a.features.bm25_rel))
     });
-    scored
 }
 
 /// Each ranked candidate's answer confidence: its relevance and meaning
@@ -205,23 +218,27 @@ pub fn rank(
 pub fn confidences(ranked: &[Scored], cal: &Calibration) -> Vec<f32> {
     let r1 = ranked.first().map_or(0.0, |s| s.relevance);
     let r2 = ranked.get(1).map_or(0.0, |s| s.relevance);
-    let best_sem = |skip: usize| {
-        ranked
-            .iter()
-            .enumerate()
-            .filter(|(i, _)| *i != skip)
-            .map(|(_, s)| s.features.semantic)
-            .fold(0.0f32, f32::max)
-    };
+    // The two best meaning scores: each candidate's margin is over the best
+    // of the others.
+    let (mut s1, mut s2, mut at) = (0.0f32, 0.0f32, usize::MAX);
+    for (i, s) in ranked.iter().enumerate() {
+        let v = s.features.semantic;
+        if v > s1 {
+            (s2, s1, at) = (s1, v, i);
+        } else if v > s2 {
+            s2 = v;
+        }
+    }
     ranked
         .iter()
         .enumerate()
         .map(|(i, s)| {
             let other = if i == 0 { r2 } else { r1 };
+            let best_other = if i == at { s2 } else { s1 };
             cal.confidence(
                 &s.features,
                 s.relevance - other,
-                s.features.semantic - best_sem(i),
+                s.features.semantic - best_other,
             )
         })
         .collect()

@@ -41,7 +41,9 @@ use anyhow::Context;
 use tokio::sync::{mpsc, oneshot, watch};
 
 pub use article::{Article, ArticleId, BadArticleId};
-pub use decide::{Candidate, Decision, DecisionSettings, Scored, confidences, decide_ranked};
+pub use decide::{
+    Candidate, Decision, DecisionSettings, Scored, confidences, decide_ranked, rerank,
+};
 pub use kb::Kb;
 pub use meaning::Closeness;
 pub use parse::Problem;
@@ -187,9 +189,7 @@ impl Knowledge {
                     return;
                 };
                 // The model may still be downloading or loading.
-                while setup.embedder.status() == crate::semantic::ModelStatus::Loading {
-                    std::thread::sleep(Duration::from_millis(200));
-                }
+                setup.embedder.wait_settled(None);
                 state.attach_meaning();
             });
         if let Err(e) = spawned {
@@ -212,6 +212,12 @@ impl Knowledge {
             embedder,
         };
         self.shared.state.semantic.set(setup).is_ok()
+    }
+
+    /// Changes whenever a snapshot gets its articles' embeddings (tests and
+    /// tools wait on it).
+    pub fn subscribe_meaning(&self) -> watch::Receiver<u64> {
+        self.shared.state.meaning.subscribe()
     }
 
     /// Whether the serving articles have their embeddings attached.

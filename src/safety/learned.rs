@@ -89,9 +89,6 @@ impl Judgement {
     }
 }
 
-/// Texts embedded in one forward pass.
-const BATCH: usize = 32;
-
 impl Examples {
     /// Embeds `examples` (blocking: a second or two per hundred), taking
     /// what it can from `cache`.
@@ -108,12 +105,10 @@ impl Examples {
         let missing: Vec<usize> = (0..examples.len())
             .filter(|i| vectors[*i].is_none())
             .collect();
-        for chunk in missing.chunks(BATCH) {
-            let texts: Vec<&str> = chunk.iter().map(|i| examples[*i].text.as_str()).collect();
-            for (i, v) in chunk.iter().zip(model.embed(&texts, Role::Query)?) {
-                cache.put(keys[*i], v.clone());
-                vectors[*i] = Some(v);
-            }
+        let texts: Vec<&str> = missing.iter().map(|i| examples[*i].text.as_str()).collect();
+        for (i, v) in missing.iter().zip(model.embed_all(&texts, Role::Query)?) {
+            cache.put(keys[*i], v.clone());
+            vectors[*i] = Some(v);
         }
         cache.save();
         let items = examples

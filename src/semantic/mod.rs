@@ -108,6 +108,16 @@ impl Model {
         self.embed_tokens(&batch)
     }
 
+    /// Embeds any number of texts of one role, a forward pass per 32
+    /// (blocking).
+    pub fn embed_all(&self, texts: &[&str], role: Role) -> anyhow::Result<Vec<Embedding>> {
+        let mut out = Vec::with_capacity(texts.len());
+        for chunk in texts.chunks(32) {
+            out.extend(self.embed(chunk, role)?);
+        }
+        Ok(out)
+    }
+
     fn embed_tokens(&self, batch: &[Vec<u32>]) -> anyhow::Result<Vec<Embedding>> {
         Ok(self
             .bert

@@ -8,7 +8,7 @@ use serde_json::json;
 
 use super::{Case, Metrics};
 use crate::knowledge::{
-    ArticleId, Calibration, DecisionSettings, Kb, Scored, confidences, decide_ranked, fit,
+    self, ArticleId, Calibration, DecisionSettings, Kb, Scored, confidences, decide_ranked, fit,
 };
 
 /// Share of answerable questions answered wrongly that a fitted answer
@@ -88,16 +88,9 @@ fn fold_of(cases: &[Case], k: usize) -> Vec<usize> {
 }
 
 /// The case's candidates ranked with `cal`.
-fn rerank(case: &Case, cal: &Calibration) -> Vec<Scored> {
+pub(super) fn rerank(case: &Case, cal: &Calibration) -> Vec<Scored> {
     let mut ranked = case.candidates.clone();
-    for s in &mut ranked {
-        s.relevance = cal.relevance(&s.features);
-    }
-    ranked.sort_by(|a, b| {
-        b.relevance
-            .total_cmp(&a.relevance)
-            .then(b.features.bm25_rel.total_cmp(&a.features.bm25_rel))
-    });
+    knowledge::rerank(&mut ranked, cal);
     ranked
 }
 

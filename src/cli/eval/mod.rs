@@ -244,11 +244,7 @@ pub fn run(args: EvalArgs) -> anyhow::Result<ExitCode> {
         let mut m = Metrics::default();
         let mut by_lang: std::collections::BTreeMap<Lang, Metrics> = Default::default();
         for case in &cases {
-            let mut ranked = case.candidates.clone();
-            for s in &mut ranked {
-                s.relevance = cal.relevance(&s.features);
-            }
-            ranked.sort_by(|a, b| b.relevance.total_cmp(&a.relevance));
+            let ranked = cv::rerank(case, &cal);
             let d = decide_case(&kb, case, &args.decision, semantic);
             m.add(case, &d, &ranked);
             by_lang.entry(case.lang).or_default().add(case, &d, &ranked);
@@ -284,10 +280,11 @@ fn cases(
     let mut vectors: Vec<Option<Embedding>> = vec![None; lines.len()];
     if let Some(model) = &model {
         let texts: Vec<&str> = lines.iter().map(|(_, l)| l.query.as_str()).collect();
-        for (chunk, out) in texts.chunks(32).zip(vectors.chunks_mut(32)) {
-            for (v, e) in out.iter_mut().zip(model.embed(chunk, Role::Query)?) {
-                *v = Some(e);
-            }
+        for (v, e) in vectors
+            .iter_mut()
+            .zip(model.embed_all(&texts, Role::Query)?)
+        {
+            *v = Some(e);
         }
     }
     let kb = built.knowledge.snapshot();

@@ -114,9 +114,21 @@ pub struct ModelSettings {
     /// Folder of the model file and of the article embeddings cached from it.
     #[arg(long, env = "FRONTDESK_MODEL_DIR", default_value = "data/models")]
     pub model_dir: PathBuf,
+
+    /// Milliseconds a new question waits (after its ack) for its meaning
+    /// before it is answered, and checked for danger, from its words alone
+    /// (at most 10,000).
+    #[arg(long, env = "FRONTDESK_MODEL_WAIT_MS", default_value_t = 250,
+          value_parser = clap::value_parser!(u64).range(0..=10_000))]
+    pub model_wait_ms: u64,
 }
 
 impl ModelSettings {
+    /// How long a new question waits for its embedding.
+    pub fn wait(&self) -> Duration {
+        Duration::from_millis(self.model_wait_ms)
+    }
+
     /// The article-embedding cache file.
     pub fn vector_cache(&self) -> PathBuf {
         self.model_dir.join("article-vectors.bin")

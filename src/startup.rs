@@ -127,10 +127,17 @@ impl Application {
     ) -> impl std::future::Future<Output = crate::semantic::ModelStatus> + Send + 'static {
         let embedder = self.state.embedder.clone();
         async move {
-            tokio::task::spawn_blocking(move || embedder.settle(std::time::Duration::from_secs(5)))
-                .await
-                .unwrap_or(crate::semantic::ModelStatus::Loading)
+            tokio::task::spawn_blocking(move || {
+                embedder.wait_settled(Some(std::time::Duration::from_secs(5)))
+            })
+            .await
+            .unwrap_or(crate::semantic::ModelStatus::Loading)
         }
+    }
+
+    /// How many safety examples the learned signal serves (tests wait on it).
+    pub fn safety_examples(&self) -> tokio::sync::watch::Receiver<usize> {
+        self.state.engine.subscribe_safety_examples()
     }
 
     /// The password of the `admin` account created on this start, when the
@@ -271,9 +278,8 @@ impl ExampleBuilder {
         let spawned = std::thread::Builder::new()
             .name("safety-examples".into())
             .spawn(move || {
-                while this.embedder.status() == crate::semantic::ModelStatus::Loading {
-                    std::thread::sleep(std::time::Duration::from_millis(200));
-                }
+                // The model may still be downloading or loading.
+                this.embedder.wait_settled(None);
                 this.build();
             });
         if let Err(e) = spawned {

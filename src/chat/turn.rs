@@ -18,9 +18,6 @@ use crate::transcript::{Message as Stored, NewMessage, Sender};
 
 /// Longest `choice` value accepted.
 const MAX_CHOICE_LEN: usize = 200;
-/// How long a new question waits for its embedding (after its ack); later
-/// than this it is answered from its words alone, and counted.
-const MODEL_WAIT: std::time::Duration = std::time::Duration::from_millis(250);
 
 impl Session {
     pub(super) async fn say(
@@ -107,13 +104,15 @@ impl Session {
             details: Default::default(),
             at: appended.at,
         };
-        // Now that it is stored, its meaning (at most MODEL_WAIT), so the
+        // Now that it is stored, its meaning (at most FRONTDESK_MODEL_WAIT_MS;
+        // later it is answered from its words alone, and counted), so the
         // learned safety signal has its say too: it may catch what no rule
         // lists, or set aside a rule's hit on a figure of speech.
         let (meaning, safety) = match meaning {
             Some(m) => (Some(m), safety),
             None if needs_model => {
-                let m = self.state.embedder.query(text, MODEL_WAIT).await;
+                let wait = self.state.settings.model.wait();
+                let m = self.state.embedder.query(text, wait).await;
                 let safety = match &m {
                     Some(v) => self.state.engine.safety_check(text, lang, Some(v)),
                     None => safety,

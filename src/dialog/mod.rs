@@ -201,6 +201,11 @@ impl Engine {
         self.safety.examples()
     }
 
+    /// Follows the number of safety examples serving.
+    pub fn subscribe_safety_examples(&self) -> tokio::sync::watch::Receiver<usize> {
+        self.safety.subscribe_examples()
+    }
+
     /// Told to a patient in danger when the chat also went to the team.
     pub fn urgent_notice(&self, lang: Lang) -> Reply {
         Reply::system(t(

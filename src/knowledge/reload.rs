@@ -30,6 +30,8 @@ pub struct State {
     previous: Mutex<HashMap<PathBuf, Loaded>>,
     /// The model and the article-embedding cache, once meaning is used.
     pub semantic: std::sync::OnceLock<SemanticSetup>,
+    /// Bumped whenever a snapshot gets its articles' embeddings.
+    pub meaning: watch::Sender<u64>,
 }
 
 /// What embedding the articles needs.
@@ -46,6 +48,7 @@ impl State {
             generation: watch::Sender::new(0),
             previous: Mutex::new(HashMap::new()),
             semantic: std::sync::OnceLock::new(),
+            meaning: watch::Sender::new(0),
         }
     }
 
@@ -81,6 +84,7 @@ impl State {
             Ok(meaning) => {
                 bar.finish_and_clear();
                 kb.attach(meaning);
+                self.meaning.send_modify(|n| *n += 1);
                 tracing::info!(
                     elapsed_ms = started.elapsed().as_millis() as u64,
                     "article meanings attached"

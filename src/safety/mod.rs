@@ -193,6 +193,8 @@ impl Rules {
 pub struct SafetyHandle {
     rules: Arc<ArcSwap<Rules>>,
     examples: Arc<ArcSwap<Option<learned::Examples>>>,
+    /// How many examples serve (0 until the model has embedded them).
+    counted: Arc<tokio::sync::watch::Sender<usize>>,
 }
 
 impl SafetyHandle {
@@ -200,6 +202,7 @@ impl SafetyHandle {
         SafetyHandle {
             rules: Arc::new(ArcSwap::from_pointee(rules)),
             examples: Arc::new(ArcSwap::from_pointee(None)),
+            counted: Arc::new(tokio::sync::watch::Sender::new(0)),
         }
     }
 
@@ -212,17 +215,20 @@ impl SafetyHandle {
     }
 
     pub fn set_examples(&self, examples: learned::Examples) {
+        let n = examples.len();
         self.examples.store(Arc::new(Some(examples)));
+        self.counted.send_replace(n);
     }
 
     /// Examples the learned signal compares with (0 until the model has
     /// embedded them, or without a model).
     pub fn examples(&self) -> usize {
-        self.examples
-            .load()
-            .as_ref()
-            .as_ref()
-            .map_or(0, learned::Examples::len)
+        *self.counted.borrow()
+    }
+
+    /// Follows that count (tests wait on it).
+    pub fn subscribe_examples(&self) -> tokio::sync::watch::Receiver<usize> {
+        self.counted.subscribe()
     }
 
     /// The rules' verdict on a message, and, with its embedding, the

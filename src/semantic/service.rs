@@ -7,7 +7,7 @@
 use std::collections::{HashMap, VecDeque};
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, OnceLock};
+use std::sync::{Arc, Condvar, Mutex, OnceLock};
 use std::time::Duration;
 
 use tokio::sync::oneshot;
@@ -63,6 +63,8 @@ pub struct Embedder {
 struct Inner {
     model: OnceLock<Arc<Model>>,
     status: Mutex<ModelStatus>,
+    /// Signalled when the status leaves `Loading`.
+    settled: Condvar,
     queue: Mutex<Option<std::sync::mpsc::SyncSender<Job>>>,
     /// Requests queued and not yet taken by the worker.
     waiting: AtomicU64,
@@ -80,6 +82,7 @@ impl Embedder {
             inner: Arc::new(Inner {
                 model: OnceLock::new(),
                 status: Mutex::new(status),
+                settled: Condvar::new(),
                 queue: Mutex::new(None),
                 waiting: AtomicU64::new(0),
                 cache: Mutex::new(Cache::default()),
@@ -116,7 +119,8 @@ impl Embedder {
                             elapsed_ms = started.elapsed().as_millis() as u64,
                             "language model ready"
                         );
-                        this.serve(model)
+                        let queue = this.install(model.clone());
+                        this.work(&model, queue)
                     }
                     Err(e) => {
                         let reason = format!("{e:#}");
@@ -136,28 +140,35 @@ impl Embedder {
     /// A loaded model, served from a new worker thread (tests, `eval`).
     pub fn with_model(model: Arc<Model>) -> Embedder {
         let embedder = Embedder::new(ModelStatus::Loading);
+        let queue = embedder.install(model.clone());
         let this = embedder.clone();
         std::thread::Builder::new()
             .name("embedder".into())
-            .spawn(move || this.serve(model))
+            .spawn(move || this.work(&model, queue))
             .expect("a thread for the model");
-        while embedder.status() == ModelStatus::Loading {
-            std::thread::yield_now();
-        }
         embedder
     }
 
-    /// Waits (blocking, at most `limit`) until the model is ready or known
-    /// to be missing.
-    pub fn settle(&self, limit: Duration) -> ModelStatus {
-        let deadline = std::time::Instant::now() + limit;
-        loop {
-            let status = self.status();
-            if status != ModelStatus::Loading || std::time::Instant::now() >= deadline {
-                return status;
+    /// Waits (blocking, at most `limit` when given) until the model is
+    /// ready or known to be missing.
+    pub fn wait_settled(&self, limit: Option<Duration>) -> ModelStatus {
+        let status = self.inner.status.lock().unwrap_or_else(|e| e.into_inner());
+        let loading = |s: &mut ModelStatus| *s == ModelStatus::Loading;
+        let status = match limit {
+            Some(limit) => {
+                self.inner
+                    .settled
+                    .wait_timeout_while(status, limit, loading)
+                    .unwrap_or_else(|e| e.into_inner())
+                    .0
             }
-            std::thread::sleep(Duration::from_millis(50));
-        }
+            None => self
+                .inner
+                .settled
+                .wait_while(status, loading)
+                .unwrap_or_else(|e| e.into_inner()),
+        };
+        status.clone()
     }
 
     pub fn status(&self) -> ModelStatus {
@@ -170,6 +181,7 @@ impl Embedder {
 
     fn set_status(&self, status: ModelStatus) {
         *self.inner.status.lock().unwrap_or_else(|e| e.into_inner()) = status;
+        self.inner.settled.notify_all();
     }
 
     /// Whether the model is loaded.
@@ -284,12 +296,18 @@ impl Embedder {
         self.inner.cache.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    /// The worker: takes what waits (up to a batch), embeds it, answers.
-    fn serve(&self, model: Arc<Model>) {
+    /// Makes `model` the one requests go to; returns the worker's end of
+    /// the queue.
+    fn install(&self, model: Arc<Model>) -> std::sync::mpsc::Receiver<Job> {
         let (tx, rx) = std::sync::mpsc::sync_channel::<Job>(QUEUE);
-        let _ = self.inner.model.set(model.clone());
+        let _ = self.inner.model.set(model);
         *self.inner.queue.lock().unwrap_or_else(|e| e.into_inner()) = Some(tx);
         self.set_status(ModelStatus::Ready);
+        rx
+    }
+
+    /// The worker: takes what waits (up to a batch), embeds it, answers.
+    fn work(&self, model: &Model, rx: std::sync::mpsc::Receiver<Job>) {
         while let Ok(first) = rx.recv() {
             let mut jobs = vec![first];
             while jobs.len() < MAX_BATCH {
@@ -306,7 +324,7 @@ impl Embedder {
             if jobs.is_empty() {
                 continue;
             }
-            self.run_batch(&model, jobs);
+            self.run_batch(model, jobs);
         }
     }
 

@@ -34,6 +34,8 @@ pub struct TestApp {
     pub admin_password: String,
     /// The server's live knowledge base, to wait for reloads.
     pub knowledge: frontdesk::knowledge::Knowledge,
+    /// How many safety examples serve, to wait for the model's.
+    pub safety_examples: tokio::sync::watch::Receiver<usize>,
     /// The settings it was started with (to start it again).
     settings: Settings,
     /// Holds the database until the test ends.
@@ -52,6 +54,7 @@ pub async fn spawn_app_with(tweak: impl FnOnce(&mut Settings)) -> TestApp {
         .expect("server builds");
     let addr = app.local_addr();
     let knowledge = app.knowledge();
+    let safety_examples = app.safety_examples();
     let admin_password = app
         .initial_admin_password()
         .expect("a new database gets an admin")
@@ -61,6 +64,7 @@ pub async fn spawn_app_with(tweak: impl FnOnce(&mut Settings)) -> TestApp {
         addr,
         admin_password,
         knowledge,
+        safety_examples,
         settings,
         _dir: dir,
         stop: Some(stop),
@@ -195,6 +199,7 @@ impl TestApp {
             .expect("server builds again on the same port");
         assert_eq!(app.local_addr(), self.addr);
         self.knowledge = app.knowledge();
+        self.safety_examples = app.safety_examples();
         let (stop, task) = run(app);
         self.stop = Some(stop);
         self.task = Some(task);

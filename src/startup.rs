@@ -80,7 +80,12 @@ impl Application {
             connections: Arc::new(Semaphore::new(settings.limits.max_connections)),
             store,
             writer,
-            engine: Arc::new(Engine::new(knowledge, scheduler.clone(), safety)),
+            engine: Arc::new(Engine::new(
+                knowledge,
+                scheduler.clone(),
+                safety,
+                embedder.clone(),
+            )),
             embedder,
             scheduler,
             hub,

@@ -272,15 +272,23 @@ pub fn normalize_code(code: &str) -> String {
 pub fn when(clinic: &Clinic, start: Timestamp, lang: Lang) -> String {
     let z = start.to_zoned(clinic.timezone.clone());
     match lang {
-        Lang::En => z.strftime("%a, %b %-d at %-I:%M %p").to_string(),
+        Lang::En => format!("{} at {}", day(z.date(), lang), z.strftime("%-I:%M %p")),
+        Lang::Es => format!("{}, {}", day(z.date(), lang), z.strftime("%-H:%M")),
+    }
+}
+
+/// "Tue, Dec 1" (Spanish: "mar 1 dic").
+pub fn day(date: jiff::civil::Date, lang: Lang) -> String {
+    match lang {
+        Lang::En => date.strftime("%a, %b %-d").to_string(),
         Lang::Es => {
             const DAYS: [&str; 7] = ["lun", "mar", "mié", "jue", "vie", "sáb", "dom"];
             const MONTHS: [&str; 12] = [
                 "ene", "feb", "mar", "abr", "may", "jun", "jul", "ago", "sep", "oct", "nov", "dic",
             ];
-            let day = DAYS[z.weekday().to_monday_zero_offset() as usize];
-            let month = MONTHS[(z.month() - 1) as usize];
-            format!("{day} {} {month}, {}", z.day(), z.strftime("%-H:%M"))
+            let weekday = DAYS[date.weekday().to_monday_zero_offset() as usize];
+            let month = MONTHS[(date.month() - 1) as usize];
+            format!("{weekday} {} {month}", date.day())
         }
     }
 }

@@ -304,4 +304,17 @@ closed_dates = ["2026-12-28"]
         let c = Clinic::load(&dir).unwrap();
         assert_eq!(c.name, "Cedar Valley Health");
     }
+
+    #[test]
+    fn kinds_examples_are_bounded_and_point_at_their_line() {
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("knowledge");
+        let text = std::fs::read_to_string(dir.join("clinic.toml")).unwrap();
+        let long = format!("\"{}\"", "x".repeat(81));
+        let bad = text.replacen("\"sick\",", &format!("{long},"), 1);
+        let (line, message) = Clinic::parse_located(&bad).unwrap_err();
+        assert!(message.contains("examples"), "{message}");
+        assert!(line > 1, "{line}");
+        let empty = text.replacen("\"sick\",", "\"  \",", 1);
+        assert!(Clinic::parse_located(&empty).is_err());
+    }
 }

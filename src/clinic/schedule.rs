@@ -60,6 +60,8 @@ pub(super) struct RawType {
     providers: Vec<String>,
     #[serde(default)]
     new_patients_only: bool,
+    #[serde(default)]
+    examples: Vec<String>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -102,6 +104,8 @@ pub struct AppointmentType {
     pub duration_min: u32,
     pub providers: Vec<String>,
     pub new_patients_only: bool,
+    /// Patients' words for this kind ("checkup", "chequeo"), for the chat.
+    pub examples: Vec<String>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -126,6 +130,9 @@ pub struct Schedule {
 /// Shortest bookable unit; durations are multiples of it, and the store
 /// locks a provider's time in blocks of it.
 pub const BLOCK_MIN: u32 = 5;
+/// Patients' phrases listed per appointment type, and their length.
+const MAX_EXAMPLES: usize = 60;
+const MAX_EXAMPLE_CHARS: usize = 80;
 
 /// A problem and the key it is about (for its line in the file).
 pub(super) type KeyedError = (&'static str, String);
@@ -210,6 +217,19 @@ pub(super) fn build(
                 format!("type {}: unknown provider {unknown:?}", t.id),
             ));
         }
+        if t.examples.len() > MAX_EXAMPLES
+            || t.examples
+                .iter()
+                .any(|e| e.trim().is_empty() || e.chars().count() > MAX_EXAMPLE_CHARS)
+        {
+            return Err((
+                "examples",
+                format!(
+                    "type {}: at most {MAX_EXAMPLES} examples, each 1 to {MAX_EXAMPLE_CHARS} characters",
+                    t.id
+                ),
+            ));
+        }
         built_types.push(AppointmentType {
             id: t.id,
             name: t.name,
@@ -217,6 +237,11 @@ pub(super) fn build(
             duration_min: t.duration_min,
             providers: t.providers,
             new_patients_only: t.new_patients_only,
+            examples: t
+                .examples
+                .into_iter()
+                .map(|e| e.trim().to_owned())
+                .collect(),
         });
     }
     let mut built_closures = Vec::new();

@@ -4,6 +4,7 @@
 
 use jiff::civil::Date;
 
+use super::kinds::Heard;
 use super::text::t;
 use super::when::{self, DateProblem};
 use super::{Outcome, Reply, callback::valid_contact};
@@ -67,12 +68,19 @@ impl Flow {
             Step::Confirm | Step::CodeDob | Step::ConfirmCancel
         )
     }
+
+    /// Whether the flow is asking which kind of appointment.
+    pub fn wants_kind(&self) -> bool {
+        self.step == Step::Type
+    }
 }
 
 /// Open times offered per message.
 const SLOTS_SHOWN: usize = 4;
 /// Days searched for open times.
 const SEARCH_DAYS: u32 = 21;
+/// Kinds of appointment offered after a message that named none.
+const KINDS_OFFERED: usize = 3;
 /// Wrong code/birth-date pairs before the flow suggests a person.
 const MAX_LOOKUP_FAILURES: u8 = 3;
 
@@ -90,6 +98,7 @@ impl Flow {
         lang: Lang,
         intent: Intent,
         text: &str,
+        heard: &Heard,
     ) -> (Option<Flow>, Outcome) {
         let clinic = s.clinic();
         let mut flow = Flow {
@@ -113,15 +122,128 @@ impl Flow {
             flow.step = Step::Code;
             return flow.ask(s, lang).await;
         }
-        flow.type_id = match_type(&clinic.schedule, text);
+        flow.type_id = heard.kind.clone();
         flow.filter.provider = match_provider(&clinic.schedule, text);
         flow.apply_preference(text, &when::today(&clinic.timezone));
-        flow.step = if flow.type_id.is_some() {
-            Step::Provider
-        } else {
-            Step::Type
-        };
+        if flow.type_id.is_some() {
+            flow.step = Step::Provider;
+            let (flow, outcome) = flow.advance(s, lang).await;
+            return (flow, say_kind(outcome, &clinic, heard, lang));
+        }
+        // Said something, but not which kind: say what was heard, offer the
+        // closest kinds.
+        let heard_any = flow.filter.provider.is_some() || flow.from.is_some();
+        if heard_any || !heard.closest.is_empty() {
+            return flow.ask_kind(s, lang, heard, false);
+        }
         flow.advance(s, lang).await
+    }
+
+    /// Asks for the kind of appointment after a message that did not name
+    /// one: what was understood first, then the closest kinds (or all of
+    /// them when nothing ranks them) and a person.
+    fn ask_kind(
+        self,
+        s: &Scheduler,
+        lang: Lang,
+        heard: &Heard,
+        missed: bool,
+    ) -> (Option<Flow>, Outcome) {
+        let clinic = s.clinic();
+        let understood = self.understood(&clinic, lang);
+        let mut text = String::new();
+        if !understood.is_empty() {
+            text.push_str(&match lang {
+                Lang::En => format!("Got it: {}. ", understood.join(", ")),
+                Lang::Es => format!("Entendido: {}. ", understood.join(", ")),
+            });
+        } else if missed {
+            text.push_str(t(
+                lang,
+                "I couldn't tell which kind of appointment that is. ",
+                "No pude saber qué tipo de cita es. ",
+            ));
+        }
+        let ranked = !heard.closest.is_empty();
+        text.push_str(match (ranked, lang) {
+            (true, Lang::En) => "Which kind of appointment is it? These seem closest:",
+            (true, Lang::Es) => "¿Qué tipo de cita es? Estas parecen las más cercanas:",
+            (false, _) => t(
+                lang,
+                "Which kind of appointment is it?",
+                "¿Qué tipo de cita es?",
+            ),
+        });
+        let kinds: Vec<&crate::clinic::AppointmentType> = if ranked {
+            heard
+                .closest
+                .iter()
+                .filter_map(|id| clinic.schedule.appointment_type(id))
+                .take(KINDS_OFFERED)
+                .collect()
+        } else {
+            clinic.schedule.types.iter().collect()
+        };
+        let mut choices: Vec<Choice> = kinds
+            .into_iter()
+            .map(|k| choice(type_name(k, lang), format!("type:{}", k.id)))
+            .collect();
+        if ranked && clinic.schedule.types.len() > KINDS_OFFERED {
+            choices.push(choice(t(lang, "Something else", "Otro tipo"), "type:all"));
+        }
+        choices.push(choice(
+            t(lang, "Talk to a person", "Hablar con una persona"),
+            super::CHOICE_HANDOFF,
+        ));
+        let mut flow = self;
+        flow.step = Step::Type;
+        (Some(flow), Outcome::reply(Reply::bot_with(text, choices)))
+    }
+
+    /// What the flow has understood besides the kind: a provider, a day, a
+    /// part of the day, an hour.
+    fn understood(&self, clinic: &crate::clinic::Clinic, lang: Lang) -> Vec<String> {
+        let mut parts = Vec::new();
+        if let Some(p) = self
+            .filter
+            .provider
+            .as_deref()
+            .and_then(|id| clinic.schedule.provider(id))
+        {
+            parts.push(match lang {
+                Lang::En => format!("with {}", p.name),
+                Lang::Es => format!("con {}", p.name),
+            });
+        }
+        if let Some(from) = self.from {
+            let day = appointments::day(from, lang);
+            parts.push(match (self.filter.weekday.is_some(), lang) {
+                (true, _) => day,
+                (false, Lang::En) => format!("from {day}"),
+                (false, Lang::Es) => format!("desde el {day}"),
+            });
+        }
+        if let Some(part) = self.filter.part_of_day {
+            use crate::appointments::PartOfDay;
+            parts.push(
+                match (part, lang) {
+                    (PartOfDay::Morning, Lang::En) => "in the morning",
+                    (PartOfDay::Afternoon, Lang::En) => "in the afternoon",
+                    (PartOfDay::Evening, Lang::En) => "in the evening",
+                    (PartOfDay::Morning, Lang::Es) => "por la mañana",
+                    (PartOfDay::Afternoon, Lang::Es) => "por la tarde",
+                    (PartOfDay::Evening, Lang::Es) => "por la noche",
+                }
+                .to_owned(),
+            );
+        }
+        if let Some(hour) = self.filter.from_hour {
+            parts.push(match lang {
+                Lang::En => format!("from {}:00", hour),
+                Lang::Es => format!("desde las {}:00", hour),
+            });
+        }
+        parts
     }
 
     fn apply_preference(&mut self, text: &str, today: &Date) {
@@ -351,31 +473,40 @@ impl Flow {
         lang: Lang,
         text: &str,
         picked: Option<&str>,
+        heard: &Heard,
         conversation: Option<String>,
     ) -> (Option<Flow>, Outcome) {
         let clinic = s.clinic();
         let text = text.trim();
         match self.step {
             Step::Type => {
-                let id = picked
-                    .and_then(|p| p.strip_prefix("type:"))
-                    .map(str::to_owned)
-                    .or_else(|| match_type(&clinic.schedule, text));
+                let pressed = picked.and_then(|p| p.strip_prefix("type:"));
+                if pressed == Some("all") {
+                    return self.ask_kind(s, lang, &Heard::default(), false);
+                }
+                let id = match pressed {
+                    Some(id) => Some(id.to_owned()),
+                    None => heard.kind.clone(),
+                };
+                // Whatever else the message said is kept ("next Tuesday
+                // morning", "with Dr. Lee").
+                if picked.is_none() {
+                    if let Some(p) = match_provider(&clinic.schedule, text) {
+                        self.filter.provider = Some(p);
+                    }
+                    self.apply_preference(text, &when::today(&clinic.timezone));
+                }
                 match id.filter(|id| clinic.schedule.appointment_type(id).is_some()) {
                     Some(id) => {
                         self.type_id = Some(id);
                         self.step = Step::Provider;
-                        self.advance(s, lang).await
+                        let (flow, outcome) = self.advance(s, lang).await;
+                        match pressed {
+                            Some(_) => (flow, outcome),
+                            None => (flow, say_kind(outcome, &clinic, heard, lang)),
+                        }
                     }
-                    None => {
-                        self.reask(
-                            s,
-                            lang,
-                            "Please pick one of the appointment types.",
-                            "Elija uno de los tipos de cita.",
-                        )
-                        .await
-                    }
+                    None => self.ask_kind(s, lang, heard, true),
                 }
             }
             Step::Provider => {
@@ -389,22 +520,22 @@ impl Flow {
                     }
                     _ => match match_provider(&clinic.schedule, text) {
                         Some(p) => self.filter.provider = Some(p),
-                        None if text.to_lowercase().contains("any")
-                            || text.to_lowercase().contains("cualquier") =>
-                        {
-                            self.filter.provider = None
-                        }
+                        None if no_preference(text) => self.filter.provider = None,
                         None => {
                             return self
                                 .reask(
                                     s,
                                     lang,
-                                    "Please pick a provider, or \"First available\".",
-                                    "Elija un profesional o \"El primero disponible\".",
+                                    "I didn't find a provider by that name here. These are the ones who offer this visit:",
+                                    "No encontré a un profesional con ese nombre. Estos son quienes ofrecen esta consulta:",
                                 )
                                 .await;
                         }
                     },
+                }
+                // A day or time said with the provider is kept.
+                if picked.is_none() {
+                    self.apply_preference(text, &when::today(&clinic.timezone));
                 }
                 self.step = Step::Slot;
                 self.ask(s, lang).await
@@ -791,6 +922,34 @@ impl Flow {
     }
 }
 
+/// Starts the next question with the kind understood from the patient's
+/// words ("For a sick visit: ..."), so a wrong guess shows at once.
+fn say_kind(
+    mut outcome: Outcome,
+    clinic: &crate::clinic::Clinic,
+    heard: &Heard,
+    lang: Lang,
+) -> Outcome {
+    let Some(kind) = heard
+        .kind
+        .as_deref()
+        .and_then(|id| clinic.schedule.appointment_type(id))
+    else {
+        return outcome;
+    };
+    let name = type_name(kind, lang).to_lowercase();
+    if let Some(first) = outcome.replies.first_mut() {
+        first.text = match lang {
+            Lang::En if name.starts_with(['a', 'e', 'i', 'o', 'u']) => {
+                format!("For an {name}: {}", first.text)
+            }
+            Lang::En => format!("For a {name}: {}", first.text),
+            Lang::Es => format!("Para {name}: {}", first.text),
+        };
+    }
+    outcome
+}
+
 fn describe_existing(clinic: &crate::clinic::Clinic, a: &Appointment, lang: Lang) -> String {
     let kind = clinic
         .schedule
@@ -824,34 +983,28 @@ fn is_yes(text: &str) -> bool {
         })
 }
 
-/// An appointment type named in free text ("a flu shot", "physical").
-fn match_type(schedule: &crate::clinic::Schedule, text: &str) -> Option<String> {
-    let words: Vec<String> = normalize::words(text).collect();
-    schedule
-        .types
-        .iter()
-        .map(|k| {
-            let names = [
-                Some(k.name.as_str()),
-                k.name_es.as_deref(),
-                Some(k.id.as_str()),
-            ];
-            let score = names
-                .iter()
-                .flatten()
-                .flat_map(|n| normalize::words(n).collect::<Vec<_>>())
-                .filter(|w| {
-                    w.len() > 3
-                        && words
-                            .iter()
-                            .any(|x| x == w || (x.len() > 4 && w.starts_with(x.as_str())))
-                })
-                .count();
-            (score, k.id.clone())
-        })
-        .filter(|(score, _)| *score > 0)
-        .max_by_key(|(score, _)| *score)
-        .map(|(_, id)| id)
+/// "Whoever is free first", "no preference", "me da igual".
+fn no_preference(text: &str) -> bool {
+    let words: Vec<String> = normalize::words(text)
+        .take(12)
+        .map(|w| w.replace(['\'', '\u{2019}'], ""))
+        .collect();
+    let has = |w: &str| words.iter().any(|x| x == w);
+    [
+        "any",
+        "anyone",
+        "anybody",
+        "whoever",
+        "cualquier",
+        "cualquiera",
+        "igual",
+        "primero",
+    ]
+    .iter()
+    .any(|w| has(w))
+        || (has("no") && (has("preference") || has("preferencia") || has("importa")))
+        || ((has("doesnt") || has("dont")) && (has("matter") || has("care")))
+        || (has("first") && (has("available") || has("free") || has("open")))
 }
 
 /// A provider named in free text ("Dr. Lee", "Patel").

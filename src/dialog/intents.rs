@@ -341,6 +341,64 @@ pub fn booking_intent(text: &str) -> Option<super::booking::Intent> {
     None
 }
 
+/// Whether a message asks for what it names at word `at` ("I need a flu
+/// shot next Tuesday", "can I get a checkup"), rather than asking about it
+/// ("how much is a flu shot?", "should I get a flu shot", "I need my records
+/// from my physical").
+pub fn requests_at(text: &str, at: usize) -> bool {
+    let words: Vec<String> = normalize::words(text).take(60).collect();
+    let first = words.first().map(String::as_str).unwrap_or_default();
+    let asking_about = [
+        "what", "where", "when", "how", "why", "who", "which", "do", "does", "is", "are", "should",
+        "que", "donde", "cuando", "como", "cual", "debo", "es", "hay",
+    ];
+    let money = [
+        "cost",
+        "costs",
+        "price",
+        "much",
+        "pay",
+        "cover",
+        "covered",
+        "insurance",
+        "free",
+        "cuesta",
+        "cuanto",
+        "precio",
+        "pagar",
+        "seguro",
+        "cubre",
+        "gratis",
+    ];
+    let verbs = [
+        "need",
+        "want",
+        "get",
+        "book",
+        "schedule",
+        "make",
+        "like",
+        "necesito",
+        "quiero",
+        "quisiera",
+        "agendar",
+        "reservar",
+        "sacar",
+        "pedir",
+        "programar",
+        "hacer",
+    ];
+    if asking_about.contains(&first) || words.iter().any(|w| money.contains(&w.as_str())) {
+        return false;
+    }
+    // The verb comes shortly before the kind's words.
+    words
+        .iter()
+        .enumerate()
+        .take(at)
+        .any(|(i, w)| verbs.contains(&w.as_str()) && at - i <= 3)
+}
+
 #[cfg(test)]
 mod booking_tests {
     use super::super::booking::Intent;

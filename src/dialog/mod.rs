@@ -7,6 +7,7 @@ pub mod booking;
 pub mod callback;
 mod faq;
 pub mod intents;
+pub mod kinds;
 mod text;
 pub mod when;
 
@@ -166,6 +167,7 @@ pub struct Engine {
     knowledge: Knowledge,
     scheduler: std::sync::Arc<Scheduler>,
     safety: SafetyHandle,
+    kinds: kinds::KindMeanings,
 }
 
 impl Engine {
@@ -173,12 +175,38 @@ impl Engine {
         knowledge: Knowledge,
         scheduler: std::sync::Arc<Scheduler>,
         safety: SafetyHandle,
+        embedder: crate::semantic::Embedder,
     ) -> Self {
         Engine {
             knowledge,
             scheduler,
             safety,
+            kinds: kinds::KindMeanings::new(embedder),
         }
+    }
+
+    /// What a message says about the kind of appointment, by its words and,
+    /// when the model gave it a meaning, by that.
+    async fn hear_kind(&self, turn: &Turn<'_>) -> kinds::Heard {
+        let clinic = self.scheduler.clinic();
+        let meanings = match turn.meaning {
+            Some(_) => self.kinds.get(&clinic).await,
+            None => None,
+        };
+        let meaning = turn.meaning.map(|m| &m[..]).zip(meanings.as_deref());
+        kinds::hear(
+            &clinic.schedule,
+            turn.text,
+            meaning,
+            kinds::KindThresholds::FITTED,
+        )
+    }
+
+    /// Booking started by naming what to book ("I need a flu shot next
+    /// Tuesday morning"), without the word "appointment".
+    fn books_by_kind(&self, text: &str) -> bool {
+        let clinic = self.scheduler.clinic();
+        kinds::named(&clinic.schedule, text).is_some_and(|(_, at)| intents::requests_at(text, at))
     }
 
     /// Checks a patient message for an emergency or crisis; on a hit,
@@ -252,12 +280,18 @@ impl Engine {
         if let Some(intent) = turn
             .choice
             .is_none()
-            .then(|| intents::booking_intent(turn.text))
+            .then(|| {
+                intents::booking_intent(turn.text).or_else(|| {
+                    self.books_by_kind(turn.text)
+                        .then_some(booking::Intent::Book)
+                })
+            })
             .flatten()
         {
             state.clarifying = false;
+            let heard = self.hear_kind(&turn).await;
             let (flow, outcome) =
-                booking::Flow::start(&self.scheduler, lang, intent, turn.text).await;
+                booking::Flow::start(&self.scheduler, lang, intent, turn.text, &heard).await;
             state.booking = flow;
             return outcome;
         }
@@ -336,12 +370,18 @@ impl Engine {
             outcome.replies.insert(0, answer);
             return outcome;
         }
+        let heard = if flow.wants_kind() && turn.choice.is_none() {
+            self.hear_kind(&turn).await
+        } else {
+            kinds::Heard::default()
+        };
         let (flow, outcome) = flow
             .answer(
                 &self.scheduler,
                 lang,
                 turn.text,
                 turn.choice,
+                &heard,
                 state.conversation.clone(),
             )
             .await;

@@ -6,7 +6,7 @@ use crate::helpers::{Chat, TestApp, spawn_app};
 
 /// Sends a message (with an optional choice) and returns the replies that
 /// follow its ack, up to the last one offering choices or the `n`th.
-async fn turn(chat: &mut Chat, id: &str, text: &str, choice: Option<&str>) -> Value {
+pub(crate) async fn turn(chat: &mut Chat, id: &str, text: &str, choice: Option<&str>) -> Value {
     let mut frame = json!({"type": "say", "id": id, "text": text});
     if let Some(c) = choice {
         frame["choice"] = json!(c);
@@ -16,7 +16,7 @@ async fn turn(chat: &mut Chat, id: &str, text: &str, choice: Option<&str>) -> Va
     chat.expect("reply").await
 }
 
-fn choice_values(reply: &Value) -> Vec<String> {
+pub(crate) fn choice_values(reply: &Value) -> Vec<String> {
     reply["choices"]
         .as_array()
         .map(|c| {
@@ -122,7 +122,7 @@ async fn a_patient_books_in_the_chat_step_by_step() {
 }
 
 /// The clinic-time start of each slot offered in `reply`.
-fn offered_starts(reply: &Value) -> Vec<jiff::Zoned> {
+pub(crate) fn offered_starts(reply: &Value) -> Vec<jiff::Zoned> {
     let chicago = jiff::tz::TimeZone::get("America/Chicago").unwrap();
     choice_values(reply)
         .iter()

@@ -6,6 +6,7 @@ mod helpers;
 
 mod accounts;
 mod booking;
+mod booking_words;
 mod chat_protocol;
 mod compliance;
 mod durability;

@@ -20,6 +20,7 @@ use crate::semantic::{Embedder, Embedding, Role};
 
 mod bench;
 mod cv;
+mod kinds;
 
 #[derive(clap::Args, Debug)]
 pub struct EvalArgs {
@@ -61,8 +62,15 @@ pub struct EvalArgs {
     #[arg(long, default_value_t = 5)]
     pub cv: usize,
     /// With --cv: print the calibration fitted on all the data, to ship.
+    /// With --kinds: fit the meaning thresholds on the set's tuning half.
     #[arg(long)]
     pub fit: bool,
+    /// Measure how the booking flow understands kinds of appointment on
+    /// this labelled set (text, kind, lang, split), as
+    /// tests/fixtures/booking/kinds.tsv; --kb is the knowledge directory
+    /// whose clinic.toml lists the kinds.
+    #[arg(long)]
+    pub kinds: Option<PathBuf>,
     #[command(flatten)]
     pub decision: DecisionSettings,
     #[command(flatten)]
@@ -212,6 +220,9 @@ impl Case {
 }
 
 pub fn run(args: EvalArgs) -> anyhow::Result<ExitCode> {
+    if let Some(set) = &args.kinds {
+        return kinds::run(&args, set);
+    }
     let built = build(&args)?;
     if args.bench {
         return bench::bench(&args, &built);

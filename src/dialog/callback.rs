@@ -146,6 +146,12 @@ pub fn step(
             (Some(Step::Channel { name }), Outcome::reply(reply))
         }
         Step::Channel { name } => {
+            // An address or number typed here says how, and where.
+            if picked.is_none()
+                && let Some((channel, contact)) = contact_in(text)
+            {
+                return ask_window(lang, name, channel, contact);
+            }
             let channel = picked
                 .and_then(|p| p.strip_prefix("channel:"))
                 .and_then(Channel::parse)
@@ -189,32 +195,7 @@ pub fn step(
                 };
                 return reask(lang, Step::Contact { name, channel }, en, es);
             };
-            let reply = Reply::bot_with(
-                t(
-                    lang,
-                    "When is a good time to reach you?",
-                    "¿Cuándo es un buen momento para contactarle?",
-                ),
-                vec![
-                    choice(
-                        t(lang, "Weekday mornings", "Mañanas entre semana"),
-                        "window:mornings",
-                    ),
-                    choice(
-                        t(lang, "Weekday afternoons", "Tardes entre semana"),
-                        "window:afternoons",
-                    ),
-                    choice(t(lang, "Any time", "Cualquier hora"), "window:any"),
-                ],
-            );
-            (
-                Some(Step::Window {
-                    name,
-                    channel,
-                    contact,
-                }),
-                Outcome::reply(reply),
-            )
+            ask_window(lang, name, channel, contact)
         }
         Step::Window {
             name,
@@ -272,6 +253,41 @@ pub fn step(
             ),
         },
     }
+}
+
+/// Asks when to call back, with what was collected.
+fn ask_window(
+    lang: Lang,
+    name: String,
+    channel: Channel,
+    contact: String,
+) -> (Option<Step>, Outcome) {
+    let reply = Reply::bot_with(
+        t(
+            lang,
+            "When is a good time to reach you?",
+            "¿Cuándo es un buen momento para contactarle?",
+        ),
+        vec![
+            choice(
+                t(lang, "Weekday mornings", "Mañanas entre semana"),
+                "window:mornings",
+            ),
+            choice(
+                t(lang, "Weekday afternoons", "Tardes entre semana"),
+                "window:afternoons",
+            ),
+            choice(t(lang, "Any time", "Cualquier hora"), "window:any"),
+        ],
+    );
+    (
+        Some(Step::Window {
+            name,
+            channel,
+            contact,
+        }),
+        Outcome::reply(reply),
+    )
 }
 
 fn ask_name(lang: Lang) -> (Option<Step>, Outcome) {
@@ -350,6 +366,30 @@ fn channel_from_words(text: &str) -> Option<Channel> {
 
 /// A plausible phone number (10–15 digits, usual separators) or e-mail
 /// address, tidied; `None` otherwise.
+/// An e-mail address or phone number inside a sentence ("text me at
+/// 555-010-1234"), with the channel it implies: a number is called unless
+/// the words ask for a text.
+fn contact_in(text: &str) -> Option<(Channel, String)> {
+    let email = text
+        .split_whitespace()
+        .map(|w| {
+            w.trim_matches(|c: char| ",;:!?".contains(c))
+                .trim_end_matches('.')
+        })
+        .find_map(|w| valid_contact(Channel::Email, w));
+    if let Some(email) = email {
+        return Some((Channel::Email, email));
+    }
+    let phone = text
+        .split(|c: char| !(c.is_ascii_digit() || " +-().".contains(c)))
+        .find_map(|run| valid_contact(Channel::Phone, run.trim().trim_end_matches('.')))?;
+    let channel = match channel_from_words(text) {
+        Some(Channel::Text) => Channel::Text,
+        _ => Channel::Phone,
+    };
+    Some((channel, phone))
+}
+
 pub fn valid_contact(channel: Channel, text: &str) -> Option<String> {
     let text = text.trim();
     match channel {
@@ -378,6 +418,24 @@ pub fn valid_contact(channel: Channel, text: &str) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_contact_is_found_inside_a_sentence() {
+        assert_eq!(
+            contact_in("text me at 555-010-1234 please"),
+            Some((Channel::Text, "555-010-1234".to_owned()))
+        );
+        assert_eq!(
+            contact_in("(555) 010-1234"),
+            Some((Channel::Phone, "(555) 010-1234".to_owned()))
+        );
+        assert_eq!(
+            contact_in("email me: ana@example.com."),
+            Some((Channel::Email, "ana@example.com".to_owned()))
+        );
+        assert_eq!(contact_in("call me"), None);
+        assert_eq!(contact_in("my id is 12-34"), None);
+    }
 
     #[test]
     fn contacts_are_checked_for_their_channel() {

@@ -207,6 +207,42 @@ async fn with_no_agent_online_the_patient_leaves_a_callback_request() {
     assert_eq!(list[0]["contact"], "555-010-4477");
 }
 
+/// "Text me at 555-…" answers both "how" and "where" in one message.
+#[tokio::test]
+async fn a_callback_takes_the_number_and_the_channel_from_one_sentence() {
+    let app = spawn_app().await;
+    let mut chat = app.chat().await;
+    chat.start().await;
+    chat.send_json(json!({"type": "handoff"})).await;
+    chat.expect("reply").await;
+    let steps: [(&str, Option<&str>); 3] = [
+        ("Yes, call me back", Some("callback:yes")),
+        ("Rosa Diaz", None),
+        ("you can text me at (555) 010-4477", None),
+    ];
+    let mut last = Value::Null;
+    for (i, (text, choice)) in steps.iter().enumerate() {
+        let mut frame = json!({"type": "say", "id": format!("cs{i}"), "text": text});
+        if let Some(c) = choice {
+            frame["choice"] = json!(c);
+        }
+        chat.send_json(frame).await;
+        chat.expect("ack").await;
+        last = chat.expect("reply").await;
+    }
+    assert!(
+        last["text"].as_str().unwrap().contains("good time to reach you"),
+        "{last}"
+    );
+    chat.send_json(json!({"type": "say", "id": "cs8", "text": "after 3 pm"}))
+        .await;
+    chat.expect("ack").await;
+    let summary = chat.expect("reply").await;
+    let text = summary["text"].as_str().unwrap();
+    assert!(text.contains("(555) 010-4477"), "{summary}");
+    assert!(text.to_lowercase().contains("text"), "{summary}");
+}
+
 #[tokio::test]
 async fn consoles_need_a_live_session_and_a_chat_role() {
     let app = spawn_app().await;

@@ -19,6 +19,8 @@ use crate::staff::sessions::{SessionToken, StaffSession};
 use crate::state::AppState;
 
 pub const COOKIE: &str = "frontdesk_session";
+/// Longest staff name accepted at sign-in (names are created up to 64).
+const MAX_NAME_CHARS: usize = 64;
 
 pub fn routes() -> Router<AppState> {
     Router::new()
@@ -46,11 +48,22 @@ async fn login(
     body: Result<Json<Credentials>, JsonRejection>,
 ) -> Result<Response, HttpError> {
     let Json(creds) = body?;
-    let address = Some(peer.ip());
-    if let Some(wait) = state.throttle.check(&creds.name, address, Instant::now()) {
-        tracing::warn!("sign-in throttled");
-        return Err(HttpError::TooManyRequests(wait));
+    // Before anything is remembered about it.
+    if creds.name.chars().count() > MAX_NAME_CHARS {
+        return Err(HttpError::BadRequest(format!(
+            "a name has at most {MAX_NAME_CHARS} characters"
+        )));
     }
+    let address = Some(peer.ip());
+    // Counted before the password is checked, so a burst of parallel
+    // guesses gets no more checks than the limit.
+    let attempt = match state.throttle.begin(&creds.name, address, Instant::now()) {
+        Ok(attempt) => attempt,
+        Err(wait) => {
+            tracing::warn!("sign-in throttled");
+            return Err(HttpError::TooManyRequests(wait));
+        }
+    };
     let account = state
         .store
         .staff_by_name(&creds.name)
@@ -60,13 +73,10 @@ async fn login(
     // Verified even when there is no such account, so both take as long.
     let ok = password::verify(creds.password, stored).await;
     let Some(account) = account.filter(|_| ok) else {
-        state
-            .throttle
-            .record_failure(&creds.name, address, Instant::now());
         tracing::info!("sign-in refused");
         return Err(HttpError::WrongCredentials);
     };
-    state.throttle.record_success(&creds.name);
+    state.throttle.succeeded(attempt);
     let (token, session) = state
         .sessions
         .create(account.id, account.name, account.role);

@@ -41,11 +41,21 @@ pub fn verify_blocking(password: &str, stored: Option<&str>) -> bool {
     }
 }
 
+/// Password hashes computed at once. Each takes ~19 MiB and a core for tens
+/// of milliseconds on the blocking pool that knowledge searches share; the
+/// rest wait their turn.
+pub const MAX_CONCURRENT_CHECKS: usize = 3;
+static CHECKS: tokio::sync::Semaphore = tokio::sync::Semaphore::const_new(MAX_CONCURRENT_CHECKS);
+
 pub async fn hash(password: String) -> anyhow::Result<String> {
+    let _turn = CHECKS.acquire().await?;
     tokio::task::spawn_blocking(move || hash_blocking(&password)).await?
 }
 
 pub async fn verify(password: String, stored: Option<String>) -> bool {
+    let Ok(_turn) = CHECKS.acquire().await else {
+        return false;
+    };
     tokio::task::spawn_blocking(move || verify_blocking(&password, stored.as_deref()))
         .await
         .unwrap_or(false)

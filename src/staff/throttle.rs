@@ -1,6 +1,12 @@
 //! Slows down password guessing: too many failed sign-ins for one name, or
 //! from one address, within a window lock further attempts until the oldest
 //! failure ages out.
+//!
+//! A sign-in takes its place before its password is checked ([`begin`]), in
+//! one step under the lock, so a burst of parallel guesses gets no more real
+//! checks than the limit; a success gives the place back.
+//!
+//! [`begin`]: LoginThrottle::begin
 
 use std::collections::{HashMap, VecDeque};
 use std::net::IpAddr;
@@ -24,52 +30,113 @@ pub struct LoginThrottle {
     failures: Mutex<HashMap<Key, VecDeque<Instant>>>,
 }
 
+/// A sign-in attempt counted as a failure until [`LoginThrottle::succeeded`].
+#[derive(Debug)]
+pub struct Attempt {
+    name: String,
+    address: Option<IpAddr>,
+    at: Instant,
+}
+
 impl LoginThrottle {
+    /// Counts an attempt before its password is checked, or refuses it with
+    /// the wait when the name or the address is locked: check and record in
+    /// one step, so parallel attempts cannot all pass the check.
+    pub fn begin(
+        &self,
+        name: &str,
+        address: Option<IpAddr>,
+        now: Instant,
+    ) -> Result<Attempt, Duration> {
+        let mut map = self.lock();
+        if let Some(wait) = locked(&mut map, name, address, now) {
+            return Err(wait);
+        }
+        record(&mut map, name, address, now);
+        Ok(Attempt {
+            name: name.to_owned(),
+            address,
+            at: now,
+        })
+    }
+
+    /// The attempt's password was right: the name's failures are forgiven
+    /// and the attempt no longer counts against the address.
+    pub fn succeeded(&self, attempt: Attempt) {
+        let mut map = self.lock();
+        map.remove(&Key::Name(attempt.name.to_lowercase()));
+        if let Some(a) = attempt.address
+            && let Some(times) = map.get_mut(&Key::Address(a))
+            && let Some(i) = times.iter().rposition(|t| *t == attempt.at)
+        {
+            times.remove(i);
+        }
+    }
+
     /// `Some(wait)` when this attempt must be refused without checking.
     pub fn check(&self, name: &str, address: Option<IpAddr>, now: Instant) -> Option<Duration> {
-        let mut map = self.lock();
-        let mut wait = None;
-        for (key, max) in keys(name, address) {
-            if let Some(times) = map.get_mut(&key) {
-                prune(times, now);
-                if times.len() >= max {
-                    let until = times[times.len() - max] + WINDOW;
-                    let w = until
-                        .saturating_duration_since(now)
-                        .max(Duration::from_secs(1));
-                    wait = Some(wait.map_or(w, |old: Duration| old.max(w)));
-                }
-            }
-        }
-        wait
+        locked(&mut self.lock(), name, address, now)
     }
 
     pub fn record_failure(&self, name: &str, address: Option<IpAddr>, now: Instant) {
-        let mut map = self.lock();
-        if map.len() >= MAX_KEYS {
-            map.retain(|_, times| {
-                prune(times, now);
-                !times.is_empty()
-            });
-            if map.len() >= MAX_KEYS {
-                map.clear();
-            }
-        }
-        for (key, max) in keys(name, address) {
-            let times = map.entry(key).or_default();
-            times.push_back(now);
-            while times.len() > max {
-                times.pop_front();
-            }
-        }
+        record(&mut self.lock(), name, address, now);
     }
 
-    pub fn record_success(&self, name: &str) {
-        self.lock().remove(&Key::Name(name.to_lowercase()));
-    }
-
-    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<Key, VecDeque<Instant>>> {
+    fn lock(&self) -> std::sync::MutexGuard<'_, Failures> {
         self.failures.lock().unwrap_or_else(|p| p.into_inner())
+    }
+}
+
+type Failures = HashMap<Key, VecDeque<Instant>>;
+
+/// How long until the name or the address may try again, if locked.
+fn locked(
+    map: &mut Failures,
+    name: &str,
+    address: Option<IpAddr>,
+    now: Instant,
+) -> Option<Duration> {
+    let mut wait = None;
+    for (key, max) in keys(name, address) {
+        if let Some(times) = map.get_mut(&key) {
+            prune(times, now);
+            if times.len() >= max {
+                let until = times[times.len() - max] + WINDOW;
+                let w = until
+                    .saturating_duration_since(now)
+                    .max(Duration::from_secs(1));
+                wait = Some(wait.map_or(w, |old: Duration| old.max(w)));
+            }
+        }
+    }
+    wait
+}
+
+fn record(map: &mut Failures, name: &str, address: Option<IpAddr>, now: Instant) {
+    if map.len() >= MAX_KEYS {
+        map.retain(|_, times| {
+            prune(times, now);
+            !times.is_empty()
+        });
+        // Still full: forget the keys whose last failure is oldest, never
+        // every lockout at once.
+        while map.len() >= MAX_KEYS {
+            let oldest = map
+                .iter()
+                .min_by_key(|(_, times)| times.back().copied())
+                .map(|(k, _)| k.clone());
+            match oldest {
+                Some(k) => map.remove(&k),
+                None => break,
+            };
+        }
+    }
+    for (key, max) in keys(name, address) {
+        let times = map.entry(key).or_default();
+        times.push_back(now);
+        while times.len() > max {
+            times.pop_front();
+        }
     }
 }
 
@@ -108,13 +175,52 @@ mod tests {
     }
 
     #[test]
+    fn a_burst_gets_no_more_attempts_than_the_limit() {
+        let t = LoginThrottle::default();
+        let now = Instant::now();
+        let passed = (0..200)
+            .filter(|_| t.begin("maria", None, now).is_ok())
+            .count();
+        assert_eq!(passed, MAX_PER_NAME);
+    }
+
+    #[test]
+    fn a_full_table_forgets_the_oldest_not_every_lockout() {
+        let t = LoginThrottle::default();
+        let start = Instant::now();
+        for _ in 0..MAX_PER_NAME {
+            t.record_failure("target", None, start + Duration::from_secs(1));
+        }
+        for i in 0..MAX_KEYS + 10 {
+            t.record_failure(&format!("n{i}"), None, start);
+        }
+        assert!(
+            t.check("target", None, start + Duration::from_secs(2))
+                .is_some()
+        );
+    }
+
+    #[test]
+    fn a_success_does_not_count_against_the_address() {
+        let t = LoginThrottle::default();
+        let now = Instant::now();
+        let here = Some(IpAddr::from([10, 0, 0, 1]));
+        for i in 0..MAX_PER_ADDRESS * 2 {
+            let attempt = t.begin(&format!("user{i}"), here, now).expect("not locked");
+            t.succeeded(attempt);
+        }
+        assert!(t.check("someone", here, now).is_none());
+    }
+
+    #[test]
     fn success_clears_the_names_failures() {
         let t = LoginThrottle::default();
         let now = Instant::now();
         for _ in 0..4 {
             t.record_failure("maria", None, now);
         }
-        t.record_success("maria");
+        let attempt = t.begin("maria", None, now).expect("not locked yet");
+        t.succeeded(attempt);
         t.record_failure("maria", None, now);
         assert!(t.check("maria", None, now).is_none());
     }

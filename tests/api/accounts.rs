@@ -86,6 +86,50 @@ async fn an_idle_session_expires() {
     assert_eq!(app.get_as(&cookie, "/api/me").await.status(), 401);
 }
 
+/// 200 guesses sent at once get no more real password checks than the
+/// documented five per name (401), the rest are refused unchecked (429),
+/// and the right password is refused until the lockout ends.
+#[tokio::test]
+async fn a_burst_of_parallel_guesses_gets_only_the_documented_checks() {
+    let app = spawn_app().await;
+    let guesses = (0..200).map(|i| {
+        let app = &app;
+        async move { app.login("admin", &format!("guess number {i}")).await }
+    });
+    let results = futures_util::future::join_all(guesses).await;
+    let checked = results
+        .iter()
+        .filter(|r| **r == Err(reqwest::StatusCode::UNAUTHORIZED))
+        .count();
+    let refused = results
+        .iter()
+        .filter(|r| **r == Err(reqwest::StatusCode::TOO_MANY_REQUESTS))
+        .count();
+    assert!(checked <= 5, "{checked} guesses were checked");
+    assert_eq!(checked + refused, 200);
+    assert_eq!(
+        app.login("admin", &app.admin_password).await,
+        Err(reqwest::StatusCode::TOO_MANY_REQUESTS)
+    );
+}
+
+#[tokio::test]
+async fn an_overlong_name_is_refused_before_it_is_remembered() {
+    let app = spawn_app().await;
+    let response = reqwest::Client::new()
+        .post(app.url("/api/login"))
+        .json(&json!({"name": "a".repeat(65), "password": "whatever-password"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 400);
+    let body: Value = response.json().await.unwrap();
+    assert!(
+        body["message"].as_str().unwrap().contains("64"),
+        "{body}"
+    );
+}
+
 #[tokio::test]
 async fn agents_are_added_listed_and_disabled_from_the_command_line() {
     let app = spawn_app().await;

@@ -231,7 +231,10 @@ async fn a_callback_takes_the_number_and_the_channel_from_one_sentence() {
         last = chat.expect("reply").await;
     }
     assert!(
-        last["text"].as_str().unwrap().contains("good time to reach you"),
+        last["text"]
+            .as_str()
+            .unwrap()
+            .contains("good time to reach you"),
         "{last}"
     );
     chat.send_json(json!({"type": "say", "id": "cs8", "text": "after 3 pm"}))

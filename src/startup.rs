@@ -176,6 +176,11 @@ impl Application {
             state.sessions.clone(),
             state.shutdown.clone(),
         ));
+        let account_checker = tokio::spawn(end_disabled_sessions(
+            state.sessions.clone(),
+            state.store.clone(),
+            state.shutdown.clone(),
+        ));
         let router = crate::http::router(state).into_make_service_with_connect_info::<SocketAddr>();
         let stopping = async move {
             signal.await;
@@ -187,6 +192,7 @@ impl Application {
             .await
             .context("the server failed")?;
         let _ = sweeper.await;
+        let _ = account_checker.await;
         let _ = purger.await;
         // Every connection task holds a drain sender; recv() yields None once
         // the last one has finished.
@@ -369,6 +375,41 @@ async fn sweep_sessions(sessions: Arc<Sessions>, mut shutdown: watch::Receiver<b
         tokio::select! {
             _ = tick.tick() => { sessions.sweep(); }
             _ = shutdown.wait_for(|s| *s) => return,
+        }
+    }
+}
+
+/// How often live sessions' accounts are checked against the database.
+const ACCOUNT_CHECK: std::time::Duration = std::time::Duration::from_secs(2);
+
+/// Ends the sessions (closing the consoles, 4001) of accounts disabled or
+/// removed in the database, by this server or by `frontdesk agent disable`
+/// in another process, within [`ACCOUNT_CHECK`].
+async fn end_disabled_sessions(
+    sessions: Arc<Sessions>,
+    store: Store,
+    mut shutdown: watch::Receiver<bool>,
+) {
+    let mut tick = tokio::time::interval(ACCOUNT_CHECK);
+    loop {
+        tokio::select! {
+            _ = tick.tick() => {}
+            _ = shutdown.wait_for(|s| *s) => return,
+        }
+        let live = sessions.accounts();
+        if live.is_empty() {
+            continue;
+        }
+        // On a store error, the next tick tries again; requests re-check too.
+        let Ok(accounts) = store.list_staff().await else {
+            continue;
+        };
+        for id in live {
+            let active = accounts.iter().any(|a| a.id == id && !a.disabled);
+            if !active {
+                tracing::info!(staff = id.0, "account disabled; its sessions end");
+                sessions.end_all_for(id);
+            }
         }
     }
 }

@@ -31,7 +31,8 @@ pub enum AgentCommand {
     },
     /// List accounts.
     List,
-    /// Disable an account; its sessions end at once.
+    /// Disable an account; a running server ends its sessions and closes
+    /// its consoles within 2 seconds.
     Disable { name: String },
     /// Re-enable a disabled account.
     Enable { name: String },

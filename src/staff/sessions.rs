@@ -132,6 +132,14 @@ impl Sessions {
         });
     }
 
+    /// The accounts with a live session, each once.
+    pub fn accounts(&self) -> Vec<StaffId> {
+        let mut ids: Vec<StaffId> = self.lock().values().map(|e| e.session.staff).collect();
+        ids.sort_by_key(|id| id.0);
+        ids.dedup();
+        ids
+    }
+
     /// Ends expired sessions; run periodically so idle sockets close too.
     pub fn sweep(&self) -> usize {
         let now = Instant::now();

@@ -124,10 +124,20 @@ async fn an_overlong_name_is_refused_before_it_is_remembered() {
         .unwrap();
     assert_eq!(response.status(), 400);
     let body: Value = response.json().await.unwrap();
-    assert!(
-        body["message"].as_str().unwrap().contains("64"),
-        "{body}"
-    );
+    assert!(body["message"].as_str().unwrap().contains("64"), "{body}");
+}
+
+/// `frontdesk agent disable` runs in another process; the server notices
+/// and closes the dismissed agent's open console (4001) within seconds,
+/// without waiting for the console to send anything.
+#[tokio::test]
+async fn disabling_an_account_from_another_process_closes_its_console() {
+    let app = spawn_app().await;
+    let cookie = app.staff("dana", "agent").await;
+    let mut console = app.console(&cookie).await;
+    let disabled = app.cli(&["agent", "disable", "dana"], "").await;
+    assert!(disabled.status.success());
+    assert_eq!(console.closed().await, crate::helpers::Closed::Code(4001));
 }
 
 #[tokio::test]

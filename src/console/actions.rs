@@ -158,13 +158,11 @@ impl Agent {
             .about(&conversation)
             .into());
         }
-        // Namespaced so an agent's ids never collide with the patient's.
-        let client_id: Option<ClientMessageId> = format!("agent:{}", id.as_str()).parse().ok();
         let message = NewMessage {
             conversation: conversation.clone(),
             sender: Sender::Agent,
             text: text.to_owned(),
-            client_id: client_id.or(Some(id.clone())),
+            client_id: Some(agent_namespace(&id)),
             details: Default::default(),
         };
         let appended = self
@@ -349,5 +347,42 @@ fn context(history: &[Message], info: Option<&crate::store::ConversationInfo>) -
         waiting_s: None,
         questions,
         bot,
+    }
+}
+
+/// An agent's message id in the conversation's id space, where it can never
+/// equal a patient's: `agent:<id>`, or for ids too long for that, `agent#`
+/// and a digest of the id (the same id gives the same digest, so a resend is
+/// still recognised).
+fn agent_namespace(id: &ClientMessageId) -> ClientMessageId {
+    use sha2::Digest;
+    let short = format!("agent:{}", id.as_str()).parse();
+    short.unwrap_or_else(|_| {
+        let digest = sha2::Sha256::digest(id.as_str().as_bytes());
+        let hex: String = digest.iter().map(|b| format!("{b:02x}")).collect();
+        format!(
+            "agent#{}",
+            &hex[..ClientMessageId::MAX_LEN - "agent#".len()]
+        )
+        .parse()
+        .expect("agent# and hex digits are a valid id")
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn agent_ids_of_any_length_stay_apart_from_patients() {
+        let short: ClientMessageId = "m1".parse().unwrap();
+        assert_eq!(agent_namespace(&short).as_str(), "agent:m1");
+        let long: ClientMessageId = "x".repeat(ClientMessageId::MAX_LEN).parse().unwrap();
+        let spaced = agent_namespace(&long);
+        assert!(spaced.as_str().starts_with("agent#"));
+        assert_ne!(spaced, long);
+        assert_eq!(agent_namespace(&long), spaced, "a resend maps the same");
+        let other: ClientMessageId = "y".repeat(ClientMessageId::MAX_LEN).parse().unwrap();
+        assert_ne!(agent_namespace(&other), spaced);
     }
 }

@@ -90,14 +90,15 @@ pub async fn create(
     let path = dir.join(format!("{name}.md.draft"));
     let written = path.clone();
     tokio::task::spawn_blocking(move || -> std::io::Result<()> {
+        use std::io::Write;
         std::fs::create_dir_all(&dir)?;
-        if written.exists() {
-            return Err(std::io::Error::new(
-                std::io::ErrorKind::AlreadyExists,
-                "exists",
-            ));
-        }
-        std::fs::write(&written, text)
+        // One step: refuses an existing file or a dangling link to one, and
+        // a second request racing this one.
+        std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .open(&written)?
+            .write_all(text.as_bytes())
     })
     .await
     .map_err(|e| HttpError::Internal(e.into()))?

@@ -328,3 +328,28 @@ async fn typing_shows_on_both_sides() {
         .await;
     assert_eq!(patient.until("typing").await["from"], "agent");
 }
+
+/// An agent's message id as long as ids may be, equal to one the patient
+/// used: the agent's message is stored and delivered, not taken for a
+/// resend of the patient's.
+#[tokio::test]
+async fn an_agents_longest_id_never_collides_with_the_patients() {
+    let app = spawn_app().await;
+    let cookie = app.staff("maria", "agent").await;
+    let mut agent = app.console(&cookie).await;
+    let mut patient = app.chat().await;
+    let (_, conversation) = claimed_chat(&mut patient, &mut agent).await;
+    let long_id = "z".repeat(64);
+    patient.say(&long_id, "my card was charged twice").await;
+    agent.until("message").await;
+    agent
+        .send_json(json!({"type": "say", "conversation": conversation, "id": long_id, "text": "I see both charges; refunding one now."}))
+        .await;
+    assert_eq!(agent.until("ack").await["id"], long_id.as_str());
+    let heard = patient.until("reply").await;
+    assert_eq!(heard["from"], "agent", "{heard}");
+    assert!(
+        heard["text"].as_str().unwrap().contains("refunding"),
+        "{heard}"
+    );
+}

@@ -202,6 +202,30 @@ async fn an_editor_turns_unanswered_questions_into_a_draft_that_does_not_go_live
         "{text}"
     );
     assert_eq!(draft("parking validation").await.unwrap().status(), 409);
+    // A dangling link where a draft would go is not followed: nothing is
+    // written where it points.
+    let outside = tempfile::tempdir().unwrap();
+    let target = outside.path().join("planted.txt");
+    std::os::unix::fs::symlink(&target, kb.path().join("drafts/lost-cards.md.draft")).unwrap();
+    assert_eq!(draft("lost cards").await.unwrap().status(), 409);
+    assert!(!target.exists(), "the link was followed");
+    // Ten at once with one name: exactly one is written.
+    let racing: Vec<_> = (0..10).map(|_| draft("same time")).collect();
+    let statuses: Vec<u16> = futures_util::future::join_all(racing)
+        .await
+        .into_iter()
+        .map(|r| r.unwrap().status().as_u16())
+        .collect();
+    assert_eq!(
+        statuses.iter().filter(|s| **s == 201).count(),
+        1,
+        "{statuses:?}"
+    );
+    assert_eq!(
+        statuses.iter().filter(|s| **s == 409).count(),
+        9,
+        "{statuses:?}"
+    );
     // The draft is not an article: the knowledge base stays clean.
     let out = app
         .cli(&["knowledge", "check", kb.path().to_str().unwrap()], "")

@@ -11,7 +11,7 @@ pub mod protocol;
 use axum::Router;
 use axum::extract::State;
 use axum::extract::ws::WebSocketUpgrade;
-use axum::http::{HeaderMap, header};
+use axum::http::HeaderMap;
 use axum::response::Response;
 use axum::routing::get;
 
@@ -37,29 +37,16 @@ async fn upgrade(
     if !session.role.handles_chats() {
         return Err(HttpError::Forbidden("editors do not work chats"));
     }
-    let header = |name| headers.get(name).and_then(|v| v.to_str().ok());
-    if !same_origin(header(header::ORIGIN), header(header::HOST)) {
+    if !crate::http::same_origin(&state, &headers) {
         return Err(HttpError::Forbidden(
             "the console socket only accepts this server's own pages",
         ));
     }
-    let token = token_from(&headers).ok_or(HttpError::Unauthorized)?;
+    let token = token_from(&headers, crate::http::auth::is_https(&state, &headers))
+        .ok_or(HttpError::Unauthorized)?;
     Ok(ws
         .max_message_size(state.settings.limits.max_frame_bytes)
         .on_upgrade(move |socket| connection::run(socket, state, session, token)))
-}
-
-/// The Origin is this server (or absent: not a browser).
-fn same_origin(origin: Option<&str>, host: Option<&str>) -> bool {
-    match origin {
-        None => true,
-        Some(origin) => {
-            let authority = origin
-                .split_once("://")
-                .map(|(_, a)| a.trim_end_matches('/'));
-            matches!((authority, host), (Some(a), Some(h)) if a.eq_ignore_ascii_case(h))
-        }
-    }
 }
 
 /// Whether this staff member may read the conversation's transcript.
@@ -80,23 +67,4 @@ pub(crate) async fn may_read(
         _ => {}
     }
     Ok(state.store.handled_by(id, session.staff).await?)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn only_the_servers_own_pages_may_open_the_console_socket() {
-        assert!(same_origin(None, Some("desk.example")));
-        assert!(same_origin(
-            Some("https://desk.example"),
-            Some("desk.example")
-        ));
-        assert!(!same_origin(
-            Some("http://localhost:3000"),
-            Some("desk.example")
-        ));
-        assert!(!same_origin(Some("null"), Some("desk.example")));
-    }
 }

@@ -19,6 +19,10 @@ use crate::staff::sessions::{SessionToken, StaffSession};
 use crate::state::AppState;
 
 pub const COOKIE: &str = "frontdesk_session";
+/// The cookie's name over https: browsers accept a `__Host-` cookie only
+/// from this host itself (Secure, Path=/, no Domain), so a sibling
+/// subdomain cannot plant a session of its choosing.
+pub const SECURE_COOKIE: &str = "__Host-frontdesk_session";
 /// Longest staff name accepted at sign-in (names are created up to 64).
 const MAX_NAME_CHARS: usize = 64;
 
@@ -81,7 +85,7 @@ async fn login(
         .sessions
         .create(account.id, account.name, account.role);
     tracing::info!(staff = session.staff.0, role = %session.role, "signed in");
-    let cookie = session_cookie(&token, secure(&state, &headers));
+    let cookie = session_cookie(&token, is_https(&state, &headers));
     let mut response = Json(Me {
         name: session.name,
         role: session.role.as_str(),
@@ -92,10 +96,14 @@ async fn login(
 }
 
 async fn logout(State(state): State<AppState>, headers: HeaderMap) -> Response {
-    if let Some(token) = token_from(&headers) {
+    let https = is_https(&state, &headers);
+    if let Some(token) = token_from(&headers, https) {
         state.sessions.end(&token);
     }
-    let clear = format!("{COOKIE}=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0");
+    let clear = match https {
+        true => format!("{SECURE_COOKIE}=; Path=/; HttpOnly; Secure; SameSite=Strict; Max-Age=0"),
+        false => format!("{COOKIE}=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0"),
+    };
     let mut response = StatusCode::NO_CONTENT.into_response();
     if let Ok(value) = HeaderValue::from_str(&clear) {
         response.headers_mut().insert(header::SET_COOKIE, value);
@@ -110,9 +118,10 @@ async fn me(session: StaffSession) -> Json<Me> {
     })
 }
 
-/// Cookies are `Secure` when the public URL is https or a TLS-terminating
-/// proxy says the request came over https.
-fn secure(state: &AppState, headers: &HeaderMap) -> bool {
+/// Whether the request reached the clinic over https: the public URL is
+/// https, or a TLS-terminating proxy says so. Cookies are then `Secure` and
+/// named [`SECURE_COOKIE`].
+pub fn is_https(state: &AppState, headers: &HeaderMap) -> bool {
     let public_https = state
         .settings
         .public_url
@@ -125,27 +134,38 @@ fn secure(state: &AppState, headers: &HeaderMap) -> bool {
     public_https || forwarded_https
 }
 
-fn session_cookie(token: &SessionToken, secure: bool) -> HeaderValue {
-    let mut cookie = format!(
-        "{COOKIE}={}; Path=/; HttpOnly; SameSite=Strict",
-        token.expose()
-    );
-    if secure {
-        cookie.push_str("; Secure");
-    }
+fn session_cookie(token: &SessionToken, https: bool) -> HeaderValue {
+    let cookie = match https {
+        true => format!(
+            "{SECURE_COOKIE}={}; Path=/; HttpOnly; Secure; SameSite=Strict",
+            token.expose()
+        ),
+        false => format!(
+            "{COOKIE}={}; Path=/; HttpOnly; SameSite=Strict",
+            token.expose()
+        ),
+    };
     HeaderValue::from_str(&cookie).expect("session tokens are ASCII")
 }
 
-/// The session token from the request's cookies, if well-formed.
-pub fn token_from(headers: &HeaderMap) -> Option<SessionToken> {
-    headers
+/// The session token from the request's cookies, if well-formed: over
+/// https only the `__Host-` cookie counts, and two different values for
+/// the cookie (one planted beside the real one) count as none.
+pub fn token_from(headers: &HeaderMap, https: bool) -> Option<SessionToken> {
+    let wanted = if https { SECURE_COOKIE } else { COOKIE };
+    let mut values = headers
         .get_all(header::COOKIE)
         .iter()
         .filter_map(|v| v.to_str().ok())
         .flat_map(|v| v.split(';'))
         .filter_map(|pair| pair.trim().split_once('='))
-        .find(|(name, _)| *name == COOKIE)
-        .and_then(|(_, value)| SessionToken::parse(value))
+        .filter(|(name, _)| *name == wanted)
+        .map(|(_, value)| value);
+    let first = values.next()?;
+    if values.any(|other| other != first) {
+        return None;
+    }
+    SessionToken::parse(first)
 }
 
 impl StaffSession {
@@ -168,7 +188,8 @@ impl FromRequestParts<AppState> for StaffSession {
         parts: &mut Parts,
         state: &AppState,
     ) -> Result<Self, Self::Rejection> {
-        let token = token_from(&parts.headers).ok_or(HttpError::Unauthorized)?;
+        let token = token_from(&parts.headers, is_https(state, &parts.headers))
+            .ok_or(HttpError::Unauthorized)?;
         let session = state
             .sessions
             .touch(&token)

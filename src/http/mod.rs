@@ -31,6 +31,10 @@ pub fn router(state: AppState) -> Router {
         .route("/health", get(health))
         .layer(middleware::from_fn_with_state(
             state.clone(),
+            refuse_cross_site_writes,
+        ))
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
             security_headers,
         ))
         .with_state(state)
@@ -74,6 +78,71 @@ async fn health(State(state): State<AppState>) -> Response {
         None => StatusCode::OK,
     };
     (status, axum::Json(body)).into_response()
+}
+
+/// Every request that changes something (all of them are staff routes:
+/// sign-in and out, bookings, callbacks, drafts) must come from this
+/// server's own pages. `SameSite=Strict` still sends the cookie from the
+/// clinic's other subdomains, so a form there could act as a signed-in
+/// agent. A browser says where a request came from (`Sec-Fetch-Site`, or
+/// else `Origin`); a request with neither is not from a browser (an
+/// integration) and carries no ambient cookie to abuse.
+async fn refuse_cross_site_writes(
+    State(state): State<AppState>,
+    request: Request,
+    next: Next,
+) -> Response {
+    use axum::http::Method;
+    if matches!(
+        *request.method(),
+        Method::GET | Method::HEAD | Method::OPTIONS
+    ) {
+        return next.run(request).await;
+    }
+    let fetch_site = request
+        .headers()
+        .get("sec-fetch-site")
+        .and_then(|v| v.to_str().ok());
+    let allowed = match fetch_site {
+        Some(site) => site.eq_ignore_ascii_case("same-origin") || site.eq_ignore_ascii_case("none"),
+        None => same_origin(&state, request.headers()),
+    };
+    if !allowed {
+        tracing::warn!("cross-site write refused");
+        return HttpError::Forbidden(
+            "this request must come from this server's own pages (cross-site requests are refused)",
+        )
+        .into_response();
+    }
+    next.run(request).await
+}
+
+/// The request's `Origin` is this server (by its Host header or its public
+/// URL), or absent: not a browser.
+pub fn same_origin(state: &AppState, headers: &axum::http::HeaderMap) -> bool {
+    let header = |name| headers.get(name).and_then(|v| v.to_str().ok());
+    origin_matches(
+        header(header::ORIGIN),
+        header(header::HOST),
+        state.settings.public_url.as_deref(),
+    )
+}
+
+fn origin_matches(origin: Option<&str>, host: Option<&str>, public_url: Option<&str>) -> bool {
+    let Some(origin) = origin else {
+        return true;
+    };
+    let origin = origin.trim_end_matches('/');
+    // The public URL's scheme and authority, without any path.
+    let public = public_url.and_then(|u| {
+        let (scheme, rest) = u.split_once("://")?;
+        Some(format!("{scheme}://{}", rest.split('/').next()?))
+    });
+    if public.is_some_and(|p| p.eq_ignore_ascii_case(origin)) {
+        return true;
+    }
+    let authority = origin.split_once("://").map(|(_, a)| a);
+    matches!((authority, host), (Some(a), Some(h)) if a.eq_ignore_ascii_case(h))
 }
 
 /// Strict defaults for every response; pages only load what this server
@@ -125,4 +194,29 @@ async fn security_headers(State(state): State<AppState>, request: Request, next:
         }
     }
     response
+}
+
+#[cfg(test)]
+mod tests {
+    use super::origin_matches;
+
+    #[test]
+    fn only_the_servers_own_pages_match() {
+        let host = Some("desk.example");
+        assert!(origin_matches(None, host, None));
+        assert!(origin_matches(Some("https://desk.example"), host, None));
+        assert!(!origin_matches(Some("http://localhost:3000"), host, None));
+        assert!(!origin_matches(
+            Some("https://portal.desk.example"),
+            host,
+            None
+        ));
+        assert!(!origin_matches(Some("null"), host, None));
+        // Behind a proxy that rewrites Host, the public URL names the origin.
+        assert!(origin_matches(
+            Some("https://clinic.example"),
+            Some("127.0.0.1:8080"),
+            Some("https://clinic.example/frontdesk")
+        ));
+    }
 }

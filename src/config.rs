@@ -55,6 +55,14 @@ pub struct Settings {
     #[arg(long, env = "FRONTDESK_ALLOWED_ORIGINS", value_delimiter = ',')]
     pub allowed_origins: Vec<String>,
 
+    /// Reverse proxies in front of this server (comma-separated addresses or
+    /// CIDRs, e.g. 127.0.0.1,10.0.0.0/8). Only from these peers is the
+    /// client's address read from X-Forwarded-For (the right-most address
+    /// that is not itself a trusted proxy); everyone else is their own
+    /// address. Per-address limits count clients, not the proxy.
+    #[arg(long, env = "FRONTDESK_TRUSTED_PROXIES", value_delimiter = ',', value_parser = parse_proxy)]
+    pub trusted_proxies: Vec<ipnet::IpNet>,
+
     /// The URL patients and staff reach this server at, e.g.
     /// https://chat.example-clinic.org (behind a TLS proxy). Used in printed
     /// links, and https here marks session cookies Secure.
@@ -251,4 +259,12 @@ impl Settings {
         s.model.mode = ModelMode::Off;
         s
     }
+}
+
+/// One trusted proxy: a CIDR, or a single address (a /32 or /128).
+fn parse_proxy(s: &str) -> Result<ipnet::IpNet, String> {
+    let s = s.trim();
+    s.parse::<ipnet::IpNet>()
+        .or_else(|_| s.parse::<std::net::IpAddr>().map(ipnet::IpNet::from))
+        .map_err(|_| format!("{s:?} is not an IP address or CIDR (like 10.0.0.0/8)"))
 }

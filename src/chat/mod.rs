@@ -12,8 +12,8 @@ mod session;
 mod turn;
 
 use axum::Router;
+use axum::extract::State;
 use axum::extract::ws::WebSocketUpgrade;
-use axum::extract::{ConnectInfo, State};
 use axum::http::{HeaderMap, header};
 use axum::response::Response;
 use axum::routing::get;
@@ -33,7 +33,7 @@ pub fn routes() -> Router<AppState> {
 
 async fn upgrade(
     State(state): State<AppState>,
-    ConnectInfo(peer): ConnectInfo<std::net::SocketAddr>,
+    client: crate::http::client::ClientAddress,
     headers: HeaderMap,
     ws: WebSocketUpgrade,
 ) -> Result<Response, HttpError> {
@@ -47,7 +47,7 @@ async fn upgrade(
     }
     let per_address = state
         .per_address
-        .acquire(peer.ip(), state.settings.limits.max_connections_per_address)
+        .acquire(client.0, state.settings.limits.max_connections_per_address)
         .ok_or(HttpError::TooManyConnections)?;
     let permit = state
         .connections

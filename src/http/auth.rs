@@ -1,11 +1,10 @@
 //! Console sign-in: `POST /api/login`, `POST /api/logout`, `GET /api/me`, and
 //! the extractor every staff-only handler takes.
 
-use std::net::SocketAddr;
 use std::time::Instant;
 
 use axum::extract::rejection::JsonRejection;
-use axum::extract::{ConnectInfo, FromRequestParts, State};
+use axum::extract::{FromRequestParts, State};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
@@ -47,7 +46,7 @@ struct Me {
 
 async fn login(
     State(state): State<AppState>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    client: super::client::ClientAddress,
     headers: HeaderMap,
     body: Result<Json<Credentials>, JsonRejection>,
 ) -> Result<Response, HttpError> {
@@ -58,7 +57,7 @@ async fn login(
             "a name has at most {MAX_NAME_CHARS} characters"
         )));
     }
-    let address = Some(peer.ip());
+    let address = Some(client.0);
     // Counted before the password is checked, so a burst of parallel
     // guesses gets no more checks than the limit.
     let attempt = match state.throttle.begin(&creds.name, address, Instant::now()) {

@@ -2,6 +2,7 @@
 //! carries.
 
 pub mod auth;
+pub mod client;
 pub mod error;
 pub mod pages;
 

@@ -100,6 +100,51 @@ async fn a_client_that_answers_pings_stays_connected() {
     chat.say("alive", "still here").await;
 }
 
+/// Behind a trusted proxy every patient arrives from the proxy's address;
+/// limits count the address the proxy reports, and a stranger's
+/// X-Forwarded-For is ignored.
+#[tokio::test]
+async fn behind_a_trusted_proxy_limits_count_patients_not_the_proxy() {
+    use crate::helpers::Chat;
+    let refused = |r: Result<Chat, tokio_tungstenite::tungstenite::Error>| match r {
+        Err(tokio_tungstenite::tungstenite::Error::Http(r)) => r.status() == 429,
+        _ => false,
+    };
+    let app = spawn_app_with(|s| {
+        s.limits.max_connections_per_address = 2;
+        s.trusted_proxies = vec!["127.0.0.0/8".parse().unwrap()];
+    })
+    .await;
+    let addr = app.addr;
+    let from = move |client: &'static str| async move {
+        Chat::connect_with(addr, &[("x-forwarded-for", client)]).await
+    };
+    let _a = from("203.0.113.1").await.unwrap();
+    let _b = from("198.51.100.7, 203.0.113.1").await.unwrap();
+    assert!(
+        refused(from("203.0.113.1").await),
+        "a third chat of one patient"
+    );
+    // Other patients behind the same proxy are not locked out.
+    let _c = from("203.0.113.2").await.unwrap();
+    let _d = from("2001:db8:5:6::1").await.unwrap();
+    let _e = from("2001:db8:5:6::2").await.unwrap();
+    assert!(
+        refused(from("2001:db8:5:6:ffff::3").await),
+        "one IPv6 /64 is one client"
+    );
+
+    // Without trusting the proxy, the header means nothing.
+    let plain = spawn_app_with(|s| s.limits.max_connections_per_address = 2).await;
+    let addr = plain.addr;
+    let from = move |client: &'static str| async move {
+        Chat::connect_with(addr, &[("x-forwarded-for", client)]).await
+    };
+    let _f = from("203.0.113.10").await.unwrap();
+    let _g = from("203.0.113.11").await.unwrap();
+    assert!(refused(from("203.0.113.12").await));
+}
+
 #[tokio::test]
 async fn one_address_cannot_take_every_connection() {
     let app = spawn_app_with(|s| s.limits.max_connections_per_address = 2).await;
@@ -118,4 +163,20 @@ async fn one_address_cannot_take_every_connection() {
         assert!(tries < 100, "the freed slot was never reused");
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
+}
+
+#[test]
+fn a_trusted_proxy_that_is_not_an_address_is_refused_before_starting() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = crate::helpers::run_cli(
+        dir.path(),
+        &["serve", "--trusted-proxies", "127.0.0.1,nginx.local"],
+        "",
+    );
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("nginx.local") && stderr.contains("CIDR"),
+        "{stderr}"
+    );
 }

@@ -101,7 +101,10 @@ async fn over_https_the_session_cookie_is_host_prefixed_and_the_plain_one_ignore
         .await
         .unwrap();
     assert_eq!(response.status(), 200);
-    let set = response.headers()["set-cookie"].to_str().unwrap().to_owned();
+    let set = response.headers()["set-cookie"]
+        .to_str()
+        .unwrap()
+        .to_owned();
     assert!(set.starts_with("__Host-frontdesk_session="), "{set}");
     assert!(set.contains("Secure") && set.contains("Path=/"), "{set}");
     assert!(!set.contains("Domain"), "{set}");

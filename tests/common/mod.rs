@@ -282,12 +282,20 @@ impl Ws {
         addr: std::net::SocketAddr,
         origin: Option<&str>,
     ) -> Result<Chat, tungstenite::Error> {
+        let headers: Vec<(&str, &str)> = origin.map(|o| ("origin", o)).into_iter().collect();
+        Self::connect_with(addr, &headers).await
+    }
+
+    /// Opens a patient chat with these request headers.
+    pub async fn connect_with(
+        addr: std::net::SocketAddr,
+        headers: &[(&'static str, &str)],
+    ) -> Result<Chat, tungstenite::Error> {
         let mut request = format!("ws://{addr}/chat").into_client_request()?;
-        if let Some(origin) = origin {
-            request.headers_mut().insert(
-                "origin",
-                HeaderValue::from_str(origin).expect("origin header"),
-            );
+        for (name, value) in headers {
+            request
+                .headers_mut()
+                .append(*name, HeaderValue::from_str(value).expect("header value"));
         }
         let (socket, _) = tokio_tungstenite::connect_async(request).await?;
         Ok(Ws { socket })

@@ -609,8 +609,22 @@ function knowledge(d, full) {
       h('div', { class: 'k-part' }, h('h3', { text: 'Answers per article' }), answerPart),
       h('div', { class: 'k-part' },
         h('h3', { text: 'Questions the bot could not answer' }),
-        h('p', { class: 'small muted', text: 'Grouped by shared words, largest first; identifiers are removed.' }),
+        h('p', { class: 'small muted', text: 'Grouped by shared words, largest first; names, dates, ages, contact details and health words are removed.' }),
+        boundNote(k),
         groupPart)));
+}
+
+/** Says how many questions were grouped when the range had more. */
+function boundNote(k) {
+  const total = isNum(k.unanswered_total) ? k.unanswered_total : null;
+  const grouped = isNum(k.unanswered_grouped) ? k.unanswered_grouped : null;
+  const limit = isNum(k.unanswered_limit) ? k.unanswered_limit : null;
+  if (total === null || grouped === null || total <= grouped) {
+    return limit === null ? null
+      : h('p', { class: 'small muted', text: `At most the newest ${limit.toLocaleString()} questions of a range are grouped.` });
+  }
+  return h('p', { class: 'small muted bound', role: 'note',
+    text: `Grouped from the newest ${grouped.toLocaleString()} of ${total.toLocaleString()} questions in this range. Pick a shorter range to see older ones.` });
 }
 
 if (document.readyState === 'loading') document.addEventListener('DOMContentLoaded', init);

@@ -7,7 +7,7 @@ use jiff::{ToSpan, Zoned};
 
 use crate::appointments::PartOfDay;
 use crate::knowledge::normalize;
-use crate::lang::Lang;
+use crate::lang::{Lang, MONTHS_EN, MONTHS_ES};
 
 /// Why a typed birth date was refused.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -18,35 +18,6 @@ pub enum DateProblem {
     InTheFuture,
     TooLongAgo,
 }
-
-const MONTHS_EN: [&str; 12] = [
-    "january",
-    "february",
-    "march",
-    "april",
-    "may",
-    "june",
-    "july",
-    "august",
-    "september",
-    "october",
-    "november",
-    "december",
-];
-const MONTHS_ES: [&str; 12] = [
-    "enero",
-    "febrero",
-    "marzo",
-    "abril",
-    "mayo",
-    "junio",
-    "julio",
-    "agosto",
-    "septiembre",
-    "octubre",
-    "noviembre",
-    "diciembre",
-];
 
 fn month_number(word: &str) -> Option<i8> {
     let w = word.trim_end_matches('.');

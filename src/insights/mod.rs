@@ -23,6 +23,9 @@ use crate::staff::sessions::StaffSession;
 use crate::state::AppState;
 use crate::store::Facts;
 
+/// Longest date range one insights view covers.
+const MAX_RANGE_DAYS: i64 = 366;
+
 pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/api/insights", get(insights))
@@ -49,6 +52,18 @@ async fn insights(
         ));
     }
     let Query(q) = query?;
+    // The role split comes before any format: editors never get the daily
+    // conversation, escalation and satisfaction figures, in any form.
+    let csv_wanted = match q.format.as_deref() {
+        None | Some("json") => false,
+        Some("csv") if everything => true,
+        Some("csv") => {
+            return Err(HttpError::Forbidden(
+                "the CSV export is for supervisors and admins",
+            ));
+        }
+        Some(_) => return Err(HttpError::BadRequest("format is json or csv".into())),
+    };
     let parse = |d: &Option<String>| {
         d.as_deref()
             .map(|s| {
@@ -63,15 +78,33 @@ async fn insights(
     if from >= to {
         return Err(HttpError::BadRequest("from must be before to".into()));
     }
+    // Days between two civil dates (Date::until counts in days).
+    if from
+        .until(to)
+        .map_or(true, |span| i64::from(span.get_days()) > MAX_RANGE_DAYS)
+    {
+        return Err(HttpError::BadRequest(format!(
+            "a range is at most {MAX_RANGE_DAYS} days"
+        )));
+    }
     let facts = state
         .store
         .insight_facts(&from.to_string(), &to.to_string())
         .await?;
-    let report = compute(&facts, Timestamp::now());
-    if q.format.as_deref() == Some("csv") {
+    // Grouping thousands of questions is CPU work: off the async runtime.
+    let report = tokio::task::spawn_blocking(move || compute(&facts, Timestamp::now()))
+        .await
+        .map_err(|e| HttpError::Internal(e.into()))?;
+    if csv_wanted {
         return Ok(csv(&report.daily));
     }
-    let knowledge = json!({ "answers": report.answers, "unanswered": report.unanswered });
+    let knowledge = json!({
+        "answers": report.answers,
+        "unanswered": report.unanswered,
+        "unanswered_grouped": report.unanswered_grouped,
+        "unanswered_total": report.unanswered_total,
+        "unanswered_limit": crate::store::MAX_UNANSWERED,
+    });
     let body = if everything {
         let mut v = serde_json::to_value(&report).unwrap_or(Value::Null);
         v["knowledge"] = knowledge;
@@ -129,6 +162,12 @@ pub struct Report {
     pub answers: Vec<Value>,
     #[serde(skip)]
     pub unanswered: Vec<groups::Group>,
+    /// How many of the range's unanswered questions were grouped (the
+    /// newest), and how many there were.
+    #[serde(skip)]
+    pub unanswered_grouped: usize,
+    #[serde(skip)]
+    pub unanswered_total: i64,
     pub daily: Vec<Day>,
 }
 
@@ -303,6 +342,8 @@ pub fn compute(f: &Facts, now: Timestamp) -> Report {
                              "rescheduled": f.appointments_rescheduled}),
         answers,
         unanswered: groups::group(&f.unanswered),
+        unanswered_grouped: f.unanswered.len(),
+        unanswered_total: f.unanswered_total,
         daily,
     }
 }

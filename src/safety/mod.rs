@@ -6,6 +6,7 @@
 pub mod learned;
 mod matcher;
 pub mod redact;
+pub mod redact_personal;
 pub mod set;
 
 use std::path::Path;

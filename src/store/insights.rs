@@ -5,7 +5,10 @@ use std::collections::{HashMap, HashSet};
 use super::StoreResult;
 use super::sqlite::SqliteStore;
 
-/// One counted conversation (the patient said something).
+/// Unanswered questions read for one insights view (the newest).
+pub const MAX_UNANSWERED: usize = 5_000;
+
+/// One counted conversation (the patient did something in it).
 #[derive(Debug, Clone)]
 pub struct ConversationFacts {
     pub id: String,
@@ -36,7 +39,11 @@ pub struct Facts {
     pub appointments_booked: i64,
     pub appointments_cancelled: i64,
     pub appointments_rescheduled: i64,
+    /// The newest unanswered questions in the range, newest first, at most
+    /// [`MAX_UNANSWERED`].
     pub unanswered: Vec<String>,
+    /// All unanswered questions in the range.
+    pub unanswered_total: i64,
 }
 
 type ConvRow = (
@@ -55,8 +62,14 @@ type ConvRow = (
 impl SqliteStore {
     pub async fn insight_facts(&self, from: &str, to: &str) -> StoreResult<Facts> {
         let pool = self.pool();
+        // A conversation counts when the patient did anything in it: a
+        // message or a choice, asking for a person (an escalation, also
+        // after hours), a rating or a vote on an answer.
         let in_range = "c.created_at >= ?1 AND c.created_at < ?2
-            AND EXISTS (SELECT 1 FROM messages p WHERE p.conversation_id = c.id AND p.sender = 'patient')";
+            AND (EXISTS (SELECT 1 FROM messages p WHERE p.conversation_id = c.id AND p.sender = 'patient')
+              OR EXISTS (SELECT 1 FROM escalations e WHERE e.conversation_id = c.id)
+              OR EXISTS (SELECT 1 FROM ratings r WHERE r.conversation_id = c.id)
+              OR EXISTS (SELECT 1 FROM answer_feedback f WHERE f.conversation_id = c.id))";
         let rows: Vec<ConvRow> = sqlx::query_as(&format!(
             "SELECT c.id, c.visitor_id, c.created_at, c.status, c.handoff, c.queued_at, c.claimed_at, c.resolved_at, s.name,
                     (SELECT MIN(m.created_at) FROM messages m WHERE m.conversation_id = c.id AND m.sender = 'agent')
@@ -173,12 +186,20 @@ impl SqliteStore {
             AND NOT EXISTS (SELECT 1 FROM appointments n WHERE n.rescheduled_from = a.id)",
         )
         .await?;
+        // The newest, at most MAX_UNANSWERED: grouping is for a page view.
         facts.unanswered = sqlx::query_scalar(&format!(
-            "SELECT u.question FROM unanswered u JOIN conversations c ON c.id = u.conversation_id WHERE {in_range} ORDER BY u.id"
+            "SELECT u.question FROM unanswered u JOIN conversations c ON c.id = u.conversation_id WHERE {in_range} ORDER BY u.id DESC LIMIT {MAX_UNANSWERED}"
         ))
         .bind(from)
         .bind(to)
         .fetch_all(pool)
+        .await?;
+        facts.unanswered_total = sqlx::query_scalar(&format!(
+            "SELECT COUNT(*) FROM unanswered u JOIN conversations c ON c.id = u.conversation_id WHERE {in_range}"
+        ))
+        .bind(from)
+        .bind(to)
+        .fetch_one(pool)
         .await?;
         Ok(facts)
     }

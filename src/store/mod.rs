@@ -35,7 +35,7 @@ pub use fault::{Fault, Health, Status as StorageStatus};
 pub use handoff::{
     Callback, Channel, ConversationInfo, HandoffChange, NewCallback, Note, OpenHandoff,
 };
-pub use insights::{ConversationFacts, Facts};
+pub use insights::{ConversationFacts, Facts, MAX_UNANSWERED};
 pub use retention::Purged;
 pub use writer::Writer;
 

@@ -15,6 +15,15 @@ async fn ask(chat: &mut Chat, id: &str, text: &str, choice: Option<&str>) -> Val
     chat.until("reply").await
 }
 
+/// `GET /api/insights` as the holder of `cookie`.
+async fn insights_as(app: &TestApp, cookie: &str) -> Value {
+    app.get_as(cookie, "/api/insights")
+        .await
+        .json()
+        .await
+        .unwrap()
+}
+
 async fn started(app: &TestApp) -> Chat {
     let mut chat = app.chat().await;
     chat.start().await;
@@ -79,12 +88,7 @@ async fn insights_count_each_kind_of_conversation_exactly() {
     ask(&mut g, "g2", "can I talk to a real person", None).await;
 
     let supervisor = app.staff("sue", "supervisor").await;
-    let report: Value = app
-        .get_as(&supervisor, "/api/insights")
-        .await
-        .json()
-        .await
-        .unwrap();
+    let report: Value = insights_as(&app, &supervisor).await;
     assert_eq!(report["conversations"], 7, "{report:#}");
     assert_eq!(report["self_service_rate"], 0.143);
     for reason in [
@@ -134,12 +138,7 @@ async fn insights_count_each_kind_of_conversation_exactly() {
 
     // Editors see the knowledge part only; agents see nothing.
     let editor = app.staff("ed", "editor").await;
-    let theirs: Value = app
-        .get_as(&editor, "/api/insights")
-        .await
-        .json()
-        .await
-        .unwrap();
+    let theirs: Value = insights_as(&app, &editor).await;
     assert!(theirs.get("conversations").is_none() && theirs["knowledge"]["answers"].is_array());
     assert_eq!(app.get_as(&maria, "/api/insights").await.status(), 403);
     let csv = app
@@ -152,6 +151,56 @@ async fn insights_count_each_kind_of_conversation_exactly() {
         csv.starts_with("date,conversations,self_served,escalated,ratings,csat\n"),
         "{csv}"
     );
+    // The role split holds for every format.
+    assert_eq!(
+        app.get_as(&editor, "/api/insights?format=csv")
+            .await
+            .status(),
+        403
+    );
+    assert_eq!(
+        app.get_as(&supervisor, "/api/insights?format=xml")
+            .await
+            .status(),
+        400
+    );
+    let too_long = app
+        .get_as(&supervisor, "/api/insights?from=2024-01-01&to=2026-01-01")
+        .await;
+    assert_eq!(too_long.status(), 400);
+    assert!(too_long.text().await.unwrap().contains("366"));
+    assert_eq!(theirs["knowledge"]["unanswered_total"], 3, "{theirs:#}");
+    assert_eq!(theirs["knowledge"]["unanswered_limit"], 5000);
+}
+
+/// What editors read of patients' unanswered questions: grouped, with
+/// introduced names, ages, dates in words and health words replaced.
+#[tokio::test]
+async fn editors_see_unanswered_questions_without_names_ages_or_health_words() {
+    let app = spawn_app().await;
+    let mut chat = started(&app).await;
+    ask(
+        &mut chat,
+        "u1",
+        "hi my name is Rosa Delgado, my son is 7 years old, do you have a piano in the lobby",
+        None,
+    )
+    .await;
+    let mut other = started(&app).await;
+    ask(
+        &mut other,
+        "u2",
+        "me llamo Rosa y tomo metformin, ¿tienen piano?",
+        None,
+    )
+    .await;
+    let editor = app.staff("ed", "editor").await;
+    let theirs: Value = insights_as(&app, &editor).await;
+    let shown = theirs["knowledge"]["unanswered"].to_string();
+    assert!(shown.contains("piano"), "{shown}");
+    for gone in ["Rosa", "Delgado", "7 years", "metformin"] {
+        assert!(!shown.contains(gone), "{gone} shown to an editor: {shown}");
+    }
 }
 
 #[tokio::test]
@@ -244,4 +293,20 @@ async fn an_editor_turns_unanswered_questions_into_a_draft_that_does_not_go_live
         .await
         .unwrap();
     assert_eq!(refused.status(), 403);
+}
+
+/// A patient who opens the chat and presses "Talk to a person" without
+/// typing wanted a person: the conversation counts, and not as self-served.
+/// One who opens the widget and leaves does not count.
+#[tokio::test]
+async fn a_handoff_without_typing_counts_as_a_conversation() {
+    let app = spawn_app().await;
+    let mut pressed = started(&app).await;
+    pressed.send_json(json!({"type": "handoff"})).await;
+    pressed.until("reply").await;
+    let _idle = started(&app).await;
+    let supervisor = app.staff("sam", "supervisor").await;
+    let report: Value = insights_as(&app, &supervisor).await;
+    assert_eq!(report["conversations"], 1, "{report:#}");
+    assert_eq!(report["self_service_rate"], 0.0, "{report:#}");
 }

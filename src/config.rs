@@ -195,9 +195,15 @@ pub struct Limits {
     #[arg(long, env = "FRONTDESK_MAX_FRAME_BYTES", default_value_t = 64 * 1024)]
     pub max_frame_bytes: usize,
 
-    /// Patient messages allowed per minute on one connection.
+    /// Frames a patient's connection may send per minute on average (every
+    /// kind but `typing`, which is coalesced), with bursts up to that many.
     #[arg(long, env = "FRONTDESK_MESSAGES_PER_MINUTE", default_value_t = 30)]
     pub messages_per_minute: u32,
+
+    /// Patient messages one conversation may hold; beyond, `say` is refused
+    /// with `conversation_full` and the patient starts a new one.
+    #[arg(long, env = "FRONTDESK_MAX_MESSAGES_PER_CONVERSATION", default_value_t = 500, value_parser = clap::value_parser!(u32).range(1..=100_000))]
+    pub max_messages_per_conversation: u32,
 
     /// Seconds without any frame from the client (pongs included) before the
     /// connection is closed.

@@ -91,3 +91,28 @@ pub fn now() -> String {
     let ts = jiff::Timestamp::now();
     ts.round(jiff::Unit::Millisecond).unwrap_or(ts).to_string()
 }
+
+/// Which messages of a conversation to read: the newest `limit` with a seq
+/// below `before` (the newest of all, without it).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Page {
+    pub before: Option<i64>,
+    pub limit: usize,
+}
+
+impl Page {
+    /// The newest `limit` messages.
+    pub fn latest(limit: usize) -> Page {
+        Page {
+            before: None,
+            limit,
+        }
+    }
+}
+
+/// A page of messages, oldest first, and whether older ones exist.
+#[derive(Debug, Clone, PartialEq)]
+pub struct HistoryPage {
+    pub messages: Vec<Message>,
+    pub more: bool,
+}

@@ -1008,6 +1008,7 @@
       chat.waitedFallback = queued.waiting_s + (performance.now() - queued.t0) / 1000;
     }
     chat.messages = new Map();
+    chat.moreHistory = f.more_history === true;
     for (const m of Array.isArray(f.history) ? f.history : []) addHistoryMessage(chat, m);
     chat.notes = (Array.isArray(f.notes) ? f.notes : []).filter((n) => n && typeof n.text === 'string');
     if (!chat.el) buildChatPane(chat);
@@ -1446,6 +1447,11 @@
     }
     while (ni < notes.length) merged.push(notes[ni++]);
 
+    // A long chat comes with its newest messages only.
+    if (chat.moreHistory) {
+      list.appendChild(h('li', { class: 'msg msg-system',
+        text: 'Only the newest 200 messages of this long chat are shown here; "Past chats" shows the newest 500.' }));
+    }
     for (const it of merged) {
       if (it.kind === 'msg') list.appendChild(messageItem(it.m, chat.mine.has(it.m.seq)));
       else list.appendChild(noteItem(it.n));

@@ -92,6 +92,8 @@ const STR = {
     suggestions: 'Suggested replies',
     helpful: 'Was this helpful?', yes: 'Yes', no: 'No', thanks: 'Thanks for the feedback.',
     tooLong: 'This message is too long. Please keep it under 2,000 characters.',
+    full: 'This chat has reached its length limit. Please start a new chat, or ask for a person.',
+    earlier: 'Show earlier messages',
     rejected: 'This message could not be sent. Please rephrase it and try again.',
     queued: (n, s) => 'You are number ' + n + ' in line.' +
       (s == null ? '' : ' Estimated wait: about ' + mins(s) + (mins(s) === 1 ? ' minute.' : ' minutes.')),
@@ -122,6 +124,8 @@ const STR = {
     suggestions: 'Respuestas sugeridas',
     helpful: '\u00bfLe fue \u00fatil?', yes: 'S\u00ed', no: 'No', thanks: 'Gracias por su opini\u00f3n.',
     tooLong: 'Este mensaje es demasiado largo. Use menos de 2000 caracteres.',
+    full: 'Este chat llegó a su límite de mensajes. Inicie un chat nuevo o pida hablar con una persona.',
+    earlier: 'Mostrar mensajes anteriores',
     rejected: 'No se pudo enviar este mensaje. Escr\u00edbalo de otra forma e int\u00e9ntelo de nuevo.',
     queued: (n, s) => 'Usted es el n\u00famero ' + n + ' en la fila.' +
       (s == null ? '' : ' Espera estimada: unos ' + mins(s) + (mins(s) === 1 ? ' minuto.' : ' minutos.')),
@@ -343,6 +347,7 @@ white-space:pre-wrap;overflow-wrap:anywhere}
 .tbtn{min-height:44px;padding:8px 11px;display:inline-flex;align-items:center;gap:5px;border-radius:22px;
 border:1px solid #aab1b9;background:#fff;color:var(--ink);font-size:14px;font-weight:600}
 .tbtn:hover{background:#f1f3f5}
+.tbtn.earlier{display:flex;margin:4px auto 8px}
 .tbtn.primary{background:var(--brand);color:var(--fg);border-color:var(--brand)}
 .composer{display:flex;gap:8px;align-items:flex-end;padding:8px 12px 12px}
 textarea{flex:1;min-width:0;min-height:44px;max-height:140px;resize:none;padding:10px 12px;font-size:16px;line-height:1.35;
@@ -423,8 +428,10 @@ function createApp(cfg) {
   ui.queue = h('p', { class: 'queue', hidden: true });
   ui.typing = h('p', { class: 'typing', hidden: true });
   ui.intro = h('p', { class: 'intro', text: t.intro }); // until the server's greeting
+  // Long chats arrive as their newest page; older pages on request.
+  ui.earlier = btn('tbtn earlier', requestEarlier, { hidden: true, text: t.earlier });
   ui.log = h('div', { class: 'log', role: 'region', 'aria-label': t.conversation, tabindex: '0' },
-    ui.intro, ui.list, ui.queue, ui.typing);
+    ui.intro, ui.earlier, ui.list, ui.queue, ui.typing);
   ui.endBtn = btn('tbtn', () => showConfirm(true), {}, icon('end', 16), t.end);
   ui.actions = h('div', { class: 'bar' }, btn('tbtn', requestHandoff, {}, icon('person', 18), t.handoff), ui.endBtn);
   ui.endNo = btn('tbtn', () => showConfirm(false), { text: t.endNo });
@@ -592,7 +599,23 @@ function createApp(cfg) {
 
   // Frame handlers; unknown frames (and `rated`) are ignored.
   const HANDLE = { started: onStarted, ack: onAck, reply: onReply, ended: onEnded, error: onError,
-    queued: onQueued, agent_joined: onAgent, typing: onTyping };
+    queued: onQueued, agent_joined: onAgent, typing: onTyping, history: onHistory };
+  function requestEarlier() {
+    let oldest = Infinity;
+    for (const seq of S.els.keys()) oldest = Math.min(oldest, seq);
+    if (!Number.isFinite(oldest) || !send({ type: 'history', before: oldest })) return;
+    ui.earlier.disabled = true;
+  }
+  function onHistory(m) {
+    const msgs = Array.isArray(m.messages) ? m.messages : [];
+    // Older messages go above; what the patient was reading stays in view.
+    const before = ui.log.scrollHeight;
+    for (const msg of msgs) addMessage(msg, false, true);
+    ui.log.scrollTop += ui.log.scrollHeight - before;
+    ui.earlier.disabled = false;
+    ui.earlier.hidden = !m.more;
+    if (m.more) ui.earlier.focus();
+  }
   function onStarted(m) {
     S.started = true;
     S.attempt = 0;
@@ -604,6 +627,8 @@ function createApp(cfg) {
     if (S.conversation && m.conversation !== S.conversation) clearLog();
     S.conversation = m.conversation;
     if (!S.wantEnd) setEnded(false);
+    ui.earlier.hidden = !m.more_history;
+    ui.earlier.disabled = false;
     const hist = Array.isArray(m.history) ? m.history : [];
     for (const msg of hist) {
       if (msg && msg.from === 'patient' && msg.id && S.pend.has(msg.id)) onAck({ id: msg.id, seq: msg.seq });
@@ -660,7 +685,8 @@ function createApp(cfg) {
         setTimeout(guard(() => { if (S.outbox.includes(item)) sendSay(item); }), wait * (0.75 + Math.random() / 2));
       } else {
         outboxRemove(item.id);
-        markPending(item.id, 'failed', code === 'text_too_long' ? t.tooLong : t.rejected);
+        const why = code === 'text_too_long' ? t.tooLong : code === 'conversation_full' ? t.full : t.rejected;
+        markPending(item.id, 'failed', why);
         const li = S.pend.get(item.id);
         if (li) li._k = S.maxSeq + 0.5; // stays in place, no longer pending
         S.pend.delete(item.id);
@@ -758,7 +784,7 @@ function createApp(cfg) {
     }
     return li;
   }
-  function addMessage(m, live) {
+  function addMessage(m, live, older) {
     if (!m || typeof m !== 'object') return;
     const seq = Number(m.seq);
     if (!Number.isInteger(seq) || seq < 1 || S.els.has(seq)) return; // dedupe by seq
@@ -770,7 +796,7 @@ function createApp(cfg) {
     place(el, seq);
     refreshChoices();
     if (live && m.from !== 'patient') incoming(who(m) + ': ' + (el.querySelector('.bubble').textContent || ''));
-    scrollDown(stick);
+    if (!older) scrollDown(stick);
   }
   // Keep the list in seq order; pending (unacked) messages stay at the end.
   function place(el, key) {

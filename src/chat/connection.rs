@@ -40,7 +40,12 @@ pub(super) struct Session {
     pub rate: RateLimiter,
     /// The conversation this socket just ended, which may still be rated.
     pub ended: Option<crate::ids::ConversationId>,
+    /// When a `typing` frame was last passed on to the agent.
+    pub typing_sent: Option<Instant>,
 }
+
+/// `typing` frames are passed on at most this often; the rest are dropped.
+pub(super) const TYPING_EVERY: Duration = Duration::from_secs(2);
 
 pub async fn run(socket: WebSocket, state: AppState) {
     let span = tracing::info_span!("chat", conversation = tracing::field::Empty);
@@ -59,6 +64,7 @@ async fn serve(socket: WebSocket, state: AppState) {
         sink,
         active: None,
         ended: None,
+        typing_sent: None,
     };
     let mut ping = tokio::time::interval(limits.ping_interval());
     ping.tick().await;
@@ -198,8 +204,25 @@ impl Session {
             Ok(frame) => frame,
             Err(e) => return self.refuse(e).await,
         };
+        // One bucket for every frame kind that does work: a loop of start,
+        // end, handoff, rate or feedback frames is refused like a flood of
+        // messages. Typing is coalesced instead (see `typing`).
+        if frame != ClientFrame::Typing && !self.rate.allow(Instant::now()) {
+            let wait = self.rate.retry_after().as_secs().max(1);
+            let mut refusal = FrameError::new(
+                ErrorCode::RateLimited,
+                format!(
+                    "You're sending messages too quickly. Please wait {wait} seconds and try again."
+                ),
+            );
+            if let ClientFrame::Say { id, .. } = &frame {
+                refusal = refusal.about(id.as_str());
+            }
+            return self.refuse(refusal).await;
+        }
         let outcome = match frame {
             ClientFrame::Start { resume, lang, user } => self.start(resume, lang, user).await,
+            ClientFrame::History { before } => self.history(before).await,
             ClientFrame::Say { id, text, choice } => self.say(id, text, choice).await,
             ClientFrame::End => self.end().await,
             ClientFrame::Handoff => self.handoff().await,

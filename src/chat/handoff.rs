@@ -53,9 +53,18 @@ impl Session {
         }
     }
 
-    /// The patient is typing: their agent sees it.
+    /// The patient is typing: their agent sees it, at most once per
+    /// [`TYPING_EVERY`](super::connection::TYPING_EVERY).
     pub(super) fn typing(&mut self) -> Handled {
+        let now = std::time::Instant::now();
+        if self
+            .typing_sent
+            .is_some_and(|at| now.duration_since(at) < super::connection::TYPING_EVERY)
+        {
+            return Ok(Ok(()));
+        }
         if let Some(active) = &self.active {
+            self.typing_sent = Some(now);
             let conversation = active.conversation.id.clone();
             self.state
                 .hub

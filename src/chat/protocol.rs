@@ -37,6 +37,10 @@ pub enum ClientFrame {
         seq: i64,
         helpful: bool,
     },
+    /// Earlier messages of the open conversation: a page before this seq.
+    History {
+        before: i64,
+    },
 }
 
 /// Machine-readable error codes; see the table in docs/protocol.md.
@@ -54,6 +58,8 @@ pub enum ErrorCode {
     BadIdentity,
     RateLimited,
     Unavailable,
+    /// The conversation holds as many patient messages as allowed.
+    ConversationFull,
 }
 
 impl ErrorCode {
@@ -71,6 +77,7 @@ impl ErrorCode {
             ErrorCode::BadIdentity => "bad_identity",
             ErrorCode::RateLimited => "rate_limited",
             ErrorCode::Unavailable => "unavailable",
+            ErrorCode::ConversationFull => "conversation_full",
         }
     }
 }
@@ -211,9 +218,16 @@ pub fn parse(text: &str) -> Result<ClientFrame, FrameError> {
                 comment,
             })
         }
+        "history" => match value.get("before").and_then(Value::as_i64) {
+            Some(before) if before > 0 => Ok(ClientFrame::History { before }),
+            _ => Err(FrameError::new(
+                ErrorCode::BadFrame,
+                "\"history\" needs \"before\": the seq of the oldest message you have.",
+            )),
+        },
         _ => Err(FrameError::new(
             ErrorCode::UnknownType,
-            "Unknown frame type; expected start, say, end, handoff, typing, rate or feedback.",
+            "Unknown frame type; expected start, say, end, handoff, typing, rate, feedback or history.",
         )),
     }
 }
@@ -257,7 +271,15 @@ pub enum ServerFrame {
         conversation: String,
         resume: String,
         lang: Lang,
+        /// The newest messages; `more_history` when older ones exist (ask
+        /// for them with a `history` frame).
         history: Vec<MessageView>,
+        more_history: bool,
+    },
+    /// A page of earlier messages, oldest first.
+    History {
+        messages: Vec<MessageView>,
+        more: bool,
     },
     Ack {
         id: String,
@@ -320,6 +342,12 @@ impl From<FrameError> for ServerFrame {
             id: e.id,
         }
     }
+}
+
+/// A page of stored messages as clients see them, and whether older exist.
+pub fn page_views(page: crate::transcript::HistoryPage) -> (Vec<MessageView>, bool) {
+    let views = page.messages.into_iter().map(MessageView::from).collect();
+    (views, page.more)
 }
 
 /// A stored message as the client sees it, in history and in `reply`.

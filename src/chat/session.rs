@@ -4,13 +4,13 @@
 use unicode_segmentation::UnicodeSegmentation;
 
 use super::connection::{Exit, Session};
-use super::protocol::{ErrorCode, FrameError, MessageView, ServerFrame};
+use super::protocol::{ErrorCode, FrameError, ServerFrame};
 use crate::dialog::{DialogState, Reply};
 use crate::ids::{ResumeToken, TokenDigest};
 use crate::lang::Lang;
 use crate::queue::PatientLink;
 use crate::store::{Conversation, StoreError, VisitorId};
-use crate::transcript::NewMessage;
+use crate::transcript::{NewMessage, Page};
 
 /// A handler's result: `Err(Exit)` ends the connection, `Ok(Err(e))` refuses
 /// the frame with an error frame, `Ok(Ok(()))` is success.
@@ -22,9 +22,41 @@ pub(super) struct Active {
     pub dialog: DialogState,
     /// This socket's subscription to queue events for the conversation.
     pub link: PatientLink,
+    /// Messages the patient has sent in it (capped per conversation).
+    pub patient_messages: usize,
 }
 
+/// Messages sent on `started` and per `history` page.
+pub(super) const HISTORY_PAGE: usize = 100;
+
 impl Session {
+    /// A page of the open conversation's messages before `before`.
+    pub(super) async fn history(&mut self, before: i64) -> Handled {
+        let Some(active) = &self.active else {
+            return Ok(Err(FrameError::new(
+                ErrorCode::NotStarted,
+                "Send a start frame first.",
+            )));
+        };
+        let page = Page {
+            before: Some(before),
+            limit: HISTORY_PAGE,
+        };
+        let page = match self
+            .state
+            .store
+            .history(&active.conversation.id, page)
+            .await
+        {
+            Ok(page) => page,
+            Err(e) => return Ok(Err(unavailable(e))),
+        };
+        let (messages, more) = super::protocol::page_views(page);
+        self.send(&ServerFrame::History { messages, more })
+            .await
+            .map(Ok)
+    }
+
     /// Opens or resumes a conversation.
     pub(super) async fn start(
         &mut self,
@@ -68,22 +100,34 @@ impl Session {
                 Err(e) => return Ok(Err(e)),
             },
         };
-        let history = match self.state.store.history(&conversation.id).await {
-            Ok(h) => h,
+        // The newest page only: a long conversation is read on demand, so
+        // `started` stays small whatever the conversation's length.
+        let store = &self.state.store;
+        let loaded = async {
+            let page = store
+                .history(&conversation.id, Page::latest(HISTORY_PAGE))
+                .await?;
+            let sent = store.patient_messages(&conversation.id).await?;
+            Ok::<_, crate::store::StoreError>((page, sent))
+        };
+        let (history, patient_messages) = match loaded.await {
+            Ok(loaded) => loaded,
             Err(e) => return Ok(Err(unavailable(e))),
         };
         tracing::Span::current().record("conversation", conversation.id.as_str());
         tracing::info!(
             resumed = visitor.is_some(),
-            messages = history.len(),
+            messages = history.messages.len(),
             "conversation started"
         );
         let lang = lang.unwrap_or(conversation.lang);
+        let (history, more_history) = super::protocol::page_views(history);
         let started = ServerFrame::Started {
             conversation: conversation.id.to_string(),
             resume: token.expose().to_owned(),
             lang,
-            history: history.into_iter().map(MessageView::from).collect(),
+            history,
+            more_history,
         };
         let link = self.state.hub.connect_patient(&conversation.id);
         let handoff = self.state.hub.handoff(&conversation.id);
@@ -92,6 +136,7 @@ impl Session {
             conversation,
             dialog,
             link,
+            patient_messages,
         });
         self.send(&started).await?;
         // A resumed chat picks up where it was: still waiting, or with its agent.

@@ -2,8 +2,6 @@
 //! passed to the agent holding the chat, or met by the safety net. Every
 //! reply is stored before it is sent.
 
-use std::time::Instant;
-
 use unicode_segmentation::UnicodeSegmentation;
 
 use super::connection::{Exit, Session};
@@ -48,15 +46,22 @@ impl Session {
         if choice.as_ref().is_some_and(|c| c.len() > MAX_CHOICE_LEN) {
             return refuse(ErrorCode::BadFrame, "\"choice\" is too long.".into());
         }
-        if !self.rate.allow(Instant::now()) {
-            let wait = self.rate.retry_after().as_secs().max(1);
+        // (The rate of frames is checked for every frame kind on arrival.)
+        let cap = self.state.settings.limits.max_messages_per_conversation as usize;
+        if active.patient_messages >= cap {
             return refuse(
-                ErrorCode::RateLimited,
+                ErrorCode::ConversationFull,
                 format!(
-                    "You're sending messages too quickly. Please wait {wait} seconds and try again."
+                    "This conversation has reached its limit of {cap} messages. Please start a new conversation, or ask for a person."
                 ),
             );
         }
+        if let Some(active) = self.active.as_mut() {
+            active.patient_messages += 1;
+        }
+        let Some(active) = &self.active else {
+            return Ok(Ok(()));
+        };
         let conversation = active.conversation.id.clone();
         // A pressed button has no language of its own.
         let detected = match choice {

@@ -6,8 +6,11 @@ use unicode_segmentation::UnicodeSegmentation;
 
 use super::connection::{Agent, Exit};
 use super::protocol::{AgentFrame, BotTurn, ConsoleFrame, Context, Refusal};
-use crate::chat::protocol::MessageView;
 use crate::ids::{ClientMessageId, ConversationId};
+use crate::transcript::Page;
+
+/// Messages sent with `claimed`; `more_history` says when there are older.
+const CLAIM_HISTORY: usize = 200;
 use crate::queue::{ClaimError, PatientEvent};
 use crate::store::{HandoffChange, StoreError};
 use crate::transcript::{Message, NewMessage, Sender};
@@ -297,10 +300,15 @@ impl Agent {
         Ok(())
     }
 
-    /// Sends the full picture of a chat this agent now holds.
+    /// Sends the picture of a chat this agent now holds: its newest
+    /// [`CLAIM_HISTORY`] messages (older ones through the transcript API).
     pub(super) async fn send_claimed(&mut self, conversation: &ConversationId) -> Result<(), Exit> {
         let loaded = async {
-            let history = self.state.store.history(conversation).await?;
+            let history = self
+                .state
+                .store
+                .history(conversation, Page::latest(CLAIM_HISTORY))
+                .await?;
             let notes = self.state.store.notes(conversation).await?;
             let info = self.state.store.conversation_info(conversation).await?;
             Ok::<_, StoreError>((history, notes, info))
@@ -310,10 +318,12 @@ impl Agent {
             Ok(loaded) => loaded,
             Err(e) => return self.send(&unavailable(e).about(conversation).into()).await,
         };
-        let context = context(&history, info.as_ref());
+        let context = context(&history.messages, info.as_ref());
+        let (history, more_history) = crate::chat::protocol::page_views(history);
         let frame = ConsoleFrame::Claimed {
             conversation: conversation.to_string(),
-            history: history.into_iter().map(MessageView::from).collect(),
+            history,
+            more_history,
             context,
             notes,
         };

@@ -120,15 +120,40 @@ struct Transcript {
     #[serde(flatten)]
     info: ConversationInfo,
     history: Vec<MessageView>,
+    /// Older messages exist: ask again with `?before=` the first seq.
+    more_history: bool,
     notes: Vec<Note>,
 }
+
+/// `?before=SEQ&limit=N`: a page of the transcript (the newest by default).
+#[derive(Deserialize)]
+struct TranscriptPage {
+    before: Option<i64>,
+    limit: Option<usize>,
+}
+
+/// Messages per transcript page, by default and at most.
+const TRANSCRIPT_PAGE: usize = 500;
+const MAX_TRANSCRIPT_PAGE: usize = 2_000;
 
 async fn conversation(
     State(state): State<AppState>,
     session: StaffSession,
     id: Result<Path<String>, PathRejection>,
+    page: Result<Query<TranscriptPage>, QueryRejection>,
 ) -> Result<Json<Transcript>, HttpError> {
     let Path(id) = id?;
+    let Query(page) = page?;
+    let limit = page.limit.unwrap_or(TRANSCRIPT_PAGE);
+    if !(1..=MAX_TRANSCRIPT_PAGE).contains(&limit) || page.before.is_some_and(|b| b < 1) {
+        return Err(HttpError::BadRequest(format!(
+            "limit is 1 to {MAX_TRANSCRIPT_PAGE}, before a positive seq"
+        )));
+    }
+    let page = crate::transcript::Page {
+        before: page.before,
+        limit,
+    };
     let id: ConversationId = id.parse().map_err(|_| HttpError::NotFound)?;
     if !super::may_read(&state, &session, &id).await? {
         tracing::info!(staff = session.staff.0, conversation = %id, "transcript access refused");
@@ -145,18 +170,14 @@ async fn conversation(
         .conversation_info(&id)
         .await?
         .ok_or(HttpError::NotFound)?;
-    let history = state
-        .store
-        .history(&id)
-        .await?
-        .into_iter()
-        .map(MessageView::from)
-        .collect();
+    let (history, more_history) =
+        crate::chat::protocol::page_views(state.store.history(&id, page).await?);
     let notes = state.store.notes(&id).await?;
     tracing::info!(staff = session.staff.0, conversation = %id, "transcript viewed");
     Ok(Json(Transcript {
         info,
         history,
+        more_history,
         notes,
     }))
 }

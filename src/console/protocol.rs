@@ -215,6 +215,8 @@ pub enum ConsoleFrame {
     Claimed {
         conversation: String,
         history: Vec<MessageView>,
+        /// Older messages exist (`GET /api/conversations/{id}/transcript?before=`).
+        more_history: bool,
         context: Context,
         notes: Vec<Note>,
     },

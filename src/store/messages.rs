@@ -374,7 +374,11 @@ mod tests {
         assert!(resend_early.duplicate);
         assert_eq!(resend_early.seq, first.seq);
         for (i, c) in conversations.iter().enumerate() {
-            let history = store.history(c).await.unwrap();
+            let history = store
+                .history(c, crate::transcript::Page::latest(1_000))
+                .await
+                .unwrap()
+                .messages;
             let seqs: Vec<i64> = history.iter().map(|m| m.seq).collect();
             let expected: Vec<i64> = (1..=seqs.len() as i64).collect();
             assert_eq!(seqs, expected, "conversation {i} is numbered without gaps");
@@ -433,9 +437,10 @@ mod tests {
         assert_eq!(after.message.seq, resent.seq + 1);
         assert_eq!(after.replies[0].seq, resent.seq + 2);
         let seqs: Vec<i64> = store
-            .history(&c)
+            .history(&c, crate::transcript::Page::latest(1_000))
             .await
             .unwrap()
+            .messages
             .iter()
             .map(|m| m.seq)
             .collect();
@@ -482,9 +487,10 @@ mod tests {
         let later = turn(2).await.unwrap();
         assert!(later.message.duplicate && later.replies.is_empty());
         let texts: Vec<String> = store
-            .history(&c)
+            .history(&c, crate::transcript::Page::latest(1_000))
             .await
             .unwrap()
+            .messages
             .into_iter()
             .map(|m| m.text)
             .collect();

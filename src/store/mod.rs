@@ -27,7 +27,7 @@ use tokio::sync::oneshot;
 use crate::ids::{ConversationId, TokenDigest};
 use crate::lang::Lang;
 use crate::staff::{Account, Role, StaffId};
-use crate::transcript::{Message, NewMessage};
+use crate::transcript::NewMessage;
 
 pub use appointments::{Appointment, NewAppointment};
 pub use audit::{AuditEntry, AuditRecord};
@@ -310,10 +310,19 @@ impl Store {
     }
 
     /// Every message of a conversation in `seq` order.
-    pub async fn history(&self, conversation: &ConversationId) -> StoreResult<Vec<Message>> {
-        match self {
-            Store::Sqlite(s) => s.history(conversation).await,
-        }
+    /// A page of a conversation's messages, oldest first: the newest
+    /// `page.limit` before `page.before`.
+    pub async fn history(
+        &self,
+        conversation: &ConversationId,
+        page: crate::transcript::Page,
+    ) -> StoreResult<crate::transcript::HistoryPage> {
+        dispatch!(self, s => s.history(conversation, page).await)
+    }
+
+    /// How many messages the patient has sent in the conversation.
+    pub async fn patient_messages(&self, conversation: &ConversationId) -> StoreResult<usize> {
+        dispatch!(self, s => s.patient_messages(conversation).await)
     }
 
     /// The client ids and seqs of a conversation's messages that have one

@@ -145,15 +145,28 @@ impl SqliteStore {
             .transpose()
     }
 
-    pub async fn history(&self, conversation: &ConversationId) -> StoreResult<Vec<Message>> {
-        let rows: Vec<(i64, String, String, Option<String>, String)> = sqlx::query_as(
+    pub async fn history(
+        &self,
+        conversation: &ConversationId,
+        page: crate::transcript::Page,
+    ) -> StoreResult<crate::transcript::HistoryPage> {
+        let before = page.before.unwrap_or(i64::MAX);
+        let limit = i64::try_from(page.limit).unwrap_or(i64::MAX - 1);
+        // The newest `limit` before `before`, and one more to know if there is more.
+        let mut rows: Vec<(i64, String, String, Option<String>, String)> = sqlx::query_as(
             "SELECT seq, sender, body, meta, created_at FROM messages
-             WHERE conversation_id = ? ORDER BY seq",
+             WHERE conversation_id = ? AND seq < ? ORDER BY seq DESC LIMIT ?",
         )
         .bind(conversation.as_str())
+        .bind(before)
+        .bind(limit + 1)
         .fetch_all(&self.pool)
         .await?;
-        rows.into_iter()
+        let more = rows.len() > page.limit;
+        rows.truncate(page.limit);
+        rows.reverse();
+        let messages = rows
+            .into_iter()
             .map(|(seq, sender, text, meta, at)| {
                 let sender = Sender::parse(&sender)
                     .ok_or_else(|| anyhow::anyhow!("stored message {seq} has an unknown sender"))?;
@@ -170,7 +183,19 @@ impl SqliteStore {
                     at,
                 })
             })
-            .collect()
+            .collect::<StoreResult<Vec<Message>>>()?;
+        Ok(crate::transcript::HistoryPage { messages, more })
+    }
+
+    /// How many messages the patient has sent in the conversation.
+    pub async fn patient_messages(&self, conversation: &ConversationId) -> StoreResult<usize> {
+        let n: i64 = sqlx::query_scalar(
+            "SELECT COUNT(*) FROM messages WHERE conversation_id = ? AND sender = 'patient'",
+        )
+        .bind(conversation.as_str())
+        .fetch_one(&self.pool)
+        .await?;
+        Ok(usize::try_from(n).unwrap_or(0))
     }
 
     /// The client ids and seqs of a conversation's messages that have one.

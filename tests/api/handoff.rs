@@ -329,6 +329,30 @@ async fn typing_shows_on_both_sides() {
     assert_eq!(patient.until("typing").await["from"], "agent");
 }
 
+/// A burst of typing frames reaches the agent as one event, not a flood
+/// (the rest of the burst is dropped, and no frame of it is refused).
+#[tokio::test]
+async fn a_burst_of_typing_reaches_the_agent_once() {
+    let app = spawn_app().await;
+    let mut agent = app.console(&app.staff("tia", "agent").await).await;
+    let mut patient = app.chat().await;
+    claimed_chat(&mut patient, &mut agent).await;
+    for _ in 0..50 {
+        patient.send_json(json!({"type": "typing"})).await;
+    }
+    patient.say("after", "here is my question").await;
+    let mut typing = 0;
+    loop {
+        let event = agent.recv().await;
+        match event["type"].as_str() {
+            Some("typing") => typing += 1,
+            Some("message") => break,
+            _ => {}
+        }
+    }
+    assert_eq!(typing, 1);
+}
+
 /// An agent's message id as long as ids may be, equal to one the patient
 /// used: the agent's message is stored and delivered, not taken for a
 /// resend of the patient's.

@@ -46,16 +46,16 @@ async fn an_oversized_frame_closes_only_that_connection_with_1009() {
 async fn a_flood_of_messages_is_rate_limited_with_an_error_frame() {
     let app = spawn_app_with(|s| s.limits.messages_per_minute = 5).await;
     let mut chat = app.chat().await;
-    chat.start().await;
-    for i in 0..5 {
+    chat.start().await; // a frame too: one of the five
+    for i in 0..4 {
         chat.say(&format!("m{i}"), "hello").await;
         chat.expect("reply").await;
     }
-    chat.send_json(json!({"type": "say", "id": "m5", "text": "hello"}))
+    chat.send_json(json!({"type": "say", "id": "m4", "text": "hello"}))
         .await;
     let error = chat.expect("error").await;
     assert_eq!(error["code"], "rate_limited");
-    assert_eq!(error["id"], "m5");
+    assert_eq!(error["id"], "m4");
 
     // The limit is per connection: a new one is not affected, and the
     // limited message was not stored.
@@ -179,4 +179,135 @@ fn a_trusted_proxy_that_is_not_an_address_is_refused_before_starting() {
         stderr.contains("nginx.local") && stderr.contains("CIDR"),
         "{stderr}"
     );
+}
+
+/// The frame bucket covers every kind, not only `say`: a loop of other
+/// frames is refused with `rate_limited` too.
+#[tokio::test]
+async fn every_frame_kind_counts_against_the_rate() {
+    let app = spawn_app_with(|s| s.limits.messages_per_minute = 4).await;
+    let mut chat = app.chat().await;
+    chat.start().await; // 1
+    chat.send_json(json!({"type": "history", "before": 1_000}))
+        .await; // 2
+    chat.expect("history").await;
+    chat.send_json(json!({"type": "rate", "score": 5})).await; // 3
+    chat.expect("rated").await;
+    chat.send_json(json!({"type": "history", "before": 1_000}))
+        .await; // 4
+    chat.expect("history").await;
+    chat.send_json(json!({"type": "history", "before": 1_000}))
+        .await;
+    let refused = chat.expect("error").await;
+    assert_eq!(refused["code"], "rate_limited", "{refused}");
+    chat.send_json(json!({"type": "say", "id": "s1", "text": "hello"}))
+        .await;
+    let refused = chat.expect("error").await;
+    assert_eq!(refused["code"], "rate_limited", "{refused}");
+    assert_eq!(refused["id"], "s1", "{refused}");
+}
+
+#[tokio::test]
+async fn a_conversation_holds_a_bounded_number_of_patient_messages() {
+    let app = spawn_app_with(|s| s.limits.max_messages_per_conversation = 3).await;
+    let mut chat = app.chat().await;
+    let started = chat.start().await;
+    for i in 0..3 {
+        chat.send_json(json!({"type": "say", "id": format!("m{i}"), "text": "is there parking"}))
+            .await;
+        chat.until("ack").await;
+    }
+    chat.send_json(json!({"type": "say", "id": "m3", "text": "and wifi?"}))
+        .await;
+    let full = chat.until("error").await;
+    assert_eq!(full["code"], "conversation_full", "{full}");
+    assert_eq!(full["id"], "m3");
+    assert!(
+        full["message"]
+            .as_str()
+            .unwrap()
+            .contains("new conversation")
+    );
+    // The limit holds on a resumed connection too.
+    drop(chat);
+    let mut again = app.chat().await;
+    again.resume(started["resume"].as_str().unwrap()).await;
+    again
+        .send_json(json!({"type": "say", "id": "m4", "text": "hello?"}))
+        .await;
+    assert_eq!(again.until("error").await["code"], "conversation_full");
+}
+
+/// A conversation of more than 256 KiB resumes (its newest page), and the
+/// rest is read a page at a time with `history`.
+#[tokio::test]
+async fn a_long_conversation_resumes_and_pages_back() {
+    let app = spawn_app_with(|s| s.limits.messages_per_minute = 100_000).await;
+    let mut chat = app.chat().await;
+    let started = chat.start().await;
+    let token = started["resume"].as_str().unwrap().to_owned();
+    let long = "the quick brown fox asks about parking ".repeat(48); // ~1.9 kB
+    for i in 0..150 {
+        chat.send_json(json!({"type": "say", "id": format!("l{i}"), "text": long}))
+            .await;
+        chat.until("ack").await;
+    }
+    drop(chat);
+    let mut again = app.chat().await;
+    let resumed = again.resume(&token).await;
+    let first = resumed["history"].as_array().unwrap();
+    assert_eq!(first.len(), 100, "the newest page");
+    assert_eq!(resumed["more_history"], true);
+    let mut seen: Vec<i64> = first.iter().map(|m| m["seq"].as_i64().unwrap()).collect();
+    let mut pages = 0;
+    loop {
+        let oldest = *seen.iter().min().unwrap();
+        again
+            .send_json(json!({"type": "history", "before": oldest}))
+            .await;
+        let page = again.until("history").await;
+        let messages = page["messages"].as_array().unwrap();
+        assert!(messages.iter().all(|m| m["seq"].as_i64().unwrap() < oldest));
+        seen.extend(messages.iter().map(|m| m["seq"].as_i64().unwrap()));
+        pages += 1;
+        assert!(pages < 20, "paging never ends");
+        if page["more"] == false {
+            break;
+        }
+    }
+    seen.sort_unstable();
+    assert_eq!(
+        seen,
+        (1..=seen.len() as i64).collect::<Vec<_>>(),
+        "every message once"
+    );
+    let patient = 150;
+    assert!(seen.len() >= patient, "{}", seen.len());
+    // A bad page request is refused clearly.
+    again
+        .send_json(json!({"type": "history", "before": "x"}))
+        .await;
+    assert_eq!(again.until("error").await["code"], "bad_frame");
+
+    // Staff read the transcript a page at a time too.
+    let conversation = resumed["conversation"].as_str().unwrap();
+    let supervisor = app.staff("sue", "supervisor").await;
+    let page: serde_json::Value = app
+        .get_as(
+            &supervisor,
+            &format!("/api/conversations/{conversation}?limit=50"),
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(page["history"].as_array().unwrap().len(), 50);
+    assert_eq!(page["more_history"], true);
+    let refused = app
+        .get_as(
+            &supervisor,
+            &format!("/api/conversations/{conversation}?limit=0"),
+        )
+        .await;
+    assert_eq!(refused.status(), 400);
 }

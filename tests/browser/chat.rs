@@ -14,6 +14,16 @@ async fn bubbles(browser: &Browser) -> Vec<String> {
     serde_json::from_value(browser.js(BUBBLES).await).expect("a list of strings")
 }
 
+/// Opens the demo page's widget and asks where to park; waits for the answer.
+async fn ask_about_parking(browser: &Browser, app: &crate::common::TestApp) {
+    browser.demo_page(app.addr).await;
+    browser.open_widget().await;
+    browser.send_message("Where do I park?").await;
+    browser
+        .wait_for(&bot_says("garage on Alder Street"), "the parking answer")
+        .await;
+}
+
 /// A condition: some bot bubble contains `text`.
 fn bot_says(text: &str) -> String {
     format!(
@@ -184,12 +194,7 @@ async fn talking_to_a_person_shows_the_agents_reply_and_name() {
 async fn a_reload_shows_the_conversation_again() {
     let browser = browser_or_skip!();
     let app = spawn_app().await;
-    browser.demo_page(app.addr).await;
-    browser.open_widget().await;
-    browser.send_message("Where do I park?").await;
-    browser
-        .wait_for(&bot_says("garage on Alder Street"), "the parking answer")
-        .await;
+    ask_about_parking(&browser, &app).await;
     browser
         .wait_for(
             &patient_said(&["Where do I park?"]),
@@ -277,4 +282,58 @@ async fn a_message_typed_while_the_server_restarts_is_delivered_once_and_answere
         patient_texts(&started),
         ["Where do I park?", "Do you offer payment plans?"]
     );
+}
+
+/// A long conversation reopens with its newest messages and a "Show earlier
+/// messages" button that brings the rest, page by page, above them.
+#[tokio::test]
+async fn a_long_conversation_shows_earlier_messages_on_request() {
+    let browser = browser_or_skip!();
+    let app = crate::common::spawn_app_with(|s| s.limits.messages_per_minute = 100_000).await;
+    ask_about_parking(&browser, &app).await;
+    // The same conversation grows from another device.
+    let token = browser
+        .js("return Object.keys(localStorage).filter(k => k.endsWith(':resume')).map(k => localStorage.getItem(k))[0];")
+        .await;
+    let mut other = Chat::connect(app.addr, None).await.unwrap();
+    other.resume(token.as_str().unwrap()).await;
+    for i in 0..70 {
+        other
+            .send_json(json!({"type": "say", "id": format!("o{i}"), "text": format!("question number {i}")}))
+            .await;
+        other.until("ack").await;
+    }
+    browser.client.refresh().await.expect("the page reloads");
+    browser
+        .wait_for(
+            "root && root.querySelectorAll('.list > .msg[class*=\"patient\"]').length > 0 && !root.querySelector('.earlier').hidden",
+            "the newest page and the earlier-messages button",
+        )
+        .await;
+    let shown = |n: &str| {
+        format!("root.querySelectorAll('.list > .msg.patient, .list > .msg.bot').length {n}")
+    };
+    let first_page: u64 = browser
+        .js("return root.querySelectorAll('.list > .msg.patient, .list > .msg.bot').length;")
+        .await
+        .as_u64()
+        .unwrap();
+    browser
+        .widget_button("Show earlier messages")
+        .await
+        .click()
+        .await
+        .unwrap();
+    browser
+        .wait_for(&shown(&format!("> {first_page}")), "earlier messages above")
+        .await;
+    browser
+        .wait_for(
+            &bot_says("garage on Alder Street"),
+            "the first answer, paged in",
+        )
+        .await;
+    browser
+        .wait_for("root.querySelector('.earlier').hidden", "no more to show")
+        .await;
 }

@@ -23,6 +23,7 @@
 //! - [`transcript`]: messages and senders, as every layer understands them.
 //! - [`insights`]: KPIs for supervisors and editors, from the store's records.
 //! - [`ids`]: identifiers and secrets, parsed once at the edge.
+//! - [`fds`]: the open-file budget that caps chats below the process's limit.
 //! - [`lang`]: the supported languages.
 //! - [`loadtest`]: the `frontdesk loadtest` harness: simulated patients over real sockets.
 //! - [`telemetry`]: logging set-up, and what must never be logged.
@@ -35,6 +36,7 @@ pub mod compliance;
 pub mod config;
 pub mod console;
 pub mod dialog;
+pub mod fds;
 pub mod http;
 pub mod ids;
 pub mod insights;

@@ -75,9 +75,18 @@ impl Application {
         ));
         let (shutdown_tx, shutdown) = watch::channel(false);
         let (drain, drain_rx) = mpsc::channel(1);
+        let files = crate::fds::raise_and_budget(settings.limits.max_connections);
+        if files.max_chats < settings.limits.max_connections {
+            tracing::warn!(
+                open_files = files.open_files,
+                max_chats = files.max_chats,
+                "the open-file limit caps chats below FRONTDESK_MAX_CONNECTIONS; raise LimitNOFILE"
+            );
+        }
         let state = AppState {
+            files,
             origins: Arc::new(OriginPolicy::new(&settings.allowed_origins)),
-            connections: Arc::new(Semaphore::new(settings.limits.max_connections)),
+            connections: Arc::new(Semaphore::new(files.max_chats)),
             store,
             writer,
             engine: Arc::new(Engine::new(
@@ -110,6 +119,11 @@ impl Application {
             writer_task,
             initial_admin_password,
         })
+    }
+
+    /// The open-file limit and the chat cap derived from it.
+    pub fn files(&self) -> crate::fds::FileBudget {
+        self.state.files
     }
 
     pub fn local_addr(&self) -> SocketAddr {

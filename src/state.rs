@@ -17,6 +17,8 @@ use crate::store::{Store, Writer};
 #[derive(Clone)]
 pub struct AppState {
     pub settings: Arc<Settings>,
+    /// The open-file limit and the chat cap derived from it.
+    pub files: crate::fds::FileBudget,
     pub store: Store,
     /// The only way to write conversations: group-committed, in order.
     pub writer: Writer,

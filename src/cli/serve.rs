@@ -42,6 +42,13 @@ async fn serve(settings: Settings) -> anyhow::Result<()> {
     println!("Frontdesk is running.");
     println!("  Demo clinic page with the chat widget: {base}/");
     println!("  Agent console:                         {base}/console");
+    let files = app.files();
+    println!(
+        "  Chats at once: up to {} (open-file limit {}, {} kept for the database, files and staff)",
+        files.max_chats,
+        files.open_files,
+        crate::fds::RESERVE
+    );
     if let Some(secret) = app.initial_admin_password() {
         println!();
         println!("  First start: created the console account \"admin\" with password");

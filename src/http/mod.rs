@@ -67,6 +67,11 @@ async fn health(State(state): State<AppState>) -> Response {
         // A missing model degrades answers; it does not make the node unready.
         "model": state.embedder.status(),
         "safety": {"examples": state.engine.safety_examples()},
+        "limits": {
+            "open_files": state.files.open_files,
+            "max_chats": state.files.max_chats,
+            "open_chats": state.files.max_chats.saturating_sub(state.connections.available_permits()),
+        },
     });
     let status = match fault {
         Some((fault, since)) => {

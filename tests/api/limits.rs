@@ -311,3 +311,49 @@ async fn a_long_conversation_resumes_and_pages_back() {
         .await;
     assert_eq!(refused.status(), 400);
 }
+
+/// With the open-file limit a systemd unit gives by default, patients are
+/// refused beyond what the descriptors allow (a clear 503), while `/health`
+/// and sign-in keep working; the start banner and `/health` say the figures.
+#[tokio::test]
+async fn the_chat_cap_follows_the_open_file_limit_and_staff_stay_reachable() {
+    use crate::helpers::{Chat, ServerProcess};
+    let dir = tempfile::tempdir().unwrap();
+    let server = ServerProcess::start_with_file_limit(dir.path(), &[], 300);
+    let banner = server.wait_for_line(|l| l.contains("Chats at once"));
+    let line = banner.iter().find(|l| l.contains("Chats at once")).unwrap();
+    assert!(
+        line.contains("up to 44") && line.contains("limit 300"),
+        "{line}"
+    );
+    let mut open = Vec::new();
+    loop {
+        match Chat::connect(server.addr, None).await {
+            Ok(chat) => open.push(chat),
+            Err(tokio_tungstenite::tungstenite::Error::Http(r)) => {
+                assert_eq!(r.status(), 503);
+                break;
+            }
+            Err(e) => panic!("a refused chat must get a clear answer, got {e}"),
+        }
+        assert!(open.len() <= 44, "more chats than the budget allows");
+    }
+    assert_eq!(open.len(), 44);
+    let health: serde_json::Value = reqwest::get(format!("http://{}/health", server.addr))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(health["status"], "ok", "{health}");
+    assert_eq!(health["limits"]["max_chats"], 44, "{health}");
+    assert_eq!(health["limits"]["open_chats"], 44, "{health}");
+    // Sign-in answers (wrong password: 401, not a dropped connection).
+    let login = reqwest::Client::new()
+        .post(format!("http://{}/api/login", server.addr))
+        .json(&json!({"name": "admin", "password": "not-the-password"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(login.status(), 401);
+}

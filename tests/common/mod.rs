@@ -470,6 +470,21 @@ impl ServerProcess {
     /// As [`ServerProcess::start`], with the log in `log_dir` (a fault test
     /// fills the database's filesystem; the log must not share it).
     pub fn start_logging_to(dir: &Path, log_dir: &Path, envs: &[(&str, &str)]) -> ServerProcess {
+        Self::spawn(dir, log_dir, envs, None)
+    }
+
+    /// As [`ServerProcess::start`], with soft and hard open-file limits of
+    /// `files` (as a systemd unit's `LimitNOFILE` would set).
+    pub fn start_with_file_limit(dir: &Path, envs: &[(&str, &str)], files: u64) -> ServerProcess {
+        Self::spawn(dir, dir, envs, Some(files))
+    }
+
+    fn spawn(
+        dir: &Path,
+        log_dir: &Path,
+        envs: &[(&str, &str)],
+        files: Option<u64>,
+    ) -> ServerProcess {
         let stderr_path = log_dir.join(format!(
             "stderr-{}-{}.log",
             std::process::id(),
@@ -478,7 +493,8 @@ impl ServerProcess {
                 .map_or(0, |d| d.as_nanos())
         ));
         let stderr = std::fs::File::create(&stderr_path).expect("stderr file");
-        let mut child = Command::new(env!("CARGO_BIN_EXE_frontdesk"))
+        let mut command = Command::new(env!("CARGO_BIN_EXE_frontdesk"));
+        command
             .arg("serve")
             .env("FRONTDESK_BIND", "127.0.0.1:0")
             .env("FRONTDESK_DATABASE_URL", sqlite_url(dir))
@@ -486,9 +502,26 @@ impl ServerProcess {
             .envs(envs.iter().copied())
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
-            .stderr(stderr)
-            .spawn()
-            .expect("the frontdesk binary starts");
+            .stderr(stderr);
+        if let Some(files) = files {
+            use std::os::unix::process::CommandExt;
+            let limit = libc::rlimit {
+                rlim_cur: files as libc::rlim_t,
+                rlim_max: files as libc::rlim_t,
+            };
+            // SAFETY: setrlimit is async-signal-safe and touches only this
+            // (forked, not yet exec'd) child.
+            unsafe {
+                command.pre_exec(move || {
+                    if libc::setrlimit(libc::RLIMIT_NOFILE, &limit) == 0 {
+                        Ok(())
+                    } else {
+                        Err(std::io::Error::last_os_error())
+                    }
+                });
+            }
+        }
+        let mut child = command.spawn().expect("the frontdesk binary starts");
         let stdout = child.stdout.take().expect("stdout piped");
         let (tx, stdout_lines) = std_mpsc::channel();
         std::thread::spawn(move || {

@@ -50,6 +50,13 @@ impl AppState {
     /// Records a staff member's access (or refused access) to a transcript,
     /// an appointment or the audit log itself. Never message text. When the
     /// record cannot be written, allowed access fails closed.
+    /// Patient chats open now.
+    pub fn open_chats(&self) -> usize {
+        self.files
+            .max_chats
+            .saturating_sub(self.connections.available_permits())
+    }
+
     pub async fn audit(
         &self,
         who: &crate::staff::sessions::StaffSession,

@@ -70,7 +70,7 @@ async fn health(State(state): State<AppState>) -> Response {
         "limits": {
             "open_files": state.files.open_files,
             "max_chats": state.files.max_chats,
-            "open_chats": state.files.max_chats.saturating_sub(state.connections.available_permits()),
+            "open_chats": state.open_chats(),
         },
     });
     let status = match fault {

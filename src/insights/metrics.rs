@@ -105,11 +105,7 @@ pub async fn scrape(
         return Err(HttpError::Unauthorized);
     }
     let m = &state.metrics;
-    let open = state
-        .settings
-        .limits
-        .max_connections
-        .saturating_sub(state.connections.available_permits());
+    let open = state.open_chats();
     let mut out = String::new();
     let _ = writeln!(
         out,

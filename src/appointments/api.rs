@@ -212,13 +212,15 @@ async fn book(
 ) -> Result<Response, HttpError> {
     session.require_chat_role()?;
     let Json(req) = body?;
-    state
-        .audit(&session, "appointment.create", &req.slot, true)
-        .await?;
+    // Validated before it is audited: the log records slot ids, not
+    // whatever a client sent.
     let slot: SlotId = req
         .slot
         .parse()
         .map_err(|_| HttpError::BadRequest("slot is not a slot id".into()))?;
+    state
+        .audit(&session, "appointment.create", &slot.to_string(), true)
+        .await?;
     let patient = patient(req.patient)?;
     let clinic = state.scheduler.clinic();
     match state

@@ -55,7 +55,7 @@ async fn audit(
     if !csv {
         return Ok(Json(rows).into_response());
     }
-    let field = |s: &str| format!("\"{}\"", s.replace('"', "\"\""));
+    let field = |s: &str| format!("\"{}\"", spreadsheet_safe(s).replace('"', "\"\""));
     let mut body = String::from("id,at,actor,role,action,target,outcome\n");
     for r in rows {
         let line = [
@@ -113,5 +113,30 @@ pub async fn daily_purge(
             },
             _ = async { let _ = shutdown.wait_for(|s| *s).await; } => return,
         }
+    }
+}
+
+/// A cell a spreadsheet will not run: text starting with `=`, `+`, `-`, `@`
+/// or a tab or carriage return is a formula to Excel and LibreOffice
+/// (`=HYPERLINK(...)`), so it gets a leading apostrophe.
+fn spreadsheet_safe(cell: &str) -> std::borrow::Cow<'_, str> {
+    if cell.starts_with(['=', '+', '-', '@', '\t', '\r']) {
+        std::borrow::Cow::Owned(format!("'{cell}"))
+    } else {
+        std::borrow::Cow::Borrowed(cell)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::spreadsheet_safe;
+
+    #[test]
+    fn formula_cells_are_defused_and_others_left_alone() {
+        for formula in ["=HYPERLINK(\"x\")", "+1", "-2+3", "@SUM(A1)", "\tx", "\rx"] {
+            assert_eq!(spreadsheet_safe(formula), format!("'{formula}"));
+        }
+        assert_eq!(spreadsheet_safe("transcript.view"), "transcript.view");
+        assert_eq!(spreadsheet_safe(""), "");
     }
 }

@@ -303,6 +303,26 @@ impl Agent {
     /// Sends the picture of a chat this agent now holds: its newest
     /// [`CLAIM_HISTORY`] messages (older ones through the transcript API).
     pub(super) async fn send_claimed(&mut self, conversation: &ConversationId) -> Result<(), Exit> {
+        // The history is a transcript view (on a claim, a transfer and every
+        // reconnect): audited first, and not sent when it cannot be.
+        if self
+            .state
+            .audit(
+                &self.session,
+                "transcript.view",
+                conversation.as_str(),
+                true,
+            )
+            .await
+            .is_err()
+        {
+            tracing::error!("an audit record could not be written; history withheld");
+            let refusal = Refusal::new(
+                "unavailable",
+                "The chat's history cannot be shown right now (the audit log cannot be written). Try again shortly.",
+            );
+            return self.send(&refusal.about(conversation).into()).await;
+        }
         let loaded = async {
             let history = self
                 .state

@@ -72,6 +72,10 @@ async fn callbacks(
 ) -> Result<Json<Vec<Callback>>, HttpError> {
     session.require_chat_role()?;
     let Query(q) = query?;
+    // Callback requests hold patients' names and numbers: reading them is
+    // audited like a transcript.
+    let scope = if q.all { "all" } else { "open" };
+    state.audit(&session, "callbacks.list", scope, true).await?;
     Ok(Json(state.store.callbacks(q.all).await?))
 }
 

@@ -57,10 +57,27 @@ fn chain_hash(
     crate::ids::hex(&h.finalize())
 }
 
+/// Longest field stored in an audit row; the log is never purged.
+const MAX_FIELD_CHARS: usize = 256;
+
+fn capped(field: String) -> String {
+    match field.char_indices().nth(MAX_FIELD_CHARS) {
+        Some((end, _)) => format!("{}…", &field[..end]),
+        None => field,
+    }
+}
+
 pub(super) async fn append(
     tx: &mut Transaction<'_, Sqlite>,
     e: AuditEntry,
 ) -> Result<StoreResult<()>, sqlx::Error> {
+    let e = AuditEntry {
+        actor: capped(e.actor),
+        role: capped(e.role),
+        action: capped(e.action),
+        target: capped(e.target),
+        allowed: e.allowed,
+    };
     let prev: Option<String> =
         sqlx::query_scalar("SELECT hash FROM audit_log ORDER BY id DESC LIMIT 1")
             .fetch_optional(&mut **tx)

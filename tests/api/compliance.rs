@@ -94,6 +94,66 @@ async fn staff_access_and_refusals_are_audited_without_message_text() {
     );
 }
 
+/// What the audit log takes in is checked and bounded, what it gives out
+/// is safe to open in a spreadsheet, and reading callback requests (names
+/// and numbers) is audited.
+#[tokio::test]
+async fn the_audit_log_takes_only_checked_bounded_fields_and_exports_no_formulas() {
+    let app = spawn_app().await;
+    let maria = app.staff("maria", "agent").await;
+    let client = reqwest::Client::new();
+    // A 2 MB "slot" is refused before anything is written about it.
+    let huge = client
+        .post(app.url("/api/appointments"))
+        .header("cookie", &maria)
+        .json(&serde_json::json!({"slot": "x".repeat(2_000_000), "patient": {}}))
+        .send()
+        .await
+        .unwrap();
+    assert!(huge.status().is_client_error(), "{}", huge.status());
+    // A formula where a slot goes: refused, and never stored as given.
+    let formula = client
+        .post(app.url("/api/appointments"))
+        .header("cookie", &maria)
+        .json(&serde_json::json!({"slot": "=HYPERLINK(\"http://evil.example\",\"x\")", "patient": {}}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(formula.status(), 400);
+    assert_eq!(app.get_as(&maria, "/api/callbacks").await.status(), 200);
+
+    let admin = app.login_admin().await;
+    let rows: Vec<Value> = app.get_as(&admin, "/api/audit").await.json().await.unwrap();
+    let text = serde_json::to_string(&rows).unwrap();
+    assert!(
+        !text.contains("xxxxxxxxxx"),
+        "the oversized slot was audited"
+    );
+    assert!(
+        !text.contains("HYPERLINK"),
+        "the unchecked slot was audited"
+    );
+    assert!(
+        rows.iter()
+            .any(|r| r["actor"] == "maria" && r["action"] == "callbacks.list"),
+        "{text}"
+    );
+    // Every exported cell is safe: none starts with a formula character.
+    let csv = app
+        .get_as(&admin, "/api/audit?format=csv")
+        .await
+        .text()
+        .await
+        .unwrap();
+    for cell in csv.lines().skip(1).flat_map(|l| l.split(',')) {
+        let inner = cell.trim_matches('"');
+        assert!(
+            !inner.starts_with(['=', '+', '-', '@']),
+            "a formula cell: {cell}"
+        );
+    }
+}
+
 #[tokio::test]
 async fn tampering_with_the_audit_log_is_detected() {
     let app = spawn_app().await;

@@ -200,6 +200,24 @@ pub struct Limits {
     #[arg(long, env = "FRONTDESK_MESSAGES_PER_MINUTE", default_value_t = 30)]
     pub messages_per_minute: u32,
 
+    /// Appointments one chat visitor may book in the chat per 24 hours.
+    #[arg(long, env = "FRONTDESK_CHAT_BOOKINGS_PER_VISITOR", default_value_t = 3)]
+    pub chat_bookings_per_visitor: u32,
+
+    /// Appointments booked in the chat to one phone number or e-mail
+    /// address per 24 hours.
+    #[arg(long, env = "FRONTDESK_CHAT_BOOKINGS_PER_CONTACT", default_value_t = 3)]
+    pub chat_bookings_per_contact: u32,
+
+    /// Appointments booked in the chat from one client address per 24 hours
+    /// (behind a trusted proxy, the patient's address).
+    #[arg(
+        long,
+        env = "FRONTDESK_CHAT_BOOKINGS_PER_ADDRESS",
+        default_value_t = 10
+    )]
+    pub chat_bookings_per_address: u32,
+
     /// Patient messages one conversation may hold; beyond, `say` is refused
     /// with `conversation_full` and the patient starts a new one.
     #[arg(long, env = "FRONTDESK_MAX_MESSAGES_PER_CONVERSATION", default_value_t = 500, value_parser = clap::value_parser!(u32).range(1..=100_000))]

@@ -68,11 +68,15 @@ impl Application {
         ));
         let hub = restore_queue(&store).await?;
         let (writer, writer_task) = Writer::spawn(store.clone());
-        let scheduler = Arc::new(crate::appointments::Scheduler::new(
-            clinic.clone(),
-            store.clone(),
-            writer.clone(),
-        ));
+        let limits = &settings.limits;
+        let scheduler = Arc::new(
+            crate::appointments::Scheduler::new(clinic.clone(), store.clone(), writer.clone())
+                .with_limits(crate::appointments::ChatBookingLimits {
+                    per_visitor: limits.chat_bookings_per_visitor,
+                    per_contact: limits.chat_bookings_per_contact,
+                    per_address: limits.chat_bookings_per_address,
+                }),
+        );
         let (shutdown_tx, shutdown) = watch::channel(false);
         let (drain, drain_rx) = mpsc::channel(1);
         let files = crate::fds::raise_and_budget(settings.limits.max_connections);

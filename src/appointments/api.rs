@@ -251,6 +251,10 @@ async fn book(
             Ok((StatusCode::CONFLICT, Json(body)).into_response())
         }
         Err(BookError::NotFound) => Err(HttpError::NotFound),
+        // Staff bookings are never limited; kept total for the match.
+        Err(BookError::Limit) => Err(HttpError::TooManyRequests(std::time::Duration::from_secs(
+            60 * 60,
+        ))),
         Err(BookError::Store(e)) => Err(e.into()),
     }
 }

@@ -46,6 +46,9 @@ pub enum BookError {
     NotOffered,
     #[error("no such appointment")]
     NotFound,
+    /// The chat's daily booking limit for this visitor, contact or address.
+    #[error("the daily booking limit in the chat is reached")]
+    Limit,
     #[error(transparent)]
     Store(StoreError),
 }
@@ -74,7 +77,35 @@ pub struct Scheduler {
     store: Store,
     writer: Writer,
     lookups: LoginThrottle,
+    limits: ChatBookingLimits,
+    /// Chat bookings from each client address in the last day.
+    by_address: std::sync::Mutex<std::collections::HashMap<std::net::IpAddr, Vec<Timestamp>>>,
+    /// Chat bookings refused by a limit since start (for /metrics).
+    limited: std::sync::atomic::AtomicU64,
 }
+
+/// Bookings one chat visitor, one phone number or e-mail address, and one
+/// client address may make in the chat per 24 hours. Staff bookings through
+/// the API are not limited.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ChatBookingLimits {
+    pub per_visitor: u32,
+    pub per_contact: u32,
+    pub per_address: u32,
+}
+
+impl Default for ChatBookingLimits {
+    fn default() -> Self {
+        ChatBookingLimits {
+            per_visitor: 3,
+            per_contact: 3,
+            per_address: 10,
+        }
+    }
+}
+
+/// Client addresses remembered for the address limit.
+const MAX_ADDRESSES: usize = 10_000;
 
 /// Code alphabet: no 0/O, 1/I/L look-alikes.
 const CODE_ALPHABET: &[u8] = b"ABCDEFGHJKMNPQRSTUVWXYZ23456789";
@@ -87,7 +118,86 @@ impl Scheduler {
             store,
             writer,
             lookups: LoginThrottle::default(),
+            limits: ChatBookingLimits::default(),
+            by_address: Default::default(),
+            limited: Default::default(),
         }
+    }
+
+    pub fn with_limits(mut self, limits: ChatBookingLimits) -> Self {
+        self.limits = limits;
+        self
+    }
+
+    /// Chat bookings refused by a daily limit since the server started.
+    pub fn limited(&self) -> u64 {
+        self.limited.load(std::sync::atomic::Ordering::Relaxed)
+    }
+
+    /// Refuses a chat booking over a daily limit, counting the refusal.
+    async fn check_chat_limits(
+        &self,
+        patient: &Patient,
+        conversation: Option<&str>,
+        client: Option<std::net::IpAddr>,
+    ) -> Result<(), BookError> {
+        let now = Timestamp::now();
+        let day_ago = now - jiff::SignedDuration::from_hours(24);
+        let over_address = client.is_some_and(|a| {
+            let mut map = self.by_address.lock().unwrap_or_else(|e| e.into_inner());
+            let times = map.entry(a).or_default();
+            times.retain(|t| *t > day_ago);
+            times.len() >= self.limits.per_address as usize
+        });
+        let since = day_ago
+            .round(jiff::Unit::Millisecond)
+            .unwrap_or(day_ago)
+            .to_string();
+        let (by_visitor, by_contact) = self
+            .store
+            .chat_bookings_since(
+                &since,
+                conversation,
+                patient.phone.as_deref(),
+                patient.email.as_deref(),
+            )
+            .await?;
+        let which = if over_address {
+            Some("address")
+        } else if by_visitor >= i64::from(self.limits.per_visitor) {
+            Some("visitor")
+        } else if by_contact >= i64::from(self.limits.per_contact) {
+            Some("contact")
+        } else {
+            None
+        };
+        if let Some(which) = which {
+            self.limited
+                .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            // A burst from one place is something a supervisor should see.
+            tracing::warn!(limit = which, "chat booking refused: daily limit reached");
+            return Err(BookError::Limit);
+        }
+        Ok(())
+    }
+
+    fn count_address(&self, client: Option<std::net::IpAddr>) {
+        let Some(a) = client else { return };
+        let mut map = self.by_address.lock().unwrap_or_else(|e| e.into_inner());
+        if map.len() >= MAX_ADDRESSES && !map.contains_key(&a) {
+            let day_ago = Timestamp::now() - jiff::SignedDuration::from_hours(24);
+            map.retain(|_, times| times.iter().any(|t| *t > day_ago));
+            if map.len() >= MAX_ADDRESSES {
+                let oldest = map
+                    .iter()
+                    .min_by_key(|(_, times)| times.last().copied())
+                    .map(|(k, _)| *k);
+                if let Some(k) = oldest {
+                    map.remove(&k);
+                }
+            }
+        }
+        map.entry(a).or_default().push(Timestamp::now());
     }
 
     pub fn clinic(&self) -> std::sync::Arc<Clinic> {
@@ -147,6 +257,24 @@ impl Scheduler {
     ) -> Result<Booked, BookError> {
         self.store_booking(slot, patient, source, conversation, None)
             .await
+    }
+
+    /// Books from the chat, within the daily limits per visitor, contact
+    /// and client address.
+    pub async fn book_from_chat(
+        &self,
+        slot: &SlotId,
+        patient: &Patient,
+        conversation: Option<String>,
+        client: Option<std::net::IpAddr>,
+    ) -> Result<Booked, BookError> {
+        self.check_chat_limits(patient, conversation.as_deref(), client)
+            .await?;
+        let booked = self
+            .store_booking(slot, patient, Source::Chat, conversation, None)
+            .await?;
+        self.count_address(client);
+        Ok(booked)
     }
 
     /// Moves a booked appointment to `slot` in one step: the new time is

@@ -42,17 +42,19 @@ pub(super) struct Session {
     pub ended: Option<crate::ids::ConversationId>,
     /// When a `typing` frame was last passed on to the agent.
     pub typing_sent: Option<Instant>,
+    /// The patient's address, as limits count it (never logged).
+    pub client: std::net::IpAddr,
 }
 
 /// `typing` frames are passed on at most this often; the rest are dropped.
 pub(super) const TYPING_EVERY: Duration = Duration::from_secs(2);
 
-pub async fn run(socket: WebSocket, state: AppState) {
+pub async fn run(socket: WebSocket, state: AppState, client: std::net::IpAddr) {
     let span = tracing::info_span!("chat", conversation = tracing::field::Empty);
-    serve(socket, state).instrument(span).await
+    serve(socket, state, client).instrument(span).await
 }
 
-async fn serve(socket: WebSocket, state: AppState) {
+async fn serve(socket: WebSocket, state: AppState, client: std::net::IpAddr) {
     // Held until this task ends, so shutdown can wait for every connection.
     let _drain = state.drain.clone();
     let mut shutdown = state.shutdown.clone();
@@ -65,6 +67,7 @@ async fn serve(socket: WebSocket, state: AppState) {
         active: None,
         ended: None,
         typing_sent: None,
+        client,
     };
     let mut ping = tokio::time::interval(limits.ping_interval());
     ping.tick().await;

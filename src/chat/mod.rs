@@ -62,7 +62,7 @@ async fn upgrade(
         .write_buffer_size(WRITE_BUFFER_BYTES)
         .max_write_buffer_size(MAX_WRITE_BUFFER_BYTES)
         .on_upgrade(move |socket| async move {
-            connection::run(socket, state).await;
+            connection::run(socket, state, client.0).await;
             drop(permit);
             drop(per_address);
         }))

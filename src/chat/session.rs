@@ -131,7 +131,7 @@ impl Session {
         };
         let link = self.state.hub.connect_patient(&conversation.id);
         let handoff = self.state.hub.handoff(&conversation.id);
-        let dialog = DialogState::for_conversation(lang, &conversation.id);
+        let dialog = DialogState::for_conversation(lang, &conversation.id).with_client(self.client);
         self.active = Some(Active {
             conversation,
             dialog,

@@ -8,11 +8,19 @@ use super::kinds::Heard;
 use super::text::t;
 use super::when::{self, DateProblem};
 use super::{Outcome, Reply, callback::valid_contact};
-use crate::appointments::{self, BookError, Filter, Patient, Scheduler, SlotId, Source};
+use crate::appointments::{self, BookError, Filter, Patient, Scheduler, SlotId};
 use crate::knowledge::normalize;
 use crate::lang::Lang;
 use crate::store::{Appointment, Channel};
 use crate::transcript::Choice;
+
+/// Who books: the conversation (recorded on the appointment) and the
+/// patient's client address (for the daily limit).
+#[derive(Debug, Clone, Default)]
+pub struct Requester {
+    pub conversation: Option<String>,
+    pub client: Option<std::net::IpAddr>,
+}
 
 /// What the patient wants to do.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -474,7 +482,7 @@ impl Flow {
         text: &str,
         picked: Option<&str>,
         heard: &Heard,
-        conversation: Option<String>,
+        who: Requester,
     ) -> (Option<Flow>, Outcome) {
         let clinic = s.clinic();
         let text = text.trim();
@@ -666,12 +674,12 @@ impl Flow {
                 self.ask(s, lang).await
             }
             Step::Confirm => match picked {
-                Some("confirm:yes") => self.book(s, lang, conversation).await,
+                Some("confirm:yes") => self.book(s, lang, who).await,
                 Some("confirm:other") => {
                     self.filter.after = None;
                     self.offer_slots(s, lang, None).await
                 }
-                _ if is_yes(text) => self.book(s, lang, conversation).await,
+                _ if is_yes(text) => self.book(s, lang, who).await,
                 _ => {
                     self.reask(
                         s,
@@ -734,18 +742,11 @@ impl Flow {
             Ok(None) => {
                 self.failures += 1;
                 if self.failures >= MAX_LOOKUP_FAILURES {
-                    let reply = Reply::bot_with(
-                        t(
-                            lang,
-                            "I still can't find an appointment with that code and date of birth. A person can help.",
-                            "Sigo sin encontrar una cita con ese código y fecha de nacimiento. Una persona le puede ayudar.",
-                        ),
-                        vec![choice(
-                            t(lang, "Talk to a person", "Hablar con una persona"),
-                            super::CHOICE_HANDOFF,
-                        )],
+                    return ended_with_person(
+                        lang,
+                        "I still can't find an appointment with that code and date of birth. A person can help.",
+                        "Sigo sin encontrar una cita con ese código y fecha de nacimiento. Una persona le puede ayudar.",
                     );
-                    return (None, Outcome::reply(reply));
                 }
                 self.step = Step::Code;
                 self.code = None;
@@ -793,12 +794,7 @@ impl Flow {
         (None, Outcome::reply(Reply::bot(text)))
     }
 
-    async fn book(
-        mut self,
-        s: &Scheduler,
-        lang: Lang,
-        conversation: Option<String>,
-    ) -> (Option<Flow>, Outcome) {
+    async fn book(mut self, s: &Scheduler, lang: Lang, who: Requester) -> (Option<Flow>, Outcome) {
         let Some(slot) = self.slot.clone() else {
             self.step = Step::Slot;
             return self.ask(s, lang).await;
@@ -813,7 +809,8 @@ impl Flow {
                     email: self.email.clone(),
                     contact: self.contact.unwrap_or(Channel::Phone),
                 };
-                s.book(&slot, &patient, Source::Chat, conversation).await
+                s.book_from_chat(&slot, &patient, who.conversation, who.client)
+                    .await
             }
         };
         match result {
@@ -857,6 +854,11 @@ impl Flow {
                 );
                 self.offer_slots(s, lang, Some(lead)).await
             }
+            Err(BookError::Limit) => ended_with_person(
+                lang,
+                "I can't book more appointments from this chat today. Someone from our front desk can help you with this one.",
+                "No puedo reservar más citas desde este chat hoy. Alguien de nuestra recepción le puede ayudar con esta.",
+            ),
             Err(_) => (
                 Some(self),
                 Outcome::reply(Reply::bot(t(
@@ -920,6 +922,18 @@ impl Flow {
             ),
         }
     }
+}
+
+/// Ends the flow with `en`/`es` and a "Talk to a person" button.
+fn ended_with_person(lang: Lang, en: &str, es: &str) -> (Option<Flow>, Outcome) {
+    let reply = Reply::bot_with(
+        t(lang, en, es),
+        vec![choice(
+            t(lang, "Talk to a person", "Hablar con una persona"),
+            super::CHOICE_HANDOFF,
+        )],
+    );
+    (None, Outcome::reply(reply))
 }
 
 /// Starts the next question with the kind understood from the patient's

@@ -134,6 +134,8 @@ pub struct DialogState {
     booking: Option<booking::Flow>,
     /// Recorded on appointments booked in this conversation.
     conversation: Option<String>,
+    /// The patient's client address, for the chat's daily booking limit.
+    client: Option<std::net::IpAddr>,
 }
 
 impl DialogState {
@@ -159,6 +161,12 @@ impl DialogState {
             conversation: Some(conversation.to_string()),
             ..DialogState::default()
         }
+    }
+
+    /// The patient's client address (counted by the daily booking limit).
+    pub fn with_client(mut self, client: std::net::IpAddr) -> Self {
+        self.client = Some(client);
+        self
     }
 }
 
@@ -382,7 +390,10 @@ impl Engine {
                 turn.text,
                 turn.choice,
                 &heard,
-                state.conversation.clone(),
+                booking::Requester {
+                    conversation: state.conversation.clone(),
+                    client: state.client,
+                },
             )
             .await;
         state.booking = flow;
@@ -420,6 +431,7 @@ impl Engine {
         *state = DialogState {
             lang: state.lang,
             conversation: state.conversation.take(),
+            client: state.client,
             ..DialogState::default()
         };
     }

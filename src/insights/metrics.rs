@@ -116,6 +116,11 @@ pub async fn scrape(
         "# HELP frontdesk_messages_total Patient messages stored.\n# TYPE frontdesk_messages_total counter\nfrontdesk_messages_total {}",
         m.messages.load(Ordering::Relaxed)
     );
+    let _ = writeln!(
+        out,
+        "# HELP frontdesk_chat_bookings_limited_total Chat bookings refused by a daily limit (a burst from one visitor, contact or address).\n# TYPE frontdesk_chat_bookings_limited_total counter\nfrontdesk_chat_bookings_limited_total {}",
+        state.scheduler.limited()
+    );
     m.bot_reply.render(
         "frontdesk_bot_reply_seconds",
         "Time from a patient message to the bot's last reply.",

@@ -219,6 +219,40 @@ impl SqliteStore {
     }
 
     /// Booked appointments from `from` on, soonest first, for the console.
+    pub async fn chat_bookings_since(
+        &self,
+        since: &str,
+        conversation: Option<&str>,
+        phone: Option<&str>,
+        email: Option<&str>,
+    ) -> StoreResult<(i64, i64)> {
+        let by_visitor: i64 = match conversation {
+            None => 0,
+            Some(c) => {
+                sqlx::query_scalar(
+                    "SELECT COUNT(*) FROM appointments a JOIN conversations c ON c.id = a.conversation_id
+                     WHERE a.source = 'chat' AND a.rescheduled_from IS NULL AND a.created_at >= ?1
+                       AND c.visitor_id = (SELECT visitor_id FROM conversations WHERE id = ?2)",
+                )
+                .bind(since)
+                .bind(c)
+                .fetch_one(self.pool())
+                .await?
+            }
+        };
+        let by_contact: i64 = sqlx::query_scalar(
+            "SELECT COUNT(*) FROM appointments
+             WHERE source = 'chat' AND rescheduled_from IS NULL AND created_at >= ?1
+               AND ((?2 IS NOT NULL AND phone = ?2) OR (?3 IS NOT NULL AND email = ?3))",
+        )
+        .bind(since)
+        .bind(phone)
+        .bind(email)
+        .fetch_one(self.pool())
+        .await?;
+        Ok((by_visitor, by_contact))
+    }
+
     pub async fn upcoming_appointments(
         &self,
         from: i64,

@@ -425,6 +425,18 @@ impl Store {
         dispatch!(self, s => s.upcoming_appointments(from, limit).await)
     }
 
+    /// Chat bookings since `since` (RFC 3339, not counting moves) by the
+    /// visitor behind `conversation`, and to this phone or e-mail.
+    pub async fn chat_bookings_since(
+        &self,
+        since: &str,
+        conversation: Option<&str>,
+        phone: Option<&str>,
+        email: Option<&str>,
+    ) -> StoreResult<(i64, i64)> {
+        dispatch!(self, s => s.chat_bookings_since(since, conversation, phone, email).await)
+    }
+
     /// Audit rows with `at` in [from, to) (RFC 3339 strings), oldest first.
     pub async fn audit(&self, from: &str, to: &str, limit: i64) -> StoreResult<Vec<AuditRecord>> {
         dispatch!(self, s => s.audit(from, to, limit).await)

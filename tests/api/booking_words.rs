@@ -149,3 +149,65 @@ async fn with_the_model_a_kind_no_listed_word_names_is_understood() {
     let next = turn(&mut chat, "m2", "i feel awful, body aches and chills", None).await;
     assert!(text(&next).starts_with("For a sick visit:"), "{next}");
 }
+
+/// Books the first open sick visit in the chat, to `contact`; returns the
+/// last reply (the confirmation, or the refusal).
+async fn book_in_chat(chat: &mut crate::helpers::Chat, contact: &str) -> Value {
+    turn(chat, "x1", "I need an appointment", None).await;
+    turn(chat, "x2", "Sick visit", Some("type:sick-visit")).await;
+    let slots = turn(chat, "x3", "First available", Some("provider:any")).await;
+    let pick = choice_values(&slots)[0].clone();
+    turn(chat, "x4", "that one", Some(&pick)).await;
+    turn(chat, "x5", "Ana Ruiz", None).await;
+    turn(chat, "x6", "03/14/1985", None).await;
+    turn(chat, "x7", contact, None).await;
+    let last = turn(chat, "x8", "Text", Some("channel:text")).await;
+    if !text(&last).contains("Book it") {
+        return last;
+    }
+    turn(chat, "x9", "Yes, book it", Some("confirm:yes")).await
+}
+
+/// A hundred sockets from one address cannot fill the calendar: past the
+/// daily limit the chat refuses kindly and offers a person, and /metrics
+/// counts the refusal for supervisors.
+#[tokio::test]
+async fn chat_bookings_from_one_address_are_capped_per_day() {
+    let app = spawn_app_with(|s| {
+        s.limits.chat_bookings_per_address = 2;
+        s.metrics_token = Some("scrape".into());
+    })
+    .await;
+    for (i, contact) in ["555-010-0001", "555-010-0002"].iter().enumerate() {
+        let mut chat = app.chat().await;
+        chat.start().await;
+        let done = book_in_chat(&mut chat, contact).await;
+        assert!(text(&done).contains("You're booked"), "booking {i}: {done}");
+    }
+    let mut third = app.chat().await;
+    third.start().await;
+    let refused = book_in_chat(&mut third, "555-010-0003").await;
+    assert!(
+        text(&refused).contains("can't book more appointments from this chat today"),
+        "{refused}"
+    );
+    assert_eq!(choice_values(&refused), ["handoff"]);
+    let metrics = crate::helpers::scrape_metrics(app.addr, "scrape").await;
+    assert!(
+        metrics.contains("frontdesk_chat_bookings_limited_total 1"),
+        "{metrics}"
+    );
+}
+
+/// The same phone number cannot be booked again and again from fresh chats.
+#[tokio::test]
+async fn chat_bookings_to_one_contact_are_capped_per_day() {
+    let app = spawn_app_with(|s| s.limits.chat_bookings_per_contact = 1).await;
+    let mut first = app.chat().await;
+    first.start().await;
+    assert!(text(&book_in_chat(&mut first, "555-010-0009").await).contains("You're booked"));
+    let mut second = app.chat().await;
+    second.start().await;
+    let refused = book_in_chat(&mut second, "555-010-0009").await;
+    assert!(text(&refused).contains("can't book more"), "{refused}");
+}

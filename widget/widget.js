@@ -196,6 +196,18 @@ function graphemes(s) {
 }
 
 // --- DOM helpers
+/** A short, non-reversible tag of a user id (two 32-bit FNV-1a hashes):
+ * enough to notice a different user, without keeping the id itself. */
+function ownerOf(user) {
+  let a = 0x811c9dc5;
+  let b = 0x01000193 ^ 0x5bd1e995;
+  for (let i = 0; i < user.length; i++) {
+    const c = user.charCodeAt(i);
+    a = Math.imul(a ^ c, 0x01000193) >>> 0;
+    b = Math.imul(b ^ c, 0x01000193 ^ 0x2f) >>> 0;
+  }
+  return a.toString(16).padStart(8, '0') + b.toString(16).padStart(8, '0');
+}
 const btn = (cls, onclick, attrs, ...kids) => h('button', { type: 'button', class: cls, onclick, ...attrs }, ...kids);
 function h(tag, attrs, ...kids) {
   const el = document.createElement(tag);
@@ -391,7 +403,17 @@ function createApp(cfg) {
   const t = STR[cfg.lang];
   const local = makeStore('localStorage');
   const session = makeStore('sessionStorage');
-  const KEY = { resume: cfg.K + 'resume', outbox: cfg.K + 'outbox', draft: cfg.K + 'draft', open: cfg.K + 'open' };
+  const KEY = { resume: cfg.K + 'resume', owner: cfg.K + 'owner', outbox: cfg.K + 'outbox', draft: cfg.K + 'draft', open: cfg.K + 'open' };
+  // Whose conversation the stored token is: a digest of the signed-in user
+  // id ('' when signed out). On a shared computer the next patient (or a
+  // signed-out page) must not pick up the last one's chat, so a token whose
+  // owner differs from the page's user is dropped with its unsent messages.
+  const owner = cfg.user && cfg.userSig ? ownerOf(cfg.user) : '';
+  if (local.get(KEY.resume) && (local.get(KEY.owner) || '') !== owner) {
+    local.del(KEY.resume);
+    local.del(KEY.outbox);
+    local.del(KEY.draft);
+  }
   const MAX = 2000;
   const locale = cfg.lang === 'es' ? 'es' : 'en-US';
   const fmtTime = new Intl.DateTimeFormat(locale, { hour: 'numeric', minute: '2-digit' });
@@ -624,6 +646,8 @@ function createApp(cfg) {
       S.token = m.resume;
       local.set(KEY.resume, m.resume);
     }
+    if (owner) local.set(KEY.owner, owner);
+    else local.del(KEY.owner);
     if (S.conversation && m.conversation !== S.conversation) clearLog();
     S.conversation = m.conversation;
     if (!S.wantEnd) setEnded(false);

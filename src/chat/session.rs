@@ -16,6 +16,22 @@ use crate::transcript::{NewMessage, Page};
 /// the frame with an error frame, `Ok(Ok(()))` is success.
 pub(super) type Handled = Result<Result<(), FrameError>, Exit>;
 
+/// A visitor found by resume token.
+struct Found {
+    token: ResumeToken,
+    visitor: VisitorId,
+    /// A signed-in identity is linked to the visitor.
+    identified: bool,
+    open: Option<Conversation>,
+}
+
+fn unknown_resume() -> FrameError {
+    FrameError::new(
+        ErrorCode::UnknownResume,
+        "That conversation could not be found; start a new one.",
+    )
+}
+
 /// The conversation open on this socket.
 pub(super) struct Active {
     pub conversation: Conversation,
@@ -156,19 +172,19 @@ impl Session {
             Some(raw) => match self.find_visitor(&raw).await? {
                 Some(found) => Some(found),
                 None if identity.is_some() => None,
-                None => {
-                    return Err(FrameError::new(
-                        ErrorCode::UnknownResume,
-                        "That conversation could not be found; start a new one.",
-                    ));
-                }
+                None => return Err(unknown_resume()),
             },
         };
         let Some(identity) = identity else {
-            return Ok(match by_token {
-                Some((token, visitor, open)) => (token, Some(visitor), open),
-                None => (ResumeToken::generate(), None, None),
-            });
+            return match by_token {
+                // A signed-in patient's conversation needs their signed-in
+                // identity: a token left on a shared computer is not enough.
+                Some(Found {
+                    identified: true, ..
+                }) => Err(unknown_resume()),
+                Some(f) => Ok((f.token, Some(f.visitor), f.open)),
+                None => Ok((ResumeToken::generate(), None, None)),
+            };
         };
         let store = &self.state.store;
         let writer = &self.state.writer;
@@ -180,7 +196,7 @@ impl Session {
             // Known on another device: this device gets its own fresh token.
             Some(visitor) => {
                 let token = match by_token {
-                    Some((token, v, _)) if v == visitor => token,
+                    Some(f) if f.visitor == visitor => f.token,
                     _ => ResumeToken::generate(),
                 };
                 writer
@@ -193,30 +209,29 @@ impl Session {
                     .map_err(unavailable)?;
                 Ok((token, Some(visitor), open))
             }
-            // First time signed in: this device's visitor becomes theirs.
+            // First time signed in: this device's anonymous visitor becomes
+            // theirs. A token of someone else's identity (the last patient
+            // on a shared computer) starts a fresh visitor instead.
             None => match by_token {
-                Some((token, visitor, open)) => {
+                Some(f) if !f.identified => {
                     writer
-                        .link_visitor(visitor, token.digest(), Some(identity))
+                        .link_visitor(f.visitor, f.token.digest(), Some(identity))
                         .await
                         .map_err(unavailable)?;
-                    Ok((token, Some(visitor), open))
+                    Ok((f.token, Some(f.visitor), f.open))
                 }
-                None => Ok((ResumeToken::generate(), None, None)),
+                _ => Ok((ResumeToken::generate(), None, None)),
             },
         }
     }
 
     /// Looks a resume token up: the visitor and their open conversation.
-    async fn find_visitor(
-        &self,
-        raw: &str,
-    ) -> Result<Option<(ResumeToken, VisitorId, Option<Conversation>)>, FrameError> {
+    async fn find_visitor(&self, raw: &str) -> Result<Option<Found>, FrameError> {
         let Ok(token) = raw.parse::<ResumeToken>() else {
             return Ok(None);
         };
         let store = &self.state.store;
-        let Some(visitor) = store
+        let Some((visitor, identified)) = store
             .visitor_by_token(&token.digest())
             .await
             .map_err(unavailable)?
@@ -227,7 +242,12 @@ impl Session {
             .open_conversation(visitor)
             .await
             .map_err(unavailable)?;
-        Ok(Some((token, visitor, open)))
+        Ok(Some(Found {
+            token,
+            visitor,
+            identified,
+            open,
+        }))
     }
 
     /// Creates a conversation and stores the bot's greeting in it.

@@ -296,7 +296,12 @@ impl Store {
         }
     }
 
-    pub async fn visitor_by_token(&self, token: &TokenDigest) -> StoreResult<Option<VisitorId>> {
+    /// The visitor a resume token belongs to, and whether a signed-in
+    /// identity is linked to them.
+    pub async fn visitor_by_token(
+        &self,
+        token: &TokenDigest,
+    ) -> StoreResult<Option<(VisitorId, bool)>> {
         match self {
             Store::Sqlite(s) => s.visitor_by_token(token).await,
         }

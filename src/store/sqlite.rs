@@ -114,12 +114,17 @@ impl SqliteStore {
         Ok(())
     }
 
-    pub async fn visitor_by_token(&self, token: &TokenDigest) -> StoreResult<Option<VisitorId>> {
-        let id: Option<i64> = sqlx::query_scalar("SELECT id FROM visitors WHERE token_hash = ?")
-            .bind(&token.0[..])
-            .fetch_optional(&self.pool)
-            .await?;
-        Ok(id.map(VisitorId))
+    pub async fn visitor_by_token(
+        &self,
+        token: &TokenDigest,
+    ) -> StoreResult<Option<(VisitorId, bool)>> {
+        let row: Option<(i64, bool)> = sqlx::query_as(
+            "SELECT id, identity_hash IS NOT NULL FROM visitors WHERE token_hash = ?",
+        )
+        .bind(&token.0[..])
+        .fetch_optional(&self.pool)
+        .await?;
+        Ok(row.map(|(id, identified)| (VisitorId(id), identified)))
     }
 
     pub async fn visitor_by_identity(

@@ -30,7 +30,9 @@ pub(super) async fn apply(
             identity,
             reply,
         } => {
-            sqlx::query("UPDATE visitors SET token_hash = ?, identity_hash = COALESCE(?, identity_hash) WHERE id = ?")
+            // An identity is only ever added to a visitor without one: a
+            // visitor is never relabelled as someone else.
+            sqlx::query("UPDATE visitors SET token_hash = ?, identity_hash = COALESCE(identity_hash, ?) WHERE id = ?")
                 .bind(&token.0[..])
                 .bind(identity.map(|i| i.0.to_vec()))
                 .bind(visitor.0)

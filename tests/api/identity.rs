@@ -55,3 +55,50 @@ async fn without_a_shared_secret_identities_are_refused() {
         .await;
     assert_eq!(chat.expect("error").await["code"], "bad_frame");
 }
+
+/// On a shared computer, the next patient signs in while the last one's
+/// resume token is still in the browser: they get a conversation of their
+/// own, the last patient's chat is not relabelled, and the token alone no
+/// longer opens a signed-in patient's chat.
+#[tokio::test]
+async fn the_next_patient_on_a_shared_computer_cannot_take_over_the_last_ones_chat() {
+    let secret = "clinic-shared-secret";
+    let app = spawn_app_with(|s| s.identity_secret = Some(secret.into())).await;
+    let start_as = |user: &str, resume: Option<&str>| {
+        let mut frame = json!({"type": "start", "user": user, "user_sig": sign(secret, user)});
+        if let Some(r) = resume {
+            frame["resume"] = json!(r);
+        }
+        frame
+    };
+    // Jana chats, signed in; her token stays in the browser.
+    let mut jana = app.chat().await;
+    jana.send_json(start_as("jana", None)).await;
+    let hers = jana.expect("started").await;
+    jana.say("j1", "my test results from tuesday").await;
+    jana.expect("reply").await;
+    drop(jana);
+    let token = hers["resume"].as_str().unwrap();
+
+    // Ivo signs in on the same browser: a fresh conversation, none of hers.
+    let mut ivo = app.chat().await;
+    ivo.send_json(start_as("ivo", Some(token))).await;
+    let his = ivo.expect("started").await;
+    assert_ne!(his["conversation"], hers["conversation"]);
+    assert!(patient_texts(&his).is_empty(), "{his}");
+    drop(ivo);
+
+    // An anonymous page with her token alone gets nothing.
+    let mut anonymous = app.chat().await;
+    anonymous
+        .send_json(json!({"type": "start", "resume": token}))
+        .await;
+    assert_eq!(anonymous.expect("error").await["code"], "unknown_resume");
+
+    // Jana, signed in elsewhere, still finds her own chat.
+    let mut again = app.chat().await;
+    again.send_json(start_as("jana", None)).await;
+    let back = again.expect("started").await;
+    assert_eq!(back["conversation"], hers["conversation"]);
+    assert_eq!(patient_texts(&back), ["my test results from tuesday"]);
+}

@@ -337,3 +337,51 @@ async fn a_long_conversation_shows_earlier_messages_on_request() {
         .wait_for("root.querySelector('.earlier').hidden", "no more to show")
         .await;
 }
+
+/// A signed-in patient's token left in a shared browser is dropped when the
+/// page no longer names them (signed out, or someone else): the widget
+/// starts a fresh conversation and shows none of theirs.
+#[tokio::test]
+async fn a_token_left_by_a_signed_in_patient_is_not_reused_by_the_next_page() {
+    let browser = browser_or_skip!();
+    let secret = "clinic-shared-secret";
+    let app = crate::common::spawn_app_with(|s| s.identity_secret = Some(secret.into())).await;
+    // Jana's conversation, signed in, from the clinic's portal.
+    let mut jana = Chat::connect(app.addr, None).await.unwrap();
+    jana.send_json(json!({"type": "start", "user": "jana", "user_sig": frontdesk::chat::identity::sign(secret, "jana")}))
+        .await;
+    let hers = jana.expect("started").await;
+    jana.say("j1", "about my biopsy results").await;
+    drop(jana);
+    let token = hers["resume"].as_str().unwrap().to_owned();
+
+    // The same browser, now on a page without her (the demo page).
+    browser.demo_page(app.addr).await;
+    let key = browser
+        .js("return Object.keys(localStorage).find(k => k.endsWith(':resume')) || ('frontdesk:' + location.origin + ':resume');")
+        .await;
+    let key = key.as_str().unwrap().to_owned();
+    browser
+        .js_with(
+            "localStorage.setItem(arguments[0], arguments[1]); localStorage.setItem(arguments[0].replace(/resume$/, 'owner'), 'a1b2c3d4e5f60718'); return true;",
+            vec![json!(key), json!(token)],
+        )
+        .await;
+    browser.client.refresh().await.expect("the page reloads");
+    browser.open_widget().await;
+    browser
+        .wait_for(
+            "root.querySelector('.status').textContent.includes('Online')",
+            "a connected chat",
+        )
+        .await;
+    let shown = browser.widget_text().await;
+    assert!(!shown.contains("biopsy"), "{shown}");
+    let stored = browser
+        .js_with(
+            "return localStorage.getItem(arguments[0]);",
+            vec![json!(key)],
+        )
+        .await;
+    assert_ne!(stored.as_str(), Some(token.as_str()), "her token was kept");
+}

@@ -63,6 +63,11 @@ pub struct Settings {
     #[arg(long, env = "FRONTDESK_TRUSTED_PROXIES", value_delimiter = ',', value_parser = parse_proxy)]
     pub trusted_proxies: Vec<ipnet::IpNet>,
 
+    /// Days an anonymous patient's resume token stays valid without a new
+    /// message; after that the widget starts a new conversation.
+    #[arg(long, env = "FRONTDESK_RESUME_IDLE_DAYS", default_value_t = 30, value_parser = clap::value_parser!(u32).range(1..=3650))]
+    pub resume_idle_days: u32,
+
     /// The URL patients and staff reach this server at, e.g.
     /// https://chat.example-clinic.org (behind a TLS proxy). Used in printed
     /// links, and https here marks session cookies Secure.

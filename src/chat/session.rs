@@ -231,13 +231,28 @@ impl Session {
             return Ok(None);
         };
         let store = &self.state.store;
-        let Some((visitor, identified)) = store
+        let Some(found) = store
             .visitor_by_token(&token.digest())
             .await
             .map_err(unavailable)?
         else {
             return Ok(None);
         };
+        // An anonymous token idle for longer than the setting has expired.
+        let idle = self.state.settings.resume_idle_days;
+        let expired = !found.identified
+            && found
+                .last_active
+                .as_deref()
+                .and_then(|at| at.parse::<jiff::Timestamp>().ok())
+                .is_some_and(|at| {
+                    jiff::Timestamp::now().duration_since(at)
+                        > jiff::SignedDuration::from_hours(24 * i64::from(idle))
+                });
+        if expired {
+            return Ok(None);
+        }
+        let (visitor, identified) = (found.visitor, found.identified);
         let open = store
             .open_conversation(visitor)
             .await

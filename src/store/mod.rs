@@ -39,6 +39,16 @@ pub use insights::{ConversationFacts, Facts, MAX_UNANSWERED};
 pub use retention::Purged;
 pub use writer::Writer;
 
+/// The visitor behind a resume token.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TokenVisitor {
+    pub visitor: VisitorId,
+    /// A signed-in identity is linked to the visitor.
+    pub identified: bool,
+    /// When the visitor's last message was stored (RFC 3339), if any.
+    pub last_active: Option<String>,
+}
+
 /// The few ways storage can fail that callers act on.
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -296,12 +306,8 @@ impl Store {
         }
     }
 
-    /// The visitor a resume token belongs to, and whether a signed-in
-    /// identity is linked to them.
-    pub async fn visitor_by_token(
-        &self,
-        token: &TokenDigest,
-    ) -> StoreResult<Option<(VisitorId, bool)>> {
+    /// The visitor a resume token belongs to.
+    pub async fn visitor_by_token(&self, token: &TokenDigest) -> StoreResult<Option<TokenVisitor>> {
         match self {
             Store::Sqlite(s) => s.visitor_by_token(token).await,
         }

@@ -117,14 +117,23 @@ impl SqliteStore {
     pub async fn visitor_by_token(
         &self,
         token: &TokenDigest,
-    ) -> StoreResult<Option<(VisitorId, bool)>> {
-        let row: Option<(i64, bool)> = sqlx::query_as(
-            "SELECT id, identity_hash IS NOT NULL FROM visitors WHERE token_hash = ?",
+    ) -> StoreResult<Option<super::TokenVisitor>> {
+        let row: Option<(i64, bool, Option<String>)> = sqlx::query_as(
+            "SELECT v.id, v.identity_hash IS NOT NULL,
+                    (SELECT MAX(m.created_at) FROM messages m JOIN conversations c ON c.id = m.conversation_id
+                     WHERE c.visitor_id = v.id)
+             FROM visitors v WHERE v.token_hash = ?",
         )
         .bind(&token.0[..])
         .fetch_optional(&self.pool)
         .await?;
-        Ok(row.map(|(id, identified)| (VisitorId(id), identified)))
+        Ok(
+            row.map(|(id, identified, last_active)| super::TokenVisitor {
+                visitor: VisitorId(id),
+                identified,
+                last_active,
+            }),
+        )
     }
 
     pub async fn visitor_by_identity(

@@ -102,3 +102,36 @@ async fn the_next_patient_on_a_shared_computer_cannot_take_over_the_last_ones_ch
     assert_eq!(back["conversation"], hers["conversation"]);
     assert_eq!(patient_texts(&back), ["my test results from tuesday"]);
 }
+
+/// An anonymous resume token expires after the idle period (default 30
+/// days without a message): a browser found later starts afresh.
+#[tokio::test]
+async fn an_anonymous_token_idle_past_its_period_no_longer_resumes() {
+    let app = spawn_app().await;
+    let mut chat = app.chat().await;
+    let started = chat.start().await;
+    chat.say("a1", "where do I park").await;
+    drop(chat);
+    let token = started["resume"].as_str().unwrap();
+    let mut recent = app.chat().await;
+    assert_eq!(
+        recent.resume(token).await["conversation"],
+        started["conversation"]
+    );
+    drop(recent);
+
+    let pool = sqlx::SqlitePool::connect(&app.database_url())
+        .await
+        .unwrap();
+    let long_ago = (jiff::Timestamp::now() - jiff::SignedDuration::from_hours(24 * 31)).to_string();
+    sqlx::query("UPDATE messages SET created_at = ?")
+        .bind(&long_ago)
+        .execute(&pool)
+        .await
+        .unwrap();
+    let mut later = app.chat().await;
+    later
+        .send_json(json!({"type": "start", "resume": token}))
+        .await;
+    assert_eq!(later.expect("error").await["code"], "unknown_resume");
+}

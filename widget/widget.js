@@ -636,7 +636,9 @@ function createApp(cfg) {
     ui.log.scrollTop += ui.log.scrollHeight - before;
     ui.earlier.disabled = false;
     ui.earlier.hidden = !m.more;
-    if (m.more) ui.earlier.focus();
+    // Keyboard focus stays on the button, or goes to the conversation once
+    // the button is gone.
+    (m.more ? ui.earlier : ui.log).focus();
   }
   function onStarted(m) {
     S.started = true;

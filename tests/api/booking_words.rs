@@ -136,11 +136,24 @@ async fn with_the_model_a_kind_no_listed_word_names_is_understood() {
         s.model.model_wait_ms = 10_000;
     })
     .await;
-    // Loaded once the articles are embedded (the chat answers from words
-    // alone until then).
+    // The model loads in the background (the chat answers from words alone
+    // until then); the kinds need the model, not the articles' embeddings,
+    // which take minutes on a first start with a cold cache.
     let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(120);
-    while !app.knowledge.has_meaning() {
-        assert!(tokio::time::Instant::now() < deadline, "model never ready");
+    loop {
+        let health: Value = reqwest::get(app.url("/health"))
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        if health["model"]["state"] == "ready" {
+            break;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "model never ready: {health}"
+        );
         tokio::time::sleep(std::time::Duration::from_millis(100)).await;
     }
     let mut chat = app.chat().await;

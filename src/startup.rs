@@ -158,6 +158,11 @@ impl Application {
         }
     }
 
+    /// The sentence-embedding model's handle (tests wait for it to load).
+    pub fn embedder(&self) -> crate::semantic::Embedder {
+        self.state.embedder.clone()
+    }
+
     /// How many safety examples the learned signal serves (tests wait on it).
     pub fn safety_examples(&self) -> tokio::sync::watch::Receiver<usize> {
         self.state.engine.subscribe_safety_examples()

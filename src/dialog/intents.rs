@@ -341,11 +341,11 @@ pub fn booking_intent(text: &str) -> Option<super::booking::Intent> {
     None
 }
 
-/// Whether a message asks for what it names at word `at` ("I need a flu
-/// shot next Tuesday", "can I get a checkup"), rather than asking about it
-/// ("how much is a flu shot?", "should I get a flu shot", "I need my records
-/// from my physical").
-pub fn requests_at(text: &str, at: usize) -> bool {
+/// Where a message uses a verb that asks for something ("I *need* a flu
+/// shot", "can I *get* a checkup"), by word index; none when it asks about
+/// something instead ("how much is a flu shot?", "should I get one").
+/// Cheap, so it runs before anything looks for a kind of appointment.
+pub fn request_verbs(text: &str) -> Vec<usize> {
     let words: Vec<String> = normalize::words(text).take(60).collect();
     let first = words.first().map(String::as_str).unwrap_or_default();
     let asking_about = [
@@ -389,19 +389,38 @@ pub fn requests_at(text: &str, at: usize) -> bool {
         "hacer",
     ];
     if asking_about.contains(&first) || words.iter().any(|w| money.contains(&w.as_str())) {
-        return false;
+        return Vec::new();
     }
-    // The verb comes shortly before the kind's words.
     words
         .iter()
         .enumerate()
-        .take(at)
-        .any(|(i, w)| verbs.contains(&w.as_str()) && at - i <= 3)
+        .filter(|(_, w)| verbs.contains(&w.as_str()))
+        .map(|(i, _)| i)
+        .collect()
+}
+
+/// Whether one of the request `verbs` comes shortly before word `at` ("I
+/// need a flu shot"), and not far from it ("I need my records from my
+/// physical").
+pub fn requests_at(verbs: &[usize], at: usize) -> bool {
+    verbs.iter().any(|v| *v < at && at - v <= 3)
 }
 
 #[cfg(test)]
 mod booking_tests {
     use super::super::booking::Intent;
+    use super::{request_verbs, requests_at};
+
+    #[test]
+    fn a_request_is_a_verb_just_before_what_it_asks_for() {
+        let verbs = request_verbs("I need a flu shot next tuesday");
+        assert!(requests_at(&verbs, 3), "{verbs:?}");
+        let far = request_verbs("I need my records from my physical");
+        assert!(!requests_at(&far, 6), "{far:?}");
+        assert!(request_verbs("how much is a flu shot").is_empty());
+        assert!(request_verbs("can I get a flu shot, is it covered").is_empty());
+        assert!(request_verbs("where do I park").is_empty());
+    }
     use super::booking_intent;
 
     #[test]

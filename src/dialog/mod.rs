@@ -213,8 +213,13 @@ impl Engine {
     /// Booking started by naming what to book ("I need a flu shot next
     /// Tuesday morning"), without the word "appointment".
     fn books_by_kind(&self, text: &str) -> bool {
+        // Most messages ask for nothing: they never reach the kinds' words.
+        let verbs = intents::request_verbs(text);
+        if verbs.is_empty() {
+            return false;
+        }
         let clinic = self.scheduler.clinic();
-        kinds::named(&clinic.schedule, text).is_some_and(|(_, at)| intents::requests_at(text, at))
+        kinds::named(&clinic.schedule, text).is_some_and(|(_, at)| intents::requests_at(&verbs, at))
     }
 
     /// Checks a patient message for an emergency or crisis; on a hit,

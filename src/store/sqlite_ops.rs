@@ -4,7 +4,7 @@
 use sqlx::{Sqlite, Transaction};
 
 use super::sqlite::{Done, pending};
-use super::{Conversation, StoreError, VisitorId, WriteOp};
+use super::{Conversation, StoreError, StoreResult, VisitorId, WriteOp};
 use crate::ids::{ConversationId, TokenDigest};
 use crate::lang::Lang;
 use crate::transcript;
@@ -62,14 +62,7 @@ pub(super) async fn apply(
             .execute(&mut **tx)
             .await?
             .rows_affected();
-            pending(
-                reply,
-                if changed == 1 {
-                    Ok(())
-                } else {
-                    Err(StoreError::NotFound)
-                },
-            )
+            pending(reply, exactly_one(changed))
         }
         WriteOp::SetHandoff {
             conversation,
@@ -154,14 +147,7 @@ pub(super) async fn apply(
             .execute(&mut **tx)
             .await?
             .rows_affected();
-            pending(
-                reply,
-                if changed == 1 {
-                    Ok(())
-                } else {
-                    Err(StoreError::NotFound)
-                },
-            )
+            pending(reply, exactly_one(changed))
         }
         WriteOp::Audit { entry, reply } => pending(reply, super::audit::append(tx, entry).await?),
         WriteOp::Rate {
@@ -264,4 +250,13 @@ async fn start_conversation(
         lang,
         open: true,
     })
+}
+
+/// An update that had to change exactly one row: `NotFound` otherwise.
+fn exactly_one(changed: u64) -> StoreResult<()> {
+    if changed == 1 {
+        Ok(())
+    } else {
+        Err(StoreError::NotFound)
+    }
 }

@@ -4,6 +4,7 @@
 //! it understood instead of repeating the list.
 
 use frontdesk::config::ModelMode;
+use frontdesk::semantic::ModelStatus;
 use jiff::civil::Weekday;
 use serde_json::Value;
 
@@ -136,26 +137,9 @@ async fn with_the_model_a_kind_no_listed_word_names_is_understood() {
         s.model.model_wait_ms = 10_000;
     })
     .await;
-    // The model loads in the background (the chat answers from words alone
-    // until then); the kinds need the model, not the articles' embeddings,
-    // which take minutes on a first start with a cold cache.
-    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(120);
-    loop {
-        let health: Value = reqwest::get(app.url("/health"))
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
-        if health["model"]["state"] == "ready" {
-            break;
-        }
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "model never ready: {health}"
-        );
-        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-    }
+    // The kinds need the model loaded, not the articles' embeddings (which
+    // take minutes on a first start with a cold cache).
+    assert_eq!(app.model_settled().await, ModelStatus::Ready);
     let mut chat = app.chat().await;
     chat.start().await;
     turn(&mut chat, "m1", "I need an appointment", None).await;

@@ -101,22 +101,18 @@ async fn staff_access_and_refusals_are_audited_without_message_text() {
 async fn the_audit_log_takes_only_checked_bounded_fields_and_exports_no_formulas() {
     let app = spawn_app().await;
     let maria = app.staff("maria", "agent").await;
-    let client = reqwest::Client::new();
+    let book = |slot: String| {
+        reqwest::Client::new()
+            .post(app.url("/api/appointments"))
+            .header("cookie", &maria)
+            .json(&serde_json::json!({"slot": slot, "patient": {}}))
+            .send()
+    };
     // A 2 MB "slot" is refused before anything is written about it.
-    let huge = client
-        .post(app.url("/api/appointments"))
-        .header("cookie", &maria)
-        .json(&serde_json::json!({"slot": "x".repeat(2_000_000), "patient": {}}))
-        .send()
-        .await
-        .unwrap();
+    let huge = book("x".repeat(2_000_000)).await.unwrap();
     assert!(huge.status().is_client_error(), "{}", huge.status());
     // A formula where a slot goes: refused, and never stored as given.
-    let formula = client
-        .post(app.url("/api/appointments"))
-        .header("cookie", &maria)
-        .json(&serde_json::json!({"slot": "=HYPERLINK(\"http://evil.example\",\"x\")", "patient": {}}))
-        .send()
+    let formula = book("=HYPERLINK(\"http://evil.example\",\"x\")".into())
         .await
         .unwrap();
     assert_eq!(formula.status(), 400);

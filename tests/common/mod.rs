@@ -36,6 +36,8 @@ pub struct TestApp {
     pub knowledge: frontdesk::knowledge::Knowledge,
     /// How many safety examples serve, to wait for the model's.
     pub safety_examples: tokio::sync::watch::Receiver<usize>,
+    /// The model's handle, to wait for it to load.
+    pub embedder: frontdesk::semantic::Embedder,
     /// The settings it was started with (to start it again).
     settings: Settings,
     /// Holds the database until the test ends.
@@ -55,6 +57,7 @@ pub async fn spawn_app_with(tweak: impl FnOnce(&mut Settings)) -> TestApp {
     let addr = app.local_addr();
     let knowledge = app.knowledge();
     let safety_examples = app.safety_examples();
+    let embedder = app.embedder();
     let admin_password = app
         .initial_admin_password()
         .expect("a new database gets an admin")
@@ -65,6 +68,7 @@ pub async fn spawn_app_with(tweak: impl FnOnce(&mut Settings)) -> TestApp {
         admin_password,
         knowledge,
         safety_examples,
+        embedder,
         settings,
         _dir: dir,
         stop: Some(stop),
@@ -172,6 +176,14 @@ impl TestApp {
 
     pub async fn chat(&self) -> Chat {
         Chat::connect(self.addr, None).await.expect("chat connects")
+    }
+
+    /// Waits (up to two minutes) until the model has loaded or failed to.
+    pub async fn model_settled(&self) -> frontdesk::semantic::ModelStatus {
+        let embedder = self.embedder.clone();
+        tokio::task::spawn_blocking(move || embedder.wait_settled(Some(Duration::from_secs(120))))
+            .await
+            .expect("the wait finishes")
     }
 
     /// Asks the server to shut down and waits until it has.

@@ -93,6 +93,22 @@ pub struct Settings {
     #[arg(long, env = "FRONTDESK_IDENTITY_SECRET", hide_env_values = true)]
     pub identity_secret: Option<String>,
 
+    /// Longest a patient identity signature may be valid for, in seconds
+    /// (its `expires` at most this far ahead; 30 to 3,600).
+    #[arg(long, env = "FRONTDESK_IDENTITY_LIFETIME_SECS", default_value_t = 300,
+          value_parser = clap::value_parser!(u32).range(30..=3600))]
+    pub identity_lifetime_secs: u32,
+
+    /// Also accept the old identity signature, an HMAC of the user id alone,
+    /// which never expires. Off by default: a signature copied from a page
+    /// would open that patient's chat forever.
+    #[arg(
+        long,
+        env = "FRONTDESK_IDENTITY_LEGACY_SIGNATURES",
+        default_value_t = false
+    )]
+    pub identity_legacy_signatures: bool,
+
     /// Bearer token that turns on GET /metrics (Prometheus); unset, the
     /// endpoint answers 404.
     #[arg(long, env = "FRONTDESK_METRICS_TOKEN", hide_env_values = true)]

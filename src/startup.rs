@@ -108,6 +108,7 @@ impl Application {
                 settings.sessions.max_age(),
             )),
             throttle: Arc::new(LoginThrottle::default()),
+            identity_nonces: Arc::default(),
             per_address: Arc::default(),
             metrics: Arc::default(),
             shutdown,
@@ -197,6 +198,7 @@ impl Application {
         ));
         let sweeper = tokio::spawn(sweep_sessions(
             state.sessions.clone(),
+            state.identity_nonces.clone(),
             state.shutdown.clone(),
         ));
         let account_checker = tokio::spawn(end_disabled_sessions(
@@ -387,8 +389,13 @@ async fn ensure_an_admin(store: &Store) -> anyhow::Result<Option<String>> {
     Ok(Some(secret))
 }
 
-/// Ends expired console sessions (closing their sockets) until shutdown.
-async fn sweep_sessions(sessions: Arc<Sessions>, mut shutdown: watch::Receiver<bool>) {
+/// Ends expired console sessions (closing their sockets), and forgets
+/// expired identity nonces, until shutdown.
+async fn sweep_sessions(
+    sessions: Arc<Sessions>,
+    nonces: Arc<crate::chat::identity::Nonces>,
+    mut shutdown: watch::Receiver<bool>,
+) {
     let period = (sessions.idle_limit() / 4).clamp(
         std::time::Duration::from_millis(250),
         std::time::Duration::from_secs(30),
@@ -396,7 +403,10 @@ async fn sweep_sessions(sessions: Arc<Sessions>, mut shutdown: watch::Receiver<b
     let mut tick = tokio::time::interval(period);
     loop {
         tokio::select! {
-            _ = tick.tick() => { sessions.sweep(); }
+            _ = tick.tick() => {
+                sessions.sweep();
+                nonces.sweep(jiff::Timestamp::now().as_second());
+            }
             _ = shutdown.wait_for(|s| *s) => return,
         }
     }

@@ -36,6 +36,8 @@ pub struct AppState {
     pub shutdown: watch::Receiver<bool>,
     pub sessions: Arc<Sessions>,
     pub throttle: Arc<LoginThrottle>,
+    /// Patient identity nonces seen, until their signatures expire.
+    pub identity_nonces: Arc<crate::chat::identity::Nonces>,
     /// Counters for /metrics.
     pub metrics: Arc<crate::insights::metrics::Metrics>,
     /// Open chat connections per client address.
@@ -47,9 +49,6 @@ pub struct AppState {
 }
 
 impl AppState {
-    /// Records a staff member's access (or refused access) to a transcript,
-    /// an appointment or the audit log itself. Never message text. When the
-    /// record cannot be written, allowed access fails closed.
     /// Patient chats open now.
     pub fn open_chats(&self) -> usize {
         self.files

@@ -8,9 +8,15 @@
  *   data-color  clinic colour, #rgb or #rrggbb (default #0b6e4f); text colours
  *               are derived from it so contrast stays >= 4.5:1
  *   data-lang   "en" or "es" (default: <html lang>, else "en")
- *   data-user, data-user-sig  optional: the signed-in patient's id on the
- *               clinic's site and its HMAC, so the same chat follows them
- *               to another device (see docs/protocol.md, "Verified identity")
+ *   data-user, data-user-expires, data-user-nonce, data-user-sig  optional:
+ *               the signed-in patient's id on the clinic's site, when its
+ *               signature expires, the page's nonce, and the HMAC, so the
+ *               same chat follows them to another device (docs/protocol.md,
+ *               "Verified identity")
+ *   data-user-sig-url  optional: a URL on the page's own origin that returns
+ *               a fresh {user, expires, nonce, sig} as JSON, fetched when the
+ *               signature has expired (a long chat, a reconnect); without it
+ *               the widget asks the patient to reload the page
  *
  * The only global is window.Frontdesk:
  *   Frontdesk.open()    open the chat panel and move focus into it
@@ -25,7 +31,8 @@
  * which style-src does not restrict. Only browsers without them fall back to a
  * <style> element inside the shadow root, which needs style-src
  * 'unsafe-inline' on the host page. No eval, no inline handlers, no requests
- * other than the WebSocket.
+ * other than the WebSocket, and, only when data-user-sig-url names a URL on
+ * the page's own origin, a fetch of a fresh identity signature from it.
  */
 (function () {
 'use strict';
@@ -65,7 +72,8 @@ function boot() {
   } catch (_) { /* host froze window: run without the API */ }
 
   const mount = guard(() => {
-    app = createApp({ WS_URL, lang, title, color: ds.color, K, base, user: ds.user, userSig: ds.userSig });
+    app = createApp({ WS_URL, lang, title, color: ds.color, K, base, user: ds.user, userSig: ds.userSig,
+      userExpires: ds.userExpires, userNonce: ds.userNonce, sigUrl: ds.userSigUrl });
     if (wantOpen !== null) app.setOpen(wantOpen, false);
   });
   if (document.body) mount();
@@ -94,6 +102,8 @@ const STR = {
     tooLong: 'This message is too long. Please keep it under 2,000 characters.',
     full: 'This chat has reached its length limit. Please start a new chat, or ask for a person.',
     earlier: 'Show earlier messages',
+    signIn: 'Your sign-in on this page has expired. Reload the page to continue your conversation.',
+    reload: 'Reload page',
     rejected: 'This message could not be sent. Please rephrase it and try again.',
     queued: (n, s) => 'You are number ' + n + ' in line.' +
       (s == null ? '' : ' Estimated wait: about ' + mins(s) + (mins(s) === 1 ? ' minute.' : ' minutes.')),
@@ -126,6 +136,8 @@ const STR = {
     tooLong: 'Este mensaje es demasiado largo. Use menos de 2000 caracteres.',
     full: 'Este chat llegó a su límite de mensajes. Inicie un chat nuevo o pida hablar con una persona.',
     earlier: 'Mostrar mensajes anteriores',
+    signIn: 'Su sesi\u00f3n en esta p\u00e1gina ha caducado. Vuelva a cargar la p\u00e1gina para continuar su conversaci\u00f3n.',
+    reload: 'Volver a cargar',
     rejected: 'No se pudo enviar este mensaje. Escr\u00edbalo de otra forma e int\u00e9ntelo de nuevo.',
     queued: (n, s) => 'Usted es el n\u00famero ' + n + ' en la fila.' +
       (s == null ? '' : ' Espera estimada: unos ' + mins(s) + (mins(s) === 1 ? ' minuto.' : ' minutos.')),
@@ -424,7 +436,7 @@ function createApp(cfg) {
     token: local.get(KEY.resume), conversation: null,
     outbox: readOutbox(), els: new Map(), pend: new Map(),
     maxSeq: 0, lastPatient: 0, localN: 0, open: false, unread: 0, ended: false,
-    wantHandoff: false, handoffSent: false, wantEnd: false, wantNew: false, agent: null, typingTimer: 0,
+    renewals: 0, signInLost: false, wantHandoff: false, handoffSent: false, wantEnd: false, wantNew: false, agent: null, typingTimer: 0,
     endWs: null, score: 0, rateQ: null,
   };
 
@@ -557,6 +569,7 @@ function createApp(cfg) {
 
   // --- connection
   function want() {
+    if (S.signInLost) return; // only a reload brings a fresh signature
     S.wanted = true;
     if (!S.ws && !S.timer) connect();
   }
@@ -616,7 +629,42 @@ function createApp(cfg) {
     const f = { type: 'start', lang: cfg.lang };
     if (S.token) f.resume = S.token;
     if (cfg.user && cfg.userSig) { f.user = cfg.user; f.user_sig = cfg.userSig; }
+    if (f.user && cfg.userExpires && cfg.userNonce) { f.user_expires = cfg.userExpires; f.user_nonce = cfg.userNonce; }
     send(f);
+  }
+  // The page's identity signature lasts minutes. When the server says it has
+  // expired (or was already used), fetch a fresh one from the clinic's own
+  // site if it offers one; otherwise, or if that fails, ask for a reload.
+  // Never fall back to another identity: the patient would lose their chat.
+  function renewIdentity() {
+    let url = null;
+    try { url = cfg.sigUrl ? new URL(cfg.sigUrl, document.baseURI) : null; } catch (_) { url = null; }
+    if (!url || url.origin !== location.origin || S.renewals >= 2) { signInLost(); return; }
+    S.renewals++;
+    fetch(url.href, { credentials: 'same-origin', cache: 'no-store', headers: { Accept: 'application/json' } })
+      .then((r) => (r.ok ? r.json() : Promise.reject(new Error('HTTP ' + r.status))))
+      .then(guard((j) => {
+        if (!j || j.user !== cfg.user || !j.sig || !j.nonce || !j.expires) throw new Error('no signature for this user');
+        cfg.userSig = String(j.sig);
+        cfg.userNonce = String(j.nonce);
+        cfg.userExpires = String(j.expires);
+        if (S.ws && !S.started) sendStart();
+      }))
+      .catch((e) => { warn(e); signInLost(); });
+  }
+  function signInLost() {
+    if (S.signInLost) return;
+    S.signInLost = true;
+    S.wanted = false;
+    clearTimeout(S.timer);
+    S.timer = null;
+    if (S.ws) { const ws = S.ws; S.ws = null; try { ws.close(1000); } catch (_) { /* closing anyway */ } }
+    setStatus('idle');
+    const li = h('li', { class: 'msg system' }, h('div', { class: 'bubble' }, h('p', { text: t.signIn }),
+      btn('tbtn primary', () => location.reload(), { text: t.reload })));
+    place(li, S.maxSeq + 0.5 + Math.min(0.49, (S.localN++ % 400) * 0.001));
+    incoming(t.signIn);
+    scrollDown(true);
   }
 
   // Frame handlers; unknown frames (and `rated`) are ignored.
@@ -643,6 +691,7 @@ function createApp(cfg) {
   function onStarted(m) {
     S.started = true;
     S.attempt = 0;
+    S.renewals = 0;
     setStatus('connected');
     if (typeof m.resume === 'string' && m.resume && m.resume !== S.token) {
       S.token = m.resume;
@@ -696,6 +745,10 @@ function createApp(cfg) {
   }
   function onError(m) {
     const code = String(m.code || '');
+    if ((code === 'identity_expired' || code === 'bad_identity') && !S.started) {
+      renewIdentity();
+      return;
+    }
     if (code === 'unknown_resume') {
       S.token = null;
       local.del(KEY.resume);

@@ -1,7 +1,20 @@
 //! Verified patient identity: the clinic's site, where the patient is
-//! signed in, signs their user id with HMAC-SHA256 under a secret it shares
-//! with Frontdesk. A valid signature lets the same conversation follow the
-//! patient to another device; the id itself is kept only as a digest.
+//! signed in, signs `user|expires|nonce` with HMAC-SHA256 under a secret it
+//! shares with Frontdesk. A valid, unexpired signature lets the same
+//! conversation follow the patient to another device; the id itself is kept
+//! only as a digest.
+//!
+//! A signature sits in the page's HTML, where caches and scripts can read
+//! it, so it lasts minutes, not forever: `expires` may be at most the
+//! configured lifetime ahead (default 5 minutes), and each nonce opens a
+//! conversation once. The same device may reconnect with it until it
+//! expires (its nonce is remembered with the resume token it was given);
+//! after that the page needs a fresh signature. The old form, an HMAC of
+//! the user id alone that never expires, is accepted only behind an
+//! explicit setting.
+
+use std::collections::HashMap;
+use std::sync::Mutex;
 
 use hmac::{Hmac, Mac};
 use sha2::{Digest, Sha256};
@@ -10,30 +23,160 @@ use crate::ids::TokenDigest;
 
 /// Longest user id accepted.
 const MAX_USER_LEN: usize = 256;
+/// Seconds of clock difference allowed between the clinic's server and this one.
+pub const CLOCK_SKEW_SECS: i64 = 30;
+/// Nonces remembered at once; past this, new sign-ins wait for old ones to expire.
+const MAX_NONCES: usize = 100_000;
 
-/// The identity's digest when `sig` (hex) is the HMAC of `user` under
-/// `secret`; `None` when there is no secret, or the signature is wrong.
-/// The comparison takes the same time wherever the signatures differ.
-pub fn verify(secret: Option<&str>, user: &str, sig: &str) -> Option<TokenDigest> {
-    let secret = secret.filter(|s| !s.is_empty())?;
-    if user.is_empty() || user.len() > MAX_USER_LEN {
-        return None;
+/// What a signed-in patient's page sends in `start`, parsed at the edge.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SignedUser {
+    pub user: String,
+    pub sig: String,
+    /// `None`: the legacy form, a signature of the user id alone.
+    pub expiry: Option<Expiry>,
+}
+
+/// The time-bound part of a signature.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Expiry {
+    /// Unix seconds after which the signature is no longer accepted.
+    pub expires: i64,
+    /// Chosen by the clinic's site for each page: 8 to 64 of `A-Z a-z 0-9 _ -`.
+    pub nonce: String,
+}
+
+impl Expiry {
+    /// Checks the nonce's form; the signature is checked later, with the secret.
+    pub fn new(expires: i64, nonce: String) -> Result<Expiry, &'static str> {
+        let well_formed = (8..=64).contains(&nonce.len())
+            && nonce
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-');
+        if !well_formed {
+            return Err("\"user_nonce\" must be 8 to 64 letters, digits, '_' or '-'.");
+        }
+        Ok(Expiry { expires, nonce })
     }
-    let sig = decode_hex(sig.trim())?;
-    let mut mac = Hmac::<Sha256>::new_from_slice(secret.as_bytes()).ok()?;
-    mac.update(user.as_bytes());
-    mac.verify_slice(&sig).ok()?;
+}
+
+/// How signatures are checked: from the settings.
+#[derive(Debug, Clone, Copy)]
+pub struct Policy<'a> {
+    pub secret: Option<&'a str>,
+    /// Longest time a signature may be valid for, in seconds.
+    pub lifetime_secs: i64,
+    /// Accept the never-expiring form `HMAC(secret, user)`.
+    pub legacy: bool,
+}
+
+/// Why a signed identity is refused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Refusal {
+    /// No secret is configured, the signature is wrong, or the form is not accepted.
+    Invalid,
+    /// The signature was right but its time has passed: the page needs a fresh one.
+    Expired,
+    /// The nonce already opened a conversation on another device.
+    Replayed,
+    /// Too many sign-ins are in flight to remember another nonce.
+    Busy,
+}
+
+/// A signature that verified: whose it is, and the expiry it came with.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Verified {
+    pub identity: TokenDigest,
+    pub expiry: Option<Expiry>,
+}
+
+/// Checks `signed` at unix time `now`. The comparison takes the same time
+/// wherever the signatures differ.
+pub fn verify(policy: Policy<'_>, signed: &SignedUser, now: i64) -> Result<Verified, Refusal> {
+    let secret = policy
+        .secret
+        .filter(|s| !s.is_empty())
+        .ok_or(Refusal::Invalid)?;
+    let user = signed.user.as_str();
+    if user.is_empty() || user.len() > MAX_USER_LEN {
+        return Err(Refusal::Invalid);
+    }
+    let sig = decode_hex(signed.sig.trim()).ok_or(Refusal::Invalid)?;
+    let mut mac =
+        Hmac::<Sha256>::new_from_slice(secret.as_bytes()).map_err(|_| Refusal::Invalid)?;
+    match &signed.expiry {
+        Some(e) => mac.update(signed_text(user, e.expires, &e.nonce).as_bytes()),
+        None if policy.legacy => mac.update(user.as_bytes()),
+        None => return Err(Refusal::Invalid),
+    }
+    mac.verify_slice(&sig).map_err(|_| Refusal::Invalid)?;
+    if let Some(e) = &signed.expiry {
+        // Too far ahead is a signature made to outlive the policy.
+        if e.expires > now + policy.lifetime_secs + CLOCK_SKEW_SECS {
+            return Err(Refusal::Invalid);
+        }
+        if e.expires + CLOCK_SKEW_SECS < now {
+            return Err(Refusal::Expired);
+        }
+    }
+    Ok(Verified {
+        identity: identity_digest(user),
+        expiry: signed.expiry.clone(),
+    })
+}
+
+/// The digest an identity is stored as.
+fn identity_digest(user: &str) -> TokenDigest {
     let mut h = Sha256::new();
     h.update(b"frontdesk-identity:");
     h.update(user.as_bytes());
-    Some(TokenDigest(h.finalize().into()))
+    TokenDigest(h.finalize().into())
 }
 
-/// What the clinic's site computes (used by tests and docs examples).
-pub fn sign(secret: &str, user: &str) -> String {
+/// The exact text the clinic's site signs.
+fn signed_text(user: &str, expires: i64, nonce: &str) -> String {
+    format!("{user}|{expires}|{nonce}")
+}
+
+/// What the clinic's site computes: the hex HMAC of `user|expires|nonce`
+/// (used by tests and the docs' examples).
+pub fn sign(secret: &str, user: &str, expires: i64, nonce: &str) -> String {
+    hmac_hex(secret, &signed_text(user, expires, nonce))
+}
+
+/// What the clinic's site puts on a page for a signed-in patient.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct PageSignature {
+    pub user: String,
+    pub expires: i64,
+    pub nonce: String,
+    pub sig: String,
+}
+
+/// Signs `user` for a page, valid for `secs` more seconds, with a random
+/// nonce: the clinic's side, for tests and the docs.
+pub fn sign_for_page(secret: &str, user: &str, secs: i64) -> PageSignature {
+    let expires = jiff::Timestamp::now().as_second() + secs;
+    let mut bytes = [0u8; 16];
+    getrandom::fill(&mut bytes).expect("the OS random source");
+    let nonce = crate::ids::hex(&bytes);
+    PageSignature {
+        user: user.to_owned(),
+        expires,
+        sig: sign(secret, user, expires, &nonce),
+        nonce,
+    }
+}
+
+/// The legacy, never-expiring form: the hex HMAC of the user id alone.
+pub fn sign_legacy(secret: &str, user: &str) -> String {
+    hmac_hex(secret, user)
+}
+
+fn hmac_hex(secret: &str, text: &str) -> String {
     let mut mac =
         Hmac::<Sha256>::new_from_slice(secret.as_bytes()).expect("HMAC takes any key length");
-    mac.update(user.as_bytes());
+    mac.update(text.as_bytes());
     crate::ids::hex(&mac.finalize().into_bytes())
 }
 
@@ -47,24 +190,200 @@ fn decode_hex(s: &str) -> Option<Vec<u8>> {
         .collect()
 }
 
+/// Nonces seen, each until its signature expires, with the resume token of
+/// the device that used it. Memory of this process: with several nodes
+/// each remembers its own (see docs/operations.md).
+#[derive(Debug, Default)]
+pub struct Nonces {
+    seen: Mutex<HashMap<String, Use>>,
+}
+
+#[derive(Debug, Clone, Copy)]
+struct Use {
+    expires: i64,
+    /// The token the device was given; `None` while its `start` is in flight.
+    device: Option<TokenDigest>,
+}
+
+impl Nonces {
+    /// Takes `expiry`'s nonce for a `start` that presents `device` (its
+    /// resume token's digest, if any). A new nonce is reserved; a known one
+    /// is accepted again only from the device it was given to.
+    pub fn take(
+        &self,
+        expiry: &Expiry,
+        device: Option<TokenDigest>,
+        now: i64,
+    ) -> Result<(), Refusal> {
+        let mut seen = self.seen.lock().expect("nonce map lock");
+        if let Some(used) = seen.get(&expiry.nonce) {
+            return match (used.device, device) {
+                (Some(given), Some(presented)) if given == presented => Ok(()),
+                _ => Err(Refusal::Replayed),
+            };
+        }
+        if seen.len() >= MAX_NONCES {
+            seen.retain(|_, u| u.expires + CLOCK_SKEW_SECS >= now);
+            if seen.len() >= MAX_NONCES {
+                return Err(Refusal::Busy);
+            }
+        }
+        seen.insert(
+            expiry.nonce.clone(),
+            Use {
+                expires: expiry.expires,
+                device: None,
+            },
+        );
+        Ok(())
+    }
+
+    /// Records the token the device was given for a nonce it took.
+    pub fn bind(&self, expiry: &Expiry, device: TokenDigest) {
+        let mut seen = self.seen.lock().expect("nonce map lock");
+        if let Some(used) = seen.get_mut(&expiry.nonce) {
+            used.device.get_or_insert(device);
+        }
+    }
+
+    /// Gives back a nonce whose `start` failed before a token was given, so
+    /// the page may try again.
+    pub fn release(&self, expiry: &Expiry) {
+        let mut seen = self.seen.lock().expect("nonce map lock");
+        if seen
+            .get(&expiry.nonce)
+            .is_some_and(|used| used.device.is_none())
+        {
+            seen.remove(&expiry.nonce);
+        }
+    }
+
+    /// Forgets expired nonces (a periodic sweep keeps memory to the live ones).
+    pub fn sweep(&self, now: i64) {
+        let mut seen = self.seen.lock().expect("nonce map lock");
+        seen.retain(|_, u| u.expires + CLOCK_SKEW_SECS >= now);
+    }
+
+    pub fn len(&self) -> usize {
+        self.seen.lock().expect("nonce map lock").len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
+    const NOW: i64 = 1_800_000_000;
+
+    fn policy(secret: Option<&str>) -> Policy<'_> {
+        Policy {
+            secret,
+            lifetime_secs: 300,
+            legacy: false,
+        }
+    }
+
+    fn signed(secret: &str, user: &str, expires: i64, nonce: &str) -> SignedUser {
+        SignedUser {
+            user: user.into(),
+            sig: sign(secret, user, expires, nonce),
+            expiry: Some(Expiry::new(expires, nonce.into()).unwrap()),
+        }
+    }
+
     #[test]
-    fn only_the_right_signature_verifies() {
-        let sig = sign("s3cret", "patient-42");
-        assert!(verify(Some("s3cret"), "patient-42", &sig).is_some());
-        assert!(verify(Some("s3cret"), "patient-43", &sig).is_none());
-        assert!(verify(Some("other"), "patient-42", &sig).is_none());
-        assert!(
-            verify(None, "patient-42", &sig).is_none(),
-            "no secret, no identity"
-        );
-        assert!(verify(Some("s3cret"), "patient-42", "zz").is_none());
+    fn only_the_right_unexpired_signature_verifies() {
+        let ok = signed("s3cret", "patient-42", NOW + 120, "n0nce-abc");
+        assert!(verify(policy(Some("s3cret")), &ok, NOW).is_ok());
+        let other_user = SignedUser {
+            user: "patient-43".into(),
+            ..ok.clone()
+        };
         assert_eq!(
-            verify(Some("s3cret"), "patient-42", &sig),
-            verify(Some("s3cret"), "patient-42", &sig.to_uppercase())
+            verify(policy(Some("s3cret")), &other_user, NOW),
+            Err(Refusal::Invalid)
         );
+        assert_eq!(
+            verify(policy(Some("other")), &ok, NOW),
+            Err(Refusal::Invalid)
+        );
+        assert_eq!(verify(policy(None), &ok, NOW), Err(Refusal::Invalid));
+        // A changed expiry or nonce breaks the signature.
+        let stretched = SignedUser {
+            expiry: Some(Expiry::new(NOW + 200, "n0nce-abc".into()).unwrap()),
+            ..ok.clone()
+        };
+        assert_eq!(
+            verify(policy(Some("s3cret")), &stretched, NOW),
+            Err(Refusal::Invalid)
+        );
+        let upper = SignedUser {
+            sig: ok.sig.to_uppercase(),
+            ..ok.clone()
+        };
+        assert!(verify(policy(Some("s3cret")), &upper, NOW).is_ok());
+    }
+
+    #[test]
+    fn a_signature_lasts_no_longer_than_the_policy() {
+        let late = signed("k", "p", NOW - CLOCK_SKEW_SECS - 1, "nonce-001");
+        assert_eq!(verify(policy(Some("k")), &late, NOW), Err(Refusal::Expired));
+        let skewed = signed("k", "p", NOW - 5, "nonce-002");
+        assert!(verify(policy(Some("k")), &skewed, NOW).is_ok());
+        let forever = signed("k", "p", NOW + 86_400, "nonce-003");
+        assert_eq!(
+            verify(policy(Some("k")), &forever, NOW),
+            Err(Refusal::Invalid)
+        );
+    }
+
+    #[test]
+    fn the_legacy_form_needs_the_setting() {
+        let old = SignedUser {
+            user: "p".into(),
+            sig: sign_legacy("k", "p"),
+            expiry: None,
+        };
+        assert_eq!(verify(policy(Some("k")), &old, NOW), Err(Refusal::Invalid));
+        let legacy = Policy {
+            legacy: true,
+            ..policy(Some("k"))
+        };
+        assert!(verify(legacy, &old, NOW).is_ok());
+    }
+
+    #[test]
+    fn nonces_are_malformed_outside_their_alphabet() {
+        assert!(Expiry::new(NOW, "short".into()).is_err());
+        assert!(Expiry::new(NOW, "has space in".into()).is_err());
+        assert!(Expiry::new(NOW, "x".repeat(65)).is_err());
+        assert!(Expiry::new(NOW, "A-z_09".repeat(2)).is_ok());
+    }
+
+    #[test]
+    fn a_nonce_opens_once_and_then_only_for_its_device() {
+        let nonces = Nonces::default();
+        let e = Expiry::new(NOW + 60, "page-nonce-1".into()).unwrap();
+        let phone = TokenDigest([1; 32]);
+        let other = TokenDigest([2; 32]);
+        assert_eq!(nonces.take(&e, None, NOW), Ok(()));
+        // In flight: nobody else may use it.
+        assert_eq!(nonces.take(&e, Some(phone), NOW), Err(Refusal::Replayed));
+        nonces.bind(&e, phone);
+        assert_eq!(nonces.take(&e, Some(phone), NOW), Ok(()));
+        assert_eq!(nonces.take(&e, Some(other), NOW), Err(Refusal::Replayed));
+        assert_eq!(nonces.take(&e, None, NOW), Err(Refusal::Replayed));
+        // A failed start gives an unbound nonce back.
+        let f = Expiry::new(NOW + 60, "page-nonce-2".into()).unwrap();
+        nonces.take(&f, None, NOW).unwrap();
+        nonces.release(&f);
+        assert_eq!(nonces.take(&f, None, NOW), Ok(()));
+        // Expired ones are forgotten.
+        nonces.sweep(NOW + 60 + CLOCK_SKEW_SECS + 1);
+        assert!(nonces.is_empty());
     }
 }

@@ -14,8 +14,8 @@ pub enum ClientFrame {
     Start {
         resume: Option<String>,
         lang: Option<Lang>,
-        /// A signed-in patient: the clinic's user id and its HMAC.
-        user: Option<(String, String)>,
+        /// A signed-in patient: the clinic's user id, its expiry and its HMAC.
+        user: Option<super::identity::SignedUser>,
     },
     Say {
         id: ClientMessageId,
@@ -56,6 +56,8 @@ pub enum ErrorCode {
     AlreadyStarted,
     UnknownResume,
     BadIdentity,
+    /// The identity's signature has expired: the page needs a fresh one.
+    IdentityExpired,
     RateLimited,
     Unavailable,
     /// The conversation holds as many patient messages as allowed.
@@ -75,6 +77,7 @@ impl ErrorCode {
             ErrorCode::AlreadyStarted => "already_started",
             ErrorCode::UnknownResume => "unknown_resume",
             ErrorCode::BadIdentity => "bad_identity",
+            ErrorCode::IdentityExpired => "identity_expired",
             ErrorCode::RateLimited => "rate_limited",
             ErrorCode::Unavailable => "unavailable",
             ErrorCode::ConversationFull => "conversation_full",
@@ -111,6 +114,8 @@ struct StartFields {
     lang: Option<String>,
     user: Option<String>,
     user_sig: Option<String>,
+    user_expires: Option<i64>,
+    user_nonce: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -147,16 +152,22 @@ pub fn parse(text: &str) -> Result<ClientFrame, FrameError> {
                 lang,
                 user,
                 user_sig,
+                user_expires,
+                user_nonce,
             } = start_fields(&value)?;
-            let user = match (user, user_sig) {
+            let together = |what: &str| FrameError::new(ErrorCode::BadFrame, what.to_owned());
+            let expiry = match (user_expires, user_nonce) {
                 (None, None) => None,
-                (Some(u), Some(sig)) => Some((u, sig)),
-                _ => {
-                    return Err(FrameError::new(
-                        ErrorCode::BadFrame,
-                        "\"user\" and \"user_sig\" go together.",
-                    ));
-                }
+                (Some(expires), Some(nonce)) => Some(
+                    super::identity::Expiry::new(expires, nonce)
+                        .map_err(|why| FrameError::new(ErrorCode::BadFrame, why))?,
+                ),
+                _ => return Err(together("\"user_expires\" and \"user_nonce\" go together.")),
+            };
+            let user = match (user, user_sig) {
+                (None, None) if expiry.is_none() => None,
+                (Some(user), Some(sig)) => Some(super::identity::SignedUser { user, sig, expiry }),
+                _ => return Err(together("\"user\" and \"user_sig\" go together.")),
             };
             let lang = lang.map(|l| l.parse::<Lang>()).transpose().map_err(|_| {
                 FrameError::new(ErrorCode::BadFrame, "\"lang\" must be \"en\" or \"es\".")
@@ -249,7 +260,27 @@ fn start_fields(value: &Value) -> Result<StartFields, FrameError> {
         lang: field("lang")?,
         user: field("user")?,
         user_sig: field("user_sig")?,
+        user_expires: unix_seconds(value.get("user_expires"))?,
+        user_nonce: field("user_nonce")?,
     })
+}
+
+/// `user_expires`: unix seconds, as a JSON number or a string of digits
+/// (data attributes are strings).
+fn unix_seconds(value: Option<&Value>) -> Result<Option<i64>, FrameError> {
+    let seconds = match value {
+        None | Some(Value::Null) => return Ok(None),
+        Some(Value::Number(n)) => n.as_i64(),
+        Some(Value::String(s)) if (1..=12).contains(&s.len()) => s.parse::<i64>().ok(),
+        Some(_) => None,
+    };
+    match seconds {
+        Some(s) if s > 0 => Ok(Some(s)),
+        _ => Err(FrameError::new(
+            ErrorCode::BadFrame,
+            "\"user_expires\" must be a time in unix seconds.",
+        )),
+    }
 }
 
 /// A serde error in words a client developer can act on, without echoing
@@ -398,6 +429,32 @@ mod tests {
             let frame = serde_json::json!({"type": kind, "id": id, "text": text, "score": score, "resume": text, "lang": id});
             let _ = parse(&frame.to_string());
         }
+    }
+
+    #[test]
+    fn a_signed_start_carries_its_expiry_and_nonce() {
+        let start = |extra: &str| {
+            parse(&format!(
+                r#"{{"type":"start","user":"p-1","user_sig":"ab"{extra}}}"#
+            ))
+        };
+        let Ok(ClientFrame::Start {
+            user: Some(signed), ..
+        }) = start(r#","user_expires":"1800000000","user_nonce":"abcdefgh12""#)
+        else {
+            panic!("a signed start");
+        };
+        assert_eq!(signed.expiry.map(|e| e.expires), Some(1_800_000_000));
+        for bad in [
+            r#","user_expires":1800000000"#,
+            r#","user_expires":-5,"user_nonce":"abcdefgh12""#,
+            r#","user_expires":"soon","user_nonce":"abcdefgh12""#,
+            r#","user_expires":1800000000,"user_nonce":"short""#,
+        ] {
+            assert_eq!(start(bad).unwrap_err().code, ErrorCode::BadFrame, "{bad}");
+        }
+        let no_user = parse(r#"{"type":"start","user_expires":1,"user_nonce":"abcdefgh12"}"#);
+        assert_eq!(no_user.unwrap_err().code, ErrorCode::BadFrame);
     }
 
     #[test]

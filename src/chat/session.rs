@@ -4,6 +4,7 @@
 use unicode_segmentation::UnicodeSegmentation;
 
 use super::connection::{Exit, Session};
+use super::identity::{self, Refusal, SignedUser, Verified};
 use super::protocol::{ErrorCode, FrameError, ServerFrame};
 use crate::dialog::{DialogState, Reply};
 use crate::ids::{ResumeToken, TokenDigest};
@@ -78,7 +79,7 @@ impl Session {
         &mut self,
         resume: Option<String>,
         lang: Option<Lang>,
-        user: Option<(String, String)>,
+        user: Option<SignedUser>,
     ) -> Handled {
         if self.active.is_some() {
             return Ok(Err(FrameError::new(
@@ -86,25 +87,28 @@ impl Session {
                 "A conversation is already open on this connection.",
             )));
         }
-        let identity = match user {
+        let verified = match user.map(|signed| self.verify(&signed, resume.as_deref())) {
             None => None,
-            Some((user, sig)) => match super::identity::verify(
-                self.state.settings.identity_secret.as_deref(),
-                &user,
-                &sig,
-            ) {
-                Some(identity) => Some(identity),
-                None => {
-                    return Ok(Err(FrameError::new(
-                        ErrorCode::BadIdentity,
-                        "The signed-in identity could not be verified.",
-                    )));
-                }
-            },
+            Some(Ok(verified)) => Some(verified),
+            Some(Err(e)) => return Ok(Err(e)),
         };
-        let (token, visitor, open) = match self.locate(resume, identity).await {
-            Ok(found) => found,
-            Err(e) => return Ok(Err(e)),
+        let identity = verified.as_ref().map(|v| v.identity);
+        let nonce = verified.as_ref().and_then(|v| v.expiry.as_ref());
+        let located = self.locate(resume, identity).await;
+        let nonces = &self.state.identity_nonces;
+        let (token, visitor, open) = match located {
+            Ok(found) => {
+                if let Some(expiry) = nonce {
+                    nonces.bind(expiry, found.0.digest());
+                }
+                found
+            }
+            Err(e) => {
+                if let Some(expiry) = nonce {
+                    nonces.release(expiry);
+                }
+                return Ok(Err(e));
+            }
         };
         let conversation = match open {
             Some(conversation) => conversation,
@@ -157,6 +161,48 @@ impl Session {
         self.send(&started).await?;
         // A resumed chat picks up where it was: still waiting, or with its agent.
         self.tell_handoff(handoff).await.map(Ok)
+    }
+
+    /// Checks a signed-in identity: its signature and time, and that its
+    /// nonce has opened no conversation but this device's (`resume`).
+    fn verify(&self, signed: &SignedUser, resume: Option<&str>) -> Result<Verified, FrameError> {
+        let settings = &self.state.settings;
+        let policy = identity::Policy {
+            secret: settings.identity_secret.as_deref(),
+            lifetime_secs: i64::from(settings.identity_lifetime_secs),
+            legacy: settings.identity_legacy_signatures,
+        };
+        let now = jiff::Timestamp::now().as_second();
+        let checked = identity::verify(policy, signed, now).and_then(|verified| {
+            if let Some(expiry) = &verified.expiry {
+                let device = resume
+                    .and_then(|raw| raw.parse::<ResumeToken>().ok())
+                    .map(|token| token.digest());
+                self.state.identity_nonces.take(expiry, device, now)?;
+            }
+            Ok(verified)
+        });
+        checked.map_err(|refusal| {
+            let (code, message) = match refusal {
+                Refusal::Invalid => (
+                    ErrorCode::BadIdentity,
+                    "The signed-in identity could not be verified.",
+                ),
+                Refusal::Replayed => (
+                    ErrorCode::BadIdentity,
+                    "This sign-in was already used on another device; the page needs a fresh one.",
+                ),
+                Refusal::Expired => (
+                    ErrorCode::IdentityExpired,
+                    "The sign-in on this page has expired; the page needs a fresh one.",
+                ),
+                Refusal::Busy => (
+                    ErrorCode::Unavailable,
+                    "Too many sign-ins at once; try again in a minute.",
+                ),
+            };
+            FrameError::new(code, message)
+        })
     }
 
     /// Finds who this is: by verified identity first (any device), then by

@@ -1,18 +1,31 @@
 //! Verified identity: a patient signed in on the clinic's site keeps one
 //! conversation across devices; a forged signature gets nothing.
 
-use frontdesk::chat::identity::sign;
-use serde_json::json;
+use frontdesk::chat::identity::{sign_for_page, sign_legacy};
+use serde_json::{Value, json};
 
 use crate::helpers::{patient_texts, spawn_app, spawn_app_with};
+
+/// A `start` as the clinic's page would send it: signed for `user`, valid
+/// for `secs` more seconds (negative: already expired), with a fresh nonce.
+fn signed_start(secret: &str, user: &str, secs: i64) -> Value {
+    let page = sign_for_page(secret, user, secs);
+    json!({
+        "type": "start",
+        "user": page.user,
+        "user_expires": page.expires,
+        "user_nonce": page.nonce,
+        "user_sig": page.sig,
+    })
+}
 
 #[tokio::test]
 async fn a_signed_in_patient_finds_the_same_chat_on_another_device() {
     let app = spawn_app_with(|s| s.identity_secret = Some("clinic-shared-secret".into())).await;
-    let sig = sign("clinic-shared-secret", "patient-42");
+    let secret = "clinic-shared-secret";
     let mut phone = app.chat().await;
     phone
-        .send_json(json!({"type": "start", "user": "patient-42", "user_sig": sig}))
+        .send_json(signed_start(secret, "patient-42", 240))
         .await;
     let first = phone.expect("started").await;
     phone.say("m1", "hello from my phone").await;
@@ -20,7 +33,7 @@ async fn a_signed_in_patient_finds_the_same_chat_on_another_device() {
 
     let mut laptop = app.chat().await;
     laptop
-        .send_json(json!({"type": "start", "user": "patient-42", "user_sig": sig}))
+        .send_json(signed_start(secret, "patient-42", 240))
         .await;
     let second = laptop.expect("started").await;
     assert_eq!(second["conversation"], first["conversation"]);
@@ -31,10 +44,10 @@ async fn a_signed_in_patient_finds_the_same_chat_on_another_device() {
     assert_eq!(patient_texts(&second), ["hello from my phone"]);
 
     // Someone else's id, or a forged signature, gets nothing.
+    let mut forged = signed_start(secret, "patient-42", 240);
+    forged["user"] = json!("patient-43");
     let mut other = app.chat().await;
-    other
-        .send_json(json!({"type": "start", "user": "patient-43", "user_sig": sig}))
-        .await;
+    other.send_json(forged).await;
     assert_eq!(other.expect("error").await["code"], "bad_identity");
     let mut anonymous = app.chat().await;
     assert_ne!(
@@ -47,8 +60,7 @@ async fn a_signed_in_patient_finds_the_same_chat_on_another_device() {
 async fn without_a_shared_secret_identities_are_refused() {
     let app = spawn_app().await;
     let mut chat = app.chat().await;
-    let sig = sign("anything", "patient-42");
-    chat.send_json(json!({"type": "start", "user": "patient-42", "user_sig": sig}))
+    chat.send_json(signed_start("anything", "patient-42", 240))
         .await;
     assert_eq!(chat.expect("error").await["code"], "bad_identity");
     chat.send_json(json!({"type": "start", "user": "patient-42"}))
@@ -65,7 +77,7 @@ async fn the_next_patient_on_a_shared_computer_cannot_take_over_the_last_ones_ch
     let secret = "clinic-shared-secret";
     let app = spawn_app_with(|s| s.identity_secret = Some(secret.into())).await;
     let start_as = |user: &str, resume: Option<&str>| {
-        let mut frame = json!({"type": "start", "user": user, "user_sig": sign(secret, user)});
+        let mut frame = signed_start(secret, user, 240);
         if let Some(r) = resume {
             frame["resume"] = json!(r);
         }
@@ -134,4 +146,84 @@ async fn an_anonymous_token_idle_past_its_period_no_longer_resumes() {
         .send_json(json!({"type": "start", "resume": token}))
         .await;
     assert_eq!(later.expect("error").await["code"], "unknown_resume");
+}
+
+/// A signature copied from a page (a cache, a script, a shared computer's
+/// history) stops working: it expires within minutes, a signature made to
+/// last longer is refused, and its nonce opens a chat on one device only.
+/// The device it opened on may reconnect with it until it expires.
+#[tokio::test]
+async fn an_identity_signature_expires_and_opens_one_device() {
+    let secret = "clinic-shared-secret";
+    let app = spawn_app_with(|s| s.identity_secret = Some(secret.into())).await;
+    let mut chat = app.chat().await;
+    chat.send_json(signed_start(secret, "patient-42", -120))
+        .await;
+    let expired = chat.expect("error").await;
+    assert_eq!(expired["code"], "identity_expired", "{expired}");
+    chat.send_json(signed_start(secret, "patient-42", 3_600))
+        .await;
+    assert_eq!(chat.expect("error").await["code"], "bad_identity");
+
+    let frame = signed_start(secret, "patient-42", 240);
+    chat.send_json(frame.clone()).await;
+    let started = chat.expect("started").await;
+    chat.say("p1", "is my referral in").await;
+    chat.expect("reply").await;
+    drop(chat);
+
+    // The same page's signature, from another browser: refused.
+    let mut copier = app.chat().await;
+    copier.send_json(frame.clone()).await;
+    let replayed = copier.expect("error").await;
+    assert_eq!(replayed["code"], "bad_identity", "{replayed}");
+    let mut with_other_token = frame.clone();
+    with_other_token["resume"] = copier.start().await["resume"].clone();
+    let mut copier2 = app.chat().await;
+    copier2.send_json(with_other_token).await;
+    assert_eq!(copier2.expect("error").await["code"], "bad_identity");
+
+    // The device it was given to reconnects (a dropped connection) with it.
+    let mut again = frame.clone();
+    again["resume"] = started["resume"].clone();
+    let mut phone = app.chat().await;
+    phone.send_json(again).await;
+    let back = phone.expect("started").await;
+    assert_eq!(back["conversation"], started["conversation"]);
+    assert_eq!(patient_texts(&back), ["is my referral in"]);
+
+    // The old form, a signature of the id alone, never expires: refused.
+    let mut old = app.chat().await;
+    old.send_json(json!({"type": "start", "user": "patient-42", "user_sig": sign_legacy(secret, "patient-42")}))
+        .await;
+    assert_eq!(old.expect("error").await["code"], "bad_identity");
+    // Half an expiry is a malformed frame, not a refused identity.
+    let mut half = frame.clone();
+    half.as_object_mut().unwrap().remove("user_nonce");
+    let mut bad = app.chat().await;
+    bad.send_json(half).await;
+    assert_eq!(bad.expect("error").await["code"], "bad_frame");
+}
+
+/// A clinic whose site still signs the id alone turns the old form on
+/// explicitly, and it works as before.
+#[tokio::test]
+async fn the_never_expiring_form_works_only_behind_its_setting() {
+    let secret = "clinic-shared-secret";
+    let app = spawn_app_with(|s| {
+        s.identity_secret = Some(secret.into());
+        s.identity_legacy_signatures = true;
+    })
+    .await;
+    let legacy =
+        json!({"type": "start", "user": "patient-7", "user_sig": sign_legacy(secret, "patient-7")});
+    let mut first = app.chat().await;
+    first.send_json(legacy.clone()).await;
+    let one = first.expect("started").await;
+    let mut second = app.chat().await;
+    second.send_json(legacy).await;
+    assert_eq!(
+        second.expect("started").await["conversation"],
+        one["conversation"]
+    );
 }

@@ -348,8 +348,12 @@ async fn a_token_left_by_a_signed_in_patient_is_not_reused_by_the_next_page() {
     let app = crate::common::spawn_app_with(|s| s.identity_secret = Some(secret.into())).await;
     // Jana's conversation, signed in, from the clinic's portal.
     let mut jana = Chat::connect(app.addr, None).await.unwrap();
-    jana.send_json(json!({"type": "start", "user": "jana", "user_sig": frontdesk::chat::identity::sign(secret, "jana")}))
-        .await;
+    let page = frontdesk::chat::identity::sign_for_page(secret, "jana", 240);
+    jana.send_json(
+        json!({"type": "start", "user": "jana", "user_sig": page.sig,
+        "user_expires": page.expires, "user_nonce": page.nonce}),
+    )
+    .await;
     let hers = jana.expect("started").await;
     jana.say("j1", "about my biopsy results").await;
     drop(jana);
@@ -384,4 +388,79 @@ async fn a_token_left_by_a_signed_in_patient_is_not_reused_by_the_next_page() {
         )
         .await;
     assert_ne!(stored.as_str(), Some(token.as_str()), "her token was kept");
+}
+
+/// A signed-in patient's page carries a signature that lasts minutes. On a
+/// page rendered long ago the widget fetches a fresh one from the clinic's
+/// own site and the patient's conversation comes back; a site that offers
+/// no such URL gets a clear "reload the page", never an empty or someone
+/// else's chat.
+#[tokio::test]
+async fn an_expired_sign_in_is_renewed_from_the_clinics_site_or_asks_for_a_reload() {
+    use axum::routing::get;
+    use frontdesk::chat::identity::sign_for_page;
+
+    let browser = browser_or_skip!();
+    const SECRET: &str = "clinic-shared-secret";
+    let app = crate::common::spawn_app_with(|s| s.identity_secret = Some(SECRET.into())).await;
+    // Jana's conversation from her phone.
+    let mut phone = Chat::connect(app.addr, None).await.unwrap();
+    let fresh = sign_for_page(SECRET, "jana", 240);
+    phone
+        .send_json(
+            json!({"type": "start", "user": "jana", "user_sig": fresh.sig,
+            "user_expires": fresh.expires, "user_nonce": fresh.nonce}),
+        )
+        .await;
+    phone.expect("started").await;
+    phone.say("j1", "is my referral to cardiology in").await;
+    phone.expect("reply").await;
+    drop(phone);
+
+    // Her laptop shows pages rendered ten minutes ago.
+    let stale = sign_for_page(SECRET, "jana", -600);
+    let page = |renew: &str| {
+        axum::response::Html(format!(
+            r#"<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Portal</title></head>
+<body><main><h1>Patient portal</h1></main>
+<script src="http://{}/widget.js" data-title="Clinic" data-user="jana" data-user-expires="{}"
+ data-user-nonce="{}" data-user-sig="{}" {renew} async></script></body></html>"#,
+            app.addr, stale.expires, stale.nonce, stale.sig
+        ))
+    };
+    let renewing = page(r#"data-user-sig-url="/frontdesk-signature""#);
+    let plain = page("");
+    let site = crate::harness::clinic_site(
+        axum::Router::new()
+            .route("/", get(move || async move { renewing }))
+            .route("/plain", get(move || async move { plain }))
+            .route(
+                "/frontdesk-signature",
+                get(|| async { axum::Json(sign_for_page(SECRET, "jana", 240)) }),
+            ),
+    )
+    .await;
+
+    browser.page_with_widget(&format!("http://{site}/")).await;
+    browser.open_widget().await;
+    browser
+        .wait_for(
+            "root.querySelector('.list').textContent.includes('referral to cardiology')",
+            "her conversation, after a fresh signature",
+        )
+        .await;
+
+    // The panel stays open across pages of the same tab.
+    browser
+        .page_with_widget(&format!("http://{site}/plain"))
+        .await;
+    browser
+        .wait_for(
+            "root.querySelector('.list').textContent.includes('Reload the page to continue')",
+            "the reload message",
+        )
+        .await;
+    let shown = browser.widget_text().await;
+    assert!(!shown.contains("cardiology"), "{shown}");
+    browser.widget_button("Reload page").await;
 }

@@ -21,6 +21,17 @@ use hyper_util::client::legacy::connect::HttpConnector;
 use serde_json::{Value, json};
 use tempfile::TempDir;
 
+/// Serves `router` as a clinic's own site, on another localhost origin
+/// than the Frontdesk server it embeds the widget from.
+pub async fn clinic_site(router: axum::Router) -> SocketAddr {
+    let listener = tokio::net::TcpListener::bind((Ipv4Addr::LOCALHOST, 0))
+        .await
+        .expect("a port for the clinic's site");
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, router).await });
+    addr
+}
+
 /// How long any single thing a patient waits for may take.
 pub const UI_TIMEOUT: Duration = Duration::from_secs(15);
 
@@ -225,7 +236,12 @@ impl Browser {
 
     /// Opens the demo page of `addr` and waits for the widget to mount.
     pub async fn demo_page(&self, addr: SocketAddr) {
-        self.goto(&format!("http://{addr}/")).await;
+        self.page_with_widget(&format!("http://{addr}/")).await;
+    }
+
+    /// Opens a page that embeds the widget and waits for it to mount.
+    pub async fn page_with_widget(&self, url: &str) {
+        self.goto(url).await;
         self.wait_for(
             "root && root.querySelector('.launcher')",
             "the widget mounts",

@@ -1,7 +1,7 @@
 //! The end of a chat (the satisfaction rating), a phone-sized screen, a
 //! Spanish host page, and axe-core with the rating showing.
 
-use std::net::{Ipv4Addr, SocketAddr};
+use std::net::SocketAddr;
 
 use fantoccini::wd::WebDriverCompatibleCommand;
 use serde_json::{Value, json};
@@ -374,16 +374,11 @@ async fn on_a_320_px_phone_the_panel_fills_the_screen_and_controls_are_reachable
 
 /// Serves one HTML page at `/` from another localhost origin.
 async fn host_page(html: String) -> SocketAddr {
-    let listener = tokio::net::TcpListener::bind((Ipv4Addr::LOCALHOST, 0))
-        .await
-        .expect("a port for the host page");
-    let addr = listener.local_addr().unwrap();
-    let router = axum::Router::new().route(
+    crate::harness::clinic_site(axum::Router::new().route(
         "/",
         axum::routing::get(move || async move { axum::response::Html(html) }),
-    );
-    tokio::spawn(async move { axum::serve(listener, router).await });
-    addr
+    ))
+    .await
 }
 
 #[tokio::test]

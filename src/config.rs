@@ -34,6 +34,17 @@ pub struct DataArgs {
     #[arg(long, env = "FRONTDESK_KNOWLEDGE", default_value = "knowledge")]
     pub knowledge: PathBuf,
 
+    /// The audit log's key (at least 16 characters), kept outside the
+    /// database. Unset: read from the key file.
+    #[arg(long, env = "FRONTDESK_AUDIT_KEY", hide_env_values = true)]
+    pub audit_key: Option<String>,
+
+    /// File holding the audit log's key. Default: audit.key beside the
+    /// SQLite file, created on first start. Keep a copy elsewhere: without
+    /// it the log cannot be verified.
+    #[arg(long, env = "FRONTDESK_AUDIT_KEY_FILE")]
+    pub audit_key_file: Option<PathBuf>,
+
     /// Log format: pretty or json. Levels come from RUST_LOG (default info).
     #[arg(long, env = "FRONTDESK_LOG", value_enum, default_value_t = LogFormat::Pretty)]
     pub log: LogFormat,

@@ -12,6 +12,7 @@ use tokio::task::JoinHandle;
 
 use crate::chat::origin::OriginPolicy;
 use crate::clinic::{Clinic, ClinicHandle};
+use crate::compliance::key::Missing;
 use crate::config::Settings;
 use crate::dialog::Engine;
 use crate::knowledge::Knowledge;
@@ -21,6 +22,7 @@ use crate::staff::sessions::Sessions;
 use crate::staff::throttle::LoginThrottle;
 use crate::staff::{Role, password};
 use crate::state::AppState;
+use crate::store::AuditKey;
 use crate::store::{Store, Writer};
 
 /// A server, bound and ready to run.
@@ -67,7 +69,10 @@ impl Application {
             examples,
         ));
         let hub = restore_queue(&store).await?;
+        let audit_key = crate::compliance::key::load(&settings.data, Missing::Create)?;
         let (writer, writer_task) = Writer::spawn(store.clone());
+        let writer = writer.with_audit_key(audit_key.clone());
+        key_the_audit_log(&store, &writer, &audit_key).await?;
         let limits = &settings.limits;
         let scheduler = Arc::new(
             crate::appointments::Scheduler::new(clinic.clone(), store.clone(), writer.clone())
@@ -229,6 +234,33 @@ impl Application {
         }
         tracing::info!("shutdown complete");
         Ok(())
+    }
+}
+
+/// Checks that `key` is the audit log's key, and anchors rows from before
+/// the log was keyed under it (one keyed row after them covers them all).
+/// A key that does not match stops the start: rows written under it could
+/// never be verified together with the ones before.
+async fn key_the_audit_log(store: &Store, writer: &Writer, key: &AuditKey) -> anyhow::Result<()> {
+    let newest = store.audit_head().await?;
+    match crate::store::key_matches(newest.as_ref(), key) {
+        Ok(true) => Ok(()),
+        Ok(false) => {
+            let entry = crate::store::AuditEntry {
+                actor: "frontdesk".into(),
+                role: "system".into(),
+                action: "audit.keyed".into(),
+                target: format!("entries up to {}", newest.map_or(0, |r| r.id)),
+                allowed: true,
+            };
+            writer.audit(entry).await?;
+            tracing::info!("the audit log's earlier entries are now anchored under its key");
+            Ok(())
+        }
+        Err(_) => anyhow::bail!(
+            "the audit log's newest entry does not verify under this audit key (key {}): either it is not the log's key, or the entry was changed. Set FRONTDESK_AUDIT_KEY or FRONTDESK_AUDIT_KEY_FILE to the log's key; `frontdesk audit verify` says more",
+            key.fingerprint()
+        ),
     }
 }
 

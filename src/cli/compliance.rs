@@ -1,9 +1,11 @@
-//! `frontdesk audit verify` and `frontdesk purge [--dry-run]`.
+//! `frontdesk audit verify [--expect-head HASH]`, `frontdesk audit head`
+//! and `frontdesk purge [--dry-run]`.
 
 use std::process::ExitCode;
 
 use anyhow::Context;
 
+use crate::compliance::key::Missing;
 use crate::config::DataArgs;
 use crate::store::{Store, Writer};
 
@@ -17,8 +19,17 @@ pub struct AuditArgs {
 
 #[derive(clap::Subcommand, Debug)]
 pub enum AuditCommand {
-    /// Check the audit log's hash chain; exits 1 if it was tampered with.
-    Verify,
+    /// Check the audit log's keyed hash chain; exits 1 if it was tampered
+    /// with (or, with --expect-head, cut short).
+    Verify {
+        /// A head printed earlier by `frontdesk audit head` and kept
+        /// elsewhere: it must still be in the log.
+        #[arg(long, value_name = "HASH")]
+        expect_head: Option<String>,
+    },
+    /// Print the newest entry's hash, to keep outside this machine (a
+    /// ticket, an e-mail, another system) for `audit verify --expect-head`.
+    Head,
 }
 
 #[derive(clap::Args, Debug)]
@@ -39,20 +50,72 @@ fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
 
 pub fn audit(args: AuditArgs) -> anyhow::Result<ExitCode> {
     crate::telemetry::init(args.data.log);
+    let key = crate::compliance::key::load(&args.data, Missing::Fail)?;
     runtime()?.block_on(async {
         let store = Store::connect(&args.data.database_url).await?;
-        let AuditCommand::Verify = args.command;
-        match store.verify_audit().await? {
-            Ok(count) => {
-                println!("ok: the audit log's {count} entries are intact");
+        match args.command {
+            AuditCommand::Verify { expect_head } => verify(&store, &key, expect_head).await,
+            AuditCommand::Head => {
+                let Some(head) = store.audit_head().await? else {
+                    eprintln!("the audit log is empty");
+                    return Ok(ExitCode::FAILURE);
+                };
+                if let Err(e) = crate::store::key_matches(Some(&head), &key) {
+                    println!("TAMPERED: {e}");
+                    return Ok(ExitCode::FAILURE);
+                }
+                eprintln!(
+                    "entry {} of {}, key {}",
+                    head.id,
+                    head.at,
+                    key.fingerprint()
+                );
+                println!("{}", head.hash);
                 Ok(ExitCode::SUCCESS)
-            }
-            Err(id) => {
-                println!("TAMPERED: audit entry {id} does not follow from the entry before it");
-                Ok(ExitCode::FAILURE)
             }
         }
     })
+}
+
+async fn verify(
+    store: &Store,
+    key: &crate::store::AuditKey,
+    expect_head: Option<String>,
+) -> anyhow::Result<ExitCode> {
+    let expected = expect_head.as_deref().map(str::trim);
+    if expected.is_some_and(|h| h.len() != 64 || !h.bytes().all(|b| b.is_ascii_hexdigit())) {
+        eprintln!("--expect-head takes the 64 hex characters `frontdesk audit head` printed");
+        return Ok(ExitCode::from(2));
+    }
+    match store.verify_audit(key, expected).await? {
+        Err(e) => {
+            println!("TAMPERED: {e}");
+            Ok(ExitCode::FAILURE)
+        }
+        Ok(report) if expected.is_some() && !report.has_expected => {
+            println!(
+                "TAMPERED: the expected head is not in the log: entries up to it were removed or rewritten"
+            );
+            Ok(ExitCode::FAILURE)
+        }
+        Ok(report) => {
+            let total = report.legacy + report.keyed;
+            let legacy = match report.legacy {
+                0 => String::new(),
+                n => format!(" ({n} from before keying, SHA-256 linked)"),
+            };
+            let head = if expected.is_some() {
+                ", and the expected head is in it"
+            } else {
+                ""
+            };
+            println!(
+                "ok: the audit log's {total} entries are intact{legacy}{head} (key {})",
+                key.fingerprint()
+            );
+            Ok(ExitCode::SUCCESS)
+        }
+    }
 }
 
 pub fn purge(args: PurgeArgs) -> anyhow::Result<ExitCode> {

@@ -1,6 +1,8 @@
 //! Compliance: the audit log's API for admins, and retention (the daily
 //! purge of old transcripts and appointment details).
 
+pub mod key;
+
 use std::time::Duration;
 
 use axum::extract::rejection::QueryRejection;

@@ -82,17 +82,26 @@ impl Agent {
         }
     }
 
-    /// Audits a claim or transfer; a failure to record is logged, the chat
-    /// goes on (the patient must not wait on the audit log).
-    async fn record(&self, action: &str, conversation: &ConversationId, allowed: bool) {
-        if self
+    /// Records an action on a chat before it takes effect. When the record
+    /// cannot be written the action must not happen: the refusal says so.
+    async fn audited(
+        &self,
+        action: &str,
+        conversation: &ConversationId,
+        allowed: bool,
+    ) -> Result<(), Refusal> {
+        let written = self
             .state
             .audit(&self.session, action, conversation.as_str(), allowed)
-            .await
-            .is_err()
-        {
-            tracing::error!(action, "an audit record could not be written");
-        }
+            .await;
+        written.map_err(|_| {
+            tracing::error!(action, "an audit record could not be written; refused");
+            Refusal::new(
+                "unavailable",
+                "This cannot be done right now: the audit log cannot be written. Nothing changed; try again shortly.",
+            )
+            .about(conversation)
+        })
     }
 
     fn mine(&self, conversation: &ConversationId) -> Result<(), Refusal> {
@@ -105,11 +114,19 @@ impl Agent {
 
     async fn claim(&mut self, conversation: ConversationId) -> Result<(), Failure> {
         let (staff, name) = (self.session.staff, self.session.name.clone());
-        let claimed = self.state.hub.claim(&conversation, staff, &name);
-        self.record("chat.claim", &conversation, claimed.is_ok())
+        // Held, not yet announced: a claim that cannot be audited is undone
+        // before the patient or the queue hear of it.
+        let held = self.state.hub.reserve(&conversation, staff, &name);
+        let audited = self
+            .audited("chat.claim", &conversation, held.is_ok())
             .await;
-        match claimed {
-            Ok(waited) => {
+        match (held, audited) {
+            (Ok(held), Err(refusal)) => {
+                self.state.hub.put_back(held);
+                Err(refusal.into())
+            }
+            (Ok(held), Ok(())) => {
+                let waited = self.state.hub.confirm(held);
                 self.state.metrics.queue_wait.observe(waited);
                 tracing::info!(conversation = %conversation, waited_s = waited.as_secs(), "chat claimed");
                 let change = HandoffChange::Assigned { agent: staff };
@@ -124,13 +141,13 @@ impl Agent {
                 self.send_claimed(&conversation).await?;
                 Ok(())
             }
-            Err(ClaimError::AlreadyClaimed) => Err(Refusal::new(
+            (Err(ClaimError::AlreadyClaimed), _) => Err(Refusal::new(
                 "already_claimed",
                 "Another agent already claimed this chat.",
             )
             .about(&conversation)
             .into()),
-            Err(ClaimError::NotQueued) => Err(Refusal::new(
+            (Err(ClaimError::NotQueued), _) => Err(Refusal::new(
                 "not_queued",
                 "This chat is not waiting for an agent.",
             )
@@ -235,6 +252,8 @@ impl Agent {
                     .into(),
             );
         };
+        // Audited first: a transfer that cannot be recorded does not happen.
+        self.audited("chat.transfer", &conversation, true).await?;
         self.state
             .writer
             .set_handoff(
@@ -246,7 +265,6 @@ impl Agent {
         self.state
             .hub
             .transfer(&conversation, target.id, &target.name);
-        self.record("chat.transfer", &conversation, true).await;
         tracing::info!(conversation = %conversation, to = target.id.0, "chat transferred");
         Ok(())
     }

@@ -51,6 +51,13 @@ enum Delivery {
     Agent(mpsc::Sender<AgentEvent>, AgentEvent),
 }
 
+/// A chat taken off the queue for an agent whose claim is not yet final.
+pub struct Reserved {
+    entry: Entry,
+    index: usize,
+    name: String,
+}
+
 /// The queue and the live sockets of this node.
 #[derive(Default)]
 pub struct Hub {
@@ -188,33 +195,71 @@ impl Hub {
         agent: StaffId,
         name: &str,
     ) -> Result<Duration, ClaimError> {
+        let held = self.reserve(conversation, agent, name)?;
+        Ok(self.confirm(held))
+    }
+
+    /// The first half of a claim: takes the chat off the queue and holds it
+    /// for `agent`, so no other agent can claim it, but tells nobody yet.
+    /// Then [`Hub::confirm`] it (the patient sees the agent join), or
+    /// [`Hub::put_back`] it where it was (nobody saw anything).
+    pub fn reserve(
+        &self,
+        conversation: &ConversationId,
+        agent: StaffId,
+        name: &str,
+    ) -> Result<Reserved, ClaimError> {
+        let mut s = self.lock();
+        let Some(index) = s.queue.iter().position(|e| &e.conversation == conversation) else {
+            return Err(if s.assigned.contains_key(conversation) {
+                ClaimError::AlreadyClaimed
+            } else {
+                ClaimError::NotQueued
+            });
+        };
+        let entry = s.queue.remove(index);
+        s.assigned
+            .insert(conversation.clone(), (agent, name.to_owned()));
+        Ok(Reserved {
+            entry,
+            index,
+            name: name.to_owned(),
+        })
+    }
+
+    /// Completes a reserved claim: the queue and the patient hear of it.
+    /// Returns how long the patient waited.
+    pub fn confirm(&self, held: Reserved) -> Duration {
+        let Reserved { entry, name, .. } = held;
+        let conversation = &entry.conversation;
         let (waited, outbox) = {
             let mut s = self.lock();
-            let Some(index) = s.queue.iter().position(|e| &e.conversation == conversation) else {
-                return Err(if s.assigned.contains_key(conversation) {
-                    ClaimError::AlreadyClaimed
-                } else {
-                    ClaimError::NotQueued
-                });
-            };
-            let entry = s.queue.remove(index);
             let waited = entry.since.elapsed();
             s.waits.record(waited);
-            s.assigned
-                .insert(conversation.clone(), (agent, name.to_owned()));
             let mut outbox = queue_changed(&s);
             for tx in patient_senders(&s, conversation) {
                 outbox.push(Delivery::Patient(
                     tx,
-                    PatientEvent::AgentJoined {
-                        name: name.to_owned(),
-                    },
+                    PatientEvent::AgentJoined { name: name.clone() },
                 ));
             }
             (waited, outbox)
         };
         self.deliver(outbox);
-        Ok(waited)
+        waited
+    }
+
+    /// Undoes a reserved claim: the chat waits again at its old place.
+    pub fn put_back(&self, held: Reserved) {
+        let outbox = {
+            let mut s = self.lock();
+            s.assigned.remove(&held.entry.conversation);
+            let at = held.index.min(s.queue.len());
+            s.queue.insert(at, held.entry);
+            // Others may have been sent a queue without it meanwhile.
+            queue_changed(&s)
+        };
+        self.deliver(outbox);
     }
 
     /// Moves an assigned conversation to another agent.

@@ -276,7 +276,9 @@ mod tests {
     #[tokio::test]
     async fn side_records_between_appends_keep_every_outcome_and_the_audit_chain() {
         let store = Store::connect("sqlite::memory:").await.unwrap();
+        let key = crate::store::AuditKey::new(b"a-test-audit-key-000").unwrap();
         let (writer, _task) = Writer::spawn(store.clone());
+        let writer = writer.with_audit_key(key.clone());
         let c = writer
             .start_conversation(None, TokenDigest([1; 32]), None, Lang::En)
             .await
@@ -316,7 +318,8 @@ mod tests {
                 .seq,
             1
         );
-        assert_eq!(store.verify_audit().await.unwrap(), Ok(2));
+        let report = store.verify_audit(&key, None).await.unwrap().unwrap();
+        assert_eq!((report.legacy, report.keyed), (0, 2));
         let actors: Vec<String> = store
             .audit("0000", "9999", 10)
             .await

@@ -30,7 +30,7 @@ use crate::staff::{Account, Role, StaffId};
 use crate::transcript::NewMessage;
 
 pub use appointments::{Appointment, NewAppointment};
-pub use audit::{AuditEntry, AuditRecord};
+pub use audit::{AuditEntry, AuditKey, AuditRecord, ChainError, ChainReport, key_matches};
 pub use fault::{Fault, Health, Status as StorageStatus};
 pub use handoff::{
     Callback, Channel, ConversationInfo, HandoffChange, NewCallback, Note, OpenHandoff,
@@ -169,9 +169,10 @@ pub enum WriteOp {
         dry_run: bool,
         reply: oneshot::Sender<StoreResult<Purged>>,
     },
-    /// Appends to the hash-chained audit log.
+    /// Appends to the hash-chained audit log, linked under `key`.
     Audit {
         entry: AuditEntry,
+        key: AuditKey,
         reply: oneshot::Sender<StoreResult<()>>,
     },
     /// A hand-over attempt (`outcome`: queued, offline or alerted).
@@ -453,9 +454,19 @@ impl Store {
         dispatch!(self, s => s.audit(from, to, limit).await)
     }
 
-    /// `Ok(count)` when the chain is intact, `Err(id)` at the first broken row.
-    pub async fn verify_audit(&self) -> StoreResult<Result<u64, i64>> {
-        dispatch!(self, s => s.verify_audit().await)
+    /// Walks the whole audit chain under `key`: what it holds when it is
+    /// intact (and whether `expected_head` is in it), or where it breaks.
+    pub async fn verify_audit(
+        &self,
+        key: &AuditKey,
+        expected_head: Option<&str>,
+    ) -> StoreResult<Result<ChainReport, ChainError>> {
+        dispatch!(self, s => s.verify_audit(key, expected_head).await)
+    }
+
+    /// The audit log's newest row.
+    pub async fn audit_head(&self) -> StoreResult<Option<AuditRecord>> {
+        dispatch!(self, s => s.audit_head().await)
     }
 
     /// The visitor with this verified identity, if any.

@@ -149,7 +149,9 @@ pub(super) async fn apply(
             .rows_affected();
             pending(reply, exactly_one(changed))
         }
-        WriteOp::Audit { entry, reply } => pending(reply, super::audit::append(tx, entry).await?),
+        WriteOp::Audit { entry, key, reply } => {
+            pending(reply, super::audit::append(tx, entry, &key).await?)
+        }
         WriteOp::Rate {
             conversation,
             score,

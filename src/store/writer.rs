@@ -32,6 +32,8 @@ const PROBE_EVERY: std::time::Duration = std::time::Duration::from_secs(1);
 pub struct Writer {
     tx: mpsc::Sender<WriteOp>,
     health: Health,
+    /// What audit rows are linked under; without it, audit writes fail.
+    audit_key: Option<super::AuditKey>,
 }
 
 impl Writer {
@@ -40,7 +42,18 @@ impl Writer {
         let (tx, rx) = mpsc::channel(QUEUE_DEPTH);
         let health = Health::default();
         let task = tokio::spawn(run(store, rx, health.clone()));
-        (Writer { tx, health }, task)
+        let writer = Writer {
+            tx,
+            health,
+            audit_key: None,
+        };
+        (writer, task)
+    }
+
+    /// This writer, linking audit rows under `key`.
+    pub fn with_audit_key(mut self, key: super::AuditKey) -> Writer {
+        self.audit_key = Some(key);
+        self
     }
 
     /// Whether writes are committing, and why not.
@@ -207,8 +220,15 @@ impl Writer {
         .await
     }
 
+    /// Appends an audit row; refused when this writer has no audit key.
     pub async fn audit(&self, entry: super::AuditEntry) -> StoreResult<()> {
-        self.submit(|reply| WriteOp::Audit { entry, reply }).await
+        let Some(key) = self.audit_key.clone() else {
+            return Err(StoreError::Other(anyhow::anyhow!(
+                "no audit key: audit rows cannot be written"
+            )));
+        };
+        self.submit(|reply| WriteOp::Audit { entry, key, reply })
+            .await
     }
 
     /// Purges what is older than `cutoff` (a dry run only counts).

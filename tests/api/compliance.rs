@@ -264,3 +264,206 @@ async fn purge_removes_old_transcripts_and_appointments_and_keeps_the_rest() {
         "the audit log is kept"
     );
 }
+
+/// The app's database opened around the server, with the audit log's
+/// append-only triggers dropped, as an admin with database access could.
+async fn without_triggers(app: &crate::helpers::TestApp, triggers: &[&str]) -> sqlx::SqlitePool {
+    let pool = sqlx::SqlitePool::connect(&app.database_url())
+        .await
+        .unwrap();
+    for trigger in triggers {
+        sqlx::query(&format!("DROP TRIGGER {trigger}"))
+            .execute(&pool)
+            .await
+            .unwrap();
+    }
+    pool
+}
+
+/// Every link recomputed, as someone with the database but not the key
+/// would: as plain SHA-256 (`keyed` None) or as an HMAC under a guess.
+async fn relink(pool: &sqlx::SqlitePool, keyed: Option<&[u8]>) {
+    use hmac::{Hmac, Mac};
+    use sha2::{Digest, Sha256};
+    type Row = (i64, String, String, String, String, String, String);
+    let rows: Vec<Row> = sqlx::query_as(
+        "SELECT id, at, actor, role, action, target, outcome FROM audit_log ORDER BY id",
+    )
+    .fetch_all(pool)
+    .await
+    .unwrap();
+    let hex = |b: &[u8]| b.iter().map(|x| format!("{x:02x}")).collect::<String>();
+    let mut prev = "0".repeat(64);
+    for (id, at, actor, role, action, target, outcome) in rows {
+        let parts = [&prev, &at, &actor, &role, &action, &target, &outcome];
+        let mut bytes = Vec::new();
+        for p in parts {
+            bytes.extend((p.len() as u64).to_be_bytes());
+            bytes.extend(p.as_bytes());
+        }
+        let hash = match keyed {
+            Some(key) => {
+                let mut mac = Hmac::<Sha256>::new_from_slice(key).unwrap();
+                mac.update(&bytes);
+                hex(&mac.finalize().into_bytes())
+            }
+            None => hex(&Sha256::digest(&bytes)),
+        };
+        sqlx::query("UPDATE audit_log SET prev_hash = ?, hash = ?, keyed = ? WHERE id = ?")
+            .bind(&prev)
+            .bind(&hash)
+            .bind(keyed.is_some())
+            .bind(id)
+            .execute(pool)
+            .await
+            .unwrap();
+        prev = hash;
+    }
+}
+
+/// The chain is keyed with a secret outside the database: an admin who
+/// edits a row and re-links the whole log is caught, and cutting entries
+/// off the end is caught against a head exported earlier.
+#[tokio::test]
+async fn rewriting_the_log_without_its_key_or_cutting_it_short_is_caught() {
+    let app = spawn_app().await;
+    let maria = app.staff("maria", "agent").await;
+    claimed_by_maria(&app, &maria).await;
+    let head = app.cli(&["audit", "head"], "").await;
+    assert!(
+        head.status.success(),
+        "{}",
+        String::from_utf8_lossy(&head.stderr)
+    );
+    let head = String::from_utf8_lossy(&head.stdout).trim().to_owned();
+    assert_eq!(head.len(), 64, "{head}");
+    let ok = app
+        .cli(&["audit", "verify", "--expect-head", &head], "")
+        .await;
+    assert!(
+        ok.status.success(),
+        "{}",
+        String::from_utf8_lossy(&ok.stdout)
+    );
+    let later = app.staff("lee", "agent").await;
+    claimed_by_maria(&app, &later).await;
+
+    let pool = without_triggers(&app, &["audit_log_no_update"]).await;
+    sqlx::query("UPDATE audit_log SET actor = 'nobody' WHERE actor = 'maria'")
+        .execute(&pool)
+        .await
+        .unwrap();
+    for guess in [None, Some(b"a-guessed-audit-key".as_slice())] {
+        relink(&pool, guess).await;
+        let caught = app.cli(&["audit", "verify"], "").await;
+        let said = String::from_utf8_lossy(&caught.stdout).to_string();
+        assert_eq!(caught.status.code(), Some(1), "{guess:?}: {said}");
+        assert!(said.starts_with("TAMPERED"), "{said}");
+    }
+
+    // Rows cut off the end leave an intact chain, but not the exported head.
+    let fresh = spawn_app().await;
+    let agent = fresh.staff("maria", "agent").await;
+    claimed_by_maria(&fresh, &agent).await;
+    let out = fresh.cli(&["audit", "head"], "").await;
+    let head = String::from_utf8_lossy(&out.stdout).trim().to_owned();
+    let pool = without_triggers(&fresh, &["audit_log_no_delete"]).await;
+    sqlx::query("DELETE FROM audit_log WHERE id = (SELECT MAX(id) FROM audit_log)")
+        .execute(&pool)
+        .await
+        .unwrap();
+    assert!(fresh.cli(&["audit", "verify"], "").await.status.success());
+    let cut = fresh
+        .cli(&["audit", "verify", "--expect-head", &head], "")
+        .await;
+    assert_eq!(cut.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&cut.stdout).contains("expected head is not in the log"));
+    let garbled = fresh
+        .cli(&["audit", "verify", "--expect-head", "abc"], "")
+        .await;
+    assert_eq!(garbled.status.code(), Some(2));
+}
+
+/// The invariant: staff access that cannot be audited does not happen. A
+/// claim whose audit row cannot be written is refused and undone before the
+/// patient or the queue hear of it; the chat still waits, and is claimed
+/// once the log can be written again.
+#[tokio::test]
+async fn a_claim_that_cannot_be_audited_does_not_happen() {
+    let app = spawn_app().await;
+    let maria = app.staff("maria", "agent").await;
+    let mut agent = app.console(&maria).await;
+    let mut patient = app.chat().await;
+    patient.start().await;
+    patient.say("p1", "I want to talk to a person").await;
+    let conversation = agent.queue_of(1).await[0]["conversation"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+
+    let pool = sqlx::SqlitePool::connect(&app.database_url())
+        .await
+        .unwrap();
+    sqlx::query(
+        "CREATE TRIGGER audit_broken BEFORE INSERT ON audit_log
+         BEGIN SELECT RAISE(ABORT, 'disk trouble'); END",
+    )
+    .execute(&pool)
+    .await
+    .unwrap();
+    agent
+        .send_json(json!({"type": "claim", "conversation": conversation}))
+        .await;
+    let refused = agent.until_error().await;
+    assert_eq!(refused["code"], "unavailable", "{refused}");
+    assert_eq!(agent.queue_of(1).await[0]["conversation"], conversation);
+    // The patient never heard an agent join.
+    patient
+        .send_json(json!({"type": "say", "id": "p2", "text": "hello?"}))
+        .await;
+    loop {
+        let frame = patient.recv().await;
+        assert_ne!(frame["type"], "agent_joined", "{frame}");
+        if frame["type"] == "ack" && frame["id"] == "p2" {
+            break;
+        }
+    }
+
+    sqlx::query("DROP TRIGGER audit_broken")
+        .execute(&pool)
+        .await
+        .unwrap();
+    agent
+        .send_json(json!({"type": "claim", "conversation": conversation}))
+        .await;
+    agent.until("claimed").await;
+    patient.until("agent_joined").await;
+}
+
+/// A log written before the chain was keyed: the first start with a key
+/// anchors it (one keyed entry covers every earlier link), and from then on
+/// it verifies, saying how many entries are only SHA-256 linked.
+#[tokio::test]
+async fn a_log_from_before_keying_is_anchored_on_the_next_start() {
+    let mut app = spawn_app().await;
+    let maria = app.staff("maria", "agent").await;
+    claimed_by_maria(&app, &maria).await;
+    app.stop().await;
+    let pool = without_triggers(&app, &["audit_log_no_update"]).await;
+    relink(&pool, None).await;
+    let before: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM audit_log")
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    let unanchored = app.cli(&["audit", "verify"], "").await;
+    assert_eq!(unanchored.status.code(), Some(1));
+
+    app.start_again().await;
+    let anchored = app.cli(&["audit", "verify"], "").await;
+    let said = String::from_utf8_lossy(&anchored.stdout).to_string();
+    assert!(anchored.status.success(), "{said}");
+    assert!(
+        said.contains(&format!("({before} from before keying")),
+        "{said}"
+    );
+}

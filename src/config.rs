@@ -250,6 +250,11 @@ pub struct Limits {
     )]
     pub chat_bookings_per_address: u32,
 
+    /// Chat bookings and refused attempts within 10 minutes that alert
+    /// supervisors in the console (and /metrics); 0 turns the alert off.
+    #[arg(long, env = "FRONTDESK_CHAT_BOOKING_BURST", default_value_t = 20)]
+    pub chat_booking_burst: u32,
+
     /// Patient messages one conversation may hold; beyond, `say` is refused
     /// with `conversation_full` and the patient starts a new one.
     #[arg(long, env = "FRONTDESK_MAX_MESSAGES_PER_CONVERSATION", default_value_t = 500, value_parser = clap::value_parser!(u32).range(1..=100_000))]

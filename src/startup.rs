@@ -80,6 +80,7 @@ impl Application {
                     per_visitor: limits.chat_bookings_per_visitor,
                     per_contact: limits.chat_bookings_per_contact,
                     per_address: limits.chat_bookings_per_address,
+                    burst: limits.chat_booking_burst,
                 }),
         );
         let (shutdown_tx, shutdown) = watch::channel(false);

@@ -568,6 +568,13 @@
     // locked or unreachable); the server says when it works again.
     ui.storageBanner = h('div', { class: 'storage-banner', role: 'alert', testid: 'storage-banner', hidden: true });
     app.appendChild(ui.storageBanner);
+    // Supervisors and admins: many chat bookings in a short time (someone
+    // may be filling the calendar). Stays until dismissed.
+    ui.burstText = h('p', { class: 'burst-text' });
+    ui.burstBanner = h('div', { class: 'burst-banner', role: 'alert', testid: 'booking-alert', hidden: true },
+      ui.burstText,
+      h('button', { type: 'button', class: 'btn', onclick: () => { ui.burstBanner.hidden = true; } }, 'Dismiss'));
+    app.appendChild(ui.burstBanner);
 
     // Main area with three views
     ui.main = h('main', { id: 'main', tabindex: '-1' });
@@ -751,8 +758,21 @@
       case 'released': return onReleased(f);
       case 'error': return onError(f);
       case 'storage': return renderStorage(f);
+      case 'booking_alert': return renderBurst(f);
       default: return undefined; // unknown frame types are ignored
     }
+  }
+
+  function renderBurst(f) {
+    const n = (v) => (Number.isFinite(Number(v)) ? Number(v) : 0);
+    const when = f.at ? new Date(f.at) : null;
+    const time = when && !isNaN(when) ? ' (at ' + when.toLocaleTimeString([], { hour: 'numeric', minute: '2-digit' }) + ')' : '';
+    const plural = (k, one, many) => k + ' ' + (k === 1 ? one : many);
+    ui.burstText.textContent = 'Unusual booking activity in the chat' + time + ': ' +
+      plural(n(f.bookings), 'booking', 'bookings') + ' and ' +
+      plural(n(f.refused), 'attempt', 'attempts') + ' refused by the daily limits within ' +
+      n(f.minutes) + ' minutes. Check Appointments for bookings nobody called about, and cancel ones that look made up.';
+    ui.burstBanner.hidden = false;
   }
 
   function renderStorage(s) {

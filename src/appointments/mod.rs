@@ -4,6 +4,7 @@
 //! twice at once.
 
 pub mod api;
+pub mod burst;
 pub mod ics;
 pub mod slots;
 
@@ -82,6 +83,8 @@ pub struct Scheduler {
     by_address: std::sync::Mutex<std::collections::HashMap<std::net::IpAddr, Vec<Timestamp>>>,
     /// Chat bookings refused by a limit since start (for /metrics).
     limited: std::sync::atomic::AtomicU64,
+    /// Many chat bookings in a short time: supervisors are alerted.
+    bursts: burst::BurstWatch,
 }
 
 /// Bookings one chat visitor, one phone number or e-mail address, and one
@@ -92,6 +95,9 @@ pub struct ChatBookingLimits {
     pub per_visitor: u32,
     pub per_contact: u32,
     pub per_address: u32,
+    /// Chat bookings and refused attempts within 10 minutes that alert
+    /// supervisors; 0 turns the alert off.
+    pub burst: u32,
 }
 
 impl Default for ChatBookingLimits {
@@ -100,6 +106,7 @@ impl Default for ChatBookingLimits {
             per_visitor: 3,
             per_contact: 3,
             per_address: 10,
+            burst: 20,
         }
     }
 }
@@ -121,12 +128,19 @@ impl Scheduler {
             limits: ChatBookingLimits::default(),
             by_address: Default::default(),
             limited: Default::default(),
+            bursts: burst::BurstWatch::new(ChatBookingLimits::default().burst),
         }
     }
 
     pub fn with_limits(mut self, limits: ChatBookingLimits) -> Self {
         self.limits = limits;
+        self.bursts = burst::BurstWatch::new(limits.burst);
         self
+    }
+
+    /// Unusual chat booking activity, for supervisors.
+    pub fn bursts(&self) -> &burst::BurstWatch {
+        &self.bursts
     }
 
     /// Chat bookings refused by a daily limit since the server started.
@@ -174,8 +188,8 @@ impl Scheduler {
         if let Some(which) = which {
             self.limited
                 .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-            // A burst from one place is something a supervisor should see.
             tracing::warn!(limit = which, "chat booking refused: daily limit reached");
+            self.bursts.record(true, now);
             return Err(BookError::Limit);
         }
         Ok(())
@@ -274,6 +288,7 @@ impl Scheduler {
             .store_booking(slot, patient, Source::Chat, conversation, None)
             .await?;
         self.count_address(client);
+        self.bursts.record(false, Timestamp::now());
         Ok(booked)
     }
 

@@ -10,6 +10,7 @@ use futures_util::{SinkExt, StreamExt};
 use tracing::Instrument;
 
 use super::protocol::{self, ConsoleFrame};
+use crate::appointments::burst::BookingBurst;
 use crate::chat::protocol::MessageView;
 use crate::queue::{AgentEvent, AgentLink};
 use crate::staff::sessions::{SessionToken, StaffSession};
@@ -43,6 +44,11 @@ async fn serve(socket: WebSocket, state: AppState, session: StaffSession, token:
     storage.borrow_and_update();
     let (sink, mut stream) = socket.split();
     let mut link: AgentLink = state.hub.connect_agent(session.staff, &session.name);
+    // Booking bursts are for those who watch the numbers.
+    let mut bursts = session
+        .role
+        .reads_all_transcripts()
+        .then(|| state.scheduler.bursts().subscribe());
     let mut agent = Agent {
         state,
         session,
@@ -81,6 +87,11 @@ async fn serve(socket: WebSocket, state: AppState, session: StaffSession, token:
                     };
                     if let Err(exit) = step { break exit; }
                 }
+                Some(burst) = next_burst(&mut bursts) => {
+                    if let Err(exit) = agent.send(&ConsoleFrame::BookingAlert { burst }).await {
+                        break exit;
+                    }
+                }
                 Ok(()) = storage.changed() => {
                     let view = protocol::StorageView::from(&*storage.borrow_and_update());
                     if let Err(exit) = agent.send(&ConsoleFrame::Storage { storage: view }).await {
@@ -104,6 +115,23 @@ async fn serve(socket: WebSocket, state: AppState, session: StaffSession, token:
             .await;
     }
     tracing::info!("console disconnected");
+}
+
+/// The next booking burst, for a console that watches them; never for one
+/// that does not.
+async fn next_burst(
+    bursts: &mut Option<tokio::sync::watch::Receiver<Option<(jiff::Timestamp, BookingBurst)>>>,
+) -> Option<BookingBurst> {
+    let Some(rx) = bursts.as_mut() else {
+        return std::future::pending().await;
+    };
+    if rx.changed().await.is_err() {
+        *bursts = None;
+        return None;
+    }
+    rx.borrow_and_update()
+        .as_ref()
+        .map(|(_, burst)| burst.clone())
 }
 
 /// Completes once the flag is (or was) set, or its sender is gone.
@@ -133,6 +161,11 @@ impl Agent {
             storage: protocol::StorageView::from(&self.state.writer.health().status()),
         };
         self.send(&hello).await?;
+        if self.session.role.reads_all_transcripts()
+            && let Some(burst) = self.state.scheduler.bursts().recent(jiff::Timestamp::now())
+        {
+            self.send(&ConsoleFrame::BookingAlert { burst }).await?;
+        }
         for conversation in self.state.hub.held_by(self.session.staff) {
             self.send_claimed(&conversation).await?;
         }

@@ -204,6 +204,11 @@ pub enum ConsoleFrame {
         /// Whether messages can be saved right now.
         storage: StorageView,
     },
+    /// Unusual booking activity in the chat (supervisors and admins only).
+    BookingAlert {
+        #[serde(flatten)]
+        burst: crate::appointments::burst::BookingBurst,
+    },
     /// Saving stopped working, or works again (shown as a banner).
     Storage {
         #[serde(flatten)]

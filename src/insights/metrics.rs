@@ -121,6 +121,11 @@ pub async fn scrape(
         "# HELP frontdesk_chat_bookings_limited_total Chat bookings refused by a daily limit (a burst from one visitor, contact or address).\n# TYPE frontdesk_chat_bookings_limited_total counter\nfrontdesk_chat_bookings_limited_total {}",
         state.scheduler.limited()
     );
+    let _ = writeln!(
+        out,
+        "# HELP frontdesk_chat_booking_bursts_total Times chat bookings and refused attempts within 10 minutes reached FRONTDESK_CHAT_BOOKING_BURST (supervisors were alerted).\n# TYPE frontdesk_chat_booking_bursts_total counter\nfrontdesk_chat_booking_bursts_total {}",
+        state.scheduler.bursts().count()
+    );
     m.bot_reply.render(
         "frontdesk_bot_reply_seconds",
         "Time from a patient message to the bot's last reply.",

@@ -2,30 +2,9 @@
 
 use serde_json::{Value, json};
 
-use crate::helpers::{Chat, TestApp, spawn_app};
+use crate::helpers::{TestApp, spawn_app};
 
-/// Sends a message (with an optional choice) and returns the replies that
-/// follow its ack, up to the last one offering choices or the `n`th.
-pub(crate) async fn turn(chat: &mut Chat, id: &str, text: &str, choice: Option<&str>) -> Value {
-    let mut frame = json!({"type": "say", "id": id, "text": text});
-    if let Some(c) = choice {
-        frame["choice"] = json!(c);
-    }
-    chat.send_json(frame).await;
-    chat.expect("ack").await;
-    chat.expect("reply").await
-}
-
-pub(crate) fn choice_values(reply: &Value) -> Vec<String> {
-    reply["choices"]
-        .as_array()
-        .map(|c| {
-            c.iter()
-                .map(|c| c["value"].as_str().unwrap().to_owned())
-                .collect()
-        })
-        .unwrap_or_default()
-}
+pub(crate) use crate::helpers::{choice_values, turn};
 
 async fn first_slot(app: &TestApp, kind: &str) -> String {
     let slots: Vec<Value> = reqwest::get(app.url(&format!("/api/slots?type={kind}&days=7")))

@@ -6,9 +6,10 @@
 use frontdesk::config::ModelMode;
 use frontdesk::semantic::ModelStatus;
 use jiff::civil::Weekday;
-use serde_json::Value;
+use serde_json::{Value, json};
 
 use crate::booking::{choice_values, offered_starts, turn};
+use crate::helpers::book_in_chat;
 use crate::helpers::{TestApp, bundled_knowledge, model_dir_or_skip, spawn_app_with};
 
 async fn clinic_app() -> TestApp {
@@ -147,24 +148,6 @@ async fn with_the_model_a_kind_no_listed_word_names_is_understood() {
     assert!(text(&next).starts_with("For a sick visit:"), "{next}");
 }
 
-/// Books the first open sick visit in the chat, to `contact`; returns the
-/// last reply (the confirmation, or the refusal).
-async fn book_in_chat(chat: &mut crate::helpers::Chat, contact: &str) -> Value {
-    turn(chat, "x1", "I need an appointment", None).await;
-    turn(chat, "x2", "Sick visit", Some("type:sick-visit")).await;
-    let slots = turn(chat, "x3", "First available", Some("provider:any")).await;
-    let pick = choice_values(&slots)[0].clone();
-    turn(chat, "x4", "that one", Some(&pick)).await;
-    turn(chat, "x5", "Ana Ruiz", None).await;
-    turn(chat, "x6", "03/14/1985", None).await;
-    turn(chat, "x7", contact, None).await;
-    let last = turn(chat, "x8", "Text", Some("channel:text")).await;
-    if !text(&last).contains("Book it") {
-        return last;
-    }
-    turn(chat, "x9", "Yes, book it", Some("confirm:yes")).await
-}
-
 /// A hundred sockets from one address cannot fill the calendar: past the
 /// daily limit the chat refuses kindly and offers a person, and /metrics
 /// counts the refusal for supervisors.
@@ -207,4 +190,49 @@ async fn chat_bookings_to_one_contact_are_capped_per_day() {
     second.start().await;
     let refused = book_in_chat(&mut second, "555-010-0009").await;
     assert!(text(&refused).contains("can't book more"), "{refused}");
+}
+
+/// Many chat bookings in a short time (each under its own caps) alert the
+/// supervisors and admins in their consoles, once a window, and /metrics
+/// counts it; agents working chats are not interrupted.
+#[tokio::test]
+async fn a_burst_of_chat_bookings_alerts_supervisors() {
+    let app = spawn_app_with(|s| {
+        s.limits.chat_booking_burst = 3;
+        s.limits.chat_bookings_per_address = 2;
+        s.metrics_token = Some("scrape".into());
+    })
+    .await;
+    let mut supervisor = app.console(&app.staff("sam", "supervisor").await).await;
+    let mut agent = app.console(&app.staff("maria", "agent").await).await;
+    for contact in ["555-010-0011", "555-010-0012", "555-010-0013"] {
+        let mut chat = app.chat().await;
+        chat.start().await;
+        book_in_chat(&mut chat, contact).await;
+    }
+    let alert = supervisor.until("booking_alert").await;
+    assert_eq!(
+        (&alert["bookings"], &alert["refused"], &alert["minutes"]),
+        (&json!(2), &json!(1), &json!(10)),
+        "{alert}"
+    );
+    // The agent's console got no alert before answering its next frame.
+    agent
+        .send_json(json!({"type": "claim", "conversation": "not-a-chat"}))
+        .await;
+    loop {
+        let frame = agent.recv().await;
+        assert_ne!(frame["type"], "booking_alert", "{frame}");
+        if frame["type"] == "error" {
+            break;
+        }
+    }
+    // An admin who signs in later still sees it.
+    let mut admin = app.console(&app.login_admin().await).await;
+    admin.until("booking_alert").await;
+    let metrics = crate::helpers::scrape_metrics(app.addr, "scrape").await;
+    assert!(
+        metrics.contains("frontdesk_chat_booking_bursts_total 1"),
+        "{metrics}"
+    );
 }

@@ -132,3 +132,48 @@ async fn an_agent_sees_a_banner_while_messages_cannot_be_saved() {
         .wait_for(&format!("{banner}.hidden"), "the banner to go")
         .await;
 }
+
+/// A supervisor at the console sees a burst of chat bookings as a banner
+/// that says what happened and what to check, and can dismiss it.
+#[tokio::test]
+async fn a_supervisor_sees_a_burst_of_chat_bookings() {
+    let browser = browser_or_skip!();
+    let app = crate::common::spawn_app_with(|s| s.limits.chat_booking_burst = 2).await;
+    app.staff("sam", "supervisor").await;
+    browser.sign_in(&app.url("/console"), "sam").await;
+    for contact in ["555-010-0021", "555-010-0022"] {
+        let mut chat = app.chat().await;
+        chat.start().await;
+        crate::common::book_in_chat(&mut chat, contact).await;
+    }
+    browser
+        .wait_for(
+            "!document.querySelector('[data-testid=booking-alert]').hidden",
+            "the booking alert",
+        )
+        .await;
+    let said = browser
+        .js("return document.querySelector('[data-testid=booking-alert]').textContent;")
+        .await;
+    let said = said.as_str().unwrap_or_default();
+    assert!(
+        said.contains("2 bookings and 0 attempts refused by the daily limits within 10 minutes"),
+        "{said}"
+    );
+    browser
+        .client
+        .find(Locator::XPath(
+            "//*[@data-testid='booking-alert']//button[normalize-space()='Dismiss']",
+        ))
+        .await
+        .expect("a Dismiss button")
+        .click()
+        .await
+        .expect("Dismiss is clickable");
+    browser
+        .wait_for(
+            "document.querySelector('[data-testid=booking-alert]').hidden",
+            "the banner goes away",
+        )
+        .await;
+}

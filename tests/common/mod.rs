@@ -675,3 +675,49 @@ pub fn copy_dir(from: &Path, to: &Path) {
         }
     }
 }
+
+/// Sends a message (with an optional choice) and returns the first reply
+/// after its ack.
+pub async fn turn(chat: &mut Chat, id: &str, text: &str, choice: Option<&str>) -> Value {
+    let mut frame = json!({"type": "say", "id": id, "text": text});
+    if let Some(c) = choice {
+        frame["choice"] = json!(c);
+    }
+    chat.send_json(frame).await;
+    chat.expect("ack").await;
+    chat.expect("reply").await
+}
+
+/// The values of a reply's choices.
+pub fn choice_values(reply: &Value) -> Vec<String> {
+    reply["choices"]
+        .as_array()
+        .map(|c| {
+            c.iter()
+                .map(|c| c["value"].as_str().unwrap().to_owned())
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// Books the first open sick visit in a started chat, to `contact`; returns
+/// the last reply (the confirmation, or the refusal).
+pub async fn book_in_chat(chat: &mut Chat, contact: &str) -> Value {
+    turn(chat, "x1", "I need an appointment", None).await;
+    turn(chat, "x2", "Sick visit", Some("type:sick-visit")).await;
+    let slots = turn(chat, "x3", "First available", Some("provider:any")).await;
+    let pick = choice_values(&slots)[0].clone();
+    turn(chat, "x4", "that one", Some(&pick)).await;
+    turn(chat, "x5", "Ana Ruiz", None).await;
+    turn(chat, "x6", "03/14/1985", None).await;
+    turn(chat, "x7", contact, None).await;
+    let last = turn(chat, "x8", "Text", Some("channel:text")).await;
+    if !last["text"]
+        .as_str()
+        .unwrap_or_default()
+        .contains("Book it")
+    {
+        return last;
+    }
+    turn(chat, "x9", "Yes, book it", Some("confirm:yes")).await
+}

@@ -11,6 +11,7 @@ use std::collections::HashMap;
 
 use serde::Serialize;
 
+use crate::knowledge::health_words::HealthWords;
 use crate::knowledge::normalize;
 use crate::lang::Lang;
 
@@ -68,12 +69,12 @@ type Forming = (Vec<String>, Vec<String>, HashMap<String, usize>);
 
 /// Greedy grouping: a question joins the first group whose words it shares
 /// at least half of (Jaccard ≥ 0.5); largest groups first.
-pub fn group(questions: &[String]) -> Vec<Group> {
+pub fn group(questions: &[String], health_words: &HealthWords) -> Vec<Group> {
     let mut groups: Vec<Forming> = Vec::new();
     // Word → the groups whose key has it.
     let mut index: HashMap<String, Vec<usize>> = HashMap::new();
     for q in questions {
-        let q = crate::safety::redact_personal::redact_personal(q);
+        let q = crate::safety::redact_personal::redact_personal(q, health_words);
         let words = content_words(&q);
         let mut candidates: Vec<usize> = words
             .iter()
@@ -149,7 +150,7 @@ mod tests {
         .iter()
         .map(|s| s.to_string())
         .collect();
-        let g = group(&qs);
+        let g = group(&qs, &HealthWords::default());
         assert_eq!(g[0].count, 2, "{g:?}");
         assert!(g[0].label.contains("parking"));
         assert_eq!(g.iter().map(|g| g.count).sum::<usize>(), 4);
@@ -165,7 +166,7 @@ mod tests {
         .iter()
         .map(|s| s.to_string())
         .collect();
-        let g = group(&qs);
+        let g = group(&qs, &HealthWords::default());
         let shown = format!("{g:?}");
         for gone in ["Rosa", "Delgado", "metformin", "name]"] {
             let in_labels = g.iter().any(|g| g.label.contains(gone));
@@ -183,7 +184,7 @@ mod tests {
         let qs: Vec<String> = (0..20_000)
             .map(|i| format!("question w{i} x{} y{}", i / 2, i / 3))
             .collect();
-        let g = group(&qs);
+        let g = group(&qs, &HealthWords::default());
         assert!(!g.is_empty());
         assert!(g.len() <= MAX_GROUPS);
     }

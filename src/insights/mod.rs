@@ -18,6 +18,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
 use crate::http::HttpError;
+use crate::knowledge::health_words::HealthWords;
 use crate::staff::Role;
 use crate::staff::sessions::StaffSession;
 use crate::state::AppState;
@@ -92,9 +93,11 @@ async fn insights(
         .insight_facts(&from.to_string(), &to.to_string())
         .await?;
     // Grouping thousands of questions is CPU work: off the async runtime.
-    let report = tokio::task::spawn_blocking(move || compute(&facts, Timestamp::now()))
-        .await
-        .map_err(|e| HttpError::Internal(e.into()))?;
+    let health_words = state.engine.knowledge().snapshot().health_words();
+    let report =
+        tokio::task::spawn_blocking(move || compute(&facts, &health_words, Timestamp::now()))
+            .await
+            .map_err(|e| HttpError::Internal(e.into()))?;
     if csv_wanted {
         return Ok(csv(&report.daily));
     }
@@ -181,7 +184,7 @@ pub struct Day {
     pub csat: Option<f64>,
 }
 
-pub fn compute(f: &Facts, now: Timestamp) -> Report {
+pub fn compute(f: &Facts, health_words: &HealthWords, now: Timestamp) -> Report {
     let total = f.conversations.len();
     let handed = |id: &str| f.escalations.contains_key(id) || f.with_callback.contains(id);
     let self_served: Vec<_> = f.conversations.iter().filter(|c| !handed(&c.id)).collect();
@@ -341,7 +344,7 @@ pub fn compute(f: &Facts, now: Timestamp) -> Report {
         appointments: json!({"booked": f.appointments_booked, "cancelled": f.appointments_cancelled,
                              "rescheduled": f.appointments_rescheduled}),
         answers,
-        unanswered: groups::group(&f.unanswered),
+        unanswered: groups::group(&f.unanswered, health_words),
         unanswered_grouped: f.unanswered.len(),
         unanswered_total: f.unanswered_total,
         daily,

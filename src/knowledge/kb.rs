@@ -21,6 +21,8 @@ pub struct Kb {
     pub problems: usize,
     pub built_at: SystemTime,
     pub build_time: Duration,
+    /// Words that say something private about a patient's health.
+    health_words: Arc<super::health_words::HealthWords>,
     /// The articles' embeddings, attached once computed; until then (or
     /// without a model) questions are decided from their words.
     meaning: std::sync::OnceLock<Meaning>,
@@ -35,6 +37,7 @@ impl Kb {
             problems: 0,
             built_at: SystemTime::now(),
             build_time: Duration::ZERO,
+            health_words: Arc::default(),
             meaning: std::sync::OnceLock::new(),
         }
     }
@@ -62,8 +65,14 @@ impl Kb {
             problems: load.problems.len(),
             built_at: SystemTime::now(),
             build_time: started.elapsed(),
+            health_words: Arc::new(load.health_words.clone()),
             meaning: std::sync::OnceLock::new(),
         })
+    }
+
+    /// The knowledge base's list of private health words (`health-words.txt`).
+    pub fn health_words(&self) -> Arc<super::health_words::HealthWords> {
+        self.health_words.clone()
     }
 
     /// Every language's index, for embedding the articles.

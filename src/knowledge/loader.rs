@@ -11,6 +11,8 @@ use super::synonyms::Synonyms;
 
 /// Name of the synonyms file at the top of the knowledge directory.
 pub const SYNONYMS_FILE: &str = "synonyms.txt";
+/// Name of the file of private health words at the top of the directory.
+pub const HEALTH_WORDS_FILE: &str = "health-words.txt";
 /// Article files larger than this are refused.
 pub const MAX_FILE_BYTES: u64 = 1 << 20;
 /// Most article files read; a directory with more is refused past this.
@@ -33,6 +35,7 @@ pub struct LoadResult {
     /// Unique ids, ordered by path.
     pub articles: Vec<Loaded>,
     pub synonyms: Synonyms,
+    pub health_words: super::health_words::HealthWords,
     /// Errors and warnings, ordered by path and line.
     pub problems: Vec<Problem>,
 }
@@ -112,6 +115,16 @@ pub fn load_dir(dir: &Path, previous: &HashMap<PathBuf, Loaded>) -> std::io::Res
             syn_problems
                 .into_iter()
                 .map(|p| Problem::new(&syn_path, p.line, p.message)),
+        );
+    }
+    let words_path = dir.join(HEALTH_WORDS_FILE);
+    if let Ok(text) = std::fs::read_to_string(&words_path) {
+        let (words, word_problems) = super::health_words::HealthWords::parse(&text);
+        result.health_words = words;
+        problems.extend(
+            word_problems
+                .into_iter()
+                .map(|p| Problem::new(&words_path, p.line, p.message)),
         );
     }
     let mut ids: HashMap<String, PathBuf> = HashMap::new();

@@ -20,6 +20,7 @@ pub mod article;
 pub mod check;
 mod decide;
 pub mod fit;
+pub mod health_words;
 pub mod import;
 mod index;
 mod kb;

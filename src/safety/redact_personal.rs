@@ -3,14 +3,17 @@
 //! [`redact`](super::redact::redact), a name the patient introduces ("my
 //! name is Ana Ruiz", "me llamo Ana"), dates written in words ("March 3rd
 //! 1985", "3 de marzo"), ages ("45 years old", "tengo 45 años"), and words
-//! that reveal a condition or a medication ("my HIV meds", "metformin").
+//! that reveal a condition or a medication ("my HIV meds", "metformin"):
+//! a built-in list, and the knowledge base's own `health-words.txt`.
 //! What is replaced becomes a bracketed placeholder; the rest of the
 //! question stays readable, so editors still see what was asked.
 
+use crate::knowledge::health_words::HealthWords;
 use crate::knowledge::normalize::fold;
 
-/// `text` with identifiers and personal health words replaced.
-pub fn redact_personal(text: &str) -> String {
+/// `text` with identifiers and personal health words (built-in, or in
+/// `listed`) replaced.
+pub fn redact_personal(text: &str, listed: &HealthWords) -> String {
     let basic = super::redact::redact(text);
     let tokens: Vec<&str> = basic.split_whitespace().collect();
     let bare: Vec<String> = tokens.iter().map(|t| fold(strip(t))).collect();
@@ -37,7 +40,7 @@ pub fn redact_personal(text: &str) -> String {
             i += n;
             continue;
         }
-        if is_health_word(&bare[i]) {
+        if is_health_word(&bare[i]) || listed.contains(&bare[i]) {
             out.push(with_trailing("[health]", tokens[i]));
             i += 1;
             continue;
@@ -379,14 +382,18 @@ mod tests {
             ("do you validate parking", "do you validate parking"),
         ];
         for (text, want) in cases {
-            assert_eq!(redact_personal(text), want, "{text}");
+            assert_eq!(
+                redact_personal(text, &HealthWords::default()),
+                want,
+                "{text}"
+            );
         }
     }
 
     proptest::proptest! {
         #[test]
         fn never_panics(text in "\\PC{0,300}") {
-            let _ = redact_personal(&text);
+            let _ = redact_personal(&text, &HealthWords::default());
         }
 
         #[test]
@@ -396,7 +403,7 @@ mod tests {
             intro in proptest::sample::select(vec!["my name is", "me llamo", "mi nombre es", "I'm", "this is"]),
             then in proptest::sample::select(vec!["and I need a refill", "y necesito una cita", ", can I book", ""]),
         ) {
-            let r = redact_personal(&format!("hello {intro} {first} {last} {then}"));
+            let r = redact_personal(&format!("hello {intro} {first} {last} {then}"), &HealthWords::default());
             proptest::prop_assert!(!r.contains(&first), "{}", r);
             proptest::prop_assert!(!r.contains(&last), "{}", r);
         }
@@ -408,10 +415,27 @@ mod tests {
             year in 1930u32..2025,
             years in 1u32..110,
         ) {
-            let r = redact_personal(&format!("born {month} {day} {year}, I am {years} years old"));
+            let r = redact_personal(&format!("born {month} {day} {year}, I am {years} years old"), &HealthWords::default());
             proptest::prop_assert!(!r.contains(&year.to_string()), "{}", r);
             proptest::prop_assert!(!r.to_lowercase().contains(month), "{}", r);
             proptest::prop_assert!(!r.contains(&format!(" {years} ")), "{}", r);
+        }
+
+        #[test]
+        fn the_knowledge_bases_health_words_never_survive(
+            word in "[a-z]{4,12}",
+            case in proptest::sample::select(vec!["lower", "Title", "UPPER"]),
+            around in proptest::sample::select(vec![("my ", " is worse"), ("¿el ", " es grave?"), ("", ".")]),
+        ) {
+            let (listed, _) = HealthWords::parse(&word);
+            let shown = match case {
+                "Title" => word[..1].to_uppercase() + &word[1..],
+                "UPPER" => word.to_uppercase(),
+                _ => word.clone(),
+            };
+            let r = redact_personal(&format!("{}{shown}{}", around.0, around.1), &listed);
+            let left = r.split_whitespace().any(|t| fold(strip(t)) == word);
+            proptest::prop_assert!(!left, "{}", r);
         }
     }
 }

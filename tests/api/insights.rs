@@ -203,6 +203,40 @@ async fn editors_see_unanswered_questions_without_names_ages_or_health_words() {
     }
 }
 
+/// A condition the built-in list does not know is replaced once an editor
+/// adds it to the knowledge base's `health-words.txt`, without a restart.
+#[tokio::test]
+async fn the_knowledge_bases_own_health_words_are_replaced_at_once() {
+    let kb = tempfile::tempdir().unwrap();
+    crate::helpers::copy_dir(&crate::helpers::knowledge_dir(), kb.path());
+    let dir = kb.path().to_path_buf();
+    let app = crate::helpers::spawn_app_with(|s| s.data.knowledge = dir).await;
+    let mut chat = started(&app).await;
+    ask(&mut chat, "u1", "does the piano room help my eczema", None).await;
+    let editor = app.staff("ed", "editor").await;
+    let unanswered = |v: Value| v["knowledge"]["unanswered"].to_string();
+    let before = unanswered(insights_as(&app, &editor).await);
+    assert!(before.contains("eczema"), "{before}");
+
+    let mut reloads = app.knowledge.subscribe_reloads();
+    reloads.borrow_and_update();
+    std::fs::write(
+        kb.path().join("health-words.txt"),
+        "# conditions our articles mention\neczema, psoriasis\n",
+    )
+    .unwrap();
+    tokio::time::timeout(std::time::Duration::from_secs(15), reloads.changed())
+        .await
+        .expect("reloaded in time")
+        .unwrap();
+    let after = unanswered(insights_as(&app, &editor).await);
+    assert!(!after.contains("eczema"), "{after}");
+    assert!(
+        after.contains("piano") && after.contains("[health]"),
+        "{after}"
+    );
+}
+
 #[tokio::test]
 async fn metrics_are_off_by_default_and_need_the_token_when_on() {
     let off = spawn_app().await;

@@ -43,7 +43,7 @@ use tokio::sync::{mpsc, oneshot, watch};
 
 pub use article::{Article, ArticleId, BadArticleId};
 pub use decide::{
-    Candidate, Decision, DecisionSettings, Scored, confidences, decide_ranked, rerank,
+    Candidate, Decision, DecisionSettings, Scored, agreement, confidences, decide_ranked, rerank,
 };
 pub use kb::Kb;
 pub use meaning::Closeness;

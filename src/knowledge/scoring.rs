@@ -81,12 +81,19 @@ pub fn semantic_scale(cosine: f32) -> f32 {
 pub struct Calibration {
     /// Share of relevance that comes from meaning (0 for words alone).
     pub semantic_share: f32,
-    /// Answer confidence σ(a0 + a_match·m + a_margin·d + a_sem·s + a_sem_margin·ds).
+    /// Share of meaning that comes from the closest phrasing (the rest from
+    /// the article's passage).
+    pub phrasing_share: f32,
+    /// Answer confidence σ(a0 + a_match·m + a_margin·d + a_sem·s +
+    /// a_sem_margin·ds + a_agree·g), where g is the share of the three
+    /// signals (words, passage meaning, closest phrasing by meaning) whose
+    /// own best candidate this one is.
     pub a0: f32,
     pub a_match: f32,
     pub a_margin: f32,
     pub a_sem: f32,
     pub a_sem_margin: f32,
+    pub a_agree: f32,
     /// Choice confidence σ(c0 + c_match·m + c_sem·s).
     pub c0: f32,
     pub c_match: f32,
@@ -101,11 +108,13 @@ impl Calibration {
     /// Words alone (fitted on covidq-dev before meaning was added).
     pub const LEXICAL: Calibration = Calibration {
         semantic_share: 0.0,
+        phrasing_share: 0.0,
         a0: A0,
         a_match: A_MATCH,
         a_margin: A_MARGIN,
         a_sem: 0.0,
         a_sem_margin: 0.0,
+        a_agree: 0.0,
         c0: C0,
         c_match: C_MATCH,
         c_sem: 0.0,
@@ -120,33 +129,39 @@ impl Calibration {
     /// fold fitted without the questions it is judged on), on that set and
     /// on covidq-dev.
     pub const HYBRID: Calibration = Calibration {
-        semantic_share: 0.7,
-        a0: -2.105,
-        a_match: 3.713,
-        a_margin: 4.354,
-        a_sem: 2.865,
-        a_sem_margin: 0.986,
-        c0: -2.208,
-        c_match: 4.473,
-        c_sem: 5.273,
-        answer_threshold: 0.851,
-        clarify_threshold: 0.425,
+        semantic_share: 0.6,
+        phrasing_share: 0.5,
+        a0: -2.505,
+        a_match: 2.454,
+        a_margin: 2.205,
+        a_sem: 3.246,
+        a_sem_margin: 2.236,
+        a_agree: 1.540,
+        c0: -2.073,
+        c_match: 3.419,
+        c_sem: 6.519,
+        answer_threshold: 0.822,
+        clarify_threshold: 0.374,
     };
 
     /// A candidate's relevance, for ranking.
     pub fn relevance(&self, f: &Features) -> f32 {
-        (1.0 - self.semantic_share) * f.relevance() + self.semantic_share * f.semantic
+        let phrasing = semantic_scale(f.closeness.phrasing);
+        let meaning = (1.0 - self.phrasing_share) * f.semantic + self.phrasing_share * phrasing;
+        (1.0 - self.semantic_share) * f.relevance() + self.semantic_share * meaning
     }
 
     /// Confidence that the candidate with `f` is the right answer, given its
-    /// relevance margin `d` and meaning margin `ds` over the best other one.
-    pub fn confidence(&self, f: &Features, d: f32, ds: f32) -> f32 {
+    /// relevance margin `d` and meaning margin `ds` over the best other
+    /// one, and the share `agree` of signals that rank it first.
+    pub fn confidence(&self, f: &Features, d: f32, ds: f32, agree: f32) -> f32 {
         sigmoid(
             self.a0
                 + self.a_match * f.match_score()
                 + self.a_margin * d
                 + self.a_sem * f.semantic
-                + self.a_sem_margin * ds,
+                + self.a_sem_margin * ds
+                + self.a_agree * agree,
         )
     }
 
@@ -255,7 +270,7 @@ mod tests {
     #[test]
     fn confidence_grows_with_match_and_margin() {
         let c = Calibration::LEXICAL;
-        let confidence = |f: Features, d: f32| c.confidence(&f, d, 0.0);
+        let confidence = |f: Features, d: f32| c.confidence(&f, d, 0.0, 0.0);
         assert!(confidence(f(0.9), 0.2) > confidence(f(0.5), 0.2));
         assert!(confidence(f(0.7), 0.3) > confidence(f(0.7), 0.0));
         assert!((0.0..=1.0).contains(&confidence(f(f32::NAN), 0.0)));

@@ -106,9 +106,10 @@ fn fit_calibration(train: &[&Case], semantic: bool) -> Calibration {
         vec![0.0]
     };
     // The mix of words and meaning that ranks the right article highest.
-    let mrr = |share: f32| -> f64 {
+    let mrr = |(share, phrasing): (f32, f32)| -> f64 {
         let cal = Calibration {
             semantic_share: share,
+            phrasing_share: phrasing,
             ..Calibration::LEXICAL
         };
         train
@@ -123,13 +124,23 @@ fn fit_calibration(train: &[&Case], semantic: bool) -> Calibration {
             })
             .sum()
     };
-    let share = shares
+    let phrasings: &[f32] = if semantic {
+        &[0.0, 0.25, 0.5, 0.75]
+    } else {
+        &[0.0]
+    };
+    let mixes: Vec<(f32, f32)> = shares
+        .iter()
+        .flat_map(|s| phrasings.iter().map(move |p| (*s, *p)))
+        .collect();
+    let (share, phrasing) = mixes
         .iter()
         .copied()
         .max_by(|a, b| mrr(*a).total_cmp(&mrr(*b)))
-        .unwrap_or(0.0);
+        .unwrap_or((0.0, 0.0));
     let mut cal = Calibration {
         semantic_share: share,
+        phrasing_share: phrasing,
         ..Calibration::LEXICAL
     };
     // The confidence model, on each question's top candidate.
@@ -145,8 +156,9 @@ fn fit_calibration(train: &[&Case], semantic: bool) -> Calibration {
                 .map(|s| s.features.semantic)
                 .fold(0.0, f32::max);
         let m = top.features.match_score();
+        let agree = knowledge::agreement(&ranked)[0];
         xa.push(if semantic {
-            vec![m, d, s1, ds]
+            vec![m, d, s1, ds, agree]
         } else {
             vec![m, d]
         });
@@ -161,6 +173,7 @@ fn fit_calibration(train: &[&Case], semantic: bool) -> Calibration {
     cal.a_margin = a[2];
     cal.a_sem = a.get(3).copied().unwrap_or(0.0);
     cal.a_sem_margin = a.get(4).copied().unwrap_or(0.0);
+    cal.a_agree = a.get(5).copied().unwrap_or(0.0);
     cal.c0 = c[0];
     cal.c_match = c[1];
     cal.c_sem = c.get(2).copied().unwrap_or(0.0);

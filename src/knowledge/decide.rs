@@ -131,6 +131,19 @@ pub struct Semantic<'a> {
 /// Articles closest in meaning that join the word candidates.
 const SEMANTIC_CANDIDATES: usize = 10;
 
+/// The [`SEMANTIC_CANDIDATES`] articles (of `n`) with the highest `score`,
+/// without sorting them all (a knowledge base may hold tens of thousands).
+fn nearest(n: usize, score: impl Fn(usize) -> f32) -> Vec<usize> {
+    let mut ords: Vec<usize> = (0..n).collect();
+    if n > SEMANTIC_CANDIDATES {
+        ords.select_nth_unstable_by(SEMANTIC_CANDIDATES - 1, |a, b| {
+            score(*b).total_cmp(&score(*a))
+        });
+        ords.truncate(SEMANTIC_CANDIDATES);
+    }
+    ords
+}
+
 /// Candidates for `text` in one language's index, best first: what the
 /// words find, and with `semantic`, what is closest in meaning.
 pub fn rank(
@@ -155,9 +168,11 @@ pub fn rank(
     let closeness = semantic.map(|s| s.articles.closeness(s.query));
     let mut pool: Vec<(usize, f32)> = hits;
     if let Some(close) = &closeness {
-        let mut by_meaning: Vec<usize> = (0..close.len()).collect();
-        by_meaning.sort_by(|a, b| close[*b].passage.total_cmp(&close[*a].passage));
-        for ord in by_meaning.into_iter().take(SEMANTIC_CANDIDATES) {
+        // The closest by passage and the closest by phrasing: each finds
+        // right articles the other misses.
+        let by_passage = nearest(close.len(), |o| close[o].passage);
+        let by_phrasing = nearest(close.len(), |o| close[o].phrasing);
+        for ord in by_passage.into_iter().chain(by_phrasing) {
             if !pool.iter().any(|(o, _)| *o == ord) {
                 pool.push((ord, 0.0));
             }

@@ -131,16 +131,16 @@ impl Calibration {
     pub const HYBRID: Calibration = Calibration {
         semantic_share: 0.6,
         phrasing_share: 0.5,
-        a0: -2.505,
-        a_match: 2.454,
-        a_margin: 2.205,
-        a_sem: 3.246,
-        a_sem_margin: 2.236,
-        a_agree: 1.540,
+        a0: -2.520,
+        a_match: 2.451,
+        a_margin: 2.192,
+        a_sem: 3.235,
+        a_sem_margin: 2.169,
+        a_agree: 1.584,
         c0: -2.073,
         c_match: 3.419,
         c_sem: 6.519,
-        answer_threshold: 0.822,
+        answer_threshold: 0.825,
         clarify_threshold: 0.374,
     };
 

@@ -253,7 +253,10 @@ impl Hub {
     pub fn put_back(&self, held: Reserved) {
         let outbox = {
             let mut s = self.lock();
-            s.assigned.remove(&held.entry.conversation);
+            // Released meanwhile (the patient ended the chat): nothing to put back.
+            if s.assigned.remove(&held.entry.conversation).is_none() {
+                return;
+            }
             let at = held.index.min(s.queue.len());
             s.queue.insert(at, held.entry);
             // Others may have been sent a queue without it meanwhile.

@@ -109,3 +109,44 @@ async fn agents_see_the_queue_on_connect_and_on_every_change() {
     drop(agent);
     assert_eq!(hub.agents_online(), 0);
 }
+
+#[tokio::test]
+async fn a_reserved_claim_put_back_keeps_its_place_and_tells_the_patient_nothing() {
+    let hub = Hub::new();
+    let first = waiting(Reason::PatientRequest);
+    let second = waiting(Reason::PatientRequest);
+    hub.enqueue(first.clone());
+    hub.enqueue(second.clone());
+    let mut link = hub.connect_patient(&first.conversation);
+    let held = hub
+        .reserve(&first.conversation, StaffId(1), "Maria")
+        .unwrap();
+    // Held: nobody else can claim it.
+    assert_eq!(
+        hub.claim(&first.conversation, StaffId(2), "Lee"),
+        Err(ClaimError::AlreadyClaimed)
+    );
+    hub.put_back(held);
+    let order: Vec<_> = hub.queue().into_iter().map(|q| q.conversation).collect();
+    assert_eq!(
+        order,
+        [
+            first.conversation.to_string(),
+            second.conversation.to_string()
+        ]
+    );
+    // The patient heard positions, never an agent joining.
+    while let Ok(event) = link.events.try_recv() {
+        assert!(
+            !matches!(event, PatientEvent::AgentJoined { .. }),
+            "{event:?}"
+        );
+    }
+    // Released while held (the patient left): nothing comes back.
+    let held = hub
+        .reserve(&first.conversation, StaffId(1), "Maria")
+        .unwrap();
+    hub.release(&first.conversation, "patient_ended");
+    hub.put_back(held);
+    assert_eq!(hub.queue().len(), 1);
+}

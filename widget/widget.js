@@ -102,7 +102,7 @@ const STR = {
     tooLong: 'This message is too long. Please keep it under 2,000 characters.',
     full: 'This chat has reached its length limit. Please start a new chat, or ask for a person.',
     earlier: 'Show earlier messages',
-    signIn: 'Your sign-in on this page has expired. Reload the page to continue your conversation.',
+    signIn: 'We could not confirm your sign-in on this page (it may have expired). Reload the page to continue your conversation.',
     reload: 'Reload page',
     rejected: 'This message could not be sent. Please rephrase it and try again.',
     queued: (n, s) => 'You are number ' + n + ' in line.' +
@@ -136,7 +136,7 @@ const STR = {
     tooLong: 'Este mensaje es demasiado largo. Use menos de 2000 caracteres.',
     full: 'Este chat llegó a su límite de mensajes. Inicie un chat nuevo o pida hablar con una persona.',
     earlier: 'Mostrar mensajes anteriores',
-    signIn: 'Su sesi\u00f3n en esta p\u00e1gina ha caducado. Vuelva a cargar la p\u00e1gina para continuar su conversaci\u00f3n.',
+    signIn: 'No pudimos confirmar su sesi\u00f3n en esta p\u00e1gina (puede haber caducado). Vuelva a cargar la p\u00e1gina para continuar su conversaci\u00f3n.',
     reload: 'Volver a cargar',
     rejected: 'No se pudo enviar este mensaje. Escr\u00edbalo de otra forma e int\u00e9ntelo de nuevo.',
     queued: (n, s) => 'Usted es el n\u00famero ' + n + ' en la fila.' +

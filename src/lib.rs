@@ -4,9 +4,12 @@
 //!
 //! # Layout
 //!
+//! - [`appointments`]: open slots from the clinic schedule, booking, cancelling
+//!   and moving appointments (with the chat's daily caps and burst alert), the
+//!   appointments API and calendar files.
 //! - [`cli`]: the command line; `main` only dispatches to it.
 //! - [`clinic`]: the clinic facts file: name, time zone, chat hours.
-//! - [`compliance`]: the audit log API and the retention purge.
+//! - [`compliance`]: the audit log API, its key, and the retention purge.
 //! - [`config`]: settings, each with a flag, an environment variable and a default.
 //! - [`startup`]: builds the [`startup::Application`] and runs it until shutdown.
 //! - [`state`]: [`state::AppState`], the cheap-clone handles every handler shares.
@@ -19,7 +22,8 @@
 //! - [`semantic`]: the sentence-embedding model, a shared component with a budget.
 //! - [`queue`]: who waits for a person, who holds which chat, and whom to tell.
 //! - [`staff`]: console accounts, roles, passwords, sessions.
-//! - [`store`]: the database behind one type, and the group-commit writer task.
+//! - [`store`]: the database behind one type, and the group-commit writer task;
+//!   today SQLite only (see the README on where its code lives).
 //! - [`transcript`]: messages and senders, as every layer understands them.
 //! - [`insights`]: KPIs for supervisors and editors, from the store's records.
 //! - [`ids`]: identifiers and secrets, parsed once at the edge.

@@ -11,9 +11,11 @@
 //! - [`clinic`]: the clinic facts file: name, time zone, chat hours.
 //! - [`compliance`]: the audit log API, its key, and the retention purge.
 //! - [`config`]: settings, each with a flag, an environment variable and a default.
-//! - [`startup`]: builds the [`startup::Application`] and runs it until shutdown.
+//! - [`startup`]: builds the [`startup::Application`] (and its router) and runs
+//!   it until shutdown, with the tasks that run beside it.
 //! - [`state`]: [`state::AppState`], the cheap-clone handles every handler shares.
-//! - [`http`]: routes, pages, security headers, sign-in and the one HTTP error type.
+//! - [`http`]: what every handler shares: the one HTTP error type, the client's
+//!   address, sign-in, pages, `/health`, same-origin checks, security headers.
 //! - [`chat`]: the patient WebSocket and its wire protocol.
 //! - [`console`]: the agent console's socket and HTTP API, with access checks.
 //! - [`dialog`]: what the bot says next; knows no wire format.

@@ -1,17 +1,17 @@
-//! The HTTP surface: assembles every route, and the headers every response
-//! carries.
+//! What every HTTP handler shares: the one error type, the client's
+//! address, sign-in, the pages, `/health`, the same-origin check and the
+//! headers every response carries. It imports none of the features' folders;
+//! the router that joins them is built in `startup::routes`.
 
 pub mod auth;
 pub mod client;
 pub mod error;
 pub mod pages;
 
-use axum::Router;
 use axum::extract::{Request, State};
 use axum::http::{HeaderValue, StatusCode, header};
-use axum::middleware::{self, Next};
+use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
 use serde_json::json;
 
 pub use error::HttpError;
@@ -19,34 +19,12 @@ pub use error::HttpError;
 use crate::state::AppState;
 use crate::store::{Fault, StorageStatus};
 
-/// Every route of the server.
-pub fn router(state: AppState) -> Router {
-    Router::new()
-        .merge(pages::routes())
-        .merge(crate::chat::routes())
-        .merge(auth::routes())
-        .merge(crate::console::routes())
-        .merge(crate::appointments::api::routes())
-        .merge(crate::compliance::routes())
-        .merge(crate::insights::routes())
-        .route("/health", get(health))
-        .layer(middleware::from_fn_with_state(
-            state.clone(),
-            refuse_cross_site_writes,
-        ))
-        .layer(middleware::from_fn_with_state(
-            state.clone(),
-            security_headers,
-        ))
-        .with_state(state)
-}
-
 /// Liveness and readiness: 200 while the database answers and writes
 /// commit, 503 with `"storage": "failing"` and the fault's code while they
 /// do not, so a load balancer stops sending new chats. Also says which
 /// knowledge generation is serving, so a deploy script or `frontdesk
 /// loadtest --reload` can tell when an edit has been picked up.
-async fn health(State(state): State<AppState>) -> Response {
+pub async fn health(State(state): State<AppState>) -> Response {
     let store = state.writer.health();
     let fault = match store.status() {
         StorageStatus::Failing { fault, since } => Some((fault, Some(since))),
@@ -93,7 +71,7 @@ async fn health(State(state): State<AppState>) -> Response {
 /// agent. A browser says where a request came from (`Sec-Fetch-Site`, or
 /// else `Origin`); a request with neither is not from a browser (an
 /// integration) and carries no ambient cookie to abuse.
-async fn refuse_cross_site_writes(
+pub async fn refuse_cross_site_writes(
     State(state): State<AppState>,
     request: Request,
     next: Next,
@@ -154,7 +132,11 @@ fn origin_matches(origin: Option<&str>, host: Option<&str>, public_url: Option<&
 /// Strict defaults for every response; pages only load what this server
 /// serves, the console cannot be framed at all, and HSTS is sent when the
 /// server is reached over https.
-async fn security_headers(State(state): State<AppState>, request: Request, next: Next) -> Response {
+pub async fn security_headers(
+    State(state): State<AppState>,
+    request: Request,
+    next: Next,
+) -> Response {
     let console = request.uri().path().starts_with("/console");
     let mut response = next.run(request).await;
     let headers = response.headers_mut();

@@ -1,5 +1,15 @@
 //! Building and running the server: bind, connect, start the writer, serve
 //! until told to stop, then shut down in order.
+//!
+//! - `prepare`: what is read or set up once before serving (the queue, the
+//!   first admin, the audit key, the clinic and safety files);
+//! - `tasks`: what runs beside the server until shutdown (sweeps, account
+//!   checks, following knowledge edits, the safety examples);
+//! - `routes`: every route and the layers every response passes.
+
+mod prepare;
+mod routes;
+mod tasks;
 
 use std::future::Future;
 use std::net::SocketAddr;
@@ -11,19 +21,19 @@ use tokio::sync::{Semaphore, mpsc, watch};
 use tokio::task::JoinHandle;
 
 use crate::chat::origin::OriginPolicy;
-use crate::clinic::{Clinic, ClinicHandle};
+use crate::clinic::ClinicHandle;
 use crate::compliance::key::Missing;
 use crate::config::Settings;
 use crate::dialog::Engine;
 use crate::knowledge::Knowledge;
-use crate::queue::{Hub, Waiting};
-use crate::safety::{Rules, SafetyHandle};
+use crate::safety::SafetyHandle;
 use crate::staff::sessions::Sessions;
 use crate::staff::throttle::LoginThrottle;
-use crate::staff::{Role, password};
 use crate::state::AppState;
-use crate::store::AuditKey;
 use crate::store::{Store, Writer};
+
+use prepare::{ensure_an_admin, key_the_audit_log, load_clinic, load_safety, restore_queue};
+use tasks::{ExampleBuilder, end_disabled_sessions, follow_knowledge_files, sweep_sessions};
 
 /// A server, bound and ready to run.
 pub struct Application {
@@ -212,7 +222,7 @@ impl Application {
             state.store.clone(),
             state.shutdown.clone(),
         ));
-        let router = crate::http::router(state).into_make_service_with_connect_info::<SocketAddr>();
+        let router = routes::router(state).into_make_service_with_connect_info::<SocketAddr>();
         let stopping = async move {
             signal.await;
             tracing::info!("shutting down: closing chats");
@@ -235,248 +245,6 @@ impl Application {
         }
         tracing::info!("shutdown complete");
         Ok(())
-    }
-}
-
-/// Checks that `key` is the audit log's key, and anchors rows from before
-/// the log was keyed under it (one keyed row after them covers them all).
-/// A key that does not match stops the start: rows written under it could
-/// never be verified together with the ones before.
-async fn key_the_audit_log(store: &Store, writer: &Writer, key: &AuditKey) -> anyhow::Result<()> {
-    let newest = store.audit_head().await?;
-    match crate::store::key_matches(newest.as_ref(), key) {
-        Ok(true) => Ok(()),
-        Ok(false) => {
-            let entry = crate::store::AuditEntry {
-                actor: "frontdesk".into(),
-                role: "system".into(),
-                action: "audit.keyed".into(),
-                target: format!("entries up to {}", newest.map_or(0, |r| r.id)),
-                allowed: true,
-            };
-            writer.audit(entry).await?;
-            tracing::info!("the audit log's earlier entries are now anchored under its key");
-            Ok(())
-        }
-        Err(_) => anyhow::bail!(
-            "the audit log's newest entry does not verify under this audit key (key {}): either it is not the log's key, or the entry was changed. Set FRONTDESK_AUDIT_KEY or FRONTDESK_AUDIT_KEY_FILE to the log's key; `frontdesk audit verify` says more",
-            key.fingerprint()
-        ),
-    }
-}
-
-/// Reads clinic.toml; a broken file is logged and the defaults serve.
-fn load_clinic(dir: &std::path::Path) -> Clinic {
-    Clinic::load(dir).unwrap_or_else(|e| {
-        tracing::warn!(error = %e, "clinic.toml is invalid; using defaults until it is fixed");
-        Clinic::default()
-    })
-}
-
-/// Reads safety.toml; a broken file is logged and the built-in rules serve.
-fn load_safety(dir: &std::path::Path) -> Rules {
-    Rules::load(dir).unwrap_or_else(|e| {
-        tracing::error!(error = %e, "safety.toml is invalid; using the built-in rules until it is fixed");
-        Rules::built_in()
-    })
-}
-
-/// Re-reads clinic.toml and safety.toml whenever the knowledge directory
-/// reloads. A broken edit keeps the last good version.
-async fn follow_knowledge_files(
-    dir: std::path::PathBuf,
-    mut reloads: watch::Receiver<u64>,
-    clinic: ClinicHandle,
-    safety: SafetyHandle,
-    examples: ExampleBuilder,
-) {
-    while reloads.changed().await.is_ok() {
-        let d = dir.clone();
-        let Ok((fresh_clinic, fresh_safety)) =
-            tokio::task::spawn_blocking(move || (Clinic::load(&d), Rules::load(&d))).await
-        else {
-            continue;
-        };
-        match fresh_clinic {
-            Ok(fresh) => clinic.set(fresh),
-            Err(e) => {
-                tracing::warn!(error = %e, "clinic.toml is invalid; keeping the last good version")
-            }
-        }
-        match fresh_safety {
-            Ok(fresh) => safety.set(fresh),
-            Err(e) => {
-                tracing::error!(error = %e, "safety.toml is invalid; keeping the last good version")
-            }
-        }
-        let examples = examples.clone();
-        let _ = tokio::task::spawn_blocking(move || examples.build()).await;
-    }
-}
-
-/// Embeds the learned safety signal's examples (`safety-examples.tsv`) with
-/// the model, from a disk cache where it can, and swaps them in.
-#[derive(Clone)]
-struct ExampleBuilder {
-    dir: std::path::PathBuf,
-    embedder: crate::semantic::Embedder,
-    safety: SafetyHandle,
-    cache: Arc<std::sync::Mutex<crate::semantic::VectorCache>>,
-}
-
-impl ExampleBuilder {
-    fn new(
-        dir: std::path::PathBuf,
-        embedder: crate::semantic::Embedder,
-        safety: SafetyHandle,
-        cache: std::path::PathBuf,
-    ) -> Self {
-        let cache =
-            crate::semantic::VectorCache::open(Some(cache), crate::semantic::fetch::FILE_SHA256);
-        ExampleBuilder {
-            dir,
-            embedder,
-            safety,
-            cache: Arc::new(std::sync::Mutex::new(cache)),
-        }
-    }
-
-    /// Builds once the model has loaded (or gives up when it is missing).
-    fn spawn_when_ready(&self) {
-        let this = self.clone();
-        let spawned = std::thread::Builder::new()
-            .name("safety-examples".into())
-            .spawn(move || {
-                // The model may still be downloading or loading.
-                this.embedder.wait_settled(None);
-                this.build();
-            });
-        if let Err(e) = spawned {
-            tracing::error!(error = %e, "cannot start embedding the safety examples");
-        }
-    }
-
-    /// Blocking. Without the model, or with a broken file, the rules alone
-    /// (and the last good examples) serve.
-    fn build(&self) {
-        let Some(model) = self.embedder.model() else {
-            return;
-        };
-        let labelled = match crate::safety::load_examples(&self.dir) {
-            Ok(l) => l,
-            Err(e) => {
-                tracing::error!(error = %e, "safety-examples.tsv is invalid; keeping the last good examples");
-                return;
-            }
-        };
-        let Ok(mut cache) = self.cache.lock() else {
-            return;
-        };
-        match crate::safety::learned::Examples::build(&labelled, &model, &mut cache) {
-            Ok(examples) => {
-                tracing::info!(examples = examples.len(), "safety examples ready");
-                self.safety.set_examples(examples);
-            }
-            Err(e) => tracing::error!(error = %e, "cannot embed the safety examples"),
-        }
-    }
-}
-
-/// Rebuilds the queue and assignments from the store after a restart.
-async fn restore_queue(store: &Store) -> anyhow::Result<Arc<Hub>> {
-    let hub = Hub::new();
-    let open = store
-        .open_handoffs()
-        .await
-        .context("cannot read the agent queue")?;
-    let count = open.len();
-    for h in open {
-        match h.assigned {
-            Some((agent, name)) => hub.restore_assignment(h.conversation, agent, name),
-            None => {
-                hub.enqueue(Waiting {
-                    conversation: h.conversation,
-                    reason: h.reason,
-                    lang: h.lang,
-                    waited: std::time::Duration::from_secs(h.waited_s),
-                    preview: None,
-                });
-            }
-        }
-    }
-    if count > 0 {
-        tracing::info!(count, "restored queued and assigned chats");
-    }
-    Ok(hub)
-}
-
-/// Creates `admin` with a random password when there are no accounts at all.
-async fn ensure_an_admin(store: &Store) -> anyhow::Result<Option<String>> {
-    if store.count_staff().await? > 0 {
-        return Ok(None);
-    }
-    let secret = password::generate();
-    let hash = password::hash(secret.clone()).await?;
-    store.create_staff("admin", Role::Admin, &hash).await?;
-    tracing::info!("created the first admin account");
-    Ok(Some(secret))
-}
-
-/// Ends expired console sessions (closing their sockets), and forgets
-/// expired identity nonces, until shutdown.
-async fn sweep_sessions(
-    sessions: Arc<Sessions>,
-    nonces: Arc<crate::chat::identity::Nonces>,
-    mut shutdown: watch::Receiver<bool>,
-) {
-    let period = (sessions.idle_limit() / 4).clamp(
-        std::time::Duration::from_millis(250),
-        std::time::Duration::from_secs(30),
-    );
-    let mut tick = tokio::time::interval(period);
-    loop {
-        tokio::select! {
-            _ = tick.tick() => {
-                sessions.sweep();
-                nonces.sweep(jiff::Timestamp::now().as_second());
-            }
-            _ = shutdown.wait_for(|s| *s) => return,
-        }
-    }
-}
-
-/// How often live sessions' accounts are checked against the database.
-const ACCOUNT_CHECK: std::time::Duration = std::time::Duration::from_secs(2);
-
-/// Ends the sessions (closing the consoles, 4001) of accounts disabled or
-/// removed in the database, by this server or by `frontdesk agent disable`
-/// in another process, within [`ACCOUNT_CHECK`].
-async fn end_disabled_sessions(
-    sessions: Arc<Sessions>,
-    store: Store,
-    mut shutdown: watch::Receiver<bool>,
-) {
-    let mut tick = tokio::time::interval(ACCOUNT_CHECK);
-    loop {
-        tokio::select! {
-            _ = tick.tick() => {}
-            _ = shutdown.wait_for(|s| *s) => return,
-        }
-        let live = sessions.accounts();
-        if live.is_empty() {
-            continue;
-        }
-        // On a store error, the next tick tries again; requests re-check too.
-        let Ok(accounts) = store.list_staff().await else {
-            continue;
-        };
-        for id in live {
-            let active = accounts.iter().any(|a| a.id == id && !a.disabled);
-            if !active {
-                tracing::info!(staff = id.0, "account disabled; its sessions end");
-                sessions.end_all_for(id);
-            }
-        }
     }
 }
 

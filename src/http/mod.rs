@@ -184,6 +184,21 @@ pub async fn security_headers(
     response
 }
 
+/// `body` as a CSV file download named `filename`.
+pub fn csv_attachment(body: String, filename: &'static str) -> Response {
+    let mut response = body.into_response();
+    let h = response.headers_mut();
+    h.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/csv; charset=utf-8"),
+    );
+    let disposition = format!("attachment; filename=\"{filename}\"");
+    if let Ok(value) = HeaderValue::from_str(&disposition) {
+        h.insert(header::CONTENT_DISPOSITION, value);
+    }
+    response
+}
+
 #[cfg(test)]
 mod tests {
     use super::origin_matches;

@@ -1,16 +1,11 @@
 //! Prometheus metrics (text format 0.0.4), kept in atomics: no lock on the
-//! hot path. Off unless FRONTDESK_METRICS_TOKEN is set; then scrapes must
-//! send it as a bearer token.
+//! hot path. Served by `api::metrics` (off unless FRONTDESK_METRICS_TOKEN is
+//! set; then scrapes must send it as a bearer token).
 
 use std::fmt::Write;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
-use axum::extract::State;
-use axum::http::{HeaderMap, HeaderValue, header};
-use axum::response::{IntoResponse, Response};
-
-use crate::http::HttpError;
 use crate::state::AppState;
 
 /// A histogram with fixed buckets (upper bounds in seconds).
@@ -84,26 +79,8 @@ impl Default for Metrics {
     }
 }
 
-/// `GET /metrics`.
-pub async fn scrape(
-    State(state): State<AppState>,
-    headers: HeaderMap,
-) -> Result<Response, HttpError> {
-    let Some(token) = state
-        .settings
-        .metrics_token
-        .as_deref()
-        .filter(|t| !t.is_empty())
-    else {
-        return Err(HttpError::NotFound);
-    };
-    let sent = headers
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer "));
-    if !sent.is_some_and(|s| constant_time_eq(s.as_bytes(), token.as_bytes())) {
-        return Err(HttpError::Unauthorized);
-    }
+/// The text of a scrape: every counter, gauge and histogram.
+pub fn render(state: &AppState) -> String {
     let m = &state.metrics;
     let open = state.open_chats();
     let mut out = String::new();
@@ -196,14 +173,5 @@ pub async fn scrape(
         "How long claimed chats waited.",
         &mut out,
     );
-    let mut response = out.into_response();
-    response.headers_mut().insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("text/plain; version=0.0.4"),
-    );
-    Ok(response)
-}
-
-fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
-    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+    out
 }

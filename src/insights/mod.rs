@@ -1,124 +1,20 @@
 //! KPIs for supervisors and editors (docs/kpis.md): computed from the
 //! store's own records for a date range, served as JSON or CSV.
 
-mod drafts;
+pub mod api;
 mod groups;
 pub mod metrics;
 
+pub use api::routes;
+
 use std::collections::{BTreeMap, HashMap};
 
-use axum::extract::rejection::QueryRejection;
-use axum::extract::{Query, State};
-use axum::http::{HeaderValue, header};
-use axum::response::{IntoResponse, Response};
-use axum::routing::get;
-use axum::{Json, Router};
-use jiff::{Timestamp, ToSpan};
-use serde::{Deserialize, Serialize};
+use jiff::Timestamp;
+use serde::Serialize;
 use serde_json::{Value, json};
 
-use crate::http::HttpError;
 use crate::knowledge::health_words::HealthWords;
-use crate::staff::Role;
-use crate::staff::sessions::StaffSession;
-use crate::state::AppState;
 use crate::store::Facts;
-
-/// Longest date range one insights view covers.
-const MAX_RANGE_DAYS: i64 = 366;
-
-pub fn routes() -> Router<AppState> {
-    Router::new()
-        .route("/api/insights", get(insights))
-        .route("/api/insights/drafts", axum::routing::post(drafts::create))
-        .route("/metrics", get(metrics::scrape))
-}
-
-#[derive(Deserialize)]
-struct Range {
-    from: Option<String>,
-    to: Option<String>,
-    format: Option<String>,
-}
-
-async fn insights(
-    State(state): State<AppState>,
-    session: StaffSession,
-    query: Result<Query<Range>, QueryRejection>,
-) -> Result<Response, HttpError> {
-    let everything = matches!(session.role, Role::Supervisor | Role::Admin);
-    if !everything && session.role != Role::Editor {
-        return Err(HttpError::Forbidden(
-            "insights are for supervisors, admins and editors",
-        ));
-    }
-    let Query(q) = query?;
-    // The role split comes before any format: editors never get the daily
-    // conversation, escalation and satisfaction figures, in any form.
-    let csv_wanted = match q.format.as_deref() {
-        None | Some("json") => false,
-        Some("csv") if everything => true,
-        Some("csv") => {
-            return Err(HttpError::Forbidden(
-                "the CSV export is for supervisors and admins",
-            ));
-        }
-        Some(_) => return Err(HttpError::BadRequest("format is json or csv".into())),
-    };
-    let parse = |d: &Option<String>| {
-        d.as_deref()
-            .map(|s| {
-                s.parse::<jiff::civil::Date>()
-                    .map_err(|_| HttpError::BadRequest("dates are YYYY-MM-DD".into()))
-            })
-            .transpose()
-    };
-    let today = Timestamp::now().to_zoned(jiff::tz::TimeZone::UTC).date();
-    let to = parse(&q.to)?.unwrap_or_else(|| today.tomorrow().unwrap_or(today));
-    let from = parse(&q.from)?.unwrap_or_else(|| to.checked_sub(30.days()).unwrap_or(to));
-    if from >= to {
-        return Err(HttpError::BadRequest("from must be before to".into()));
-    }
-    // Days between two civil dates (Date::until counts in days).
-    if from
-        .until(to)
-        .map_or(true, |span| i64::from(span.get_days()) > MAX_RANGE_DAYS)
-    {
-        return Err(HttpError::BadRequest(format!(
-            "a range is at most {MAX_RANGE_DAYS} days"
-        )));
-    }
-    let facts = state
-        .store
-        .insight_facts(&from.to_string(), &to.to_string())
-        .await?;
-    // Grouping thousands of questions is CPU work: off the async runtime.
-    let health_words = state.engine.knowledge().snapshot().health_words();
-    let report =
-        tokio::task::spawn_blocking(move || compute(&facts, &health_words, Timestamp::now()))
-            .await
-            .map_err(|e| HttpError::Internal(e.into()))?;
-    if csv_wanted {
-        return Ok(csv(&report.daily));
-    }
-    let knowledge = json!({
-        "answers": report.answers,
-        "unanswered": report.unanswered,
-        "unanswered_grouped": report.unanswered_grouped,
-        "unanswered_total": report.unanswered_total,
-        "unanswered_limit": crate::store::MAX_UNANSWERED,
-    });
-    let body = if everything {
-        let mut v = serde_json::to_value(&report).unwrap_or(Value::Null);
-        v["knowledge"] = knowledge;
-        v["from"] = json!(from.to_string());
-        v["to"] = json!(to.to_string());
-        v
-    } else {
-        json!({ "from": from.to_string(), "to": to.to_string(), "knowledge": knowledge })
-    };
-    Ok(Json(body).into_response())
-}
 
 #[derive(Debug, Serialize, PartialEq)]
 pub struct Percentiles {
@@ -349,28 +245,6 @@ pub fn compute(f: &Facts, health_words: &HealthWords, now: Timestamp) -> Report 
         unanswered_total: f.unanswered_total,
         daily,
     }
-}
-
-fn csv(days: &[Day]) -> Response {
-    let mut body = String::from("date,conversations,self_served,escalated,ratings,csat\n");
-    for d in days {
-        let csat = d.csat.map(|c| c.to_string()).unwrap_or_default();
-        body.push_str(&format!(
-            "{},{},{},{},{},{}\n",
-            d.date, d.conversations, d.self_served, d.escalated, d.ratings, csat
-        ));
-    }
-    let mut response = body.into_response();
-    let h = response.headers_mut();
-    h.insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("text/csv; charset=utf-8"),
-    );
-    h.insert(
-        header::CONTENT_DISPOSITION,
-        HeaderValue::from_static("attachment; filename=\"insights.csv\""),
-    );
-    response
 }
 
 #[cfg(test)]

@@ -7,8 +7,8 @@ use fantoccini::elements::Element;
 use serde_json::{Value, json};
 
 use crate::a11y::{axe_source, axe_violations};
-use crate::common::spawn_app;
 use crate::harness::{Browser, browser_or_skip};
+use crate::helpers::spawn_app;
 
 async fn by_css(browser: &Browser, css: &str) -> Element {
     browser

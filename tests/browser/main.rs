@@ -5,9 +5,9 @@
 //! `chromium-driver`); without them each test prints a "skipped" line and
 //! passes, except under `CI=true`, where that is a failure.
 
-#[path = "../common/mod.rs"]
-mod common;
 mod harness;
+#[path = "../common/mod.rs"]
+mod helpers;
 mod insights;
 
 mod a11y;

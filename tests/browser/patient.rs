@@ -7,8 +7,8 @@ use fantoccini::wd::WebDriverCompatibleCommand;
 use serde_json::{Value, json};
 
 use crate::a11y::{axe_source, axe_violations};
-use crate::common::spawn_app;
 use crate::harness::{Browser, browser_or_skip};
+use crate::helpers::spawn_app;
 
 /// Records the widget's WebSocket traffic in `window.__sent` and
 /// `window.__got` (parsed frames). Run it before the widget connects: a

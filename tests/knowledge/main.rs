@@ -8,53 +8,32 @@ mod import;
 mod reload;
 mod safety_eval;
 
-use std::io::Write;
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Output, Stdio};
+#[path = "../common/mod.rs"]
+mod helpers;
+
+use std::path::PathBuf;
+use std::process::{Child, Output};
+
+pub use helpers::copy_dir;
 
 /// The fixture knowledge base shipped with the tests.
 pub fn fixture() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/knowledge")
+    helpers::knowledge_dir()
 }
 
 /// Starts `frontdesk ARGS` with piped stdin, stdout and stderr.
 pub fn spawn_frontdesk(args: &[&str]) -> Child {
-    Command::new(env!("CARGO_BIN_EXE_frontdesk"))
-        .args(args)
+    helpers::frontdesk_command(args)
         .env_remove("FRONTDESK_KNOWLEDGE")
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
         .spawn()
         .expect("frontdesk starts")
 }
 
 /// Runs `frontdesk ARGS` with `stdin`, returning its output.
 pub fn frontdesk(args: &[&str], stdin: &str) -> Output {
-    let mut child = spawn_frontdesk(args);
-    child
-        .stdin
-        .take()
-        .expect("stdin")
-        .write_all(stdin.as_bytes())
-        .expect("write stdin");
-    child.wait_with_output().expect("frontdesk runs")
+    helpers::finish(spawn_frontdesk(args), stdin)
 }
 
 pub fn stdout(o: &Output) -> String {
     String::from_utf8_lossy(&o.stdout).into_owned()
-}
-
-/// Copies a directory tree (the fixture) into `to`.
-pub fn copy_dir(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).expect("mkdir");
-    for entry in std::fs::read_dir(from).expect("read fixture") {
-        let entry = entry.expect("entry");
-        let target = to.join(entry.file_name());
-        if entry.file_type().expect("type").is_dir() {
-            copy_dir(&entry.path(), &target);
-        } else {
-            std::fs::copy(entry.path(), &target).expect("copy");
-        }
-    }
 }

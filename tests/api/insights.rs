@@ -3,17 +3,7 @@
 
 use serde_json::{Value, json};
 
-use crate::helpers::{Chat, TestApp, spawn_app};
-
-async fn ask(chat: &mut Chat, id: &str, text: &str, choice: Option<&str>) -> Value {
-    let mut frame = json!({"type": "say", "id": id, "text": text});
-    if let Some(c) = choice {
-        frame["choice"] = json!(c);
-    }
-    chat.send_json(frame).await;
-    chat.expect("ack").await;
-    chat.until("reply").await
-}
+use crate::helpers::{Chat, TestApp, spawn_app, turn};
 
 /// `GET /api/insights` as the holder of `cookie`.
 async fn insights_as(app: &TestApp, cookie: &str) -> Value {
@@ -38,7 +28,7 @@ async fn insights_count_each_kind_of_conversation_exactly() {
 
     // A: self-served, answer marked helpful, rated 5.
     let mut a = started(&app).await;
-    let answer = ask(&mut a, "a1", "Do you offer payment plans?", None).await;
+    let answer = turn(&mut a, "a1", "Do you offer payment plans?", None).await;
     a.send_json(json!({"type": "feedback", "seq": answer["seq"], "helpful": true}))
         .await;
     a.expect("feedback_saved").await;
@@ -49,7 +39,7 @@ async fn insights_count_each_kind_of_conversation_exactly() {
 
     // B: asks for a person, is claimed and helped, rates 2.
     let mut b = started(&app).await;
-    ask(&mut b, "b1", "I want to talk to a person", None).await;
+    turn(&mut b, "b1", "I want to talk to a person", None).await;
     let conversation = agent.queue_of(1).await[0]["conversation"]
         .as_str()
         .unwrap()
@@ -71,21 +61,21 @@ async fn insights_count_each_kind_of_conversation_exactly() {
 
     // C: "none of these", then leaves while waiting.
     let mut c = started(&app).await;
-    ask(&mut c, "c1", "appointment", None).await;
-    ask(&mut c, "c2", "None of these", Some("none")).await;
+    turn(&mut c, "c1", "appointment", None).await;
+    turn(&mut c, "c2", "None of these", Some("none")).await;
     c.send_json(json!({"type": "end"})).await;
     c.until("ended").await;
     // D: two misses. E: frustrated. F: emergency. G: wants a person mid-booking.
     let mut d = started(&app).await;
-    ask(&mut d, "d1", "what is the capital of France", None).await;
-    ask(&mut d, "d2", "who won the football game last night", None).await;
+    turn(&mut d, "d1", "what is the capital of France", None).await;
+    turn(&mut d, "d2", "who won the football game last night", None).await;
     let mut e = started(&app).await;
-    ask(&mut e, "e1", "this is useless", None).await;
+    turn(&mut e, "e1", "this is useless", None).await;
     let mut f = started(&app).await;
-    ask(&mut f, "f1", "I can't breathe", None).await;
+    turn(&mut f, "f1", "I can't breathe", None).await;
     let mut g = started(&app).await;
-    ask(&mut g, "g1", "I need an appointment", None).await;
-    ask(&mut g, "g2", "can I talk to a real person", None).await;
+    turn(&mut g, "g1", "I need an appointment", None).await;
+    turn(&mut g, "g2", "can I talk to a real person", None).await;
 
     let supervisor = app.staff("sue", "supervisor").await;
     let report: Value = insights_as(&app, &supervisor).await;
@@ -179,7 +169,7 @@ async fn insights_count_each_kind_of_conversation_exactly() {
 async fn editors_see_unanswered_questions_without_names_ages_or_health_words() {
     let app = spawn_app().await;
     let mut chat = started(&app).await;
-    ask(
+    turn(
         &mut chat,
         "u1",
         "hi my name is Rosa Delgado, my son is 7 years old, do you have a piano in the lobby",
@@ -187,7 +177,7 @@ async fn editors_see_unanswered_questions_without_names_ages_or_health_words() {
     )
     .await;
     let mut other = started(&app).await;
-    ask(
+    turn(
         &mut other,
         "u2",
         "me llamo Rosa y tomo metformin, ¿tienen piano?",
@@ -212,7 +202,7 @@ async fn the_knowledge_bases_own_health_words_are_replaced_at_once() {
     let dir = kb.path().to_path_buf();
     let app = crate::helpers::spawn_app_with(|s| s.data.knowledge = dir).await;
     let mut chat = started(&app).await;
-    ask(&mut chat, "u1", "does the piano room help my eczema", None).await;
+    turn(&mut chat, "u1", "does the piano room help my eczema", None).await;
     let editor = app.staff("ed", "editor").await;
     let unanswered = |v: Value| v["knowledge"]["unanswered"].to_string();
     let before = unanswered(insights_as(&app, &editor).await);
@@ -251,7 +241,7 @@ async fn metrics_are_off_by_default_and_need_the_token_when_on() {
         401
     );
     let mut chat = started(&app).await;
-    ask(&mut chat, "m1", "Do you offer payment plans?", None).await;
+    turn(&mut chat, "m1", "Do you offer payment plans?", None).await;
     let text = crate::helpers::scrape_metrics(app.addr, "scrape-me").await;
     assert!(text.contains("frontdesk_chat_connections 1"), "{text}");
     assert!(text.contains("frontdesk_messages_total 1"), "{text}");

@@ -206,7 +206,7 @@ impl Ws {
 }
 
 /// Sends a message (with an optional choice) and returns the first reply
-/// after its ack.
+/// after its ack (skipping queue updates and the like).
 pub async fn turn(chat: &mut Chat, id: &str, text: &str, choice: Option<&str>) -> Value {
     let mut frame = json!({"type": "say", "id": id, "text": text});
     if let Some(c) = choice {
@@ -214,7 +214,7 @@ pub async fn turn(chat: &mut Chat, id: &str, text: &str, choice: Option<&str>) -
     }
     chat.send_json(frame).await;
     chat.expect("ack").await;
-    chat.expect("reply").await
+    chat.until("reply").await
 }
 
 /// The values of a reply's choices.

@@ -30,7 +30,9 @@
 //! - [`insights`]: KPIs for supervisors and editors, from the store's records.
 //! - [`ids`]: identifiers and secrets, parsed once at the edge.
 //! - [`fds`]: the open-file budget that caps chats below the process's limit.
-//! - [`lang`]: the supported languages.
+//! - [`lang`]: the supported languages, and each message's language.
+//! - [`normalize`]: patient text to comparable words (folded, stop words
+//!   dropped), shared by safety, the dialog and the knowledge engine.
 //! - [`loadtest`]: the `frontdesk loadtest` harness: simulated patients over real sockets.
 //! - [`telemetry`]: logging set-up, and what must never be logged.
 
@@ -49,6 +51,7 @@ pub mod insights;
 pub mod knowledge;
 pub mod lang;
 pub mod loadtest;
+pub mod normalize;
 pub mod queue;
 pub mod safety;
 pub mod semantic;

@@ -9,8 +9,8 @@ use super::text::t;
 use super::when::{self, DateProblem};
 use super::{Outcome, Reply, callback::valid_contact};
 use crate::appointments::{self, BookError, Filter, Patient, Scheduler, SlotId};
-use crate::knowledge::normalize;
 use crate::lang::Lang;
+use crate::normalize;
 use crate::store::{Appointment, Channel};
 use crate::transcript::Choice;
 

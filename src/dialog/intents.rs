@@ -2,7 +2,7 @@
 //! from a flow, small talk, or that they are fed up. English and Spanish;
 //! words are folded (lowercase, no accents) before matching.
 
-use crate::knowledge::normalize;
+use crate::normalize;
 
 /// Words that name a person to talk to.
 const PEOPLE: &[&str] = &[

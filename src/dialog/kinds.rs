@@ -14,7 +14,7 @@
 use std::sync::Arc;
 
 use crate::clinic::{AppointmentType, Schedule};
-use crate::knowledge::normalize;
+use crate::normalize;
 use crate::semantic::{Embedding, Model, Role, cosine};
 
 /// How close the best kind must be, and how far ahead of the next, for

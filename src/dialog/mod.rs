@@ -445,9 +445,7 @@ impl Engine {
 /// A side question asked in the middle of a flow ("do you validate
 /// parking?"), as opposed to an answer to the flow's question.
 fn looks_like_question(text: &str) -> bool {
-    let first = crate::knowledge::normalize::words(text)
-        .next()
-        .unwrap_or_default();
+    let first = crate::normalize::words(text).next().unwrap_or_default();
     text.trim_end().ends_with('?')
         || [
             "what", "where", "when", "how", "why", "who", "which", "do", "does", "is", "are",

@@ -6,8 +6,8 @@ use jiff::civil::{Date, Weekday};
 use jiff::{ToSpan, Zoned};
 
 use crate::appointments::PartOfDay;
-use crate::knowledge::normalize;
 use crate::lang::{Lang, MONTHS_EN, MONTHS_ES};
+use crate::normalize;
 
 /// Why a typed birth date was refused.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

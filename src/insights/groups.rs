@@ -12,8 +12,8 @@ use std::collections::HashMap;
 use serde::Serialize;
 
 use crate::knowledge::health_words::HealthWords;
-use crate::knowledge::normalize;
 use crate::lang::Lang;
+use crate::normalize;
 
 #[derive(Debug, Clone, Serialize, PartialEq)]
 pub struct Group {

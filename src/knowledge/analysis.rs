@@ -7,9 +7,9 @@ use std::collections::HashMap;
 
 use tantivy::tokenizer::{Language, Stemmer, TextAnalyzer, TokenStream, WhitespaceTokenizer};
 
-use super::normalize;
 use super::synonyms::Synonyms;
 use crate::lang::Lang;
+use crate::normalize;
 
 /// Most terms taken from one query; the rest of a long message is ignored.
 pub const MAX_QUERY_TERMS: usize = 48;

@@ -7,7 +7,7 @@
 
 use std::collections::HashSet;
 
-use super::normalize::fold;
+use crate::normalize::fold;
 
 /// Most words the file may list; the rest are ignored (and reported).
 const MAX_WORDS: usize = 5_000;

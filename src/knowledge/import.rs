@@ -138,7 +138,7 @@ pub fn read_records(path: &Path) -> Result<Vec<Record>, ImportError> {
 /// A lowercase ASCII slug: letters and digits joined by single dashes.
 pub fn slugify(s: &str) -> String {
     let mut out = String::new();
-    for w in super::normalize::words(s) {
+    for w in crate::normalize::words(s) {
         let w: String = w.chars().filter(char::is_ascii_alphanumeric).collect();
         if w.is_empty() {
             continue;

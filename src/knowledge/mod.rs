@@ -5,7 +5,7 @@
 //! - `article`: [`Article`] and the [`ArticleId`] newtype.
 //! - `parse`, `render`: one file's front matter and markdown (sanitized HTML, text).
 //! - `loader`: walks the directory; broken files keep their last good version.
-//! - `normalize`, `synonyms`, `analysis`: words → folded, stemmed, canonical terms.
+//! - `synonyms`, `analysis`: words (from [`crate::normalize`]) → stemmed, canonical terms.
 //! - `index`: per-language tantivy index plus term statistics.
 //! - `scoring`, `decide`: confidence features and the answer/clarify/escalate rule.
 //! - `kb`: one immutable snapshot of everything; `reload`: watcher + the indexer task.
@@ -26,7 +26,6 @@ mod index;
 mod kb;
 pub mod loader;
 mod meaning;
-pub mod normalize;
 pub mod parse;
 mod reload;
 pub mod render;
@@ -135,7 +134,7 @@ impl Knowledge {
     /// embedding, when the model gave one in time.
     pub async fn decide(&self, text: &str, lang: Lang, meaning: Option<Embedding>) -> Decision {
         let this = self.clone();
-        let text = normalize::truncate(text, normalize::MAX_QUERY_BYTES).to_owned();
+        let text = crate::normalize::truncate(text, crate::normalize::MAX_QUERY_BYTES).to_owned();
         let span = tracing::Span::current();
         tokio::task::spawn_blocking(move || {
             span.in_scope(|| this.decide_blocking(&text, lang, meaning.as_deref()))

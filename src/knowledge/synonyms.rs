@@ -3,7 +3,7 @@
 
 use std::collections::HashMap;
 
-use super::normalize;
+use crate::normalize;
 
 /// One problem in the synonyms file, with its 1-based line.
 #[derive(Debug, Clone, PartialEq, Eq)]

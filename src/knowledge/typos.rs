@@ -101,7 +101,7 @@ fn without(chars: &[char], skip: usize) -> impl Iterator<Item = char> + '_ {
 /// as one edit); equal words are not "one edit away".
 fn within_one_edit(a: &[char], b: &str) -> bool {
     let b: Vec<char> = b.chars().collect();
-    a != b.as_slice() && super::normalize::within_one_edit(a, &b)
+    a != b.as_slice() && crate::normalize::within_one_edit(a, &b)
 }
 
 #[cfg(test)]

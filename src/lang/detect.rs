@@ -31,7 +31,7 @@ impl Detected {
 
 /// Detects the language of `text`.
 pub fn detect(text: &str) -> Detected {
-    let words: Vec<String> = crate::knowledge::normalize::words(text).collect();
+    let words: Vec<String> = crate::normalize::words(text).collect();
     let (mut en, mut es) = (0i32, 0i32);
     for w in &words {
         en += i32::from(EN_ONLY.binary_search(&w.as_str()).is_ok());

@@ -1,7 +1,7 @@
 //! Tolerant word matching for safety rules: casual spelling, missing
 //! apostrophes, one typo, word endings ("bleed" finds "bleeding").
 
-use crate::knowledge::normalize;
+use crate::normalize;
 
 /// Most words of a message looked at (a message is at most 2,000 graphemes).
 const MAX_WORDS: usize = 600;

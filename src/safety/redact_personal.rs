@@ -9,7 +9,7 @@
 //! question stays readable, so editors still see what was asked.
 
 use crate::knowledge::health_words::HealthWords;
-use crate::knowledge::normalize::fold;
+use crate::normalize::fold;
 
 /// `text` with identifiers and personal health words (built-in, or in
 /// `listed`) replaced.

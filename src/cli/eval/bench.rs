@@ -14,7 +14,7 @@ use crate::knowledge::Decision;
 /// A title reworded the way a patient might type it: lowercase, no punctuation,
 /// first word moved to the end, and every third one with a typo.
 fn reword(title: &str, i: usize) -> String {
-    let mut words: Vec<String> = crate::knowledge::normalize::words(title).collect();
+    let mut words: Vec<String> = crate::normalize::words(title).collect();
     if words.len() > 1 {
         words.rotate_left(1);
     }

@@ -20,6 +20,8 @@ mod sqlite;
 mod sqlite_faults;
 mod sqlite_ops;
 mod staff;
+#[cfg(test)]
+mod tests;
 mod writer;
 
 use tokio::sync::oneshot;

@@ -1,0 +1,262 @@
+//! The writer and the SQLite store together: batches, ordering, faults.
+
+use crate::ids::{ConversationId, TokenDigest};
+use crate::lang::Lang;
+use crate::store::{Store, StoreError, Writer};
+use crate::transcript::{NewMessage, Sender};
+
+fn message(conversation: &ConversationId, text: &str, client_id: Option<&str>) -> NewMessage {
+    NewMessage {
+        conversation: conversation.clone(),
+        sender: if client_id.is_some() {
+            Sender::Patient
+        } else {
+            Sender::Bot
+        },
+        text: text.into(),
+        client_id: client_id.map(|c| c.parse().unwrap()),
+        details: Default::default(),
+    }
+}
+
+/// Side records queued between appends (audit entries, an unanswered
+/// question) are stored with them in one batch: the appends keep their
+/// numbering, the audit chain its order, and a new conversation queued
+/// among them (an op that writes the run first) is created and numbered
+/// from 1.
+#[tokio::test]
+async fn side_records_between_appends_keep_every_outcome_and_the_audit_chain() {
+    let store = Store::connect("sqlite::memory:").await.unwrap();
+    let key = crate::store::AuditKey::new(b"a-test-audit-key-000").unwrap();
+    let (writer, _task) = Writer::spawn(store.clone());
+    let writer = writer.with_audit_key(key.clone());
+    let c = writer
+        .start_conversation(None, TokenDigest([1; 32]), None, Lang::En)
+        .await
+        .unwrap()
+        .id;
+    let audit = |n: u32| crate::store::AuditEntry {
+        actor: format!("agent{n}"),
+        role: "agent".into(),
+        action: "transcript.view".into(),
+        target: c.to_string(),
+        allowed: true,
+    };
+    // Queued together (nothing runs until this task yields), so one batch.
+    let (one, first_audit, unanswered, two, started, second_audit, three) = tokio::join!(
+        writer.append(message(&c, "one", Some("a1"))),
+        writer.audit(audit(1)),
+        writer.record_unanswered(c.clone(), "is the moon open"),
+        writer.append(message(&c, "two", Some("a2"))),
+        writer.start_conversation(None, TokenDigest([2; 32]), None, Lang::En),
+        writer.audit(audit(2)),
+        writer.append(message(&c, "three", Some("a3"))),
+    );
+    let seqs: Vec<i64> = [one, two, three]
+        .into_iter()
+        .map(|a| a.unwrap().seq)
+        .collect();
+    assert_eq!(seqs, [1, 2, 3]);
+    first_audit.unwrap();
+    second_audit.unwrap();
+    unanswered.unwrap();
+    let other = started.unwrap().id;
+    assert_eq!(
+        writer
+            .append(message(&other, "hi", Some("b1")))
+            .await
+            .unwrap()
+            .seq,
+        1
+    );
+    let report = store.verify_audit(&key, None).await.unwrap().unwrap();
+    assert_eq!((report.legacy, report.keyed), (0, 2));
+    let actors: Vec<String> = store
+        .audit("0000", "9999", 10)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|r| r.actor)
+        .collect();
+    assert_eq!(
+        actors,
+        ["agent1", "agent2"],
+        "in the order they were queued"
+    );
+}
+
+/// Many appends committed together (resends and an unknown conversation
+/// among them) get the numbers, duplicates and errors one-at-a-time would.
+#[tokio::test]
+async fn a_busy_batch_numbers_each_conversation_in_order_and_stores_resends_once() {
+    let store = Store::connect("sqlite::memory:").await.unwrap();
+    let (writer, _task) = Writer::spawn(store.clone());
+    let mut conversations = Vec::new();
+    for i in 0..3u8 {
+        let started = writer
+            .start_conversation(None, TokenDigest([i; 32]), None, Lang::En)
+            .await
+            .unwrap();
+        conversations.push(started.id);
+    }
+    let first = writer
+        .append(message(&conversations[0], "sent before", Some("early")))
+        .await
+        .unwrap();
+    // All submitted at once, so they queue up and share batches.
+    let mut appends = Vec::new();
+    for n in 0..60 {
+        let c = &conversations[n % 3];
+        appends.push(message(c, &format!("patient {n}"), Some(&format!("m{n}"))));
+        appends.push(message(c, &format!("bot {n}"), None));
+    }
+    appends.push(message(&conversations[0], "resend of m0", Some("m0")));
+    appends.push(message(&conversations[0], "resend of early", Some("early")));
+    let unknown: ConversationId = format!("cv_{}", "0".repeat(32)).parse().unwrap();
+    appends.push(message(&unknown, "lost", Some("x")));
+    let outcomes =
+        futures_util::future::join_all(appends.into_iter().map(|m| writer.append(m))).await;
+
+    let (resend_m0, resend_early) = (&outcomes[120], &outcomes[121]);
+    assert!(matches!(outcomes[122], Err(StoreError::NotFound)));
+    let m0 = outcomes[0].as_ref().unwrap();
+    assert!(!m0.duplicate);
+    let resend_m0 = resend_m0.as_ref().unwrap();
+    assert!(resend_m0.duplicate);
+    assert_eq!(resend_m0.seq, m0.seq);
+    let resend_early = resend_early.as_ref().unwrap();
+    assert!(resend_early.duplicate);
+    assert_eq!(resend_early.seq, first.seq);
+    for (i, c) in conversations.iter().enumerate() {
+        let history = store
+            .history(c, crate::transcript::Page::latest(1_000))
+            .await
+            .unwrap()
+            .messages;
+        let seqs: Vec<i64> = history.iter().map(|m| m.seq).collect();
+        let expected: Vec<i64> = (1..=seqs.len() as i64).collect();
+        assert_eq!(seqs, expected, "conversation {i} is numbered without gaps");
+        let texts: Vec<&str> = history
+            .iter()
+            .map(|m| m.text.as_str())
+            .filter(|t| t.starts_with("patient"))
+            .collect();
+        let sent: Vec<String> = (0..60)
+            .filter(|n| n % 3 == i)
+            .map(|n| format!("patient {n}"))
+            .collect();
+        assert_eq!(texts, sent, "conversation {i} keeps the order sent");
+        assert!(!history.iter().any(|m| m.text.starts_with("resend")));
+    }
+}
+
+/// Numbering continues where the database left off after a restart,
+/// when the writer no longer remembers the conversation.
+#[tokio::test]
+async fn numbering_continues_after_a_restart() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}", dir.path().join("t.db").display());
+    let c = {
+        let store = Store::connect(&url).await.unwrap();
+        let (writer, task) = Writer::spawn(store.clone());
+        let c = writer
+            .start_conversation(None, TokenDigest([9; 32]), None, Lang::En)
+            .await
+            .unwrap()
+            .id;
+        for n in 0..3 {
+            writer
+                .append(message(&c, &format!("before {n}"), Some(&format!("b{n}"))))
+                .await
+                .unwrap();
+        }
+        drop(writer);
+        task.await.unwrap();
+        c
+    };
+    let store = Store::connect(&url).await.unwrap();
+    let (writer, _task) = Writer::spawn(store.clone());
+    let resent = writer
+        .append(message(&c, "before 2", Some("b2")))
+        .await
+        .unwrap();
+    assert!(resent.duplicate);
+    let after = writer
+        .exchange(
+            message(&c, "after", Some("a")),
+            vec![message(&c, "reply", None)],
+        )
+        .await
+        .unwrap();
+    assert_eq!(after.message.seq, resent.seq + 1);
+    assert_eq!(after.replies[0].seq, resent.seq + 2);
+    let seqs: Vec<i64> = store
+        .history(&c, crate::transcript::Page::latest(1_000))
+        .await
+        .unwrap()
+        .messages
+        .iter()
+        .map(|m| m.seq)
+        .collect();
+    assert_eq!(seqs, (1..=seqs.len() as i64).collect::<Vec<_>>());
+}
+
+/// A turn's replies are numbered right after the patient's message, and
+/// a resent turn stores no second set of replies.
+#[tokio::test]
+async fn replies_follow_their_message_and_are_not_stored_twice_for_a_resend() {
+    let store = Store::connect("sqlite::memory:").await.unwrap();
+    let (writer, _task) = Writer::spawn(store.clone());
+    let c = writer
+        .start_conversation(None, TokenDigest([7; 32]), None, Lang::En)
+        .await
+        .unwrap()
+        .id;
+    let turn = |n: u8| {
+        let replies = vec![
+            message(&c, &format!("answer {n}"), None),
+            message(&c, &format!("follow-up {n}"), None),
+        ];
+        writer.exchange(
+            message(&c, &format!("question {n}"), Some(&format!("q{n}"))),
+            replies,
+        )
+    };
+    // Two turns and a resend of the first, all in one batch.
+    let (first, second, resend) = tokio::join!(turn(1), turn(2), turn(1));
+    let (first, second, resend) = (first.unwrap(), second.unwrap(), resend.unwrap());
+    assert!(!first.message.duplicate && !second.message.duplicate);
+    assert!(resend.message.duplicate);
+    assert_eq!(resend.message.seq, first.message.seq);
+    assert!(resend.replies.is_empty());
+    let seqs = |x: &crate::store::Exchanged| {
+        std::iter::once(x.message.seq)
+            .chain(x.replies.iter().map(|r| r.seq))
+            .collect::<Vec<_>>()
+    };
+    let (a, b) = (seqs(&first), seqs(&second));
+    assert_eq!(a, vec![a[0], a[0] + 1, a[0] + 2]);
+    assert_eq!(b, vec![a[0] + 3, a[0] + 4, a[0] + 5]);
+    // And later, from another batch.
+    let later = turn(2).await.unwrap();
+    assert!(later.message.duplicate && later.replies.is_empty());
+    let texts: Vec<String> = store
+        .history(&c, crate::transcript::Page::latest(1_000))
+        .await
+        .unwrap()
+        .messages
+        .into_iter()
+        .map(|m| m.text)
+        .collect();
+    assert_eq!(
+        texts,
+        [
+            "question 1",
+            "answer 1",
+            "follow-up 1",
+            "question 2",
+            "answer 2",
+            "follow-up 2"
+        ]
+    );
+}

@@ -26,6 +26,17 @@ struct Found {
     open: Option<Conversation>,
 }
 
+/// What opening a conversation yields: this device's token, the visitor
+/// (if known before), the conversation, its newest page and how many
+/// patient messages it holds.
+type Opened = (
+    ResumeToken,
+    Option<VisitorId>,
+    Conversation,
+    crate::transcript::HistoryPage,
+    usize,
+);
+
 fn unknown_resume() -> FrameError {
     FrameError::new(
         ErrorCode::UnknownResume,
@@ -94,14 +105,16 @@ impl Session {
         };
         let identity = verified.as_ref().map(|v| v.identity);
         let nonce = verified.as_ref().and_then(|v| v.expiry.as_ref());
-        let located = self.locate(resume, identity).await;
+        let opened = self.open(resume, identity, lang).await;
+        // The nonce belongs to this device once it has its token; a start
+        // that failed before that gives it back, so the page may retry.
         let nonces = &self.state.identity_nonces;
-        let (token, visitor, open) = match located {
-            Ok(found) => {
+        let (token, visitor, conversation, history, patient_messages) = match opened {
+            Ok(opened) => {
                 if let Some(expiry) = nonce {
-                    nonces.bind(expiry, found.0.digest());
+                    nonces.bind(expiry, opened.0.digest());
                 }
-                found
+                opened
             }
             Err(e) => {
                 if let Some(expiry) = nonce {
@@ -109,30 +122,6 @@ impl Session {
                 }
                 return Ok(Err(e));
             }
-        };
-        let conversation = match open {
-            Some(conversation) => conversation,
-            None => match self
-                .begin(visitor, &token, identity, lang.unwrap_or_default())
-                .await
-            {
-                Ok(c) => c,
-                Err(e) => return Ok(Err(e)),
-            },
-        };
-        // The newest page only: a long conversation is read on demand, so
-        // `started` stays small whatever the conversation's length.
-        let store = &self.state.store;
-        let loaded = async {
-            let page = store
-                .history(&conversation.id, Page::latest(HISTORY_PAGE))
-                .await?;
-            let sent = store.patient_messages(&conversation.id).await?;
-            Ok::<_, crate::store::StoreError>((page, sent))
-        };
-        let (history, patient_messages) = match loaded.await {
-            Ok(loaded) => loaded,
-            Err(e) => return Ok(Err(unavailable(e))),
         };
         tracing::Span::current().record("conversation", conversation.id.as_str());
         tracing::info!(
@@ -161,6 +150,35 @@ impl Session {
         self.send(&started).await?;
         // A resumed chat picks up where it was: still waiting, or with its agent.
         self.tell_handoff(handoff).await.map(Ok)
+    }
+
+    /// Finds or begins the conversation and loads what `started` carries:
+    /// the newest page of history only (a long conversation is read on
+    /// demand, so `started` stays small whatever its length).
+    async fn open(
+        &self,
+        resume: Option<String>,
+        identity: Option<TokenDigest>,
+        lang: Option<Lang>,
+    ) -> Result<Opened, FrameError> {
+        let (token, visitor, open) = self.locate(resume, identity).await?;
+        let conversation = match open {
+            Some(conversation) => conversation,
+            None => {
+                self.begin(visitor, &token, identity, lang.unwrap_or_default())
+                    .await?
+            }
+        };
+        let store = &self.state.store;
+        let history = store
+            .history(&conversation.id, Page::latest(HISTORY_PAGE))
+            .await
+            .map_err(unavailable)?;
+        let sent = store
+            .patient_messages(&conversation.id)
+            .await
+            .map_err(unavailable)?;
+        Ok((token, visitor, conversation, history, sent))
     }
 
     /// Checks a signed-in identity: its signature and time, and that its

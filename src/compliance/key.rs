@@ -25,6 +25,11 @@ pub fn load(data: &DataArgs, missing: Missing) -> anyhow::Result<AuditKey> {
             .context("FRONTDESK_AUDIT_KEY must be at least 16 characters");
     }
     let Some(path) = key_file(data) else {
+        if !data.database_url.starts_with("sqlite:") {
+            bail!(
+                "set FRONTDESK_AUDIT_KEY or FRONTDESK_AUDIT_KEY_FILE: the audit key has no default place beside this database"
+            );
+        }
         // An in-memory database lives and dies with the process: so does its key.
         let mut bytes = [0u8; 32];
         getrandom::fill(&mut bytes).context("the OS random source")?;
@@ -126,6 +131,7 @@ mod tests {
             Some(PathBuf::from("/var/lib/fd/audit.key"))
         );
         assert_eq!(key_file(&data("sqlite::memory:")), None);
+        assert!(load(&data("postgres://db/frontdesk"), Missing::Create).is_err());
     }
 
     #[test]

@@ -643,13 +643,14 @@ function createApp(cfg) {
     S.renewals++;
     fetch(url.href, { credentials: 'same-origin', cache: 'no-store', headers: { Accept: 'application/json' } })
       .then((r) => (r.ok ? r.json() : Promise.reject(new Error('HTTP ' + r.status))))
-      .then(guard((j) => {
+      .then((j) => {
+        // A throw here (not this user, signed out meanwhile) lands in catch.
         if (!j || j.user !== cfg.user || !j.sig || !j.nonce || !j.expires) throw new Error('no signature for this user');
         cfg.userSig = String(j.sig);
         cfg.userNonce = String(j.nonce);
         cfg.userExpires = String(j.expires);
         if (S.ws && !S.started) sendStart();
-      }))
+      })
       .catch((e) => { warn(e); signInLost(); });
   }
   function signInLost() {

@@ -430,10 +430,17 @@ async fn an_expired_sign_in_is_renewed_from_the_clinics_site_or_asks_for_a_reloa
     };
     let renewing = page(r#"data-user-sig-url="/frontdesk-signature""#);
     let plain = page("");
+    let someone_else = page(r#"data-user-sig-url="/signed-out""#);
     let site = crate::harness::clinic_site(
         axum::Router::new()
             .route("/", get(move || async move { renewing }))
             .route("/plain", get(move || async move { plain }))
+            .route("/switched", get(move || async move { someone_else }))
+            // Signed out meanwhile, and someone else signed in.
+            .route(
+                "/signed-out",
+                get(|| async { axum::Json(sign_for_page(SECRET, "ivo", 240)) }),
+            )
             .route(
                 "/frontdesk-signature",
                 get(|| async { axum::Json(sign_for_page(SECRET, "jana", 240)) }),
@@ -463,4 +470,15 @@ async fn an_expired_sign_in_is_renewed_from_the_clinics_site_or_asks_for_a_reloa
     let shown = browser.widget_text().await;
     assert!(!shown.contains("cardiology"), "{shown}");
     browser.widget_button("Reload page").await;
+
+    // A fresh signature for someone else is not used: reload, not their chat.
+    browser
+        .page_with_widget(&format!("http://{site}/switched"))
+        .await;
+    browser
+        .wait_for(
+            "root.querySelector('.list').textContent.includes('Reload the page to continue')",
+            "the reload message, not another patient's chat",
+        )
+        .await;
 }

@@ -573,7 +573,7 @@
     ui.burstText = h('p', { class: 'burst-text' });
     ui.burstBanner = h('div', { class: 'burst-banner', role: 'alert', testid: 'booking-alert', hidden: true },
       ui.burstText,
-      h('button', { type: 'button', class: 'btn', onclick: () => { ui.burstBanner.hidden = true; } }, 'Dismiss'));
+      h('button', { type: 'button', class: 'btn', onclick: dismissBurst }, 'Dismiss'));
     app.appendChild(ui.burstBanner);
 
     // Main area with three views
@@ -763,7 +763,17 @@
     }
   }
 
+  // A dismissed alert stays dismissed across reconnects and reloads of this tab.
+  const BURST_KEY = 'frontdesk:console:burst-dismissed';
+  function dismissBurst() {
+    ui.burstBanner.hidden = true;
+    try { window.sessionStorage.setItem(BURST_KEY, ui.burstBanner.dataset.at || ''); } catch (e) { /* storage off */ }
+  }
   function renderBurst(f) {
+    let dismissed = null;
+    try { dismissed = window.sessionStorage.getItem(BURST_KEY); } catch (e) { /* storage off */ }
+    if (f.at && dismissed === String(f.at)) return;
+    ui.burstBanner.dataset.at = String(f.at || '');
     const n = (v) => (Number.isFinite(Number(v)) ? Number(v) : 0);
     const when = f.at ? new Date(f.at) : null;
     const time = when && !isNaN(when) ? ' (at ' + when.toLocaleTimeString([], { hour: 'numeric', minute: '2-digit' }) + ')' : '';

@@ -176,4 +176,18 @@ async fn a_supervisor_sees_a_burst_of_chat_bookings() {
             "the banner goes away",
         )
         .await;
+    // Dismissed means dismissed: a reload (which reconnects) does not bring it back.
+    browser.client.refresh().await.expect("the console reloads");
+    browser
+        .wait_for(
+            "document.querySelector('[data-testid=booking-alert]') && document.querySelector('.conn') && /Connected/.test(document.body.textContent)",
+            "the console reconnected",
+        )
+        .await;
+    // The alert comes right after `hello`; give it time to arrive.
+    tokio::time::sleep(std::time::Duration::from_millis(1500)).await;
+    let hidden = browser
+        .js("return document.querySelector('[data-testid=booking-alert]').hidden;")
+        .await;
+    assert_eq!(hidden, serde_json::json!(true));
 }

@@ -266,9 +266,10 @@ pub fn confidences(ranked: &[Scored], cal: &Calibration) -> Vec<f32> {
 /// best candidate it is: the words alone, the meaning of the article's
 /// passage, and the closest of its phrasings by meaning. When they agree
 /// the article is right far more often than any one score says (on
-/// held-out folds it doubled direct right answers on covidq-dev at the same
-/// wrong-answer rate; docs/answer-quality.md). Without meaning only the
-/// words count.
+/// held-out folds it raised direct right answers from 0.376 to 0.485 on
+/// the clinic set and from 0.180 to 0.221 on covidq-dev, at the same or a
+/// lower wrong-answer rate; docs/answer-quality.md). Without meaning only
+/// the words count.
 pub fn agreement(ranked: &[Scored]) -> Vec<f32> {
     let best = |score: &dyn Fn(&Scored) -> f32| -> Option<usize> {
         ranked

@@ -772,8 +772,9 @@
   function renderBurst(f) {
     let dismissed = null;
     try { dismissed = window.sessionStorage.getItem(BURST_KEY); } catch (e) { /* storage off */ }
-    if (f.at && dismissed === String(f.at)) return;
+    // The latest alert received, shown or not (Dismiss records it).
     ui.burstBanner.dataset.at = String(f.at || '');
+    if (f.at && dismissed === String(f.at)) return;
     const n = (v) => (Number.isFinite(Number(v)) ? Number(v) : 0);
     const when = f.at ? new Date(f.at) : null;
     const time = when && !isNaN(when) ? ' (at ' + when.toLocaleTimeString([], { hour: 'numeric', minute: '2-digit' }) + ')' : '';

@@ -131,17 +131,15 @@ pub struct Semantic<'a> {
 /// Articles closest in meaning that join the word candidates.
 const SEMANTIC_CANDIDATES: usize = 10;
 
-/// The [`SEMANTIC_CANDIDATES`] articles (of `n`) with the highest `score`,
+/// The [`SEMANTIC_CANDIDATES`] entries of `ords` with the highest `score`,
 /// without sorting them all (a knowledge base may hold tens of thousands).
-fn nearest(n: usize, score: impl Fn(usize) -> f32) -> Vec<usize> {
-    let mut ords: Vec<usize> = (0..n).collect();
-    if n > SEMANTIC_CANDIDATES {
-        ords.select_nth_unstable_by(SEMANTIC_CANDIDATES - 1, |a, b| {
-            score(*b).total_cmp(&score(*a))
-        });
-        ords.truncate(SEMANTIC_CANDIDATES);
+/// Reorders `ords`; the caller may select again from the same vector.
+fn nearest(ords: &mut [usize], score: impl Fn(usize) -> f32) -> &[usize] {
+    let k = SEMANTIC_CANDIDATES.min(ords.len());
+    if k > 0 && k < ords.len() {
+        ords.select_nth_unstable_by(k - 1, |a, b| score(*b).total_cmp(&score(*a)));
     }
-    ords
+    &ords[..k]
 }
 
 /// Candidates for `text` in one language's index, best first: what the
@@ -170,9 +168,10 @@ pub fn rank(
     if let Some(close) = &closeness {
         // The closest by passage and the closest by phrasing: each finds
         // right articles the other misses.
-        let by_passage = nearest(close.len(), |o| close[o].passage);
-        let by_phrasing = nearest(close.len(), |o| close[o].phrasing);
-        for ord in by_passage.into_iter().chain(by_phrasing) {
+        let mut ords: Vec<usize> = (0..close.len()).collect();
+        let by_passage = nearest(&mut ords, |o| close[o].passage).to_vec();
+        let by_phrasing = nearest(&mut ords, |o| close[o].phrasing);
+        for &ord in by_passage.iter().chain(by_phrasing) {
             if !pool.iter().any(|(o, _)| *o == ord) {
                 pool.push((ord, 0.0));
             }

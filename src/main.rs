@@ -5,6 +5,7 @@ use std::process::ExitCode;
 use clap::Parser;
 
 fn main() -> ExitCode {
+    frontdesk::semantic::one_thread_per_pass();
     // A panic's message could quote data it was handling: report only where
     // it happened, never what it said.
     std::panic::set_hook(Box::new(|info| {

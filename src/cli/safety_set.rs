@@ -149,7 +149,7 @@ fn embed(
     lines: &[&Labelled],
 ) -> anyhow::Result<Vec<crate::semantic::Embedding>> {
     let texts: Vec<&str> = lines.iter().map(|l| l.text.as_str()).collect();
-    model.embed_all(&texts, crate::semantic::Role::Query)
+    model.embed(&texts, crate::semantic::Role::Query)
 }
 
 /// Recall per tier, category and language; false alarms on ordinary ones.

@@ -204,8 +204,8 @@ impl Meanings {
             .flat_map(|(i, k)| phrases(k).map(move |p| (i, p)))
             .collect();
         let texts: Vec<&str> = phrases.iter().map(|(_, p)| *p).collect();
-        let vectors = model.embed_all(&texts, Role::Query)?;
-        let none = model.embed_all(NO_KIND, Role::Query)?;
+        let vectors = model.embed(&texts, Role::Query)?;
+        let none = model.embed(NO_KIND, Role::Query)?;
         let mut kinds: Vec<(String, Vec<Embedding>)> = schedule
             .types
             .iter()

@@ -18,8 +18,9 @@ use crate::semantic::{Embedding, Model, Role, VectorCache, cosine};
 /// Characters of an article's body embedded with its title (about 300
 /// tokens: the model reads at most 512, and the start says what it is about).
 const PASSAGE_CHARS: usize = 1200;
-/// Texts embedded in one forward pass while building.
-const BATCH: usize = 16;
+/// Texts handed to the model at a time while building (progress is
+/// reported after each; the model groups them by length).
+const BATCH: usize = 64;
 
 /// One language's article embeddings, in index order.
 pub struct LangMeaning {
@@ -90,9 +91,11 @@ impl Meaning {
         }
         let keys: Vec<_> = wanted.iter().map(|(_, _, r, t)| cache.key(*r, t)).collect();
         let mut vectors: Vec<Option<Embedding>> = keys.iter().map(|k| cache.get(k)).collect();
-        let missing: Vec<usize> = (0..wanted.len())
+        let mut missing: Vec<usize> = (0..wanted.len())
             .filter(|i| vectors[*i].is_none())
             .collect();
+        // Like with like: a pass pads every text to its longest.
+        missing.sort_by_key(|&i| (wanted[i].2 == Role::Query, wanted[i].3.len()));
         let total = missing.len();
         for (done, chunk) in missing.chunks(BATCH).enumerate() {
             for role in [Role::Passage, Role::Query] {

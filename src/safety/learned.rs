@@ -106,7 +106,7 @@ impl Examples {
             .filter(|i| vectors[*i].is_none())
             .collect();
         let texts: Vec<&str> = missing.iter().map(|i| examples[*i].text.as_str()).collect();
-        for (i, v) in missing.iter().zip(model.embed_all(&texts, Role::Query)?) {
+        for (i, v) in missing.iter().zip(model.embed(&texts, Role::Query)?) {
             cache.put(keys[*i], v.clone());
             vectors[*i] = Some(v);
         }

@@ -1,23 +1,29 @@
-//! The [`Embedder`]: the model as a shared component with a budget. One
-//! worker thread owns the forward passes; callers queue (bounded) and wait
-//! at most as long as they choose. Requests that arrive while a batch runs
-//! are embedded together in the next one, so a burst costs a few passes,
-//! not one each. Repeated questions are answered from a cache.
+//! The [`Embedder`]: the model as a shared component with a budget. A
+//! worker thread per core runs forward passes; callers queue (bounded) and
+//! wait at most as long as they choose. Requests that arrive while a batch
+//! runs are embedded together in the next one, so a burst costs a few
+//! passes, not one each; under overload the newest that can still be
+//! answered in time go first. Repeated questions come from a cache.
 
 use std::collections::{HashMap, VecDeque};
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Condvar, Mutex, OnceLock};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use tokio::sync::oneshot;
 
 use super::{Embedding, Model, Role};
 
-/// Most requests waiting for the worker; more are answered `None` at once.
+/// Most requests waiting for a worker; more are answered `None` at once.
 const QUEUE: usize = 256;
 /// Most texts in one forward pass.
 const MAX_BATCH: usize = 32;
+/// A worker with fewer than `FILL` requests waits up to `FILL_WAIT` for more.
+const FILL: usize = 8;
+const FILL_WAIT: Duration = Duration::from_millis(15);
+/// Most workers, each running forward passes on a thread of its own.
+const WORKERS: usize = 4;
 /// Query embeddings kept for repeated questions.
 const CACHE_ENTRIES: usize = 4096;
 /// Requests waiting beyond which the model counts as busy: a new question
@@ -52,6 +58,8 @@ struct Job {
     text: String,
     role: Role,
     reply: oneshot::Sender<Embedding>,
+    /// When the caller stops waiting; `None` waits as long as it takes.
+    deadline: Option<Instant>,
 }
 
 /// The shared model handle. Cheap to clone.
@@ -65,9 +73,10 @@ struct Inner {
     status: Mutex<ModelStatus>,
     /// Signalled when the status leaves `Loading`.
     settled: Condvar,
-    queue: Mutex<Option<std::sync::mpsc::SyncSender<Job>>>,
-    /// Requests queued and not yet taken by the worker.
-    waiting: AtomicU64,
+    /// Requests not yet taken by a worker.
+    queue: Mutex<Queue>,
+    /// Signalled when a request joins the queue.
+    arrived: Condvar,
     cache: Mutex<Cache>,
     embedded: AtomicU64,
     batches: AtomicU64,
@@ -83,8 +92,8 @@ impl Embedder {
                 model: OnceLock::new(),
                 status: Mutex::new(status),
                 settled: Condvar::new(),
-                queue: Mutex::new(None),
-                waiting: AtomicU64::new(0),
+                queue: Mutex::new(Queue::default()),
+                arrived: Condvar::new(),
                 cache: Mutex::new(Cache::default()),
                 embedded: AtomicU64::new(0),
                 batches: AtomicU64::new(0),
@@ -119,8 +128,7 @@ impl Embedder {
                             elapsed_ms = started.elapsed().as_millis() as u64,
                             "language model ready"
                         );
-                        let queue = this.install(model.clone());
-                        this.work(&model, queue)
+                        this.serve(model)
                     }
                     Err(e) => {
                         let reason = format!("{e:#}");
@@ -137,15 +145,10 @@ impl Embedder {
         embedder
     }
 
-    /// A loaded model, served from a new worker thread (tests, `eval`).
+    /// A loaded model, served from new worker threads (tests, `eval`).
     pub fn with_model(model: Arc<Model>) -> Embedder {
         let embedder = Embedder::new(ModelStatus::Loading);
-        let queue = embedder.install(model.clone());
-        let this = embedder.clone();
-        std::thread::Builder::new()
-            .name("embedder".into())
-            .spawn(move || this.work(&model, queue))
-            .expect("a thread for the model");
+        embedder.serve(model);
         embedder
     }
 
@@ -196,7 +199,7 @@ impl Embedder {
         if !self.is_ready() {
             return false;
         }
-        let busy = self.inner.waiting.load(Ordering::Relaxed) >= BUSY_AT as u64;
+        let busy = self.lock_queue().jobs.len() >= BUSY_AT;
         if busy {
             self.inner.late.fetch_add(1, Ordering::Relaxed);
         }
@@ -232,7 +235,7 @@ impl Embedder {
     /// A question's embedding, waiting at most `wait`; `None` when the
     /// model is missing, busy beyond its queue, or late.
     pub async fn query(&self, text: &str, wait: Duration) -> Option<Embedding> {
-        match self.submit(text)? {
+        match self.submit(text, Instant::now().checked_add(wait))? {
             Ok(hit) => Some(hit),
             Err(answer) => match tokio::time::timeout(wait, answer).await {
                 Ok(Ok(embedding)) => Some(embedding),
@@ -246,7 +249,7 @@ impl Embedder {
 
     /// The same, blocking the calling thread (never call on the runtime).
     pub fn query_blocking(&self, text: &str) -> Option<Embedding> {
-        match self.submit(text)? {
+        match self.submit(text, None)? {
             Ok(hit) => Some(hit),
             Err(answer) => answer.blocking_recv().ok(),
         }
@@ -255,7 +258,11 @@ impl Embedder {
     /// From the cache (`Ok`), or queued with where the answer will come
     /// (`Err`); `None` when it cannot be queued.
     #[allow(clippy::type_complexity)]
-    fn submit(&self, text: &str) -> Option<Result<Embedding, oneshot::Receiver<Embedding>>> {
+    fn submit(
+        &self,
+        text: &str,
+        deadline: Option<Instant>,
+    ) -> Option<Result<Embedding, oneshot::Receiver<Embedding>>> {
         if let Some(hit) = self.cached(text) {
             return Some(Ok(hit));
         }
@@ -264,31 +271,29 @@ impl Embedder {
             text: text.trim().to_owned(),
             role: Role::Query,
             reply,
+            deadline,
         };
         self.enqueue(job).then_some(Err(answer))
     }
 
     fn enqueue(&self, job: Job) -> bool {
-        let queue = self
-            .inner
-            .queue
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .clone();
-        let Some(queue) = queue else {
+        let mut queue = self.lock_queue();
+        if !queue.open {
             self.inner.unavailable.fetch_add(1, Ordering::Relaxed);
             return false;
-        };
-        match queue.try_send(job) {
-            Ok(()) => {
-                self.inner.waiting.fetch_add(1, Ordering::Relaxed);
-                true
-            }
-            Err(_) => {
-                self.inner.late.fetch_add(1, Ordering::Relaxed);
-                false
-            }
         }
+        if queue.jobs.len() >= QUEUE {
+            self.inner.late.fetch_add(1, Ordering::Relaxed);
+            return false;
+        }
+        queue.jobs.push(job);
+        self.inner.arrived.notify_one();
+        true
+    }
+
+    fn lock_queue(&self) -> std::sync::MutexGuard<'_, Queue> {
+        // Jobs are pushed and taken whole: a panic leaves none half-made.
+        self.inner.queue.lock().unwrap_or_else(|e| e.into_inner())
     }
 
     fn lock_cache(&self) -> std::sync::MutexGuard<'_, Cache> {
@@ -296,71 +301,152 @@ impl Embedder {
         self.inner.cache.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    /// Makes `model` the one requests go to; returns the worker's end of
-    /// the queue.
-    fn install(&self, model: Arc<Model>) -> std::sync::mpsc::Receiver<Job> {
-        let (tx, rx) = std::sync::mpsc::sync_channel::<Job>(QUEUE);
-        let _ = self.inner.model.set(model);
-        *self.inner.queue.lock().unwrap_or_else(|e| e.into_inner()) = Some(tx);
+    /// Makes `model` the one requests go to, with a worker per core
+    /// (at most [`WORKERS`]): each runs its own forward passes on one
+    /// thread (see [`super::one_thread_per_pass`]).
+    fn serve(&self, model: Arc<Model>) {
+        let _ = self.inner.model.set(model.clone());
+        self.lock_queue().open = true;
         self.set_status(ModelStatus::Ready);
-        rx
-    }
-
-    /// The worker: takes what waits (up to a batch), embeds it, answers.
-    fn work(&self, model: &Model, rx: std::sync::mpsc::Receiver<Job>) {
-        while let Ok(first) = rx.recv() {
-            let mut jobs = vec![first];
-            while jobs.len() < MAX_BATCH {
-                match rx.try_recv() {
-                    Ok(job) => jobs.push(job),
-                    Err(_) => break,
-                }
+        let workers = std::thread::available_parallelism()
+            .map_or(1, usize::from)
+            .clamp(1, WORKERS);
+        for n in 0..workers {
+            let (this, model) = (self.clone(), model.clone());
+            let spawned = std::thread::Builder::new()
+                .name(format!("embedder-{n}"))
+                .spawn(move || this.work(&model));
+            if let Err(e) = spawned {
+                tracing::error!(error = %e, "cannot start a model worker");
             }
-            self.inner
-                .waiting
-                .fetch_sub(jobs.len() as u64, Ordering::Relaxed);
-            // A caller that stopped waiting needs no answer.
-            jobs.retain(|j| !j.reply.is_closed());
-            if jobs.is_empty() {
-                continue;
-            }
-            self.run_batch(model, jobs);
         }
     }
 
-    fn run_batch(&self, model: &Model, jobs: Vec<Job>) {
-        // The same text twice in a burst is embedded once.
-        let mut distinct: Vec<(String, Role)> = Vec::new();
-        let mut slot: HashMap<(String, Role), usize> = HashMap::new();
-        for job in &jobs {
-            let key = (job.text.clone(), job.role);
-            if !slot.contains_key(&key) {
-                slot.insert(key.clone(), distinct.len());
-                distinct.push(key);
+    /// A worker: takes what waits, embeds what can still be answered in
+    /// time, newest first, and answers.
+    fn work(&self, model: &Model) {
+        // Time one text takes, measured as batches go through.
+        let mut per_text = Duration::from_millis(10);
+        loop {
+            let jobs = {
+                let queue = self
+                    .inner
+                    .arrived
+                    .wait_while(self.lock_queue(), |q| q.jobs.is_empty())
+                    .unwrap_or_else(|e| e.into_inner());
+                // A moment for more to arrive: a pass of several texts
+                // costs little more than a pass of one.
+                let (mut queue, _) = self
+                    .inner
+                    .arrived
+                    .wait_timeout_while(queue, FILL_WAIT, |q| q.jobs.len() < FILL)
+                    .unwrap_or_else(|e| e.into_inner());
+                // A caller that stopped waiting needs no answer.
+                queue.jobs.retain(|j| !j.reply.is_closed());
+                let deadlines: Vec<Option<Instant>> =
+                    queue.jobs.iter().map(|j| j.deadline).collect();
+                let chosen = in_time(&deadlines, per_text, Instant::now());
+                let mut jobs = Vec::with_capacity(chosen.len());
+                for i in chosen.into_iter().rev() {
+                    jobs.push(queue.jobs.swap_remove(i));
+                }
+                jobs
+            };
+            let started = Instant::now();
+            let embedded = self.run_batch(model, jobs);
+            if embedded > 0 {
+                let took = started.elapsed() / embedded as u32;
+                per_text = (per_text * 3 + took) / 4;
             }
+        }
+    }
+
+    /// Embeds `jobs` and answers them; returns how many distinct texts
+    /// went through the model.
+    fn run_batch(&self, model: &Model, jobs: Vec<Job>) -> usize {
+        // The same text twice in a burst is embedded once; each distinct
+        // text keeps the replies waiting for it.
+        let mut distinct: Vec<(String, Role)> = Vec::new();
+        let mut waiters: Vec<Vec<oneshot::Sender<Embedding>>> = Vec::new();
+        let mut slot: HashMap<(String, Role), usize> = HashMap::new();
+        for job in jobs {
+            let key = (job.text, job.role);
+            let i = *slot.entry(key.clone()).or_insert_with(|| {
+                distinct.push(key);
+                waiters.push(Vec::new());
+                distinct.len() - 1
+            });
+            waiters[i].push(job.reply);
         }
         let tokens: Vec<Vec<u32>> = distinct.iter().map(|(t, r)| model.tokens(t, *r)).collect();
-        let Ok(vectors) = model.embed_tokens(&tokens) else {
-            // Dropped replies read as "no embedding".
-            return;
-        };
-        self.inner.batches.fetch_add(1, Ordering::Relaxed);
-        self.inner
-            .embedded
-            .fetch_add(distinct.len() as u64, Ordering::Relaxed);
-        {
-            let mut cache = self.lock_cache();
-            for ((text, role), v) in distinct.iter().zip(&vectors) {
-                if *role == Role::Query {
-                    cache.put(text.clone(), v.clone());
+        // Texts of like length go through together, shortest first, and
+        // are answered as soon as their pass is done. On an error the
+        // replies left are dropped, which reads as "no embedding".
+        let mut embedded = 0;
+        let _ = model.embed_grouped(&tokens, |members, vectors| {
+            embedded += members.len();
+            self.inner.batches.fetch_add(1, Ordering::Relaxed);
+            self.inner
+                .embedded
+                .fetch_add(members.len() as u64, Ordering::Relaxed);
+            {
+                let mut cache = self.lock_cache();
+                for (&i, v) in members.iter().zip(&vectors) {
+                    if distinct[i].1 == Role::Query {
+                        cache.put(distinct[i].0.clone(), v.clone());
+                    }
                 }
             }
-        }
-        for job in jobs {
-            let i = slot[&(job.text, job.role)];
-            let _ = job.reply.send(vectors[i].clone());
-        }
+            for (&i, v) in members.iter().zip(vectors) {
+                for reply in std::mem::take(&mut waiters[i]) {
+                    let _ = reply.send(v.clone());
+                }
+            }
+        });
+        embedded
     }
+}
+
+/// Which of the waiting requests (by their callers' deadlines) to embed in
+/// the next pass, at most [`MAX_BATCH`], each text taking `per_text`:
+/// those with no deadline first, then the newest, as many as can all be
+/// answered before the earliest deadline among them. Under overload the
+/// oldest would be late anyway (their callers go on from words alone);
+/// embedding them first would make the newest late too. Never empty when
+/// something waits, so the worker always moves.
+fn in_time(deadlines: &[Option<Instant>], per_text: Duration, now: Instant) -> Vec<usize> {
+    let mut order: Vec<usize> = (0..deadlines.len()).collect();
+    // No deadline first, then the latest deadline first.
+    order.sort_by(|&a, &b| match (deadlines[a], deadlines[b]) {
+        (None, None) => a.cmp(&b),
+        (None, Some(_)) => std::cmp::Ordering::Less,
+        (Some(_), None) => std::cmp::Ordering::Greater,
+        (Some(x), Some(y)) => y.cmp(&x),
+    });
+    let mut chosen: Vec<usize> = Vec::new();
+    for i in order {
+        if chosen.len() == MAX_BATCH {
+            break;
+        }
+        let fits = match deadlines[i] {
+            None => true,
+            Some(d) => now + per_text * (chosen.len() as u32 + 1) <= d,
+        };
+        if !fits && !chosen.is_empty() {
+            break;
+        }
+        chosen.push(i);
+    }
+    chosen.sort_unstable();
+    chosen
+}
+
+/// Requests waiting for a worker.
+#[derive(Default)]
+struct Queue {
+    /// Whether a model takes requests.
+    open: bool,
+    jobs: Vec<Job>,
 }
 
 /// Recent query embeddings, oldest evicted first. Held in memory only:
@@ -391,6 +477,32 @@ impl Cache {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_newest_requests_that_can_be_answered_in_time_go_first() {
+        let now = Instant::now();
+        let ms = Duration::from_millis;
+        let per_text = ms(10);
+        // Deadlines 5, 25, 45, 250 ms away, and one with none.
+        let waiting = [
+            Some(now + ms(5)),
+            Some(now + ms(250)),
+            None,
+            Some(now + ms(25)),
+            Some(now + ms(45)),
+        ];
+        // No deadline first, then the newest; the fourth would finish at
+        // 40 ms, past the 25 ms deadline, so it and the older wait.
+        assert_eq!(in_time(&waiting, per_text, now), [1, 2, 4]);
+        // When nothing can be in time the newest still goes, so the worker
+        // never spins.
+        let late = [Some(now + ms(1)), Some(now + ms(2))];
+        assert_eq!(in_time(&late, per_text, now), [1]);
+        // Never more than a pass holds.
+        let many = vec![None; 100];
+        assert_eq!(in_time(&many, per_text, now).len(), MAX_BATCH);
+        assert!(in_time(&[], per_text, now).is_empty());
+    }
 
     #[tokio::test]
     async fn without_a_model_every_request_is_answered_at_once_with_none() {

@@ -129,10 +129,7 @@ pub fn run(args: &super::EvalArgs, path: &Path) -> anyhow::Result<ExitCode> {
     let meaning: Option<(Meanings, Vec<Embedding>)> = match &model {
         Some(m) => {
             let texts: Vec<&str> = lines.iter().map(|l| l.text.as_str()).collect();
-            Some((
-                Meanings::build(schedule, m)?,
-                m.embed_all(&texts, Role::Query)?,
-            ))
+            Some((Meanings::build(schedule, m)?, m.embed(&texts, Role::Query)?))
         }
         None => None,
     };

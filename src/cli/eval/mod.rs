@@ -291,10 +291,7 @@ fn cases(
     let mut vectors: Vec<Option<Embedding>> = vec![None; lines.len()];
     if let Some(model) = &model {
         let texts: Vec<&str> = lines.iter().map(|(_, l)| l.query.as_str()).collect();
-        for (v, e) in vectors
-            .iter_mut()
-            .zip(model.embed_all(&texts, Role::Query)?)
-        {
+        for (v, e) in vectors.iter_mut().zip(model.embed(&texts, Role::Query)?) {
             *v = Some(e);
         }
     }

@@ -6,7 +6,7 @@
 
 use serde_json::json;
 
-use super::{Case, Metrics};
+use super::{ByLang, Case};
 use crate::knowledge::{
     self, ArticleId, Calibration, DecisionSettings, Kb, Scored, confidences, decide_ranked, fit,
 };
@@ -29,7 +29,7 @@ pub(super) fn cross_validate(
     fit_all: bool,
 ) -> serde_json::Value {
     let folds: Vec<usize> = fold_of(cases, k);
-    let mut pooled = Metrics::default();
+    let mut pooled = ByLang::default();
     let mut fitted = Vec::new();
     for f in 0..k {
         let train: Vec<&Case> = cases

@@ -30,7 +30,8 @@ pub struct EvalArgs {
     pub kb: PathBuf,
     /// Answerable queries: JSON Lines with `query` and `relevant` (article
     /// ids); or a `.tsv` of `lang`, `expected` (an article id, or `none`)
-    /// and `question`, as tests/fixtures/questions/everyday.tsv.
+    /// and `question`, as tests/fixtures/questions/everyday.tsv. A
+    /// translation of an expected article (`translation_of`) counts as it.
     #[arg(long)]
     pub queries: Option<PathBuf>,
     /// Out-of-domain queries: JSON Lines with `query`.
@@ -252,21 +253,13 @@ pub fn run(args: EvalArgs) -> anyhow::Result<ExitCode> {
         } else {
             Calibration::LEXICAL
         };
-        let mut m = Metrics::default();
-        let mut by_lang: std::collections::BTreeMap<Lang, Metrics> = Default::default();
+        let mut m = ByLang::default();
         for case in &cases {
             let ranked = cv::rerank(case, &cal);
             let d = decide_case(&kb, case, &args.decision, semantic);
             m.add(case, &d, &ranked);
-            by_lang.entry(case.lang).or_default().add(case, &d, &ranked);
         }
-        let mut report = m.report(&args.decision, &cal);
-        if by_lang.len() > 1 {
-            for (lang, m) in &by_lang {
-                report[format!("{lang}")] = m.report(&args.decision, &cal);
-            }
-        }
-        report
+        m.report(&args.decision, &cal)
     };
     report["semantic"] = json!(semantic);
     report["article_embedding_s"] = json!(built.meaning_time.as_secs_f64());
@@ -297,6 +290,8 @@ fn cases(
     }
     let kb = built.knowledge.snapshot();
     let cal = Calibration::HYBRID;
+    let group = translation_groups(&kb);
+    let group_of = |id: &ArticleId| group.get(id).unwrap_or(id).clone();
     Ok(lines
         .into_iter()
         .zip(vectors)
@@ -306,12 +301,20 @@ fn cases(
                 .or(lang)
                 .unwrap_or_else(|| crate::lang::detect(&l.query).or(Lang::En));
             let candidates = kb.explain(&l.query, lang, vector.as_deref(), &cal);
+            let expected: HashSet<ArticleId> = l
+                .relevant
+                .iter()
+                .filter_map(|r| built.ids.get(r).map(&group_of))
+                .collect();
             Case {
                 lang,
-                relevant: l
-                    .relevant
-                    .iter()
-                    .filter_map(|r| built.ids.get(r).cloned())
+                // The expected article in any of its languages: the patient
+                // gets the same answer.
+                relevant: group
+                    .keys()
+                    .filter(|id| expected.contains(&group_of(id)))
+                    .cloned()
+                    .chain(expected.iter().cloned())
                     .collect(),
                 query: l.query,
                 vector,
@@ -319,6 +322,18 @@ fn cases(
             }
         })
         .collect())
+}
+
+/// Each article and the article it translates (`translation_of`), or
+/// itself: one answer in several languages.
+fn translation_groups(kb: &Kb) -> HashMap<ArticleId, ArticleId> {
+    kb.indexes()
+        .flat_map(|(_, i)| i.articles.iter())
+        .map(|a| {
+            let original = a.translation_of.clone().unwrap_or_else(|| a.id.clone());
+            (a.id.clone(), original)
+        })
+        .collect()
 }
 
 /// The production decision for one case: the knowledge base's own rule,
@@ -347,6 +362,33 @@ fn dump(path: &Path, cases: &[Case]) -> anyhow::Result<()> {
         w.write_all(b"\n")?;
     }
     Ok(())
+}
+
+/// Metrics over all questions, and per language when there are several.
+#[derive(Default)]
+struct ByLang {
+    all: Metrics,
+    langs: std::collections::BTreeMap<Lang, Metrics>,
+}
+
+impl ByLang {
+    fn add(&mut self, case: &Case, d: &Decision, ranked: &[Scored]) {
+        self.all.add(case, d, ranked);
+        self.langs
+            .entry(case.lang)
+            .or_default()
+            .add(case, d, ranked);
+    }
+
+    fn report(&self, s: &DecisionSettings, cal: &Calibration) -> serde_json::Value {
+        let mut report = self.all.report(s, cal);
+        if self.langs.len() > 1 {
+            for (lang, m) in &self.langs {
+                report[format!("{lang}")] = m.report(s, cal);
+            }
+        }
+        report
+    }
 }
 
 #[derive(Default)]

@@ -130,18 +130,18 @@ impl Calibration {
     /// on covidq-dev.
     pub const HYBRID: Calibration = Calibration {
         semantic_share: 0.6,
-        phrasing_share: 0.5,
-        a0: -2.520,
-        a_match: 2.451,
-        a_margin: 2.192,
-        a_sem: 3.235,
-        a_sem_margin: 2.169,
-        a_agree: 1.584,
-        c0: -2.073,
-        c_match: 3.419,
-        c_sem: 6.519,
-        answer_threshold: 0.825,
-        clarify_threshold: 0.374,
+        phrasing_share: 0.75,
+        a0: -2.651,
+        a_match: 2.672,
+        a_margin: 3.264,
+        a_sem: 1.985,
+        a_sem_margin: 0.055,
+        a_agree: 2.407,
+        c0: -2.033,
+        c_match: 5.026,
+        c_sem: 5.232,
+        answer_threshold: 0.850,
+        clarify_threshold: 0.520,
     };
 
     /// A candidate's relevance, for ranking.

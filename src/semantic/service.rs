@@ -17,7 +17,8 @@ use super::{Embedding, Model, Role};
 
 /// Most requests waiting for a worker; more are answered `None` at once.
 const QUEUE: usize = 256;
-/// Most texts in one forward pass.
+/// Most requests a worker takes at once (the model then groups them by
+/// length, a forward pass per group).
 const MAX_BATCH: usize = 32;
 /// A worker with fewer than `FILL` requests waits up to `FILL_WAIT` for more.
 const FILL: usize = 8;

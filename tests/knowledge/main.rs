@@ -4,6 +4,7 @@
 
 mod answer;
 mod check;
+mod eval;
 mod import;
 mod reload;
 mod safety_eval;

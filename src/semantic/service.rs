@@ -20,7 +20,8 @@ const QUEUE: usize = 256;
 /// Most requests a worker takes at once (the model then groups them by
 /// length, a forward pass per group).
 const MAX_BATCH: usize = 32;
-/// A worker with fewer than `FILL` requests waits up to `FILL_WAIT` for more.
+/// While another pass runs, a worker with fewer than `FILL` requests waits
+/// up to `FILL_WAIT` for more.
 const FILL: usize = 8;
 const FILL_WAIT: Duration = Duration::from_millis(15);
 /// Most workers, each running forward passes on a thread of its own.
@@ -78,6 +79,8 @@ struct Inner {
     queue: Mutex<Queue>,
     /// Signalled when a request joins the queue.
     arrived: Condvar,
+    /// Forward passes under way.
+    running: AtomicU64,
     cache: Mutex<Cache>,
     embedded: AtomicU64,
     batches: AtomicU64,
@@ -95,6 +98,7 @@ impl Embedder {
                 settled: Condvar::new(),
                 queue: Mutex::new(Queue::default()),
                 arrived: Condvar::new(),
+                running: AtomicU64::new(0),
                 cache: Mutex::new(Cache::default()),
                 embedded: AtomicU64::new(0),
                 batches: AtomicU64::new(0),
@@ -335,12 +339,14 @@ impl Embedder {
                     .arrived
                     .wait_while(self.lock_queue(), |q| q.jobs.is_empty())
                     .unwrap_or_else(|e| e.into_inner());
-                // A moment for more to arrive: a pass of several texts
-                // costs little more than a pass of one.
+                // While another pass runs, a moment for more to arrive: a
+                // pass of several texts costs little more than a pass of
+                // one. A lone question on an idle model goes at once.
+                let busy = self.inner.running.load(Ordering::Relaxed) > 0;
                 let (mut queue, _) = self
                     .inner
                     .arrived
-                    .wait_timeout_while(queue, FILL_WAIT, |q| q.jobs.len() < FILL)
+                    .wait_timeout_while(queue, FILL_WAIT, |q| busy && q.jobs.len() < FILL)
                     .unwrap_or_else(|e| e.into_inner());
                 // A caller that stopped waiting needs no answer.
                 queue.jobs.retain(|j| !j.reply.is_closed());
@@ -354,7 +360,9 @@ impl Embedder {
                 jobs
             };
             let started = Instant::now();
+            self.inner.running.fetch_add(1, Ordering::Relaxed);
             let embedded = self.run_batch(model, jobs);
+            self.inner.running.fetch_sub(1, Ordering::Relaxed);
             if embedded > 0 {
                 let took = started.elapsed() / embedded as u32;
                 per_text = (per_text * 3 + took) / 4;

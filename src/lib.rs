@@ -33,6 +33,9 @@
 //! - [`lang`]: the supported languages, and each message's language.
 //! - [`normalize`]: patient text to comparable words (folded, stop words
 //!   dropped), shared by safety, the dialog and the knowledge engine.
+//! - [`utterance`]: one patient message analysed once at the edge (text,
+//!   words, language, meaning), the one value safety, the dialog and the
+//!   knowledge engine read.
 //! - [`loadtest`]: the `frontdesk loadtest` harness: simulated patients over real sockets.
 //! - [`telemetry`]: logging set-up, and what must never be logged.
 
@@ -61,3 +64,4 @@ pub mod state;
 pub mod store;
 pub mod telemetry;
 pub mod transcript;
+pub mod utterance;

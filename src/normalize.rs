@@ -35,9 +35,12 @@ pub fn fold(word: &str) -> String {
 
 /// The folded words of `text`, in order, stop words included.
 pub fn words(text: &str) -> impl Iterator<Item = String> + '_ {
-    text.unicode_words()
-        .map(fold)
-        .filter(|w| !w.is_empty() && w.chars().count() <= MAX_WORD_CHARS)
+    text.unicode_words().map(fold).filter(|w| keeps(w))
+}
+
+/// Whether a folded word is kept: not empty, not longer than `MAX_WORD_CHARS`.
+pub fn keeps(folded: &str) -> bool {
+    !folded.is_empty() && folded.chars().count() <= MAX_WORD_CHARS
 }
 
 /// Levenshtein distance at most 1 between two words (as chars or bytes),

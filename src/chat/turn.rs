@@ -9,10 +9,10 @@ use super::protocol::{ErrorCode, FrameError, MessageView, ServerFrame};
 use super::session::{Handled, to_store, unavailable};
 use crate::dialog::{Reply, Turn};
 use crate::ids::{ClientMessageId, ConversationId};
-use crate::lang::Detected;
 use crate::queue::{AgentEvent, Handoff};
 use crate::store::Appended;
 use crate::transcript::{Message as Stored, NewMessage, Sender};
+use crate::utterance::Utterance;
 
 /// Longest `choice` value accepted.
 const MAX_CHOICE_LEN: usize = 200;
@@ -63,34 +63,30 @@ impl Session {
             return Ok(Ok(()));
         };
         let conversation = active.conversation.id.clone();
-        // A pressed button has no language of its own.
-        let detected = match choice {
-            Some(_) => Detected::Unsure,
-            None => crate::lang::detect(text),
+        // The message analysed once, here; a pressed button has no language
+        // of its own.
+        let mut said = match choice {
+            Some(_) => Utterance::pressed(text),
+            None => Utterance::analyse(text),
         };
-        let lang = detected.or(active.dialog.lang);
+        let lang = said.detected().or(active.dialog.lang);
         // The common turn, a question for the bot that changes nothing else,
         // is stored with its answer in one commit when the answer needs no
         // wait for the model (a button, a repeated question, no model). A
         // new question is acked first: acks never wait for the model.
-        let meaning = match choice {
-            Some(_) => None,
-            None => self.state.embedder.cached(text),
-        };
-        let safety = self
-            .state
-            .engine
-            .safety_check(text, lang, meaning.as_deref());
+        if choice.is_none() {
+            said.set_meaning(self.state.embedder.cached(text));
+        }
+        let safety = self.state.engine.safety_check(&said, lang);
         let plain_bot_turn = safety.is_none()
             && !active.dialog.turn_may_write()
             && matches!(self.state.hub.handoff(&conversation), Handoff::Bot);
-        let needs_model = choice.is_none() && meaning.is_none() && self.state.embedder.has_room();
+        let needs_model =
+            choice.is_none() && said.meaning().is_none() && self.state.embedder.has_room();
         if plain_bot_turn && !needs_model {
             let turn = Turn {
-                text,
+                said: &said,
                 choice: choice.as_deref(),
-                detected,
-                meaning: meaning.as_ref(),
             };
             return self.bot_exchange(id, turn).await;
         }
@@ -113,18 +109,15 @@ impl Session {
         // later it is answered from its words alone, and counted), so the
         // learned safety signal has its say too: it may catch what no rule
         // lists, or set aside a rule's hit on a figure of speech.
-        let (meaning, safety) = match meaning {
-            Some(m) => (Some(m), safety),
-            None if needs_model => {
-                let wait = self.state.settings.model.wait();
-                let m = self.state.embedder.query(text, wait).await;
-                let safety = match &m {
-                    Some(v) => self.state.engine.safety_check(text, lang, Some(v)),
-                    None => safety,
-                };
-                (m, safety)
+        let safety = if needs_model {
+            let wait = self.state.settings.model.wait();
+            said.set_meaning(self.state.embedder.query(text, wait).await);
+            match said.meaning() {
+                Some(_) => self.state.engine.safety_check(&said, lang),
+                None => safety,
             }
-            None => (None, safety),
+        } else {
+            safety
         };
         // Safety first: before the bot, a booking flow, the queue or an agent.
         if let Some((hit, guidance)) = safety {
@@ -148,10 +141,8 @@ impl Session {
             }
             Handoff::Bot => {
                 let turn = Turn {
-                    text,
+                    said: &said,
                     choice: choice.as_deref(),
-                    detected,
-                    meaning: meaning.as_ref(),
                 };
                 self.ask_the_bot(turn).await
             }
@@ -164,7 +155,7 @@ impl Session {
     /// goes out, as on the general path.
     async fn bot_exchange(&mut self, id: ClientMessageId, turn: Turn<'_>) -> Handled {
         let began = std::time::Instant::now();
-        let text = turn.text;
+        let text = turn.said.text();
         let Some(active) = self.active.as_mut() else {
             return Ok(Ok(()));
         };
@@ -246,7 +237,7 @@ impl Session {
     }
 
     async fn bot_turn(&mut self, turn: Turn<'_>) -> Handled {
-        let text = turn.text;
+        let text = turn.said.text();
         let outcome = {
             let Some(active) = self.active.as_mut() else {
                 return Ok(Ok(()));

@@ -10,6 +10,7 @@ use serde_json::json;
 use crate::knowledge::{Decision, DecisionSettings, Knowledge};
 use crate::lang::Lang;
 use crate::semantic::{Embedder, Model};
+use crate::utterance::Utterance;
 
 #[derive(clap::Args, Debug)]
 pub struct AnswerArgs {
@@ -104,11 +105,10 @@ pub fn run(args: AnswerArgs) -> anyhow::Result<ExitCode> {
     let mut out = std::io::BufWriter::new(std::io::stdout().lock());
     for line in stdin.lock().lines() {
         let question = line?;
-        let lang = args
-            .lang
-            .unwrap_or_else(|| crate::lang::detect(&question).or(Lang::En));
         let meaning = embedder.as_ref().and_then(|e| e.query_blocking(&question));
-        let verdict = match safety.check(&question, meaning.as_deref()) {
+        let said = Utterance::analyse(&question).with_meaning(meaning);
+        let lang = args.lang.unwrap_or_else(|| said.detected().or(Lang::En));
+        let verdict = match safety.check(&said) {
             Some(hit) => json!({
                 "question": question,
                 "decision": "emergency",
@@ -119,7 +119,7 @@ pub fn run(args: AnswerArgs) -> anyhow::Result<ExitCode> {
                 "candidates": [],
             }),
             None => {
-                let d = kb.decide_blocking(&question, lang, meaning.as_deref());
+                let d = kb.decide_blocking(&said, lang);
                 decision_json(&question, &d)
             }
         };

@@ -8,6 +8,7 @@ use std::process::ExitCode;
 use anyhow::Context;
 
 use crate::safety::Rules;
+use crate::utterance::Utterance;
 
 #[derive(clap::Args, Debug)]
 pub struct SafetyArgs {
@@ -73,7 +74,7 @@ pub fn run(args: SafetyArgs) -> anyhow::Result<ExitCode> {
             continue;
         };
         total += 1;
-        match rules.check(message) {
+        match rules.check(&Utterance::analyse(message)) {
             Some(hit) => {
                 caught += 1;
                 if hit.category == category {
@@ -114,7 +115,7 @@ pub fn run(args: SafetyArgs) -> anyhow::Result<ExitCode> {
     benign_lines.extend(kb_phrasings.iter().cloned());
     let mut fired = 0;
     for message in &benign_lines {
-        if let Some(hit) = rules.check(message) {
+        if let Some(hit) = rules.check(&Utterance::analyse(message)) {
             fired += 1;
             println!("false positive: {message:?} → {}", hit.category);
         }

@@ -17,6 +17,7 @@ use crate::lang::Lang;
 use crate::safety::Rules;
 use crate::safety::learned::{self, Examples, Judgement, Margins};
 use crate::safety::set::{self, Labelled, Tier};
+use crate::utterance::Utterance;
 
 /// The false-alarm share the margins are fitted to on the tuning half
 /// (the target on the holdout half is 0.5 %).
@@ -58,7 +59,13 @@ pub(super) fn run(rules: &Rules, path: &Path, a: &EvalArgs) -> anyhow::Result<Ex
             let pairs: Vec<(Tier, Judgement, bool)> = tune
                 .iter()
                 .zip(&tune_judged)
-                .filter_map(|(l, j)| Some((l.tier, j.clone()?, rules.check(&l.text).is_some())))
+                .filter_map(|(l, j)| {
+                    Some((
+                        l.tier,
+                        j.clone()?,
+                        rules.check(&Utterance::analyse(&l.text)).is_some(),
+                    ))
+                })
                 .collect();
             learned::fit_margins(&pairs, FIT_FALSE_ALARMS)
         } else {
@@ -74,7 +81,7 @@ pub(super) fn run(rules: &Rules, path: &Path, a: &EvalArgs) -> anyhow::Result<Ex
     let margins = learned.as_ref().map(|(_, m)| *m);
     let verdict = |l: &Labelled, j: &Option<Judgement>, with_learned: bool| -> Option<Tier> {
         let learned = j.as_ref().zip(margins).filter(|_| with_learned);
-        if let Some(hit) = rules.check(&l.text)
+        if let Some(hit) = rules.check(&Utterance::analyse(&l.text))
             && !learned.is_some_and(|(j, m)| j.vetoes(&m))
         {
             return Some(match hit.kind {

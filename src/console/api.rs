@@ -215,7 +215,11 @@ async fn articles(
     let knowledge = state.engine.knowledge().clone();
     let found = tokio::task::spawn_blocking(move || {
         let ids: Vec<ArticleId> = knowledge
-            .explain_blocking(&q.q, lang, None, &crate::knowledge::Calibration::LEXICAL)
+            .explain_blocking(
+                &crate::utterance::Utterance::analyse(&q.q),
+                lang,
+                &crate::knowledge::Calibration::LEXICAL,
+            )
             .into_iter()
             .map(|s| s.id)
             .collect();

@@ -13,6 +13,7 @@ use crate::lang::Lang;
 use crate::normalize;
 use crate::store::{Appointment, Channel};
 use crate::transcript::Choice;
+use crate::utterance::Utterance;
 
 /// Who books: the conversation (recorded on the appointment) and the
 /// patient's client address (for the daily limit).
@@ -105,7 +106,7 @@ impl Flow {
         s: &Scheduler,
         lang: Lang,
         intent: Intent,
-        text: &str,
+        said: &Utterance,
         heard: &Heard,
     ) -> (Option<Flow>, Outcome) {
         let clinic = s.clinic();
@@ -131,8 +132,8 @@ impl Flow {
             return flow.ask(s, lang).await;
         }
         flow.type_id = heard.kind.clone();
-        flow.filter.provider = match_provider(&clinic.schedule, text);
-        flow.apply_preference(text, &when::today(&clinic.timezone));
+        flow.filter.provider = match_provider(&clinic.schedule, said);
+        flow.apply_preference(said, &when::today(&clinic.timezone));
         if flow.type_id.is_some() {
             flow.step = Step::Provider;
             let (flow, outcome) = flow.advance(s, lang).await;
@@ -254,8 +255,8 @@ impl Flow {
         parts
     }
 
-    fn apply_preference(&mut self, text: &str, today: &Date) {
-        let p = when::parse_preference(text, *today);
+    fn apply_preference(&mut self, said: &Utterance, today: &Date) {
+        let p = when::parse_preference(said, *today);
         if p.is_empty() {
             return;
         }
@@ -479,13 +480,13 @@ impl Flow {
         mut self,
         s: &Scheduler,
         lang: Lang,
-        text: &str,
+        said: &Utterance,
         picked: Option<&str>,
         heard: &Heard,
         who: Requester,
     ) -> (Option<Flow>, Outcome) {
         let clinic = s.clinic();
-        let text = text.trim();
+        let text = said.text().trim();
         match self.step {
             Step::Type => {
                 let pressed = picked.and_then(|p| p.strip_prefix("type:"));
@@ -499,10 +500,10 @@ impl Flow {
                 // Whatever else the message said is kept ("next Tuesday
                 // morning", "with Dr. Lee").
                 if picked.is_none() {
-                    if let Some(p) = match_provider(&clinic.schedule, text) {
+                    if let Some(p) = match_provider(&clinic.schedule, said) {
                         self.filter.provider = Some(p);
                     }
-                    self.apply_preference(text, &when::today(&clinic.timezone));
+                    self.apply_preference(said, &when::today(&clinic.timezone));
                 }
                 match id.filter(|id| clinic.schedule.appointment_type(id).is_some()) {
                     Some(id) => {
@@ -526,9 +527,9 @@ impl Flow {
                     Some(id) if clinic.schedule.provider(id).is_some() => {
                         self.filter.provider = Some(id.to_owned())
                     }
-                    _ => match match_provider(&clinic.schedule, text) {
+                    _ => match match_provider(&clinic.schedule, said) {
                         Some(p) => self.filter.provider = Some(p),
-                        None if no_preference(text) => self.filter.provider = None,
+                        None if no_preference(said) => self.filter.provider = None,
                         None => {
                             return self
                                 .reask(
@@ -543,7 +544,7 @@ impl Flow {
                 }
                 // A day or time said with the provider is kept.
                 if picked.is_none() {
-                    self.apply_preference(text, &when::today(&clinic.timezone));
+                    self.apply_preference(said, &when::today(&clinic.timezone));
                 }
                 self.step = Step::Slot;
                 self.ask(s, lang).await
@@ -575,7 +576,7 @@ impl Flow {
                 },
                 None => {
                     let before = (self.from, self.filter.clone());
-                    self.apply_preference(text, &when::today(&clinic.timezone));
+                    self.apply_preference(said, &when::today(&clinic.timezone));
                     if (self.from, self.filter.clone()) == before {
                         let lead = t(
                             lang,
@@ -605,7 +606,7 @@ impl Flow {
                 self.step = Step::Dob;
                 self.ask(s, lang).await
             }
-            Step::Dob | Step::CodeDob => match when::parse_birth_date(text, lang) {
+            Step::Dob | Step::CodeDob => match when::parse_birth_date(said, lang) {
                 Ok(dob) if self.step == Step::Dob => {
                     self.dob = Some(dob);
                     self.step = Step::Contact;
@@ -679,7 +680,7 @@ impl Flow {
                     self.filter.after = None;
                     self.offer_slots(s, lang, None).await
                 }
-                _ if is_yes(text) => self.book(s, lang, who).await,
+                _ if is_yes(said) => self.book(s, lang, who).await,
                 _ => {
                     self.reask(
                         s,
@@ -708,7 +709,7 @@ impl Flow {
             }
             Step::ConfirmCancel => match picked {
                 Some("confirm:yes") => self.cancel(s, lang).await,
-                _ if is_yes(text) => self.cancel(s, lang).await,
+                _ if is_yes(said) => self.cancel(s, lang).await,
                 _ => {
                     self.reask(
                         s,
@@ -985,8 +986,8 @@ fn type_name(k: &crate::clinic::AppointmentType, lang: Lang) -> String {
     }
 }
 
-fn is_yes(text: &str) -> bool {
-    let words: Vec<String> = normalize::words(text).take(6).collect();
+fn is_yes(said: &Utterance) -> bool {
+    let words = said.first_words(6);
     !words.is_empty()
         && words.iter().all(|w| {
             [
@@ -998,9 +999,10 @@ fn is_yes(text: &str) -> bool {
 }
 
 /// "Whoever is free first", "no preference", "me da igual".
-fn no_preference(text: &str) -> bool {
-    let words: Vec<String> = normalize::words(text)
-        .take(12)
+fn no_preference(said: &Utterance) -> bool {
+    let words: Vec<String> = said
+        .first_words(12)
+        .iter()
         .map(|w| w.replace(['\'', '\u{2019}'], ""))
         .collect();
     let has = |w: &str| words.iter().any(|x| x == w);
@@ -1022,8 +1024,8 @@ fn no_preference(text: &str) -> bool {
 }
 
 /// A provider named in free text ("Dr. Lee", "Patel").
-fn match_provider(schedule: &crate::clinic::Schedule, text: &str) -> Option<String> {
-    let words: Vec<String> = normalize::words(text).collect();
+fn match_provider(schedule: &crate::clinic::Schedule, said: &Utterance) -> Option<String> {
+    let words = said.words();
     schedule.providers.iter().find_map(|p| {
         let names: Vec<String> = normalize::words(&p.name)
             .filter(|w| w.len() > 2 && !["dr", "np", "md"].contains(&w.as_str()))

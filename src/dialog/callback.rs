@@ -8,6 +8,7 @@ use super::{Action, Outcome, Reply};
 use crate::lang::Lang;
 use crate::store::{Channel, NewCallback};
 use crate::transcript::Choice;
+use crate::utterance::Utterance;
 
 /// Why no person could take the chat now.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -95,10 +96,10 @@ pub fn offer(lang: Lang, why: Unavailable) -> (Step, Reply) {
 pub fn step(
     lang: Lang,
     current: Step,
-    text: &str,
+    said: &Utterance,
     picked: Option<&str>,
 ) -> (Option<Step>, Outcome) {
-    if intents::wants_to_stop(text) || picked == Some("callback:no") {
+    if intents::wants_to_stop(said) || picked == Some("callback:no") {
         let reply = Reply::bot(t(
             lang,
             "No problem, I won't take a callback request. You can keep asking me questions here, or call us at the number on our website.",
@@ -106,11 +107,11 @@ pub fn step(
         ));
         return (None, Outcome::reply(reply));
     }
-    let text = text.trim();
+    let text = said.text().trim();
     match current {
         Step::Offer => match picked {
             Some("callback:yes") => ask_name(lang),
-            _ if matches!(intents::small_talk(text), Some(intents::SmallTalk::Yes)) => {
+            _ if matches!(intents::small_talk(said), Some(intents::SmallTalk::Yes)) => {
                 ask_name(lang)
             }
             _ => {
@@ -241,7 +242,7 @@ pub fn step(
         }
         Step::Confirm(details) => match picked {
             Some("confirm:yes") => done(lang, details),
-            _ if matches!(intents::small_talk(text), Some(intents::SmallTalk::Yes)) => {
+            _ if matches!(intents::small_talk(said), Some(intents::SmallTalk::Yes)) => {
                 done(lang, details)
             }
             Some("confirm:restart") => ask_name(lang),
@@ -451,24 +452,39 @@ mod tests {
     #[test]
     fn the_flow_collects_everything_then_asks_to_confirm() {
         let lang = Lang::En;
-        let (s, _) = step(lang, Step::Offer, "Yes, call me back", Some("callback:yes"));
-        let (s, _) = step(lang, s.unwrap(), "Ana Ruiz", None);
-        let (s, _) = step(lang, s.unwrap(), "Text message", Some("channel:text"));
-        let (s, o) = step(lang, s.unwrap(), "555", None);
+        let (s, _) = step(
+            lang,
+            Step::Offer,
+            &Utterance::analyse("Yes, call me back"),
+            Some("callback:yes"),
+        );
+        let (s, _) = step(lang, s.unwrap(), &Utterance::analyse("Ana Ruiz"), None);
+        let (s, _) = step(
+            lang,
+            s.unwrap(),
+            &Utterance::analyse("Text message"),
+            Some("channel:text"),
+        );
+        let (s, o) = step(lang, s.unwrap(), &Utterance::analyse("555"), None);
         assert!(
             matches!(s, Some(Step::Contact { .. })),
             "bad numbers are asked again"
         );
         assert!(o.replies[0].text.contains("phone number"));
-        let (s, _) = step(lang, s.unwrap(), "555-010-1234", None);
+        let (s, _) = step(lang, s.unwrap(), &Utterance::analyse("555-010-1234"), None);
         let (s, o) = step(
             lang,
             s.unwrap(),
-            "Weekday mornings",
+            &Utterance::analyse("Weekday mornings"),
             Some("window:mornings"),
         );
         assert!(o.replies[0].text.contains("Ana Ruiz"));
-        let (s, o) = step(lang, s.unwrap(), "Yes, send it", Some("confirm:yes"));
+        let (s, o) = step(
+            lang,
+            s.unwrap(),
+            &Utterance::analyse("Yes, send it"),
+            Some("confirm:yes"),
+        );
         assert!(s.is_none());
         match o.action {
             Some(Action::SaveCallback(d)) => {
@@ -481,7 +497,7 @@ mod tests {
 
     #[test]
     fn never_mind_leaves_the_flow_at_any_step() {
-        let (s, o) = step(Lang::Es, Step::Name, "olvídelo", None);
+        let (s, o) = step(Lang::Es, Step::Name, &Utterance::analyse("olvídelo"), None);
         assert!(s.is_none() && o.action.is_none());
     }
 }

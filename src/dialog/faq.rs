@@ -18,8 +18,8 @@ pub async fn answer(
     turn: Turn<'_>,
     was_clarifying: bool,
 ) -> Outcome {
-    let (lang, text) = (state.lang, turn.text);
-    match knowledge.decide(text, lang, turn.meaning.cloned()).await {
+    let (lang, text) = (state.lang, turn.said.text());
+    match knowledge.decide(turn.said, lang).await {
         Decision::Answer {
             article,
             confidence,

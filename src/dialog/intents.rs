@@ -2,7 +2,7 @@
 //! from a flow, small talk, or that they are fed up. English and Spanish;
 //! words are folded (lowercase, no accents) before matching.
 
-use crate::normalize;
+use crate::utterance::Utterance;
 
 /// Words that name a person to talk to.
 const PEOPLE: &[&str] = &[
@@ -34,8 +34,8 @@ const ASK_VERBS: &[&str] = &[
 
 /// The patient asks for a person ("talk to a human", "agent please",
 /// "quiero hablar con una persona").
-pub fn wants_person(text: &str) -> bool {
-    let words: Vec<String> = normalize::words(text).take(64).collect();
+pub fn wants_person(said: &Utterance) -> bool {
+    let words = said.first_words(64);
     let names_person = |w: &String| PEOPLE.contains(&w.as_str());
     if !words.iter().any(names_person) {
         return false;
@@ -61,8 +61,8 @@ pub fn wants_person(text: &str) -> bool {
 }
 
 /// The patient wants out of the current flow.
-pub fn wants_to_stop(text: &str) -> bool {
-    let folded: String = normalize::words(text).take(8).collect::<Vec<_>>().join(" ");
+pub fn wants_to_stop(said: &Utterance) -> bool {
+    let folded: String = said.first_words(8).join(" ");
     [
         "never mind",
         "nevermind",
@@ -109,9 +109,11 @@ const FRUSTRATION: &[&str] = &[
 ];
 
 /// The patient sounds fed up with the bot.
-pub fn sounds_frustrated(text: &str) -> bool {
-    let folded: String = normalize::words(text)
-        .take(64)
+pub fn sounds_frustrated(said: &Utterance) -> bool {
+    let text = said.text();
+    let folded: String = said
+        .first_words(64)
+        .iter()
         .map(|w| w.replace('\'', ""))
         .collect::<Vec<_>>()
         .join(" ");
@@ -141,8 +143,8 @@ pub enum SmallTalk {
 
 /// Recognises a whole message of small talk; questions with small talk in
 /// them ("hi, I need a refill") are not small talk.
-pub fn small_talk(text: &str) -> Option<SmallTalk> {
-    let words: Vec<String> = normalize::words(text).take(16).collect();
+pub fn small_talk(said: &Utterance) -> Option<SmallTalk> {
+    let words = said.first_words(16);
     if words.is_empty() || words.len() > 7 {
         return None;
     }
@@ -231,6 +233,10 @@ pub fn small_talk(text: &str) -> Option<SmallTalk> {
 mod tests {
     use super::*;
 
+    fn said(text: &str) -> Utterance {
+        Utterance::analyse(text)
+    }
+
     #[test]
     fn explicit_requests_for_a_person_are_recognised() {
         for yes in [
@@ -243,39 +249,44 @@ mod tests {
             "operador",
             "comunicarme con un agente por favor",
         ] {
-            assert!(wants_person(yes), "{yes}");
+            assert!(wants_person(&said(yes)), "{yes}");
         }
         for no in [
             "Can a person pick up my prescription for me?",
             "what are your hours",
             "is there someone who speaks Spanish at the Riverside clinic on Saturdays",
         ] {
-            assert!(!wants_person(no), "{no}");
+            assert!(!wants_person(&said(no)), "{no}");
         }
     }
 
     #[test]
     fn small_talk_is_whole_messages_only() {
-        assert_eq!(small_talk("Hello!"), Some(SmallTalk::Hello));
-        assert_eq!(small_talk("buenos días"), Some(SmallTalk::Hello));
-        assert_eq!(small_talk("thanks so much"), Some(SmallTalk::Thanks));
-        assert_eq!(small_talk("Gracias"), Some(SmallTalk::Thanks));
-        assert_eq!(small_talk("bye"), Some(SmallTalk::Bye));
-        assert_eq!(small_talk("are you a bot?"), Some(SmallTalk::AreYouABot));
-        assert_eq!(small_talk("hi, I need a refill"), None);
-        assert_eq!(small_talk(""), None);
+        assert_eq!(small_talk(&said("Hello!")), Some(SmallTalk::Hello));
+        assert_eq!(small_talk(&said("buenos días")), Some(SmallTalk::Hello));
+        assert_eq!(small_talk(&said("thanks so much")), Some(SmallTalk::Thanks));
+        assert_eq!(small_talk(&said("Gracias")), Some(SmallTalk::Thanks));
+        assert_eq!(small_talk(&said("bye")), Some(SmallTalk::Bye));
+        assert_eq!(
+            small_talk(&said("are you a bot?")),
+            Some(SmallTalk::AreYouABot)
+        );
+        assert_eq!(small_talk(&said("hi, I need a refill")), None);
+        assert_eq!(small_talk(&said("")), None);
     }
 
     #[test]
     fn frustration_and_exits_are_recognised() {
-        assert!(sounds_frustrated("this is useless"));
-        assert!(sounds_frustrated("WHY CAN'T I GET AN ANSWER"));
-        assert!(sounds_frustrated("no sirve para nada"));
-        assert!(!sounds_frustrated("Is the flu shot useful for kids?"));
-        assert!(wants_to_stop("never mind"));
-        assert!(wants_to_stop("Cancel"));
-        assert!(wants_to_stop("olvídelo"));
-        assert!(!wants_to_stop("how do I cancel my appointment"));
+        assert!(sounds_frustrated(&said("this is useless")));
+        assert!(sounds_frustrated(&said("WHY CAN'T I GET AN ANSWER")));
+        assert!(sounds_frustrated(&said("no sirve para nada")));
+        assert!(!sounds_frustrated(&said(
+            "Is the flu shot useful for kids?"
+        )));
+        assert!(wants_to_stop(&said("never mind")));
+        assert!(wants_to_stop(&said("Cancel")));
+        assert!(wants_to_stop(&said("olvídelo")));
+        assert!(!wants_to_stop(&said("how do I cancel my appointment")));
     }
 }
 
@@ -283,9 +294,9 @@ mod tests {
 /// appointment", "can I see Dr. Lee next week", "cancel my appointment",
 /// "necesito una cita"). Questions about the policy ("what is your
 /// cancellation policy?") are not requests.
-pub fn booking_intent(text: &str) -> Option<super::booking::Intent> {
+pub fn booking_intent(said: &Utterance) -> Option<super::booking::Intent> {
     use super::booking::Intent;
-    let words: Vec<String> = normalize::words(text).take(40).collect();
+    let words = said.first_words(40);
     let has = |w: &str| words.iter().any(|x| x == w);
     let any = |ws: &[&str]| ws.iter().any(|w| has(w));
     if any(&["policy", "fee", "politica", "cargo", "multa"]) {
@@ -345,8 +356,8 @@ pub fn booking_intent(text: &str) -> Option<super::booking::Intent> {
 /// shot", "can I *get* a checkup"), by word index; none when it asks about
 /// something instead ("how much is a flu shot?", "should I get one").
 /// Cheap, so it runs before anything looks for a kind of appointment.
-pub fn request_verbs(text: &str) -> Vec<usize> {
-    let words: Vec<String> = normalize::words(text).take(60).collect();
+pub fn request_verbs(said: &Utterance) -> Vec<usize> {
+    let words = said.first_words(60);
     let first = words.first().map(String::as_str).unwrap_or_default();
     let asking_about = [
         "what", "where", "when", "how", "why", "who", "which", "do", "does", "is", "are", "should",
@@ -410,40 +421,55 @@ pub fn requests_at(verbs: &[usize], at: usize) -> bool {
 mod booking_tests {
     use super::super::booking::Intent;
     use super::{request_verbs, requests_at};
+    use crate::utterance::Utterance;
 
     #[test]
     fn a_request_is_a_verb_just_before_what_it_asks_for() {
-        let verbs = request_verbs("I need a flu shot next tuesday");
+        let verbs = request_verbs(&Utterance::analyse("I need a flu shot next tuesday"));
         assert!(requests_at(&verbs, 3), "{verbs:?}");
-        let far = request_verbs("I need my records from my physical");
+        let far = request_verbs(&Utterance::analyse("I need my records from my physical"));
         assert!(!requests_at(&far, 6), "{far:?}");
-        assert!(request_verbs("how much is a flu shot").is_empty());
-        assert!(request_verbs("can I get a flu shot, is it covered").is_empty());
-        assert!(request_verbs("where do I park").is_empty());
+        assert!(request_verbs(&Utterance::analyse("how much is a flu shot")).is_empty());
+        assert!(
+            request_verbs(&Utterance::analyse("can I get a flu shot, is it covered")).is_empty()
+        );
+        assert!(request_verbs(&Utterance::analyse("where do I park")).is_empty());
     }
     use super::booking_intent;
 
     #[test]
     fn booking_requests_are_recognised_in_both_languages() {
-        assert_eq!(booking_intent("I need an appointment"), Some(Intent::Book));
         assert_eq!(
-            booking_intent("can I see Dr. Lee next week"),
+            booking_intent(&Utterance::analyse("I need an appointment")),
             Some(Intent::Book)
         );
-        assert_eq!(booking_intent("necesito una cita"), Some(Intent::Book));
         assert_eq!(
-            booking_intent("cancel my appointment"),
+            booking_intent(&Utterance::analyse("can I see Dr. Lee next week")),
+            Some(Intent::Book)
+        );
+        assert_eq!(
+            booking_intent(&Utterance::analyse("necesito una cita")),
+            Some(Intent::Book)
+        );
+        assert_eq!(
+            booking_intent(&Utterance::analyse("cancel my appointment")),
             Some(Intent::Cancel)
         );
         assert_eq!(
-            booking_intent("quiero cancelar mi cita"),
+            booking_intent(&Utterance::analyse("quiero cancelar mi cita")),
             Some(Intent::Cancel)
         );
         assert_eq!(
-            booking_intent("I need to reschedule"),
+            booking_intent(&Utterance::analyse("I need to reschedule")),
             Some(Intent::Reschedule)
         );
-        assert_eq!(booking_intent("what is your cancellation policy?"), None);
-        assert_eq!(booking_intent("do you take Medicare"), None);
+        assert_eq!(
+            booking_intent(&Utterance::analyse("what is your cancellation policy?")),
+            None
+        );
+        assert_eq!(
+            booking_intent(&Utterance::analyse("do you take Medicare")),
+            None
+        );
     }
 }

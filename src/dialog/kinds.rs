@@ -16,6 +16,7 @@ use std::sync::Arc;
 use crate::clinic::{AppointmentType, Schedule};
 use crate::normalize;
 use crate::semantic::{Embedding, Model, Role, cosine};
+use crate::utterance::Utterance;
 
 /// How close the best kind must be, and how far ahead of the next, for
 /// meaning alone to pick it. Fitted with `frontdesk eval --kinds
@@ -73,18 +74,17 @@ pub struct Heard {
     pub closest: Vec<String>,
 }
 
-/// A kind named by words: one type's name or example phrase, and no other's
-/// as strongly.
-pub fn by_words(schedule: &Schedule, text: &str) -> Option<String> {
-    let words: Vec<String> = normalize::words(text).take(MAX_WORDS).collect();
-    best(schedule, &words)
+/// A kind named by a message's words: one type's name or example phrase,
+/// and no other's as strongly.
+pub fn by_words(schedule: &Schedule, said: &Utterance) -> Option<String> {
+    best(schedule, said.first_words(MAX_WORDS))
 }
 
 /// A kind named by words, with the index of the first of the message's
 /// words that named it ("I need a flu shot": 3).
-pub fn named(schedule: &Schedule, text: &str) -> Option<(String, usize)> {
-    let words: Vec<String> = normalize::words(text).take(MAX_WORDS).collect();
-    let id = best(schedule, &words)?;
+pub fn named(schedule: &Schedule, said: &Utterance) -> Option<(String, usize)> {
+    let words = said.first_words(MAX_WORDS);
+    let id = best(schedule, words)?;
     let k = schedule.appointment_type(&id)?;
     let own: Vec<String> = name_words(k)
         .into_iter()
@@ -274,11 +274,12 @@ fn key(schedule: &Schedule) -> u64 {
 /// kind of appointment.
 pub fn hear(
     schedule: &Schedule,
-    text: &str,
-    meaning: Option<(&[f32], &Meanings)>,
+    said: &Utterance,
+    meanings: Option<&Meanings>,
     thresholds: KindThresholds,
 ) -> Heard {
-    let words = by_words(schedule, text);
+    let words = by_words(schedule, said);
+    let meaning = said.meaning().map(|q| &q[..]).zip(meanings);
     let Some((query, meanings)) = meaning.filter(|(_, m)| m.is_for(schedule)) else {
         return Heard {
             kind: words,
@@ -370,19 +371,19 @@ mod tests {
     fn words_name_a_kind_through_its_examples() {
         let s = schedule();
         assert_eq!(
-            by_words(&s, "something for my cough").as_deref(),
+            by_words(&s, &Utterance::analyse("something for my cough")).as_deref(),
             Some("sick-visit")
         );
         assert_eq!(
-            by_words(&s, "a checkup for my son").as_deref(),
+            by_words(&s, &Utterance::analyse("a checkup for my son")).as_deref(),
             Some("annual-physical")
         );
         assert_eq!(
-            by_words(&s, "la vacuna de la gripe").as_deref(),
+            by_words(&s, &Utterance::analyse("la vacuna de la gripe")).as_deref(),
             Some("flu-shot")
         );
         assert_eq!(
-            by_words(&s, "I'm a new patient").as_deref(),
+            by_words(&s, &Utterance::analyse("I'm a new patient")).as_deref(),
             Some("new-patient")
         );
     }
@@ -399,7 +400,7 @@ mod tests {
             "with dr lee",
             "",
         ] {
-            assert_eq!(by_words(&s, text), None, "{text}");
+            assert_eq!(by_words(&s, &Utterance::analyse(text)), None, "{text}");
         }
     }
 

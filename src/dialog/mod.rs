@@ -13,11 +13,11 @@ pub mod when;
 
 use crate::appointments::Scheduler;
 use crate::knowledge::{Decision, Knowledge};
-use crate::lang::{Detected, Lang};
+use crate::lang::Lang;
 use crate::queue::Reason;
 use crate::safety::{Hit, SafetyHandle};
-use crate::semantic::Embedding;
 use crate::transcript::{Choice, Details, Sender};
+use crate::utterance::Utterance;
 
 pub use callback::Unavailable;
 use text::t;
@@ -26,28 +26,13 @@ use text::t;
 pub const CHOICE_HANDOFF: &str = "handoff";
 pub const CHOICE_NONE: &str = "none";
 
-/// One patient message as the engine sees it.
+/// One patient turn as the engine sees it: the message, analysed once at
+/// the edge, and the button pressed, if any.
 #[derive(Debug, Clone, Copy)]
 pub struct Turn<'a> {
-    pub text: &'a str,
+    pub said: &'a Utterance,
     /// The value of the choice button the patient pressed, if any.
     pub choice: Option<&'a str>,
-    /// The language the message is written in, as detected at the edge.
-    pub detected: Detected,
-    /// The message's embedding, when the model gave one in time.
-    pub meaning: Option<&'a Embedding>,
-}
-
-impl<'a> Turn<'a> {
-    /// A typed message, nothing known of it beyond its words.
-    pub fn text(text: &'a str) -> Turn<'a> {
-        Turn {
-            text,
-            choice: None,
-            detected: Detected::Unsure,
-            meaning: None,
-        }
-    }
 }
 
 /// Something the bot (or the system) says.
@@ -195,43 +180,37 @@ impl Engine {
 
     /// What a message says about the kind of appointment, by its words and,
     /// when the model gave it a meaning, by that.
-    async fn hear_kind(&self, turn: &Turn<'_>) -> kinds::Heard {
+    async fn hear_kind(&self, said: &Utterance) -> kinds::Heard {
         let clinic = self.scheduler.clinic();
-        let meanings = match turn.meaning {
+        let meanings = match said.meaning() {
             Some(_) => self.kinds.get(&clinic).await,
             None => None,
         };
-        let meaning = turn.meaning.map(|m| &m[..]).zip(meanings.as_deref());
         kinds::hear(
             &clinic.schedule,
-            turn.text,
-            meaning,
+            said,
+            meanings.as_deref(),
             kinds::KindThresholds::FITTED,
         )
     }
 
     /// Booking started by naming what to book ("I need a flu shot next
     /// Tuesday morning"), without the word "appointment".
-    fn books_by_kind(&self, text: &str) -> bool {
+    fn books_by_kind(&self, said: &Utterance) -> bool {
         // Most messages ask for nothing: they never reach the kinds' words.
-        let verbs = intents::request_verbs(text);
+        let verbs = intents::request_verbs(said);
         if verbs.is_empty() {
             return false;
         }
         let clinic = self.scheduler.clinic();
-        kinds::named(&clinic.schedule, text).is_some_and(|(_, at)| intents::requests_at(&verbs, at))
+        kinds::named(&clinic.schedule, said).is_some_and(|(_, at)| intents::requests_at(&verbs, at))
     }
 
     /// Checks a patient message for an emergency or crisis; on a hit,
     /// returns it with the guidance to send at once. Called on every patient
     /// message before anything else, whoever is handling the chat.
-    pub fn safety_check(
-        &self,
-        text: &str,
-        lang: Lang,
-        meaning: Option<&[f32]>,
-    ) -> Option<(Hit, Reply)> {
-        let hit = self.safety.check(text, meaning)?;
+    pub fn safety_check(&self, said: &Utterance, lang: Lang) -> Option<(Hit, Reply)> {
+        let hit = self.safety.check(said)?;
         let guidance = Reply::system(self.safety.get().guidance(hit.kind, lang));
         Some((hit, guidance))
     }
@@ -277,12 +256,13 @@ impl Engine {
     /// The replies to one patient turn, in order, and what else to do.
     pub async fn respond(&self, state: &mut DialogState, turn: Turn<'_>) -> Outcome {
         // The conversation follows the language the patient writes in.
+        let said = turn.said;
         if turn.choice.is_none() {
-            state.lang = turn.detected.or(state.lang);
+            state.lang = said.detected().or(state.lang);
         }
         let lang = state.lang;
         if let Some(step) = state.callback.take() {
-            let (next, outcome) = callback::step(lang, step, turn.text, turn.choice);
+            let (next, outcome) = callback::step(lang, step, said, turn.choice);
             state.callback = next;
             return outcome;
         }
@@ -294,17 +274,15 @@ impl Engine {
             .choice
             .is_none()
             .then(|| {
-                intents::booking_intent(turn.text).or_else(|| {
-                    self.books_by_kind(turn.text)
-                        .then_some(booking::Intent::Book)
-                })
+                intents::booking_intent(said)
+                    .or_else(|| self.books_by_kind(said).then_some(booking::Intent::Book))
             })
             .flatten()
         {
             state.clarifying = false;
-            let heard = self.hear_kind(&turn).await;
+            let heard = self.hear_kind(said).await;
             let (flow, outcome) =
-                booking::Flow::start(&self.scheduler, lang, intent, turn.text, &heard).await;
+                booking::Flow::start(&self.scheduler, lang, intent, said, &heard).await;
             state.booking = flow;
             return outcome;
         }
@@ -323,13 +301,13 @@ impl Engine {
             }
             None => {}
         }
-        if intents::wants_person(turn.text) {
+        if intents::wants_person(said) {
             return Outcome::escalate(Reason::PatientRequest);
         }
-        if intents::sounds_frustrated(turn.text) {
+        if intents::sounds_frustrated(said) {
             return Outcome::escalate(Reason::Frustration);
         }
-        if let Some(talk) = intents::small_talk(turn.text) {
+        if let Some(talk) = intents::small_talk(said) {
             return Outcome::reply(faq::small_talk_reply(lang, talk));
         }
         faq::answer(&self.knowledge, state, turn, was_clarifying).await
@@ -343,9 +321,9 @@ impl Engine {
         flow: booking::Flow,
         turn: Turn<'_>,
     ) -> Outcome {
-        let lang = state.lang;
+        let (lang, said) = (state.lang, turn.said);
         if turn.choice == Some("flow:stop")
-            || (turn.choice.is_none() && intents::wants_to_stop(turn.text))
+            || (turn.choice.is_none() && intents::wants_to_stop(said))
         {
             return Outcome::reply(Reply::bot(t(
                 lang,
@@ -354,20 +332,17 @@ impl Engine {
             )));
         }
         if turn.choice == Some(CHOICE_HANDOFF)
-            || (turn.choice.is_none() && intents::wants_person(turn.text))
+            || (turn.choice.is_none() && intents::wants_person(said))
         {
             return Outcome::escalate(Reason::BookingHelp);
         }
         if turn.choice.is_none()
-            && looks_like_question(turn.text)
+            && looks_like_question(said)
             && let Decision::Answer {
                 article,
                 confidence,
                 ..
-            } = self
-                .knowledge
-                .decide(turn.text, lang, turn.meaning.cloned())
-                .await
+            } = self.knowledge.decide(said, lang).await
         {
             let answer = faq::article_reply(&self.knowledge, &article, Some(confidence), lang);
             let (flow, mut outcome) = flow.ask(&self.scheduler, lang).await;
@@ -384,7 +359,7 @@ impl Engine {
             return outcome;
         }
         let heard = if flow.wants_kind() && turn.choice.is_none() {
-            self.hear_kind(&turn).await
+            self.hear_kind(said).await
         } else {
             kinds::Heard::default()
         };
@@ -392,7 +367,7 @@ impl Engine {
             .answer(
                 &self.scheduler,
                 lang,
-                turn.text,
+                said,
                 turn.choice,
                 &heard,
                 booking::Requester {
@@ -444,12 +419,12 @@ impl Engine {
 
 /// A side question asked in the middle of a flow ("do you validate
 /// parking?"), as opposed to an answer to the flow's question.
-fn looks_like_question(text: &str) -> bool {
-    let first = crate::normalize::words(text).next().unwrap_or_default();
-    text.trim_end().ends_with('?')
+fn looks_like_question(said: &Utterance) -> bool {
+    let first = said.words().first().map(String::as_str).unwrap_or_default();
+    said.text().trim_end().ends_with('?')
         || [
             "what", "where", "when", "how", "why", "who", "which", "do", "does", "is", "are",
             "can", "que", "donde", "cuando", "como", "por", "quien", "cual", "puedo", "hay",
         ]
-        .contains(&first.as_str())
+        .contains(&first)
 }

@@ -7,7 +7,7 @@ use jiff::{ToSpan, Zoned};
 
 use crate::appointments::PartOfDay;
 use crate::lang::{Lang, MONTHS_EN, MONTHS_ES};
-use crate::normalize;
+use crate::utterance::Utterance;
 
 /// Why a typed birth date was refused.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -44,8 +44,8 @@ pub fn plausible_birth_date(d: Date) -> bool {
 
 /// Reads a birth date. Numeric dates are month first in English and day
 /// first in Spanish; ISO (YYYY-MM-DD) always works.
-pub fn parse_birth_date(text: &str, lang: Lang) -> Result<Date, DateProblem> {
-    let d = parse_date(text, lang)?;
+pub fn parse_birth_date(said: &Utterance, lang: Lang) -> Result<Date, DateProblem> {
+    let d = parse_date(said.text(), said.words(), lang)?;
     let today = Zoned::now().date();
     if d >= today {
         Err(DateProblem::InTheFuture)
@@ -56,13 +56,12 @@ pub fn parse_birth_date(text: &str, lang: Lang) -> Result<Date, DateProblem> {
     }
 }
 
-fn parse_date(text: &str, lang: Lang) -> Result<Date, DateProblem> {
+fn parse_date(text: &str, words: &[String], lang: Lang) -> Result<Date, DateProblem> {
     let t = text.trim();
     let numbers: Vec<&str> = t
         .split(|c: char| !c.is_ascii_digit())
         .filter(|s| !s.is_empty())
         .collect();
-    let words: Vec<String> = normalize::words(t).collect();
     let month_word = words.iter().find_map(|w| month_number(w));
     let (year, month, day): (i16, i8, i8) = match (numbers.as_slice(), month_word) {
         ([y, m, d], None) if y.len() == 4 => (num(y)?, num(m)?, num(d)?),
@@ -233,8 +232,8 @@ fn span_ahead(words: &[String]) -> Option<(usize, jiff::Span)> {
 /// Reads "tomorrow afternoon", "next Tuesday", "the 14th", "next week",
 /// "Monday at 3pm", "in 2 weeks", "mañana por la tarde", "el martes", "el 14".
 /// A clock time narrows to its part of the day. Empty when nothing is found.
-pub fn parse_preference(text: &str, today: Date) -> Preference {
-    let words: Vec<String> = normalize::words(text).take(32).collect();
+pub fn parse_preference(said: &Utterance, today: Date) -> Preference {
+    let (text, words) = (said.text(), said.first_words(32));
     let has = |w: &str| words.iter().any(|x| x == w);
     let mut p = Preference::default();
     // "mañana" is "tomorrow", except in "por la mañana" ("in the morning").
@@ -251,7 +250,7 @@ pub fn parse_preference(text: &str, today: Date) -> Preference {
     } else if has("evening") || has("noche") || has("after work") {
         p.part_of_day = Some(PartOfDay::Evening);
     }
-    let clock = clock_time(text, &words);
+    let clock = clock_time(text, words);
     if let Some(ClockTime {
         hour,
         before: false,
@@ -267,7 +266,7 @@ pub fn parse_preference(text: &str, today: Date) -> Preference {
         p.part_of_day = p.part_of_day.or(Some(part));
     }
     let mut not_a_day = clock.map(|c| c.taken).unwrap_or_default();
-    if let Some((i, ahead)) = span_ahead(&words) {
+    if let Some((i, ahead)) = span_ahead(words) {
         not_a_day.push(i);
         if p.on.is_none() && p.from.is_none() {
             p.from = today.checked_add(ahead).ok();
@@ -323,6 +322,14 @@ pub fn parse_preference(text: &str, today: Date) -> Preference {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn parse_birth_date(text: &str, lang: Lang) -> Result<Date, DateProblem> {
+        super::parse_birth_date(&Utterance::analyse(text), lang)
+    }
+
+    fn parse_preference(text: &str, today: Date) -> Preference {
+        super::parse_preference(&Utterance::analyse(text), today)
+    }
 
     fn d(s: &str) -> Date {
         s.parse().unwrap()

@@ -73,7 +73,12 @@ impl Analyzer {
 
     /// Content terms of `text`, each with the folded word it came from.
     pub fn terms_with_words(&self, text: &str) -> Vec<(String, String)> {
-        let kept: Vec<String> = normalize::words(text)
+        self.terms_of(normalize::words(text))
+    }
+
+    /// Content terms of folded words, each with the word it came from.
+    fn terms_of(&self, folded: impl Iterator<Item = String>) -> Vec<(String, String)> {
+        let kept: Vec<String> = folded
             .filter(|w| !normalize::is_stop_word(self.lang, w))
             .collect();
         if kept.is_empty() {
@@ -92,11 +97,10 @@ impl Analyzer {
         out
     }
 
-    /// Terms of a patient's query (with their words): input truncated, terms
-    /// deduplicated and bounded.
-    pub fn query_terms(&self, text: &str) -> Vec<(String, String)> {
-        let mut terms =
-            self.terms_with_words(normalize::truncate(text, normalize::MAX_QUERY_BYTES));
+    /// Terms of a patient's query (with their words), from the words a
+    /// search reads (`Utterance::search_words`): deduplicated and bounded.
+    pub fn query_terms(&self, words: &[String]) -> Vec<(String, String)> {
+        let mut terms = self.terms_of(words.iter().cloned());
         let mut seen = std::collections::HashSet::new();
         terms.retain(|(_, t)| seen.insert(t.clone()));
         terms.truncate(MAX_QUERY_TERMS);
@@ -147,11 +151,16 @@ mod tests {
     #[test]
     fn query_terms_are_unique_and_bounded() {
         let a = Analyzer::new(Lang::En, &Synonyms::default());
+        let words = |t: &str| {
+            crate::utterance::Utterance::analyse(t)
+                .search_words()
+                .to_vec()
+        };
         assert_eq!(
-            a.query_terms("flu flu FLU"),
+            a.query_terms(&words("flu flu FLU")),
             [("flu".to_owned(), "flu".to_owned())]
         );
         let long: String = (0..500).map(|i| format!("w{i} ")).collect();
-        assert_eq!(a.query_terms(&long).len(), MAX_QUERY_TERMS);
+        assert_eq!(a.query_terms(&words(&long)).len(), MAX_QUERY_TERMS);
     }
 }

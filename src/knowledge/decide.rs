@@ -142,18 +142,19 @@ fn nearest(ords: &mut [usize], score: impl Fn(usize) -> f32) -> &[usize] {
     &ords[..k]
 }
 
-/// Candidates for `text` in one language's index, best first: what the
-/// words find, and with `semantic`, what is closest in meaning.
+/// Candidates for a question's `words` (`Utterance::search_words`) in one
+/// language's index, best first: what the words find, and with `semantic`,
+/// what is closest in meaning.
 pub fn rank(
     index: &LangIndex,
-    text: &str,
+    words: &[String],
     semantic: Option<Semantic<'_>>,
     cal: &Calibration,
 ) -> Vec<Scored> {
     if index.is_empty() {
         return Vec::new();
     }
-    let terms = index.resolve(&index.analyzer.query_terms(text));
+    let terms = index.resolve(&index.analyzer.query_terms(words));
     let query = Query::new(index, &terms);
     let hits = if query.is_empty() {
         Vec::new()
@@ -288,10 +289,10 @@ pub fn agreement(ranked: &[Scored]) -> Vec<f32> {
         .collect()
 }
 
-/// The decision for `text` in one language's index.
+/// The decision for a question's `words` in one language's index.
 pub fn decide_in(
     index: &LangIndex,
-    text: &str,
+    words: &[String],
     semantic: Option<Semantic<'_>>,
     settings: &DecisionSettings,
 ) -> Decision {
@@ -300,7 +301,7 @@ pub fn decide_in(
     } else {
         Calibration::LEXICAL
     };
-    let ranked = rank(index, text, semantic, &cal);
+    let ranked = rank(index, words, semantic, &cal);
     decide_ranked(index, &ranked, &cal, settings)
 }
 

@@ -13,6 +13,7 @@ use super::loader::LoadResult;
 use super::meaning::Meaning;
 use super::scoring::Calibration;
 use crate::lang::Lang;
+use crate::utterance::Utterance;
 
 /// A built, searchable knowledge base.
 pub struct Kb {
@@ -106,19 +107,14 @@ impl Kb {
     }
 
     /// Decides in the patient's language first; if that escalates, English
-    /// articles are tried and used when they do better. `query` is the
-    /// question's embedding, when there is one.
-    pub fn decide(
-        &self,
-        text: &str,
-        lang: Lang,
-        query: Option<&[f32]>,
-        settings: &DecisionSettings,
-    ) -> Decision {
+    /// articles are tried and used when they do better. The question's
+    /// embedding, when there is one, comes with it.
+    pub fn decide(&self, said: &Utterance, lang: Lang, settings: &DecisionSettings) -> Decision {
+        let (words, query) = (said.search_words(), said.meaning().map(|m| &m[..]));
         let own = self
             .indexes
             .get(&lang)
-            .map(|i| decide_in(i, text, self.semantic(lang, query), settings));
+            .map(|i| decide_in(i, words, self.semantic(lang, query), settings));
         if let Some(d) = &own
             && !matches!(d, Decision::Escalate { .. })
         {
@@ -127,7 +123,7 @@ impl Kb {
         let fallback = (lang != Lang::En)
             .then(|| self.indexes.get(&Lang::En))
             .flatten()
-            .map(|i| decide_in(i, text, self.semantic(Lang::En, query), settings));
+            .map(|i| decide_in(i, words, self.semantic(Lang::En, query), settings));
         match (own, fallback) {
             (_, Some(f)) if !matches!(f, Decision::Escalate { .. }) => f,
             (Some(o), _) => o,
@@ -137,16 +133,11 @@ impl Kb {
     }
 
     /// The ranked candidates with their features, for `eval` and debugging.
-    pub fn explain(
-        &self,
-        text: &str,
-        lang: Lang,
-        query: Option<&[f32]>,
-        cal: &Calibration,
-    ) -> Vec<Scored> {
+    pub fn explain(&self, said: &Utterance, lang: Lang, cal: &Calibration) -> Vec<Scored> {
+        let query = said.meaning().map(|m| &m[..]);
         self.indexes
             .get(&lang)
-            .map(|i| rank(i, text, self.semantic(lang, query), cal))
+            .map(|i| rank(i, said.search_words(), self.semantic(lang, query), cal))
             .unwrap_or_default()
     }
 
@@ -173,7 +164,11 @@ mod tests {
     });
 
     fn decide(text: &str, lang: Lang) -> Decision {
-        FIXTURE.decide(text, lang, None, &DecisionSettings::default())
+        FIXTURE.decide(
+            &Utterance::analyse(text),
+            lang,
+            &DecisionSettings::default(),
+        )
     }
 
     fn answered(text: &str, lang: Lang) -> Option<String> {

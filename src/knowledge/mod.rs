@@ -50,7 +50,8 @@ pub use parse::Problem;
 pub use scoring::{Calibration, Features};
 
 use crate::lang::Lang;
-use crate::semantic::{Embedder, Embedding, VectorCache};
+use crate::semantic::{Embedder, VectorCache};
+use crate::utterance::Utterance;
 use reload::{Request, State};
 
 /// Handle to the live knowledge base. Cheap to clone; all clones share one index.
@@ -130,41 +131,29 @@ impl Knowledge {
         }
     }
 
-    /// Decides off the async runtime; `meaning` is the question's
-    /// embedding, when the model gave one in time.
-    pub async fn decide(&self, text: &str, lang: Lang, meaning: Option<Embedding>) -> Decision {
+    /// Decides off the async runtime, from the question's words and, when
+    /// the model gave it in time, its meaning.
+    pub async fn decide(&self, said: &Utterance, lang: Lang) -> Decision {
         let this = self.clone();
-        let text = crate::normalize::truncate(text, crate::normalize::MAX_QUERY_BYTES).to_owned();
+        let said = said.clone();
         let span = tracing::Span::current();
-        tokio::task::spawn_blocking(move || {
-            span.in_scope(|| this.decide_blocking(&text, lang, meaning.as_deref()))
-        })
-        .await
-        .unwrap_or_else(|_| Decision::escalate_empty())
+        tokio::task::spawn_blocking(move || span.in_scope(|| this.decide_blocking(&said, lang)))
+            .await
+            .unwrap_or_else(|_| Decision::escalate_empty())
     }
 
     /// Decides on the calling thread (tantivy search: do not call on the runtime).
-    pub fn decide_blocking(&self, text: &str, lang: Lang, meaning: Option<&[f32]>) -> Decision {
+    pub fn decide_blocking(&self, said: &Utterance, lang: Lang) -> Decision {
         self.shared
             .state
             .kb
             .load()
-            .decide(text, lang, meaning, &self.shared.settings)
+            .decide(said, lang, &self.shared.settings)
     }
 
     /// Ranked candidates with their confidence features (for `eval`).
-    pub fn explain_blocking(
-        &self,
-        text: &str,
-        lang: Lang,
-        meaning: Option<&[f32]>,
-        cal: &Calibration,
-    ) -> Vec<Scored> {
-        self.shared
-            .state
-            .kb
-            .load()
-            .explain(text, lang, meaning, cal)
+    pub fn explain_blocking(&self, said: &Utterance, lang: Lang, cal: &Calibration) -> Vec<Scored> {
+        self.shared.state.kb.load().explain(said, lang, cal)
     }
 
     /// The serving snapshot (for `eval`).

@@ -29,11 +29,11 @@ impl Detected {
     }
 }
 
-/// Detects the language of `text`.
-pub fn detect(text: &str) -> Detected {
-    let words: Vec<String> = crate::normalize::words(text).collect();
+/// Detects the language of `text`, whose folded words are `words`
+/// (`crate::utterance::Utterance::analyse` calls this).
+pub fn detect(text: &str, words: &[String]) -> Detected {
     let (mut en, mut es) = (0i32, 0i32);
-    for w in &words {
+    for w in words {
         en += i32::from(EN_ONLY.binary_search(&w.as_str()).is_ok());
         es += i32::from(ES_ONLY.binary_search(&w.as_str()).is_ok());
     }
@@ -201,7 +201,11 @@ mod tests {
             ("Tôi muốn đặt lịch hẹn với bác sĩ", Detected::Other),
             ("我想预约看医生", Detected::Other),
         ] {
-            assert_eq!(detect(text), want, "{text}");
+            assert_eq!(
+                crate::utterance::Utterance::analyse(text).detected(),
+                want,
+                "{text}"
+            );
         }
     }
 
@@ -229,7 +233,7 @@ mod tests {
         let (mut right, mut wrong, mut unsure) = (0, 0, 0);
         let mut mistakes = Vec::new();
         for (lang, text) in &lines {
-            match detect(text) {
+            match crate::utterance::Utterance::analyse(text).detected() {
                 Detected::Lang(l) if l == *lang => right += 1,
                 Detected::Unsure => unsure += 1,
                 other => {

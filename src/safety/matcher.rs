@@ -3,9 +3,6 @@
 
 use crate::normalize;
 
-/// Most words of a message looked at (a message is at most 2,000 graphemes).
-const MAX_WORDS: usize = 600;
-
 /// A folded word with its length in characters, counted once: a message's
 /// words are compared with every rule word, and counting characters in each
 /// comparison was most of the safety check's time.
@@ -22,10 +19,18 @@ impl Word {
     }
 }
 
-/// A message's folded words, apostrophes and hyphens dropped.
+/// The folded words of a rule's phrase, apostrophes and hyphens dropped.
 pub fn words(text: &str) -> Vec<Word> {
-    normalize::words(text)
-        .take(MAX_WORDS)
+    let folded: Vec<String> = normalize::words(text)
+        .take(crate::utterance::MAX_WORDS)
+        .collect();
+    matched_words(&folded)
+}
+
+/// The same, from a message's folded words (`Utterance::words`).
+pub fn matched_words(folded: &[String]) -> Vec<Word> {
+    folded
+        .iter()
         .map(|w| {
             w.chars()
                 .filter(|c| c.is_alphanumeric())

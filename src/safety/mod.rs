@@ -16,6 +16,7 @@ use arc_swap::ArcSwap;
 use serde::Deserialize;
 
 use crate::lang::Lang;
+use crate::utterance::Utterance;
 use matcher::Phrase;
 
 pub const SAFETY_FILE: &str = "safety.toml";
@@ -161,8 +162,8 @@ impl Rules {
     }
 
     /// The first rule the message triggers. Never panics; bounded work.
-    pub fn check(&self, text: &str) -> Option<Hit> {
-        let words = matcher::words(text);
+    pub fn check(&self, said: &Utterance) -> Option<Hit> {
+        let words = matcher::matched_words(said.words());
         self.rules.iter().find_map(|r| {
             let fires = r.phrases.iter().any(|p| p.found_in(&words))
                 || (!r.all.is_empty()
@@ -236,14 +237,16 @@ impl SafetyHandle {
     /// learned signal's: a rule's hit stands unless the ordinary examples
     /// clearly lead (a figure of speech, a question about a condition);
     /// without a rule, the learned signal can fire for 911 or 988.
-    pub fn check(&self, text: &str, meaning: Option<&[f32]>) -> Option<Hit> {
+    pub fn check(&self, said: &Utterance) -> Option<Hit> {
         let rules = self.get();
         let examples = self.examples.load();
-        let judgement = meaning
+        let judgement = said
+            .meaning()
+            .map(|m| &m[..])
             .zip(examples.as_ref().as_ref())
             .and_then(|(q, e)| e.judge(q, None));
         let margins = learned::Margins::FITTED;
-        if let Some(hit) = rules.check(text) {
+        if let Some(hit) = rules.check(said) {
             if judgement.as_ref().is_some_and(|j| j.vetoes(&margins)) {
                 return None;
             }

@@ -30,7 +30,7 @@ fn every_emergency_in_the_set_is_caught_with_its_category() {
     let set = fixture("emergencies.tsv");
     for line in lines(&set) {
         let (category, message) = line.split_once('\t').expect("category<TAB>message");
-        let hit = rules.check(message);
+        let hit = rules.check(&Utterance::analyse(message));
         assert_eq!(
             hit.as_ref().map(|h| h.category.as_str()),
             Some(category),
@@ -44,7 +44,7 @@ fn ordinary_clinic_questions_do_not_fire() {
     let rules = bundled();
     let set = fixture("benign.txt");
     for message in lines(&set) {
-        assert_eq!(rules.check(message), None, "{message}");
+        assert_eq!(rules.check(&Utterance::analyse(message)), None, "{message}");
     }
 }
 
@@ -68,6 +68,6 @@ fn broken_rules_are_reported_at_their_line() {
 proptest::proptest! {
     #[test]
     fn checking_never_panics(text in "\\PC{0,400}") {
-        let _ = bundled().check(&text);
+        let _ = bundled().check(&Utterance::analyse(&text));
     }
 }

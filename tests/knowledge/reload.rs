@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use frontdesk::knowledge::{Decision, DecisionSettings, Knowledge};
 use frontdesk::lang::Lang;
+use frontdesk::utterance::Utterance;
 
 use crate::{copy_dir, fixture};
 
@@ -14,7 +15,7 @@ async fn until(k: &Knowledge, what: &str, done: impl Fn(&Decision) -> bool, ques
     let mut reloads = k.subscribe_reloads();
     let wait = async {
         loop {
-            if done(&k.decide(question, Lang::En, None).await) {
+            if done(&k.decide(&Utterance::analyse(question), Lang::En).await) {
                 return;
             }
             reloads.changed().await.expect("indexer alive");
@@ -43,7 +44,7 @@ async fn edits_apply_live_and_broken_files_keep_their_last_good_version() {
         .expect("opens");
     assert_eq!(k.stats().articles_en, 11);
     assert!(
-        k.decide("where is the cafeteria", Lang::En, None)
+        k.decide(&Utterance::analyse("where is the cafeteria"), Lang::En)
             .await
             .article()
             .is_none()
@@ -86,7 +87,9 @@ async fn edits_apply_live_and_broken_files_keep_their_last_good_version() {
     let generation = *k.subscribe_reloads().borrow();
     let after = k.reload_now().await.expect("reload");
     assert!(after > generation);
-    let d = k.decide("where do i park", Lang::En, None).await;
+    let d = k
+        .decide(&Utterance::analyse("where do i park"), Lang::En)
+        .await;
     assert_eq!(d.article().map(|a| a.id.as_str()), Some("parking"), "{d:?}");
     assert!(k.stats().last_errors >= 1);
 

@@ -43,10 +43,10 @@ pub(super) fn bench(args: &EvalArgs, built: &Built) -> anyhow::Result<ExitCode> 
         let started = Instant::now();
         let meaning = built.embedder.as_ref().and_then(|e| e.query_blocking(&q));
         let embedded = started.elapsed();
-        let d =
-            built
-                .knowledge
-                .decide_blocking(&q, args.lang.unwrap_or_default(), meaning.as_deref());
+        let said = crate::utterance::Utterance::analyse(&q).with_meaning(meaning);
+        let d = built
+            .knowledge
+            .decide_blocking(&said, args.lang.unwrap_or_default());
         embed_latencies.push(embedded);
         latencies.push(started.elapsed());
         asked += 1;

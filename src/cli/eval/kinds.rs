@@ -13,6 +13,7 @@ use anyhow::Context;
 use crate::clinic::{Clinic, Schedule};
 use crate::dialog::kinds::{self, KindThresholds, Meanings};
 use crate::semantic::{Embedding, Role};
+use crate::utterance::Utterance;
 
 /// One labelled line: the patient's words and the kind meant (`None`: the
 /// words name no kind, and the chat must ask).
@@ -133,9 +134,19 @@ pub fn run(args: &super::EvalArgs, path: &Path) -> anyhow::Result<ExitCode> {
         }
         None => None,
     };
-    let thresholds = match &meaning {
-        Some((meanings, vectors)) if args.fit => {
-            let fitted = fit(&lines, meanings, vectors, schedule);
+    // Each line analysed once, with its meaning when there is a model.
+    let said: Vec<Utterance> = lines
+        .iter()
+        .enumerate()
+        .map(|(i, l)| {
+            let v = meaning.as_ref().map(|(_, vs)| vs[i].clone());
+            Utterance::analyse(&l.text).with_meaning(v)
+        })
+        .collect();
+    let meanings = meaning.as_ref().map(|(ms, _)| ms);
+    let thresholds = match meanings {
+        Some(meanings) if args.fit => {
+            let fitted = fit(&lines, &said, meanings, schedule);
             println!(
                 "fitted on the tuning half: similarity {:.3}, lead {:.3}",
                 fitted.similarity, fitted.lead
@@ -145,9 +156,8 @@ pub fn run(args: &super::EvalArgs, path: &Path) -> anyhow::Result<ExitCode> {
         _ => KindThresholds::FITTED,
     };
     let mut tallies: BTreeMap<String, Tally> = BTreeMap::new();
-    for (i, line) in lines.iter().enumerate() {
-        let m = meaning.as_ref().map(|(ms, vs)| (&vs[i][..], ms));
-        let heard = kinds::hear(schedule, &line.text, m, thresholds);
+    for (line, said) in lines.iter().zip(&said) {
+        let heard = kinds::hear(schedule, said, meanings, thresholds);
         let split = if line.holdout { "holdout" } else { "tune" };
         for key in [split.to_owned(), format!("{split} {}", line.lang)] {
             tallies.entry(key).or_default().add(line, &heard);
@@ -186,8 +196,8 @@ pub fn run(args: &super::EvalArgs, path: &Path) -> anyhow::Result<ExitCode> {
 /// then largest similarity).
 fn fit(
     lines: &[Line],
+    said: &[Utterance],
     meanings: &Meanings,
-    vectors: &[Embedding],
     schedule: &Schedule,
 ) -> KindThresholds {
     let mut best = (0usize, KindThresholds::FITTED);
@@ -198,11 +208,8 @@ fn fit(
                 lead: l as f32 / 400.0,
             };
             let mut tally = Tally::default();
-            for (line, v) in lines.iter().zip(vectors).filter(|(l, _)| !l.holdout) {
-                tally.add(
-                    line,
-                    &kinds::hear(schedule, &line.text, Some((v, meanings)), t),
-                );
+            for (line, said) in lines.iter().zip(said).filter(|(l, _)| !l.holdout) {
+                tally.add(line, &kinds::hear(schedule, said, Some(meanings), t));
             }
             if tally.wrong * 20 <= tally.lines && tally.right >= best.0 {
                 best = (tally.right, t);

@@ -17,6 +17,7 @@ use crate::knowledge::{
 };
 use crate::lang::Lang;
 use crate::semantic::{Embedder, Embedding, Role};
+use crate::utterance::Utterance;
 
 mod bench;
 mod cv;
@@ -207,10 +208,10 @@ fn read_tsv(path: &Path) -> anyhow::Result<Vec<(Option<Lang>, QueryLine)>> {
 /// once (re-ranked for each calibration tried).
 pub(super) struct Case {
     pub lang: Lang,
-    pub query: String,
+    /// The question, analysed once, with its embedding when there is a model.
+    pub said: Utterance,
     /// Empty for an out-of-domain question.
     pub relevant: HashSet<ArticleId>,
-    pub vector: Option<Embedding>,
     pub candidates: Vec<Scored>,
 }
 
@@ -256,7 +257,7 @@ pub fn run(args: EvalArgs) -> anyhow::Result<ExitCode> {
         let mut m = ByLang::default();
         for case in &cases {
             let ranked = cv::rerank(case, &cal);
-            let d = decide_case(&kb, case, &args.decision, semantic);
+            let d = kb.decide(&case.said, case.lang, &args.decision);
             m.add(case, &d, &ranked);
         }
         m.report(&args.decision, &cal)
@@ -296,11 +297,12 @@ fn cases(
         .into_iter()
         .zip(vectors)
         .map(|((lang, l), vector)| {
+            let said = Utterance::analyse(&l.query).with_meaning(vector);
             let lang = args
                 .lang
                 .or(lang)
-                .unwrap_or_else(|| crate::lang::detect(&l.query).or(Lang::En));
-            let candidates = kb.explain(&l.query, lang, vector.as_deref(), &cal);
+                .unwrap_or_else(|| said.detected().or(Lang::En));
+            let candidates = kb.explain(&said, lang, &cal);
             let expected: HashSet<ArticleId> = l
                 .relevant
                 .iter()
@@ -316,8 +318,7 @@ fn cases(
                     .cloned()
                     .chain(expected.iter().cloned())
                     .collect(),
-                query: l.query,
-                vector,
+                said,
                 candidates,
             }
         })
@@ -336,17 +337,6 @@ fn translation_groups(kb: &Kb) -> HashMap<ArticleId, ArticleId> {
         .collect()
 }
 
-/// The production decision for one case: the knowledge base's own rule,
-/// with the fallback to English articles.
-fn decide_case(kb: &Kb, case: &Case, settings: &DecisionSettings, semantic: bool) -> Decision {
-    let vector = if semantic {
-        case.vector.as_deref()
-    } else {
-        None
-    };
-    kb.decide(&case.query, case.lang, vector, settings)
-}
-
 fn dump(path: &Path, cases: &[Case]) -> anyhow::Result<()> {
     let mut w = std::io::BufWriter::new(std::fs::File::create(path)?);
     for case in cases {
@@ -357,7 +347,7 @@ fn dump(path: &Path, cases: &[Case]) -> anyhow::Result<()> {
             .collect();
         serde_json::to_writer(
             &mut w,
-            &json!({"answerable": case.answerable(), "lang": case.lang, "query": case.query, "candidates": cands}),
+            &json!({"answerable": case.answerable(), "lang": case.lang, "query": case.said.text(), "candidates": cands}),
         )?;
         w.write_all(b"\n")?;
     }

@@ -26,7 +26,7 @@ pub async fn answer(
             ..
         } => {
             state.misses = 0;
-            Outcome::reply(article_reply(knowledge, &article, Some(confidence), lang))
+            answer_with(knowledge, &article, Some(confidence), lang)
         }
         Decision::Clarify { candidates, .. } => {
             state.clarifying = true;
@@ -92,12 +92,33 @@ pub fn chosen_article(
     let id = ArticleId::parse(value.strip_prefix("article:")?).ok()?;
     let article = knowledge.article(&id)?;
     state.misses = 0;
-    Some(Outcome::reply(article_reply(
-        knowledge, &article, None, state.lang,
-    )))
+    Some(answer_with(knowledge, &article, None, state.lang))
 }
 
-pub(super) fn article_reply(
+/// An article as the answer, said to be in another language when the
+/// clinic has it only there (found by meaning across languages).
+pub(super) fn answer_with(
+    knowledge: &Knowledge,
+    article: &Article,
+    confidence: Option<f32>,
+    lang: Lang,
+) -> Outcome {
+    let reply = article_reply(knowledge, article, confidence, lang);
+    if article.lang == lang {
+        return Outcome::reply(reply);
+    }
+    // Two languages: the article is in the one the patient does not write.
+    let notice = t(
+        lang,
+        "This answer is only available in Spanish:",
+        "Esta información solo está disponible en inglés:",
+    );
+    let mut outcome = Outcome::reply(Reply::bot(notice));
+    outcome.replies.push(reply);
+    outcome
+}
+
+fn article_reply(
     knowledge: &Knowledge,
     article: &Article,
     confidence: Option<f32>,

@@ -344,19 +344,18 @@ impl Engine {
                 ..
             } = self.knowledge.decide(said, lang).await
         {
-            let answer = faq::article_reply(&self.knowledge, &article, Some(confidence), lang);
-            let (flow, mut outcome) = flow.ask(&self.scheduler, lang).await;
+            let mut answer = faq::answer_with(&self.knowledge, &article, Some(confidence), lang);
+            let (flow, outcome) = flow.ask(&self.scheduler, lang).await;
             state.booking = flow;
-            outcome.replies.insert(
-                0,
-                Reply::bot(t(
-                    lang,
-                    "Now, back to your appointment:",
-                    "Ahora, sigamos con su cita:",
-                )),
-            );
-            outcome.replies.insert(0, answer);
-            return outcome;
+            answer.replies.push(Reply::bot(t(
+                lang,
+                "Now, back to your appointment:",
+                "Ahora, sigamos con su cita:",
+            )));
+            answer.replies.extend(outcome.replies);
+            answer.action = outcome.action;
+            answer.unanswered = outcome.unanswered;
+            return answer;
         }
         let heard = if flow.wants_kind() && turn.choice.is_none() {
             self.hear_kind(said).await

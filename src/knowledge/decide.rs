@@ -11,7 +11,8 @@ use crate::lang::Lang;
 
 /// Decision settings. The thresholds default to the calibration's own
 /// (fitted with `frontdesk eval`, docs/answer-quality.md); set them to
-/// override both the words-alone and the words-and-meaning calibration.
+/// override every calibration's (words alone, words and meaning, across
+/// languages).
 #[derive(clap::Args, Clone, Debug, PartialEq, Default)]
 pub struct DecisionSettings {
     /// Answer directly at or above this confidence (0..1); default: the
@@ -305,6 +306,37 @@ pub fn decide_in(
     decide_ranked(index, &ranked, &cal, settings)
 }
 
+/// The decision for a question in another language's index: by meaning
+/// and words together, with the calibration fitted for that
+/// (`Calibration::CROSS`; a Spanish question's words seldom find an English
+/// article, so its meaning carries the decision).
+pub fn decide_across(
+    index: &LangIndex,
+    words: &[String],
+    semantic: Semantic<'_>,
+    settings: &DecisionSettings,
+) -> Decision {
+    let cal = Calibration::CROSS;
+    let ranked = rank(index, words, Some(semantic), &cal);
+    decide_ranked(index, &ranked, &cal, settings)
+}
+
+/// The patient's own language first; another language's decision only
+/// where it does better: its answer when the own language gave none, its
+/// choices when the own language had nothing to offer.
+pub fn prefer(own: Decision, other: Decision) -> Decision {
+    match (&own, &other) {
+        (Decision::Answer { .. }, _) => own,
+        (_, Decision::Answer { .. }) => other,
+        (Decision::Clarify { .. }, _) => own,
+        (_, Decision::Clarify { .. }) => other,
+        // Both hand over: the own language's candidates are context for
+        // the agent, unless it had none.
+        _ if own.candidates().is_empty() => other,
+        _ => own,
+    }
+}
+
 /// The decision over candidates already ranked with `cal`.
 pub fn decide_ranked(
     index: &LangIndex,
@@ -380,6 +412,41 @@ mod tests {
                 ..Features::default()
             },
         }
+    }
+
+    #[test]
+    fn another_language_is_preferred_only_where_it_does_better() {
+        let c = |id: &str| Candidate {
+            id: id.parse().unwrap(),
+            title: id.to_owned(),
+            lang: Lang::En,
+            score: 0.5,
+        };
+        let clarify = |ids: &[&str]| Decision::Clarify {
+            candidates: ids.iter().map(|i| c(i)).collect(),
+            confidence: 0.6,
+        };
+        let escalate = |ids: &[&str]| Decision::Escalate {
+            candidates: ids.iter().map(|i| c(i)).collect(),
+            confidence: 0.1,
+        };
+        let ids = |d: &Decision| -> Vec<String> {
+            d.candidates().iter().map(|c| c.id.to_string()).collect()
+        };
+        // Own choices stand against other choices; other choices beat a handover.
+        let d = prefer(clarify(&["a", "b"]), clarify(&["x", "y"]));
+        assert_eq!(
+            (d.kind(), ids(&d)),
+            ("clarify", vec!["a".into(), "b".into()])
+        );
+        let d = prefer(escalate(&["a"]), clarify(&["x", "y"]));
+        assert_eq!(
+            (d.kind(), ids(&d)),
+            ("clarify", vec!["x".into(), "y".into()])
+        );
+        // Both hand over: the own candidates, unless there are none.
+        assert_eq!(ids(&prefer(escalate(&["a"]), escalate(&["x"]))), ["a"]);
+        assert_eq!(ids(&prefer(escalate(&[]), escalate(&["x"]))), ["x"]);
     }
 
     #[test]

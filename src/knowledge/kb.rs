@@ -7,7 +7,9 @@ use std::time::{Duration, Instant, SystemTime};
 
 use super::analysis::Analyzer;
 use super::article::{Article, ArticleId};
-use super::decide::{Decision, DecisionSettings, Scored, Semantic, decide_in, rank};
+use super::decide::{
+    Candidate, Decision, DecisionSettings, Scored, Semantic, decide_across, decide_in, prefer, rank,
+};
 use super::index::{IndexError, LangIndex};
 use super::loader::LoadResult;
 use super::meaning::Meaning;
@@ -19,6 +21,8 @@ use crate::utterance::Utterance;
 pub struct Kb {
     indexes: HashMap<Lang, LangIndex>,
     by_id: HashMap<ArticleId, Arc<Article>>,
+    /// Each article's versions: (the original's id, language) → that version.
+    versions: HashMap<(ArticleId, Lang), ArticleId>,
     pub problems: usize,
     pub built_at: SystemTime,
     pub build_time: Duration,
@@ -35,6 +39,7 @@ impl Kb {
         Kb {
             indexes: HashMap::new(),
             by_id: HashMap::new(),
+            versions: HashMap::new(),
             problems: 0,
             built_at: SystemTime::now(),
             build_time: Duration::ZERO,
@@ -48,12 +53,15 @@ impl Kb {
         let started = Instant::now();
         let mut per_lang: HashMap<Lang, Vec<Arc<Article>>> = HashMap::new();
         let mut by_id = HashMap::new();
+        let mut versions = HashMap::new();
         for l in &load.articles {
-            per_lang
-                .entry(l.article.lang)
-                .or_default()
-                .push(l.article.clone());
-            by_id.insert(l.article.id.clone(), l.article.clone());
+            let a = &l.article;
+            per_lang.entry(a.lang).or_default().push(a.clone());
+            by_id.insert(a.id.clone(), a.clone());
+            let original = a.translation_of.as_ref().unwrap_or(&a.id);
+            versions
+                .entry((original.clone(), a.lang))
+                .or_insert_with(|| a.id.clone());
         }
         let mut indexes = HashMap::new();
         for (lang, articles) in per_lang {
@@ -63,6 +71,7 @@ impl Kb {
         Ok(Kb {
             indexes,
             by_id,
+            versions,
             problems: load.problems.len(),
             built_at: SystemTime::now(),
             build_time: started.elapsed(),
@@ -106,29 +115,85 @@ impl Kb {
         self.indexes.get(&lang).map_or(0, LangIndex::len)
     }
 
-    /// Decides in the patient's language first; if that escalates, English
-    /// articles are tried and used when they do better. The question's
-    /// embedding, when there is one, comes with it.
+    /// Decides in the patient's language first, and asks the other
+    /// language's articles when that does better (`prefer`): by meaning when
+    /// the question has one (`Calibration::CROSS`), else by words, English
+    /// only, and only when the own language found nothing. An article found
+    /// that way is given in the patient's language when it has a version
+    /// there.
     pub fn decide(&self, said: &Utterance, lang: Lang, settings: &DecisionSettings) -> Decision {
         let (words, query) = (said.search_words(), said.meaning().map(|m| &m[..]));
-        let own = self
-            .indexes
-            .get(&lang)
-            .map(|i| decide_in(i, words, self.semantic(lang, query), settings));
-        if let Some(d) = &own
-            && !matches!(d, Decision::Escalate { .. })
-        {
-            return own.unwrap_or_else(Decision::escalate_empty);
+        let own = match self.indexes.get(&lang) {
+            Some(i) => decide_in(i, words, self.semantic(lang, query), settings),
+            None => Decision::escalate_empty(),
+        };
+        if matches!(own, Decision::Answer { .. }) {
+            return own;
         }
-        let fallback = (lang != Lang::En)
-            .then(|| self.indexes.get(&Lang::En))
-            .flatten()
-            .map(|i| decide_in(i, words, self.semantic(Lang::En, query), settings));
-        match (own, fallback) {
-            (_, Some(f)) if !matches!(f, Decision::Escalate { .. }) => f,
-            (Some(o), _) => o,
-            (None, Some(f)) => f,
-            (None, None) => Decision::escalate_empty(),
+        let escalated = matches!(own, Decision::Escalate { .. });
+        let other = Lang::ALL.into_iter().filter(|l| *l != lang).find_map(|l| {
+            let index = self.indexes.get(&l)?;
+            match self.semantic(l, query) {
+                Some(semantic) => Some(decide_across(index, words, semantic, settings)),
+                None if escalated && l == Lang::En => Some(decide_in(index, words, None, settings)),
+                None => None,
+            }
+        });
+        match other {
+            Some(other) => prefer(own, self.in_language(other, lang)),
+            None => own,
+        }
+    }
+
+    /// A decision made in another language's articles, with each article
+    /// swapped for its version in `lang` where there is one.
+    fn in_language(&self, d: Decision, lang: Lang) -> Decision {
+        let version = |id: &ArticleId, article_lang: Lang| -> Option<Arc<Article>> {
+            if article_lang == lang {
+                return None;
+            }
+            let original = self.by_id.get(id)?.translation_of.as_ref().unwrap_or(id);
+            self.by_id
+                .get(self.versions.get(&(original.clone(), lang))?)
+                .cloned()
+        };
+        let swap = |cs: Vec<Candidate>| -> Vec<Candidate> {
+            cs.into_iter()
+                .map(|c| match version(&c.id, c.lang) {
+                    Some(a) => Candidate {
+                        id: a.id.clone(),
+                        title: a.title.clone(),
+                        lang: a.lang,
+                        score: c.score,
+                    },
+                    None => c,
+                })
+                .collect()
+        };
+        match d {
+            Decision::Answer {
+                article,
+                confidence,
+                candidates,
+            } => Decision::Answer {
+                article: version(&article.id, article.lang).unwrap_or(article),
+                confidence,
+                candidates: swap(candidates),
+            },
+            Decision::Clarify {
+                candidates,
+                confidence,
+            } => Decision::Clarify {
+                candidates: swap(candidates),
+                confidence,
+            },
+            Decision::Escalate {
+                confidence,
+                candidates,
+            } => Decision::Escalate {
+                confidence,
+                candidates: swap(candidates),
+            },
         }
     }
 
@@ -173,6 +238,29 @@ mod tests {
 
     fn answered(text: &str, lang: Lang) -> Option<String> {
         decide(text, lang).article().map(|a| a.id.to_string())
+    }
+
+    #[test]
+    fn an_article_found_in_another_language_is_given_in_the_patients() {
+        let d = decide("where do i park", Lang::En);
+        assert_eq!(
+            d.article().map(|a| a.id.to_string()).as_deref(),
+            Some("parking")
+        );
+        // Its Spanish version (translation_of = "parking") replaces it.
+        let es = FIXTURE.in_language(d, Lang::Es);
+        let article = es.article().expect("still an answer");
+        assert_eq!(
+            (article.id.as_str(), article.lang),
+            ("parking-es", Lang::Es)
+        );
+        // Without a version in that language, the article stays as it is.
+        let d = decide("can I pay my invoice in installments", Lang::En);
+        let kept = FIXTURE.in_language(d, Lang::Es);
+        assert_eq!(
+            kept.article().map(|a| a.id.to_string()).as_deref(),
+            Some("billing-payment-plans")
+        );
     }
 
     #[test]

@@ -42,7 +42,8 @@ use tokio::sync::{mpsc, oneshot, watch};
 
 pub use article::{Article, ArticleId, BadArticleId};
 pub use decide::{
-    Candidate, Decision, DecisionSettings, Scored, agreement, confidences, decide_ranked, rerank,
+    Candidate, Decision, DecisionSettings, Scored, agreement, confidences, decide_ranked, prefer,
+    rerank,
 };
 pub use kb::Kb;
 pub use meaning::Closeness;

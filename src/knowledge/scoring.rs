@@ -144,6 +144,26 @@ impl Calibration {
         clarify_threshold: 0.520,
     };
 
+    /// A question asked of another language's articles (the fallback
+    /// across languages, only with meaning): fitted on the same clinic
+    /// questions, each asked of the other language's articles
+    /// (`frontdesk eval --kb knowledge --queries … --cross --cv 5 --fit`).
+    pub const CROSS: Calibration = Calibration {
+        semantic_share: 0.7,
+        phrasing_share: 0.75,
+        a0: -1.242,
+        a_match: 0.099,
+        a_margin: 2.603,
+        a_sem: 3.855,
+        a_sem_margin: 3.374,
+        a_agree: 2.054,
+        c0: 0.213,
+        c_match: 0.851,
+        c_sem: 5.299,
+        answer_threshold: 0.884,
+        clarify_threshold: 0.579,
+    };
+
     /// A candidate's relevance, for ranking.
     pub fn relevance(&self, f: &Features) -> f32 {
         let phrasing = semantic_scale(f.closeness.phrasing);

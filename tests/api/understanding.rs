@@ -38,18 +38,15 @@ async fn the_chat_follows_the_language_the_patient_writes_in() {
     );
 }
 
-#[tokio::test]
-async fn with_the_model_a_question_with_none_of_the_articles_words_is_answered() {
-    let Some(dir) = model_dir_or_skip() else {
-        return;
-    };
+/// The app on the fixture knowledge with the model, once its articles are
+/// embedded (the first start embeds them; the cache serves them after).
+async fn app_with_meaning(dir: std::path::PathBuf) -> crate::helpers::TestApp {
     let app = spawn_app_with(|s| {
         s.model.mode = ModelMode::Local;
         s.model.model_dir = dir;
         s.model.model_wait_ms = 10_000;
     })
     .await;
-    // The first start embeds the articles (from the cache afterwards).
     let deadline = tokio::time::Instant::now() + Duration::from_secs(120);
     while !app.knowledge.has_meaning() {
         assert!(
@@ -58,6 +55,15 @@ async fn with_the_model_a_question_with_none_of_the_articles_words_is_answered()
         );
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
+    app
+}
+
+#[tokio::test]
+async fn with_the_model_a_question_with_none_of_the_articles_words_is_answered() {
+    let Some(dir) = model_dir_or_skip() else {
+        return;
+    };
+    let app = app_with_meaning(dir).await;
     let health = health(&app).await;
     assert_eq!(health["model"]["state"], "ready", "{health}");
     assert_eq!(health["knowledge"]["semantic"], true, "{health}");
@@ -78,6 +84,38 @@ async fn with_the_model_a_question_with_none_of_the_articles_words_is_answered()
         .await;
     assert_eq!(chat.expect("ack").await["id"], "m2");
     assert_eq!(chat.until("reply").await["article"], "prescription-refills");
+}
+
+#[tokio::test]
+async fn with_the_model_a_spanish_question_finds_an_article_written_only_in_english() {
+    let Some(dir) = model_dir_or_skip() else {
+        return;
+    };
+    let app = app_with_meaning(dir).await;
+    let mut chat = app.chat().await;
+    chat.send_json(json!({"type": "start", "lang": "es"})).await;
+    chat.expect("started").await;
+    // The records article has no Spanish version: the patient is told so,
+    // in Spanish, and gets it rather than a hand-over.
+    chat.say("e1", "quiero una copia de mi expediente").await;
+    let notice = chat.until("reply").await;
+    assert!(
+        notice["text"]
+            .as_str()
+            .unwrap()
+            .contains("solo está disponible en inglés"),
+        "{notice}"
+    );
+    let reply = chat.until("reply").await;
+    assert_eq!(reply["article"], "medical-records", "{reply}");
+    // A question no article answers, in either language, is still not answered.
+    chat.say("e3", "¿cuál es la capital de Francia?").await;
+    let reply = chat.until("reply").await;
+    assert!(reply["article"].is_null(), "{reply}");
+    assert!(
+        reply["text"].as_str().unwrap().starts_with("Lo siento"),
+        "{reply}"
+    );
 }
 
 #[tokio::test]

@@ -8,7 +8,8 @@ use serde_json::json;
 
 use super::{ByLang, Case};
 use crate::knowledge::{
-    self, ArticleId, Calibration, DecisionSettings, Kb, Scored, confidences, decide_ranked, fit,
+    self, ArticleId, Calibration, Decision, DecisionSettings, Kb, Scored, confidences,
+    decide_ranked, fit,
 };
 
 /// Share of answerable questions answered wrongly that a fitted answer
@@ -31,6 +32,7 @@ pub(super) fn cross_validate(
     let folds: Vec<usize> = fold_of(cases, k);
     let mut pooled = ByLang::default();
     let mut fitted = Vec::new();
+    let mut fitted_across = Vec::new();
     for f in 0..k {
         let train: Vec<&Case> = cases
             .iter()
@@ -39,22 +41,42 @@ pub(super) fn cross_validate(
             .map(|(c, _)| c)
             .collect();
         let cal = fit_calibration(&train, semantic);
+        // The fallback's own calibration, fitted on the same training
+        // questions asked of the other language's articles.
+        let across: Vec<&Case> = train.iter().filter_map(|c| c.across.as_deref()).collect();
+        let cross = (semantic && !across.is_empty()).then(|| fit_calibration(&across, semantic));
         for (case, _) in cases.iter().zip(&folds).filter(|(_, g)| **g == f) {
             let ranked = rerank(case, &cal);
-            if let Some(index) = kb.index(case.lang) {
-                pooled.add(
-                    case,
-                    &decide_ranked(index, &ranked, &cal, settings),
-                    &ranked,
-                );
-            }
+            // A language without articles of its own only falls back.
+            let own = match kb.index(case.lang) {
+                Some(index) => decide_ranked(index, &ranked, &cal, settings),
+                None => Decision::escalate_empty(),
+            };
+            let other = case
+                .across
+                .as_deref()
+                .zip(cross.as_ref())
+                .filter(|_| !matches!(own, Decision::Answer { .. }))
+                .and_then(|(a, cross)| {
+                    let index = kb.index(a.lang)?;
+                    Some(decide_ranked(index, &rerank(a, cross), cross, settings))
+                });
+            let d = match other {
+                Some(other) => knowledge::prefer(own, other),
+                None => own,
+            };
+            pooled.add(case, &d, &ranked);
         }
         fitted.push(cal);
+        fitted_across.extend(cross);
     }
     let all = fit_all.then(|| fit_calibration(&cases.iter().collect::<Vec<_>>(), semantic));
     let mut report = pooled.report(settings, &fitted[0]);
     report["cv_folds"] = json!(k);
     report["fold_calibrations"] = json!(fitted);
+    if !fitted_across.is_empty() {
+        report["fold_calibrations_across"] = json!(fitted_across);
+    }
     if let Some(cal) = all {
         report["fitted_on_all"] = json!(cal);
     }
@@ -165,6 +187,15 @@ fn fit_calibration(train: &[&Case], semantic: bool) -> Calibration {
         ya.push(case.answerable() && top_relevant(case, &ranked, 1));
         xc.push(if semantic { vec![m, s1] } else { vec![m] });
         yc.push(case.answerable() && top_relevant(case, &ranked, 3));
+    }
+    // No question with a candidate (a language without articles): the
+    // mix alone, and a confidence model that answers nothing.
+    if xa.is_empty() {
+        return Calibration {
+            answer_threshold: 1.0,
+            clarify_threshold: 1.0,
+            ..cal
+        };
     }
     let a = fit::logistic(&xa, &ya);
     let c = fit::logistic(&xc, &yc);

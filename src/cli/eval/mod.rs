@@ -53,6 +53,12 @@ pub struct EvalArgs {
     /// The queries' language; without it each query's is detected.
     #[arg(long)]
     pub lang: Option<Lang>,
+    /// Ask each question of the articles in the other language only (a
+    /// Spanish question of the English articles, and the other way round),
+    /// to fit and measure `Calibration::CROSS`, the calibration for
+    /// answering across languages.
+    #[arg(long)]
+    pub cross: bool,
     /// Ignore the export's `topic`/`category` column (normally kept as a tag),
     /// to measure how much the knowledge base's own topics help.
     #[arg(long)]
@@ -213,6 +219,10 @@ pub(super) struct Case {
     /// Empty for an out-of-domain question.
     pub relevant: HashSet<ArticleId>,
     pub candidates: Vec<Scored>,
+    /// The same question asked of another language's articles, where the
+    /// knowledge base has them and the question has a meaning (the fallback
+    /// across languages).
+    pub across: Option<Box<Case>>,
 }
 
 impl Case {
@@ -293,33 +303,56 @@ fn cases(
     let cal = Calibration::HYBRID;
     let group = translation_groups(&kb);
     let group_of = |id: &ArticleId| group.get(id).unwrap_or(id).clone();
+    // The language whose articles a question in `lang` falls back on.
+    let other = |lang: Lang| {
+        Lang::ALL
+            .into_iter()
+            .find(|l| *l != lang && kb.index(*l).is_some_and(|i| !i.is_empty()))
+    };
     Ok(lines
         .into_iter()
         .zip(vectors)
         .map(|((lang, l), vector)| {
             let said = Utterance::analyse(&l.query).with_meaning(vector);
-            let lang = args
+            let asked = args
                 .lang
                 .or(lang)
                 .unwrap_or_else(|| said.detected().or(Lang::En));
+            let lang = match args.cross {
+                true => other(asked).unwrap_or(asked),
+                false => asked,
+            };
             let candidates = kb.explain(&said, lang, &cal);
             let expected: HashSet<ArticleId> = l
                 .relevant
                 .iter()
                 .filter_map(|r| built.ids.get(r).map(&group_of))
                 .collect();
+            // The expected article in any of its languages: the patient
+            // gets the same answer.
+            let relevant: HashSet<ArticleId> = group
+                .keys()
+                .filter(|id| expected.contains(&group_of(id)))
+                .cloned()
+                .chain(expected.iter().cloned())
+                .collect();
+            let across = other(lang)
+                .filter(|_| !args.cross && said.meaning().is_some())
+                .map(|o| {
+                    Box::new(Case {
+                        lang: o,
+                        candidates: kb.explain(&said, o, &Calibration::CROSS),
+                        said: said.clone(),
+                        relevant: relevant.clone(),
+                        across: None,
+                    })
+                });
             Case {
                 lang,
-                // The expected article in any of its languages: the patient
-                // gets the same answer.
-                relevant: group
-                    .keys()
-                    .filter(|id| expected.contains(&group_of(id)))
-                    .cloned()
-                    .chain(expected.iter().cloned())
-                    .collect(),
+                relevant,
                 said,
                 candidates,
+                across,
             }
         })
         .collect())

@@ -171,7 +171,7 @@ impl ModelSettings {
 
     /// The article-embedding cache file.
     pub fn vector_cache(&self) -> PathBuf {
-        self.model_dir.join("article-vectors.bin")
+        crate::semantic::VectorCache::path_in(&self.model_dir)
     }
 
     /// Starts loading the model as configured (fetching it first when it

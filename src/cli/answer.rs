@@ -57,7 +57,7 @@ impl MeaningArgs {
     }
 
     pub fn vector_cache(&self) -> PathBuf {
-        self.model_dir.join("article-vectors.bin")
+        crate::semantic::VectorCache::path_in(&self.model_dir)
     }
 }
 

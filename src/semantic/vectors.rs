@@ -31,6 +31,11 @@ pub struct VectorCache {
 }
 
 impl VectorCache {
+    /// Where the cache lives in a model directory.
+    pub fn path_in(model_dir: &Path) -> PathBuf {
+        model_dir.join("article-vectors.bin")
+    }
+
     /// Opens (or starts) the cache at `path`; a damaged file is started
     /// afresh. `None` keeps everything in memory.
     pub fn open(path: Option<PathBuf>, model_tag: &str) -> VectorCache {

@@ -113,6 +113,9 @@ impl Meaning {
                     vectors[*i] = Some(v);
                 }
             }
+            // On disk after every batch: a long first build cut short
+            // starts again where it stopped.
+            cache.append_new();
             progress(((done + 1) * BATCH).min(total), total);
         }
         cache.save();

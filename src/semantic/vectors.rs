@@ -31,11 +31,6 @@ pub struct VectorCache {
 }
 
 impl VectorCache {
-    /// Where the cache lives in a model directory.
-    pub fn path_in(model_dir: &Path) -> PathBuf {
-        model_dir.join("article-vectors.bin")
-    }
-
     /// Opens (or starts) the cache at `path`; a damaged file is started
     /// afresh. `None` keeps everything in memory.
     pub fn open(path: Option<PathBuf>, model_tag: &str) -> VectorCache {
@@ -47,6 +42,11 @@ impl VectorCache {
             used: Default::default(),
             appended: Vec::new(),
         }
+    }
+
+    /// Where the cache lives in a model directory.
+    pub fn path_in(model_dir: &Path) -> PathBuf {
+        model_dir.join("article-vectors.bin")
     }
 
     pub fn key(&self, role: Role, text: &str) -> Key {
@@ -72,18 +72,31 @@ impl VectorCache {
     /// Writes what was added (or the whole file, when it has grown too
     /// long). A failure only costs re-embedding after the next restart.
     pub fn save(&mut self) {
+        if self.vectors.len() <= MAX_RECORDS {
+            return self.append_new();
+        }
         let Some(path) = self.path.clone() else {
             return;
         };
-        let result = if self.vectors.len() > MAX_RECORDS {
-            let used = std::mem::take(&mut self.used);
-            self.vectors.retain(|k, _| used.contains(k));
-            self.used = used;
-            rewrite(&path, &self.vectors)
-        } else {
-            append(&path, &self.vectors, &self.appended)
+        let used = std::mem::take(&mut self.used);
+        self.vectors.retain(|k, _| used.contains(k));
+        self.used = used;
+        match rewrite(&path, &self.vectors) {
+            Ok(()) => self.appended.clear(),
+            Err(e) => {
+                tracing::warn!(error = %e, path = %path.display(), "cannot save article embeddings")
+            }
+        }
+    }
+
+    /// Appends what was added since the last write, never rewriting: cheap
+    /// enough after every batch of a long build, so a build cut short (a
+    /// crash, a restart) keeps what it had embedded.
+    pub fn append_new(&mut self) {
+        let Some(path) = self.path.clone() else {
+            return;
         };
-        match result {
+        match append(&path, &self.vectors, &self.appended) {
             Ok(()) => self.appended.clear(),
             Err(e) => {
                 tracing::warn!(error = %e, path = %path.display(), "cannot save article embeddings")
@@ -107,7 +120,6 @@ fn read(path: &Path) -> HashMap<Key, Embedding> {
         let dims = u32::from_le_bytes(bytes[at + 32..at + 36].try_into().unwrap_or([0; 4]));
         let end = at + 36 + dims as usize * 4;
         if dims == 0 || dims > 4096 || end > bytes.len() {
-            // A torn last record (a crash mid-append): keep what came before.
             break;
         }
         let v: Vec<f32> = bytes[at + 36..end]
@@ -116,6 +128,17 @@ fn read(path: &Path) -> HashMap<Key, Embedding> {
             .collect();
         out.insert(key, Embedding::from(v));
         at = end;
+    }
+    // A torn last record (a crash mid-append): keep what came before, and
+    // cut the file there, so what is appended next can be read back.
+    if at < bytes.len() {
+        let cut = std::fs::OpenOptions::new()
+            .write(true)
+            .open(path)
+            .and_then(|f| f.set_len(at as u64));
+        if let Err(e) = cut {
+            tracing::warn!(error = %e, path = %path.display(), "cannot trim article embeddings");
+        }
     }
     out
 }
@@ -178,6 +201,12 @@ mod tests {
         f.write_all(&[1, 2, 3]).unwrap();
         let mut again = VectorCache::open(Some(path.clone()), "model-a");
         assert_eq!(again.get(&k).as_deref(), Some(&[0.6f32, 0.8][..]));
+        // What is appended after the torn record is read back too.
+        let k2 = again.key(Role::Passage, "Parking");
+        again.put(k2, Embedding::from(vec![1.0, 0.0]));
+        again.append_new();
+        let mut third = VectorCache::open(Some(path.clone()), "model-a");
+        assert!(third.get(&k).is_some() && third.get(&k2).is_some());
         // Another model's vectors are never mistaken for this one's.
         let other = VectorCache::open(Some(path), "model-b");
         assert_ne!(other.key(Role::Passage, "Our hours"), k);

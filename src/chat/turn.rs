@@ -81,8 +81,9 @@ impl Session {
         let plain_bot_turn = safety.is_none()
             && !active.dialog.turn_may_write()
             && matches!(self.state.hub.handoff(&conversation), Handoff::Bot);
+        let wait = self.state.settings.model.wait();
         let needs_model =
-            choice.is_none() && said.meaning().is_none() && self.state.embedder.has_room();
+            choice.is_none() && said.meaning().is_none() && self.state.embedder.has_room(wait);
         if plain_bot_turn && !needs_model {
             let turn = Turn {
                 said: &said,
@@ -110,7 +111,6 @@ impl Session {
         // learned safety signal has its say too: it may catch what no rule
         // lists, or set aside a rule's hit on a figure of speech.
         let safety = if needs_model {
-            let wait = self.state.settings.model.wait();
             said.set_meaning(self.state.embedder.query(text, wait).await);
             match said.meaning() {
                 Some(_) => self.state.engine.safety_check(&said, lang),

@@ -28,10 +28,14 @@ const FILL_WAIT: Duration = Duration::from_millis(15);
 const WORKERS: usize = 4;
 /// Query embeddings kept for repeated questions.
 const CACHE_ENTRIES: usize = 4096;
-/// Requests waiting beyond which the model counts as busy: a new question
-/// is then answered from its words at once (and counted), rather than
-/// acked, stored and answered in two steps only to wait in line.
+/// Requests waiting beyond which the model counts as busy whatever the
+/// wait: a new question is then answered from its words at once (and
+/// counted), rather than acked, stored and answered in two steps only to
+/// wait in line. Below it, the model is busy when the line is longer than
+/// the caller's wait (see `has_room`).
 const BUSY_AT: usize = 2 * MAX_BATCH;
+/// A text's share of a pass before any pass has been timed.
+const FIRST_PER_TEXT: Duration = Duration::from_millis(10);
 
 /// Whether the model can be used, and if not, why.
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
@@ -81,6 +85,10 @@ struct Inner {
     arrived: Condvar,
     /// Forward passes under way.
     running: AtomicU64,
+    /// Workers serving, and the time one text takes in a pass (µs), as
+    /// the workers last measured it: how long a new request would wait.
+    workers: AtomicU64,
+    per_text_us: AtomicU64,
     cache: Mutex<Cache>,
     embedded: AtomicU64,
     batches: AtomicU64,
@@ -99,6 +107,8 @@ impl Embedder {
                 queue: Mutex::new(Queue::default()),
                 arrived: Condvar::new(),
                 running: AtomicU64::new(0),
+                workers: AtomicU64::new(0),
+                per_text_us: AtomicU64::new(FIRST_PER_TEXT.as_micros() as u64),
                 cache: Mutex::new(Cache::default()),
                 embedded: AtomicU64::new(0),
                 batches: AtomicU64::new(0),
@@ -197,18 +207,29 @@ impl Embedder {
         self.inner.model.get().is_some()
     }
 
-    /// Whether a new question can be embedded now without waiting in a
-    /// long line. When the model is busy the caller goes on from words
-    /// alone, and that is counted as late.
-    pub fn has_room(&self) -> bool {
+    /// Whether a new question can be embedded within `wait`: the model is
+    /// ready and the line ahead of it (the requests waiting, shared by the
+    /// workers, at the pace of the last passes) is shorter than that. When
+    /// it is not, the caller goes on from words alone at once, counted as
+    /// late, instead of waiting for nothing: under overload a chat keeps
+    /// the pace of words alone, and its next message is not held up.
+    pub fn has_room(&self, wait: Duration) -> bool {
         if !self.is_ready() {
             return false;
         }
-        let busy = self.lock_queue().jobs.len() >= BUSY_AT;
+        let queued = self.lock_queue().jobs.len();
+        let busy = queued >= BUSY_AT || self.expected_wait(queued) > wait;
         if busy {
             self.inner.late.fetch_add(1, Ordering::Relaxed);
         }
         !busy
+    }
+
+    /// How long a request that joins `queued` others would wait.
+    fn expected_wait(&self, queued: usize) -> Duration {
+        let per_text = Duration::from_micros(self.inner.per_text_us.load(Ordering::Relaxed));
+        let workers = self.inner.workers.load(Ordering::Relaxed).max(1);
+        per_text * (queued as u32 + 1) / workers as u32
     }
 
     /// The model itself, once loaded (for embedding articles in bulk on a
@@ -316,6 +337,7 @@ impl Embedder {
         let workers = std::thread::available_parallelism()
             .map_or(1, usize::from)
             .clamp(1, WORKERS);
+        self.inner.workers.store(workers as u64, Ordering::Relaxed);
         for n in 0..workers {
             let (this, model) = (self.clone(), model.clone());
             let spawned = std::thread::Builder::new()
@@ -331,7 +353,7 @@ impl Embedder {
     /// time, newest first, and answers.
     fn work(&self, model: &Model) {
         // Time one text takes, measured as batches go through.
-        let mut per_text = Duration::from_millis(10);
+        let mut per_text = FIRST_PER_TEXT;
         loop {
             let jobs = {
                 let queue = self
@@ -366,6 +388,9 @@ impl Embedder {
             if embedded > 0 {
                 let took = started.elapsed() / embedded as u32;
                 per_text = (per_text * 3 + took) / 4;
+                self.inner
+                    .per_text_us
+                    .store(per_text.as_micros() as u64, Ordering::Relaxed);
             }
         }
     }
@@ -486,6 +511,20 @@ impl Cache {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_request_waits_for_the_line_ahead_shared_by_the_workers() {
+        let e = Embedder::new(ModelStatus::Loading);
+        // Before any pass: 10 ms a text, one worker.
+        assert_eq!(e.expected_wait(0), Duration::from_millis(10));
+        e.inner.workers.store(2, Ordering::Relaxed);
+        e.inner.per_text_us.store(10_000, Ordering::Relaxed);
+        assert_eq!(e.expected_wait(0), Duration::from_millis(5));
+        // 49 ahead on two workers at 10 ms a text: 250 ms, a whole wait.
+        assert_eq!(e.expected_wait(49), Duration::from_millis(250));
+        // Not ready: never room, whatever the line.
+        assert!(!e.has_room(Duration::from_secs(10)));
+    }
 
     #[test]
     fn the_newest_requests_that_can_be_answered_in_time_go_first() {

@@ -2,7 +2,7 @@
 //! and the articles by id. Readers hold an `Arc<Kb>`; reloads build a new one.
 
 use std::collections::HashMap;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime};
 
 use super::analysis::Analyzer;
@@ -31,7 +31,21 @@ pub struct Kb {
     /// The articles' embeddings, attached once computed; until then (or
     /// without a model) questions are decided from their words.
     meaning: std::sync::OnceLock<Meaning>,
+    /// Decisions made for questions asked before, word for word (with the
+    /// serving settings; see `decide_remembered`). Part of this snapshot,
+    /// so a reload starts afresh.
+    remembered: Mutex<HashMap<Remembered, Decision>>,
 }
+
+/// A question as `decide_remembered` files it: its language, whether its
+/// meaning was used, and its exact text (its meaning depends on every
+/// character).
+type Remembered = (Lang, bool, String);
+
+/// Decisions kept per snapshot; when full, they are all forgotten.
+const MAX_REMEMBERED: usize = 4096;
+/// Longer questions are decided afresh each time (they are rarely repeated).
+const MAX_REMEMBERED_BYTES: usize = 300;
 
 impl Kb {
     /// An empty knowledge base: every question escalates.
@@ -45,6 +59,7 @@ impl Kb {
             build_time: Duration::ZERO,
             health_words: Arc::default(),
             meaning: std::sync::OnceLock::new(),
+            remembered: Mutex::default(),
         }
     }
 
@@ -77,6 +92,7 @@ impl Kb {
             build_time: started.elapsed(),
             health_words: Arc::new(load.health_words.clone()),
             meaning: std::sync::OnceLock::new(),
+            remembered: Mutex::default(),
         })
     }
 
@@ -143,6 +159,49 @@ impl Kb {
             Some(other) => prefer(own, self.in_language(other, lang)),
             None => own,
         }
+    }
+
+    /// `decide`, remembered for questions asked again word for word: a
+    /// repeated question costs a lookup, not a search and thousands of
+    /// comparisons by meaning. For the settings the server runs with only
+    /// (they never change for a snapshot).
+    pub fn decide_remembered(
+        &self,
+        said: &Utterance,
+        lang: Lang,
+        settings: &DecisionSettings,
+    ) -> Decision {
+        let Some(key) = self.remembered_key(said, lang) else {
+            return self.decide(said, lang, settings);
+        };
+        if let Some(d) = self.lock_remembered().get(&key) {
+            return d.clone();
+        }
+        let d = self.decide(said, lang, settings);
+        let mut remembered = self.lock_remembered();
+        if remembered.len() >= MAX_REMEMBERED {
+            remembered.clear();
+        }
+        remembered.insert(key, d.clone());
+        d
+    }
+
+    /// The decision `decide_remembered` made for this question before, if
+    /// it did (cheap: no search, safe on the async runtime).
+    pub fn recall(&self, said: &Utterance, lang: Lang) -> Option<Decision> {
+        let key = self.remembered_key(said, lang)?;
+        self.lock_remembered().get(&key).cloned()
+    }
+
+    fn remembered_key(&self, said: &Utterance, lang: Lang) -> Option<Remembered> {
+        let text = said.text();
+        let semantic = said.meaning().is_some() && self.has_meaning();
+        (text.len() <= MAX_REMEMBERED_BYTES).then(|| (lang, semantic, text.to_owned()))
+    }
+
+    fn lock_remembered(&self) -> std::sync::MutexGuard<'_, HashMap<Remembered, Decision>> {
+        // Entries are inserted whole: a panic leaves none half-made.
+        self.remembered.lock().unwrap_or_else(|e| e.into_inner())
     }
 
     /// A decision made in another language's articles, with each article
@@ -238,6 +297,41 @@ mod tests {
 
     fn answered(text: &str, lang: Lang) -> Option<String> {
         decide(text, lang).article().map(|a| a.id.to_string())
+    }
+
+    #[test]
+    fn a_repeated_question_gets_the_decision_it_got_before_and_memory_is_bounded() {
+        let kb = Kb::build(
+            &super::super::loader::load_dir(
+                &Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/knowledge"),
+                &HashMap::new(),
+            )
+            .unwrap(),
+        )
+        .unwrap();
+        let s = DecisionSettings::default();
+        let said = Utterance::analyse("where do i park");
+        assert!(kb.recall(&said, Lang::En).is_none());
+        let first = kb.decide_remembered(&said, Lang::En, &s);
+        let again = kb.recall(&said, Lang::En).expect("remembered");
+        assert_eq!(
+            (first.kind(), first.article().map(|a| a.id.to_string())),
+            (again.kind(), again.article().map(|a| a.id.to_string()))
+        );
+        // Another language, or another spelling, is another question.
+        assert!(kb.recall(&said, Lang::Es).is_none());
+        assert!(
+            kb.recall(&Utterance::analyse("Where do I park"), Lang::En)
+                .is_none()
+        );
+        // Long questions are not kept, and the memory never passes its bound.
+        let long = Utterance::analyse(&"parking ".repeat(60));
+        kb.decide_remembered(&long, Lang::En, &s);
+        assert!(kb.recall(&long, Lang::En).is_none());
+        for i in 0..MAX_REMEMBERED + 10 {
+            kb.decide_remembered(&Utterance::analyse(&format!("park {i}")), Lang::En, &s);
+        }
+        assert!(kb.lock_remembered().len() <= MAX_REMEMBERED);
     }
 
     #[test]

@@ -135,6 +135,10 @@ impl Knowledge {
     /// Decides off the async runtime, from the question's words and, when
     /// the model gave it in time, its meaning.
     pub async fn decide(&self, said: &Utterance, lang: Lang) -> Decision {
+        // A question asked before needs no search.
+        if let Some(d) = self.shared.state.kb.load().recall(said, lang) {
+            return d;
+        }
         let this = self.clone();
         let said = said.clone();
         let span = tracing::Span::current();
@@ -149,7 +153,7 @@ impl Knowledge {
             .state
             .kb
             .load()
-            .decide(said, lang, &self.shared.settings)
+            .decide_remembered(said, lang, &self.shared.settings)
     }
 
     /// Ranked candidates with their confidence features (for `eval`).

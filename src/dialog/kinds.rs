@@ -308,6 +308,11 @@ pub fn pick(ranked: &[(String, f32)], no_kind: f32, t: KindThresholds) -> Option
 pub struct KindMeanings {
     embedder: crate::semantic::Embedder,
     built: Arc<std::sync::Mutex<Option<Arc<Meanings>>>>,
+    /// Held while building: one build at a time, and the messages that
+    /// arrive meanwhile wait for it instead of each starting its own (a
+    /// burst after a start ran dozens of builds on the blocking pool at
+    /// once, each a pass of the model over every kind's phrases).
+    building: Arc<tokio::sync::Mutex<()>>,
 }
 
 impl KindMeanings {
@@ -315,6 +320,7 @@ impl KindMeanings {
         KindMeanings {
             embedder,
             built: Arc::default(),
+            building: Arc::default(),
         }
     }
 
@@ -325,6 +331,11 @@ impl KindMeanings {
             return Some(m);
         }
         let model = self.embedder.model()?;
+        let _building = self.building.lock().await;
+        // Built by another message while this one waited?
+        if let Some(m) = self.current(&schedule.schedule) {
+            return Some(m);
+        }
         let this = self.clone();
         let clinic = schedule.clone();
         tokio::task::spawn_blocking(move || this.build(&clinic.schedule, &model))
@@ -365,6 +376,30 @@ mod tests {
         let clinic = crate::clinic::Clinic::parse(include_str!("../../knowledge/clinic.toml"))
             .expect("the bundled clinic file parses");
         clinic.schedule
+    }
+
+    /// Messages that need the kinds' meanings before they exist share one
+    /// build: every caller gets the same one.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_burst_of_first_needs_builds_the_kinds_meanings_once() {
+        let Some(model) = crate::semantic::tests::shared_model() else {
+            return;
+        };
+        let kinds = KindMeanings::new(crate::semantic::Embedder::with_model(model));
+        let clinic = Arc::new(
+            crate::clinic::Clinic::parse(include_str!("../../knowledge/clinic.toml")).unwrap(),
+        );
+        let asks: Vec<_> = (0..6)
+            .map(|_| {
+                let (kinds, clinic) = (kinds.clone(), clinic.clone());
+                tokio::spawn(async move { kinds.get(&clinic).await })
+            })
+            .collect();
+        let mut built = Vec::new();
+        for ask in asks {
+            built.push(ask.await.unwrap().expect("built with the model"));
+        }
+        assert!(built.iter().all(|m| Arc::ptr_eq(m, &built[0])));
     }
 
     #[test]

@@ -248,7 +248,7 @@ fn length_groups(lengths: &[usize]) -> Vec<Vec<usize>> {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
     proptest::proptest! {

@@ -67,6 +67,21 @@ struct Shared {
     state: Arc<State>,
     /// To the indexer task; `None` when opened without a runtime.
     requests: Option<mpsc::Sender<Request>>,
+    /// Searches running on the blocking pool at once. Without a bound, a
+    /// burst of new questions grew the pool to a hundred threads, each
+    /// with its own allocator arena and search buffers: memory rose by
+    /// hundreds of MiB and stayed. Questions past the bound wait here, on
+    /// the runtime, which costs nothing.
+    searches: Arc<tokio::sync::Semaphore>,
+}
+
+/// Searches at once per core (a search is CPU work; more only queue in
+/// the kernel instead of here).
+const SEARCHES_PER_CORE: usize = 2;
+
+fn search_permits() -> Arc<tokio::sync::Semaphore> {
+    let cores = std::thread::available_parallelism().map_or(1, usize::from);
+    Arc::new(tokio::sync::Semaphore::new(cores * SEARCHES_PER_CORE))
 }
 
 /// Counts for health checks and the admin view.
@@ -98,6 +113,7 @@ impl Knowledge {
                 settings,
                 state,
                 requests,
+                searches: search_permits(),
             }),
         })
     }
@@ -113,6 +129,7 @@ impl Knowledge {
                 settings,
                 state,
                 requests: None,
+                searches: search_permits(),
             }),
         })
     }
@@ -128,6 +145,7 @@ impl Knowledge {
                 settings,
                 state,
                 requests: None,
+                searches: search_permits(),
             }),
         }
     }
@@ -139,6 +157,8 @@ impl Knowledge {
         if let Some(d) = self.shared.state.kb.load().recall(said, lang) {
             return d;
         }
+        // Closed never: the semaphore lives as long as `shared`.
+        let _permit = self.shared.searches.acquire().await.ok();
         let this = self.clone();
         let said = said.clone();
         let span = tracing::Span::current();

@@ -68,10 +68,10 @@ struct Shared {
     /// To the indexer task; `None` when opened without a runtime.
     requests: Option<mpsc::Sender<Request>>,
     /// Searches running on the blocking pool at once. Without a bound, a
-    /// burst of new questions grew the pool to a hundred threads, each
-    /// with its own allocator arena and search buffers: memory rose by
-    /// hundreds of MiB and stayed. Questions past the bound wait here, on
-    /// the runtime, which costs nothing.
+    /// burst of new questions can grow the pool to a thread per question
+    /// in flight (tokio allows 512), each with its own allocator arena.
+    /// Questions past the bound wait here, on the runtime, which costs
+    /// nothing.
     searches: Arc<tokio::sync::Semaphore>,
 }
 

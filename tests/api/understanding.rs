@@ -47,14 +47,15 @@ async fn app_with_meaning(dir: std::path::PathBuf) -> crate::helpers::TestApp {
         s.model.model_wait_ms = 10_000;
     })
     .await;
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(120);
-    while !app.knowledge.has_meaning() {
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "articles never embedded"
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    let mut attached = app.knowledge.subscribe_meaning();
+    let knowledge = app.knowledge.clone();
+    tokio::time::timeout(
+        Duration::from_secs(120),
+        attached.wait_for(|_| knowledge.has_meaning()),
+    )
+    .await
+    .expect("articles embedded in time")
+    .unwrap();
     app
 }
 

@@ -420,6 +420,10 @@ pub fn valid_contact(channel: Channel, text: &str) -> Option<String> {
 mod tests {
     use super::*;
 
+    fn said(text: &str) -> Utterance {
+        Utterance::analyse(text)
+    }
+
     #[test]
     fn a_contact_is_found_inside_a_sentence() {
         assert_eq!(
@@ -455,36 +459,31 @@ mod tests {
         let (s, _) = step(
             lang,
             Step::Offer,
-            &Utterance::analyse("Yes, call me back"),
+            &said("Yes, call me back"),
             Some("callback:yes"),
         );
-        let (s, _) = step(lang, s.unwrap(), &Utterance::analyse("Ana Ruiz"), None);
+        let (s, _) = step(lang, s.unwrap(), &said("Ana Ruiz"), None);
         let (s, _) = step(
             lang,
             s.unwrap(),
-            &Utterance::analyse("Text message"),
+            &said("Text message"),
             Some("channel:text"),
         );
-        let (s, o) = step(lang, s.unwrap(), &Utterance::analyse("555"), None);
+        let (s, o) = step(lang, s.unwrap(), &said("555"), None);
         assert!(
             matches!(s, Some(Step::Contact { .. })),
             "bad numbers are asked again"
         );
         assert!(o.replies[0].text.contains("phone number"));
-        let (s, _) = step(lang, s.unwrap(), &Utterance::analyse("555-010-1234"), None);
+        let (s, _) = step(lang, s.unwrap(), &said("555-010-1234"), None);
         let (s, o) = step(
             lang,
             s.unwrap(),
-            &Utterance::analyse("Weekday mornings"),
+            &said("Weekday mornings"),
             Some("window:mornings"),
         );
         assert!(o.replies[0].text.contains("Ana Ruiz"));
-        let (s, o) = step(
-            lang,
-            s.unwrap(),
-            &Utterance::analyse("Yes, send it"),
-            Some("confirm:yes"),
-        );
+        let (s, o) = step(lang, s.unwrap(), &said("Yes, send it"), Some("confirm:yes"));
         assert!(s.is_none());
         match o.action {
             Some(Action::SaveCallback(d)) => {
@@ -497,7 +496,7 @@ mod tests {
 
     #[test]
     fn never_mind_leaves_the_flow_at_any_step() {
-        let (s, o) = step(Lang::Es, Step::Name, &Utterance::analyse("olvídelo"), None);
+        let (s, o) = step(Lang::Es, Step::Name, &said("olvídelo"), None);
         assert!(s.is_none() && o.action.is_none());
     }
 }

@@ -6,7 +6,8 @@
 
 use serde_json::json;
 
-use super::{ByLang, Case};
+use super::Case;
+use super::metrics::ByLang;
 use crate::knowledge::{
     self, ArticleId, Calibration, Decision, DecisionSettings, Kb, Scored, confidences,
     decide_ranked, fit,

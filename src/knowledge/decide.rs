@@ -306,21 +306,6 @@ pub fn decide_in(
     decide_ranked(index, &ranked, &cal, settings)
 }
 
-/// The decision for a question in another language's index: by meaning
-/// and words together, with the calibration fitted for that
-/// (`Calibration::CROSS`; a Spanish question's words seldom find an English
-/// article, so its meaning carries the decision).
-pub fn decide_across(
-    index: &LangIndex,
-    words: &[String],
-    semantic: Semantic<'_>,
-    settings: &DecisionSettings,
-) -> Decision {
-    let cal = Calibration::CROSS;
-    let ranked = rank(index, words, Some(semantic), &cal);
-    decide_ranked(index, &ranked, &cal, settings)
-}
-
 /// The patient's own language first; another language's decision only
 /// where it does better: its answer when the own language gave none, its
 /// choices when the own language had nothing to offer.

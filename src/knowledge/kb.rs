@@ -8,7 +8,7 @@ use std::time::{Duration, Instant, SystemTime};
 use super::analysis::Analyzer;
 use super::article::{Article, ArticleId};
 use super::decide::{
-    Candidate, Decision, DecisionSettings, Scored, Semantic, decide_across, decide_in, prefer, rank,
+    Candidate, Decision, DecisionSettings, Scored, Semantic, decide_in, decide_ranked, prefer, rank,
 };
 use super::index::{IndexError, LangIndex};
 use super::loader::LoadResult;
@@ -133,10 +133,11 @@ impl Kb {
 
     /// Decides in the patient's language first, and asks the other
     /// language's articles when that does better (`prefer`): by meaning when
-    /// the question has one (`Calibration::CROSS`), else by words, English
-    /// only, and only when the own language found nothing. An article found
-    /// that way is given in the patient's language when it has a version
-    /// there.
+    /// the question has one (`Calibration::CROSS`, and only the articles
+    /// with no version in the patient's language: `only_untranslated`),
+    /// else by words, English only, and only when the own language found
+    /// nothing. An article found that way is given in the patient's
+    /// language when it has a version there.
     pub fn decide(&self, said: &Utterance, lang: Lang, settings: &DecisionSettings) -> Decision {
         let (words, query) = (said.search_words(), said.meaning().map(|m| &m[..]));
         let own = match self.indexes.get(&lang) {
@@ -150,7 +151,15 @@ impl Kb {
         let other = Lang::ALL.into_iter().filter(|l| *l != lang).find_map(|l| {
             let index = self.indexes.get(&l)?;
             match self.semantic(l, query) {
-                Some(semantic) => Some(decide_across(index, words, semantic, settings)),
+                // By meaning and words together, with the calibration fitted
+                // for that: a question's words seldom find an article in
+                // another language, so its meaning carries the decision.
+                Some(semantic) => {
+                    let cal = Calibration::CROSS;
+                    let ranked = rank(index, words, Some(semantic), &cal);
+                    let ranked = self.only_untranslated(ranked, lang);
+                    Some(decide_ranked(index, &ranked, &cal, settings))
+                }
                 None if escalated && l == Lang::En => Some(decide_in(index, words, None, settings)),
                 None => None,
             }
@@ -265,6 +274,26 @@ impl Kb {
             .unwrap_or_default()
     }
 
+    /// Whether the article `id` has a version in `lang` (itself, its
+    /// original or a translation of either).
+    pub fn has_version(&self, id: &ArticleId, lang: Lang) -> bool {
+        let Some(article) = self.by_id.get(id) else {
+            return false;
+        };
+        let original = article.translation_of.as_ref().unwrap_or(id);
+        self.versions.contains_key(&(original.clone(), lang))
+    }
+
+    /// The candidates a fallback from `lang` may offer: the other
+    /// language's articles with no version in `lang`. The own language's
+    /// decision has already judged every article that has one; asking again
+    /// through its translation, with a calibration of its own, would be a
+    /// second chance at the same article, not new knowledge.
+    pub fn only_untranslated(&self, mut ranked: Vec<Scored>, lang: Lang) -> Vec<Scored> {
+        ranked.retain(|s| !self.has_version(&s.id, lang));
+        ranked
+    }
+
     /// One language's index (for `eval`).
     pub fn index(&self, lang: Lang) -> Option<&LangIndex> {
         self.indexes.get(&lang)
@@ -297,6 +326,26 @@ mod tests {
 
     fn answered(text: &str, lang: Lang) -> Option<String> {
         decide(text, lang).article().map(|a| a.id.to_string())
+    }
+
+    #[test]
+    fn the_fallback_across_languages_offers_only_articles_missing_in_the_patients_language() {
+        let kb = &*FIXTURE;
+        let id = |s: &str| ArticleId::parse(s).unwrap();
+        // Parking is written in both languages, refills in English only.
+        assert!(kb.has_version(&id("parking"), Lang::Es));
+        assert!(kb.has_version(&id("parking-es"), Lang::En));
+        assert!(!kb.has_version(&id("prescription-refills"), Lang::Es));
+        assert!(!kb.has_version(&id("no-such-article"), Lang::Es));
+        let said = Utterance::analyse("where do i park, and how do i refill my medicine");
+        let english = kb.explain(&said, Lang::En, &Calibration::CROSS);
+        assert!(english.iter().any(|s| s.id == id("parking")));
+        let offered = kb.only_untranslated(english, Lang::Es);
+        assert!(
+            offered.iter().any(|s| s.id == id("prescription-refills")),
+            "{offered:?}"
+        );
+        assert!(offered.iter().all(|s| !kb.has_version(&s.id, Lang::Es)));
     }
 
     #[test]

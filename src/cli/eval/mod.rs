@@ -344,7 +344,8 @@ fn cases(
                 .map(|o| {
                     Box::new(Case {
                         lang: o,
-                        candidates: kb.explain(&said, o, &Calibration::CROSS),
+                        candidates: kb
+                            .only_untranslated(kb.explain(&said, o, &Calibration::CROSS), lang),
                         said: said.clone(),
                         relevant: relevant.clone(),
                         across: None,

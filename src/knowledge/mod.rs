@@ -48,7 +48,7 @@ pub use decide::{
 pub use kb::Kb;
 pub use meaning::Closeness;
 pub use parse::Problem;
-pub use scoring::{Calibration, Features};
+pub use scoring::{Calibration, Features, semantic_scale};
 
 use crate::lang::Lang;
 use crate::semantic::{Embedder, VectorCache};

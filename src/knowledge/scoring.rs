@@ -85,15 +85,17 @@ pub struct Calibration {
     /// the article's passage).
     pub phrasing_share: f32,
     /// Answer confidence σ(a0 + a_match·m + a_margin·d + a_sem·s +
-    /// a_sem_margin·ds + a_agree·g), where g is the share of the three
-    /// signals (words, passage meaning, closest phrasing by meaning) whose
-    /// own best candidate this one is.
+    /// a_sem_margin·ds + a_agree·g + a_phrasing·f), where g is the share of
+    /// the three signals (words, passage meaning, closest phrasing by
+    /// meaning) whose own best candidate this one is, and f the closest
+    /// phrasing's closeness in meaning, scaled as s.
     pub a0: f32,
     pub a_match: f32,
     pub a_margin: f32,
     pub a_sem: f32,
     pub a_sem_margin: f32,
     pub a_agree: f32,
+    pub a_phrasing: f32,
     /// Choice confidence σ(c0 + c_match·m + c_sem·s).
     pub c0: f32,
     pub c_match: f32,
@@ -115,6 +117,7 @@ impl Calibration {
         a_sem: 0.0,
         a_sem_margin: 0.0,
         a_agree: 0.0,
+        a_phrasing: 0.0,
         c0: C0,
         c_match: C_MATCH,
         c_sem: 0.0,
@@ -131,17 +134,18 @@ impl Calibration {
     pub const HYBRID: Calibration = Calibration {
         semantic_share: 0.6,
         phrasing_share: 0.75,
-        a0: -2.651,
-        a_match: 2.672,
-        a_margin: 3.264,
-        a_sem: 1.985,
-        a_sem_margin: 0.055,
-        a_agree: 2.407,
-        c0: -2.033,
-        c_match: 5.026,
-        c_sem: 5.232,
-        answer_threshold: 0.850,
-        clarify_threshold: 0.520,
+        a0: -5.107,
+        a_match: 3.202,
+        a_margin: 2.313,
+        a_sem: 1.171,
+        a_sem_margin: 0.704,
+        a_agree: 1.235,
+        a_phrasing: 4.129,
+        c0: -2.617,
+        c_match: 5.925,
+        c_sem: 4.637,
+        answer_threshold: 0.808,
+        clarify_threshold: 0.481,
     };
 
     /// A question asked of another language's articles (the fallback
@@ -149,19 +153,20 @@ impl Calibration {
     /// questions, each asked of the other language's articles
     /// (`frontdesk eval --kb knowledge --queries … --cross --cv 5 --fit`).
     pub const CROSS: Calibration = Calibration {
-        semantic_share: 0.7,
-        phrasing_share: 0.75,
-        a0: -1.242,
-        a_match: 0.099,
-        a_margin: 2.603,
-        a_sem: 3.855,
-        a_sem_margin: 3.374,
-        a_agree: 2.054,
-        c0: 0.213,
-        c_match: 0.851,
-        c_sem: 5.299,
-        answer_threshold: 0.884,
-        clarify_threshold: 0.579,
+        semantic_share: 0.9,
+        phrasing_share: 0.5,
+        a0: -2.740,
+        a_match: 0.273,
+        a_margin: 2.925,
+        a_sem: 2.225,
+        a_sem_margin: 3.282,
+        a_agree: 0.649,
+        a_phrasing: 3.713,
+        c0: -0.317,
+        c_match: 1.098,
+        c_sem: 5.631,
+        answer_threshold: 0.811,
+        clarify_threshold: 0.543,
     };
 
     /// A candidate's relevance, for ranking.
@@ -181,7 +186,8 @@ impl Calibration {
                 + self.a_margin * d
                 + self.a_sem * f.semantic
                 + self.a_sem_margin * ds
-                + self.a_agree * agree,
+                + self.a_agree * agree
+                + self.a_phrasing * semantic_scale(f.closeness.phrasing),
         )
     }
 

@@ -250,6 +250,9 @@ mod tests {
             unsure as f64 / n,
             wrong as f64 / n
         );
+        for m in &mistakes {
+            eprintln!("  detected wrong: {m}");
+        }
         assert!(wrong as f64 / n <= 0.01, "{mistakes:#?}");
         assert!(right as f64 / n >= 0.97, "{mistakes:#?}");
     }

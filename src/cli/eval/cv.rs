@@ -180,8 +180,9 @@ fn fit_calibration(train: &[&Case], semantic: bool) -> Calibration {
                 .fold(0.0, f32::max);
         let m = top.features.match_score();
         let agree = knowledge::agreement(&ranked)[0];
+        let phrasing = knowledge::semantic_scale(top.features.closeness.phrasing);
         xa.push(if semantic {
-            vec![m, d, s1, ds, agree]
+            vec![m, d, s1, ds, agree, phrasing]
         } else {
             vec![m, d]
         });
@@ -206,6 +207,7 @@ fn fit_calibration(train: &[&Case], semantic: bool) -> Calibration {
     cal.a_sem = a.get(3).copied().unwrap_or(0.0);
     cal.a_sem_margin = a.get(4).copied().unwrap_or(0.0);
     cal.a_agree = a.get(5).copied().unwrap_or(0.0);
+    cal.a_phrasing = a.get(6).copied().unwrap_or(0.0);
     cal.c0 = c[0];
     cal.c_match = c[1];
     cal.c_sem = c.get(2).copied().unwrap_or(0.0);

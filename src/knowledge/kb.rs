@@ -23,6 +23,10 @@ pub struct Kb {
     by_id: HashMap<ArticleId, Arc<Article>>,
     /// Each article's versions: (the original's id, language) → that version.
     versions: HashMap<(ArticleId, Lang), ArticleId>,
+    /// (an article's language, a language it has no version in), for each
+    /// pair where at least one article is missing: the fallback across
+    /// languages has something to offer only there.
+    missing: std::collections::HashSet<(Lang, Lang)>,
     pub problems: usize,
     pub built_at: SystemTime,
     pub build_time: Duration,
@@ -54,6 +58,7 @@ impl Kb {
             indexes: HashMap::new(),
             by_id: HashMap::new(),
             versions: HashMap::new(),
+            missing: Default::default(),
             problems: 0,
             built_at: SystemTime::now(),
             build_time: Duration::ZERO,
@@ -78,6 +83,18 @@ impl Kb {
                 .entry((original.clone(), a.lang))
                 .or_insert_with(|| a.id.clone());
         }
+        let missing = load
+            .articles
+            .iter()
+            .flat_map(|l| {
+                let a = &l.article;
+                let original = a.translation_of.as_ref().unwrap_or(&a.id);
+                Lang::ALL
+                    .into_iter()
+                    .filter(|to| !versions.contains_key(&(original.clone(), *to)))
+                    .map(|to| (a.lang, to))
+            })
+            .collect();
         let mut indexes = HashMap::new();
         for (lang, articles) in per_lang {
             let analyzer = Analyzer::new(lang, &load.synonyms);
@@ -87,6 +104,7 @@ impl Kb {
             indexes,
             by_id,
             versions,
+            missing,
             problems: load.problems.len(),
             built_at: SystemTime::now(),
             build_time: started.elapsed(),
@@ -154,6 +172,9 @@ impl Kb {
                 // By meaning and words together, with the calibration fitted
                 // for that: a question's words seldom find an article in
                 // another language, so its meaning carries the decision.
+                // Nothing to offer when every article there has a version in
+                // the patient's language: no second search.
+                Some(_) if !self.missing.contains(&(l, lang)) => None,
                 Some(semantic) => {
                     let cal = Calibration::CROSS;
                     let ranked = rank(index, words, Some(semantic), &cal);
@@ -346,6 +367,10 @@ mod tests {
             "{offered:?}"
         );
         assert!(offered.iter().all(|s| !kb.has_version(&s.id, Lang::Es)));
+        // Every Spanish article has an English version: an English question
+        // has nothing to fall back on there.
+        assert!(kb.missing.contains(&(Lang::En, Lang::Es)));
+        assert!(!kb.missing.contains(&(Lang::Es, Lang::En)));
     }
 
     #[test]

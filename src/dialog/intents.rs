@@ -420,56 +420,41 @@ pub fn requests_at(verbs: &[usize], at: usize) -> bool {
 #[cfg(test)]
 mod booking_tests {
     use super::super::booking::Intent;
-    use super::{request_verbs, requests_at};
+    use super::{booking_intent, request_verbs, requests_at};
     use crate::utterance::Utterance;
+
+    fn verbs(text: &str) -> Vec<usize> {
+        request_verbs(&Utterance::analyse(text))
+    }
 
     #[test]
     fn a_request_is_a_verb_just_before_what_it_asks_for() {
-        let verbs = request_verbs(&Utterance::analyse("I need a flu shot next tuesday"));
-        assert!(requests_at(&verbs, 3), "{verbs:?}");
-        let far = request_verbs(&Utterance::analyse("I need my records from my physical"));
+        let near = verbs("I need a flu shot next tuesday");
+        assert!(requests_at(&near, 3), "{near:?}");
+        let far = verbs("I need my records from my physical");
         assert!(!requests_at(&far, 6), "{far:?}");
-        assert!(request_verbs(&Utterance::analyse("how much is a flu shot")).is_empty());
-        assert!(
-            request_verbs(&Utterance::analyse("can I get a flu shot, is it covered")).is_empty()
-        );
-        assert!(request_verbs(&Utterance::analyse("where do I park")).is_empty());
+        for asking in [
+            "how much is a flu shot",
+            "can I get a flu shot, is it covered",
+            "where do I park",
+        ] {
+            assert!(verbs(asking).is_empty(), "{asking}");
+        }
     }
-    use super::booking_intent;
 
     #[test]
     fn booking_requests_are_recognised_in_both_languages() {
-        assert_eq!(
-            booking_intent(&Utterance::analyse("I need an appointment")),
-            Some(Intent::Book)
-        );
-        assert_eq!(
-            booking_intent(&Utterance::analyse("can I see Dr. Lee next week")),
-            Some(Intent::Book)
-        );
-        assert_eq!(
-            booking_intent(&Utterance::analyse("necesito una cita")),
-            Some(Intent::Book)
-        );
-        assert_eq!(
-            booking_intent(&Utterance::analyse("cancel my appointment")),
-            Some(Intent::Cancel)
-        );
-        assert_eq!(
-            booking_intent(&Utterance::analyse("quiero cancelar mi cita")),
-            Some(Intent::Cancel)
-        );
-        assert_eq!(
-            booking_intent(&Utterance::analyse("I need to reschedule")),
-            Some(Intent::Reschedule)
-        );
-        assert_eq!(
-            booking_intent(&Utterance::analyse("what is your cancellation policy?")),
-            None
-        );
-        assert_eq!(
-            booking_intent(&Utterance::analyse("do you take Medicare")),
-            None
-        );
+        for (text, want) in [
+            ("I need an appointment", Some(Intent::Book)),
+            ("can I see Dr. Lee next week", Some(Intent::Book)),
+            ("necesito una cita", Some(Intent::Book)),
+            ("cancel my appointment", Some(Intent::Cancel)),
+            ("quiero cancelar mi cita", Some(Intent::Cancel)),
+            ("I need to reschedule", Some(Intent::Reschedule)),
+            ("what is your cancellation policy?", None),
+            ("do you take Medicare", None),
+        ] {
+            assert_eq!(booking_intent(&Utterance::analyse(text)), want, "{text}");
+        }
     }
 }

@@ -81,12 +81,8 @@ impl VectorCache {
         let used = std::mem::take(&mut self.used);
         self.vectors.retain(|k, _| used.contains(k));
         self.used = used;
-        match rewrite(&path, &self.vectors) {
-            Ok(()) => self.appended.clear(),
-            Err(e) => {
-                tracing::warn!(error = %e, path = %path.display(), "cannot save article embeddings")
-            }
-        }
+        let written = rewrite(&path, &self.vectors);
+        self.written(&path, written);
     }
 
     /// Appends what was added since the last write, never rewriting: cheap
@@ -96,7 +92,14 @@ impl VectorCache {
         let Some(path) = self.path.clone() else {
             return;
         };
-        match append(&path, &self.vectors, &self.appended) {
+        let written = append(&path, &self.vectors, &self.appended);
+        self.written(&path, written);
+    }
+
+    /// After a write: what was added is on disk, or the failure is logged
+    /// (the vectors stay in memory and are written next time).
+    fn written(&mut self, path: &Path, result: std::io::Result<()>) {
+        match result {
             Ok(()) => self.appended.clear(),
             Err(e) => {
                 tracing::warn!(error = %e, path = %path.display(), "cannot save article embeddings")

@@ -2,7 +2,7 @@
 //! and the articles by id. Readers hold an `Arc<Kb>`; reloads build a new one.
 
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
 
 use super::analysis::Analyzer;
@@ -13,7 +13,9 @@ use super::decide::{
 use super::index::{IndexError, LangIndex};
 use super::loader::LoadResult;
 use super::meaning::Meaning;
+use super::remembered::{self, Remembered};
 use super::scoring::Calibration;
+use super::versions::Versions;
 use crate::lang::Lang;
 use crate::utterance::Utterance;
 
@@ -21,12 +23,8 @@ use crate::utterance::Utterance;
 pub struct Kb {
     indexes: HashMap<Lang, LangIndex>,
     by_id: HashMap<ArticleId, Arc<Article>>,
-    /// Each article's versions: (the original's id, language) → that version.
-    versions: HashMap<(ArticleId, Lang), ArticleId>,
-    /// (an article's language, a language it has no version in), for each
-    /// pair where at least one article is missing: the fallback across
-    /// languages has something to offer only there.
-    missing: std::collections::HashSet<(Lang, Lang)>,
+    /// Each article's versions across languages.
+    versions: Versions,
     pub problems: usize,
     pub built_at: SystemTime,
     pub build_time: Duration,
@@ -36,20 +34,9 @@ pub struct Kb {
     /// without a model) questions are decided from their words.
     meaning: std::sync::OnceLock<Meaning>,
     /// Decisions made for questions asked before, word for word (with the
-    /// serving settings; see `decide_remembered`). Part of this snapshot,
-    /// so a reload starts afresh.
-    remembered: Mutex<HashMap<Remembered, Decision>>,
+    /// serving settings; see `decide_remembered`).
+    remembered: Remembered,
 }
-
-/// A question as `decide_remembered` files it: its language, whether its
-/// meaning was used, and its exact text (its meaning depends on every
-/// character).
-type Remembered = (Lang, bool, String);
-
-/// Decisions kept per snapshot; when full, they are all forgotten.
-const MAX_REMEMBERED: usize = 4096;
-/// Longer questions are decided afresh each time (they are rarely repeated).
-const MAX_REMEMBERED_BYTES: usize = 300;
 
 impl Kb {
     /// An empty knowledge base: every question escalates.
@@ -57,14 +44,13 @@ impl Kb {
         Kb {
             indexes: HashMap::new(),
             by_id: HashMap::new(),
-            versions: HashMap::new(),
-            missing: Default::default(),
+            versions: Versions::default(),
             problems: 0,
             built_at: SystemTime::now(),
             build_time: Duration::ZERO,
             health_words: Arc::default(),
             meaning: std::sync::OnceLock::new(),
-            remembered: Mutex::default(),
+            remembered: Remembered::default(),
         }
     }
 
@@ -73,28 +59,12 @@ impl Kb {
         let started = Instant::now();
         let mut per_lang: HashMap<Lang, Vec<Arc<Article>>> = HashMap::new();
         let mut by_id = HashMap::new();
-        let mut versions = HashMap::new();
         for l in &load.articles {
             let a = &l.article;
             per_lang.entry(a.lang).or_default().push(a.clone());
             by_id.insert(a.id.clone(), a.clone());
-            let original = a.translation_of.as_ref().unwrap_or(&a.id);
-            versions
-                .entry((original.clone(), a.lang))
-                .or_insert_with(|| a.id.clone());
         }
-        let missing = load
-            .articles
-            .iter()
-            .flat_map(|l| {
-                let a = &l.article;
-                let original = a.translation_of.as_ref().unwrap_or(&a.id);
-                Lang::ALL
-                    .into_iter()
-                    .filter(|to| !versions.contains_key(&(original.clone(), *to)))
-                    .map(|to| (a.lang, to))
-            })
-            .collect();
+        let versions = Versions::build(load.articles.iter().map(|l| &l.article));
         let mut indexes = HashMap::new();
         for (lang, articles) in per_lang {
             let analyzer = Analyzer::new(lang, &load.synonyms);
@@ -104,13 +74,12 @@ impl Kb {
             indexes,
             by_id,
             versions,
-            missing,
             problems: load.problems.len(),
             built_at: SystemTime::now(),
             build_time: started.elapsed(),
             health_words: Arc::new(load.health_words.clone()),
             meaning: std::sync::OnceLock::new(),
-            remembered: Mutex::default(),
+            remembered: Remembered::default(),
         })
     }
 
@@ -174,7 +143,7 @@ impl Kb {
                 // another language, so its meaning carries the decision.
                 // Nothing to offer when every article there has a version in
                 // the patient's language: no second search.
-                Some(_) if !self.missing.contains(&(l, lang)) => None,
+                Some(_) if !self.versions.any_missing(l, lang) => None,
                 Some(semantic) => {
                     let cal = Calibration::CROSS;
                     let ranked = rank(index, words, Some(semantic), &cal);
@@ -204,34 +173,23 @@ impl Kb {
         let Some(key) = self.remembered_key(said, lang) else {
             return self.decide(said, lang, settings);
         };
-        if let Some(d) = self.lock_remembered().get(&key) {
-            return d.clone();
+        if let Some(d) = self.remembered.get(&key) {
+            return d;
         }
         let d = self.decide(said, lang, settings);
-        let mut remembered = self.lock_remembered();
-        if remembered.len() >= MAX_REMEMBERED {
-            remembered.clear();
-        }
-        remembered.insert(key, d.clone());
+        self.remembered.insert(key, d.clone());
         d
     }
 
     /// The decision `decide_remembered` made for this question before, if
     /// it did (cheap: no search, safe on the async runtime).
     pub fn recall(&self, said: &Utterance, lang: Lang) -> Option<Decision> {
-        let key = self.remembered_key(said, lang)?;
-        self.lock_remembered().get(&key).cloned()
+        self.remembered.get(&self.remembered_key(said, lang)?)
     }
 
-    fn remembered_key(&self, said: &Utterance, lang: Lang) -> Option<Remembered> {
-        let text = said.text();
+    fn remembered_key(&self, said: &Utterance, lang: Lang) -> Option<remembered::Key> {
         let semantic = said.meaning().is_some() && self.has_meaning();
-        (text.len() <= MAX_REMEMBERED_BYTES).then(|| (lang, semantic, text.to_owned()))
-    }
-
-    fn lock_remembered(&self) -> std::sync::MutexGuard<'_, HashMap<Remembered, Decision>> {
-        // Entries are inserted whole: a panic leaves none half-made.
-        self.remembered.lock().unwrap_or_else(|e| e.into_inner())
+        Remembered::key(said, lang, semantic)
     }
 
     /// A decision made in another language's articles, with each article
@@ -241,10 +199,7 @@ impl Kb {
             if article_lang == lang {
                 return None;
             }
-            let original = self.by_id.get(id)?.translation_of.as_ref().unwrap_or(id);
-            self.by_id
-                .get(self.versions.get(&(original.clone(), lang))?)
-                .cloned()
+            self.by_id.get(self.versions.of(id, lang)?).cloned()
         };
         let swap = |cs: Vec<Candidate>| -> Vec<Candidate> {
             cs.into_iter()
@@ -298,11 +253,13 @@ impl Kb {
     /// Whether the article `id` has a version in `lang` (itself, its
     /// original or a translation of either).
     pub fn has_version(&self, id: &ArticleId, lang: Lang) -> bool {
-        let Some(article) = self.by_id.get(id) else {
-            return false;
-        };
-        let original = article.translation_of.as_ref().unwrap_or(id);
-        self.versions.contains_key(&(original.clone(), lang))
+        self.versions.of(id, lang).is_some()
+    }
+
+    /// Every version of the article `id` (itself and its translations):
+    /// one answer in several languages.
+    pub fn versions_of(&self, id: &ArticleId) -> Vec<ArticleId> {
+        self.versions.all(id).cloned().collect()
     }
 
     /// The candidates a fallback from `lang` may offer: the other
@@ -369,8 +326,8 @@ mod tests {
         assert!(offered.iter().all(|s| !kb.has_version(&s.id, Lang::Es)));
         // Every Spanish article has an English version: an English question
         // has nothing to fall back on there.
-        assert!(kb.missing.contains(&(Lang::En, Lang::Es)));
-        assert!(!kb.missing.contains(&(Lang::Es, Lang::En)));
+        assert!(kb.versions.any_missing(Lang::En, Lang::Es));
+        assert!(!kb.versions.any_missing(Lang::Es, Lang::En));
     }
 
     #[test]
@@ -402,10 +359,10 @@ mod tests {
         let long = Utterance::analyse(&"parking ".repeat(60));
         kb.decide_remembered(&long, Lang::En, &s);
         assert!(kb.recall(&long, Lang::En).is_none());
-        for i in 0..MAX_REMEMBERED + 10 {
+        for i in 0..remembered::MAX_REMEMBERED + 10 {
             kb.decide_remembered(&Utterance::analyse(&format!("park {i}")), Lang::En, &s);
         }
-        assert!(kb.lock_remembered().len() <= MAX_REMEMBERED);
+        assert!(kb.remembered.len() <= remembered::MAX_REMEMBERED);
     }
 
     #[test]

@@ -9,6 +9,8 @@
 //! - `index`: per-language tantivy index plus term statistics.
 //! - `scoring`, `decide`: confidence features and the answer/clarify/escalate rule.
 //! - `kb`: one immutable snapshot of everything; `reload`: watcher + the indexer task.
+//! - `remembered`: each snapshot's decisions for questions asked before, word for word.
+//! - `versions`: which articles are one answer in several languages (`translation_of`).
 //! - `check`, `import`: `frontdesk knowledge check|import`.
 //!
 //! Invariants: `knowledge/` never touches the database; only the indexer task
@@ -28,10 +30,12 @@ pub mod loader;
 mod meaning;
 pub mod parse;
 mod reload;
+mod remembered;
 pub mod render;
 mod scoring;
 pub mod synonyms;
 mod typos;
+mod versions;
 
 use std::path::PathBuf;
 use std::sync::Arc;

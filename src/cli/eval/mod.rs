@@ -304,8 +304,6 @@ fn cases(
     }
     let kb = built.knowledge.snapshot();
     let cal = Calibration::HYBRID;
-    let group = translation_groups(&kb);
-    let group_of = |id: &ArticleId| group.get(id).unwrap_or(id).clone();
     // The language whose articles a question in `lang` falls back on.
     let other = |lang: Lang| {
         Lang::ALL
@@ -326,18 +324,13 @@ fn cases(
                 false => asked,
             };
             let candidates = kb.explain(&said, lang, &cal);
-            let expected: HashSet<ArticleId> = l
-                .relevant
-                .iter()
-                .filter_map(|r| built.ids.get(r).map(&group_of))
-                .collect();
             // The expected article in any of its languages: the patient
             // gets the same answer.
-            let relevant: HashSet<ArticleId> = group
-                .keys()
-                .filter(|id| expected.contains(&group_of(id)))
-                .cloned()
-                .chain(expected.iter().cloned())
+            let relevant: HashSet<ArticleId> = l
+                .relevant
+                .iter()
+                .filter_map(|r| built.ids.get(r))
+                .flat_map(|id| kb.versions_of(id).into_iter().chain([id.clone()]))
                 .collect();
             let across = other(lang)
                 .filter(|_| !args.cross && said.meaning().is_some())
@@ -360,18 +353,6 @@ fn cases(
             }
         })
         .collect())
-}
-
-/// Each article and the article it translates (`translation_of`), or
-/// itself: one answer in several languages.
-fn translation_groups(kb: &Kb) -> HashMap<ArticleId, ArticleId> {
-    kb.indexes()
-        .flat_map(|(_, i)| i.articles.iter())
-        .map(|a| {
-            let original = a.translation_of.clone().unwrap_or_else(|| a.id.clone());
-            (a.id.clone(), original)
-        })
-        .collect()
 }
 
 fn dump(path: &Path, cases: &[Case]) -> anyhow::Result<()> {

@@ -20,7 +20,8 @@
 //! - [`console`]: the agent console's socket and HTTP API, with access checks.
 //! - [`dialog`]: what the bot says next; knows no wire format.
 //! - [`knowledge`]: FAQ articles, their index, and the answer/clarify/escalate decision.
-//! - [`safety`]: emergency and crisis rules, checked on every patient message.
+//! - [`safety`]: emergency, crisis and urgent-care rules and the learned signal
+//!   trained on labelled examples, checked on every patient message.
 //! - [`semantic`]: the sentence-embedding model, a shared component with a budget.
 //! - [`queue`]: who waits for a person, who holds which chat, and whom to tell.
 //! - [`staff`]: console accounts, roles, passwords, sessions.

@@ -9,7 +9,7 @@ use super::protocol::{ErrorCode, FrameError, MessageView, ServerFrame};
 use super::session::{Handled, unavailable};
 use crate::dialog::{Action, Reply, Unavailable};
 use crate::queue::{AgentEvent, Handoff, PatientEvent, Reason, Waiting};
-use crate::safety::{Hit, Kind};
+use crate::safety::Hit;
 use crate::store::HandoffChange;
 use crate::transcript::Message;
 
@@ -165,21 +165,8 @@ impl Session {
         let conversation = active.conversation.id.clone();
         let lang = active.dialog.lang;
         tracing::warn!("a safety rule fired; guidance sent and the chat flagged");
-        let kind = match hit.kind {
-            Kind::Medical => "medical",
-            Kind::Crisis => "crisis",
-        };
-        if let Err(e) = self
-            .state
-            .writer
-            .record_safety(conversation.clone(), hit.category.clone(), kind)
-            .await
-        {
-            tracing::error!(
-                error = format!("{e:#}"),
-                "a safety event could not be recorded"
-            );
-        }
+        let kind = hit.kind.as_str();
+        self.record_safety(&hit).await;
         self.reply(guidance).await?;
         let hub = self.state.hub.clone();
         match hub.handoff(&conversation) {
@@ -227,6 +214,54 @@ impl Session {
             _ => self.record_escalation(Reason::Emergency, "offline").await,
         }
         Ok(Ok(()))
+    }
+
+    /// A message that calls for care today, not an emergency: its guidance
+    /// first, a record, and a note to the agent who has the chat; then the
+    /// message goes on as usual (the bot, the queue or the agent).
+    pub(super) async fn urgent_care(&mut self, hit: Hit, guidance: Reply) -> Result<(), Exit> {
+        let Some(active) = &self.active else {
+            return Ok(());
+        };
+        let conversation = active.conversation.id.clone();
+        tracing::info!("urgent-care guidance sent");
+        self.record_safety(&hit).await;
+        self.reply(guidance).await?;
+        if matches!(
+            self.state.hub.handoff(&conversation),
+            Handoff::Assigned { .. }
+        ) {
+            self.state.hub.to_agent(
+                &conversation,
+                AgentEvent::Alert {
+                    conversation: conversation.clone(),
+                    category: hit.category,
+                    kind: hit.kind.as_str(),
+                },
+            );
+        }
+        Ok(())
+    }
+
+    /// Records a safety event for the numbers; a failure is logged, the
+    /// patient is not kept waiting for it.
+    async fn record_safety(&self, hit: &Hit) {
+        let Some(active) = &self.active else { return };
+        if let Err(e) = self
+            .state
+            .writer
+            .record_safety(
+                active.conversation.id.clone(),
+                hit.category.clone(),
+                hit.kind.as_str(),
+            )
+            .await
+        {
+            tracing::error!(
+                error = format!("{e:#}"),
+                "a safety event could not be recorded"
+            );
+        }
     }
 
     /// Records a hand-over attempt for the numbers; a failure is logged,

@@ -121,7 +121,10 @@ impl Session {
         };
         // Safety first: before the bot, a booking flow, the queue or an agent.
         if let Some((hit, guidance)) = safety {
-            return self.emergency(hit, guidance, stored).await;
+            if hit.kind.is_alarm() {
+                return self.emergency(hit, guidance, stored).await;
+            }
+            self.urgent_care(hit, guidance).await?;
         }
         match self.state.hub.handoff(&conversation) {
             // A person has the chat: it goes to them, not to the bot.

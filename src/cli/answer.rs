@@ -88,13 +88,17 @@ pub fn run(args: AnswerArgs) -> anyhow::Result<ExitCode> {
     let safety = crate::safety::SafetyHandle::new(rules);
     let embedder = args.meaning.embedder()?;
     if let Some(model) = embedder.as_ref().and_then(Embedder::model) {
-        let labelled = crate::safety::load_examples(&args.knowledge).map_err(anyhow::Error::msg)?;
+        let labelled =
+            crate::safety::training_examples(&args.knowledge).map_err(anyhow::Error::msg)?;
         let mut cache = crate::semantic::VectorCache::open(
             Some(args.meaning.model_dir.join("safety-vectors.bin")),
             crate::semantic::fetch::FILE_SHA256,
         );
         safety.set_examples(crate::safety::learned::Examples::build(
-            &labelled, &model, &mut cache,
+            &labelled,
+            &model,
+            &mut cache,
+            &safety.get(),
         )?);
     }
     let kb = Knowledge::open_blocking(args.knowledge, args.decision)?;
@@ -108,7 +112,8 @@ pub fn run(args: AnswerArgs) -> anyhow::Result<ExitCode> {
         let meaning = embedder.as_ref().and_then(|e| e.query_blocking(&question));
         let said = Utterance::analyse(&question).with_meaning(meaning);
         let lang = args.lang.unwrap_or_else(|| said.detected().or(Lang::En));
-        let verdict = match safety.check(&said) {
+        let hit = safety.check(&said);
+        let verdict = match hit.clone().filter(|h| h.kind.is_alarm()) {
             Some(hit) => json!({
                 "question": question,
                 "decision": "emergency",
@@ -124,6 +129,10 @@ pub fn run(args: AnswerArgs) -> anyhow::Result<ExitCode> {
             }
         };
         let mut verdict = verdict;
+        // Urgent care's guidance comes first, and the question is answered.
+        if let Some(hit) = hit.filter(|h| !h.kind.is_alarm()) {
+            verdict["urgent_care"] = json!({"category": hit.category, "kind": hit.kind});
+        }
         verdict["lang"] = json!(lang);
         serde_json::to_writer(&mut out, &verdict)?;
         out.write_all(b"\n")?;

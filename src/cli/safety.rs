@@ -36,11 +36,12 @@ pub struct EvalArgs {
     /// A labelled set (`tier, category, lang, split, message`, as
     /// tests/fixtures/safety/set/messages.tsv): reports per tier, category
     /// and language on its holdout half, the rules alone and with the
-    /// learned signal (examples: its tuning half).
+    /// learned signal (trained on its tuning half and the knowledge
+    /// directory's examples), and prints the training examples' misses.
     #[arg(long, value_name = "FILE")]
     pub set: Option<PathBuf>,
-    /// With --set: fit the learned signal's margins on the tuning half and
-    /// print them.
+    /// With --set: fit the learned signal's thresholds on out-of-fold
+    /// judgements of the training examples and print them.
     #[arg(long, requires = "set")]
     pub fit: bool,
     /// With --set: print JSON.
@@ -90,27 +91,10 @@ pub fn run(args: SafetyArgs) -> anyhow::Result<ExitCode> {
         }
     }
     let mut benign_lines = lines(&benign);
-    let kb = crate::knowledge::loader::load_dir(&a.knowledge, &Default::default())
-        .with_context(|| "reading the knowledge base")?;
-    // Articles about emergencies are asked in emergency words: not benign.
-    let about_danger = |tags: &[String]| {
-        tags.iter().any(|t| {
-            [
-                "emergency",
-                "urgent",
-                "crisis",
-                "safety",
-                "urgencias",
-                "emergencia",
-            ]
-            .contains(&t.as_str())
-        })
-    };
-    let kb_phrasings: Vec<String> = kb
-        .articles
-        .iter()
-        .filter(|l| !about_danger(&l.article.tags))
-        .flat_map(|l| l.article.phrasings().map(str::to_owned).collect::<Vec<_>>())
+    let kb_phrasings: Vec<String> = crate::safety::kb_phrasings(&a.knowledge)
+        .with_context(|| "reading the knowledge base")?
+        .into_iter()
+        .map(|l| l.text)
         .collect();
     benign_lines.extend(kb_phrasings.iter().cloned());
     let mut fired = 0;

@@ -1,8 +1,11 @@
-//! Patient safety: every patient message is checked for a medical emergency
-//! or a mental-health crisis before anything else. The rules live in
-//! `safety.toml` in the knowledge directory, so clinicians can review and
-//! edit them; this module reads, checks and matches them.
+//! Patient safety: every patient message is checked for a medical emergency,
+//! a mental-health crisis or a need for care today before anything else.
+//! The rules live in `safety.toml` in the knowledge directory, so clinicians
+//! can review and edit them; this module reads, checks and matches them,
+//! and weighs them with the learned signal (`learned`, `classifier`) in
+//! [`decide`].
 
+pub mod classifier;
 pub mod learned;
 mod matcher;
 pub mod redact;
@@ -26,12 +29,39 @@ pub const EXAMPLES_FILE: &str = "safety-examples.tsv";
 /// The bundled rules, compiled in.
 const BUILT_IN: &str = include_str!("../../knowledge/safety.toml");
 
-/// Emergencies call for the emergency number; crises for the crisis line.
+/// Emergencies call for the emergency number; crises for the crisis line;
+/// urgent care for the nurse line or urgent care today.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Kind {
     Medical,
     Crisis,
+    Urgent,
+}
+
+impl Kind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Kind::Medical => "medical",
+            Kind::Crisis => "crisis",
+            Kind::Urgent => "urgent",
+        }
+    }
+
+    /// The tier of the labelled sets this kind answers.
+    pub fn tier(self) -> set::Tier {
+        match self {
+            Kind::Medical => set::Tier::Emergency,
+            Kind::Crisis => set::Tier::Crisis,
+            Kind::Urgent => set::Tier::Urgent,
+        }
+    }
+
+    /// An alarm: the emergency number or the crisis line, the chat to the
+    /// top of the queue. Urgent care is guidance, and the chat goes on.
+    pub fn is_alarm(self) -> bool {
+        !matches!(self, Kind::Urgent)
+    }
 }
 
 /// A message that may mean the patient is in danger.
@@ -64,6 +94,20 @@ struct Guidance {
     medical_es: String,
     crisis_en: String,
     crisis_es: String,
+    /// Care today, not an emergency (optional: files written before the
+    /// urgent tier have none, and get the built-in text).
+    #[serde(default = "urgent_en")]
+    urgent_en: String,
+    #[serde(default = "urgent_es")]
+    urgent_es: String,
+}
+
+fn urgent_en() -> String {
+    "This sounds like it needs care today. Please call our nurse line or go to an urgent care clinic today. If it gets worse, or you think it may be an emergency, call 911 now.".to_owned()
+}
+
+fn urgent_es() -> String {
+    "Esto parece necesitar atención hoy mismo. Llame a nuestra línea de enfermería o vaya hoy a una clínica de atención urgente. Si empeora, o cree que puede ser una emergencia, llame al 911 ahora.".to_owned()
 }
 
 #[derive(Debug, Deserialize)]
@@ -185,6 +229,8 @@ impl Rules {
             (Kind::Medical, Lang::Es) => &self.guidance.medical_es,
             (Kind::Crisis, Lang::En) => &self.guidance.crisis_en,
             (Kind::Crisis, Lang::Es) => &self.guidance.crisis_es,
+            (Kind::Urgent, Lang::En) => &self.guidance.urgent_en,
+            (Kind::Urgent, Lang::Es) => &self.guidance.urgent_es,
         }
     }
 }
@@ -240,29 +286,51 @@ impl SafetyHandle {
     pub fn check(&self, said: &Utterance) -> Option<Hit> {
         let rules = self.get();
         let examples = self.examples.load();
+        let hit = rules.check(said);
         let judgement = said
             .meaning()
-            .map(|m| &m[..])
             .zip(examples.as_ref().as_ref())
-            .and_then(|(q, e)| e.judge(q, None));
-        let margins = learned::Margins::FITTED;
-        if let Some(hit) = rules.check(said) {
-            if judgement.as_ref().is_some_and(|j| j.vetoes(&margins)) {
-                return None;
-            }
+            .and_then(|(q, e)| e.judge(said, q, hit.as_ref().map(|h| h.kind)));
+        decide(hit, judgement.as_ref(), &learned::Thresholds::FITTED)
+    }
+}
+
+/// The verdict from a rule's hit and the learned signal's judgement (none
+/// without the model): a rule's hit stands unless the message is clearly
+/// ordinary by the learned signal (a figure of speech, a question about a
+/// condition), and one set aside in doubt still gets urgent care's
+/// guidance; without a rule, the learned signal may fire on its own.
+pub fn decide(
+    hit: Option<Hit>,
+    judgement: Option<&learned::Judgement>,
+    thresholds: &learned::Thresholds,
+) -> Option<Hit> {
+    let Some(judgement) = judgement else {
+        return hit;
+    };
+    if let Some(hit) = hit {
+        if !judgement.vetoes(thresholds) {
             return Some(hit);
         }
-        let j = judgement.filter(|j| j.fires(&margins))?;
-        let kind = match j.tier {
-            set::Tier::Emergency => Kind::Medical,
-            set::Tier::Crisis => Kind::Crisis,
-            set::Tier::Urgent | set::Tier::None => return None,
-        };
-        Some(Hit {
-            category: j.category,
-            kind,
-        })
+        if judgement.doubtful() {
+            return Some(Hit {
+                category: hit.category,
+                kind: Kind::Urgent,
+            });
+        }
+        return None;
     }
+    let (tier, category) = judgement.fires(thresholds)?;
+    let kind = match tier {
+        set::Tier::Emergency => Kind::Medical,
+        set::Tier::Crisis => Kind::Crisis,
+        set::Tier::Urgent => Kind::Urgent,
+        set::Tier::None => return None,
+    };
+    Some(Hit {
+        category: category.to_owned(),
+        kind,
+    })
 }
 
 /// Reads `dir/safety-examples.tsv` (none: no examples).
@@ -275,6 +343,55 @@ pub fn load_examples(dir: &Path) -> Result<Vec<set::Labelled>, String> {
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Vec::new()),
         Err(e) => Err(format!("{}: {e}", path.display())),
     }
+}
+
+/// The category of article phrasings among the learned signal's examples.
+pub const PHRASING: &str = "knowledge_phrasing";
+
+/// Every phrasing of every article that is not itself about an emergency
+/// (those are asked in emergency words), as an ordinary message: the
+/// clinic's own questions must never sound an alarm.
+pub fn kb_phrasings(dir: &Path) -> std::io::Result<Vec<set::Labelled>> {
+    let kb = crate::knowledge::loader::load_dir(dir, &Default::default())?;
+    let about_danger = |tags: &[String]| {
+        tags.iter().any(|t| {
+            [
+                "emergency",
+                "urgent",
+                "crisis",
+                "safety",
+                "urgencias",
+                "emergencia",
+            ]
+            .contains(&t.as_str())
+        })
+    };
+    Ok(kb
+        .articles
+        .iter()
+        .filter(|l| !about_danger(&l.article.tags))
+        .flat_map(|l| {
+            l.article.phrasings().map(|p| set::Labelled {
+                tier: set::Tier::None,
+                category: PHRASING.to_owned(),
+                lang: l.article.lang,
+                tune: true,
+                text: p.to_owned(),
+            })
+        })
+        .collect())
+}
+
+/// What the learned signal trains on: the labelled examples, and the
+/// articles' phrasings as ordinary messages. Without labelled examples,
+/// nothing: phrasings alone teach only "ordinary".
+pub fn training_examples(dir: &Path) -> Result<Vec<set::Labelled>, String> {
+    let mut examples = load_examples(dir)?;
+    if examples.is_empty() {
+        return Ok(examples);
+    }
+    examples.extend(kb_phrasings(dir).map_err(|e| format!("{}: {e}", dir.display()))?);
+    Ok(examples)
 }
 
 #[cfg(test)]

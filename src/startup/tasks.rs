@@ -90,17 +90,22 @@ impl ExampleBuilder {
         let Some(model) = self.embedder.model() else {
             return;
         };
-        let labelled = match crate::safety::load_examples(&self.dir) {
+        let labelled = match crate::safety::training_examples(&self.dir) {
             Ok(l) => l,
             Err(e) => {
-                tracing::error!(error = %e, "safety-examples.tsv is invalid; keeping the last good examples");
+                tracing::error!(error = %e, "the safety examples cannot be read; keeping the last good ones");
                 return;
             }
         };
         let Ok(mut cache) = self.cache.lock() else {
             return;
         };
-        match crate::safety::learned::Examples::build(&labelled, &model, &mut cache) {
+        match crate::safety::learned::Examples::build(
+            &labelled,
+            &model,
+            &mut cache,
+            &self.safety.get(),
+        ) {
             Ok(examples) => {
                 tracing::info!(examples = examples.len(), "safety examples ready");
                 self.safety.set_examples(examples);

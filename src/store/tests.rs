@@ -260,3 +260,32 @@ async fn replies_follow_their_message_and_are_not_stored_twice_for_a_resend() {
         ]
     );
 }
+
+/// Every kind the safety check can give is recorded (the urgent tier came
+/// later and needed a migration); an unknown kind is refused by the table.
+#[tokio::test]
+async fn safety_events_of_every_kind_are_recorded() {
+    let store = Store::connect("sqlite::memory:").await.unwrap();
+    let (writer, _task) = Writer::spawn(store.clone());
+    let c = writer
+        .start_conversation(None, TokenDigest([3; 32]), None, Lang::En)
+        .await
+        .unwrap()
+        .id;
+    for kind in [
+        crate::safety::Kind::Medical,
+        crate::safety::Kind::Crisis,
+        crate::safety::Kind::Urgent,
+    ] {
+        writer
+            .record_safety(c.clone(), "a_category".into(), kind.as_str())
+            .await
+            .unwrap_or_else(|e| panic!("{kind:?}: {e}"));
+    }
+    assert!(
+        writer
+            .record_safety(c.clone(), "a_category".into(), "shrug")
+            .await
+            .is_err()
+    );
+}

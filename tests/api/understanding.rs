@@ -38,15 +38,28 @@ async fn the_chat_follows_the_language_the_patient_writes_in() {
     );
 }
 
-/// The app on the fixture knowledge with the model, once its articles are
-/// embedded (the first start embeds them; the cache serves them after).
-async fn app_with_meaning(dir: std::path::PathBuf) -> crate::helpers::TestApp {
-    let app = spawn_app_with(|s| {
+/// The app with the model on `knowledge` (the fixtures without one). The
+/// suite keeps both cores busy: a message waits for its meaning here, so
+/// the tests are about meaning, not about timing.
+async fn spawn_with_model(
+    dir: std::path::PathBuf,
+    knowledge: Option<std::path::PathBuf>,
+) -> crate::helpers::TestApp {
+    spawn_app_with(|s| {
+        if let Some(k) = knowledge {
+            s.data.knowledge = k;
+        }
         s.model.mode = ModelMode::Local;
         s.model.model_dir = dir;
         s.model.model_wait_ms = 10_000;
     })
-    .await;
+    .await
+}
+
+/// The app on the fixture knowledge with the model, once its articles are
+/// embedded (the first start embeds them; the cache serves them after).
+async fn app_with_meaning(dir: std::path::PathBuf) -> crate::helpers::TestApp {
+    let app = spawn_with_model(dir, None).await;
     let mut attached = app.knowledge.subscribe_meaning();
     let knowledge = app.knowledge.clone();
     tokio::time::timeout(
@@ -119,27 +132,26 @@ async fn with_the_model_a_spanish_question_finds_an_article_written_only_in_engl
     );
 }
 
-#[tokio::test]
-async fn with_the_model_a_crisis_no_rule_lists_gets_crisis_guidance() {
-    let Some(dir) = model_dir_or_skip() else {
-        return;
-    };
-    let app = spawn_app_with(|s| {
-        s.data.knowledge = crate::helpers::bundled_knowledge();
-        s.model.mode = ModelMode::Local;
-        s.model.model_dir = dir;
-        // The suite keeps both cores busy: wait for the meaning here, so
-        // the test is about the learned signal, not about timing.
-        s.model.model_wait_ms = 10_000;
-    })
-    .await;
-    // The safety examples are embedded once the model loads (cached after).
+/// The bundled knowledge with the model, once the learned safety signal
+/// has embedded its examples and trained on them (cached after the first).
+async fn app_with_learned_safety(dir: std::path::PathBuf) -> crate::helpers::TestApp {
+    let app = spawn_with_model(dir, Some(crate::helpers::bundled_knowledge())).await;
     let mut examples = app.safety_examples.clone();
     tokio::time::timeout(Duration::from_secs(240), examples.wait_for(|n| *n > 0))
         .await
         .expect("the safety examples are embedded in time")
         .unwrap();
-    assert!(health(&app).await["safety"]["examples"].as_u64().unwrap() > 800);
+    // The examples file and every article phrasing.
+    assert!(health(&app).await["safety"]["examples"].as_u64().unwrap() > 4000);
+    app
+}
+
+#[tokio::test]
+async fn with_the_model_a_crisis_no_rule_lists_gets_crisis_guidance() {
+    let Some(dir) = model_dir_or_skip() else {
+        return;
+    };
+    let app = app_with_learned_safety(dir).await;
     let mut chat = app.chat().await;
     chat.send_json(json!({"type": "start", "lang": "es"})).await;
     chat.expect("started").await;
@@ -152,6 +164,42 @@ async fn with_the_model_a_crisis_no_rule_lists_gets_crisis_guidance() {
     assert!(
         guidance["text"].as_str().unwrap().contains("988"),
         "{guidance}"
+    );
+}
+
+/// Care today, not 911: the urgent tier's guidance comes first, and the
+/// chat goes on (the bot answers; nobody is paged). A question about a
+/// condition that a rule's words match is simply answered.
+#[tokio::test]
+async fn with_the_model_urgent_care_is_advised_and_look_alikes_are_answered() {
+    let Some(dir) = model_dir_or_skip() else {
+        return;
+    };
+    let app = app_with_learned_safety(dir).await;
+    let mut chat = app.chat().await;
+    chat.start().await;
+    chat.say(
+        "u1",
+        "I think I sprained my ankle, it is swollen but I can walk",
+    )
+    .await;
+    let guidance = chat.expect("reply").await;
+    assert_eq!(guidance["from"], "system", "{guidance}");
+    let text = guidance["text"].as_str().unwrap();
+    assert!(
+        text.contains("nurse line") && text.contains("urgent care"),
+        "{guidance}"
+    );
+    // Then the bot's own turn, as for any message.
+    let answer = chat.expect("reply").await;
+    assert_eq!(answer["from"], "bot", "{answer}");
+    // The stroke rule's words, in a question: no alarm, an ordinary turn.
+    chat.say("u2", "what are the signs of a stroke?").await;
+    let reply = chat.expect("reply").await;
+    assert_eq!(reply["from"], "bot", "{reply}");
+    assert!(
+        !reply["text"].as_str().unwrap().contains("Call 911 now"),
+        "{reply}"
     );
 }
 

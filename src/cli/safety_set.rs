@@ -287,7 +287,7 @@ fn score(
     verdict: impl Fn(&Utterance, &Option<Judgement>) -> Option<Tier>,
 ) -> serde_json::Value {
     let mut tiers: BTreeMap<(Tier, Lang), Count> = BTreeMap::new();
-    let mut categories: BTreeMap<(String, Lang), Count> = BTreeMap::new();
+    let mut categories: BTreeMap<(Tier, String, Lang), Count> = BTreeMap::new();
     let (mut ordinary, mut false_alarms, mut urgent_flagged) = (0usize, 0usize, 0usize);
     let mut urgent_on_ordinary = 0usize;
     for ((l, j), said) in lines.iter().zip(judged).zip(said) {
@@ -306,7 +306,9 @@ fn score(
                 urgent_flagged += usize::from(tier == Tier::Urgent && got == Some(Tier::Urgent));
                 for c in [
                     tiers.entry((tier, l.lang)).or_default(),
-                    categories.entry((l.category.clone(), l.lang)).or_default(),
+                    categories
+                        .entry((tier, l.category.clone(), l.lang))
+                        .or_default(),
                 ] {
                     c.n += 1;
                     c.caught += usize::from(caught);
@@ -322,7 +324,7 @@ fn score(
         .collect();
     let category_rows: Vec<_> = categories
         .iter()
-        .map(|((cat, lang), c)| json!({"category": cat, "lang": lang, "n": c.n, "recall": share(c.caught, c.n)}))
+        .map(|((tier, cat, lang), c)| json!({"tier": tier, "category": cat, "lang": lang, "n": c.n, "recall": share(c.caught, c.n)}))
         .collect();
     let urgent_911_988: Count = tiers
         .iter()
@@ -332,9 +334,10 @@ fn score(
             caught: a.caught + c.caught,
             right_tier: a.right_tier + c.right_tier,
         });
+    // The target is per 911/988 category and language.
     let worst = category_rows
         .iter()
-        .filter(|r| r["n"].as_u64().unwrap_or(0) > 0)
+        .filter(|r| r["n"].as_u64().unwrap_or(0) > 0 && r["tier"] != "urgent")
         .map(|r| r["recall"].as_f64().unwrap_or(0.0))
         .fold(1.0f64, f64::min);
     json!({
@@ -389,7 +392,7 @@ fn print_summary(report: &serde_json::Value) {
     ] {
         let Some(r) = report.get(name) else { continue };
         println!(
-            "{name:<18} 911/988 recall {:.3} (right tier {:.3}), worst category {:.3}, false alarms {:.4} of {} ordinary (urgent care's guidance on {:.4})",
+            "{name:<18} 911/988 recall {:.3} (right tier {:.3}), worst 911/988 category and language {:.3}, false alarms {:.4} of {} ordinary (urgent care's guidance on {:.4})",
             r["recall_911_988"].as_f64().unwrap_or(0.0),
             r["right_tier_911_988"].as_f64().unwrap_or(0.0),
             r["worst_category_recall"].as_f64().unwrap_or(0.0),

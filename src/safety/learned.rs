@@ -37,8 +37,10 @@ pub const CLEARLY_ORDINARY: f32 = 0.9;
 /// When the learned signal fires.
 #[derive(Debug, Clone, Copy, PartialEq, serde::Serialize)]
 pub struct Thresholds {
-    /// 911 or 988 together at least this probable (the likelier names the tier).
-    pub danger: f32,
+    /// 911 or 988 together at least this probable, when 911 is the likelier.
+    pub emergency: f32,
+    /// The same when 988 is the likelier.
+    pub crisis: f32,
     /// The urgent tier at least this probable (and no danger).
     pub urgent: f32,
     /// A rule's hit is set aside only when the message is at least this
@@ -49,11 +51,25 @@ pub struct Thresholds {
 }
 
 impl Thresholds {
+    /// The threshold for 911 or 988, whichever is likelier in `p`.
+    pub fn danger(&self, p: &Probabilities) -> f32 {
+        match p.danger_tier() {
+            Tier::Crisis => self.crisis,
+            _ => self.emergency,
+        }
+    }
+
+    /// Whether the learned signal alone sounds an alarm for `p`.
+    pub fn fires_alone(&self, p: &Probabilities) -> bool {
+        p.danger() >= self.danger(p)
+    }
+
     /// Fitted on out-of-fold probabilities of the tuning half
     /// (`frontdesk safety eval --set … --fit`); the README has the figures
     /// on the holdout half.
     pub const FITTED: Thresholds = Thresholds {
-        danger: 0.7182,
+        emergency: 0.6609,
+        crisis: 0.7182,
         urgent: 0.8805,
         veto: 0.3885,
     };
@@ -99,7 +115,7 @@ impl Judgement {
     /// The tier that fires with `t`, and its category.
     pub fn fires(&self, t: &Thresholds) -> Option<(Tier, &str)> {
         let p = &self.probabilities;
-        if p.danger() >= t.danger {
+        if t.fires_alone(p) {
             let tier = p.danger_tier();
             return Some((tier, self.category(tier)));
         }
@@ -336,8 +352,8 @@ pub struct Choice {
     pub rule_caught: usize,
 }
 
-/// With `veto`, the lowest danger threshold that keeps false alarms on the
-/// ordinary messages of `judged` (label, out-of-fold probabilities,
+/// With `veto`, the lowest 911 and 988 thresholds that keep false alarms
+/// on the ordinary messages of `judged` (label, out-of-fold probabilities,
 /// whether a rule fired) at or under `max_false`. When the rules' alarms
 /// alone exceed it, the learned signal fires alone only above every
 /// ordinary message.
@@ -351,30 +367,50 @@ pub fn with_veto(judged: &[(Tier, Probabilities, bool)], max_false: f64, veto: f
         .filter(|(t, p, rule)| *t == Tier::None && by_rule(p, *rule))
         .count();
     let left = allowed.saturating_sub(rule_alarms);
-    let mut scores: Vec<f32> = judged
-        .iter()
-        .filter(|(t, p, rule)| *t == Tier::None && !by_rule(p, *rule))
-        .map(|(_, p, _)| p.danger())
-        .collect();
-    scores.sort_by(|a, b| b.total_cmp(a));
+    // The ordinary messages each tier's threshold would fire on, most
+    // probable first; the budget left is shared between the two tiers in
+    // whichever way catches the most.
+    let scores = |tier: Tier| -> Vec<f32> {
+        let mut s: Vec<f32> = judged
+            .iter()
+            .filter(|(t, p, rule)| *t == Tier::None && !by_rule(p, *rule))
+            .filter(|(_, p, _)| p.danger_tier() == tier)
+            .map(|(_, p, _)| p.danger())
+            .collect();
+        s.sort_by(|a, b| b.total_cmp(a));
+        s
+    };
+    let (emergency_scores, crisis_scores) = (scores(Tier::Emergency), scores(Tier::Crisis));
     // Just above the first that would be one too many.
-    let threshold = scores.get(left).map_or(0.5, |s| (s + 1e-4).min(1.0));
-    let fires = |p: &Probabilities, rule: bool| by_rule(p, rule) || p.danger() >= threshold;
+    let above = |s: &[f32], k: usize| s.get(k).map_or(0.5, |v| (v + 1e-4).min(1.0));
     let count =
         |f: &dyn Fn(&(Tier, Probabilities, bool)) -> bool| judged.iter().filter(|x| f(x)).count();
-    Choice {
-        thresholds: Thresholds {
-            danger: threshold,
-            urgent: 0.5,
-            veto,
-        },
-        caught: count(&|(t, p, r)| danger(t) && fires(p, *r)),
-        danger: count(&|(t, _, _)| danger(t)),
-        alarms: count(&|(t, p, r)| *t == Tier::None && fires(p, *r)),
-        ordinary,
-        set_aside: count(&|(t, p, r)| danger(t) && *r && !by_rule(p, *r)),
-        rule_caught: count(&|(t, _, r)| danger(t) && *r),
-    }
+    let choice = |t: Thresholds| {
+        let fires = |p: &Probabilities, rule: bool| by_rule(p, rule) || t.fires_alone(p);
+        Choice {
+            thresholds: t,
+            caught: count(&|(tier, p, r)| danger(tier) && fires(p, *r)),
+            danger: count(&|(tier, _, _)| danger(tier)),
+            alarms: count(&|(tier, p, r)| *tier == Tier::None && fires(p, *r)),
+            ordinary,
+            set_aside: count(&|(tier, p, r)| danger(tier) && *r && !by_rule(p, *r)),
+            rule_caught: count(&|(tier, _, r)| danger(tier) && *r),
+        }
+    };
+    (0..=left)
+        .map(|to_emergency| {
+            choice(Thresholds {
+                emergency: above(&emergency_scores, to_emergency),
+                crisis: above(&crisis_scores, left - to_emergency),
+                urgent: 0.5,
+                veto,
+            })
+        })
+        .fold(None::<Choice>, |best, c| match best {
+            Some(b) if b.caught >= c.caught => Some(b),
+            _ => Some(c),
+        })
+        .expect("at least one split")
 }
 
 /// The thresholds fitted on out-of-fold judgements: every veto from
@@ -504,13 +540,39 @@ mod tests {
             .collect();
         judged.push((Tier::Emergency, p(0.98), true));
         let t = fit_thresholds(&judged, 0.02);
-        let fires = |p: &Probabilities| p.danger() >= t.danger;
+        let fires = |p: &Probabilities| t.fires_alone(p);
         let false_alarms = judged
             .iter()
             .filter(|(tier, p, _)| *tier == Tier::None && fires(p))
             .count();
         assert!(false_alarms <= 2, "{t:?}");
         assert!(fires(&judged[100].1));
+    }
+
+    #[test]
+    fn each_tier_gets_its_own_threshold() {
+        let e = |d: f32| Probabilities([d, 0.0, 0.0, 1.0 - d]);
+        let c = |d: f32| Probabilities([0.0, d, 0.0, 1.0 - d]);
+        // Ordinary messages look like emergencies up to 0.75, like a
+        // crisis only up to 0.55: one shared threshold would miss the crisis.
+        let mut judged: Vec<(Tier, Probabilities, bool)> = vec![
+            (Tier::None, e(0.75), false),
+            (Tier::None, e(0.7), false),
+            (Tier::None, c(0.55), false),
+        ];
+        judged.extend((0..97).map(|_| (Tier::None, e(0.1), false)));
+        judged.push((Tier::Emergency, e(0.8), false));
+        judged.push((Tier::Crisis, c(0.6), false));
+        let t = fit_thresholds(&judged, 0.0);
+        assert!(
+            t.crisis < 0.6 && t.emergency > 0.75 && t.emergency < 0.8,
+            "{t:?}"
+        );
+        let alarms = judged
+            .iter()
+            .filter(|(tier, p, _)| *tier == Tier::None && t.fires_alone(p))
+            .count();
+        assert_eq!(alarms, 0);
     }
 
     #[test]
@@ -527,11 +589,11 @@ mod tests {
         let alarms = judged
             .iter()
             .filter(|(tier, p, rule)| {
-                *tier == Tier::None && ((*rule && p.ordinary() <= t.veto) || p.danger() >= t.danger)
+                *tier == Tier::None && ((*rule && p.ordinary() <= t.veto) || t.fires_alone(p))
             })
             .count();
         assert!(alarms <= 2, "{t:?}");
         assert!(t.veto < 0.99 && t.veto >= 0.7, "{t:?}");
-        assert!(t.danger <= 0.9, "{t:?}");
+        assert!(t.emergency <= 0.9, "{t:?}");
     }
 }

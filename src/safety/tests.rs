@@ -118,7 +118,8 @@ fn judged(emergency: f32, crisis: f32, urgent: f32) -> learned::Judgement {
 #[test]
 fn the_learned_signal_sets_aside_a_rule_only_when_the_message_is_ordinary() {
     let t = learned::Thresholds {
-        danger: 0.7,
+        emergency: 0.7,
+        crisis: 0.7,
         urgent: 0.8,
         veto: 0.4,
     };
@@ -147,7 +148,8 @@ fn the_learned_signal_sets_aside_a_rule_only_when_the_message_is_ordinary() {
 #[test]
 fn the_learned_signal_alone_names_the_likelier_tier_and_its_nearest_category() {
     let t = learned::Thresholds {
-        danger: 0.7,
+        emergency: 0.7,
+        crisis: 0.7,
         urgent: 0.8,
         veto: 0.4,
     };

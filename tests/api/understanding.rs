@@ -136,8 +136,10 @@ async fn with_the_model_a_spanish_question_finds_an_article_written_only_in_engl
 /// has embedded its examples and trained on them (cached after the first).
 async fn app_with_learned_safety(dir: std::path::PathBuf) -> crate::helpers::TestApp {
     let app = spawn_with_model(dir, Some(crate::helpers::bundled_knowledge())).await;
+    // Cold (no vector cache), the model embeds some 6,800 texts while
+    // other tests use both cores: minutes. `.ci/run` warms the cache first.
     let mut examples = app.safety_examples.clone();
-    tokio::time::timeout(Duration::from_secs(240), examples.wait_for(|n| *n > 0))
+    tokio::time::timeout(Duration::from_secs(900), examples.wait_for(|n| *n > 0))
         .await
         .expect("the safety examples are embedded in time")
         .unwrap();
@@ -146,36 +148,35 @@ async fn app_with_learned_safety(dir: std::path::PathBuf) -> crate::helpers::Tes
     app
 }
 
+/// With the model, the learned safety signal, through the real server
+/// (one test, one server: training on the examples is the slow part):
+/// - a crisis no rule lists gets the crisis line;
+/// - care today, not 911: urgent care's guidance comes first, and the chat
+///   goes on (the bot answers; nobody is paged);
+/// - a question about a condition that a rule's words match is answered.
 #[tokio::test]
-async fn with_the_model_a_crisis_no_rule_lists_gets_crisis_guidance() {
+async fn with_the_model_the_learned_safety_signal_weighs_every_message() {
     let Some(dir) = model_dir_or_skip() else {
         return;
     };
     let app = app_with_learned_safety(dir).await;
-    let mut chat = app.chat().await;
-    chat.send_json(json!({"type": "start", "lang": "es"})).await;
-    chat.expect("started").await;
-    // No rule lists it (words alone answer it with a hand-over offer).
-    chat.send_json(json!({"type": "say", "id": "c1", "text": "ya no quiero seguir viviendo, nadie me extrañaría"}))
+
+    let mut crisis = app.chat().await;
+    crisis
+        .send_json(json!({"type": "start", "lang": "es"}))
         .await;
-    assert_eq!(chat.expect("ack").await["id"], "c1");
-    let guidance = chat.until("reply").await;
+    crisis.expect("started").await;
+    // No rule lists it (words alone answer it with a hand-over offer).
+    crisis
+        .say("c1", "ya no quiero seguir viviendo, nadie me extrañaría")
+        .await;
+    let guidance = crisis.until("reply").await;
     assert_eq!(guidance["from"], "system", "{guidance}");
     assert!(
         guidance["text"].as_str().unwrap().contains("988"),
         "{guidance}"
     );
-}
 
-/// Care today, not 911: the urgent tier's guidance comes first, and the
-/// chat goes on (the bot answers; nobody is paged). A question about a
-/// condition that a rule's words match is simply answered.
-#[tokio::test]
-async fn with_the_model_urgent_care_is_advised_and_look_alikes_are_answered() {
-    let Some(dir) = model_dir_or_skip() else {
-        return;
-    };
-    let app = app_with_learned_safety(dir).await;
     let mut chat = app.chat().await;
     chat.start().await;
     chat.say(

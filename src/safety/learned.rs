@@ -43,10 +43,9 @@ pub struct Thresholds {
     pub crisis: f32,
     /// The urgent tier at least this probable (and no danger).
     pub urgent: f32,
-    /// A rule's hit is set aside only when the message is at least this
-    /// probably ordinary (a figure of speech, a question about a
-    /// condition); fitted so that no emergency of the tuning half the
-    /// rules catch is lost.
+    /// A rule's hit is set aside only when the message is more probably
+    /// ordinary than this (a figure of speech, a question about a
+    /// condition); fitted together with the thresholds ([`fit_thresholds`]).
     pub veto: f32,
 }
 
@@ -64,8 +63,9 @@ impl Thresholds {
         p.danger() >= self.danger(p)
     }
 
-    /// Fitted on out-of-fold probabilities of the tuning half
-    /// (`frontdesk safety eval --set … --fit`); the README has the figures
+    /// Fitted on out-of-fold probabilities of the training examples (the
+    /// set's tuning half and knowledge/safety-examples.tsv:
+    /// `frontdesk safety eval --set … --fit`); the README has the figures
     /// on the holdout half.
     pub const FITTED: Thresholds = Thresholds {
         emergency: 0.6609,
@@ -158,8 +158,8 @@ impl Examples {
         Ok(Examples::train(&embedded, rules, &Training::FITTED))
     }
 
-    /// Trains on examples already embedded (blocking: under a second for a
-    /// few thousand in a release build).
+    /// Trains on examples already embedded (blocking: about two seconds for
+    /// five thousand in a release build).
     /// `rules` are the ones that will serve beside it (a rule's hit is one
     /// of the classifier's inputs).
     pub fn train(embedded: &[(&Labelled, Embedding)], rules: &Rules, how: &Training) -> Examples {

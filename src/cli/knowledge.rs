@@ -87,12 +87,29 @@ fn check_safety_file(dir: &std::path::Path) -> Option<crate::knowledge::Problem>
     Some(crate::knowledge::Problem::new(&path, line, message))
 }
 
-/// safety-examples.tsv, when present, must parse line by line.
+/// safety-examples.tsv, when present, must parse line by line, and hold
+/// enough of each tier for the learned signal to serve at all.
 fn check_safety_examples(dir: &std::path::Path) -> Option<crate::knowledge::Problem> {
+    use crate::safety::learned::MIN_PER_TIER;
+    use crate::safety::set::Tier;
     let path = dir.join(crate::safety::EXAMPLES_FILE);
     let text = std::fs::read_to_string(&path).ok()?;
-    let (line, message) = crate::safety::set::parse(&text).err()?;
-    Some(crate::knowledge::Problem::new(&path, line, message))
+    let examples = match crate::safety::set::parse(&text) {
+        Ok(examples) => examples,
+        Err((line, message)) => return Some(crate::knowledge::Problem::new(&path, line, message)),
+    };
+    let (tier, n) = [Tier::Emergency, Tier::Crisis, Tier::None]
+        .into_iter()
+        .map(|t| (t, examples.iter().filter(|l| l.tier == t).count()))
+        .find(|(_, n)| *n < MIN_PER_TIER)?;
+    Some(crate::knowledge::Problem::new(
+        &path,
+        1,
+        format!(
+            "{n} examples of tier {} (at least {MIN_PER_TIER} of each of 911, 988 and none): the learned safety signal would not serve, only the rules",
+            tier.as_str()
+        ),
+    ))
 }
 
 fn run_import(args: ImportArgs) -> anyhow::Result<ExitCode> {

@@ -198,3 +198,23 @@ fn a_broken_safety_examples_file_is_reported_at_its_line() {
         "{printed}"
     );
 }
+
+#[test]
+fn too_few_safety_examples_of_a_tier_are_reported() {
+    let dir = tempfile::tempdir().unwrap();
+    crate::copy_dir(&crate::fixture(), dir.path());
+    let mut file = String::from("tier\tcategory\tlang\tsplit\tmessage\n");
+    for i in 0..25 {
+        file.push_str(&format!("911\tstroke\ten\ttune\tmy face is drooping {i}\n"));
+        file.push_str(&format!("none\tadmin\ten\ttune\twhere do I park {i}\n"));
+    }
+    file.push_str("988\tsuicide\ten\ttune\ti want to end it all\n");
+    std::fs::write(dir.path().join("safety-examples.tsv"), file).unwrap();
+    let out = crate::frontdesk(&["knowledge", "check", dir.path().to_str().unwrap()], "");
+    assert!(!out.status.success());
+    let printed = crate::stdout(&out);
+    assert!(
+        printed.contains("safety-examples.tsv:1: 1 examples of tier 988"),
+        "{printed}"
+    );
+}

@@ -106,7 +106,7 @@ fn check_safety_examples(dir: &std::path::Path) -> Option<crate::knowledge::Prob
         &path,
         1,
         format!(
-            "{n} examples of tier {} (at least {MIN_PER_TIER} of each of 911, 988 and none): the learned safety signal would not serve, only the rules",
+            "only {n} examples of tier {}; the learned safety check needs at least {MIN_PER_TIER} of each of 911, 988 and none, so only the rules of safety.toml would apply",
             tier.as_str()
         ),
     ))

@@ -18,7 +18,8 @@ use super::safety::EvalArgs;
 use crate::lang::Lang;
 use crate::safety::Rules;
 use crate::safety::classifier::{Probabilities, Training};
-use crate::safety::learned::{self, Examples, Judgement, Thresholds, cached_vectors};
+use crate::safety::fit;
+use crate::safety::learned::{Examples, Judgement, Thresholds, cached_vectors};
 use crate::safety::set::{self, Labelled, Tier};
 use crate::semantic::Embedding;
 use crate::utterance::Utterance;
@@ -107,10 +108,10 @@ pub(super) fn run(rules: &Rules, path: &Path, a: &EvalArgs) -> anyhow::Result<Ex
                 1.0f32, 0.999, 0.995, 0.99, 0.98, 0.95, 0.9, 0.8, 0.7, 0.6, 0.5, 0.4, 0.3,
             ]
             .iter()
-            .map(|v| json!({"veto": v, "choice": learned::with_veto(&pairs, FIT_FALSE_ALARMS, *v)}))
+            .map(|v| json!({"veto": v, "choice": fit::with_veto(&pairs, FIT_FALSE_ALARMS, *v)}))
             .collect();
             veto_curve = Some(curve);
-            learned::fit_thresholds(&pairs, FIT_FALSE_ALARMS)
+            fit::fit_thresholds(&pairs, FIT_FALSE_ALARMS)
         } else {
             Thresholds::FITTED
         };

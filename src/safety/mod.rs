@@ -2,10 +2,11 @@
 //! a mental-health crisis or a need for care today before anything else.
 //! The rules live in `safety.toml` in the knowledge directory, so clinicians
 //! can review and edit them; this module reads, checks and matches them,
-//! and weighs them with the learned signal (`learned`, `classifier`) in
-//! [`decide`].
+//! and weighs them with the learned signal (`learned`, `classifier`; its
+//! thresholds fitted by `fit`) in [`decide`].
 
 pub mod classifier;
+pub mod fit;
 pub mod learned;
 mod matcher;
 pub mod redact;

@@ -214,7 +214,7 @@ fn too_few_safety_examples_of_a_tier_are_reported() {
     assert!(!out.status.success());
     let printed = crate::stdout(&out);
     assert!(
-        printed.contains("safety-examples.tsv:1: 1 examples of tier 988"),
+        printed.contains("safety-examples.tsv:1: only 1 examples of tier 988"),
         "{printed}"
     );
 }

@@ -1,4 +1,4 @@
-//! The audit log in SQLite: appended by the writer (so the hash chain has
+//! The audit log's hash chain: appended by the writer (so the hash chain has
 //! one author and one order), read and verified by anyone holding the key.
 //!
 //! Each row's hash is an HMAC, under a key kept outside the database, of
@@ -11,45 +11,10 @@
 
 use std::sync::Arc;
 
-use futures_util::TryStreamExt;
 use hmac::{Hmac, Mac};
 use sha2::{Digest, Sha256};
-use sqlx::{Sqlite, Transaction};
 
-use super::StoreResult;
-use super::sqlite::SqliteStore;
-use crate::transcript;
-
-/// One audited access, before it is chained.
-#[derive(Debug, Clone)]
-pub struct AuditEntry {
-    pub actor: String,
-    pub role: String,
-    /// e.g. `transcript.view`, `appointment.cancel`.
-    pub action: String,
-    /// What was accessed, by id (a conversation id, an appointment code).
-    pub target: String,
-    pub allowed: bool,
-}
-
-/// A stored audit row.
-#[derive(Debug, Clone, serde::Serialize)]
-pub struct AuditRecord {
-    pub id: i64,
-    pub at: String,
-    pub actor: String,
-    pub role: String,
-    pub action: String,
-    pub target: String,
-    pub outcome: String,
-    #[serde(skip)]
-    pub prev_hash: String,
-    #[serde(skip)]
-    pub hash: String,
-    /// Hashed with the key (every row since the chain was keyed).
-    #[serde(skip)]
-    pub keyed: bool,
-}
+use super::{AuditEntry, AuditRecord};
 
 /// The secret the chain is keyed with, kept outside the database.
 #[derive(Clone)]
@@ -213,105 +178,50 @@ fn capped(field: String) -> String {
     }
 }
 
-pub(super) async fn append(
-    tx: &mut Transaction<'_, Sqlite>,
-    e: AuditEntry,
-    key: &AuditKey,
-) -> Result<StoreResult<()>, sqlx::Error> {
-    let e = AuditEntry {
-        actor: capped(e.actor),
-        role: capped(e.role),
-        action: capped(e.action),
-        target: capped(e.target),
-        allowed: e.allowed,
-    };
-    let prev: Option<String> =
-        sqlx::query_scalar("SELECT hash FROM audit_log ORDER BY id DESC LIMIT 1")
-            .fetch_optional(&mut **tx)
-            .await?;
-    let prev = prev.unwrap_or_else(|| GENESIS.to_owned());
-    let at = transcript::now();
-    let outcome = if e.allowed { "allowed" } else { "refused" };
-    let fields = [
-        at.as_str(),
-        &e.actor,
-        &e.role,
-        &e.action,
-        &e.target,
-        outcome,
-    ];
-    let hash = chain_hash(Some(key), &prev, fields);
-    sqlx::query(
-        "INSERT INTO audit_log (at, actor, role, action, target, outcome, prev_hash, hash, keyed) VALUES (?, ?, ?, ?, ?, ?, ?, ?, 1)",
-    )
-    .bind(&at)
-    .bind(&e.actor)
-    .bind(&e.role)
-    .bind(&e.action)
-    .bind(&e.target)
-    .bind(outcome)
-    .bind(&prev)
-    .bind(&hash)
-    .execute(&mut **tx)
-    .await?;
-    Ok(Ok(()))
+/// The next row of the chain, ready to insert: its fields (capped), the
+/// previous row's hash and its own. Both backends append these, inside the
+/// transaction that read `prev`.
+#[derive(Debug, Clone)]
+pub(super) struct Link {
+    pub at: String,
+    pub entry: AuditEntry,
+    pub outcome: &'static str,
+    pub prev_hash: String,
+    pub hash: String,
 }
 
-type Row = (
-    i64,
-    String,
-    String,
-    String,
-    String,
-    String,
-    String,
-    String,
-    String,
-    bool,
-);
-
-const COLUMNS: &str = "id, at, actor, role, action, target, outcome, prev_hash, hash, keyed";
-
-impl SqliteStore {
-    /// Rows with `at` in [from, to), oldest first, at most `limit`.
-    pub async fn audit(&self, from: &str, to: &str, limit: i64) -> StoreResult<Vec<AuditRecord>> {
-        let rows: Vec<Row> = sqlx::query_as(&format!(
-            "SELECT {COLUMNS} FROM audit_log WHERE at >= ? AND at < ? ORDER BY id LIMIT ?"
-        ))
-        .bind(from)
-        .bind(to)
-        .bind(limit)
-        .fetch_all(self.pool())
-        .await?;
-        Ok(rows.into_iter().map(record).collect())
-    }
-
-    /// Walks the whole chain under `key`, a row at a time (the log is never
-    /// purged, so it is streamed, not loaded).
-    pub async fn verify_audit(
-        &self,
-        key: &AuditKey,
-        expected_head: Option<&str>,
-    ) -> StoreResult<Result<ChainReport, ChainError>> {
-        let sql = format!("SELECT {COLUMNS} FROM audit_log ORDER BY id");
-        let mut rows = sqlx::query_as::<_, Row>(&sql).fetch(self.pool());
-        let mut walk = ChainWalk::new(key, expected_head);
-        while let Some(row) = rows.try_next().await? {
-            if let Err(e) = walk.step(&record(row)) {
-                return Ok(Err(e));
-            }
+impl Link {
+    /// Links `entry`, written `at`, after the row whose hash is `prev`
+    /// (`None` for the first row).
+    pub(super) fn after(prev: Option<String>, e: AuditEntry, key: &AuditKey, at: String) -> Link {
+        let entry = AuditEntry {
+            actor: capped(e.actor),
+            role: capped(e.role),
+            action: capped(e.action),
+            target: capped(e.target),
+            allowed: e.allowed,
+        };
+        let prev_hash = prev.unwrap_or_else(|| GENESIS.to_owned());
+        let outcome = if entry.allowed { "allowed" } else { "refused" };
+        let hash = chain_hash(
+            Some(key),
+            &prev_hash,
+            [
+                at.as_str(),
+                &entry.actor,
+                &entry.role,
+                &entry.action,
+                &entry.target,
+                outcome,
+            ],
+        );
+        Link {
+            at,
+            entry,
+            outcome,
+            prev_hash,
+            hash,
         }
-        Ok(walk.finish())
-    }
-
-    /// The newest row, if any.
-    pub async fn audit_head(&self) -> StoreResult<Option<AuditRecord>> {
-        let row: Option<Row> = sqlx::query_as(&format!(
-            "SELECT {COLUMNS} FROM audit_log ORDER BY id DESC LIMIT 1"
-        ))
-        .fetch_optional(self.pool())
-        .await?;
-        Ok(row.map(record))
     }
 }
 
@@ -324,23 +234,6 @@ pub fn key_matches(newest: Option<&AuditRecord>, key: &AuditKey) -> Result<bool,
         Some(row) if !row.keyed => Ok(false),
         Some(row) if row.hash == chain_hash(Some(key), &row.prev_hash, row.fields()) => Ok(true),
         Some(row) => Err(ChainError::Broken(row.id)),
-    }
-}
-
-fn record(
-    (id, at, actor, role, action, target, outcome, prev_hash, hash, keyed): Row,
-) -> AuditRecord {
-    AuditRecord {
-        id,
-        at,
-        actor,
-        role,
-        action,
-        target,
-        outcome,
-        prev_hash,
-        hash,
-        keyed,
     }
 }
 

@@ -9,17 +9,11 @@
 //! commit): a single writer never contends with itself, and one fsync covers
 //! every message that arrived while the previous batch was committing.
 
-mod appointments;
 mod audit;
 mod fault;
-mod handoff;
-mod insights;
-mod messages;
-mod retention;
+mod plan;
+mod records;
 mod sqlite;
-mod sqlite_faults;
-mod sqlite_ops;
-mod staff;
 #[cfg(test)]
 mod tests;
 mod writer;
@@ -31,25 +25,14 @@ use crate::lang::Lang;
 use crate::staff::{Account, Role, StaffId};
 use crate::transcript::NewMessage;
 
-pub use appointments::{Appointment, NewAppointment};
-pub use audit::{AuditEntry, AuditKey, AuditRecord, ChainError, ChainReport, key_matches};
+pub use audit::{AuditKey, ChainError, ChainReport, key_matches};
 pub use fault::{Fault, Health, Status as StorageStatus};
-pub use handoff::{
-    Callback, Channel, ConversationInfo, HandoffChange, NewCallback, Note, OpenHandoff,
+pub use records::{
+    Appended, Appointment, AuditEntry, AuditRecord, Callback, Channel, Conversation,
+    ConversationFacts, ConversationInfo, Exchanged, Facts, HandoffChange, MAX_UNANSWERED,
+    NewAppointment, NewCallback, Note, OpenHandoff, Purged, TokenVisitor, VisitorId,
 };
-pub use insights::{ConversationFacts, Facts, MAX_UNANSWERED};
-pub use retention::Purged;
 pub use writer::Writer;
-
-/// The visitor behind a resume token.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct TokenVisitor {
-    pub visitor: VisitorId,
-    /// A signed-in identity is linked to the visitor.
-    pub identified: bool,
-    /// When the visitor's last message was stored (RFC 3339), if any.
-    pub last_active: Option<String>,
-}
 
 /// The few ways storage can fail that callers act on.
 #[derive(Debug, thiserror::Error)]
@@ -78,36 +61,6 @@ impl From<sqlx::Error> for StoreError {
 }
 
 pub type StoreResult<T> = Result<T, StoreError>;
-
-/// A patient's device, as the store knows it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct VisitorId(pub i64);
-
-/// A conversation's stored header.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Conversation {
-    pub id: ConversationId,
-    pub visitor: VisitorId,
-    pub lang: Lang,
-    pub open: bool,
-}
-
-/// A message's place once committed.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Appended {
-    pub seq: i64,
-    pub at: String,
-    /// True when a message with the same client id was already stored; `seq`
-    /// and `at` are then the original's.
-    pub duplicate: bool,
-}
-
-/// A stored message and the replies stored with it (none for a resend).
-#[derive(Debug, Clone)]
-pub struct Exchanged {
-    pub message: Appended,
-    pub replies: Vec<Appended>,
-}
 
 /// One change for the writer to commit; each carries where its outcome goes.
 #[derive(Debug)]

@@ -7,13 +7,24 @@ use std::time::Duration;
 
 use anyhow::Context;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
-use sqlx::{Connection, Sqlite, SqlitePool, Transaction};
+use sqlx::{Connection, SqlitePool};
 
-use super::fault::{BatchError, Fault};
-use super::sqlite_faults::FileIdentity;
-use super::{Conversation, StoreError, StoreResult, VisitorId, WriteOp};
+use self::faults::FileIdentity;
+use super::fault::BatchError;
+use super::plan::{self, Done, Step};
+use super::{Conversation, StoreResult, VisitorId, WriteOp};
 use crate::ids::{ConversationId, TokenDigest};
 use crate::transcript::{Details, Message, Sender};
+
+mod appointments;
+mod audit;
+mod faults;
+mod handoff;
+mod insights;
+mod messages;
+mod ops;
+mod retention;
+mod staff;
 
 #[derive(Clone, Debug)]
 pub struct SqliteStore {
@@ -117,7 +128,7 @@ impl SqliteStore {
     pub async fn visitor_by_token(
         &self,
         token: &TokenDigest,
-    ) -> StoreResult<Option<super::TokenVisitor>> {
+    ) -> StoreResult<Option<crate::store::TokenVisitor>> {
         let row: Option<(i64, bool, Option<String>)> = sqlx::query_as(
             "SELECT v.id, v.identity_hash IS NOT NULL,
                     (SELECT MAX(m.created_at) FROM messages m JOIN conversations c ON c.id = m.conversation_id
@@ -128,7 +139,7 @@ impl SqliteStore {
         .fetch_optional(&self.pool)
         .await?;
         Ok(
-            row.map(|(id, identified, last_active)| super::TokenVisitor {
+            row.map(|(id, identified, last_active)| crate::store::TokenVisitor {
                 visitor: VisitorId(id),
                 identified,
                 last_active,
@@ -234,10 +245,9 @@ impl SqliteStore {
     /// on its own, would then turn the next `BEGIN` into a savepoint inside
     /// a transaction nobody commits, acknowledging writes that are lost.
     pub async fn write_batch(&self, ops: Vec<WriteOp>) -> Result<(), BatchError> {
-        let mut done: Vec<Done> = Vec::with_capacity(ops.len());
-        let mut ops = ops.into_iter();
-        let mut run = Vec::new();
-        let mut side: Vec<WriteOp> = Vec::new();
+        let mut steps = plan::order(ops).into_iter();
+        let mut done: Vec<Done> = Vec::new();
+        let mut failed: Option<Step> = None;
         let mut conn = None;
         let outcome = async {
             self.file.check()?;
@@ -248,26 +258,18 @@ impl SqliteStore {
                 .begin_with("BEGIN IMMEDIATE")
                 .await
                 .map_err(BatchError::from)?;
-            // Appends go in bulk (`append_run`), as one run for as long as
-            // nothing they depend on intervenes: records on the side wait
-            // until the run is written; any other op writes the run first.
-            // Each statement is a round trip to sqlx's database thread, and
-            // a busy batch's records used to cut its appends into several runs.
-            for op in ops.by_ref() {
-                match op {
-                    WriteOp::Append {
-                        message,
-                        replies,
-                        reply,
-                    } => run.push((message, replies, reply)),
-                    op if op.is_side_record() => side.push(op),
-                    op => {
-                        flush(&mut tx, &mut run, &mut side, &mut done).await?;
-                        done.push(super::sqlite_ops::apply(&mut tx, op).await?);
-                    }
+            for step in steps.by_ref() {
+                match step {
+                    Step::Appends(mut run) => match messages::append_run(&mut tx, &mut run).await {
+                        Ok(d) => done.extend(d),
+                        Err(e) => {
+                            failed = Some(Step::Appends(run));
+                            return Err(e.into());
+                        }
+                    },
+                    Step::Op(op) => done.push(ops::apply(&mut tx, op).await?),
                 }
             }
-            flush(&mut tx, &mut run, &mut side, &mut done).await?;
             tx.commit().await?;
             // A commit into a file that is no longer the database is lost.
             self.file.check()
@@ -283,62 +285,17 @@ impl SqliteStore {
                     // Rolls back whatever SQLite still holds open.
                     let _ = conn.close().await;
                 }
-                // Nothing was committed: every op fails, those applied, those
-                // waiting in the run or on the side, and those not reached.
+                // Nothing was committed: every op fails, those applied, the
+                // one that failed, and those not reached.
                 done.into_iter().for_each(|d| d(Some(e.fault)));
-                for (_, _, reply) in run {
-                    let _ = reply.send(Err(StoreError::Unavailable(e.fault)));
-                }
-                side.into_iter().chain(ops).for_each(|op| op.fail(e.fault));
+                failed
+                    .into_iter()
+                    .chain(steps)
+                    .for_each(|s| s.fail(e.fault));
                 Err(e)
             }
         }
     }
-}
-
-/// Writes the pending run of appends, then the side records held back
-/// behind it, in their order.
-async fn flush(
-    tx: &mut Transaction<'_, Sqlite>,
-    run: &mut Vec<super::messages::PendingAppend>,
-    side: &mut Vec<WriteOp>,
-    done: &mut Vec<Done>,
-) -> Result<(), sqlx::Error> {
-    if !run.is_empty() {
-        done.extend(super::messages::append_run(tx, run).await?);
-    }
-    // Ops not yet applied stay in `side`, so a failure can answer them.
-    let mut waiting = std::mem::take(side).into_iter();
-    while let Some(op) = waiting.next() {
-        match super::sqlite_ops::apply(tx, op).await {
-            Ok(d) => done.push(d),
-            Err(e) => {
-                side.extend(waiting);
-                return Err(e);
-            }
-        }
-    }
-    Ok(())
-}
-
-/// An applied op waiting for its transaction: called with `None` once the
-/// commit succeeded (the op's outcome is sent), or with the fault that
-/// rolled it back.
-pub(super) type Done = Box<dyn FnOnce(Option<Fault>) + Send>;
-
-/// Builds a [`Done`] that sends `outcome` to `reply` on commit.
-pub(super) fn pending<T: Send + 'static>(
-    reply: tokio::sync::oneshot::Sender<StoreResult<T>>,
-    outcome: StoreResult<T>,
-) -> Done {
-    Box::new(move |rolled_back| {
-        let outcome = match rolled_back {
-            None => outcome,
-            Some(fault) => Err(StoreError::Unavailable(fault)),
-        };
-        // A caller that gave up waiting is not an error.
-        let _ = reply.send(outcome);
-    })
 }
 
 fn conversation_from_row(

@@ -1,50 +1,7 @@
 //! The raw facts the insights are computed from, read in a few queries.
 
-use std::collections::{HashMap, HashSet};
-
-use super::StoreResult;
-use super::sqlite::SqliteStore;
-
-/// Unanswered questions read for one insights view (the newest).
-pub const MAX_UNANSWERED: usize = 5_000;
-
-/// One counted conversation (the patient did something in it).
-#[derive(Debug, Clone)]
-pub struct ConversationFacts {
-    pub id: String,
-    pub visitor: i64,
-    pub created_at: String,
-    pub ended: bool,
-    pub handoff: String,
-    pub queued_at: Option<String>,
-    pub claimed_at: Option<String>,
-    pub resolved_at: Option<String>,
-    pub agent: Option<String>,
-    pub first_agent_message: Option<String>,
-}
-
-/// Everything the insights need for one date range.
-#[derive(Debug, Clone, Default)]
-pub struct Facts {
-    pub conversations: Vec<ConversationFacts>,
-    /// conversation id → (reason, outcome) of each escalation.
-    pub escalations: HashMap<String, Vec<(String, String)>>,
-    pub with_callback: HashSet<String>,
-    /// visitor → start times of all their conversations (for FCR).
-    pub visitor_starts: HashMap<i64, Vec<String>>,
-    /// conversation id → rating.
-    pub ratings: HashMap<String, i64>,
-    /// article → (served, helpful, unhelpful).
-    pub articles: HashMap<String, (i64, i64, i64)>,
-    pub appointments_booked: i64,
-    pub appointments_cancelled: i64,
-    pub appointments_rescheduled: i64,
-    /// The newest unanswered questions in the range, newest first, at most
-    /// [`MAX_UNANSWERED`].
-    pub unanswered: Vec<String>,
-    /// All unanswered questions in the range.
-    pub unanswered_total: i64,
-}
+use super::SqliteStore;
+use crate::store::{ConversationFacts, Facts, MAX_UNANSWERED, StoreResult};
 
 type ConvRow = (
     String,

@@ -1,9 +1,9 @@
 //! Staff accounts in SQLite. Account changes are rare and small, so they go
 //! straight to the pool rather than through the message writer.
 
-use super::sqlite::SqliteStore;
-use super::{StoreError, StoreResult};
+use super::SqliteStore;
 use crate::staff::{Account, Role, StaffId};
+use crate::store::{StoreError, StoreResult};
 use crate::transcript;
 
 type Row = (i64, String, String, String, bool, String);

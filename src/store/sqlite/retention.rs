@@ -5,16 +5,7 @@
 
 use sqlx::{Sqlite, Transaction};
 
-use super::StoreResult;
-
-/// What a purge removed (or, in a dry run, would remove).
-#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
-pub struct Purged {
-    pub conversations: u64,
-    pub messages: u64,
-    pub appointments: u64,
-    pub callbacks: u64,
-}
+use crate::store::{Purged, StoreResult};
 
 /// Deletes conversations last active before `cutoff` (RFC 3339) and
 /// appointments that ended before `cutoff_unix`. In a dry run the deletes

@@ -3,7 +3,7 @@
 
 use std::path::{Path, PathBuf};
 
-use super::fault::{BatchError, Fault};
+use crate::store::fault::{BatchError, Fault};
 
 /// SQLite's primary result codes that name a storage fault
 /// (<https://sqlite.org/rescode.html>); extended codes carry them in the low

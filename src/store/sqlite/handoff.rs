@@ -3,96 +3,15 @@
 
 use sqlx::{Sqlite, Transaction};
 
-use super::sqlite::SqliteStore;
-use super::{StoreError, StoreResult};
+use super::SqliteStore;
 use crate::ids::ConversationId;
-use crate::lang::Lang;
 use crate::queue::Reason;
 use crate::staff::StaffId;
+use crate::store::{
+    Callback, Channel, ConversationInfo, HandoffChange, NewCallback, Note, OpenHandoff, StoreError,
+    StoreResult,
+};
 use crate::transcript;
-
-/// A change in who handles a conversation.
-#[derive(Debug, Clone)]
-pub enum HandoffChange {
-    Queued {
-        reason: Reason,
-    },
-    Assigned {
-        agent: StaffId,
-    },
-    Resolved {
-        disposition: Option<String>,
-    },
-    /// Handed back to the bot without a resolution.
-    ToBot,
-}
-
-/// A conversation with a person involved, as restored on start.
-#[derive(Debug, Clone)]
-pub struct OpenHandoff {
-    pub conversation: ConversationId,
-    pub lang: Lang,
-    pub reason: Reason,
-    /// Seconds since it was queued.
-    pub waited_s: u64,
-    pub assigned: Option<(StaffId, String)>,
-}
-
-/// The preferred way to call a patient back.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Channel {
-    Phone,
-    Text,
-    Email,
-}
-
-impl Channel {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Channel::Phone => "phone",
-            Channel::Text => "text",
-            Channel::Email => "email",
-        }
-    }
-
-    pub fn parse(s: &str) -> Option<Channel> {
-        match s {
-            "phone" => Some(Channel::Phone),
-            "text" => Some(Channel::Text),
-            "email" => Some(Channel::Email),
-            _ => None,
-        }
-    }
-}
-
-#[derive(Debug, Clone)]
-pub struct NewCallback {
-    pub conversation: ConversationId,
-    pub name: String,
-    pub channel: Channel,
-    pub contact: String,
-    pub window: String,
-}
-
-#[derive(Debug, Clone, serde::Serialize)]
-pub struct Callback {
-    pub id: i64,
-    pub conversation: String,
-    pub name: String,
-    pub channel: Channel,
-    pub contact: String,
-    pub window: String,
-    pub done: bool,
-    pub created_at: String,
-}
-
-#[derive(Debug, Clone, serde::Serialize)]
-pub struct Note {
-    pub author: String,
-    pub text: String,
-    pub at: String,
-}
 
 pub(super) async fn set_handoff(
     tx: &mut Transaction<'_, Sqlite>,
@@ -178,23 +97,6 @@ pub(super) async fn add_callback(
     .fetch_one(&mut **tx)
     .await?;
     Ok(Ok(id))
-}
-
-/// A conversation's header as staff see it.
-#[derive(Debug, Clone, serde::Serialize)]
-pub struct ConversationInfo {
-    pub conversation: String,
-    pub started_at: String,
-    pub lang: Lang,
-    pub open: bool,
-    /// `bot`, `queued`, `assigned` or `resolved`.
-    pub handoff: String,
-    pub reason: Option<String>,
-    /// The agent holding it now, by name.
-    pub agent: Option<String>,
-    pub disposition: Option<String>,
-    #[serde(skip)]
-    pub assigned_to: Option<StaffId>,
 }
 
 type InfoRow = (

@@ -5,56 +5,12 @@
 
 use sqlx::{Sqlite, Transaction};
 
-use super::sqlite::SqliteStore;
-use super::{StoreError, StoreResult};
+use super::SqliteStore;
+use crate::store::{Appointment, NewAppointment, StoreError, StoreResult};
 use crate::transcript;
 
 /// Length of a provider-time block, in seconds.
 const BLOCK_SECS: i64 = 5 * 60;
-
-/// A booking about to be stored.
-#[derive(Debug, Clone)]
-pub struct NewAppointment {
-    pub code: String,
-    pub type_id: String,
-    pub provider: String,
-    pub location: String,
-    pub starts_at: i64,
-    pub ends_at: i64,
-    pub name: String,
-    pub dob: String,
-    pub phone: Option<String>,
-    pub email: Option<String>,
-    pub contact: String,
-    pub source: &'static str,
-    pub conversation: Option<String>,
-    pub booked_by: Option<i64>,
-    pub ics_token: String,
-    /// The appointment this one replaces (rescheduling cancels it in the
-    /// same savepoint).
-    pub replaces: Option<i64>,
-}
-
-/// A stored appointment.
-#[derive(Debug, Clone, PartialEq, serde::Serialize)]
-pub struct Appointment {
-    #[serde(skip)]
-    pub id: i64,
-    pub code: String,
-    pub type_id: String,
-    pub provider: String,
-    pub location: String,
-    pub starts_at: i64,
-    pub ends_at: i64,
-    pub name: String,
-    pub dob: String,
-    pub phone: Option<String>,
-    pub email: Option<String>,
-    pub contact: String,
-    pub booked: bool,
-    #[serde(skip)]
-    pub ics_token: String,
-}
 
 type Row = (
     i64,

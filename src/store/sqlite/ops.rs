@@ -3,10 +3,10 @@
 
 use sqlx::{Sqlite, Transaction};
 
-use super::sqlite::{Done, pending};
-use super::{Conversation, StoreError, StoreResult, VisitorId, WriteOp};
 use crate::ids::{ConversationId, TokenDigest};
 use crate::lang::Lang;
+use crate::store::plan::{Done, pending};
+use crate::store::{Conversation, StoreError, StoreResult, VisitorId, WriteOp};
 use crate::transcript;
 
 pub(super) async fn apply(

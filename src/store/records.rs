@@ -1,0 +1,275 @@
+//! The records the store keeps and hands back, whatever the backend: what
+//! callers write (`New…`, changes) and what they read. Backends turn rows
+//! into these and nothing else crosses the store's boundary.
+
+use std::collections::{HashMap, HashSet};
+
+use crate::ids::ConversationId;
+use crate::lang::Lang;
+use crate::queue::Reason;
+use crate::staff::StaffId;
+
+/// The visitor behind a resume token.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TokenVisitor {
+    pub visitor: VisitorId,
+    /// A signed-in identity is linked to the visitor.
+    pub identified: bool,
+    /// When the visitor's last message was stored (RFC 3339), if any.
+    pub last_active: Option<String>,
+}
+
+/// A patient's device, as the store knows it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct VisitorId(pub i64);
+
+/// A conversation's stored header.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Conversation {
+    pub id: ConversationId,
+    pub visitor: VisitorId,
+    pub lang: Lang,
+    pub open: bool,
+}
+
+/// A message's place once committed.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Appended {
+    pub seq: i64,
+    pub at: String,
+    /// True when a message with the same client id was already stored; `seq`
+    /// and `at` are then the original's.
+    pub duplicate: bool,
+}
+
+/// A stored message and the replies stored with it (none for a resend).
+#[derive(Debug, Clone)]
+pub struct Exchanged {
+    pub message: Appended,
+    pub replies: Vec<Appended>,
+}
+
+/// A booking about to be stored.
+#[derive(Debug, Clone)]
+pub struct NewAppointment {
+    pub code: String,
+    pub type_id: String,
+    pub provider: String,
+    pub location: String,
+    pub starts_at: i64,
+    pub ends_at: i64,
+    pub name: String,
+    pub dob: String,
+    pub phone: Option<String>,
+    pub email: Option<String>,
+    pub contact: String,
+    pub source: &'static str,
+    pub conversation: Option<String>,
+    pub booked_by: Option<i64>,
+    pub ics_token: String,
+    /// The appointment this one replaces (rescheduling cancels it in the
+    /// same savepoint).
+    pub replaces: Option<i64>,
+}
+
+/// A stored appointment.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct Appointment {
+    #[serde(skip)]
+    pub id: i64,
+    pub code: String,
+    pub type_id: String,
+    pub provider: String,
+    pub location: String,
+    pub starts_at: i64,
+    pub ends_at: i64,
+    pub name: String,
+    pub dob: String,
+    pub phone: Option<String>,
+    pub email: Option<String>,
+    pub contact: String,
+    pub booked: bool,
+    #[serde(skip)]
+    pub ics_token: String,
+}
+
+/// A change in who handles a conversation.
+#[derive(Debug, Clone)]
+pub enum HandoffChange {
+    Queued {
+        reason: Reason,
+    },
+    Assigned {
+        agent: StaffId,
+    },
+    Resolved {
+        disposition: Option<String>,
+    },
+    /// Handed back to the bot without a resolution.
+    ToBot,
+}
+
+/// A conversation with a person involved, as restored on start.
+#[derive(Debug, Clone)]
+pub struct OpenHandoff {
+    pub conversation: ConversationId,
+    pub lang: Lang,
+    pub reason: Reason,
+    /// Seconds since it was queued.
+    pub waited_s: u64,
+    pub assigned: Option<(StaffId, String)>,
+}
+
+/// The preferred way to call a patient back.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Channel {
+    Phone,
+    Text,
+    Email,
+}
+
+impl Channel {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Channel::Phone => "phone",
+            Channel::Text => "text",
+            Channel::Email => "email",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Channel> {
+        match s {
+            "phone" => Some(Channel::Phone),
+            "text" => Some(Channel::Text),
+            "email" => Some(Channel::Email),
+            _ => None,
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct NewCallback {
+    pub conversation: ConversationId,
+    pub name: String,
+    pub channel: Channel,
+    pub contact: String,
+    pub window: String,
+}
+
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct Callback {
+    pub id: i64,
+    pub conversation: String,
+    pub name: String,
+    pub channel: Channel,
+    pub contact: String,
+    pub window: String,
+    pub done: bool,
+    pub created_at: String,
+}
+
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct Note {
+    pub author: String,
+    pub text: String,
+    pub at: String,
+}
+
+/// A conversation's header as staff see it.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct ConversationInfo {
+    pub conversation: String,
+    pub started_at: String,
+    pub lang: Lang,
+    pub open: bool,
+    /// `bot`, `queued`, `assigned` or `resolved`.
+    pub handoff: String,
+    pub reason: Option<String>,
+    /// The agent holding it now, by name.
+    pub agent: Option<String>,
+    pub disposition: Option<String>,
+    #[serde(skip)]
+    pub assigned_to: Option<StaffId>,
+}
+
+/// What a purge removed (or, in a dry run, would remove).
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
+pub struct Purged {
+    pub conversations: u64,
+    pub messages: u64,
+    pub appointments: u64,
+    pub callbacks: u64,
+}
+
+/// Unanswered questions read for one insights view (the newest).
+pub const MAX_UNANSWERED: usize = 5_000;
+
+/// One counted conversation (the patient did something in it).
+#[derive(Debug, Clone)]
+pub struct ConversationFacts {
+    pub id: String,
+    pub visitor: i64,
+    pub created_at: String,
+    pub ended: bool,
+    pub handoff: String,
+    pub queued_at: Option<String>,
+    pub claimed_at: Option<String>,
+    pub resolved_at: Option<String>,
+    pub agent: Option<String>,
+    pub first_agent_message: Option<String>,
+}
+
+/// Everything the insights need for one date range.
+#[derive(Debug, Clone, Default)]
+pub struct Facts {
+    pub conversations: Vec<ConversationFacts>,
+    /// conversation id → (reason, outcome) of each escalation.
+    pub escalations: HashMap<String, Vec<(String, String)>>,
+    pub with_callback: HashSet<String>,
+    /// visitor → start times of all their conversations (for FCR).
+    pub visitor_starts: HashMap<i64, Vec<String>>,
+    /// conversation id → rating.
+    pub ratings: HashMap<String, i64>,
+    /// article → (served, helpful, unhelpful).
+    pub articles: HashMap<String, (i64, i64, i64)>,
+    pub appointments_booked: i64,
+    pub appointments_cancelled: i64,
+    pub appointments_rescheduled: i64,
+    /// The newest unanswered questions in the range, newest first, at most
+    /// [`MAX_UNANSWERED`].
+    pub unanswered: Vec<String>,
+    /// All unanswered questions in the range.
+    pub unanswered_total: i64,
+}
+
+/// One audited access, before it is chained.
+#[derive(Debug, Clone)]
+pub struct AuditEntry {
+    pub actor: String,
+    pub role: String,
+    /// e.g. `transcript.view`, `appointment.cancel`.
+    pub action: String,
+    /// What was accessed, by id (a conversation id, an appointment code).
+    pub target: String,
+    pub allowed: bool,
+}
+
+/// A stored audit row.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct AuditRecord {
+    pub id: i64,
+    pub at: String,
+    pub actor: String,
+    pub role: String,
+    pub action: String,
+    pub target: String,
+    pub outcome: String,
+    #[serde(skip)]
+    pub prev_hash: String,
+    #[serde(skip)]
+    pub hash: String,
+    /// Hashed with the key (every row since the chain was keyed).
+    #[serde(skip)]
+    pub keyed: bool,
+}

@@ -86,10 +86,13 @@ pub struct Message {
     pub at: String,
 }
 
-/// The current time as stored and sent: RFC 3339 UTC, millisecond precision.
+/// The current time as stored and sent: RFC 3339 UTC with exactly three
+/// fraction digits, so stored times sort as text and read back from a
+/// `timestamptz` column as the very string that was written (the audit
+/// chain hashes it).
 pub fn now() -> String {
     let ts = jiff::Timestamp::now();
-    ts.round(jiff::Unit::Millisecond).unwrap_or(ts).to_string()
+    format!("{:.3}", ts.round(jiff::Unit::Millisecond).unwrap_or(ts))
 }
 
 /// Which messages of a conversation to read: the newest `limit` with a seq
@@ -115,4 +118,17 @@ impl Page {
 pub struct HistoryPage {
     pub messages: Vec<Message>,
     pub more: bool,
+}
+
+#[cfg(test)]
+mod tests {
+    /// Every stored time has the same shape, whole seconds included.
+    #[test]
+    fn times_have_exactly_three_fraction_digits() {
+        let at = super::now();
+        assert_eq!(at.len(), "2026-12-04T16:27:03.120Z".len(), "{at}");
+        assert!(at.ends_with('Z') && at.as_bytes()[19] == b'.', "{at}");
+        let whole: jiff::Timestamp = "2026-12-04T16:27:03Z".parse().unwrap();
+        assert_eq!(format!("{whole:.3}"), "2026-12-04T16:27:03.000Z");
+    }
 }

@@ -97,6 +97,28 @@ impl BatchError {
     }
 }
 
+impl From<sqlx::Error> for BatchError {
+    fn from(e: sqlx::Error) -> Self {
+        BatchError::new(classify(&e), e)
+    }
+}
+
+/// The fault an sqlx error stands for, whichever backend raised it.
+pub(super) fn classify(e: &sqlx::Error) -> Fault {
+    match e {
+        sqlx::Error::Database(db) => super::sqlite::faults::classify(db.as_ref())
+            .or_else(|| super::postgres::faults::classify(db.as_ref()))
+            .unwrap_or(Fault::Other),
+        sqlx::Error::Io(_)
+        | sqlx::Error::PoolTimedOut
+        | sqlx::Error::WorkerCrashed
+        | sqlx::Error::Tls(_)
+        | sqlx::Error::Protocol(_) => Fault::Unreachable,
+        sqlx::Error::PoolClosed => Fault::ShuttingDown,
+        _ => Fault::Other,
+    }
+}
+
 /// Whether writes currently succeed.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Status {

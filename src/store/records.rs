@@ -32,6 +32,29 @@ pub struct Conversation {
     pub open: bool,
 }
 
+impl Conversation {
+    /// A conversation header from its stored columns.
+    pub(super) fn from_stored(
+        id: String,
+        visitor: VisitorId,
+        lang: &str,
+        open: bool,
+    ) -> super::StoreResult<Conversation> {
+        let id = id
+            .parse()
+            .map_err(|_| anyhow::anyhow!("a stored conversation id is malformed"))?;
+        let lang = lang
+            .parse()
+            .map_err(|_| anyhow::anyhow!("a stored conversation language is unknown"))?;
+        Ok(Conversation {
+            id,
+            visitor,
+            lang,
+            open,
+        })
+    }
+}
+
 /// A message's place once committed.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Appended {

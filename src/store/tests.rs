@@ -1,9 +1,39 @@
-//! The writer and the SQLite store together: batches, ordering, faults.
+//! The writer and the store together: batches, ordering, faults. Every
+//! test runs on SQLite and on PostgreSQL (`on_both!`).
 
 use crate::ids::{ConversationId, TokenDigest};
 use crate::lang::Lang;
 use crate::store::{Store, StoreError, Writer};
 use crate::transcript::{NewMessage, Sender};
+
+/// Runs each test body once on a fresh SQLite file and once on a fresh
+/// PostgreSQL database (skipped, with a line, when none is configured).
+macro_rules! on_both {
+    ($($name:ident),* $(,)?) => {$(
+        mod $name {
+            #[tokio::test]
+            async fn sqlite() {
+                let dir = tempfile::tempdir().unwrap();
+                super::$name(&crate::store::testing::sqlite_database(dir.path())).await
+            }
+
+            #[tokio::test]
+            async fn postgres() {
+                if let Some(url) = crate::store::testing::postgres_database().await {
+                    super::$name(&url).await
+                }
+            }
+        }
+    )*};
+}
+
+on_both!(
+    side_records_between_appends_keep_every_outcome_and_the_audit_chain,
+    a_busy_batch_numbers_each_conversation_in_order_and_stores_resends_once,
+    numbering_continues_after_a_restart,
+    replies_follow_their_message_and_are_not_stored_twice_for_a_resend,
+    safety_events_of_every_kind_are_recorded,
+);
 
 fn message(conversation: &ConversationId, text: &str, client_id: Option<&str>) -> NewMessage {
     NewMessage {
@@ -24,9 +54,8 @@ fn message(conversation: &ConversationId, text: &str, client_id: Option<&str>) -
 /// numbering, the audit chain its order, and a new conversation queued
 /// among them (an op that writes the run first) is created and numbered
 /// from 1.
-#[tokio::test]
-async fn side_records_between_appends_keep_every_outcome_and_the_audit_chain() {
-    let store = Store::connect("sqlite::memory:").await.unwrap();
+async fn side_records_between_appends_keep_every_outcome_and_the_audit_chain(url: &str) {
+    let store = Store::connect(url).await.unwrap();
     let key = crate::store::AuditKey::new(b"a-test-audit-key-000").unwrap();
     let (writer, _task) = Writer::spawn(store.clone());
     let writer = writer.with_audit_key(key.clone());
@@ -72,7 +101,7 @@ async fn side_records_between_appends_keep_every_outcome_and_the_audit_chain() {
     let report = store.verify_audit(&key, None).await.unwrap().unwrap();
     assert_eq!((report.legacy, report.keyed), (0, 2));
     let actors: Vec<String> = store
-        .audit("0000", "9999", 10)
+        .audit("2000-01-01T00:00:00Z", "2999-01-01T00:00:00Z", 10)
         .await
         .unwrap()
         .into_iter()
@@ -87,9 +116,8 @@ async fn side_records_between_appends_keep_every_outcome_and_the_audit_chain() {
 
 /// Many appends committed together (resends and an unknown conversation
 /// among them) get the numbers, duplicates and errors one-at-a-time would.
-#[tokio::test]
-async fn a_busy_batch_numbers_each_conversation_in_order_and_stores_resends_once() {
-    let store = Store::connect("sqlite::memory:").await.unwrap();
+async fn a_busy_batch_numbers_each_conversation_in_order_and_stores_resends_once(url: &str) {
+    let store = Store::connect(url).await.unwrap();
     let (writer, _task) = Writer::spawn(store.clone());
     let mut conversations = Vec::new();
     for i in 0..3u8 {
@@ -152,12 +180,9 @@ async fn a_busy_batch_numbers_each_conversation_in_order_and_stores_resends_once
 
 /// Numbering continues where the database left off after a restart,
 /// when the writer no longer remembers the conversation.
-#[tokio::test]
-async fn numbering_continues_after_a_restart() {
-    let dir = tempfile::tempdir().unwrap();
-    let url = format!("sqlite://{}", dir.path().join("t.db").display());
+async fn numbering_continues_after_a_restart(url: &str) {
     let c = {
-        let store = Store::connect(&url).await.unwrap();
+        let store = Store::connect(url).await.unwrap();
         let (writer, task) = Writer::spawn(store.clone());
         let c = writer
             .start_conversation(None, TokenDigest([9; 32]), None, Lang::En)
@@ -174,7 +199,7 @@ async fn numbering_continues_after_a_restart() {
         task.await.unwrap();
         c
     };
-    let store = Store::connect(&url).await.unwrap();
+    let store = Store::connect(url).await.unwrap();
     let (writer, _task) = Writer::spawn(store.clone());
     let resent = writer
         .append(message(&c, "before 2", Some("b2")))
@@ -203,9 +228,8 @@ async fn numbering_continues_after_a_restart() {
 
 /// A turn's replies are numbered right after the patient's message, and
 /// a resent turn stores no second set of replies.
-#[tokio::test]
-async fn replies_follow_their_message_and_are_not_stored_twice_for_a_resend() {
-    let store = Store::connect("sqlite::memory:").await.unwrap();
+async fn replies_follow_their_message_and_are_not_stored_twice_for_a_resend(url: &str) {
+    let store = Store::connect(url).await.unwrap();
     let (writer, _task) = Writer::spawn(store.clone());
     let c = writer
         .start_conversation(None, TokenDigest([7; 32]), None, Lang::En)
@@ -263,9 +287,8 @@ async fn replies_follow_their_message_and_are_not_stored_twice_for_a_resend() {
 
 /// Every kind the safety check can give is recorded (the urgent tier came
 /// later and needed a migration); an unknown kind is refused by the table.
-#[tokio::test]
-async fn safety_events_of_every_kind_are_recorded() {
-    let store = Store::connect("sqlite::memory:").await.unwrap();
+async fn safety_events_of_every_kind_are_recorded(url: &str) {
+    let store = Store::connect(url).await.unwrap();
     let (writer, _task) = Writer::spawn(store.clone());
     let c = writer
         .start_conversation(None, TokenDigest([3; 32]), None, Lang::En)

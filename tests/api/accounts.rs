@@ -2,7 +2,7 @@
 
 use serde_json::{Value, json};
 
-use crate::helpers::{ServerProcess, run_cli, spawn_app, spawn_app_with};
+use super::helpers::{ServerProcess, run_cli, spawn_app, spawn_app_with};
 
 #[tokio::test]
 async fn the_first_start_prints_an_admin_password_that_signs_in() {
@@ -137,7 +137,7 @@ async fn disabling_an_account_from_another_process_closes_its_console() {
     let mut console = app.console(&cookie).await;
     let disabled = app.cli(&["agent", "disable", "dana"], "").await;
     assert!(disabled.status.success());
-    assert_eq!(console.closed().await, crate::helpers::Closed::Code(4001));
+    assert_eq!(console.closed().await, super::helpers::Closed::Code(4001));
 }
 
 #[tokio::test]

@@ -2,9 +2,9 @@
 
 use serde_json::{Value, json};
 
-use crate::helpers::{TestApp, spawn_app};
+use super::helpers::{TestApp, spawn_app};
 
-pub(crate) use crate::helpers::{choice_values, turn};
+pub(crate) use super::helpers::{choice_values, turn};
 
 async fn first_slot(app: &TestApp, kind: &str) -> String {
     let slots: Vec<Value> = reqwest::get(app.url(&format!("/api/slots?type={kind}&days=7")))

@@ -8,9 +8,9 @@ use frontdesk::semantic::ModelStatus;
 use jiff::civil::Weekday;
 use serde_json::{Value, json};
 
-use crate::booking::{choice_values, offered_starts, turn};
-use crate::helpers::book_in_chat;
-use crate::helpers::{TestApp, bundled_knowledge, model_dir_or_skip, spawn_app_with};
+use super::booking::{choice_values, offered_starts, turn};
+use super::helpers::book_in_chat;
+use super::helpers::{TestApp, bundled_knowledge, model_dir_or_skip, spawn_app_with};
 
 async fn clinic_app() -> TestApp {
     spawn_app_with(|s| s.data.knowledge = bundled_knowledge()).await
@@ -172,7 +172,7 @@ async fn chat_bookings_from_one_address_are_capped_per_day() {
         "{refused}"
     );
     assert_eq!(choice_values(&refused), ["handoff"]);
-    let metrics = crate::helpers::scrape_metrics(app.addr, "scrape").await;
+    let metrics = super::helpers::scrape_metrics(app.addr, "scrape").await;
     assert!(
         metrics.contains("frontdesk_chat_bookings_limited_total 1"),
         "{metrics}"
@@ -230,7 +230,7 @@ async fn a_burst_of_chat_bookings_alerts_supervisors() {
     // An admin who signs in later still sees it.
     let mut admin = app.console(&app.login_admin().await).await;
     admin.until("booking_alert").await;
-    let metrics = crate::helpers::scrape_metrics(app.addr, "scrape").await;
+    let metrics = super::helpers::scrape_metrics(app.addr, "scrape").await;
     assert!(
         metrics.contains("frontdesk_chat_booking_bursts_total 1"),
         "{metrics}"

@@ -2,7 +2,7 @@
 
 use serde_json::json;
 
-use crate::helpers::{patient_texts, spawn_app};
+use super::helpers::{patient_texts, spawn_app};
 
 #[tokio::test]
 async fn a_new_conversation_starts_with_the_bots_notice() {

@@ -3,10 +3,10 @@
 
 use serde_json::{Value, json};
 
-use crate::helpers::spawn_app;
+use super::helpers::spawn_app;
 
 /// Escalates a chat and lets `maria` claim it; returns the conversation id.
-async fn claimed_by_maria(app: &crate::helpers::TestApp, maria: &str) -> String {
+async fn claimed_by_maria(app: &super::helpers::TestApp, maria: &str) -> String {
     let mut agent = app.console(maria).await;
     let mut patient = app.chat().await;
     patient.start().await;
@@ -152,6 +152,9 @@ async fn the_audit_log_takes_only_checked_bounded_fields_and_exports_no_formulas
 
 #[tokio::test]
 async fn tampering_with_the_audit_log_is_detected() {
+    if !super::helpers::only_on_sqlite("edits the audit log in the SQLite file around the server") {
+        return;
+    }
     let app = spawn_app().await;
     let maria = app.staff("maria", "agent").await;
     claimed_by_maria(&app, &maria).await;
@@ -267,7 +270,7 @@ async fn purge_removes_old_transcripts_and_appointments_and_keeps_the_rest() {
 
 /// The app's database opened around the server, with the audit log's
 /// append-only triggers dropped, as an admin with database access could.
-async fn without_triggers(app: &crate::helpers::TestApp, triggers: &[&str]) -> sqlx::SqlitePool {
+async fn without_triggers(app: &super::helpers::TestApp, triggers: &[&str]) -> sqlx::SqlitePool {
     let pool = sqlx::SqlitePool::connect(&app.database_url())
         .await
         .unwrap();
@@ -326,6 +329,11 @@ async fn relink(pool: &sqlx::SqlitePool, keyed: Option<&[u8]>) {
 /// off the end is caught against a head exported earlier.
 #[tokio::test]
 async fn rewriting_the_log_without_its_key_or_cutting_it_short_is_caught() {
+    if !super::helpers::only_on_sqlite(
+        "rewrites the audit log in the SQLite file around the server",
+    ) {
+        return;
+    }
     let app = spawn_app().await;
     let maria = app.staff("maria", "agent").await;
     claimed_by_maria(&app, &maria).await;
@@ -390,6 +398,9 @@ async fn rewriting_the_log_without_its_key_or_cutting_it_short_is_caught() {
 /// once the log can be written again.
 #[tokio::test]
 async fn a_claim_that_cannot_be_audited_does_not_happen() {
+    if !super::helpers::only_on_sqlite("breaks the audit log with an SQLite trigger") {
+        return;
+    }
     let app = spawn_app().await;
     let maria = app.staff("maria", "agent").await;
     let mut agent = app.console(&maria).await;
@@ -445,6 +456,11 @@ async fn a_claim_that_cannot_be_audited_does_not_happen() {
 /// it verifies, saying how many entries are only SHA-256 linked.
 #[tokio::test]
 async fn a_log_from_before_keying_is_anchored_on_the_next_start() {
+    if !super::helpers::only_on_sqlite(
+        "rewrites the audit log in the SQLite file around the server",
+    ) {
+        return;
+    }
     let mut app = spawn_app().await;
     let maria = app.staff("maria", "agent").await;
     claimed_by_maria(&app, &maria).await;

@@ -1,6 +1,6 @@
 //! Acked means stored, even when the server dies without warning.
 
-use crate::helpers::{Chat, ServerProcess, patient_texts};
+use super::helpers::{Chat, ServerProcess, patient_texts};
 
 #[tokio::test]
 async fn acked_messages_survive_kill_9_exactly_once() {

@@ -1,10 +1,10 @@
 //! Answering from the knowledge files, through the chat: answers carry their
 //! article and confidence, doubts become choices, misses become a person.
 
-use crate::helpers::{EVENT_TIMEOUT, bundled_knowledge, knowledge_dir, spawn_app, spawn_app_with};
+use super::helpers::{EVENT_TIMEOUT, bundled_knowledge, knowledge_dir, spawn_app, spawn_app_with};
 use serde_json::{Value, json};
 
-async fn ask(chat: &mut crate::helpers::Chat, id: &str, text: &str) -> Value {
+async fn ask(chat: &mut super::helpers::Chat, id: &str, text: &str) -> Value {
     chat.say(id, text).await;
     chat.expect("reply").await
 }
@@ -147,7 +147,7 @@ async fn small_talk_gets_a_friendly_answer_not_a_search() {
 #[tokio::test]
 async fn an_edited_article_changes_answers_without_a_restart_or_a_dropped_chat() {
     let kb = tempfile::tempdir().unwrap();
-    crate::helpers::copy_dir(&knowledge_dir(), kb.path());
+    super::helpers::copy_dir(&knowledge_dir(), kb.path());
     let dir = kb.path().to_path_buf();
     let app = spawn_app_with(|s| s.data.knowledge = dir).await;
     let mut chat = app.chat().await;

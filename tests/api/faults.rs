@@ -5,8 +5,11 @@
 
 use std::time::Duration;
 
-use crate::helpers::faults::{HeldLock, Ledger, Outcome, Tmpfs};
-use crate::helpers::{Chat, ServerProcess, Ws, knowledge_dir, run_cli, scrape_metrics, sqlite_url};
+use super::helpers::faults::{HeldLock, Ledger, Outcome, Tmpfs};
+use super::helpers::{
+    Chat, ServerProcess, Ws, database_env, database_url, knowledge_dir, only_on_sqlite, run_cli,
+    scrape_metrics, sqlite_url,
+};
 
 const FAST: &[(&str, &str)] = &[("FRONTDESK_MESSAGES_PER_MINUTE", "100000")];
 
@@ -35,6 +38,9 @@ async fn resend_until_acked(chat: &mut Chat, ledger: &mut Ledger, id: &str, text
 
 #[tokio::test]
 async fn a_full_disk_refuses_messages_and_recovers_without_losing_an_ack() {
+    if !only_on_sqlite("fills the filesystem that holds the SQLite file") {
+        return;
+    }
     let Some(disk) = Tmpfs::mount("4m") else {
         return;
     };
@@ -131,6 +137,9 @@ async fn agent_cookie(server: &ServerProcess, dir: &std::path::Path) -> String {
 
 #[tokio::test]
 async fn a_lock_held_by_another_process_refuses_messages_until_released() {
+    if !only_on_sqlite("holds SQLite's file lock from another process") {
+        return;
+    }
     let dir = tempfile::tempdir().unwrap();
     let mut envs = FAST.to_vec();
     envs.push(("FRONTDESK_METRICS_TOKEN", "scrape-me"));
@@ -187,6 +196,9 @@ async fn a_lock_held_by_another_process_refuses_messages_until_released() {
 
 #[tokio::test]
 async fn a_database_file_removed_or_replaced_is_never_written_to_blindly() {
+    if !only_on_sqlite("replaces the SQLite file under the server") {
+        return;
+    }
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("frontdesk.db");
     let mut server = ServerProcess::start(dir.path(), FAST);
@@ -261,7 +273,7 @@ fn kill_restart_args(extra: &[&str], dir: &std::path::Path) -> Vec<String> {
         format!("--url=ws://127.0.0.1:{}/chat", free_port()),
         "--knowledge".into(),
         knowledge_dir().display().to_string(),
-        format!("--database-url={}", sqlite_url(dir)),
+        format!("--database-url={}", database_url(dir)),
         format!("--server-log={}", dir.join("server.log").display()),
     ];
     args.extend(extra.iter().map(|a| (*a).to_owned()));
@@ -280,7 +292,7 @@ async fn kill_9_five_times_under_load_loses_no_acknowledged_message() {
         ],
         dir.path(),
     );
-    let report = crate::loadtest::report_of(args, &[]).await;
+    let report = super::loadtest::report_of(args, &database_env(dir.path())).await;
     let d = &report["durability"];
     assert_eq!(d["restarts"], 5, "{d}");
     assert_eq!(d["conversations"], 10, "{d}");
@@ -309,13 +321,13 @@ fn kill_restarts_refuses_bad_settings_before_starting_anything() {
         (&["--kill-restarts=2", "--baseline"][..], "does not combine"),
         (&["--kill-restarts=x"][..], "invalid value"),
     ] {
-        let out = crate::loadtest::loadtest_with(kill_restart_args(extra, dir.path()), &[]);
+        let out = super::loadtest::loadtest_with(kill_restart_args(extra, dir.path()), &[]);
         assert!(!out.status.success(), "{extra:?}");
         let stderr = String::from_utf8_lossy(&out.stderr);
         assert!(stderr.contains(expected), "{extra:?}: {stderr}");
     }
     // Without a database to check, it is refused by the argument parser.
-    let out = crate::loadtest::loadtest_with(vec!["--kill-restarts=2".into()], &[]);
+    let out = super::loadtest::loadtest_with(vec!["--kill-restarts=2".into()], &[]);
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("--database-url"));
     assert!(

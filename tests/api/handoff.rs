@@ -3,10 +3,10 @@
 
 use serde_json::{Value, json};
 
-use crate::helpers::{Chat, Closed, Console, spawn_app};
+use super::helpers::{Chat, Closed, Console, spawn_app};
 
 /// Opens a chat and asks for a person; returns the resume token.
-async fn escalated_patient(chat: &mut crate::helpers::Chat) -> String {
+async fn escalated_patient(chat: &mut super::helpers::Chat) -> String {
     let started = chat.start().await;
     chat.say("p1", "I want to talk to a real person").await;
     let notice = chat.expect("reply").await;
@@ -249,13 +249,13 @@ async fn a_callback_takes_the_number_and_the_channel_from_one_sentence() {
 #[tokio::test]
 async fn consoles_need_a_live_session_and_a_chat_role() {
     let app = spawn_app().await;
-    let anonymous = crate::helpers::Ws::console(app.addr, "frontdesk_session=st_bogus").await;
+    let anonymous = super::helpers::Ws::console(app.addr, "frontdesk_session=st_bogus").await;
     match anonymous {
         Err(tokio_tungstenite::tungstenite::Error::Http(r)) => assert_eq!(r.status(), 401),
         other => panic!("expected 401, got {:?}", other.map(|_| ())),
     }
     let editor = app.staff("eddie", "editor").await;
-    match crate::helpers::Ws::console(app.addr, &editor).await {
+    match super::helpers::Ws::console(app.addr, &editor).await {
         Err(tokio_tungstenite::tungstenite::Error::Http(r)) => assert_eq!(r.status(), 403),
         other => panic!("expected 403, got {:?}", other.map(|_| ())),
     }

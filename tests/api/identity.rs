@@ -4,7 +4,7 @@
 use frontdesk::chat::identity::{sign_for_page, sign_legacy};
 use serde_json::{Value, json};
 
-use crate::helpers::{patient_texts, spawn_app, spawn_app_with};
+use super::helpers::{execute_around, patient_texts, spawn_app, spawn_app_with};
 
 /// A `start` as the clinic's page would send it: signed for `user`, valid
 /// for `secs` more seconds (negative: already expired), with a fresh nonce.
@@ -132,15 +132,14 @@ async fn an_anonymous_token_idle_past_its_period_no_longer_resumes() {
     );
     drop(recent);
 
-    let pool = sqlx::SqlitePool::connect(&app.database_url())
-        .await
-        .unwrap();
     let long_ago = (jiff::Timestamp::now() - jiff::SignedDuration::from_hours(24 * 31)).to_string();
-    sqlx::query("UPDATE messages SET created_at = ?")
-        .bind(&long_ago)
-        .execute(&pool)
-        .await
-        .unwrap();
+    execute_around(
+        &app.database_url(),
+        "UPDATE messages SET created_at = ?",
+        "UPDATE messages SET created_at = $1::timestamptz",
+        &[&long_ago],
+    )
+    .await;
     let mut later = app.chat().await;
     later
         .send_json(json!({"type": "start", "resume": token}))

@@ -3,7 +3,7 @@
 
 use serde_json::{Value, json};
 
-use crate::helpers::{Chat, TestApp, spawn_app, turn};
+use super::helpers::{Chat, TestApp, spawn_app, turn};
 
 /// `GET /api/insights` as the holder of `cookie`.
 async fn insights_as(app: &TestApp, cookie: &str) -> Value {
@@ -198,9 +198,9 @@ async fn editors_see_unanswered_questions_without_names_ages_or_health_words() {
 #[tokio::test]
 async fn the_knowledge_bases_own_health_words_are_replaced_at_once() {
     let kb = tempfile::tempdir().unwrap();
-    crate::helpers::copy_dir(&crate::helpers::knowledge_dir(), kb.path());
+    super::helpers::copy_dir(&super::helpers::knowledge_dir(), kb.path());
     let dir = kb.path().to_path_buf();
-    let app = crate::helpers::spawn_app_with(|s| s.data.knowledge = dir).await;
+    let app = super::helpers::spawn_app_with(|s| s.data.knowledge = dir).await;
     let mut chat = started(&app).await;
     turn(&mut chat, "u1", "does the piano room help my eczema", None).await;
     let editor = app.staff("ed", "editor").await;
@@ -235,14 +235,14 @@ async fn metrics_are_off_by_default_and_need_the_token_when_on() {
         404
     );
 
-    let app = crate::helpers::spawn_app_with(|s| s.metrics_token = Some("scrape-me".into())).await;
+    let app = super::helpers::spawn_app_with(|s| s.metrics_token = Some("scrape-me".into())).await;
     assert_eq!(
         reqwest::get(app.url("/metrics")).await.unwrap().status(),
         401
     );
     let mut chat = started(&app).await;
     turn(&mut chat, "m1", "Do you offer payment plans?", None).await;
-    let text = crate::helpers::scrape_metrics(app.addr, "scrape-me").await;
+    let text = super::helpers::scrape_metrics(app.addr, "scrape-me").await;
     assert!(text.contains("frontdesk_chat_connections 1"), "{text}");
     assert!(text.contains("frontdesk_messages_total 1"), "{text}");
     assert!(
@@ -255,9 +255,9 @@ async fn metrics_are_off_by_default_and_need_the_token_when_on() {
 #[tokio::test]
 async fn an_editor_turns_unanswered_questions_into_a_draft_that_does_not_go_live() {
     let kb = tempfile::tempdir().unwrap();
-    crate::helpers::copy_dir(&crate::helpers::knowledge_dir(), kb.path());
+    super::helpers::copy_dir(&super::helpers::knowledge_dir(), kb.path());
     let dir = kb.path().to_path_buf();
-    let app = crate::helpers::spawn_app_with(|s| s.data.knowledge = dir).await;
+    let app = super::helpers::spawn_app_with(|s| s.data.knowledge = dir).await;
     let editor = app.staff("ed", "editor").await;
     let draft = |label: &str| {
         reqwest::Client::new()

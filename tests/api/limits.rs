@@ -6,7 +6,7 @@ use std::time::Duration;
 use serde_json::json;
 use tokio_tungstenite::tungstenite::Message;
 
-use crate::helpers::{Closed, spawn_app, spawn_app_with};
+use super::helpers::{Closed, spawn_app, spawn_app_with};
 
 #[tokio::test]
 async fn text_length_is_counted_in_graphemes_not_bytes() {
@@ -105,7 +105,7 @@ async fn a_client_that_answers_pings_stays_connected() {
 /// X-Forwarded-For is ignored.
 #[tokio::test]
 async fn behind_a_trusted_proxy_limits_count_patients_not_the_proxy() {
-    use crate::helpers::Chat;
+    use super::helpers::Chat;
     let refused = |r: Result<Chat, tokio_tungstenite::tungstenite::Error>| match r {
         Err(tokio_tungstenite::tungstenite::Error::Http(r)) => r.status() == 429,
         _ => false,
@@ -150,7 +150,7 @@ async fn one_address_cannot_take_every_connection() {
     let app = spawn_app_with(|s| s.limits.max_connections_per_address = 2).await;
     let _a = app.chat().await;
     let _b = app.chat().await;
-    match crate::helpers::Chat::connect(app.addr, None).await {
+    match super::helpers::Chat::connect(app.addr, None).await {
         Err(tokio_tungstenite::tungstenite::Error::Http(r)) => assert_eq!(r.status(), 429),
         Err(e) => panic!("expected 429, got {e}"),
         Ok(_) => panic!("a third connection from one address was accepted"),
@@ -158,7 +158,7 @@ async fn one_address_cannot_take_every_connection() {
     drop(_a);
     // The slot frees when a connection closes; wait for the server to see it.
     let mut tries = 0;
-    while crate::helpers::Chat::connect(app.addr, None).await.is_err() {
+    while super::helpers::Chat::connect(app.addr, None).await.is_err() {
         tries += 1;
         assert!(tries < 100, "the freed slot was never reused");
         tokio::time::sleep(Duration::from_millis(20)).await;
@@ -168,7 +168,7 @@ async fn one_address_cannot_take_every_connection() {
 #[test]
 fn a_trusted_proxy_that_is_not_an_address_is_refused_before_starting() {
     let dir = tempfile::tempdir().unwrap();
-    let out = crate::helpers::run_cli(
+    let out = super::helpers::run_cli(
         dir.path(),
         &["serve", "--trusted-proxies", "127.0.0.1,nginx.local"],
         "",
@@ -317,7 +317,7 @@ async fn a_long_conversation_resumes_and_pages_back() {
 /// and sign-in keep working; the start banner and `/health` say the figures.
 #[tokio::test]
 async fn the_chat_cap_follows_the_open_file_limit_and_staff_stay_reachable() {
-    use crate::helpers::{Chat, ServerProcess};
+    use super::helpers::{Chat, ServerProcess};
     let dir = tempfile::tempdir().unwrap();
     let server = ServerProcess::start_with_file_limit(dir.path(), &[], 300);
     let banner = server.wait_for_line(|l| l.contains("Chats at once"));

@@ -4,7 +4,7 @@ use std::process::Command;
 
 use serde_json::Value;
 
-use crate::helpers::{ServerProcess, copy_dir, knowledge_dir, spawn_app_with};
+use super::helpers::{ServerProcess, copy_dir, knowledge_dir, spawn_app_with};
 
 fn loadtest(args: Vec<String>) -> std::process::Output {
     loadtest_with(args, &[])

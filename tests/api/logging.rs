@@ -1,6 +1,6 @@
 //! No message text and no resume token ever reaches a log, at any level.
 
-use crate::helpers::{Chat, ServerProcess};
+use super::helpers::{Chat, ServerProcess};
 
 #[tokio::test]
 async fn logs_at_trace_level_never_contain_message_text_or_tokens() {

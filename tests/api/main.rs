@@ -4,22 +4,41 @@
 #[path = "../common/mod.rs"]
 mod helpers;
 
+#[path = "accounts.rs"]
 mod accounts;
+#[path = "booking.rs"]
 mod booking;
+#[path = "booking_words.rs"]
 mod booking_words;
+#[path = "chat_protocol.rs"]
 mod chat_protocol;
+#[path = "compliance.rs"]
 mod compliance;
+#[path = "durability.rs"]
 mod durability;
+#[path = "faq.rs"]
 mod faq;
+#[path = "faults.rs"]
 mod faults;
+#[path = "handoff.rs"]
 mod handoff;
+#[path = "identity.rs"]
 mod identity;
+#[path = "insights.rs"]
 mod insights;
+#[path = "limits.rs"]
 mod limits;
+#[path = "loadtest.rs"]
 mod loadtest;
+#[path = "logging.rs"]
 mod logging;
+#[path = "origin.rs"]
 mod origin;
+#[path = "pages.rs"]
 mod pages;
+#[path = "safety.rs"]
 mod safety;
+#[path = "shutdown.rs"]
 mod shutdown;
+#[path = "understanding.rs"]
 mod understanding;

@@ -1,6 +1,6 @@
 //! Only the clinic's own pages may open a patient chat.
 
-use crate::helpers::{Chat, spawn_app, spawn_app_with};
+use super::helpers::{Chat, spawn_app, spawn_app_with};
 use tokio_tungstenite::tungstenite::Error;
 
 #[tokio::test]

@@ -1,7 +1,7 @@
 //! The built-in pages: the demo clinic page embedding the widget, the widget
 //! script, the console, and health.
 
-use crate::helpers::spawn_app;
+use super::helpers::spawn_app;
 
 #[tokio::test]
 async fn the_demo_page_embeds_the_widget_with_one_script_tag() {
@@ -111,7 +111,7 @@ async fn the_snippet_integrity_matches_the_served_widget_and_revalidation_is_che
 
 #[tokio::test]
 async fn the_console_cannot_be_framed_and_https_deployments_get_hsts() {
-    let app = crate::helpers::spawn_app_with(|s| {
+    let app = super::helpers::spawn_app_with(|s| {
         s.public_url = Some("https://chat.example-clinic.org".into())
     })
     .await;

@@ -3,7 +3,7 @@
 
 use serde_json::{Value, json};
 
-use crate::helpers::spawn_app;
+use super::helpers::spawn_app;
 
 #[tokio::test]
 async fn an_emergency_gets_911_guidance_at_once_and_no_faq_answer() {

@@ -1,6 +1,6 @@
 //! Stopping the server tells patients to come back, and loses nothing.
 
-use crate::helpers::{Chat, Closed, ServerProcess, patient_texts, spawn_app};
+use super::helpers::{Chat, Closed, ServerProcess, patient_texts, spawn_app};
 
 #[tokio::test]
 async fn sigterm_closes_chats_with_1012_and_exits_zero() {

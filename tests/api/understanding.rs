@@ -7,9 +7,9 @@ use std::time::Duration;
 use frontdesk::config::ModelMode;
 use serde_json::json;
 
-use crate::helpers::{EVENT_TIMEOUT, model_dir_or_skip, spawn_app, spawn_app_with};
+use super::helpers::{EVENT_TIMEOUT, model_dir_or_skip, spawn_app, spawn_app_with};
 
-async fn health(app: &crate::helpers::TestApp) -> serde_json::Value {
+async fn health(app: &super::helpers::TestApp) -> serde_json::Value {
     reqwest::get(app.url("/health"))
         .await
         .unwrap()
@@ -44,7 +44,7 @@ async fn the_chat_follows_the_language_the_patient_writes_in() {
 async fn spawn_with_model(
     dir: std::path::PathBuf,
     knowledge: Option<std::path::PathBuf>,
-) -> crate::helpers::TestApp {
+) -> super::helpers::TestApp {
     spawn_app_with(|s| {
         if let Some(k) = knowledge {
             s.data.knowledge = k;
@@ -58,7 +58,7 @@ async fn spawn_with_model(
 
 /// The app on the fixture knowledge with the model, once its articles are
 /// embedded (the first start embeds them; the cache serves them after).
-async fn app_with_meaning(dir: std::path::PathBuf) -> crate::helpers::TestApp {
+async fn app_with_meaning(dir: std::path::PathBuf) -> super::helpers::TestApp {
     let app = spawn_with_model(dir, None).await;
     let mut attached = app.knowledge.subscribe_meaning();
     let knowledge = app.knowledge.clone();
@@ -134,8 +134,8 @@ async fn with_the_model_a_spanish_question_finds_an_article_written_only_in_engl
 
 /// The bundled knowledge with the model, once the learned safety signal
 /// has embedded its examples and trained on them (cached after the first).
-async fn app_with_learned_safety(dir: std::path::PathBuf) -> crate::helpers::TestApp {
-    let app = spawn_with_model(dir, Some(crate::helpers::bundled_knowledge())).await;
+async fn app_with_learned_safety(dir: std::path::PathBuf) -> super::helpers::TestApp {
+    let app = spawn_with_model(dir, Some(super::helpers::bundled_knowledge())).await;
     // Cold (no vector cache), the model embeds some 6,800 texts while
     // other tests use both cores: minutes. `.ci/run` warms the cache first.
     let mut examples = app.safety_examples.clone();
@@ -207,7 +207,7 @@ async fn with_the_model_the_learned_safety_signal_weighs_every_message() {
 #[test]
 fn a_model_wait_beyond_its_bound_is_refused_before_starting() {
     let dir = tempfile::tempdir().unwrap();
-    let out = crate::helpers::run_cli(dir.path(), &["serve", "--model-wait-ms", "20000"], "");
+    let out = super::helpers::run_cli(dir.path(), &["serve", "--model-wait-ms", "20000"], "");
     assert!(!out.status.success());
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(stderr.contains("--model-wait-ms"), "{stderr}");

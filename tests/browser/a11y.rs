@@ -5,8 +5,8 @@ use std::path::PathBuf;
 use fantoccini::key::Key;
 use serde_json::Value;
 
-use crate::harness::{Browser, browser_or_skip};
-use crate::helpers::spawn_app;
+use super::harness::{Browser, browser_or_skip};
+use super::helpers::spawn_app;
 
 #[tokio::test]
 async fn the_keyboard_alone_opens_sends_and_closes() {

@@ -6,9 +6,9 @@ use fantoccini::Locator;
 use fantoccini::elements::Element;
 use serde_json::{Value, json};
 
-use crate::a11y::{axe_source, axe_violations};
-use crate::harness::{Browser, browser_or_skip};
-use crate::helpers::spawn_app;
+use super::a11y::{axe_source, axe_violations};
+use super::harness::{Browser, browser_or_skip};
+use super::helpers::spawn_app;
 
 async fn by_css(browser: &Browser, css: &str) -> Element {
     browser

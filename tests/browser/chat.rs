@@ -3,8 +3,8 @@
 
 use serde_json::{Value, json};
 
-use crate::harness::{Browser, browser_or_skip};
-use crate::helpers::{Chat, knowledge_dir, patient_texts, spawn_app};
+use super::harness::{Browser, browser_or_skip};
+use super::helpers::{Chat, knowledge_dir, patient_texts, spawn_app};
 
 /// The texts of the patient's and the bot's messages, in order, as shown.
 const BUBBLES: &str = "return [...root.querySelectorAll('.list > .msg.patient, .list > .msg.bot')]
@@ -15,7 +15,7 @@ async fn bubbles(browser: &Browser) -> Vec<String> {
 }
 
 /// Opens the demo page's widget and asks where to park; waits for the answer.
-async fn ask_about_parking(browser: &Browser, app: &crate::helpers::TestApp) {
+async fn ask_about_parking(browser: &Browser, app: &super::helpers::TestApp) {
     browser.demo_page(app.addr).await;
     browser.open_widget().await;
     browser.send_message("Where do I park?").await;
@@ -289,7 +289,7 @@ async fn a_message_typed_while_the_server_restarts_is_delivered_once_and_answere
 #[tokio::test]
 async fn a_long_conversation_shows_earlier_messages_on_request() {
     let browser = browser_or_skip!();
-    let app = crate::helpers::spawn_app_with(|s| s.limits.messages_per_minute = 100_000).await;
+    let app = super::helpers::spawn_app_with(|s| s.limits.messages_per_minute = 100_000).await;
     ask_about_parking(&browser, &app).await;
     // The same conversation grows from another device.
     let token = browser
@@ -345,7 +345,7 @@ async fn a_long_conversation_shows_earlier_messages_on_request() {
 async fn a_token_left_by_a_signed_in_patient_is_not_reused_by_the_next_page() {
     let browser = browser_or_skip!();
     let secret = "clinic-shared-secret";
-    let app = crate::helpers::spawn_app_with(|s| s.identity_secret = Some(secret.into())).await;
+    let app = super::helpers::spawn_app_with(|s| s.identity_secret = Some(secret.into())).await;
     // Jana's conversation, signed in, from the clinic's portal.
     let mut jana = Chat::connect(app.addr, None).await.unwrap();
     let page = frontdesk::chat::identity::sign_for_page(secret, "jana", 240);
@@ -402,7 +402,7 @@ async fn an_expired_sign_in_is_renewed_from_the_clinics_site_or_asks_for_a_reloa
 
     let browser = browser_or_skip!();
     const SECRET: &str = "clinic-shared-secret";
-    let app = crate::helpers::spawn_app_with(|s| s.identity_secret = Some(SECRET.into())).await;
+    let app = super::helpers::spawn_app_with(|s| s.identity_secret = Some(SECRET.into())).await;
     // Jana's conversation from her phone.
     let mut phone = Chat::connect(app.addr, None).await.unwrap();
     let fresh = sign_for_page(SECRET, "jana", 240);
@@ -431,7 +431,7 @@ async fn an_expired_sign_in_is_renewed_from_the_clinics_site_or_asks_for_a_reloa
     let renewing = page(r#"data-user-sig-url="/frontdesk-signature""#);
     let plain = page("");
     let someone_else = page(r#"data-user-sig-url="/signed-out""#);
-    let site = crate::harness::clinic_site(
+    let site = super::harness::clinic_site(
         axum::Router::new()
             .route("/", get(move || async move { renewing }))
             .route("/plain", get(move || async move { plain }))

@@ -4,10 +4,10 @@
 use fantoccini::Locator;
 use serde_json::Value;
 
-use crate::a11y::{axe_source, axe_violations};
-use crate::harness::browser_or_skip;
-use crate::helpers::faults::HeldLock;
-use crate::helpers::spawn_app;
+use super::a11y::{axe_source, axe_violations};
+use super::harness::browser_or_skip;
+use super::helpers::faults::HeldLock;
+use super::helpers::spawn_app;
 
 #[tokio::test]
 async fn an_agent_signs_in_claims_a_chat_and_replies() {
@@ -138,13 +138,13 @@ async fn an_agent_sees_a_banner_while_messages_cannot_be_saved() {
 #[tokio::test]
 async fn a_supervisor_sees_a_burst_of_chat_bookings() {
     let browser = browser_or_skip!();
-    let app = crate::helpers::spawn_app_with(|s| s.limits.chat_booking_burst = 2).await;
+    let app = super::helpers::spawn_app_with(|s| s.limits.chat_booking_burst = 2).await;
     app.staff("sam", "supervisor").await;
     browser.sign_in(&app.url("/console"), "sam").await;
     for contact in ["555-010-0021", "555-010-0022"] {
         let mut chat = app.chat().await;
         chat.start().await;
-        crate::helpers::book_in_chat(&mut chat, contact).await;
+        super::helpers::book_in_chat(&mut chat, contact).await;
     }
     browser
         .wait_for(

@@ -39,7 +39,7 @@ pub const UI_TIMEOUT: Duration = Duration::from_secs(15);
 /// passes) when no browser is installed and `CI` is not `true`.
 macro_rules! browser_or_skip {
     () => {
-        match crate::harness::Browser::launch().await {
+        match super::harness::Browser::launch().await {
             Some(browser) => browser,
             None => return,
         }

@@ -3,9 +3,9 @@
 
 use serde_json::{Value, json};
 
-use crate::a11y::{axe_source, axe_violations};
-use crate::harness::browser_or_skip;
-use crate::helpers::spawn_app;
+use super::a11y::{axe_source, axe_violations};
+use super::harness::browser_or_skip;
+use super::helpers::spawn_app;
 
 #[tokio::test]
 async fn a_supervisor_sees_the_numbers_for_real_conversations() {

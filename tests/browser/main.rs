@@ -5,14 +5,22 @@
 //! `chromium-driver`); without them each test prints a "skipped" line and
 //! passes, except under `CI=true`, where that is a failure.
 
+#[path = "harness.rs"]
 mod harness;
 #[path = "../common/mod.rs"]
 mod helpers;
+#[path = "insights.rs"]
 mod insights;
 
+#[path = "a11y.rs"]
 mod a11y;
+#[path = "appointments.rs"]
 mod appointments;
+#[path = "chat.rs"]
 mod chat;
+#[path = "console.rs"]
 mod console;
+#[path = "patient.rs"]
 mod patient;
+#[path = "safety.rs"]
 mod safety;

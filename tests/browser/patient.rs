@@ -6,9 +6,9 @@ use std::net::SocketAddr;
 use fantoccini::wd::WebDriverCompatibleCommand;
 use serde_json::{Value, json};
 
-use crate::a11y::{axe_source, axe_violations};
-use crate::harness::{Browser, browser_or_skip};
-use crate::helpers::spawn_app;
+use super::a11y::{axe_source, axe_violations};
+use super::harness::{Browser, browser_or_skip};
+use super::helpers::spawn_app;
 
 /// Records the widget's WebSocket traffic in `window.__sent` and
 /// `window.__got` (parsed frames). Run it before the widget connects: a
@@ -374,7 +374,7 @@ async fn on_a_320_px_phone_the_panel_fills_the_screen_and_controls_are_reachable
 
 /// Serves one HTML page at `/` from another localhost origin.
 async fn host_page(html: String) -> SocketAddr {
-    crate::harness::clinic_site(axum::Router::new().route(
+    super::harness::clinic_site(axum::Router::new().route(
         "/",
         axum::routing::get(move || async move { axum::response::Html(html) }),
     ))

@@ -3,8 +3,8 @@
 
 use serde_json::{Value, json};
 
-use crate::harness::browser_or_skip;
-use crate::helpers::spawn_app_with;
+use super::harness::browser_or_skip;
+use super::helpers::spawn_app_with;
 
 const PATIENT_PAYLOAD: &str = r#"<img src=x onerror="window.__pwned=1">"#;
 const AGENT_PAYLOAD: &str = "<script>window.__pwned=1</script>";

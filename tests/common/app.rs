@@ -35,7 +35,8 @@ pub struct TestApp {
 /// Starts a server on port 0 with a fresh database; `tweak` adjusts settings.
 pub async fn spawn_app_with(tweak: impl FnOnce(&mut Settings)) -> TestApp {
     let dir = tempfile::tempdir().expect("temp dir");
-    let mut settings = Settings::ephemeral(sqlite_url(dir.path()), knowledge_dir());
+    let mut settings = Settings::ephemeral(database_url(dir.path()), knowledge_dir());
+    settings.data.audit_key_file = audit_key_file(dir.path());
     tweak(&mut settings);
     let app = Application::build(settings.clone())
         .await
@@ -115,7 +116,7 @@ impl TestApp {
 
     /// The app's database URL, for checks that go around the server.
     pub fn database_url(&self) -> String {
-        sqlite_url(self._dir.path())
+        database_url(self._dir.path())
     }
 
     /// Runs `frontdesk ARGS` against this app's database, with `stdin`.

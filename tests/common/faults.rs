@@ -76,29 +76,53 @@ impl Drop for Tmpfs {
 
 /// The database's write lock, held by a connection of the test (another
 /// process than a server started as a child, another connection than an
-/// in-process one) until released.
-pub struct HeldLock(sqlx::SqliteConnection);
+/// in-process one) until released: SQLite's file lock, or on PostgreSQL an
+/// exclusive lock on the messages table.
+pub enum HeldLock {
+    Sqlite(sqlx::SqliteConnection),
+    Postgres(sqlx::PgConnection),
+}
 
 impl HeldLock {
     pub async fn take(database_url: &str) -> HeldLock {
         use sqlx::Connection;
-        let mut conn = sqlx::SqliteConnection::connect(database_url)
-            .await
-            .expect("the database opens");
-        sqlx::query("BEGIN IMMEDIATE")
-            .execute(&mut conn)
-            .await
-            .expect("the write lock is taken");
-        HeldLock(conn)
+        match super::backend() {
+            super::Backend::Sqlite => {
+                let mut conn = sqlx::SqliteConnection::connect(database_url)
+                    .await
+                    .expect("the database opens");
+                sqlx::query("BEGIN IMMEDIATE")
+                    .execute(&mut conn)
+                    .await
+                    .expect("the write lock is taken");
+                HeldLock::Sqlite(conn)
+            }
+            super::Backend::Postgres => {
+                let mut conn = sqlx::PgConnection::connect(database_url)
+                    .await
+                    .expect("the database opens");
+                sqlx::query("BEGIN").execute(&mut conn).await.unwrap();
+                sqlx::query("LOCK TABLE messages IN EXCLUSIVE MODE")
+                    .execute(&mut conn)
+                    .await
+                    .expect("the lock is taken");
+                HeldLock::Postgres(conn)
+            }
+        }
     }
 
-    pub async fn release(mut self) {
+    pub async fn release(self) {
         use sqlx::Connection;
-        sqlx::query("ROLLBACK")
-            .execute(&mut self.0)
-            .await
-            .expect("the lock is released");
-        self.0.close().await.expect("closed");
+        match self {
+            HeldLock::Sqlite(mut conn) => {
+                sqlx::query("ROLLBACK").execute(&mut conn).await.unwrap();
+                conn.close().await.expect("closed");
+            }
+            HeldLock::Postgres(mut conn) => {
+                sqlx::query("ROLLBACK").execute(&mut conn).await.unwrap();
+                conn.close().await.expect("closed");
+            }
+        }
     }
 }
 

@@ -5,16 +5,18 @@
 //! includes it with `#[path]` as `helpers`); each uses only part of it. One
 //! module per concern: `app` (in-process server), `process` (the real
 //! binary), `socket` (chat and console clients), `fixtures` (knowledge and
-//! model), `faults` (storage faults).
+//! model), `faults` (storage faults), `backend` (which database).
 #![allow(dead_code)]
 
 pub mod app;
+pub mod backend;
 pub mod faults;
 pub mod fixtures;
 pub mod process;
 pub mod socket;
 
 pub use app::*;
+pub use backend::*;
 pub use fixtures::*;
 pub use process::*;
 pub use socket::*;

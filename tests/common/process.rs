@@ -37,15 +37,11 @@ pub fn finish(mut child: Child, stdin: &str) -> std::process::Output {
 /// Runs the real binary with the database in `dir`.
 pub fn run_cli(dir: &Path, args: &[&str], stdin: &str) -> std::process::Output {
     let child = frontdesk_command(args)
-        .env("FRONTDESK_DATABASE_URL", sqlite_url(dir))
+        .envs(database_env(dir))
         .env("FRONTDESK_KNOWLEDGE", knowledge_dir())
         .spawn()
         .expect("the frontdesk binary starts");
     finish(child, stdin)
-}
-
-pub fn sqlite_url(dir: &Path) -> String {
-    format!("sqlite://{}", dir.join("frontdesk.db").display())
 }
 
 /// The real `frontdesk` binary, run as a child process.
@@ -93,7 +89,7 @@ impl ServerProcess {
         command
             .arg("serve")
             .env("FRONTDESK_BIND", "127.0.0.1:0")
-            .env("FRONTDESK_DATABASE_URL", sqlite_url(dir))
+            .envs(database_env(dir))
             .env("FRONTDESK_KNOWLEDGE", knowledge_dir())
             .envs(envs.iter().copied())
             .stdin(Stdio::null())

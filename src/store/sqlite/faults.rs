@@ -19,36 +19,21 @@ const SQLITE_NOTADB: i32 = 26;
 /// The database file was unlinked or renamed while open.
 const SQLITE_READONLY_DBMOVED: i32 = SQLITE_READONLY | (4 << 8);
 
-/// The fault an sqlx error stands for.
-pub fn classify(e: &sqlx::Error) -> Fault {
-    match e {
-        sqlx::Error::Database(db) => {
-            let code: i32 = db.code().and_then(|c| c.parse().ok()).unwrap_or(0);
-            if code == SQLITE_READONLY_DBMOVED {
-                return Fault::FileReplaced;
-            }
-            match code & 0xff {
-                SQLITE_FULL => Fault::DiskFull,
-                SQLITE_BUSY | SQLITE_LOCKED => Fault::Locked,
-                SQLITE_READONLY | SQLITE_IOERR | SQLITE_CORRUPT | SQLITE_CANTOPEN
-                | SQLITE_NOTADB => Fault::Unreachable,
-                _ => Fault::Other,
-            }
+/// The fault an SQLite error stands for, or `None` if it is not SQLite's.
+pub(in crate::store) fn classify(db: &dyn sqlx::error::DatabaseError) -> Option<Fault> {
+    db.try_downcast_ref::<sqlx::sqlite::SqliteError>()?;
+    let code: i32 = db.code().and_then(|c| c.parse().ok()).unwrap_or(0);
+    if code == SQLITE_READONLY_DBMOVED {
+        return Some(Fault::FileReplaced);
+    }
+    Some(match code & 0xff {
+        SQLITE_FULL => Fault::DiskFull,
+        SQLITE_BUSY | SQLITE_LOCKED => Fault::Locked,
+        SQLITE_READONLY | SQLITE_IOERR | SQLITE_CORRUPT | SQLITE_CANTOPEN | SQLITE_NOTADB => {
+            Fault::Unreachable
         }
-        sqlx::Error::Io(_)
-        | sqlx::Error::PoolTimedOut
-        | sqlx::Error::WorkerCrashed
-        | sqlx::Error::Tls(_)
-        | sqlx::Error::Protocol(_) => Fault::Unreachable,
-        sqlx::Error::PoolClosed => Fault::ShuttingDown,
         _ => Fault::Other,
-    }
-}
-
-impl From<sqlx::Error> for BatchError {
-    fn from(e: sqlx::Error) -> Self {
-        BatchError::new(classify(&e), e)
-    }
+    })
 }
 
 /// The database file as it was when the server opened it. SQLite keeps

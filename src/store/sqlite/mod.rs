@@ -10,15 +10,15 @@ use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, S
 use sqlx::{Connection, SqlitePool};
 
 use self::faults::FileIdentity;
+use super::batch::Progress;
 use super::fault::BatchError;
-use super::plan::{self, Done, Step};
 use super::{Conversation, StoreResult, VisitorId, WriteOp};
 use crate::ids::{ConversationId, TokenDigest};
 use crate::transcript::{Details, Message, Sender};
 
 mod appointments;
 mod audit;
-mod faults;
+pub(super) mod faults;
 mod handoff;
 mod insights;
 mod messages;
@@ -166,7 +166,7 @@ impl SqliteStore {
         .bind(visitor.0)
         .fetch_optional(&self.pool)
         .await?;
-        row.map(|(id, lang)| conversation_from_row(id, visitor, &lang, true))
+        row.map(|(id, lang)| Conversation::from_stored(id, visitor, &lang, true))
             .transpose()
     }
 
@@ -245,9 +245,7 @@ impl SqliteStore {
     /// on its own, would then turn the next `BEGIN` into a savepoint inside
     /// a transaction nobody commits, acknowledging writes that are lost.
     pub async fn write_batch(&self, ops: Vec<WriteOp>) -> Result<(), BatchError> {
-        let mut steps = plan::order(ops).into_iter();
-        let mut done: Vec<Done> = Vec::new();
-        let mut failed: Option<Step> = None;
+        let mut batch = Progress::new(ops);
         let mut conn = None;
         let outcome = async {
             self.file.check()?;
@@ -258,62 +256,18 @@ impl SqliteStore {
                 .begin_with("BEGIN IMMEDIATE")
                 .await
                 .map_err(BatchError::from)?;
-            for step in steps.by_ref() {
-                match step {
-                    Step::Appends(mut run) => match messages::append_run(&mut tx, &mut run).await {
-                        Ok(d) => done.extend(d),
-                        Err(e) => {
-                            failed = Some(Step::Appends(run));
-                            return Err(e.into());
-                        }
-                    },
-                    Step::Op(op) => done.push(ops::apply(&mut tx, op).await?),
-                }
-            }
+            batch.apply(&mut tx).await?;
             tx.commit().await?;
             // A commit into a file that is no longer the database is lost.
             self.file.check()
         }
         .await;
-        match outcome {
-            Ok(()) => {
-                done.into_iter().for_each(|d| d(None));
-                Ok(())
-            }
-            Err(e) => {
-                if let Some(conn) = conn {
-                    // Rolls back whatever SQLite still holds open.
-                    let _ = conn.close().await;
-                }
-                // Nothing was committed: every op fails, those applied, the
-                // one that failed, and those not reached.
-                done.into_iter().for_each(|d| d(Some(e.fault)));
-                failed
-                    .into_iter()
-                    .chain(steps)
-                    .for_each(|s| s.fail(e.fault));
-                Err(e)
-            }
+        if outcome.is_err()
+            && let Some(conn) = conn
+        {
+            // Rolls back whatever SQLite still holds open.
+            let _ = conn.close().await;
         }
+        batch.answer(outcome)
     }
-}
-
-fn conversation_from_row(
-    id: String,
-    visitor: VisitorId,
-    lang: &str,
-    open: bool,
-) -> StoreResult<Conversation> {
-    let id = id
-        .parse()
-        .map_err(|_| anyhow::anyhow!("a stored conversation id is malformed"))?;
-    let lang = lang
-        .parse()
-        .map_err(|_| anyhow::anyhow!("a stored conversation language is unknown"))?;
-    Ok(Conversation {
-        id,
-        visitor,
-        lang,
-        open,
-    })
 }

@@ -1,0 +1,294 @@
+//! What a backend must do inside a write batch's transaction ([`Tx`]), and
+//! the one loop that applies a batch's steps through it and answers every
+//! caller after the commit. Each backend implements [`Tx`] for its own
+//! transaction type; the op dispatch, the order and the answers are here,
+//! once.
+
+use std::future::Future;
+
+use super::fault::BatchError;
+use super::plan::{Done, PendingAppend, Step, pending};
+use super::{
+    AuditEntry, AuditKey, Conversation, NewAppointment, NewCallback, Purged, StoreError,
+    StoreResult, VisitorId, WriteOp,
+};
+use crate::ids::{ConversationId, TokenDigest};
+use crate::lang::Lang;
+use crate::staff::StaffId;
+use crate::store::HandoffChange;
+
+/// A row of a conversation's event log kept beside it for the numbers.
+#[derive(Debug, Clone, Copy)]
+pub(super) enum Event<'a> {
+    Escalation { reason: &'a str, outcome: &'a str },
+    Unanswered { question: &'a str },
+    Safety { category: &'a str, kind: &'a str },
+}
+
+type Sql<T> = Result<T, sqlx::Error>;
+
+/// A backend's open write transaction. The outer `Result` is the
+/// database's failure (it fails the whole batch); the inner [`StoreResult`]
+/// is the op's own outcome (not found, a conflict), sent after the commit.
+pub(super) trait Tx: Send {
+    fn append_run(
+        &mut self,
+        run: &mut Vec<PendingAppend>,
+    ) -> impl Future<Output = Sql<Vec<Done>>> + Send;
+
+    /// Creates a visitor (when `visitor` is `None`) and an open conversation.
+    fn start_conversation(
+        &mut self,
+        visitor: Option<VisitorId>,
+        token: TokenDigest,
+        identity: Option<TokenDigest>,
+        lang: Lang,
+    ) -> impl Future<Output = Sql<Conversation>> + Send;
+
+    /// A new resume token for a visitor; an identity is only ever added to
+    /// a visitor without one.
+    fn link_visitor(
+        &mut self,
+        visitor: VisitorId,
+        token: TokenDigest,
+        identity: Option<TokenDigest>,
+    ) -> impl Future<Output = Sql<()>> + Send;
+
+    fn end_conversation(
+        &mut self,
+        conversation: &ConversationId,
+    ) -> impl Future<Output = Sql<StoreResult<()>>> + Send;
+
+    fn set_handoff(
+        &mut self,
+        conversation: &ConversationId,
+        change: HandoffChange,
+    ) -> impl Future<Output = Sql<StoreResult<()>>> + Send;
+
+    fn add_note(
+        &mut self,
+        conversation: &ConversationId,
+        staff: StaffId,
+        body: &str,
+    ) -> impl Future<Output = Sql<StoreResult<()>>> + Send;
+
+    fn add_callback(
+        &mut self,
+        callback: NewCallback,
+    ) -> impl Future<Output = Sql<StoreResult<i64>>> + Send;
+
+    /// Books in a savepoint of its own: a lost race fails only this booking.
+    fn book(
+        &mut self,
+        appointment: NewAppointment,
+    ) -> impl Future<Output = Sql<StoreResult<i64>>> + Send;
+
+    fn cancel_appointment(&mut self, id: i64) -> impl Future<Output = Sql<StoreResult<()>>> + Send;
+
+    fn purge(
+        &mut self,
+        cutoff: &str,
+        cutoff_unix: i64,
+        dry_run: bool,
+    ) -> impl Future<Output = Sql<StoreResult<Purged>>> + Send;
+
+    fn audit(
+        &mut self,
+        entry: AuditEntry,
+        key: &AuditKey,
+    ) -> impl Future<Output = Sql<StoreResult<()>>> + Send;
+
+    fn record(
+        &mut self,
+        conversation: &ConversationId,
+        event: Event<'_>,
+    ) -> impl Future<Output = Sql<()>> + Send;
+
+    /// A vote on a bot answer; `NotFound` unless `seq` is a bot message.
+    fn feedback(
+        &mut self,
+        conversation: &ConversationId,
+        seq: i64,
+        helpful: bool,
+    ) -> impl Future<Output = Sql<StoreResult<()>>> + Send;
+
+    fn rate(
+        &mut self,
+        conversation: &ConversationId,
+        score: u8,
+        comment: Option<String>,
+    ) -> impl Future<Output = Sql<()>> + Send;
+
+    /// A small write that needs room on the disk and the write lock.
+    fn probe(&mut self) -> impl Future<Output = Sql<()>> + Send;
+}
+
+/// Applies one op; its outcome waits for the commit.
+async fn apply<T: Tx>(tx: &mut T, op: WriteOp) -> Sql<Done> {
+    Ok(match op {
+        WriteOp::StartConversation {
+            visitor,
+            token,
+            identity,
+            lang,
+            reply,
+        } => pending(
+            reply,
+            Ok(tx
+                .start_conversation(visitor, token, identity, lang)
+                .await?),
+        ),
+        WriteOp::LinkVisitor {
+            visitor,
+            token,
+            identity,
+            reply,
+        } => pending(reply, Ok(tx.link_visitor(visitor, token, identity).await?)),
+        WriteOp::Append {
+            message,
+            replies,
+            reply,
+        } => {
+            // (Batches send appends in runs; this keeps `apply` whole.)
+            let mut done = tx.append_run(&mut vec![(message, replies, reply)]).await?;
+            done.pop().unwrap_or_else(|| Box::new(|_| {}))
+        }
+        WriteOp::EndConversation {
+            conversation,
+            reply,
+        } => pending(reply, tx.end_conversation(&conversation).await?),
+        WriteOp::SetHandoff {
+            conversation,
+            change,
+            reply,
+        } => pending(reply, tx.set_handoff(&conversation, change).await?),
+        WriteOp::AddNote {
+            conversation,
+            staff,
+            body,
+            reply,
+        } => pending(reply, tx.add_note(&conversation, staff, &body).await?),
+        WriteOp::AddCallback { callback, reply } => {
+            pending(reply, tx.add_callback(callback).await?)
+        }
+        WriteOp::Book { appointment, reply } => pending(reply, tx.book(appointment).await?),
+        WriteOp::CancelAppointment { id, reply } => {
+            pending(reply, tx.cancel_appointment(id).await?)
+        }
+        WriteOp::Purge {
+            cutoff,
+            cutoff_unix,
+            dry_run,
+            reply,
+        } => pending(reply, tx.purge(&cutoff, cutoff_unix, dry_run).await?),
+        WriteOp::Audit { entry, key, reply } => pending(reply, tx.audit(entry, &key).await?),
+        WriteOp::RecordEscalation {
+            conversation,
+            reason,
+            outcome,
+            reply,
+        } => {
+            let event = Event::Escalation { reason, outcome };
+            pending(reply, Ok(tx.record(&conversation, event).await?))
+        }
+        WriteOp::RecordUnanswered {
+            conversation,
+            question,
+            reply,
+        } => {
+            let event = Event::Unanswered {
+                question: &question,
+            };
+            pending(reply, Ok(tx.record(&conversation, event).await?))
+        }
+        WriteOp::RecordSafety {
+            conversation,
+            category,
+            kind,
+            reply,
+        } => {
+            let event = Event::Safety {
+                category: &category,
+                kind,
+            };
+            pending(reply, Ok(tx.record(&conversation, event).await?))
+        }
+        WriteOp::Feedback {
+            conversation,
+            seq,
+            helpful,
+            reply,
+        } => pending(reply, tx.feedback(&conversation, seq, helpful).await?),
+        WriteOp::Rate {
+            conversation,
+            score,
+            comment,
+            reply,
+        } => pending(reply, Ok(tx.rate(&conversation, score, comment).await?)),
+        WriteOp::Probe { reply } => pending(reply, Ok(tx.probe().await?)),
+    })
+}
+
+/// A batch on its way through one transaction: the steps not yet applied,
+/// the outcomes waiting for the commit, and the step that failed.
+pub(super) struct Progress {
+    steps: std::vec::IntoIter<Step>,
+    done: Vec<Done>,
+    failed: Option<Step>,
+}
+
+impl Progress {
+    pub(super) fn new(ops: Vec<WriteOp>) -> Progress {
+        Progress {
+            steps: super::plan::order(ops).into_iter(),
+            done: Vec::new(),
+            failed: None,
+        }
+    }
+
+    /// Applies every step in order inside `tx`, stopping at the first
+    /// failure (the step is kept to be answered).
+    pub(super) async fn apply<T: Tx>(&mut self, tx: &mut T) -> Result<(), BatchError> {
+        for step in self.steps.by_ref() {
+            match step {
+                Step::Appends(mut run) => match tx.append_run(&mut run).await {
+                    Ok(done) => self.done.extend(done),
+                    Err(e) => {
+                        self.failed = Some(Step::Appends(run));
+                        return Err(e.into());
+                    }
+                },
+                Step::Op(op) => self.done.push(apply(tx, op).await?),
+            }
+        }
+        Ok(())
+    }
+
+    /// Answers every caller: with its outcome when the batch committed
+    /// (`Ok`), or with the fault; nothing of a failed batch was stored.
+    pub(super) fn answer(self, outcome: Result<(), BatchError>) -> Result<(), BatchError> {
+        match outcome {
+            Ok(()) => {
+                self.done.into_iter().for_each(|d| d(None));
+                Ok(())
+            }
+            Err(e) => {
+                self.done.into_iter().for_each(|d| d(Some(e.fault)));
+                self.failed
+                    .into_iter()
+                    .chain(self.steps)
+                    .for_each(|s| s.fail(e.fault));
+                Err(e)
+            }
+        }
+    }
+}
+
+/// An update that had to change exactly one row: `NotFound` otherwise.
+pub(super) fn exactly_one(changed: u64) -> StoreResult<()> {
+    if changed == 1 {
+        Ok(())
+    } else {
+        Err(StoreError::NotFound)
+    }
+}

@@ -1,0 +1,225 @@
+//! Appointments in PostgreSQL. Double booking is refused by the exclusion
+//! constraint `appointments_no_double_booking` (no two booked appointments
+//! of one provider overlap), so it fails inside the database whatever the
+//! application checked before. Each booking runs in its own savepoint, so a
+//! lost race fails only that booking, not the writer's batch.
+
+use sqlx::{Postgres, Transaction};
+
+use super::PostgresStore;
+use crate::store::{Appointment, NewAppointment, StoreError, StoreResult};
+use crate::transcript;
+
+/// SQLSTATE of an exclusion constraint violation (a double booking).
+const EXCLUSION_VIOLATION: &str = "23P01";
+
+type Row = (
+    i64,
+    String,
+    String,
+    String,
+    String,
+    i64,
+    i64,
+    String,
+    String,
+    Option<String>,
+    Option<String>,
+    String,
+    String,
+    String,
+);
+
+/// Times as the unix seconds and the birth date as the `YYYY-MM-DD` text the
+/// rest of the server uses.
+const COLUMNS: &str = "id, code, type_id, provider_id, location_id,
+    extract(epoch from starts_at)::bigint, extract(epoch from ends_at)::bigint, patient_name,
+    to_char(patient_dob, 'YYYY-MM-DD'), phone, email, contact, status, ics_token";
+
+fn appointment(r: Row) -> Appointment {
+    Appointment {
+        id: r.0,
+        code: r.1,
+        type_id: r.2,
+        provider: r.3,
+        location: r.4,
+        starts_at: r.5,
+        ends_at: r.6,
+        name: r.7,
+        dob: r.8,
+        phone: r.9,
+        email: r.10,
+        contact: r.11,
+        booked: r.12 == "booked",
+        ics_token: r.13,
+    }
+}
+
+pub(super) async fn book(
+    tx: &mut Transaction<'_, Postgres>,
+    a: NewAppointment,
+) -> Result<StoreResult<i64>, sqlx::Error> {
+    sqlx::query("SAVEPOINT booking").execute(&mut **tx).await?;
+    let outcome = match insert(tx, &a).await {
+        Ok(Ok(id)) => {
+            sqlx::query("RELEASE SAVEPOINT booking")
+                .execute(&mut **tx)
+                .await?;
+            return Ok(Ok(id));
+        }
+        Ok(Err(e)) => e,
+        Err(sqlx::Error::Database(e))
+            if e.is_unique_violation() || e.code().as_deref() == Some(EXCLUSION_VIOLATION) =>
+        {
+            StoreError::Conflict("that time was just taken")
+        }
+        Err(e) => return Err(e),
+    };
+    // A failed statement aborts the transaction until this rollback.
+    sqlx::query("ROLLBACK TO SAVEPOINT booking")
+        .execute(&mut **tx)
+        .await?;
+    sqlx::query("RELEASE SAVEPOINT booking")
+        .execute(&mut **tx)
+        .await?;
+    Ok(Err(outcome))
+}
+
+async fn insert(
+    tx: &mut Transaction<'_, Postgres>,
+    a: &NewAppointment,
+) -> Result<StoreResult<i64>, sqlx::Error> {
+    // Cancelled first, so the new time may overlap the old one.
+    if let Some(old) = a.replaces
+        && cancel_in(tx, old).await? == 0
+    {
+        return Ok(Err(StoreError::NotFound));
+    }
+    let id: i64 = sqlx::query_scalar(
+        "INSERT INTO appointments (code, type_id, provider_id, location_id, starts_at, ends_at, patient_name,
+         patient_dob, phone, email, contact, source, conversation_id, booked_by, ics_token, rescheduled_from, created_at)
+         VALUES ($1, $2, $3, $4, to_timestamp($5), to_timestamp($6), $7, $8::date, $9, $10, $11, $12, $13, $14, $15, $16,
+         $17::timestamptz) RETURNING id",
+    )
+    .bind(&a.code)
+    .bind(&a.type_id)
+    .bind(&a.provider)
+    .bind(&a.location)
+    .bind(a.starts_at)
+    .bind(a.ends_at)
+    .bind(&a.name)
+    .bind(&a.dob)
+    .bind(&a.phone)
+    .bind(&a.email)
+    .bind(&a.contact)
+    .bind(a.source)
+    .bind(&a.conversation)
+    .bind(a.booked_by)
+    .bind(&a.ics_token)
+    .bind(a.replaces)
+    .bind(transcript::now())
+    .fetch_one(&mut **tx)
+    .await?;
+    Ok(Ok(id))
+}
+
+async fn cancel_in(tx: &mut Transaction<'_, Postgres>, id: i64) -> Result<u64, sqlx::Error> {
+    Ok(sqlx::query(
+        "UPDATE appointments SET status = 'cancelled', cancelled_at = $1::timestamptz
+         WHERE id = $2 AND status = 'booked'",
+    )
+    .bind(transcript::now())
+    .bind(id)
+    .execute(&mut **tx)
+    .await?
+    .rows_affected())
+}
+
+pub(super) async fn cancel(
+    tx: &mut Transaction<'_, Postgres>,
+    id: i64,
+) -> Result<StoreResult<()>, sqlx::Error> {
+    Ok(if cancel_in(tx, id).await? == 1 {
+        Ok(())
+    } else {
+        Err(StoreError::NotFound)
+    })
+}
+
+impl PostgresStore {
+    /// Booked time of the given providers that overlaps [from, to).
+    pub async fn busy(&self, from: i64, to: i64) -> StoreResult<Vec<(String, i64, i64)>> {
+        Ok(sqlx::query_as(
+            "SELECT provider_id, extract(epoch from starts_at)::bigint, extract(epoch from ends_at)::bigint
+             FROM appointments
+             WHERE status = 'booked' AND starts_at < to_timestamp($1) AND ends_at > to_timestamp($2)",
+        )
+        .bind(to)
+        .bind(from)
+        .fetch_all(self.pool())
+        .await?)
+    }
+
+    pub async fn appointment_by_code(&self, code: &str) -> StoreResult<Option<Appointment>> {
+        let row: Option<Row> = sqlx::query_as(&format!(
+            "SELECT {COLUMNS} FROM appointments WHERE code = $1"
+        ))
+        .bind(code)
+        .fetch_optional(self.pool())
+        .await?;
+        Ok(row.map(appointment))
+    }
+
+    /// Chat bookings (not reschedules) made since `since`: by the
+    /// conversation's visitor, and by the phone or email given.
+    pub async fn chat_bookings_since(
+        &self,
+        since: &str,
+        conversation: Option<&str>,
+        phone: Option<&str>,
+        email: Option<&str>,
+    ) -> StoreResult<(i64, i64)> {
+        let by_visitor: i64 = match conversation {
+            None => 0,
+            Some(c) => {
+                sqlx::query_scalar(
+                    "SELECT COUNT(*) FROM appointments a JOIN conversations c ON c.id = a.conversation_id
+                     WHERE a.source = 'chat' AND a.rescheduled_from IS NULL AND a.created_at >= $1::timestamptz
+                       AND c.visitor_id = (SELECT visitor_id FROM conversations WHERE id = $2)",
+                )
+                .bind(since)
+                .bind(c)
+                .fetch_one(self.pool())
+                .await?
+            }
+        };
+        let by_contact: i64 = sqlx::query_scalar(
+            "SELECT COUNT(*) FROM appointments
+             WHERE source = 'chat' AND rescheduled_from IS NULL AND created_at >= $1::timestamptz
+               AND (($2::text IS NOT NULL AND phone = $2) OR ($3::text IS NOT NULL AND email = $3))",
+        )
+        .bind(since)
+        .bind(phone)
+        .bind(email)
+        .fetch_one(self.pool())
+        .await?;
+        Ok((by_visitor, by_contact))
+    }
+
+    /// Booked appointments from `from` on, soonest first, for the console.
+    pub async fn upcoming_appointments(
+        &self,
+        from: i64,
+        limit: i64,
+    ) -> StoreResult<Vec<Appointment>> {
+        let rows: Vec<Row> = sqlx::query_as(&format!(
+            "SELECT {COLUMNS} FROM appointments WHERE status = 'booked' AND starts_at >= to_timestamp($1)
+             ORDER BY starts_at LIMIT $2"
+        ))
+        .bind(from)
+        .bind(limit)
+        .fetch_all(self.pool())
+        .await?;
+        Ok(rows.into_iter().map(appointment).collect())
+    }
+}

@@ -1,0 +1,287 @@
+//! Handoff records in PostgreSQL: queue and assignment state, staff notes and
+//! callback requests.
+
+use sqlx::{Postgres, Transaction};
+
+use super::PostgresStore;
+use crate::ids::ConversationId;
+use crate::queue::Reason;
+use crate::staff::StaffId;
+use crate::store::{
+    Callback, Channel, ConversationInfo, HandoffChange, NewCallback, Note, OpenHandoff, StoreError,
+    StoreResult,
+};
+use crate::transcript;
+
+pub(super) async fn set_handoff(
+    tx: &mut Transaction<'_, Postgres>,
+    conversation: &ConversationId,
+    change: HandoffChange,
+) -> Result<StoreResult<()>, sqlx::Error> {
+    let now = transcript::now();
+    // The conversation is bound last, after each change's own values.
+    let query = match &change {
+        HandoffChange::Queued { reason } => sqlx::query(
+            "UPDATE conversations SET handoff = 'queued', handoff_reason = $1, queued_at = $2::timestamptz,
+             assigned_to = NULL, claimed_at = NULL, resolved_at = NULL WHERE id = $3",
+        )
+        .bind(reason.as_str())
+        .bind(now),
+        HandoffChange::Assigned { agent } => sqlx::query(
+            "UPDATE conversations SET handoff = 'assigned', assigned_to = $1,
+             claimed_at = COALESCE(claimed_at, $2::timestamptz) WHERE id = $3",
+        )
+        .bind(agent.0)
+        .bind(now),
+        HandoffChange::Resolved { disposition } => sqlx::query(
+            "UPDATE conversations SET handoff = 'resolved', resolved_at = $1::timestamptz, disposition = $2
+             WHERE id = $3",
+        )
+        .bind(now)
+        .bind(disposition.clone()),
+        HandoffChange::ToBot => sqlx::query(
+            "UPDATE conversations SET handoff = 'bot', assigned_to = NULL WHERE id = $1",
+        ),
+    };
+    let changed = query
+        .bind(conversation.as_str())
+        .execute(&mut **tx)
+        .await?
+        .rows_affected();
+    if changed != 1 {
+        return Ok(Err(StoreError::NotFound));
+    }
+    if let HandoffChange::Assigned { agent } = change {
+        sqlx::query(
+            "INSERT INTO conversation_agents (conversation_id, staff_id, first_at)
+             VALUES ($1, $2, $3::timestamptz) ON CONFLICT DO NOTHING",
+        )
+        .bind(conversation.as_str())
+        .bind(agent.0)
+        .bind(transcript::now())
+        .execute(&mut **tx)
+        .await?;
+    }
+    Ok(Ok(()))
+}
+
+pub(super) async fn add_note(
+    tx: &mut Transaction<'_, Postgres>,
+    conversation: &ConversationId,
+    staff: StaffId,
+    body: &str,
+) -> Result<StoreResult<()>, sqlx::Error> {
+    sqlx::query(
+        "INSERT INTO notes (conversation_id, staff_id, body, created_at) VALUES ($1, $2, $3, $4::timestamptz)",
+    )
+    .bind(conversation.as_str())
+    .bind(staff.0)
+    .bind(body)
+    .bind(transcript::now())
+    .execute(&mut **tx)
+    .await?;
+    Ok(Ok(()))
+}
+
+pub(super) async fn add_callback(
+    tx: &mut Transaction<'_, Postgres>,
+    c: NewCallback,
+) -> Result<StoreResult<i64>, sqlx::Error> {
+    let id = sqlx::query_scalar(
+        "INSERT INTO callbacks (conversation_id, name, channel, contact, time_window, created_at)
+         VALUES ($1, $2, $3, $4, $5, $6::timestamptz) RETURNING id",
+    )
+    .bind(c.conversation.as_str())
+    .bind(&c.name)
+    .bind(c.channel.as_str())
+    .bind(&c.contact)
+    .bind(&c.window)
+    .bind(transcript::now())
+    .fetch_one(&mut **tx)
+    .await?;
+    Ok(Ok(id))
+}
+
+type InfoRow = (
+    String,
+    String,
+    String,
+    String,
+    String,
+    Option<String>,
+    Option<String>,
+    Option<String>,
+    Option<i64>,
+);
+
+const INFO_COLUMNS: &str = "c.id, rfc3339(c.created_at), c.lang, c.status, c.handoff, c.handoff_reason, s.name, c.disposition, c.assigned_to";
+
+fn info(
+    (id, started_at, lang, status, handoff, reason, agent, disposition, assigned): InfoRow,
+) -> Option<ConversationInfo> {
+    Some(ConversationInfo {
+        conversation: id,
+        started_at,
+        lang: lang.parse().ok()?,
+        open: status == "open",
+        handoff,
+        reason,
+        agent,
+        disposition,
+        assigned_to: assigned.map(StaffId),
+    })
+}
+
+type HandoffRow = (
+    String,
+    String,
+    Option<String>,
+    Option<String>,
+    Option<i64>,
+    Option<String>,
+);
+type CallbackRow = (i64, String, String, String, String, String, String, String);
+
+impl PostgresStore {
+    pub async fn open_handoffs(&self) -> StoreResult<Vec<OpenHandoff>> {
+        // NULLS FIRST: where SQLite sorts them.
+        let rows: Vec<HandoffRow> = sqlx::query_as(
+            "SELECT c.id, c.lang, c.handoff_reason, rfc3339(c.queued_at), c.assigned_to, s.name
+                 FROM conversations c LEFT JOIN staff s ON s.id = c.assigned_to
+                 WHERE c.handoff IN ('queued', 'assigned') AND c.status = 'open'
+                 ORDER BY c.queued_at NULLS FIRST",
+        )
+        .fetch_all(self.pool())
+        .await?;
+        let now = jiff::Timestamp::now();
+        Ok(rows
+            .into_iter()
+            .filter_map(|(id, lang, reason, queued_at, agent, name)| {
+                let waited_s = queued_at
+                    .and_then(|t| t.parse::<jiff::Timestamp>().ok())
+                    .map(|t| now.duration_since(t).as_secs().max(0) as u64)
+                    .unwrap_or(0);
+                Some(OpenHandoff {
+                    conversation: id.parse().ok()?,
+                    lang: lang.parse().ok()?,
+                    reason: reason
+                        .as_deref()
+                        .and_then(Reason::parse)
+                        .unwrap_or(Reason::PatientRequest),
+                    waited_s,
+                    assigned: agent.zip(name).map(|(a, n)| (StaffId(a), n)),
+                })
+            })
+            .collect())
+    }
+
+    pub async fn callbacks(&self, include_done: bool) -> StoreResult<Vec<Callback>> {
+        let rows: Vec<CallbackRow> = sqlx::query_as(
+            "SELECT id, conversation_id, name, channel, contact, time_window, status, rfc3339(created_at)
+             FROM callbacks WHERE status = 'open' OR $1 ORDER BY created_at",
+        )
+        .bind(include_done)
+        .fetch_all(self.pool())
+        .await?;
+        Ok(rows
+            .into_iter()
+            .map(
+                |(id, conversation, name, channel, contact, window, status, created_at)| Callback {
+                    id,
+                    conversation,
+                    name,
+                    channel: Channel::parse(&channel).unwrap_or(Channel::Phone),
+                    contact,
+                    window,
+                    done: status == "done",
+                    created_at,
+                },
+            )
+            .collect())
+    }
+
+    pub async fn complete_callback(&self, id: i64, staff: StaffId) -> StoreResult<()> {
+        let changed = sqlx::query(
+            "UPDATE callbacks SET status = 'done', done_at = $1::timestamptz, done_by = $2
+             WHERE id = $3 AND status = 'open'",
+        )
+        .bind(transcript::now())
+        .bind(staff.0)
+        .bind(id)
+        .execute(self.pool())
+        .await?
+        .rows_affected();
+        if changed == 1 {
+            Ok(())
+        } else {
+            Err(StoreError::NotFound)
+        }
+    }
+
+    pub async fn conversation_info(
+        &self,
+        id: &ConversationId,
+    ) -> StoreResult<Option<ConversationInfo>> {
+        let row: Option<InfoRow> = sqlx::query_as(&format!(
+            "SELECT {INFO_COLUMNS} FROM conversations c LEFT JOIN staff s ON s.id = c.assigned_to WHERE c.id = $1"
+        ))
+        .bind(id.as_str())
+        .fetch_optional(self.pool())
+        .await?;
+        Ok(row.and_then(info))
+    }
+
+    /// Whether `staff` has ever held the conversation.
+    pub async fn handled_by(&self, id: &ConversationId, staff: StaffId) -> StoreResult<bool> {
+        Ok(sqlx::query_scalar(
+            "SELECT EXISTS (SELECT 1 FROM conversation_agents WHERE conversation_id = $1 AND staff_id = $2)",
+        )
+        .bind(id.as_str())
+        .bind(staff.0)
+        .fetch_one(self.pool())
+        .await?)
+    }
+
+    /// Conversations that reached a person, newest first: all of them, or
+    /// only those `staff` handled.
+    pub async fn list_conversations(
+        &self,
+        only: Option<StaffId>,
+        limit: i64,
+    ) -> StoreResult<Vec<ConversationInfo>> {
+        let (filter, limit_at) = match only {
+            Some(_) => (
+                "c.id IN (SELECT conversation_id FROM conversation_agents WHERE staff_id = $1)",
+                "$2",
+            ),
+            None => (
+                "(c.handoff != 'bot' OR c.id IN (SELECT conversation_id FROM conversation_agents))",
+                "$1",
+            ),
+        };
+        let sql = format!(
+            "SELECT {INFO_COLUMNS} FROM conversations c LEFT JOIN staff s ON s.id = c.assigned_to
+             WHERE {filter} ORDER BY c.created_at DESC LIMIT {limit_at}"
+        );
+        let mut query = sqlx::query_as::<_, InfoRow>(&sql);
+        if let Some(staff) = only {
+            query = query.bind(staff.0);
+        }
+        let rows = query.bind(limit).fetch_all(self.pool()).await?;
+        Ok(rows.into_iter().filter_map(info).collect())
+    }
+
+    pub async fn notes(&self, conversation: &ConversationId) -> StoreResult<Vec<Note>> {
+        let rows: Vec<(String, String, String)> = sqlx::query_as(
+            "SELECT s.name, n.body, rfc3339(n.created_at) FROM notes n JOIN staff s ON s.id = n.staff_id
+             WHERE n.conversation_id = $1 ORDER BY n.id",
+        )
+        .bind(conversation.as_str())
+        .fetch_all(self.pool())
+        .await?;
+        Ok(rows
+            .into_iter()
+            .map(|(author, text, at)| Note { author, text, at })
+            .collect())
+    }
+}

@@ -1,0 +1,166 @@
+//! The raw facts the insights are computed from, read in a few queries.
+
+use super::PostgresStore;
+use crate::store::{ConversationFacts, Facts, MAX_UNANSWERED, StoreResult};
+
+type ConvRow = (
+    String,
+    i64,
+    String,
+    String,
+    String,
+    Option<String>,
+    Option<String>,
+    Option<String>,
+    Option<String>,
+    Option<String>,
+);
+
+impl PostgresStore {
+    pub async fn insight_facts(&self, from: &str, to: &str) -> StoreResult<Facts> {
+        let pool = self.pool();
+        // A conversation counts when the patient did anything in it: a
+        // message or a choice, asking for a person (an escalation, also
+        // after hours), a rating or a vote on an answer.
+        let in_range = "c.created_at >= $1::timestamptz AND c.created_at < $2::timestamptz
+            AND (EXISTS (SELECT 1 FROM messages p WHERE p.conversation_id = c.id AND p.sender = 'patient')
+              OR EXISTS (SELECT 1 FROM escalations e WHERE e.conversation_id = c.id)
+              OR EXISTS (SELECT 1 FROM ratings r WHERE r.conversation_id = c.id)
+              OR EXISTS (SELECT 1 FROM answer_feedback f WHERE f.conversation_id = c.id))";
+        let rows: Vec<ConvRow> = sqlx::query_as(&format!(
+            "SELECT c.id, c.visitor_id, rfc3339(c.created_at), c.status, c.handoff, rfc3339(c.queued_at),
+                    rfc3339(c.claimed_at), rfc3339(c.resolved_at), s.name,
+                    (SELECT rfc3339(MIN(m.created_at)) FROM messages m WHERE m.conversation_id = c.id AND m.sender = 'agent')
+             FROM conversations c LEFT JOIN staff s ON s.id = c.assigned_to WHERE {in_range} ORDER BY c.created_at"
+        ))
+        .bind(from)
+        .bind(to)
+        .fetch_all(pool)
+        .await?;
+        let mut facts = Facts::default();
+        for (
+            id,
+            visitor,
+            created_at,
+            status,
+            handoff,
+            queued_at,
+            claimed_at,
+            resolved_at,
+            agent,
+            first,
+        ) in rows
+        {
+            facts.conversations.push(ConversationFacts {
+                id,
+                visitor,
+                created_at,
+                ended: status == "ended",
+                handoff,
+                queued_at,
+                claimed_at,
+                resolved_at,
+                agent,
+                first_agent_message: first,
+            });
+        }
+        let escalations: Vec<(String, String, String)> = sqlx::query_as(&format!(
+            "SELECT e.conversation_id, e.reason, e.outcome FROM escalations e JOIN conversations c ON c.id = e.conversation_id WHERE {in_range}"
+        ))
+        .bind(from)
+        .bind(to)
+        .fetch_all(pool)
+        .await?;
+        for (c, reason, outcome) in escalations {
+            facts
+                .escalations
+                .entry(c)
+                .or_default()
+                .push((reason, outcome));
+        }
+        let callbacks: Vec<String> = sqlx::query_scalar(&format!(
+            "SELECT DISTINCT k.conversation_id FROM callbacks k JOIN conversations c ON c.id = k.conversation_id WHERE {in_range}"
+        ))
+        .bind(from)
+        .bind(to)
+        .fetch_all(pool)
+        .await?;
+        facts.with_callback = callbacks.into_iter().collect();
+        let visitors: Vec<(i64, String)> = sqlx::query_as(&format!(
+            "SELECT v.visitor_id, rfc3339(v.created_at) FROM conversations v
+             WHERE v.visitor_id IN (SELECT c.visitor_id FROM conversations c WHERE {in_range})"
+        ))
+        .bind(from)
+        .bind(to)
+        .fetch_all(pool)
+        .await?;
+        for (visitor, at) in visitors {
+            facts.visitor_starts.entry(visitor).or_default().push(at);
+        }
+        // score is a smallint.
+        let ratings: Vec<(String, i64)> = sqlx::query_as(&format!(
+            "SELECT r.conversation_id, r.score::bigint FROM ratings r JOIN conversations c ON c.id = r.conversation_id WHERE {in_range}"
+        ))
+        .bind(from)
+        .bind(to)
+        .fetch_all(pool)
+        .await?;
+        facts.ratings = ratings.into_iter().collect();
+        // PostgreSQL takes no output alias in WHERE: the expression again.
+        let served: Vec<(String, i64)> = sqlx::query_as(&format!(
+            "SELECT m.meta->>'article' AS a, COUNT(*) FROM messages m JOIN conversations c ON c.id = m.conversation_id
+             WHERE m.sender = 'bot' AND m.meta->>'article' IS NOT NULL AND {in_range} GROUP BY a"
+        ))
+        .bind(from)
+        .bind(to)
+        .fetch_all(pool)
+        .await?;
+        for (article, n) in served {
+            facts.articles.entry(article).or_default().0 = n;
+        }
+        let votes: Vec<(Option<String>, bool, i64)> = sqlx::query_as(&format!(
+            "SELECT f.article, f.helpful, COUNT(*) FROM answer_feedback f JOIN conversations c ON c.id = f.conversation_id
+             WHERE {in_range} GROUP BY f.article, f.helpful"
+        ))
+        .bind(from)
+        .bind(to)
+        .fetch_all(pool)
+        .await?;
+        for (article, helpful, n) in votes {
+            let entry = facts
+                .articles
+                .entry(article.unwrap_or_else(|| "-".into()))
+                .or_default();
+            if helpful { entry.1 += n } else { entry.2 += n }
+        }
+        let count = |sql: &'static str| {
+            sqlx::query_scalar::<_, i64>(sql)
+                .bind(from)
+                .bind(to)
+                .fetch_one(pool)
+        };
+        facts.appointments_booked = count("SELECT COUNT(*) FROM appointments WHERE source = 'chat' AND created_at >= $1::timestamptz AND created_at < $2::timestamptz AND rescheduled_from IS NULL").await?;
+        facts.appointments_rescheduled = count("SELECT COUNT(*) FROM appointments WHERE source = 'chat' AND created_at >= $1::timestamptz AND created_at < $2::timestamptz AND rescheduled_from IS NOT NULL").await?;
+        facts.appointments_cancelled = count(
+            "SELECT COUNT(*) FROM appointments a WHERE a.cancelled_at >= $1::timestamptz AND a.cancelled_at < $2::timestamptz
+            AND NOT EXISTS (SELECT 1 FROM appointments n WHERE n.rescheduled_from = a.id)",
+        )
+        .await?;
+        // The newest, at most MAX_UNANSWERED: grouping is for a page view.
+        facts.unanswered = sqlx::query_scalar(&format!(
+            "SELECT u.question FROM unanswered u JOIN conversations c ON c.id = u.conversation_id WHERE {in_range} ORDER BY u.id DESC LIMIT {MAX_UNANSWERED}"
+        ))
+        .bind(from)
+        .bind(to)
+        .fetch_all(pool)
+        .await?;
+        facts.unanswered_total = sqlx::query_scalar(&format!(
+            "SELECT COUNT(*) FROM unanswered u JOIN conversations c ON c.id = u.conversation_id WHERE {in_range}"
+        ))
+        .bind(from)
+        .bind(to)
+        .fetch_one(pool)
+        .await?;
+        Ok(facts)
+    }
+}

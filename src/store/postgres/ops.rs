@@ -1,0 +1,211 @@
+//! Each write op's SQL for PostgreSQL, applied inside the writer's open transaction; the
+//! batch loop that calls these is backend-independent (`store::batch`).
+
+use sqlx::{Postgres, Transaction};
+
+use crate::ids::{ConversationId, TokenDigest};
+use crate::lang::Lang;
+use crate::staff::StaffId;
+use crate::store::batch::{Event, Tx, exactly_one};
+use crate::store::plan::{Done, PendingAppend};
+use crate::store::{
+    AuditEntry, AuditKey, Conversation, HandoffChange, NewAppointment, NewCallback, Purged,
+    StoreResult, VisitorId,
+};
+use crate::transcript;
+
+type Sql<T> = Result<T, sqlx::Error>;
+
+impl Tx for Transaction<'_, Postgres> {
+    async fn append_run(&mut self, run: &mut Vec<PendingAppend>) -> Sql<Vec<Done>> {
+        super::messages::append_run(self, run).await
+    }
+
+    async fn start_conversation(
+        &mut self,
+        visitor: Option<VisitorId>,
+        token: TokenDigest,
+        identity: Option<TokenDigest>,
+        lang: Lang,
+    ) -> Sql<Conversation> {
+        let now = transcript::now();
+        let visitor = match visitor {
+            Some(v) => v,
+            None => VisitorId(
+                sqlx::query_scalar(
+                    "INSERT INTO visitors (token_hash, identity_hash, created_at) VALUES ($1, $2, $3::timestamptz) RETURNING id",
+                )
+                .bind(&token.0[..])
+                .bind(identity.map(|i| i.0.to_vec()))
+                .bind(&now)
+                .fetch_one(&mut **self)
+                .await?,
+            ),
+        };
+        let id = ConversationId::generate();
+        sqlx::query(
+            "INSERT INTO conversations (id, visitor_id, lang, status, created_at) VALUES ($1, $2, $3, 'open', $4::timestamptz)",
+        )
+        .bind(id.as_str())
+        .bind(visitor.0)
+        .bind(lang.as_str())
+        .bind(&now)
+        .execute(&mut **self)
+        .await?;
+        Ok(Conversation {
+            id,
+            visitor,
+            lang,
+            open: true,
+        })
+    }
+
+    async fn link_visitor(
+        &mut self,
+        visitor: VisitorId,
+        token: TokenDigest,
+        identity: Option<TokenDigest>,
+    ) -> Sql<()> {
+        sqlx::query(
+            "UPDATE visitors SET token_hash = $1, identity_hash = COALESCE(identity_hash, $2) WHERE id = $3",
+        )
+        .bind(&token.0[..])
+        .bind(identity.map(|i| i.0.to_vec()))
+        .bind(visitor.0)
+        .execute(&mut **self)
+        .await?;
+        Ok(())
+    }
+
+    async fn end_conversation(&mut self, conversation: &ConversationId) -> Sql<StoreResult<()>> {
+        let changed = sqlx::query(
+            "UPDATE conversations SET status = 'ended', ended_at = $1::timestamptz WHERE id = $2 AND status = 'open'",
+        )
+        .bind(transcript::now())
+        .bind(conversation.as_str())
+        .execute(&mut **self)
+        .await?
+        .rows_affected();
+        Ok(exactly_one(changed))
+    }
+
+    async fn set_handoff(
+        &mut self,
+        conversation: &ConversationId,
+        change: HandoffChange,
+    ) -> Sql<StoreResult<()>> {
+        super::handoff::set_handoff(self, conversation, change).await
+    }
+
+    async fn add_note(
+        &mut self,
+        conversation: &ConversationId,
+        staff: StaffId,
+        body: &str,
+    ) -> Sql<StoreResult<()>> {
+        super::handoff::add_note(self, conversation, staff, body).await
+    }
+
+    async fn add_callback(&mut self, callback: NewCallback) -> Sql<StoreResult<i64>> {
+        super::handoff::add_callback(self, callback).await
+    }
+
+    async fn book(&mut self, appointment: NewAppointment) -> Sql<StoreResult<i64>> {
+        super::appointments::book(self, appointment).await
+    }
+
+    async fn cancel_appointment(&mut self, id: i64) -> Sql<StoreResult<()>> {
+        super::appointments::cancel(self, id).await
+    }
+
+    async fn purge(
+        &mut self,
+        cutoff: &str,
+        cutoff_unix: i64,
+        dry_run: bool,
+    ) -> Sql<StoreResult<Purged>> {
+        super::retention::purge(self, cutoff, cutoff_unix, dry_run).await
+    }
+
+    async fn audit(&mut self, entry: AuditEntry, key: &AuditKey) -> Sql<StoreResult<()>> {
+        super::audit::append(self, entry, key).await
+    }
+
+    async fn record(&mut self, conversation: &ConversationId, event: Event<'_>) -> Sql<()> {
+        let c = conversation.as_str();
+        let query = match event {
+            Event::Escalation { reason, outcome } => sqlx::query(
+                "INSERT INTO escalations (conversation_id, reason, outcome, created_at) VALUES ($1, $2, $3, $4::timestamptz)",
+            )
+            .bind(c)
+            .bind(reason)
+            .bind(outcome),
+            Event::Unanswered { question } => sqlx::query(
+                "INSERT INTO unanswered (conversation_id, question, created_at) VALUES ($1, $2, $3::timestamptz)",
+            )
+            .bind(c)
+            .bind(question),
+            Event::Safety { category, kind } => sqlx::query(
+                "INSERT INTO safety_events (conversation_id, category, kind, created_at) VALUES ($1, $2, $3, $4::timestamptz)",
+            )
+            .bind(c)
+            .bind(category)
+            .bind(kind),
+        };
+        query.bind(transcript::now()).execute(&mut **self).await?;
+        Ok(())
+    }
+
+    async fn feedback(
+        &mut self,
+        conversation: &ConversationId,
+        seq: i64,
+        helpful: bool,
+    ) -> Sql<StoreResult<()>> {
+        let changed = sqlx::query(
+            "INSERT INTO answer_feedback (conversation_id, seq, article, helpful, created_at)
+             SELECT conversation_id, seq, meta->>'article', $1, $2::timestamptz FROM messages
+             WHERE conversation_id = $3 AND seq = $4 AND sender = 'bot'
+             ON CONFLICT (conversation_id, seq) DO UPDATE SET helpful = excluded.helpful",
+        )
+        .bind(helpful)
+        .bind(transcript::now())
+        .bind(conversation.as_str())
+        .bind(seq)
+        .execute(&mut **self)
+        .await?
+        .rows_affected();
+        Ok(exactly_one(changed))
+    }
+
+    async fn rate(
+        &mut self,
+        conversation: &ConversationId,
+        score: u8,
+        comment: Option<String>,
+    ) -> Sql<()> {
+        sqlx::query(
+            "INSERT INTO ratings (conversation_id, score, comment, created_at) VALUES ($1, $2, $3, $4::timestamptz)
+             ON CONFLICT (conversation_id) DO UPDATE SET score = excluded.score,
+             comment = excluded.comment, created_at = excluded.created_at",
+        )
+        .bind(conversation.as_str())
+        .bind(i16::from(score))
+        .bind(comment)
+        .bind(transcript::now())
+        .execute(&mut **self)
+        .await?;
+        Ok(())
+    }
+
+    async fn probe(&mut self) -> Sql<()> {
+        sqlx::query(
+            "INSERT INTO store_probe (id, at, pad) VALUES (1, $1::timestamptz, decode(repeat('00', 16384), 'hex'))
+             ON CONFLICT (id) DO UPDATE SET at = excluded.at, pad = excluded.pad",
+        )
+        .bind(transcript::now())
+        .execute(&mut **self)
+        .await?;
+        Ok(())
+    }
+}

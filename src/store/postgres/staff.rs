@@ -1,0 +1,101 @@
+//! Staff accounts in PostgreSQL. Account changes are rare and small, so they
+//! go straight to the pool rather than through the message writer. A name
+//! is one account whatever its case: it is looked up by `lower(name)`,
+//! which the unique index `staff_by_name` covers.
+
+use super::PostgresStore;
+use crate::staff::{Account, Role, StaffId};
+use crate::store::{StoreError, StoreResult};
+use crate::transcript;
+
+type Row = (i64, String, String, String, bool, String);
+
+fn account((id, name, role, password_hash, disabled, created_at): Row) -> StoreResult<Account> {
+    let role = role
+        .parse::<Role>()
+        .map_err(|_| anyhow::anyhow!("stored staff account {id} has an unknown role"))?;
+    Ok(Account {
+        id: StaffId(id),
+        name,
+        role,
+        password_hash,
+        disabled,
+        created_at,
+    })
+}
+
+const COLUMNS: &str = "id, name, role, password_hash, disabled, rfc3339(created_at)";
+
+impl PostgresStore {
+    pub async fn create_staff(
+        &self,
+        name: &str,
+        role: Role,
+        password_hash: &str,
+    ) -> StoreResult<StaffId> {
+        let result = sqlx::query_scalar(
+            "INSERT INTO staff (name, role, password_hash, created_at) VALUES ($1, $2, $3, $4::timestamptz)
+             RETURNING id",
+        )
+        .bind(name)
+        .bind(role.as_str())
+        .bind(password_hash)
+        .bind(transcript::now())
+        .fetch_one(self.pool())
+        .await;
+        match result {
+            Ok(id) => Ok(StaffId(id)),
+            Err(sqlx::Error::Database(e)) if e.is_unique_violation() => Err(StoreError::Conflict(
+                "a staff account with that name exists",
+            )),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    pub async fn staff_by_name(&self, name: &str) -> StoreResult<Option<Account>> {
+        let row: Option<Row> = sqlx::query_as(&format!(
+            "SELECT {COLUMNS} FROM staff WHERE lower(name) = lower($1)"
+        ))
+        .bind(name)
+        .fetch_optional(self.pool())
+        .await?;
+        row.map(account).transpose()
+    }
+
+    pub async fn staff_by_id(&self, id: StaffId) -> StoreResult<Option<Account>> {
+        let row: Option<Row> =
+            sqlx::query_as(&format!("SELECT {COLUMNS} FROM staff WHERE id = $1"))
+                .bind(id.0)
+                .fetch_optional(self.pool())
+                .await?;
+        row.map(account).transpose()
+    }
+
+    /// By name, case-insensitively and byte by byte (`COLLATE "C"`), in the
+    /// order SQLite's `NOCASE` gives, whatever the database's locale.
+    pub async fn list_staff(&self) -> StoreResult<Vec<Account>> {
+        let rows: Vec<Row> = sqlx::query_as(&format!(
+            "SELECT {COLUMNS} FROM staff ORDER BY lower(name) COLLATE \"C\""
+        ))
+        .fetch_all(self.pool())
+        .await?;
+        rows.into_iter().map(account).collect()
+    }
+
+    pub async fn set_staff_disabled(&self, name: &str, disabled: bool) -> StoreResult<StaffId> {
+        let id: Option<i64> = sqlx::query_scalar(
+            "UPDATE staff SET disabled = $1 WHERE lower(name) = lower($2) RETURNING id",
+        )
+        .bind(disabled)
+        .bind(name)
+        .fetch_optional(self.pool())
+        .await?;
+        id.map(StaffId).ok_or(StoreError::NotFound)
+    }
+
+    pub async fn count_staff(&self) -> StoreResult<i64> {
+        Ok(sqlx::query_scalar("SELECT COUNT(*) FROM staff")
+            .fetch_one(self.pool())
+            .await?)
+    }
+}

@@ -39,6 +39,15 @@ impl From<Refusal> for Failure {
 
 /// Storage failed; a storage fault is logged once by the store's health
 /// record, anything else here.
+fn already_claimed(conversation: &ConversationId) -> Failure {
+    Refusal::new(
+        "already_claimed",
+        "Another agent already claimed this chat.",
+    )
+    .about(conversation)
+    .into()
+}
+
 fn unavailable(e: StoreError) -> Refusal {
     match e {
         StoreError::Unavailable(fault) => {
@@ -126,27 +135,32 @@ impl Agent {
                 Err(refusal.into())
             }
             (Ok(held), Ok(())) => {
-                let waited = self.state.hub.confirm(held);
-                self.state.metrics.queue_wait.observe(waited);
-                tracing::info!(conversation = %conversation, waited_s = waited.as_secs(), "chat claimed");
-                let change = HandoffChange::Assigned { agent: staff };
-                if let Err(e) = self
+                // The database has the last word between agents: the claim
+                // is one conditional update, so exactly one wins.
+                let change = HandoffChange::Claimed { agent: staff };
+                match self
                     .state
                     .writer
                     .set_handoff(conversation.clone(), change)
                     .await
                 {
-                    return Err(unavailable(e).about(&conversation).into());
+                    Ok(()) => {}
+                    Err(StoreError::Conflict(_)) => {
+                        self.state.hub.forget(held);
+                        return Err(already_claimed(&conversation));
+                    }
+                    Err(e) => {
+                        self.state.hub.put_back(held);
+                        return Err(unavailable(e).about(&conversation).into());
+                    }
                 }
+                let waited = self.state.hub.confirm(held);
+                self.state.metrics.queue_wait.observe(waited);
+                tracing::info!(conversation = %conversation, waited_s = waited.as_secs(), "chat claimed");
                 self.send_claimed(&conversation).await?;
                 Ok(())
             }
-            (Err(ClaimError::AlreadyClaimed), _) => Err(Refusal::new(
-                "already_claimed",
-                "Another agent already claimed this chat.",
-            )
-            .about(&conversation)
-            .into()),
+            (Err(ClaimError::AlreadyClaimed), _) => Err(already_claimed(&conversation)),
             (Err(ClaimError::NotQueued), _) => Err(Refusal::new(
                 "not_queued",
                 "This chat is not waiting for an agent.",

@@ -265,6 +265,19 @@ impl Hub {
         self.deliver(outbox);
     }
 
+    /// Drops a reserved claim that the database refused because someone
+    /// else holds the chat: it does not wait again here.
+    pub fn forget(&self, held: Reserved) {
+        let outbox = {
+            let mut s = self.lock();
+            if s.assigned.remove(&held.entry.conversation).is_none() {
+                return;
+            }
+            queue_changed(&s)
+        };
+        self.deliver(outbox);
+    }
+
     /// Moves an assigned conversation to another agent.
     pub fn transfer(&self, conversation: &ConversationId, to: StaffId, to_name: &str) -> bool {
         let outbox = {

@@ -122,6 +122,12 @@ pub enum HandoffChange {
     Queued {
         reason: Reason,
     },
+    /// Taken from the queue: only if it is still queued (the database
+    /// decides between agents, on any node); `Conflict` otherwise.
+    Claimed {
+        agent: StaffId,
+    },
+    /// Given to an agent (a transfer).
     Assigned {
         agent: StaffId,
     },

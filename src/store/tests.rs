@@ -33,6 +33,7 @@ on_both!(
     numbering_continues_after_a_restart,
     replies_follow_their_message_and_are_not_stored_twice_for_a_resend,
     safety_events_of_every_kind_are_recorded,
+    only_one_of_two_writers_claims_a_queued_chat,
 );
 
 fn message(conversation: &ConversationId, text: &str, client_id: Option<&str>) -> NewMessage {
@@ -311,4 +312,61 @@ async fn safety_events_of_every_kind_are_recorded(url: &str) {
             .await
             .is_err()
     );
+}
+
+/// Two writers on one database (as two nodes would have) claim the same
+/// queued chat at once: the database lets exactly one through, the other
+/// hears `Conflict`, and a chat that is not queued cannot be claimed.
+async fn only_one_of_two_writers_claims_a_queued_chat(url: &str) {
+    use crate::store::HandoffChange;
+    let first = Store::connect(url).await.unwrap();
+    let second = Store::connect(url).await.unwrap();
+    let (one, _t1) = Writer::spawn(first.clone());
+    let (two, _t2) = Writer::spawn(second.clone());
+    let mut staff = Vec::new();
+    for name in ["ana", "ben"] {
+        staff.push(
+            first
+                .create_staff(name, crate::staff::Role::Agent, "x")
+                .await
+                .unwrap(),
+        );
+    }
+    for round in 0..5u8 {
+        let c = one
+            .start_conversation(None, TokenDigest([10 + round; 32]), None, Lang::En)
+            .await
+            .unwrap()
+            .id;
+        let reason = crate::queue::Reason::PatientRequest;
+        one.set_handoff(c.clone(), HandoffChange::Queued { reason })
+            .await
+            .unwrap();
+        let (a, b) = tokio::join!(
+            one.set_handoff(c.clone(), HandoffChange::Claimed { agent: staff[0] }),
+            two.set_handoff(c.clone(), HandoffChange::Claimed { agent: staff[1] }),
+        );
+        let won: Vec<_> = [&a, &b].iter().map(|r| r.is_ok()).collect();
+        assert_eq!(
+            won.iter().filter(|w| **w).count(),
+            1,
+            "round {round}: {a:?} {b:?}"
+        );
+        let lost = if a.is_ok() { b } else { a };
+        assert!(matches!(lost, Err(StoreError::Conflict(_))), "{lost:?}");
+        let holder = second.conversation_info(&c).await.unwrap().unwrap();
+        assert_eq!(holder.handoff, "assigned");
+        let winner = if won[0] { staff[0] } else { staff[1] };
+        assert_eq!(holder.assigned_to, Some(winner));
+    }
+    let bot = one
+        .start_conversation(None, TokenDigest([99; 32]), None, Lang::En)
+        .await
+        .unwrap()
+        .id;
+    assert!(matches!(
+        two.set_handoff(bot, HandoffChange::Claimed { agent: staff[1] })
+            .await,
+        Err(StoreError::Conflict(_))
+    ));
 }

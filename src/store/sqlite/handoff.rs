@@ -26,6 +26,12 @@ pub(super) async fn set_handoff(
         )
         .bind(reason.as_str())
         .bind(now),
+        HandoffChange::Claimed { agent } => sqlx::query(
+            "UPDATE conversations SET handoff = 'assigned', assigned_to = ?,
+             claimed_at = COALESCE(claimed_at, ?) WHERE id = ? AND handoff = 'queued'",
+        )
+        .bind(agent.0)
+        .bind(now),
         HandoffChange::Assigned { agent } => sqlx::query(
             "UPDATE conversations SET handoff = 'assigned', assigned_to = ?,
              claimed_at = COALESCE(claimed_at, ?) WHERE id = ?",
@@ -47,9 +53,12 @@ pub(super) async fn set_handoff(
         .await?
         .rows_affected();
     if changed != 1 {
-        return Ok(Err(StoreError::NotFound));
+        return Ok(Err(match change {
+            HandoffChange::Claimed { .. } => StoreError::Conflict("someone else holds the chat"),
+            _ => StoreError::NotFound,
+        }));
     }
-    if let HandoffChange::Assigned { agent } = change {
+    if let HandoffChange::Claimed { agent } | HandoffChange::Assigned { agent } = change {
         sqlx::query(
             "INSERT OR IGNORE INTO conversation_agents (conversation_id, staff_id, first_at) VALUES (?, ?, ?)",
         )

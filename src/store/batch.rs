@@ -1,13 +1,15 @@
-//! What a backend must do inside a write batch's transaction ([`Tx`]), and
-//! the one loop that applies a batch's steps through it and answers every
-//! caller after the commit. Each backend implements [`Tx`] for its own
-//! transaction type; the op dispatch, the order and the answers are here,
+//! What a backend must do inside a write batch's transaction ([`Tx`], and
+//! [`Appends`] for runs of messages), and the one loop that applies a
+//! batch's steps through it and answers every caller after the commit. Each
+//! backend implements both for its own transaction type; the op dispatch,
+//! the order, the append run ([`append_run`]) and the answers are here,
 //! once.
 
+use std::collections::HashMap;
 use std::future::Future;
 
 use super::fault::BatchError;
-use super::plan::{Done, PendingAppend, Step, pending};
+use super::plan::{self, Done, Fate, PendingAppend, Step, Stored, pending};
 use super::{
     AuditEntry, AuditKey, Conversation, NewAppointment, NewCallback, Purged, StoreError,
     StoreResult, VisitorId, WriteOp,
@@ -16,6 +18,7 @@ use crate::ids::{ConversationId, TokenDigest};
 use crate::lang::Lang;
 use crate::staff::StaffId;
 use crate::store::HandoffChange;
+use crate::transcript::{self, NewMessage};
 
 /// A row of a conversation's event log kept beside it for the numbers.
 #[derive(Debug, Clone, Copy)]
@@ -30,12 +33,7 @@ type Sql<T> = Result<T, sqlx::Error>;
 /// A backend's open write transaction. The outer `Result` is the
 /// database's failure (it fails the whole batch); the inner [`StoreResult`]
 /// is the op's own outcome (not found, a conflict), sent after the commit.
-pub(super) trait Tx: Send {
-    fn append_run(
-        &mut self,
-        run: &mut Vec<PendingAppend>,
-    ) -> impl Future<Output = Sql<Vec<Done>>> + Send;
-
+pub(super) trait Tx: Appends {
     /// Creates a visitor (when `visitor` is `None`) and an open conversation.
     fn start_conversation(
         &mut self,
@@ -123,6 +121,50 @@ pub(super) trait Tx: Send {
     fn probe(&mut self) -> impl Future<Output = Sql<()>> + Send;
 }
 
+/// The three statements a run of appends costs however long it is (find
+/// resends, take sequence numbers, insert), not three per message; what
+/// they find is planned by [`plan`], in [`append_run`].
+pub(super) trait Appends: Send {
+    /// Those of `keyed` (conversation, client id) already stored.
+    fn stored_client_ids<'r>(
+        &mut self,
+        keyed: &[(&'r str, &'r str)],
+    ) -> impl Future<Output = Sql<Stored<'r>>> + Send;
+
+    /// Reserves `wanted[c]` sequence numbers in each conversation; returns
+    /// the first reserved number of each conversation that exists.
+    fn take_sequence_numbers(
+        &mut self,
+        wanted: &HashMap<&str, i64>,
+    ) -> impl Future<Output = Sql<HashMap<String, i64>>> + Send;
+
+    /// Inserts the rows whose fate is `New`, stored at `at`.
+    fn insert_new(
+        &mut self,
+        rows: &[(&NewMessage, Option<usize>)],
+        fates: &[Fate],
+        at: &str,
+    ) -> impl Future<Output = Sql<()>> + Send;
+}
+
+/// Appends `run` in order inside `tx` (see [`plan`] for the rules); `run`
+/// is emptied only when every statement succeeded, so a failure can still
+/// answer each caller.
+pub(super) async fn append_run<T: Appends>(
+    tx: &mut T,
+    run: &mut Vec<PendingAppend>,
+) -> Sql<Vec<Done>> {
+    let rows = plan::rows(run);
+    let stored = tx.stored_client_ids(&plan::client_keys(&rows)).await?;
+    let (mut fates, wanted) = plan::plan(&rows, &stored);
+    let first = tx.take_sequence_numbers(&wanted).await?;
+    let at = transcript::now();
+    plan::settle(&rows, &mut fates, first, &at);
+    tx.insert_new(&rows, &fates, &at).await?;
+    drop(rows);
+    Ok(plan::answers(run, &fates, &at))
+}
+
 /// Applies one op; its outcome waits for the commit.
 async fn apply<T: Tx>(tx: &mut T, op: WriteOp) -> Sql<Done> {
     Ok(match op {
@@ -150,7 +192,7 @@ async fn apply<T: Tx>(tx: &mut T, op: WriteOp) -> Sql<Done> {
             reply,
         } => {
             // (Batches send appends in runs; this keeps `apply` whole.)
-            let mut done = tx.append_run(&mut vec![(message, replies, reply)]).await?;
+            let mut done = append_run(tx, &mut vec![(message, replies, reply)]).await?;
             done.pop().unwrap_or_else(|| Box::new(|_| {}))
         }
         WriteOp::EndConversation {
@@ -240,7 +282,7 @@ pub(super) struct Progress {
 impl Progress {
     pub(super) fn new(ops: Vec<WriteOp>) -> Progress {
         Progress {
-            steps: super::plan::order(ops).into_iter(),
+            steps: plan::order(ops).into_iter(),
             done: Vec::new(),
             failed: None,
         }
@@ -251,7 +293,7 @@ impl Progress {
     pub(super) async fn apply<T: Tx>(&mut self, tx: &mut T) -> Result<(), BatchError> {
         for step in self.steps.by_ref() {
             match step {
-                Step::Appends(mut run) => match tx.append_run(&mut run).await {
+                Step::Appends(mut run) => match append_run(tx, &mut run).await {
                     Ok(done) => self.done.extend(done),
                     Err(e) => {
                         self.failed = Some(Step::Appends(run));
@@ -290,5 +332,20 @@ pub(super) fn exactly_one(changed: u64) -> StoreResult<()> {
         Ok(())
     } else {
         Err(StoreError::NotFound)
+    }
+}
+
+/// A booking's outcome from its insert: a database error `taken` names
+/// (the time is held by another booking) is the lost race, a `Conflict`
+/// for this booking alone; any other failure fails the batch.
+pub(super) fn booked(
+    inserted: Sql<StoreResult<i64>>,
+    taken: impl FnOnce(&dyn sqlx::error::DatabaseError) -> bool,
+) -> Sql<StoreResult<i64>> {
+    match inserted {
+        Err(sqlx::Error::Database(e)) if taken(&*e) => {
+            Ok(Err(StoreError::Conflict("that time was just taken")))
+        }
+        other => other,
     }
 }

@@ -4,7 +4,9 @@
 //! own folder (`sqlite/`, `postgres/`) with its own migrations and is chosen
 //! by the URL scheme. The contract is the [`Store`] enum (one `dispatch!`
 //! per read) and `batch::Tx` (every write op inside a transaction); the
-//! rules both follow are in `plan` and `batch`. An enum rather than a trait
+//! rules both follow are in `plan` and `batch`. Each backend keeps its own
+//! SQL; the rows it reads come back as the types in `rows`, which turns them
+//! into the records of `records` once for both. An enum rather than a trait
 //! object: the backends are known when the server is built, and async
 //! methods on an enum need no boxing.
 //!
@@ -18,6 +20,7 @@ mod fault;
 mod plan;
 mod postgres;
 mod records;
+mod rows;
 mod sqlite;
 #[doc(hidden)]
 pub mod testing;
@@ -279,7 +282,6 @@ impl Store {
         dispatch!(self, s => s.open_conversation(visitor).await)
     }
 
-    /// Every message of a conversation in `seq` order.
     /// A page of a conversation's messages, oldest first: the newest
     /// `page.limit` before `page.before`.
     pub async fn history(

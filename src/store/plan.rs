@@ -1,8 +1,9 @@
 //! What a write batch does, decided before any SQL runs: the order its ops
 //! are applied in, and what becomes of each message of a run of appends
-//! (new, a resend of a stored message, a reply that is not stored again).
-//! Pure, so every backend follows the same rules and they are unit-tested
-//! without a database.
+//! (new, a resend of a stored message, a reply that is not stored again),
+//! and what the rows each backend's append statements read and write mean
+//! for the run. Pure, so every backend follows the same rules and they are
+//! unit-tested without a database.
 
 use std::collections::HashMap;
 
@@ -139,6 +140,62 @@ pub(super) fn client_keys<'r>(rows: &[(&'r NewMessage, Option<usize>)]) -> Vec<(
 
 /// Client ids already stored: (conversation, client id) → (seq, at).
 pub(super) type Stored<'r> = HashMap<(&'r str, &'r str), (i64, String)>;
+
+/// A message of the run found stored: conversation, client id, seq, stored
+/// at (RFC 3339).
+pub(super) type StoredRow = (String, String, i64, String);
+
+/// Adds the messages found stored for `keyed` (some of a run's
+/// [`client_keys`]) to `found`, under the run's own key.
+pub(super) fn add_stored<'r>(
+    found: &mut Stored<'r>,
+    keyed: &[(&'r str, &'r str)],
+    rows: Vec<StoredRow>,
+) {
+    for (conversation, client_id, seq, at) in rows {
+        if let Some(key) = keyed
+            .iter()
+            .find(|(c, id)| *c == conversation && *id == client_id)
+        {
+            found.insert(*key, (seq, at));
+        }
+    }
+}
+
+/// Each conversation's first reserved number, from its counter after
+/// `wanted` numbers were taken (rows of conversation and `next_seq`).
+pub(super) fn first_reserved(
+    wanted: &HashMap<&str, i64>,
+    rows: Vec<(String, i64)>,
+) -> impl Iterator<Item = (String, i64)> {
+    rows.into_iter().map(|(conversation, next_seq)| {
+        let n = wanted.get(conversation.as_str()).copied().unwrap_or(0);
+        (conversation, next_seq - n)
+    })
+}
+
+/// A message to insert: the message, its number, its details as JSON
+/// (`None` when it has none).
+pub(super) type NewRow<'m> = (&'m NewMessage, i64, Option<String>);
+
+/// The rows of a run whose fate is `New`, in run order.
+pub(super) fn new_rows<'m>(
+    rows: &[(&'m NewMessage, Option<usize>)],
+    fates: &[Fate],
+) -> Result<Vec<NewRow<'m>>, sqlx::Error> {
+    let mut new = Vec::with_capacity(rows.len());
+    for ((m, _), fate) in rows.iter().zip(fates) {
+        if let Fate::New { seq } = fate {
+            let meta = if m.details.is_empty() {
+                None
+            } else {
+                Some(serde_json::to_string(&m.details).map_err(|e| sqlx::Error::Encode(e.into()))?)
+            };
+            new.push((*m, *seq, meta));
+        }
+    }
+    Ok(new)
+}
 
 /// Decides each row's fate from what is stored, and how many sequence
 /// numbers each conversation needs. A client id already stored (or seen
@@ -405,6 +462,49 @@ mod tests {
             r_lost.try_recv().unwrap(),
             Err(StoreError::NotFound)
         ));
+    }
+
+    /// What the append statements read comes back under the run's own keys
+    /// (rows for other keys are ignored); the first reserved number is the
+    /// counter less what was taken; only new rows are inserted, with their
+    /// details as JSON when they have any.
+    #[test]
+    fn statement_rows_map_back_onto_the_run() {
+        let c = ConversationId::generate();
+        let keyed = [(c.as_str(), "a"), (c.as_str(), "b")];
+        let mut found = Stored::new();
+        add_stored(
+            &mut found,
+            &keyed,
+            vec![
+                (c.as_str().to_owned(), "b".to_owned(), 7, "then".to_owned()),
+                ("other".to_owned(), "a".to_owned(), 1, "then".to_owned()),
+            ],
+        );
+        assert_eq!(found.len(), 1);
+        assert_eq!(found[&(c.as_str(), "b")], (7, "then".to_owned()));
+
+        let wanted = HashMap::from([(c.as_str(), 3)]);
+        let first: HashMap<_, _> =
+            first_reserved(&wanted, vec![(c.as_str().to_owned(), 13)]).collect();
+        assert_eq!(first[c.as_str()], 10);
+
+        let plain = message(&c, Some("a"));
+        let mut detailed = message(&c, None);
+        detailed.details.article = Some("hours".into());
+        let rows = vec![(&plain, None), (&detailed, Some(0)), (&plain, None)];
+        let fates = [
+            Fate::New { seq: 1 },
+            Fate::New { seq: 2 },
+            Fate::RepeatOf(0),
+        ];
+        let new = new_rows(&rows, &fates).unwrap();
+        assert_eq!(new.len(), 2);
+        assert_eq!((new[0].1, new[0].2.as_deref()), (1, None));
+        assert_eq!(
+            (new[1].1, new[1].2.as_deref()),
+            (2, Some(r#"{"article":"hours"}"#))
+        );
     }
 
     /// A rolled-back batch answers every caller with the fault, whether its

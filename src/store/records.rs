@@ -1,6 +1,6 @@
 //! The records the store keeps and hands back, whatever the backend: what
-//! callers write (`New…`, changes) and what they read. Backends turn rows
-//! into these and nothing else crosses the store's boundary.
+//! callers write (`New…`, changes) and what they read. The backends' rows
+//! become these (in `rows`) and nothing else crosses the store's boundary.
 
 use std::collections::{HashMap, HashSet};
 

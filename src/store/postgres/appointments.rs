@@ -7,82 +7,38 @@
 use sqlx::{Postgres, Transaction};
 
 use super::PostgresStore;
+use crate::store::batch::{booked, exactly_one};
+use crate::store::rows::{self, AppointmentRow};
 use crate::store::{Appointment, NewAppointment, StoreError, StoreResult};
 use crate::transcript;
 
 /// SQLSTATE of an exclusion constraint violation (a double booking).
 const EXCLUSION_VIOLATION: &str = "23P01";
 
-type Row = (
-    i64,
-    String,
-    String,
-    String,
-    String,
-    i64,
-    i64,
-    String,
-    String,
-    Option<String>,
-    Option<String>,
-    String,
-    String,
-    String,
-);
-
-/// Times as the unix seconds and the birth date as the `YYYY-MM-DD` text the
-/// rest of the server uses.
+/// In the order of [`AppointmentRow`]: times as the unix seconds and the
+/// birth date as the `YYYY-MM-DD` text the rest of the server uses.
 const COLUMNS: &str = "id, code, type_id, provider_id, location_id,
     extract(epoch from starts_at)::bigint, extract(epoch from ends_at)::bigint, patient_name,
     to_char(patient_dob, 'YYYY-MM-DD'), phone, email, contact, status, ics_token";
-
-fn appointment(r: Row) -> Appointment {
-    Appointment {
-        id: r.0,
-        code: r.1,
-        type_id: r.2,
-        provider: r.3,
-        location: r.4,
-        starts_at: r.5,
-        ends_at: r.6,
-        name: r.7,
-        dob: r.8,
-        phone: r.9,
-        email: r.10,
-        contact: r.11,
-        booked: r.12 == "booked",
-        ics_token: r.13,
-    }
-}
 
 pub(super) async fn book(
     tx: &mut Transaction<'_, Postgres>,
     a: NewAppointment,
 ) -> Result<StoreResult<i64>, sqlx::Error> {
     sqlx::query("SAVEPOINT booking").execute(&mut **tx).await?;
-    let outcome = match insert(tx, &a).await {
-        Ok(Ok(id)) => {
-            sqlx::query("RELEASE SAVEPOINT booking")
-                .execute(&mut **tx)
-                .await?;
-            return Ok(Ok(id));
-        }
-        Ok(Err(e)) => e,
-        Err(sqlx::Error::Database(e))
-            if e.is_unique_violation() || e.code().as_deref() == Some(EXCLUSION_VIOLATION) =>
-        {
-            StoreError::Conflict("that time was just taken")
-        }
-        Err(e) => return Err(e),
-    };
-    // A failed statement aborts the transaction until this rollback.
-    sqlx::query("ROLLBACK TO SAVEPOINT booking")
-        .execute(&mut **tx)
-        .await?;
+    let outcome = booked(insert(tx, &a).await, |e| {
+        e.is_unique_violation() || e.code().as_deref() == Some(EXCLUSION_VIOLATION)
+    })?;
+    if outcome.is_err() {
+        // A failed statement aborts the transaction until this rollback.
+        sqlx::query("ROLLBACK TO SAVEPOINT booking")
+            .execute(&mut **tx)
+            .await?;
+    }
     sqlx::query("RELEASE SAVEPOINT booking")
         .execute(&mut **tx)
         .await?;
-    Ok(Err(outcome))
+    Ok(outcome)
 }
 
 async fn insert(
@@ -139,11 +95,7 @@ pub(super) async fn cancel(
     tx: &mut Transaction<'_, Postgres>,
     id: i64,
 ) -> Result<StoreResult<()>, sqlx::Error> {
-    Ok(if cancel_in(tx, id).await? == 1 {
-        Ok(())
-    } else {
-        Err(StoreError::NotFound)
-    })
+    Ok(exactly_one(cancel_in(tx, id).await?))
 }
 
 impl PostgresStore {
@@ -161,13 +113,13 @@ impl PostgresStore {
     }
 
     pub async fn appointment_by_code(&self, code: &str) -> StoreResult<Option<Appointment>> {
-        let row: Option<Row> = sqlx::query_as(&format!(
+        let row: Option<AppointmentRow> = sqlx::query_as(&format!(
             "SELECT {COLUMNS} FROM appointments WHERE code = $1"
         ))
         .bind(code)
         .fetch_optional(self.pool())
         .await?;
-        Ok(row.map(appointment))
+        Ok(row.map(rows::appointment))
     }
 
     /// Chat bookings (not reschedules) made since `since`: by the
@@ -212,7 +164,7 @@ impl PostgresStore {
         from: i64,
         limit: i64,
     ) -> StoreResult<Vec<Appointment>> {
-        let rows: Vec<Row> = sqlx::query_as(&format!(
+        let rows: Vec<AppointmentRow> = sqlx::query_as(&format!(
             "SELECT {COLUMNS} FROM appointments WHERE status = 'booked' AND starts_at >= to_timestamp($1)
              ORDER BY starts_at LIMIT $2"
         ))
@@ -220,6 +172,6 @@ impl PostgresStore {
         .bind(limit)
         .fetch_all(self.pool())
         .await?;
-        Ok(rows.into_iter().map(appointment).collect())
+        Ok(rows.into_iter().map(rows::appointment).collect())
     }
 }

@@ -1,11 +1,11 @@
 //! The audit log in PostgreSQL. The chain's rules are in `store::audit`; this
 //! file reads the newest hash, inserts the next link and reads rows back.
 
-use futures_util::TryStreamExt;
 use sqlx::{Postgres, Transaction};
 
 use super::PostgresStore;
-use crate::store::audit::{ChainWalk, Link};
+use crate::store::audit::Link;
+use crate::store::rows::{self, AuditRow};
 use crate::store::{AuditEntry, AuditKey, AuditRecord, ChainError, ChainReport, StoreResult};
 use crate::transcript;
 
@@ -46,20 +46,7 @@ pub(super) async fn append(
     Ok(Ok(()))
 }
 
-type Row = (
-    i64,
-    String,
-    String,
-    String,
-    String,
-    String,
-    String,
-    String,
-    String,
-    bool,
-);
-
-/// `rfc3339(at)` is the very string that was hashed (`transcript::now()`
+/// In the order of [`AuditRow`]; `rfc3339(at)` is the very string that was hashed (`transcript::now()`
 /// always has three fraction digits).
 const COLUMNS: &str =
     "id, rfc3339(at), actor, role, action, target, outcome, prev_hash, hash, keyed";
@@ -71,7 +58,7 @@ impl PostgresStore {
     /// any prefix of a time (`2026-12-04`, or `0000` and `9999` for
     /// everything), which `timestamptz` would refuse.
     pub async fn audit(&self, from: &str, to: &str, limit: i64) -> StoreResult<Vec<AuditRecord>> {
-        let rows: Vec<Row> = sqlx::query_as(&format!(
+        let rows: Vec<AuditRow> = sqlx::query_as(&format!(
             "SELECT {COLUMNS} FROM audit_log
              WHERE rfc3339(at) COLLATE \"C\" >= $1 AND rfc3339(at) COLLATE \"C\" < $2 ORDER BY id LIMIT $3"
         ))
@@ -80,51 +67,27 @@ impl PostgresStore {
         .bind(limit)
         .fetch_all(self.pool())
         .await?;
-        Ok(rows.into_iter().map(record).collect())
+        Ok(rows.into_iter().map(rows::audit_record).collect())
     }
 
-    /// Walks the whole chain under `key`, a row at a time (the log is never
-    /// purged, so it is streamed, not loaded).
+    /// Walks the whole chain under `key`, streamed a row at a time.
     pub async fn verify_audit(
         &self,
         key: &AuditKey,
         expected_head: Option<&str>,
     ) -> StoreResult<Result<ChainReport, ChainError>> {
         let sql = format!("SELECT {COLUMNS} FROM audit_log ORDER BY id");
-        let mut rows = sqlx::query_as::<_, Row>(&sql).fetch(self.pool());
-        let mut walk = ChainWalk::new(key, expected_head);
-        while let Some(row) = rows.try_next().await? {
-            if let Err(e) = walk.step(&record(row)) {
-                return Ok(Err(e));
-            }
-        }
-        Ok(walk.finish())
+        let rows = sqlx::query_as::<_, AuditRow>(&sql).fetch(self.pool());
+        rows::verify_chain(rows, key, expected_head).await
     }
 
     /// The newest row, if any.
     pub async fn audit_head(&self) -> StoreResult<Option<AuditRecord>> {
-        let row: Option<Row> = sqlx::query_as(&format!(
+        let row: Option<AuditRow> = sqlx::query_as(&format!(
             "SELECT {COLUMNS} FROM audit_log ORDER BY id DESC LIMIT 1"
         ))
         .fetch_optional(self.pool())
         .await?;
-        Ok(row.map(record))
-    }
-}
-
-fn record(
-    (id, at, actor, role, action, target, outcome, prev_hash, hash, keyed): Row,
-) -> AuditRecord {
-    AuditRecord {
-        id,
-        at,
-        actor,
-        role,
-        action,
-        target,
-        outcome,
-        prev_hash,
-        hash,
-        keyed,
+        Ok(row.map(rows::audit_record))
     }
 }

@@ -1,20 +1,8 @@
 //! The raw facts the insights are computed from, read in a few queries.
 
 use super::PostgresStore;
-use crate::store::{ConversationFacts, Facts, MAX_UNANSWERED, StoreResult};
-
-type ConvRow = (
-    String,
-    i64,
-    String,
-    String,
-    String,
-    Option<String>,
-    Option<String>,
-    Option<String>,
-    Option<String>,
-    Option<String>,
-);
+use crate::store::rows::FactsRow;
+use crate::store::{Facts, MAX_UNANSWERED, StoreResult};
 
 impl PostgresStore {
     pub async fn insight_facts(&self, from: &str, to: &str) -> StoreResult<Facts> {
@@ -27,7 +15,7 @@ impl PostgresStore {
               OR EXISTS (SELECT 1 FROM escalations e WHERE e.conversation_id = c.id)
               OR EXISTS (SELECT 1 FROM ratings r WHERE r.conversation_id = c.id)
               OR EXISTS (SELECT 1 FROM answer_feedback f WHERE f.conversation_id = c.id))";
-        let rows: Vec<ConvRow> = sqlx::query_as(&format!(
+        let conversations: Vec<FactsRow> = sqlx::query_as(&format!(
             "SELECT c.id, c.visitor_id, rfc3339(c.created_at), c.status, c.handoff, rfc3339(c.queued_at),
                     rfc3339(c.claimed_at), rfc3339(c.resolved_at), s.name,
                     (SELECT rfc3339(MIN(m.created_at)) FROM messages m WHERE m.conversation_id = c.id AND m.sender = 'agent')
@@ -38,32 +26,7 @@ impl PostgresStore {
         .fetch_all(pool)
         .await?;
         let mut facts = Facts::default();
-        for (
-            id,
-            visitor,
-            created_at,
-            status,
-            handoff,
-            queued_at,
-            claimed_at,
-            resolved_at,
-            agent,
-            first,
-        ) in rows
-        {
-            facts.conversations.push(ConversationFacts {
-                id,
-                visitor,
-                created_at,
-                ended: status == "ended",
-                handoff,
-                queued_at,
-                claimed_at,
-                resolved_at,
-                agent,
-                first_agent_message: first,
-            });
-        }
+        facts.add_conversations(conversations);
         let escalations: Vec<(String, String, String)> = sqlx::query_as(&format!(
             "SELECT e.conversation_id, e.reason, e.outcome FROM escalations e JOIN conversations c ON c.id = e.conversation_id WHERE {in_range}"
         ))
@@ -71,13 +34,7 @@ impl PostgresStore {
         .bind(to)
         .fetch_all(pool)
         .await?;
-        for (c, reason, outcome) in escalations {
-            facts
-                .escalations
-                .entry(c)
-                .or_default()
-                .push((reason, outcome));
-        }
+        facts.add_escalations(escalations);
         let callbacks: Vec<String> = sqlx::query_scalar(&format!(
             "SELECT DISTINCT k.conversation_id FROM callbacks k JOIN conversations c ON c.id = k.conversation_id WHERE {in_range}"
         ))
@@ -85,7 +42,7 @@ impl PostgresStore {
         .bind(to)
         .fetch_all(pool)
         .await?;
-        facts.with_callback = callbacks.into_iter().collect();
+        facts.add_callbacks(callbacks);
         let visitors: Vec<(i64, String)> = sqlx::query_as(&format!(
             "SELECT v.visitor_id, rfc3339(v.created_at) FROM conversations v
              WHERE v.visitor_id IN (SELECT c.visitor_id FROM conversations c WHERE {in_range})"
@@ -94,9 +51,7 @@ impl PostgresStore {
         .bind(to)
         .fetch_all(pool)
         .await?;
-        for (visitor, at) in visitors {
-            facts.visitor_starts.entry(visitor).or_default().push(at);
-        }
+        facts.add_visitor_starts(visitors);
         // score is a smallint.
         let ratings: Vec<(String, i64)> = sqlx::query_as(&format!(
             "SELECT r.conversation_id, r.score::bigint FROM ratings r JOIN conversations c ON c.id = r.conversation_id WHERE {in_range}"
@@ -105,7 +60,7 @@ impl PostgresStore {
         .bind(to)
         .fetch_all(pool)
         .await?;
-        facts.ratings = ratings.into_iter().collect();
+        facts.add_ratings(ratings);
         // PostgreSQL takes no output alias in WHERE: the expression again.
         let served: Vec<(String, i64)> = sqlx::query_as(&format!(
             "SELECT m.meta->>'article' AS a, COUNT(*) FROM messages m JOIN conversations c ON c.id = m.conversation_id
@@ -115,9 +70,7 @@ impl PostgresStore {
         .bind(to)
         .fetch_all(pool)
         .await?;
-        for (article, n) in served {
-            facts.articles.entry(article).or_default().0 = n;
-        }
+        facts.add_served(served);
         let votes: Vec<(Option<String>, bool, i64)> = sqlx::query_as(&format!(
             "SELECT f.article, f.helpful, COUNT(*) FROM answer_feedback f JOIN conversations c ON c.id = f.conversation_id
              WHERE {in_range} GROUP BY f.article, f.helpful"
@@ -126,13 +79,7 @@ impl PostgresStore {
         .bind(to)
         .fetch_all(pool)
         .await?;
-        for (article, helpful, n) in votes {
-            let entry = facts
-                .articles
-                .entry(article.unwrap_or_else(|| "-".into()))
-                .or_default();
-            if helpful { entry.1 += n } else { entry.2 += n }
-        }
+        facts.add_votes(votes);
         let count = |sql: &'static str| {
             sqlx::query_scalar::<_, i64>(sql)
                 .bind(from)

@@ -16,9 +16,9 @@ use sqlx::{Connection, PgPool};
 
 use super::batch::Progress;
 use super::fault::BatchError;
+use super::rows::{self, MessageRow, VisitorRow};
 use super::{Conversation, StoreResult, VisitorId, WriteOp};
 use crate::ids::{ConversationId, TokenDigest};
-use crate::transcript::{Details, Message, Sender};
 
 mod appointments;
 mod audit;
@@ -87,7 +87,7 @@ impl PostgresStore {
         &self,
         token: &TokenDigest,
     ) -> StoreResult<Option<crate::store::TokenVisitor>> {
-        let row: Option<(i64, bool, Option<String>)> = sqlx::query_as(
+        let row: Option<VisitorRow> = sqlx::query_as(
             "SELECT v.id, v.identity_hash IS NOT NULL,
                     (SELECT rfc3339(MAX(m.created_at)) FROM messages m
                      JOIN conversations c ON c.id = m.conversation_id WHERE c.visitor_id = v.id)
@@ -96,13 +96,7 @@ impl PostgresStore {
         .bind(&token.0[..])
         .fetch_optional(&self.pool)
         .await?;
-        Ok(
-            row.map(|(id, identified, last_active)| crate::store::TokenVisitor {
-                visitor: VisitorId(id),
-                identified,
-                last_active,
-            }),
-        )
+        Ok(row.map(rows::token_visitor))
     }
 
     pub async fn visitor_by_identity(
@@ -134,41 +128,19 @@ impl PostgresStore {
         conversation: &ConversationId,
         page: crate::transcript::Page,
     ) -> StoreResult<crate::transcript::HistoryPage> {
-        let before = page.before.unwrap_or(i64::MAX);
-        let limit = i64::try_from(page.limit).unwrap_or(i64::MAX - 1);
-        // The newest `limit` before `before`, and one more to know if there is more.
-        let mut rows: Vec<(i64, String, String, Option<String>, String)> = sqlx::query_as(
+        // The newest `page.limit` before `before`, and one more to know if
+        // there is more.
+        let (before, read) = rows::history_bounds(page);
+        let rows: Vec<MessageRow> = sqlx::query_as(
             "SELECT seq, sender, body, meta::text, rfc3339(created_at) FROM messages
              WHERE conversation_id = $1 AND seq < $2 ORDER BY seq DESC LIMIT $3",
         )
         .bind(conversation.as_str())
         .bind(before)
-        .bind(limit.saturating_add(1))
+        .bind(read)
         .fetch_all(&self.pool)
         .await?;
-        let more = rows.len() > page.limit;
-        rows.truncate(page.limit);
-        rows.reverse();
-        let messages = rows
-            .into_iter()
-            .map(|(seq, sender, text, meta, at)| {
-                let sender = Sender::parse(&sender)
-                    .ok_or_else(|| anyhow::anyhow!("stored message {seq} has an unknown sender"))?;
-                let details = match meta {
-                    Some(json) => serde_json::from_str(&json)
-                        .with_context(|| format!("stored message {seq} has unreadable details"))?,
-                    None => Details::default(),
-                };
-                Ok(Message {
-                    seq,
-                    sender,
-                    text,
-                    details,
-                    at,
-                })
-            })
-            .collect::<StoreResult<Vec<Message>>>()?;
-        Ok(crate::transcript::HistoryPage { messages, more })
+        rows::history_page(rows, page)
     }
 
     pub async fn patient_messages(&self, conversation: &ConversationId) -> StoreResult<usize> {

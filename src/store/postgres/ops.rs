@@ -1,5 +1,6 @@
 //! Each write op's SQL for PostgreSQL, applied inside the writer's open transaction; the
-//! batch loop that calls these is backend-independent (`store::batch`).
+//! batch loop that calls these is backend-independent (`store::batch`). A run
+//! of appends has its own three statements, in `messages`.
 
 use sqlx::{Postgres, Transaction};
 
@@ -7,7 +8,6 @@ use crate::ids::{ConversationId, TokenDigest};
 use crate::lang::Lang;
 use crate::staff::StaffId;
 use crate::store::batch::{Event, Tx, exactly_one};
-use crate::store::plan::{Done, PendingAppend};
 use crate::store::{
     AuditEntry, AuditKey, Conversation, HandoffChange, NewAppointment, NewCallback, Purged,
     StoreResult, VisitorId,
@@ -17,10 +17,6 @@ use crate::transcript;
 type Sql<T> = Result<T, sqlx::Error>;
 
 impl Tx for Transaction<'_, Postgres> {
-    async fn append_run(&mut self, run: &mut Vec<PendingAppend>) -> Sql<Vec<Done>> {
-        super::messages::append_run(self, run).await
-    }
-
     async fn start_conversation(
         &mut self,
         visitor: Option<VisitorId>,

@@ -5,25 +5,11 @@
 
 use super::PostgresStore;
 use crate::staff::{Account, Role, StaffId};
+use crate::store::rows::{self, StaffRow};
 use crate::store::{StoreError, StoreResult};
 use crate::transcript;
 
-type Row = (i64, String, String, String, bool, String);
-
-fn account((id, name, role, password_hash, disabled, created_at): Row) -> StoreResult<Account> {
-    let role = role
-        .parse::<Role>()
-        .map_err(|_| anyhow::anyhow!("stored staff account {id} has an unknown role"))?;
-    Ok(Account {
-        id: StaffId(id),
-        name,
-        role,
-        password_hash,
-        disabled,
-        created_at,
-    })
-}
-
+/// In the order of [`StaffRow`].
 const COLUMNS: &str = "id, name, role, password_hash, disabled, rfc3339(created_at)";
 
 impl PostgresStore {
@@ -43,43 +29,37 @@ impl PostgresStore {
         .bind(transcript::now())
         .fetch_one(self.pool())
         .await;
-        match result {
-            Ok(id) => Ok(StaffId(id)),
-            Err(sqlx::Error::Database(e)) if e.is_unique_violation() => Err(StoreError::Conflict(
-                "a staff account with that name exists",
-            )),
-            Err(e) => Err(e.into()),
-        }
+        rows::created_staff(result)
     }
 
     pub async fn staff_by_name(&self, name: &str) -> StoreResult<Option<Account>> {
-        let row: Option<Row> = sqlx::query_as(&format!(
+        let row: Option<StaffRow> = sqlx::query_as(&format!(
             "SELECT {COLUMNS} FROM staff WHERE lower(name) = lower($1)"
         ))
         .bind(name)
         .fetch_optional(self.pool())
         .await?;
-        row.map(account).transpose()
+        row.map(rows::account).transpose()
     }
 
     pub async fn staff_by_id(&self, id: StaffId) -> StoreResult<Option<Account>> {
-        let row: Option<Row> =
+        let row: Option<StaffRow> =
             sqlx::query_as(&format!("SELECT {COLUMNS} FROM staff WHERE id = $1"))
                 .bind(id.0)
                 .fetch_optional(self.pool())
                 .await?;
-        row.map(account).transpose()
+        row.map(rows::account).transpose()
     }
 
     /// By name, case-insensitively and byte by byte (`COLLATE "C"`), in the
     /// order SQLite's `NOCASE` gives, whatever the database's locale.
     pub async fn list_staff(&self) -> StoreResult<Vec<Account>> {
-        let rows: Vec<Row> = sqlx::query_as(&format!(
+        let rows: Vec<StaffRow> = sqlx::query_as(&format!(
             "SELECT {COLUMNS} FROM staff ORDER BY lower(name) COLLATE \"C\""
         ))
         .fetch_all(self.pool())
         .await?;
-        rows.into_iter().map(account).collect()
+        rows.into_iter().map(rows::account).collect()
     }
 
     pub async fn set_staff_disabled(&self, name: &str, disabled: bool) -> StoreResult<StaffId> {

@@ -6,76 +6,31 @@
 use sqlx::{Sqlite, Transaction};
 
 use super::SqliteStore;
+use crate::store::batch::{booked, exactly_one};
+use crate::store::rows::{self, AppointmentRow};
 use crate::store::{Appointment, NewAppointment, StoreError, StoreResult};
 use crate::transcript;
 
 /// Length of a provider-time block, in seconds.
 const BLOCK_SECS: i64 = 5 * 60;
 
-type Row = (
-    i64,
-    String,
-    String,
-    String,
-    String,
-    i64,
-    i64,
-    String,
-    String,
-    Option<String>,
-    Option<String>,
-    String,
-    String,
-    String,
-);
-
+/// In the order of [`AppointmentRow`].
 const COLUMNS: &str = "id, code, type_id, provider_id, location_id, starts_at, ends_at, patient_name, patient_dob, phone, email, contact, status, ics_token";
-
-fn appointment(r: Row) -> Appointment {
-    Appointment {
-        id: r.0,
-        code: r.1,
-        type_id: r.2,
-        provider: r.3,
-        location: r.4,
-        starts_at: r.5,
-        ends_at: r.6,
-        name: r.7,
-        dob: r.8,
-        phone: r.9,
-        email: r.10,
-        contact: r.11,
-        booked: r.12 == "booked",
-        ics_token: r.13,
-    }
-}
 
 pub(super) async fn book(
     tx: &mut Transaction<'_, Sqlite>,
     a: NewAppointment,
 ) -> Result<StoreResult<i64>, sqlx::Error> {
     sqlx::query("SAVEPOINT booking").execute(&mut **tx).await?;
-    match insert(tx, &a).await {
-        Ok(Ok(id)) => {
-            sqlx::query("RELEASE booking").execute(&mut **tx).await?;
-            Ok(Ok(id))
-        }
-        Ok(Err(e)) => {
-            sqlx::query("ROLLBACK TO booking")
-                .execute(&mut **tx)
-                .await?;
-            sqlx::query("RELEASE booking").execute(&mut **tx).await?;
-            Ok(Err(e))
-        }
-        Err(sqlx::Error::Database(e)) if e.is_unique_violation() => {
-            sqlx::query("ROLLBACK TO booking")
-                .execute(&mut **tx)
-                .await?;
-            sqlx::query("RELEASE booking").execute(&mut **tx).await?;
-            Ok(Err(StoreError::Conflict("that time was just taken")))
-        }
-        Err(e) => Err(e),
+    // A block already taken (a unique violation) is the lost race.
+    let outcome = booked(insert(tx, &a).await, |e| e.is_unique_violation())?;
+    if outcome.is_err() {
+        sqlx::query("ROLLBACK TO booking")
+            .execute(&mut **tx)
+            .await?;
     }
+    sqlx::query("RELEASE booking").execute(&mut **tx).await?;
+    Ok(outcome)
 }
 
 async fn insert(
@@ -144,11 +99,7 @@ pub(super) async fn cancel(
     tx: &mut Transaction<'_, Sqlite>,
     id: i64,
 ) -> Result<StoreResult<()>, sqlx::Error> {
-    Ok(if cancel_in(tx, id).await? == 1 {
-        Ok(())
-    } else {
-        Err(StoreError::NotFound)
-    })
+    Ok(exactly_one(cancel_in(tx, id).await?))
 }
 
 impl SqliteStore {
@@ -165,16 +116,17 @@ impl SqliteStore {
     }
 
     pub async fn appointment_by_code(&self, code: &str) -> StoreResult<Option<Appointment>> {
-        let row: Option<Row> = sqlx::query_as(&format!(
+        let row: Option<AppointmentRow> = sqlx::query_as(&format!(
             "SELECT {COLUMNS} FROM appointments WHERE code = ?"
         ))
         .bind(code)
         .fetch_optional(self.pool())
         .await?;
-        Ok(row.map(appointment))
+        Ok(row.map(rows::appointment))
     }
 
-    /// Booked appointments from `from` on, soonest first, for the console.
+    /// Chat bookings (not reschedules) made since `since`: by the
+    /// conversation's visitor, and by the phone or email given.
     pub async fn chat_bookings_since(
         &self,
         since: &str,
@@ -209,18 +161,19 @@ impl SqliteStore {
         Ok((by_visitor, by_contact))
     }
 
+    /// Booked appointments from `from` on, soonest first, for the console.
     pub async fn upcoming_appointments(
         &self,
         from: i64,
         limit: i64,
     ) -> StoreResult<Vec<Appointment>> {
-        let rows: Vec<Row> = sqlx::query_as(&format!(
+        let rows: Vec<AppointmentRow> = sqlx::query_as(&format!(
             "SELECT {COLUMNS} FROM appointments WHERE status = 'booked' AND starts_at >= ? ORDER BY starts_at LIMIT ?"
         ))
         .bind(from)
         .bind(limit)
         .fetch_all(self.pool())
         .await?;
-        Ok(rows.into_iter().map(appointment).collect())
+        Ok(rows.into_iter().map(rows::appointment).collect())
     }
 }

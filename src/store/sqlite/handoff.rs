@@ -5,10 +5,11 @@ use sqlx::{Sqlite, Transaction};
 
 use super::SqliteStore;
 use crate::ids::ConversationId;
-use crate::queue::Reason;
 use crate::staff::StaffId;
+use crate::store::batch::exactly_one;
+use crate::store::rows::{self, CallbackRow, HandoffRow, InfoRow, NoteRow};
 use crate::store::{
-    Callback, Channel, ConversationInfo, HandoffChange, NewCallback, Note, OpenHandoff, StoreError,
+    Callback, ConversationInfo, HandoffChange, NewCallback, Note, OpenHandoff, StoreError,
     StoreResult,
 };
 use crate::transcript;
@@ -108,45 +109,8 @@ pub(super) async fn add_callback(
     Ok(Ok(id))
 }
 
-type InfoRow = (
-    String,
-    String,
-    String,
-    String,
-    String,
-    Option<String>,
-    Option<String>,
-    Option<String>,
-    Option<i64>,
-);
-
+/// In the order of [`InfoRow`].
 const INFO_COLUMNS: &str = "c.id, c.created_at, c.lang, c.status, c.handoff, c.handoff_reason, s.name, c.disposition, c.assigned_to";
-
-fn info(
-    (id, started_at, lang, status, handoff, reason, agent, disposition, assigned): InfoRow,
-) -> Option<ConversationInfo> {
-    Some(ConversationInfo {
-        conversation: id,
-        started_at,
-        lang: lang.parse().ok()?,
-        open: status == "open",
-        handoff,
-        reason,
-        agent,
-        disposition,
-        assigned_to: assigned.map(StaffId),
-    })
-}
-
-type HandoffRow = (
-    String,
-    String,
-    Option<String>,
-    Option<String>,
-    Option<i64>,
-    Option<String>,
-);
-type CallbackRow = (i64, String, String, String, String, String, String, String);
 
 impl SqliteStore {
     pub async fn open_handoffs(&self) -> StoreResult<Vec<OpenHandoff>> {
@@ -158,26 +122,7 @@ impl SqliteStore {
         )
         .fetch_all(self.pool())
         .await?;
-        let now = jiff::Timestamp::now();
-        Ok(rows
-            .into_iter()
-            .filter_map(|(id, lang, reason, queued_at, agent, name)| {
-                let waited_s = queued_at
-                    .and_then(|t| t.parse::<jiff::Timestamp>().ok())
-                    .map(|t| now.duration_since(t).as_secs().max(0) as u64)
-                    .unwrap_or(0);
-                Some(OpenHandoff {
-                    conversation: id.parse().ok()?,
-                    lang: lang.parse().ok()?,
-                    reason: reason
-                        .as_deref()
-                        .and_then(Reason::parse)
-                        .unwrap_or(Reason::PatientRequest),
-                    waited_s,
-                    assigned: agent.zip(name).map(|(a, n)| (StaffId(a), n)),
-                })
-            })
-            .collect())
+        Ok(rows::open_handoffs(rows))
     }
 
     pub async fn callbacks(&self, include_done: bool) -> StoreResult<Vec<Callback>> {
@@ -188,21 +133,7 @@ impl SqliteStore {
         .bind(include_done)
         .fetch_all(self.pool())
         .await?;
-        Ok(rows
-            .into_iter()
-            .map(
-                |(id, conversation, name, channel, contact, window, status, created_at)| Callback {
-                    id,
-                    conversation,
-                    name,
-                    channel: Channel::parse(&channel).unwrap_or(Channel::Phone),
-                    contact,
-                    window,
-                    done: status == "done",
-                    created_at,
-                },
-            )
-            .collect())
+        Ok(rows.into_iter().map(rows::callback).collect())
     }
 
     pub async fn complete_callback(&self, id: i64, staff: StaffId) -> StoreResult<()> {
@@ -215,11 +146,7 @@ impl SqliteStore {
         .execute(self.pool())
         .await?
         .rows_affected();
-        if changed == 1 {
-            Ok(())
-        } else {
-            Err(StoreError::NotFound)
-        }
+        exactly_one(changed)
     }
 
     pub async fn conversation_info(
@@ -232,7 +159,7 @@ impl SqliteStore {
         .bind(id.as_str())
         .fetch_optional(self.pool())
         .await?;
-        Ok(row.and_then(info))
+        Ok(row.and_then(rows::info))
     }
 
     /// Whether `staff` has ever held the conversation.
@@ -271,20 +198,17 @@ impl SqliteStore {
             query = query.bind(staff.0);
         }
         let rows = query.bind(limit).fetch_all(self.pool()).await?;
-        Ok(rows.into_iter().filter_map(info).collect())
+        Ok(rows.into_iter().filter_map(rows::info).collect())
     }
 
     pub async fn notes(&self, conversation: &ConversationId) -> StoreResult<Vec<Note>> {
-        let rows: Vec<(String, String, String)> = sqlx::query_as(
+        let rows: Vec<NoteRow> = sqlx::query_as(
             "SELECT s.name, n.body, n.created_at FROM notes n JOIN staff s ON s.id = n.staff_id
              WHERE n.conversation_id = ? ORDER BY n.id",
         )
         .bind(conversation.as_str())
         .fetch_all(self.pool())
         .await?;
-        Ok(rows
-            .into_iter()
-            .map(|(author, text, at)| Note { author, text, at })
-            .collect())
+        Ok(rows.into_iter().map(rows::note).collect())
     }
 }

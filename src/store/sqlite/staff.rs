@@ -3,25 +3,11 @@
 
 use super::SqliteStore;
 use crate::staff::{Account, Role, StaffId};
+use crate::store::rows::{self, StaffRow};
 use crate::store::{StoreError, StoreResult};
 use crate::transcript;
 
-type Row = (i64, String, String, String, bool, String);
-
-fn account((id, name, role, password_hash, disabled, created_at): Row) -> StoreResult<Account> {
-    let role = role
-        .parse::<Role>()
-        .map_err(|_| anyhow::anyhow!("stored staff account {id} has an unknown role"))?;
-    Ok(Account {
-        id: StaffId(id),
-        name,
-        role,
-        password_hash,
-        disabled,
-        created_at,
-    })
-}
-
+/// In the order of [`StaffRow`].
 const COLUMNS: &str = "id, name, role, password_hash, disabled, created_at";
 
 impl SqliteStore {
@@ -40,37 +26,33 @@ impl SqliteStore {
         .bind(transcript::now())
         .fetch_one(self.pool())
         .await;
-        match result {
-            Ok(id) => Ok(StaffId(id)),
-            Err(sqlx::Error::Database(e)) if e.is_unique_violation() => Err(StoreError::Conflict(
-                "a staff account with that name exists",
-            )),
-            Err(e) => Err(e.into()),
-        }
+        rows::created_staff(result)
     }
 
     pub async fn staff_by_name(&self, name: &str) -> StoreResult<Option<Account>> {
-        let row: Option<Row> =
+        let row: Option<StaffRow> =
             sqlx::query_as(&format!("SELECT {COLUMNS} FROM staff WHERE name = ?"))
                 .bind(name)
                 .fetch_optional(self.pool())
                 .await?;
-        row.map(account).transpose()
+        row.map(rows::account).transpose()
     }
 
     pub async fn staff_by_id(&self, id: StaffId) -> StoreResult<Option<Account>> {
-        let row: Option<Row> = sqlx::query_as(&format!("SELECT {COLUMNS} FROM staff WHERE id = ?"))
-            .bind(id.0)
-            .fetch_optional(self.pool())
-            .await?;
-        row.map(account).transpose()
+        let row: Option<StaffRow> =
+            sqlx::query_as(&format!("SELECT {COLUMNS} FROM staff WHERE id = ?"))
+                .bind(id.0)
+                .fetch_optional(self.pool())
+                .await?;
+        row.map(rows::account).transpose()
     }
 
     pub async fn list_staff(&self) -> StoreResult<Vec<Account>> {
-        let rows: Vec<Row> = sqlx::query_as(&format!("SELECT {COLUMNS} FROM staff ORDER BY name"))
-            .fetch_all(self.pool())
-            .await?;
-        rows.into_iter().map(account).collect()
+        let rows: Vec<StaffRow> =
+            sqlx::query_as(&format!("SELECT {COLUMNS} FROM staff ORDER BY name"))
+                .fetch_all(self.pool())
+                .await?;
+        rows.into_iter().map(rows::account).collect()
     }
 
     pub async fn set_staff_disabled(&self, name: &str, disabled: bool) -> StoreResult<StaffId> {

@@ -26,9 +26,11 @@ use crate::loadtest::{self, Config, Mode, Questions, reload, restarts};
 
 #[derive(clap::Args, Debug)]
 pub struct LoadtestArgs {
-    /// The chat socket of a running server; loopback hosts only.
+    /// The chat socket of a running server; loopback hosts only. Give it
+    /// again for each node of a cluster: connections are spread over them
+    /// in turn.
     #[arg(long, default_value = "ws://127.0.0.1:8080/chat")]
-    pub url: String,
+    pub url: Vec<String>,
     /// Simultaneous patient connections.
     #[arg(long, default_value_t = 10)]
     pub connections: usize,
@@ -56,8 +58,10 @@ pub struct LoadtestArgs {
     /// The server's process id: its resident memory (VmRSS, Linux) is read
     /// every 250 ms and reported as start, peak and end, and in idle mode
     /// per connection; its CPU time is reported per answered message.
+    /// Give it once per node: CPU is summed over them; memory is sampled for
+    /// the first.
     #[arg(long, value_name = "PID")]
-    pub server_pid: Option<u32>,
+    pub server_pid: Vec<u32>,
     /// A knowledge article (.md) in the server's knowledge directory to edit
     /// part-way through the run: reports how long the server took to serve
     /// the new generation and the reply latency meanwhile. Put back as it
@@ -123,7 +127,7 @@ pub fn run(args: LoadtestArgs) -> anyhow::Result<ExitCode> {
             server_log: args.server_log,
         });
     let config = Config {
-        url: args.url,
+        urls: args.url,
         connections: args.connections,
         duration,
         rate: args.rate,
@@ -133,12 +137,14 @@ pub fn run(args: LoadtestArgs) -> anyhow::Result<ExitCode> {
             None => Questions::Knowledge(args.knowledge),
         },
         baseline: args.baseline,
-        server_pid: args.server_pid,
+        server_pids: args.server_pid,
         reload,
         bookings,
         restarts,
     };
-    loadtest::check_url(&config.url)?;
+    for url in &config.urls {
+        loadtest::check_url(url)?;
+    }
     let runtime = tokio::runtime::Runtime::new().context("cannot start the async runtime")?;
     let report = runtime.block_on(loadtest::run(config))?;
     if args.json {

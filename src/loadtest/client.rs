@@ -24,7 +24,8 @@ const RECONNECT_EVERY: Duration = Duration::from_millis(100);
 
 /// What every connection of a run shares.
 pub struct Plan {
-    pub url: String,
+    /// Connection `i` goes to `urls[i % urls.len()]`.
+    pub urls: Vec<String>,
     /// Messages per second; `None` holds the socket open without saying anything.
     pub rate: Option<f64>,
     pub questions: Arc<Vec<String>>,
@@ -51,7 +52,11 @@ type Socket =
 
 /// Connects and starts (or, with a token, resumes) a conversation; returns
 /// the socket and the `started` frame, or why not.
-async fn open(plan: &Plan, resume: Option<&str>) -> Result<(Socket, Value), &'static str> {
+async fn open(
+    plan: &Plan,
+    url: &str,
+    resume: Option<&str>,
+) -> Result<(Socket, Value), &'static str> {
     // A resumed conversation's `started` frame carries its whole history,
     // which a durable run's long chats grow well past 64 KiB.
     let largest = if plan.durable { 16 << 20 } else { 64 << 10 };
@@ -61,10 +66,9 @@ async fn open(plan: &Plan, resume: Option<&str>) -> Result<(Socket, Value), &'st
         .max_message_size(Some(largest));
     let connect = async {
         let _permit = plan.handshakes.acquire().await;
-        let (mut ws, _) =
-            tokio_tungstenite::connect_async_with_config(plan.url.as_str(), Some(config), true)
-                .await
-                .map_err(|_| "connect")?;
+        let (mut ws, _) = tokio_tungstenite::connect_async_with_config(url, Some(config), true)
+            .await
+            .map_err(|_| "connect")?;
         let start = match resume {
             Some(token) => json!({"type": "start", "resume": token}),
             None => json!({"type": "start"}),
@@ -92,6 +96,7 @@ async fn open(plan: &Plan, resume: Option<&str>) -> Result<(Socket, Value), &'st
 /// the widget's outbox does.
 async fn reconnect(
     plan: &Plan,
+    url: &str,
     resume: &str,
     conversation: &str,
     unacked: &HashMap<String, Unacked>,
@@ -100,7 +105,7 @@ async fn reconnect(
 ) -> Option<Socket> {
     while Instant::now() < until {
         stats.reconnect_attempts += 1;
-        let opened = open(plan, Some(resume)).await;
+        let opened = open(plan, url, Some(resume)).await;
         if let Err(why) = opened {
             // The server may still be starting: only the last reason stays.
             stats.last_reconnect_failure = Some(why);
@@ -148,7 +153,8 @@ pub async fn run(
     if Instant::now() >= deadline {
         return stats;
     }
-    let Ok((mut ws, started)) = open(&plan, None).await else {
+    let url = plan.urls[index % plan.urls.len()].as_str();
+    let Ok((mut ws, started)) = open(&plan, url, None).await else {
         stats.connect_failed = true;
         return stats;
     };
@@ -284,7 +290,16 @@ pub async fn run(
             awaiting.clear();
             let until = deadline + DRAIN;
             let back = if plan.durable {
-                reconnect(&plan, &resume, &conversation, &unacked, &mut stats, until).await
+                reconnect(
+                    &plan,
+                    url,
+                    &resume,
+                    &conversation,
+                    &unacked,
+                    &mut stats,
+                    until,
+                )
+                .await
             } else {
                 None
             };

@@ -36,6 +36,8 @@ pub const MAX_DURATION_SECS: u64 = 600;
 pub const MAX_CONNECTIONS: usize = 50_000;
 /// Highest per-connection rate allowed (messages per second).
 pub const MAX_RATE: f64 = 1_000.0;
+/// Most servers (`--url`, `--server-pid`) one run drives.
+pub const MAX_URLS: usize = 16;
 /// Simultaneous WebSocket handshakes.
 const HANDSHAKES: usize = 64;
 
@@ -61,15 +63,18 @@ pub enum Questions {
 
 #[derive(Debug, Clone)]
 pub struct Config {
-    pub url: String,
+    /// The chat sockets to drive: connection `i` goes to `urls[i % n]`
+    /// (several nodes behind no load balancer). At least one.
+    pub urls: Vec<String>,
     pub connections: usize,
     pub duration: Duration,
     pub rate: f64,
     pub mode: Mode,
     pub questions: Questions,
     pub baseline: bool,
-    /// Sample this process's resident memory during the run (Linux).
-    pub server_pid: Option<u32>,
+    /// The server processes (one per node): their CPU time is summed; the
+    /// first one's resident memory is sampled during the run (Linux).
+    pub server_pids: Vec<u32>,
     /// Edit a knowledge article part-way through and time the reload.
     pub reload: Option<reload::Plan>,
     /// Race staff bookings for a few slots while the chat load runs.
@@ -82,7 +87,11 @@ pub struct Config {
 /// The figures of one run, and of the bare stack when asked for.
 #[derive(Debug, Clone, Serialize)]
 pub struct Report {
+    /// The first (or only) chat socket driven.
     pub url: String,
+    /// Every chat socket driven, when there were several.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub urls: Option<Vec<String>>,
     pub mode: Mode,
     pub duration_secs: f64,
     /// Messages per second per connection (0 in idle mode).
@@ -195,7 +204,7 @@ pub async fn run(config: Config) -> anyhow::Result<Report> {
     let questions = Arc::new(load_questions(&config.questions)?);
 
     // Everything that can fail is checked before the first connection.
-    let server = http::Server::from_ws_url(&config.url)?;
+    let server = http::Server::from_ws_url(config.primary())?;
     let reloading = match &config.reload {
         Some(plan) => Some(reload::Prepared::new(plan, server.clone()).await?),
         None => None,
@@ -212,8 +221,13 @@ pub async fn run(config: Config) -> anyhow::Result<Report> {
         }
         None => None,
     };
-    let sampler = config.server_pid.map(rss::Sampler::start).transpose()?;
-    let server_cpu_before = config.server_pid.map(cpu::process_seconds).transpose()?;
+    let sampler = config
+        .server_pids
+        .first()
+        .copied()
+        .map(rss::Sampler::start)
+        .transpose()?;
+    let server_cpu_before = servers_seconds(&config.server_pids)?;
     let harness_cpu_before = own_cpu_seconds();
 
     let begin = Instant::now();
@@ -239,7 +253,7 @@ pub async fn run(config: Config) -> anyhow::Result<Report> {
                 config.duration,
             ))
         });
-    let mut clients = drive(&config, &config.url, questions.clone(), begin, window).await;
+    let mut clients = drive(&config, &config.urls, questions.clone(), begin, window).await;
     let wall = begin.elapsed();
     let durability = match restart_task.zip(config.restarts.as_ref()) {
         Some((task, plan)) => {
@@ -250,10 +264,8 @@ pub async fn run(config: Config) -> anyhow::Result<Report> {
         }
         None => None,
     };
-    let server_seconds = config
-        .server_pid
-        .zip(server_cpu_before)
-        .and_then(|(pid, before)| Some(cpu::process_seconds(pid).ok()? - before));
+    let server_seconds = server_cpu_before
+        .and_then(|before| Some(servers_seconds(&config.server_pids).ok()?? - before));
     let harness_seconds = harness_cpu_before.and_then(|before| Some(own_cpu_seconds()? - before));
     let server_rss_mib = sampler.map(rss::Sampler::finish);
     // The article is put back before anything else can fail.
@@ -289,7 +301,8 @@ pub async fn run(config: Config) -> anyhow::Result<Report> {
         .filter(|_| config.mode == Mode::Idle)
         .and_then(|rss| rss.per_connection_kib(totals.connected));
     Ok(Report {
-        url: config.url.clone(),
+        url: config.primary().to_owned(),
+        urls: (config.urls.len() > 1).then(|| config.urls.clone()),
         mode: config.mode,
         duration_secs: secs,
         rate: if config.mode == Mode::Idle {
@@ -310,8 +323,46 @@ pub async fn run(config: Config) -> anyhow::Result<Report> {
     })
 }
 
+impl Config {
+    /// The first chat socket: the server that reloads, bookings, restarts
+    /// and the bare-stack comparison are about.
+    pub fn primary(&self) -> &str {
+        self.urls.first().map_or("", String::as_str)
+    }
+}
+
+/// The summed CPU seconds of the server processes (`None` without any).
+fn servers_seconds(pids: &[u32]) -> anyhow::Result<Option<f64>> {
+    if pids.is_empty() {
+        return Ok(None);
+    }
+    let mut total = 0.0;
+    for pid in pids {
+        total += cpu::process_seconds(*pid)?;
+    }
+    Ok(Some(total))
+}
+
 fn validate(config: &Config) -> anyhow::Result<()> {
-    check_url(&config.url)?;
+    if config.urls.is_empty() || config.urls.len() > MAX_URLS {
+        bail!("--url must be given 1..={MAX_URLS} times");
+    }
+    for url in &config.urls {
+        check_url(url)?;
+    }
+    if config.urls.len() > 1
+        && (config.baseline
+            || config.reload.is_some()
+            || config.bookings.is_some()
+            || config.restarts.is_some())
+    {
+        bail!(
+            "--baseline, --reload, --bookings and --kill-restarts are about one server: give one --url"
+        );
+    }
+    if config.server_pids.len() > MAX_URLS {
+        bail!("--server-pid may be given at most {MAX_URLS} times");
+    }
     if config.connections == 0 || config.connections > MAX_CONNECTIONS {
         bail!("--connections must be 1..={MAX_CONNECTIONS}");
     }
@@ -335,7 +386,7 @@ fn validate(config: &Config) -> anyhow::Result<()> {
             bail!("--kill-restarts needs messages: use steady or ramp mode");
         }
         if config.baseline
-            || config.server_pid.is_some()
+            || !config.server_pids.is_empty()
             || config.reload.is_some()
             || config.bookings.is_some()
         {
@@ -361,7 +412,7 @@ async fn bare_stack(
     let (bare_before, process_before) =
         (cpu::threads_seconds(cpu::BARE_THREADS), own_cpu_seconds());
     let began = Instant::now();
-    let bare = drive(config, &url, questions, began, None).await;
+    let bare = drive(config, &[url], questions, began, None).await;
     let wall = began.elapsed();
     // Read before the bare stack's threads stop and their times vanish.
     let bare_seconds = cpu::threads_seconds(cpu::BARE_THREADS) - bare_before;
@@ -391,16 +442,17 @@ fn own_cpu_seconds() -> Option<f64> {
     cpu::process_seconds(std::process::id()).ok()
 }
 
-/// One run against one URL, from `begin`: what every connection saw.
+/// One run against the URLs (connection `i` to `urls[i % n]`), from
+/// `begin`: what every connection saw.
 async fn drive(
     config: &Config,
-    url: &str,
+    urls: &[String],
     questions: Arc<Vec<String>>,
     begin: Instant,
     reload_window: Option<Arc<reload::Window>>,
 ) -> Vec<ClientStats> {
     let plan = Arc::new(client::Plan {
-        url: url.to_owned(),
+        urls: urls.to_vec(),
         rate: (config.mode != Mode::Idle).then_some(config.rate),
         questions,
         handshakes: Arc::new(tokio::sync::Semaphore::new(HANDSHAKES)),

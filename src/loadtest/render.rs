@@ -27,7 +27,10 @@ pub fn render(report: &Report) -> String {
         } else {
             format!(", {} msg/s per connection", report.rate)
         },
-        report.url
+        report
+            .urls
+            .as_ref()
+            .map_or_else(|| report.url.clone(), |urls| urls.join(" and "))
     );
     let mut columns = vec![("frontdesk", &report.totals)];
     if let Some(b) = &report.baseline {

@@ -69,6 +69,61 @@ async fn a_short_steady_run_gets_replies_without_errors_or_drops() {
     assert!(report["reply_latency_ms"]["samples"].as_u64().unwrap() > 0);
 }
 
+/// Several `--url`s (the nodes of a cluster, with no load balancer in
+/// front): the connections are spread over them in turn, and every one is
+/// answered by the server it went to.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn connections_are_spread_over_several_servers() {
+    let one = spawn_app_with(|s| s.limits.messages_per_minute = 100_000).await;
+    let two = spawn_app_with(|s| s.limits.messages_per_minute = 100_000).await;
+    let report = report_of(
+        args(&[
+            "--url",
+            &format!("ws://{}/chat", one.addr),
+            "--url",
+            &format!("ws://{}/chat", two.addr),
+            "--connections=6",
+            "--duration-secs=2",
+            "--rate=2",
+            "--knowledge",
+            &knowledge_dir().display().to_string(),
+        ]),
+        &[],
+    )
+    .await;
+    assert_eq!(report["connected"], 6, "{report:#}");
+    assert_eq!(report["errors"], serde_json::json!({}), "{report:#}");
+    assert_eq!(
+        report["urls"].as_array().map(Vec::len),
+        Some(2),
+        "{report:#}"
+    );
+    for app in [&one, &two] {
+        let store = frontdesk::store::Store::connect(&app.database_url())
+            .await
+            .unwrap();
+        let facts = store
+            .insight_facts("2000-01-01T00:00:00.000Z", "2999-01-01T00:00:00.000Z")
+            .await
+            .unwrap();
+        assert_eq!(facts.conversations.len(), 3, "three chats each");
+    }
+    // What is about one server needs exactly one.
+    let out = loadtest(args(&[
+        "--url",
+        &format!("ws://{}/chat", one.addr),
+        "--url",
+        &format!("ws://{}/chat", two.addr),
+        "--baseline",
+    ]));
+    assert!(!out.status.success());
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("give one --url"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
 #[test]
 fn a_server_that_is_not_on_this_machine_is_refused() {
     for url in ["ws://192.0.2.10:8080/chat", "ws://example.org/chat"] {

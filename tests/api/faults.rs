@@ -1,14 +1,16 @@
 //! Acked means stored when storage fails: a full disk, a lock held by
-//! another process, the database file removed or replaced. Each test ends
-//! with the same check: every acknowledged message is in the database, and
-//! every refused one is stored at most once.
+//! another process, the database file removed or replaced, PostgreSQL
+//! restarted under a chat. Each test ends with the same check: every
+//! acknowledged message is in the database, and every refused one is
+//! stored at most once.
 
 use std::time::Duration;
 
 use super::helpers::faults::{HeldLock, Ledger, Outcome, Tmpfs};
+use super::helpers::postgres_server::OwnPostgres;
 use super::helpers::{
-    Chat, ServerProcess, Ws, database_env, database_url, knowledge_dir, only_on_sqlite, run_cli,
-    scrape_metrics, sqlite_url,
+    Backend, Chat, ServerProcess, Ws, backend, database_env, database_url, knowledge_dir,
+    only_on_sqlite, run_cli, scrape_metrics, sqlite_url,
 };
 
 const FAST: &[(&str, &str)] = &[("FRONTDESK_MESSAGES_PER_MINUTE", "100000")];
@@ -334,4 +336,75 @@ fn kill_restarts_refuses_bad_settings_before_starting_anything() {
         !dir.path().join("frontdesk.db").exists(),
         "nothing was started"
     );
+}
+
+/// PostgreSQL stopped at once (a crash, a failover) under a chat: the
+/// patient hears `unavailable` and nothing is acknowledged; `/health` says
+/// `unreachable`; once the database is back the server reconnects by
+/// itself, the refused messages are stored once when resent, and every
+/// acknowledged one is there.
+#[tokio::test]
+async fn postgres_restarted_under_a_chat_loses_no_acknowledged_message() {
+    if backend() != Backend::Postgres {
+        eprintln!("only on PostgreSQL: restarts the database server");
+        return;
+    }
+    let Some(pg) = OwnPostgres::start() else {
+        return;
+    };
+    let url = pg.database("frontdesk").await;
+    let dir = tempfile::tempdir().unwrap();
+    let key = dir.path().join("audit.key").display().to_string();
+    let envs = [
+        ("FRONTDESK_MESSAGES_PER_MINUTE", "100000"),
+        ("FRONTDESK_DATABASE_URL", url.as_str()),
+        ("FRONTDESK_AUDIT_KEY_FILE", key.as_str()),
+    ];
+    let mut server = ServerProcess::start(dir.path(), &envs);
+    let mut chat = Chat::connect(server.addr, None).await.unwrap();
+    let started = chat.start().await;
+    let mut ledger = Ledger::new(started["conversation"].as_str().unwrap());
+    for i in 0..5 {
+        let id = format!("before-{i}");
+        let outcome = chat.try_say(&id, "before the restart").await;
+        assert!(matches!(outcome, Outcome::Acked(_)), "{outcome:?}");
+        ledger.record(&id, &outcome);
+    }
+
+    pg.stop();
+    // Each refusal waits out the writer's 5 s connection timeout.
+    let mut refusals = 0;
+    for i in 0..3 {
+        let id = format!("down-{i}");
+        let outcome = chat.try_say(&id, "while the database is down").await;
+        ledger.record(&id, &outcome);
+        if let Outcome::Refused(code) = &outcome {
+            assert_eq!(code, "unavailable");
+            refusals += 1;
+        }
+    }
+    assert_eq!(
+        refusals, 20,
+        "nothing is acknowledged while the database is down"
+    );
+    let health = server
+        .health_until(|status, body| status == 503 && body["storage"] == "failing")
+        .await;
+    assert_eq!(health["storage_fault"], "unreachable", "{health}");
+
+    pg.start_again();
+    server
+        .health_until(|status, body| status == 200 && body["storage"] == "ok")
+        .await;
+    for id in ledger.refused() {
+        resend_until_acked(&mut chat, &mut ledger, &id, "resent after the restart").await;
+    }
+    let outcome = chat.try_say("after", "and one more").await;
+    assert!(matches!(outcome, Outcome::Acked(_)), "{outcome:?}");
+    ledger.record("after", &outcome);
+    assert_eq!(ledger.acked(), 9);
+    let log = server.output();
+    assert!(log.contains("storage recovered"), "{log}");
+    server.kill_hard();
+    ledger.verify(&url).await;
 }

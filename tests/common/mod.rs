@@ -5,13 +5,14 @@
 //! includes it with `#[path]` as `helpers`); each uses only part of it. One
 //! module per concern: `app` (in-process server), `process` (the real
 //! binary), `socket` (chat and console clients), `fixtures` (knowledge and
-//! model), `faults` (storage faults), `backend` (which database).
+//! model), `faults` (storage faults), `backend` (which database), `postgres_server` (a PostgreSQL of a test's own).
 #![allow(dead_code)]
 
 pub mod app;
 pub mod backend;
 pub mod faults;
 pub mod fixtures;
+pub mod postgres_server;
 pub mod process;
 pub mod socket;
 

@@ -65,7 +65,7 @@ async fn serve(socket: WebSocket, state: AppState, session: StaffSession, token:
                     let step = match frame {
                         Some(Ok(Message::Text(text))) => {
                             // Working in the console counts as activity.
-                            if agent.state.sessions.touch(&token).is_none() {
+                            if agent.state.sessions.touch(&token).await.is_none() {
                                 break Exit::Close(CLOSE_SESSION_ENDED, "session ended");
                             }
                             agent.handle(text.as_str()).await

@@ -82,7 +82,8 @@ async fn login(
     state.throttle.succeeded(attempt);
     let (token, session) = state
         .sessions
-        .create(account.id, account.name, account.role);
+        .create(account.id, account.name, account.role)
+        .await?;
     tracing::info!(staff = session.staff.0, role = %session.role, "signed in");
     let cookie = session_cookie(&token, is_https(&state, &headers));
     let mut response = Json(Me {
@@ -97,7 +98,7 @@ async fn login(
 async fn logout(State(state): State<AppState>, headers: HeaderMap) -> Response {
     let https = is_https(&state, &headers);
     if let Some(token) = token_from(&headers, https) {
-        state.sessions.end(&token);
+        state.sessions.end(&token).await;
     }
     let clear = match https {
         true => format!("{SECURE_COOKIE}=; Path=/; HttpOnly; Secure; SameSite=Strict; Max-Age=0"),
@@ -192,6 +193,7 @@ impl FromRequestParts<AppState> for StaffSession {
         let session = state
             .sessions
             .touch(&token)
+            .await
             .ok_or(HttpError::Unauthorized)?;
         // An account disabled from the command line (another process) ends
         // its sessions on their next use.
@@ -201,7 +203,7 @@ impl FromRequestParts<AppState> for StaffSession {
             .await?
             .is_some_and(|a| !a.disabled);
         if !active {
-            state.sessions.end_all_for(session.staff);
+            state.sessions.end_all_for(session.staff).await;
             return Err(HttpError::Unauthorized);
         }
         Ok(session)

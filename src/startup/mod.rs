@@ -107,7 +107,7 @@ impl Application {
             files,
             origins: Arc::new(OriginPolicy::new(&settings.allowed_origins)),
             connections: Arc::new(Semaphore::new(files.max_chats)),
-            store,
+            store: store.clone(),
             writer,
             engine: Arc::new(Engine::new(
                 knowledge,
@@ -122,6 +122,7 @@ impl Application {
             sessions: Arc::new(Sessions::new(
                 settings.sessions.idle(),
                 settings.sessions.max_age(),
+                store.clone(),
             )),
             throttle: Arc::new(LoginThrottle::default()),
             identity_nonces: Arc::default(),

@@ -129,12 +129,11 @@ pub(super) async fn sweep_sessions(
     let mut tick = tokio::time::interval(period);
     loop {
         tokio::select! {
-            _ = tick.tick() => {
-                sessions.sweep();
-                nonces.sweep(jiff::Timestamp::now().as_second());
-            }
+            _ = tick.tick() => {}
             _ = shutdown.wait_for(|s| *s) => return,
         }
+        sessions.sweep().await;
+        nonces.sweep(jiff::Timestamp::now().as_second());
     }
 }
 
@@ -167,7 +166,7 @@ pub(super) async fn end_disabled_sessions(
             let active = accounts.iter().any(|a| a.id == id && !a.disabled);
             if !active {
                 tracing::info!(staff = id.0, "account disabled; its sessions end");
-                sessions.end_all_for(id);
+                sessions.end_all_for(id).await;
             }
         }
     }

@@ -40,7 +40,7 @@ pub use fault::{Fault, Health, Status as StorageStatus};
 pub use records::{
     Appended, Appointment, AuditEntry, AuditRecord, Callback, Channel, Conversation,
     ConversationFacts, ConversationInfo, Exchanged, Facts, HandoffChange, MAX_UNANSWERED,
-    NewAppointment, NewCallback, Note, OpenHandoff, Purged, TokenVisitor, VisitorId,
+    NewAppointment, NewCallback, Note, OpenHandoff, Purged, StoredSession, TokenVisitor, VisitorId,
 };
 pub use writer::Writer;
 
@@ -336,6 +336,45 @@ impl Store {
     /// Disables (or re-enables) an account by name; returns its id.
     pub async fn set_staff_disabled(&self, name: &str, disabled: bool) -> StoreResult<StaffId> {
         dispatch!(self, s => s.set_staff_disabled(name, disabled).await)
+    }
+
+    /// Stores a new console session by its token's digest.
+    pub async fn create_session(&self, digest: &[u8; 32], staff: StaffId) -> StoreResult<()> {
+        dispatch!(self, s => s.create_session(digest, staff).await)
+    }
+
+    /// The session with this digest and its account, if stored.
+    pub async fn session(&self, digest: &[u8; 32]) -> StoreResult<Option<StoredSession>> {
+        dispatch!(self, s => s.session(digest).await)
+    }
+
+    /// Marks a session active now.
+    pub async fn touch_session(&self, digest: &[u8; 32]) -> StoreResult<()> {
+        dispatch!(self, s => s.touch_session(digest).await)
+    }
+
+    /// Ends one session (`None`) or every session of an account.
+    pub async fn end_sessions(
+        &self,
+        digest: Option<&[u8; 32]>,
+        staff: Option<StaffId>,
+    ) -> StoreResult<u64> {
+        dispatch!(self, s => s.end_sessions(digest, staff).await)
+    }
+
+    /// Which of these sessions are still stored.
+    pub async fn live_sessions(&self, digests: &[[u8; 32]]) -> StoreResult<Vec<[u8; 32]>> {
+        dispatch!(self, s => s.live_sessions(digests).await)
+    }
+
+    /// Deletes sessions idle since before `seen_before` or created before
+    /// `created_before` (RFC 3339).
+    pub async fn purge_sessions(
+        &self,
+        seen_before: &str,
+        created_before: &str,
+    ) -> StoreResult<u64> {
+        dispatch!(self, s => s.purge_sessions(seen_before, created_before).await)
     }
 
     pub async fn count_staff(&self) -> StoreResult<i64> {

@@ -302,3 +302,15 @@ pub struct AuditRecord {
     #[serde(skip)]
     pub keyed: bool,
 }
+
+/// A console session as stored: the account behind it and its times
+/// (RFC 3339), so any server on the database can take it up.
+#[derive(Debug, Clone)]
+pub struct StoredSession {
+    pub staff: StaffId,
+    pub name: String,
+    pub role: String,
+    pub disabled: bool,
+    pub created_at: String,
+    pub last_seen: String,
+}

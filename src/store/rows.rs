@@ -365,3 +365,26 @@ impl Facts {
         }
     }
 }
+
+/// A stored console session joined with its account.
+pub(super) type SessionRow = (i64, String, String, bool, String, String);
+
+pub(super) fn stored_session(
+    (staff, name, role, disabled, created_at, last_seen): SessionRow,
+) -> crate::store::StoredSession {
+    crate::store::StoredSession {
+        staff: StaffId(staff),
+        name,
+        role,
+        disabled,
+        created_at,
+        last_seen,
+    }
+}
+
+/// Digests as the store returns them (a column of bytes).
+pub(super) fn digests(rows: Vec<Vec<u8>>) -> Vec<[u8; 32]> {
+    rows.into_iter()
+        .filter_map(|d| <[u8; 32]>::try_from(d.as_slice()).ok())
+        .collect()
+}

@@ -214,3 +214,27 @@ fn an_unknown_role_is_refused_by_the_command_line() {
     );
     assert!(!out.status.success());
 }
+
+/// Sessions are kept in the database: a restart (a deploy) does not sign
+/// staff out, and a cookie signed out before the restart stays refused.
+#[tokio::test]
+async fn a_restart_keeps_staff_signed_in_and_signed_out_cookies_stay_out() {
+    let mut app = spawn_app().await;
+    let kept = app.login_admin().await;
+    let left = app.login_admin().await;
+    let out = reqwest::Client::new()
+        .post(app.url("/api/logout"))
+        .header("cookie", &left)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(out.status(), 204);
+    app.stop().await;
+    app.start_again().await;
+    let me = app.get_as(&kept, "/api/me").await;
+    assert_eq!(me.status(), 200);
+    assert_eq!(me.json::<serde_json::Value>().await.unwrap()["name"], "admin");
+    assert_eq!(app.get_as(&left, "/api/me").await.status(), 401);
+    let mut console = app.console(&kept).await;
+    assert!(console.queue_of(0).await.is_empty());
+}

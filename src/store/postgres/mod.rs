@@ -28,6 +28,7 @@ mod insights;
 mod messages;
 mod ops;
 mod retention;
+mod sessions;
 mod staff;
 
 #[derive(Clone, Debug)]

@@ -233,7 +233,10 @@ async fn a_restart_keeps_staff_signed_in_and_signed_out_cookies_stay_out() {
     app.start_again().await;
     let me = app.get_as(&kept, "/api/me").await;
     assert_eq!(me.status(), 200);
-    assert_eq!(me.json::<serde_json::Value>().await.unwrap()["name"], "admin");
+    assert_eq!(
+        me.json::<serde_json::Value>().await.unwrap()["name"],
+        "admin"
+    );
     assert_eq!(app.get_as(&left, "/api/me").await.status(), 401);
     let mut console = app.console(&kept).await;
     assert!(console.queue_of(0).await.is_empty());

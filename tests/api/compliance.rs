@@ -3,7 +3,7 @@
 
 use serde_json::{Value, json};
 
-use super::helpers::spawn_app;
+use super::helpers::{AroundDb, spawn_app};
 
 /// Escalates a chat and lets `maria` claim it; returns the conversation id.
 async fn claimed_by_maria(app: &super::helpers::TestApp, maria: &str) -> String {
@@ -152,9 +152,6 @@ async fn the_audit_log_takes_only_checked_bounded_fields_and_exports_no_formulas
 
 #[tokio::test]
 async fn tampering_with_the_audit_log_is_detected() {
-    if !super::helpers::only_on_sqlite("edits the audit log in the SQLite file around the server") {
-        return;
-    }
     let app = spawn_app().await;
     let maria = app.staff("maria", "agent").await;
     claimed_by_maria(&app, &maria).await;
@@ -166,28 +163,16 @@ async fn tampering_with_the_audit_log_is_detected() {
     );
 
     // Updates are refused outright...
-    let pool = sqlx::SqlitePool::connect(&app.database_url())
-        .await
-        .unwrap();
+    let db = AroundDb::open(&app.database_url()).await;
     assert!(
-        sqlx::query("UPDATE audit_log SET actor = 'nobody'")
-            .execute(&pool)
+        db.execute("UPDATE audit_log SET actor = 'nobody'")
             .await
             .is_err()
     );
-    assert!(
-        sqlx::query("DELETE FROM audit_log")
-            .execute(&pool)
-            .await
-            .is_err()
-    );
+    assert!(db.execute("DELETE FROM audit_log").await.is_err());
     // ...and someone who gets around the triggers breaks the chain.
-    sqlx::query("DROP TRIGGER audit_log_no_update")
-        .execute(&pool)
-        .await
-        .unwrap();
-    sqlx::query("UPDATE audit_log SET actor = 'nobody' WHERE id = 1")
-        .execute(&pool)
+    db.drop_audit_trigger("audit_log_no_update").await;
+    db.execute("UPDATE audit_log SET actor = 'nobody' WHERE id = 1")
         .await
         .unwrap();
     let tampered = app.cli(&["audit", "verify"], "").await;
@@ -270,31 +255,20 @@ async fn purge_removes_old_transcripts_and_appointments_and_keeps_the_rest() {
 
 /// The app's database opened around the server, with the audit log's
 /// append-only triggers dropped, as an admin with database access could.
-async fn without_triggers(app: &super::helpers::TestApp, triggers: &[&str]) -> sqlx::SqlitePool {
-    let pool = sqlx::SqlitePool::connect(&app.database_url())
-        .await
-        .unwrap();
+async fn without_triggers(app: &super::helpers::TestApp, triggers: &[&str]) -> AroundDb {
+    let db = AroundDb::open(&app.database_url()).await;
     for trigger in triggers {
-        sqlx::query(&format!("DROP TRIGGER {trigger}"))
-            .execute(&pool)
-            .await
-            .unwrap();
+        db.drop_audit_trigger(trigger).await;
     }
-    pool
+    db
 }
 
 /// Every link recomputed, as someone with the database but not the key
 /// would: as plain SHA-256 (`keyed` None) or as an HMAC under a guess.
-async fn relink(pool: &sqlx::SqlitePool, keyed: Option<&[u8]>) {
+async fn relink(db: &AroundDb, keyed: Option<&[u8]>) {
     use hmac::{Hmac, Mac};
     use sha2::{Digest, Sha256};
-    type Row = (i64, String, String, String, String, String, String);
-    let rows: Vec<Row> = sqlx::query_as(
-        "SELECT id, at, actor, role, action, target, outcome FROM audit_log ORDER BY id",
-    )
-    .fetch_all(pool)
-    .await
-    .unwrap();
+    let rows = db.audit_rows().await;
     let hex = |b: &[u8]| b.iter().map(|x| format!("{x:02x}")).collect::<String>();
     let mut prev = "0".repeat(64);
     for (id, at, actor, role, action, target, outcome) in rows {
@@ -312,14 +286,7 @@ async fn relink(pool: &sqlx::SqlitePool, keyed: Option<&[u8]>) {
             }
             None => hex(&Sha256::digest(&bytes)),
         };
-        sqlx::query("UPDATE audit_log SET prev_hash = ?, hash = ?, keyed = ? WHERE id = ?")
-            .bind(&prev)
-            .bind(&hash)
-            .bind(keyed.is_some())
-            .bind(id)
-            .execute(pool)
-            .await
-            .unwrap();
+        db.set_links(id, &prev, &hash, keyed.is_some()).await;
         prev = hash;
     }
 }
@@ -329,11 +296,6 @@ async fn relink(pool: &sqlx::SqlitePool, keyed: Option<&[u8]>) {
 /// off the end is caught against a head exported earlier.
 #[tokio::test]
 async fn rewriting_the_log_without_its_key_or_cutting_it_short_is_caught() {
-    if !super::helpers::only_on_sqlite(
-        "rewrites the audit log in the SQLite file around the server",
-    ) {
-        return;
-    }
     let app = spawn_app().await;
     let maria = app.staff("maria", "agent").await;
     claimed_by_maria(&app, &maria).await;
@@ -356,13 +318,12 @@ async fn rewriting_the_log_without_its_key_or_cutting_it_short_is_caught() {
     let later = app.staff("lee", "agent").await;
     claimed_by_maria(&app, &later).await;
 
-    let pool = without_triggers(&app, &["audit_log_no_update"]).await;
-    sqlx::query("UPDATE audit_log SET actor = 'nobody' WHERE actor = 'maria'")
-        .execute(&pool)
+    let db = without_triggers(&app, &["audit_log_no_update"]).await;
+    db.execute("UPDATE audit_log SET actor = 'nobody' WHERE actor = 'maria'")
         .await
         .unwrap();
     for guess in [None, Some(b"a-guessed-audit-key".as_slice())] {
-        relink(&pool, guess).await;
+        relink(&db, guess).await;
         let caught = app.cli(&["audit", "verify"], "").await;
         let said = String::from_utf8_lossy(&caught.stdout).to_string();
         assert_eq!(caught.status.code(), Some(1), "{guess:?}: {said}");
@@ -375,9 +336,8 @@ async fn rewriting_the_log_without_its_key_or_cutting_it_short_is_caught() {
     claimed_by_maria(&fresh, &agent).await;
     let out = fresh.cli(&["audit", "head"], "").await;
     let head = String::from_utf8_lossy(&out.stdout).trim().to_owned();
-    let pool = without_triggers(&fresh, &["audit_log_no_delete"]).await;
-    sqlx::query("DELETE FROM audit_log WHERE id = (SELECT MAX(id) FROM audit_log)")
-        .execute(&pool)
+    let db = without_triggers(&fresh, &["audit_log_no_delete"]).await;
+    db.execute("DELETE FROM audit_log WHERE id = (SELECT MAX(id) FROM audit_log)")
         .await
         .unwrap();
     assert!(fresh.cli(&["audit", "verify"], "").await.status.success());
@@ -398,9 +358,6 @@ async fn rewriting_the_log_without_its_key_or_cutting_it_short_is_caught() {
 /// once the log can be written again.
 #[tokio::test]
 async fn a_claim_that_cannot_be_audited_does_not_happen() {
-    if !super::helpers::only_on_sqlite("breaks the audit log with an SQLite trigger") {
-        return;
-    }
     let app = spawn_app().await;
     let maria = app.staff("maria", "agent").await;
     let mut agent = app.console(&maria).await;
@@ -412,16 +369,8 @@ async fn a_claim_that_cannot_be_audited_does_not_happen() {
         .unwrap()
         .to_owned();
 
-    let pool = sqlx::SqlitePool::connect(&app.database_url())
-        .await
-        .unwrap();
-    sqlx::query(
-        "CREATE TRIGGER audit_broken BEFORE INSERT ON audit_log
-         BEGIN SELECT RAISE(ABORT, 'disk trouble'); END",
-    )
-    .execute(&pool)
-    .await
-    .unwrap();
+    let db = AroundDb::open(&app.database_url()).await;
+    db.break_audit_inserts().await;
     agent
         .send_json(json!({"type": "claim", "conversation": conversation}))
         .await;
@@ -440,10 +389,7 @@ async fn a_claim_that_cannot_be_audited_does_not_happen() {
         }
     }
 
-    sqlx::query("DROP TRIGGER audit_broken")
-        .execute(&pool)
-        .await
-        .unwrap();
+    db.mend_audit_inserts().await;
     agent
         .send_json(json!({"type": "claim", "conversation": conversation}))
         .await;
@@ -456,21 +402,13 @@ async fn a_claim_that_cannot_be_audited_does_not_happen() {
 /// it verifies, saying how many entries are only SHA-256 linked.
 #[tokio::test]
 async fn a_log_from_before_keying_is_anchored_on_the_next_start() {
-    if !super::helpers::only_on_sqlite(
-        "rewrites the audit log in the SQLite file around the server",
-    ) {
-        return;
-    }
     let mut app = spawn_app().await;
     let maria = app.staff("maria", "agent").await;
     claimed_by_maria(&app, &maria).await;
     app.stop().await;
-    let pool = without_triggers(&app, &["audit_log_no_update"]).await;
-    relink(&pool, None).await;
-    let before: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM audit_log")
-        .fetch_one(&pool)
-        .await
-        .unwrap();
+    let db = without_triggers(&app, &["audit_log_no_update"]).await;
+    relink(&db, None).await;
+    let before = db.count("audit_log").await;
     let unanchored = app.cli(&["audit", "verify"], "").await;
     assert_eq!(unanchored.status.code(), Some(1));
 

@@ -110,3 +110,129 @@ pub async fn execute_around(url: &str, sqlite: &str, postgres: &str, binds: &[&s
         }
     }
 }
+
+/// The test's database opened around the server, as an admin with
+/// database access could, in whichever backend it is.
+pub enum AroundDb {
+    Sqlite(sqlx::SqlitePool),
+    Postgres(sqlx::PgPool),
+}
+
+/// An audit row as an editor of the database sees it: id, at (as hashed),
+/// actor, role, action, target, outcome.
+pub type AuditRowAround = (i64, String, String, String, String, String, String);
+
+impl AroundDb {
+    pub async fn open(url: &str) -> AroundDb {
+        match backend() {
+            Backend::Sqlite => AroundDb::Sqlite(sqlx::SqlitePool::connect(url).await.unwrap()),
+            Backend::Postgres => AroundDb::Postgres(sqlx::PgPool::connect(url).await.unwrap()),
+        }
+    }
+
+    /// Runs one statement written the same in both dialects.
+    pub async fn execute(&self, sql: &str) -> Result<u64, sqlx::Error> {
+        Ok(match self {
+            AroundDb::Sqlite(p) => sqlx::query(sql).execute(p).await?.rows_affected(),
+            AroundDb::Postgres(p) => sqlx::query(sql).execute(p).await?.rows_affected(),
+        })
+    }
+
+    pub async fn count(&self, table: &str) -> i64 {
+        let sql = format!("SELECT COUNT(*) FROM {table}");
+        match self {
+            AroundDb::Sqlite(p) => sqlx::query_scalar(&sql).fetch_one(p).await.unwrap(),
+            AroundDb::Postgres(p) => sqlx::query_scalar(&sql).fetch_one(p).await.unwrap(),
+        }
+    }
+
+    /// Drops one of the audit log's append-only triggers.
+    pub async fn drop_audit_trigger(&self, name: &str) {
+        let sql = match self {
+            AroundDb::Sqlite(_) => format!("DROP TRIGGER {name}"),
+            AroundDb::Postgres(_) => format!("DROP TRIGGER {name} ON audit_log"),
+        };
+        self.execute(&sql).await.unwrap();
+    }
+
+    /// Makes every audit insert fail, as a broken disk would.
+    pub async fn break_audit_inserts(&self) {
+        match self {
+            AroundDb::Sqlite(_) => {
+                self.execute(
+                    "CREATE TRIGGER audit_broken BEFORE INSERT ON audit_log
+                     BEGIN SELECT RAISE(ABORT, 'disk trouble'); END",
+                )
+                .await
+                .unwrap();
+            }
+            AroundDb::Postgres(_) => {
+                self.execute(
+                    "CREATE FUNCTION audit_broken() RETURNS trigger LANGUAGE plpgsql
+                     AS $$ BEGIN RAISE EXCEPTION 'disk trouble'; END $$",
+                )
+                .await
+                .unwrap();
+                self.execute(
+                    "CREATE TRIGGER audit_broken BEFORE INSERT ON audit_log
+                     FOR EACH ROW EXECUTE FUNCTION audit_broken()",
+                )
+                .await
+                .unwrap();
+            }
+        }
+    }
+
+    pub async fn mend_audit_inserts(&self) {
+        let sql = match self {
+            AroundDb::Sqlite(_) => "DROP TRIGGER audit_broken",
+            AroundDb::Postgres(_) => "DROP TRIGGER audit_broken ON audit_log",
+        };
+        self.execute(sql).await.unwrap();
+    }
+
+    pub async fn audit_rows(&self) -> Vec<AuditRowAround> {
+        match self {
+            AroundDb::Sqlite(p) => sqlx::query_as(
+                "SELECT id, at, actor, role, action, target, outcome FROM audit_log ORDER BY id",
+            )
+            .fetch_all(p)
+            .await
+            .unwrap(),
+            AroundDb::Postgres(p) => sqlx::query_as(
+                "SELECT id, rfc3339(at), actor, role, action, target, outcome FROM audit_log ORDER BY id",
+            )
+            .fetch_all(p)
+            .await
+            .unwrap(),
+        }
+    }
+
+    /// Rewrites one row's links.
+    pub async fn set_links(&self, id: i64, prev: &str, hash: &str, keyed: bool) {
+        match self {
+            AroundDb::Sqlite(p) => {
+                sqlx::query("UPDATE audit_log SET prev_hash = ?, hash = ?, keyed = ? WHERE id = ?")
+                    .bind(prev)
+                    .bind(hash)
+                    .bind(keyed)
+                    .bind(id)
+                    .execute(p)
+                    .await
+                    .unwrap();
+            }
+            AroundDb::Postgres(p) => {
+                sqlx::query(
+                    "UPDATE audit_log SET prev_hash = $1, hash = $2, keyed = $3 WHERE id = $4",
+                )
+                .bind(prev)
+                .bind(hash)
+                .bind(keyed)
+                .bind(id)
+                .execute(p)
+                .await
+                .unwrap();
+            }
+        }
+    }
+}

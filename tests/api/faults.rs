@@ -384,7 +384,7 @@ async fn postgres_restarted_under_a_chat_loses_no_acknowledged_message() {
         }
     }
     assert_eq!(
-        refusals, 20,
+        refusals, 3,
         "nothing is acknowledged while the database is down"
     );
     let health = server

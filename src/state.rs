@@ -11,7 +11,7 @@ use crate::config::Settings;
 use crate::dialog::Engine;
 use crate::queue::Hub;
 use crate::staff::sessions::Sessions;
-use crate::staff::throttle::LoginThrottle;
+use crate::staff::throttle::SharedThrottle;
 use crate::store::{Store, Writer};
 
 #[derive(Clone)]
@@ -35,7 +35,7 @@ pub struct AppState {
     /// Flips to `true` once when the server starts shutting down.
     pub shutdown: watch::Receiver<bool>,
     pub sessions: Arc<Sessions>,
-    pub throttle: Arc<LoginThrottle>,
+    pub throttle: Arc<SharedThrottle>,
     /// Patient identity nonces seen, until their signatures expire.
     pub identity_nonces: Arc<crate::chat::identity::Nonces>,
     /// Counters for /metrics.

@@ -8,14 +8,12 @@ pub mod burst;
 pub mod ics;
 pub mod slots;
 
-use std::time::Instant;
-
 use jiff::civil::Date;
 use jiff::{Timestamp, ToSpan};
 
 use crate::clinic::{Clinic, ClinicHandle};
 use crate::lang::Lang;
-use crate::staff::throttle::LoginThrottle;
+use crate::staff::throttle::SharedThrottle;
 use crate::store::{Appointment, Channel, NewAppointment, Store, StoreError, Writer};
 
 pub use slots::{Filter, PartOfDay, Slot, SlotId};
@@ -77,7 +75,7 @@ pub struct Scheduler {
     clinic: ClinicHandle,
     store: Store,
     writer: Writer,
-    lookups: LoginThrottle,
+    lookups: SharedThrottle,
     limits: ChatBookingLimits,
     /// Chat bookings from each client address in the last day.
     by_address: std::sync::Mutex<std::collections::HashMap<std::net::IpAddr, Vec<Timestamp>>>,
@@ -122,9 +120,9 @@ impl Scheduler {
     pub fn new(clinic: ClinicHandle, store: Store, writer: Writer) -> Self {
         Scheduler {
             clinic,
+            lookups: SharedThrottle::new(store.clone(), "lookup"),
             store,
             writer,
-            lookups: LoginThrottle::default(),
             limits: ChatBookingLimits::default(),
             by_address: Default::default(),
             limited: Default::default(),
@@ -361,16 +359,19 @@ impl Scheduler {
     pub async fn find(&self, code: &str, dob: Date) -> Result<Option<Appointment>, ()> {
         let code = normalize_code(code);
         let key = format!("appointment:{code}");
-        if self.lookups.check(&key, None, Instant::now()).is_some() {
-            return Err(());
-        }
+        // Counted as a failure until the code and birth date match, on
+        // every server; a database that cannot count refuses the look-up.
+        let attempt = match self.lookups.begin(&key, None).await {
+            Ok(Ok(attempt)) => attempt,
+            Ok(Err(_)) | Err(_) => return Err(()),
+        };
         let found = self.store.appointment_by_code(&code).await.ok().flatten();
         match found.filter(|a| a.booked && a.dob == dob.to_string()) {
-            Some(a) => Ok(Some(a)),
-            None => {
-                self.lookups.record_failure(&key, None, Instant::now());
-                Ok(None)
+            Some(a) => {
+                let _ = self.lookups.succeeded(attempt).await;
+                Ok(Some(a))
             }
+            None => Ok(None),
         }
     }
 

@@ -1,8 +1,6 @@
 //! Console sign-in: `POST /api/login`, `POST /api/logout`, `GET /api/me`, and
 //! the extractor every staff-only handler takes.
 
-use std::time::Instant;
-
 use axum::extract::rejection::JsonRejection;
 use axum::extract::{FromRequestParts, State};
 use axum::http::request::Parts;
@@ -60,7 +58,7 @@ async fn login(
     let address = Some(client.0);
     // Counted before the password is checked, so a burst of parallel
     // guesses gets no more checks than the limit.
-    let attempt = match state.throttle.begin(&creds.name, address, Instant::now()) {
+    let attempt = match state.throttle.begin(&creds.name, address).await? {
         Ok(attempt) => attempt,
         Err(wait) => {
             tracing::warn!("sign-in throttled");
@@ -79,7 +77,8 @@ async fn login(
         tracing::info!("sign-in refused");
         return Err(HttpError::WrongCredentials);
     };
-    state.throttle.succeeded(attempt);
+    // Best effort: failures left behind only age out with the window.
+    let _ = state.throttle.succeeded(attempt).await;
     let (token, session) = state
         .sessions
         .create(account.id, account.name, account.role)

@@ -7,11 +7,18 @@
 //! checks than the limit; a success gives the place back.
 //!
 //! [`begin`]: LoginThrottle::begin
+//!
+//! [`SharedThrottle`] holds the same limits across restarts and across
+//! every server on the database: this process's throttle turns a flood
+//! away without touching the database, and the database's count, taken
+//! under a lock no other server can interleave with, decides.
 
 use std::collections::{HashMap, VecDeque};
 use std::net::IpAddr;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
+
+use crate::store::{Store, StoreResult};
 
 const WINDOW: Duration = Duration::from_secs(15 * 60);
 const MAX_PER_NAME: usize = 5;
@@ -84,6 +91,87 @@ impl LoginThrottle {
 
     fn lock(&self) -> std::sync::MutexGuard<'_, Failures> {
         self.failures.lock().unwrap_or_else(|p| p.into_inner())
+    }
+}
+
+/// The limits held in the database, behind this process's throttle.
+pub struct SharedThrottle {
+    local: LoginThrottle,
+    store: Store,
+    /// Keeps one use's keys apart from another's (`signin`, `lookup`).
+    scope: &'static str,
+}
+
+/// An attempt counted here and in the database until it succeeds.
+#[derive(Debug)]
+pub struct SharedAttempt {
+    local: Attempt,
+    name_key: String,
+    /// The database rows of this attempt's other keys (its address).
+    others: Vec<i64>,
+}
+
+impl SharedThrottle {
+    pub fn new(store: Store, scope: &'static str) -> Self {
+        SharedThrottle {
+            local: LoginThrottle::default(),
+            store,
+            scope,
+        }
+    }
+
+    /// As [`LoginThrottle::begin`], across servers: `Ok(Err(wait))` when
+    /// the name or the address is locked.
+    pub async fn begin(
+        &self,
+        name: &str,
+        address: Option<IpAddr>,
+    ) -> StoreResult<Result<SharedAttempt, Duration>> {
+        let local = match self.local.begin(name, address, Instant::now()) {
+            Ok(attempt) => attempt,
+            Err(wait) => return Ok(Err(wait)),
+        };
+        let keys: Vec<(String, i64)> = keys(name, address)
+            .into_iter()
+            .map(|(key, max)| (self.key(&key), max as i64))
+            .collect();
+        let window = jiff::SignedDuration::try_from(WINDOW).unwrap_or_default();
+        let now = jiff::Timestamp::now();
+        let window_start = format!("{:.3}", now - window);
+        match self.store.throttle_take(&keys, &window_start).await? {
+            Ok(mut ids) => {
+                let others = ids.split_off(1);
+                Ok(Ok(SharedAttempt {
+                    local,
+                    name_key: keys[0].0.clone(),
+                    others,
+                }))
+            }
+            Err(oldest) => {
+                let wait = oldest
+                    .parse::<jiff::Timestamp>()
+                    .ok()
+                    .and_then(|t| Duration::try_from((t + window).duration_since(now)).ok())
+                    .unwrap_or(WINDOW)
+                    .max(Duration::from_secs(1));
+                Ok(Err(wait))
+            }
+        }
+    }
+
+    /// The attempt was right: as [`LoginThrottle::succeeded`], everywhere.
+    pub async fn succeeded(&self, attempt: SharedAttempt) -> StoreResult<()> {
+        self.local.succeeded(attempt.local);
+        self.store
+            .throttle_forgive(&attempt.name_key, &attempt.others)
+            .await
+    }
+
+    fn key(&self, key: &Key) -> String {
+        match key {
+            Key::Name(name) => format!("{}:name:{name}", self.scope),
+            Key::Address(address) => format!("{}:address:{address}", self.scope),
+        }
     }
 }
 
@@ -223,5 +311,30 @@ mod tests {
         t.succeeded(attempt);
         t.record_failure("maria", None, now);
         assert!(t.check("maria", None, now).is_none());
+    }
+
+    /// Two servers on one database share the limits: failures counted on
+    /// one lock the name on the other, and a success forgives it on both.
+    #[tokio::test]
+    async fn the_limits_hold_across_servers_on_one_database() {
+        let store = Store::connect("sqlite::memory:").await.unwrap();
+        let one = SharedThrottle::new(store.clone(), "signin");
+        let two = SharedThrottle::new(store, "signin");
+        for _ in 0..MAX_PER_NAME {
+            one.begin("Maria", None)
+                .await
+                .unwrap()
+                .expect("not locked yet");
+        }
+        let wait = two.begin("maria", None).await.unwrap().expect_err("locked");
+        assert!(
+            wait > WINDOW - Duration::from_secs(5) && wait <= WINDOW,
+            "{wait:?}"
+        );
+        let lee = two.begin("lee", None).await.unwrap().expect("another name");
+        two.succeeded(lee).await.unwrap();
+        // A lookup scope does not share a sign-in's keys.
+        let other = SharedThrottle::new(one.store.clone(), "lookup");
+        assert!(other.begin("maria", None).await.unwrap().is_ok());
     }
 }

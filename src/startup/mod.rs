@@ -28,7 +28,7 @@ use crate::dialog::Engine;
 use crate::knowledge::Knowledge;
 use crate::safety::SafetyHandle;
 use crate::staff::sessions::Sessions;
-use crate::staff::throttle::LoginThrottle;
+use crate::staff::throttle::SharedThrottle;
 use crate::state::AppState;
 use crate::store::{Store, Writer};
 
@@ -124,7 +124,7 @@ impl Application {
                 settings.sessions.max_age(),
                 store.clone(),
             )),
-            throttle: Arc::new(LoginThrottle::default()),
+            throttle: Arc::new(SharedThrottle::new(store.clone(), "signin")),
             identity_nonces: Arc::default(),
             per_address: Arc::default(),
             metrics: Arc::default(),

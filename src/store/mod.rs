@@ -377,6 +377,26 @@ impl Store {
         dispatch!(self, s => s.purge_sessions(seen_before, created_before).await)
     }
 
+    /// Counts an attempt against each `(key, limit)` in one transaction
+    /// that no other server can interleave with: refused with the time the
+    /// oldest counted failure of a full key was made (`Err`) when any key
+    /// already has `limit` failures since `window_start`, else recorded as
+    /// a failure of every key (its row ids, to forgive on success). Rows
+    /// older than the window are deleted on the way.
+    pub async fn throttle_take(
+        &self,
+        keys: &[(String, i64)],
+        window_start: &str,
+    ) -> StoreResult<Result<Vec<i64>, String>> {
+        dispatch!(self, s => s.throttle_take(keys, window_start).await)
+    }
+
+    /// Forgets every failure of `key` (a name that signed in) and the rows
+    /// `ids` (this attempt's other keys).
+    pub async fn throttle_forgive(&self, key: &str, ids: &[i64]) -> StoreResult<()> {
+        dispatch!(self, s => s.throttle_forgive(key, ids).await)
+    }
+
     pub async fn count_staff(&self) -> StoreResult<i64> {
         dispatch!(self, s => s.count_staff().await)
     }

@@ -241,3 +241,25 @@ async fn a_restart_keeps_staff_signed_in_and_signed_out_cookies_stay_out() {
     let mut console = app.console(&kept).await;
     assert!(console.queue_of(0).await.is_empty());
 }
+
+/// Two servers on one database share the sign-in limits: guesses on one
+/// lock the name on the other too, so a second node is not a fresh five
+/// guesses; the right password on the first, once the lock is lifted, is
+/// what forgives it.
+#[tokio::test]
+async fn failed_sign_ins_on_one_server_lock_the_name_on_another() {
+    let one = spawn_app().await;
+    let two = one.second_node().await;
+    for i in 0..5 {
+        assert_eq!(
+            one.login("admin", &format!("guess number {i}")).await,
+            Err(reqwest::StatusCode::UNAUTHORIZED)
+        );
+    }
+    assert_eq!(
+        two.login("admin", &two.admin_password).await,
+        Err(reqwest::StatusCode::TOO_MANY_REQUESTS),
+        "the other server counts the first one's failures"
+    );
+    assert!(two.login("nobody-else", "a wrong password").await.is_err());
+}

@@ -116,7 +116,7 @@ impl TestApp {
 
     /// The app's database URL, for checks that go around the server.
     pub fn database_url(&self) -> String {
-        database_url(self._dir.path())
+        self.settings.data.database_url.clone()
     }
 
     /// Runs `frontdesk ARGS` against this app's database, with `stdin`.
@@ -184,6 +184,31 @@ impl TestApp {
                 .expect("server stops in time")
                 .expect("server task")
                 .expect("server ran cleanly");
+        }
+    }
+
+    /// Another server on the same database, knowledge and audit key (a
+    /// second node), on a port of its own. Run commands (`cli`, `staff`)
+    /// through the first: they find the database by its directory.
+    pub async fn second_node(&self) -> TestApp {
+        let mut settings = self.settings.clone();
+        settings.bind = "127.0.0.1:0".to_owned();
+        let app = Application::build(settings.clone())
+            .await
+            .expect("a second server builds on the same database");
+        let (addr, knowledge) = (app.local_addr(), app.knowledge());
+        let (safety_examples, embedder) = (app.safety_examples(), app.embedder());
+        let (stop, task) = run(app);
+        TestApp {
+            addr,
+            admin_password: self.admin_password.clone(),
+            knowledge,
+            safety_examples,
+            embedder,
+            settings,
+            _dir: tempfile::tempdir().expect("temp dir"),
+            stop: Some(stop),
+            task: Some(task),
         }
     }
 

@@ -30,6 +30,7 @@ mod ops;
 mod retention;
 mod sessions;
 mod staff;
+mod throttle;
 
 #[derive(Clone, Debug)]
 pub struct PostgresStore {

@@ -26,6 +26,7 @@ mod ops;
 mod retention;
 mod sessions;
 mod staff;
+mod throttle;
 
 #[derive(Clone, Debug)]
 pub struct SqliteStore {

@@ -1,0 +1,9 @@
+-- Failed sign-ins and appointment look-ups in the current window, by key
+-- (a name, an address, an appointment code), so the limits hold across
+-- restarts and across every server on the database.
+CREATE TABLE throttle_failures (
+    id  INTEGER PRIMARY KEY,
+    key TEXT NOT NULL,
+    at  TEXT NOT NULL
+);
+CREATE INDEX throttle_failures_by_key ON throttle_failures (key, at);

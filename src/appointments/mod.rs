@@ -70,7 +70,15 @@ pub struct Booked {
     pub ics_token: String,
 }
 
-/// Most appointment lookups by code a code may fail before it is locked.
+/// Why an appointment could not be looked up by code.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LookupError {
+    /// The code failed too often in the window: locked for a while.
+    TooManyTries,
+    /// The database could not count the attempt.
+    Unavailable,
+}
+
 pub struct Scheduler {
     clinic: ClinicHandle,
     store: Store,
@@ -356,14 +364,15 @@ impl Scheduler {
     /// The booked appointment with this code and date of birth. A wrong
     /// pair says nothing about which half was wrong, and a code with too
     /// many failed tries is locked for a while (`Err(())`).
-    pub async fn find(&self, code: &str, dob: Date) -> Result<Option<Appointment>, ()> {
+    pub async fn find(&self, code: &str, dob: Date) -> Result<Option<Appointment>, LookupError> {
         let code = normalize_code(code);
         let key = format!("appointment:{code}");
         // Counted as a failure until the code and birth date match, on
         // every server; a database that cannot count refuses the look-up.
         let attempt = match self.lookups.begin(&key, None).await {
             Ok(Ok(attempt)) => attempt,
-            Ok(Err(_)) | Err(_) => return Err(()),
+            Ok(Err(_)) => return Err(LookupError::TooManyTries),
+            Err(_) => return Err(LookupError::Unavailable),
         };
         let found = self.store.appointment_by_code(&code).await.ok().flatten();
         match found.filter(|a| a.booked && a.dob == dob.to_string()) {

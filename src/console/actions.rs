@@ -37,8 +37,7 @@ impl From<Refusal> for Failure {
     }
 }
 
-/// Storage failed; a storage fault is logged once by the store's health
-/// record, anything else here.
+/// Another agent holds the chat (here, or on another server).
 fn already_claimed(conversation: &ConversationId) -> Failure {
     Refusal::new(
         "already_claimed",
@@ -48,6 +47,8 @@ fn already_claimed(conversation: &ConversationId) -> Failure {
     .into()
 }
 
+/// Storage failed; a storage fault is logged once by the store's health
+/// record, anything else here.
 fn unavailable(e: StoreError) -> Refusal {
     match e {
         StoreError::Unavailable(fault) => {

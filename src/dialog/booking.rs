@@ -8,7 +8,7 @@ use super::kinds::Heard;
 use super::text::t;
 use super::when::{self, DateProblem};
 use super::{Outcome, Reply, callback::valid_contact};
-use crate::appointments::{self, BookError, Filter, Patient, Scheduler, SlotId};
+use crate::appointments::{self, BookError, Filter, LookupError, Patient, Scheduler, SlotId};
 use crate::lang::Lang;
 use crate::normalize;
 use crate::store::{Appointment, Channel};
@@ -732,12 +732,20 @@ impl Flow {
     async fn look_up(mut self, s: &Scheduler, lang: Lang, dob: Date) -> (Option<Flow>, Outcome) {
         let code = self.code.clone().unwrap_or_default();
         match s.find(&code, dob).await {
-            Err(()) => (
+            Err(LookupError::TooManyTries) => (
                 None,
                 Outcome::reply(Reply::bot(t(
                     lang,
                     "There have been too many tries for that code. Please call the front desk, or ask to talk to a person.",
                     "Hubo demasiados intentos con ese código. Llame a recepción o pida hablar con una persona.",
+                ))),
+            ),
+            Err(LookupError::Unavailable) => (
+                None,
+                Outcome::reply(Reply::bot(t(
+                    lang,
+                    "I can't look up appointments right now. Please try again in a moment, or ask to talk to a person.",
+                    "No puedo buscar citas en este momento. Intente de nuevo en un momento o pida hablar con una persona.",
                 ))),
             ),
             Ok(None) => {

@@ -381,8 +381,9 @@ impl Store {
     /// that no other server can interleave with: refused with the time the
     /// oldest counted failure of a full key was made (`Err`) when any key
     /// already has `limit` failures since `window_start`, else recorded as
-    /// a failure of every key (its row ids, to forgive on success). Rows
-    /// older than the window are deleted on the way.
+    /// a failure of every key (its row ids, to forgive on success). Every
+    /// row older than the window is deleted on the way, so the table holds
+    /// one window of failures.
     pub async fn throttle_take(
         &self,
         keys: &[(String, i64)],

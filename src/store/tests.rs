@@ -34,6 +34,7 @@ on_both!(
     replies_follow_their_message_and_are_not_stored_twice_for_a_resend,
     safety_events_of_every_kind_are_recorded,
     only_one_of_two_writers_claims_a_queued_chat,
+    the_throttle_table_keeps_one_window_of_every_key,
 );
 
 fn message(conversation: &ConversationId, text: &str, client_id: Option<&str>) -> NewMessage {
@@ -369,4 +370,31 @@ async fn only_one_of_two_writers_claims_a_queued_chat(url: &str) {
             .await,
         Err(StoreError::Conflict(_))
     ));
+}
+
+/// A full key is refused; counting any key deletes every key's rows from
+/// before the window, so failures of names and addresses that never come
+/// back do not pile up.
+async fn the_throttle_table_keeps_one_window_of_every_key(url: &str) {
+    let store = Store::connect(url).await.unwrap();
+    let long_ago = "2000-01-01T00:00:00.000Z";
+    let b = [("signin:name:b".to_owned(), 1)];
+    assert!(store.throttle_take(&b, long_ago).await.unwrap().is_ok());
+    assert!(
+        store.throttle_take(&b, long_ago).await.unwrap().is_err(),
+        "b is full"
+    );
+    // A window that starts after every stored failure: all are old now.
+    let a = [("signin:name:a".to_owned(), 5)];
+    assert!(
+        store
+            .throttle_take(&a, "2999-01-01T00:00:00.000Z")
+            .await
+            .unwrap()
+            .is_ok()
+    );
+    assert!(
+        store.throttle_take(&b, long_ago).await.unwrap().is_ok(),
+        "b's old failure was deleted while a was counted"
+    );
 }

@@ -21,12 +21,13 @@ impl PostgresStore {
                 .execute(&mut *tx)
                 .await?;
         }
+        // Every key's old rows, not only these keys': the table holds one
+        // window of failures, however many names and addresses tried.
+        sqlx::query("DELETE FROM throttle_failures WHERE at < $1::timestamptz")
+            .bind(window_start)
+            .execute(&mut *tx)
+            .await?;
         for (key, limit) in keys {
-            sqlx::query("DELETE FROM throttle_failures WHERE key = $1 AND at < $2::timestamptz")
-                .bind(key)
-                .bind(window_start)
-                .execute(&mut *tx)
-                .await?;
             let full: Option<String> = sqlx::query_scalar(
                 "SELECT rfc3339(at) FROM throttle_failures WHERE key = $1
                  ORDER BY at DESC LIMIT 1 OFFSET $2",

@@ -16,12 +16,13 @@ impl SqliteStore {
         let mut conn = self.pool().acquire().await?;
         let mut tx = conn.begin_with("BEGIN IMMEDIATE").await?;
         let mut ids = Vec::with_capacity(keys.len());
+        // Every key's old rows, not only these keys': the table holds one
+        // window of failures, however many names and addresses tried.
+        sqlx::query("DELETE FROM throttle_failures WHERE at < ?")
+            .bind(window_start)
+            .execute(&mut *tx)
+            .await?;
         for (key, limit) in keys {
-            sqlx::query("DELETE FROM throttle_failures WHERE key = ? AND at < ?")
-                .bind(key)
-                .bind(window_start)
-                .execute(&mut *tx)
-                .await?;
             // The limit-th newest failure, if there are that many.
             let full: Option<String> = sqlx::query_scalar(
                 "SELECT at FROM throttle_failures WHERE key = ? ORDER BY at DESC LIMIT 1 OFFSET ?",

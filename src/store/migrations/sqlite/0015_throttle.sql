@@ -7,3 +7,5 @@ CREATE TABLE throttle_failures (
     at  TEXT NOT NULL
 );
 CREATE INDEX throttle_failures_by_key ON throttle_failures (key, at);
+-- Rows older than the window are deleted on every count, by this index.
+CREATE INDEX throttle_failures_by_time ON throttle_failures (at);

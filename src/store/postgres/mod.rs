@@ -1,10 +1,11 @@
-//! The PostgreSQL backend, for clinics that run several nodes on one
-//! database their IT team already backs up and replicates.
+//! The PostgreSQL backend, for clinics whose IT team already runs, backs up
+//! and replicates PostgreSQL (and, once delivery across nodes exists, for
+//! several nodes on one database).
 //!
-//! Same records, same rules (`store::plan`, `store::batch`), same invariants as SQLite: a write
-//! is acknowledged only after its batch commits, each node's one writer
-//! commits in groups, and double booking is refused by the database (an
-//! exclusion constraint). Times are `timestamptz`, written from the RFC 3339
+//! Same records, same rules (`store::plan`, `store::batch`), same
+//! invariants as SQLite: a write is acknowledged only after its batch
+//! commits, each node's one writer commits in groups, and double booking is
+//! refused by the database (an exclusion constraint). Times are `timestamptz`, written from the RFC 3339
 //! strings the rest of the server uses (`$n::timestamptz`) and read back
 //! through the schema's `rfc3339()` function, which gives the same string.
 

@@ -18,6 +18,8 @@ use std::net::IpAddr;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
+use sha2::{Digest, Sha256};
+
 use crate::store::{Store, StoreResult};
 
 const WINDOW: Duration = Duration::from_secs(15 * 60);
@@ -167,11 +169,14 @@ impl SharedThrottle {
             .await
     }
 
+    /// The database's key: a digest, so the table holds no staff name,
+    /// appointment code or address, only counts of failures.
     fn key(&self, key: &Key) -> String {
-        match key {
+        let plain = match key {
             Key::Name(name) => format!("{}:name:{name}", self.scope),
             Key::Address(address) => format!("{}:address:{address}", self.scope),
-        }
+        };
+        crate::ids::hex(&Sha256::digest(plain.as_bytes()))
     }
 }
 
@@ -314,7 +319,8 @@ mod tests {
     }
 
     /// Two servers on one database share the limits: failures counted on
-    /// one lock the name on the other, and a success forgives it on both.
+    /// one lock the name on the other (in any case); other names, and the
+    /// same name in another scope, are not locked.
     #[tokio::test]
     async fn the_limits_hold_across_servers_on_one_database() {
         let store = Store::connect("sqlite::memory:").await.unwrap();

@@ -1,6 +1,7 @@
--- Failed sign-ins and appointment look-ups in the current window, by key
--- (a name, an address, an appointment code), so the limits hold across
--- restarts and across every server on the database.
+-- Failed sign-ins and appointment look-ups in the current window, by the
+-- SHA-256 of their key (a name, an address, an appointment code: never
+-- stored plain), so the limits hold across restarts and across every
+-- server on the database.
 CREATE TABLE throttle_failures (
     id  INTEGER PRIMARY KEY,
     key TEXT NOT NULL,

@@ -1,14 +1,22 @@
 //! The hub's state and its one lock. Every method takes the lock, changes
 //! the state, collects who must be told what, releases the lock, then sends:
 //! the lock is never held while sending, and never across an `.await`.
+//!
+//! A change made here is also handed to the relay (when there is one) as a
+//! [`Notice`] for the other nodes; what they tell this node comes back in
+//! through `remote.rs`, which changes the state the same way but tells
+//! nobody else.
+
+mod remote;
 
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
 use std::time::{Duration, Instant};
 
 use tokio::sync::mpsc;
 
 use super::estimate::WaitEstimator;
+use super::notice::{NodeId, Notice, Side};
 use super::{
     AgentEvent, AgentStatus, ClaimError, Handoff, PatientEvent, QueueItem, Reason, Waiting,
 };
@@ -34,15 +42,27 @@ struct Agent {
     sockets: Vec<(u64, mpsc::Sender<AgentEvent>)>,
 }
 
+/// The agents another node last said it has, and when it said so.
+struct Node {
+    heard: Instant,
+    agents: Vec<(StaffId, AgentStatus)>,
+}
+
 #[derive(Default)]
 struct State {
     queue: Vec<Entry>,
     assigned: HashMap<ConversationId, (StaffId, String)>,
     patients: HashMap<ConversationId, Vec<(u64, mpsc::Sender<PatientEvent>)>>,
     agents: HashMap<StaffId, Agent>,
+    /// Other nodes' agents, by node (empty with one node).
+    nodes: HashMap<NodeId, Node>,
     waits: WaitEstimator,
     next_socket: u64,
 }
+
+/// How long another node's word on its agents holds without a heartbeat:
+/// a node that died takes its agents' presence with it after this long.
+pub const PRESENCE_TTL: Duration = Duration::from_secs(15);
 
 type Outbox = Vec<Delivery>;
 
@@ -55,6 +75,7 @@ enum Delivery {
 pub struct Reserved {
     entry: Entry,
     index: usize,
+    agent: StaffId,
     name: String,
 }
 
@@ -62,6 +83,16 @@ pub struct Reserved {
 #[derive(Default)]
 pub struct Hub {
     state: Mutex<State>,
+    /// Where this node's changes go for the other nodes (none with one node).
+    relay: OnceLock<mpsc::Sender<Notice>>,
+}
+
+/// Whether a change started on this node (and the other nodes must hear of
+/// it) or was heard from another node (and goes no further).
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Origin {
+    Here,
+    Elsewhere,
 }
 
 /// A patient socket's subscription; dropping it unsubscribes.
@@ -88,6 +119,35 @@ impl Hub {
     fn lock(&self) -> MutexGuard<'_, State> {
         // Each method leaves the state consistent before anything can panic.
         self.state.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// From now on, changes made on this node are also sent to `relay`, for
+    /// the other nodes on the same database. Set once, at start.
+    pub fn relay_to(&self, relay: mpsc::Sender<Notice>) {
+        let _ = self.relay.set(relay);
+    }
+
+    /// Hands a change to the relay. A relay that cannot keep up loses the
+    /// notice (the other nodes resynchronise when they next reconnect);
+    /// the change itself is already stored and shown here.
+    fn publish(&self, origin: Origin, notice: Notice) {
+        if origin == Origin::Elsewhere {
+            return;
+        }
+        if let Some(relay) = self.relay.get()
+            && relay.try_send(notice).is_err()
+        {
+            tracing::warn!("the relay to other nodes is behind; a queue notice was dropped");
+        }
+    }
+
+    /// The agents with a console open here, for the other nodes.
+    pub fn local_presence(&self) -> Vec<(StaffId, AgentStatus)> {
+        presence(&self.lock())
+    }
+
+    fn publish_presence(&self, presence: Vec<(StaffId, AgentStatus)>) {
+        self.publish(Origin::Here, Notice::Presence { agents: presence });
     }
 
     /// Sends collected events, outside the lock. A full or closed socket is
@@ -145,10 +205,11 @@ impl Hub {
             let mut outbox = vec![Delivery::Agent(tx, AgentEvent::Queue(snapshot))];
             // Staffing changed: waiting patients get new estimates.
             patient_positions(&s, &mut outbox);
-            (outbox, socket)
+            (outbox, socket, presence(&s))
         };
-        let (outbox, socket) = outbox;
+        let (outbox, socket, presence) = outbox;
         self.deliver(outbox);
+        self.publish_presence(presence);
         AgentLink {
             events,
             hub: self.clone(),
@@ -160,6 +221,11 @@ impl Hub {
     /// Puts a conversation in the queue (or refreshes its entry) and tells
     /// everyone. Returns its position.
     pub fn enqueue(&self, w: Waiting) -> usize {
+        self.enqueue_from(Origin::Here, w)
+    }
+
+    fn enqueue_from(&self, origin: Origin, w: Waiting) -> usize {
+        let conversation = w.conversation.clone();
         let (position, outbox) = {
             let mut s = self.lock();
             s.queue.retain(|e| e.conversation != w.conversation);
@@ -179,6 +245,7 @@ impl Hub {
             (position, queue_changed(&s))
         };
         self.deliver(outbox);
+        self.publish(origin, Notice::Queued { conversation });
         position
     }
 
@@ -223,6 +290,7 @@ impl Hub {
         Ok(Reserved {
             entry,
             index,
+            agent,
             name: name.to_owned(),
         })
     }
@@ -230,7 +298,9 @@ impl Hub {
     /// Completes a reserved claim: the queue and the patient hear of it.
     /// Returns how long the patient waited.
     pub fn confirm(&self, held: Reserved) -> Duration {
-        let Reserved { entry, name, .. } = held;
+        let Reserved {
+            entry, agent, name, ..
+        } = held;
         let conversation = &entry.conversation;
         let (waited, outbox) = {
             let mut s = self.lock();
@@ -246,6 +316,13 @@ impl Hub {
             (waited, outbox)
         };
         self.deliver(outbox);
+        self.publish(
+            Origin::Here,
+            Notice::Claimed {
+                conversation: entry.conversation,
+                agent,
+            },
+        );
         waited
     }
 
@@ -280,6 +357,16 @@ impl Hub {
 
     /// Moves an assigned conversation to another agent.
     pub fn transfer(&self, conversation: &ConversationId, to: StaffId, to_name: &str) -> bool {
+        self.transfer_from(Origin::Here, conversation, to, to_name)
+    }
+
+    fn transfer_from(
+        &self,
+        origin: Origin,
+        conversation: &ConversationId,
+        to: StaffId,
+        to_name: &str,
+    ) -> bool {
         let outbox = {
             let mut s = self.lock();
             let Some((from, _)) = s.assigned.get(conversation).cloned() else {
@@ -316,6 +403,8 @@ impl Hub {
             outbox
         };
         self.deliver(outbox);
+        let conversation = conversation.clone();
+        self.publish(origin, Notice::Transferred { conversation, to });
         true
     }
 
@@ -323,6 +412,15 @@ impl Hub {
     /// resolved, returned to the bot, or the patient left). `why` is what the
     /// agent's console is told.
     pub fn release(&self, conversation: &ConversationId, why: &'static str) -> Option<StaffId> {
+        self.release_from(Origin::Here, conversation, why)
+    }
+
+    fn release_from(
+        &self,
+        origin: Origin,
+        conversation: &ConversationId,
+        why: &'static str,
+    ) -> Option<StaffId> {
         let (agent, outbox) = {
             let mut s = self.lock();
             let was_queued = s.queue.len();
@@ -350,6 +448,8 @@ impl Hub {
             (agent, outbox)
         };
         self.deliver(outbox);
+        let conversation = conversation.clone();
+        self.publish(origin, Notice::Released { conversation, why });
         agent
     }
 
@@ -387,30 +487,48 @@ impl Hub {
         held
     }
 
-    /// Agents connected and marked online.
+    /// Agents marked online with a console open, on any node.
     pub fn agents_online(&self) -> usize {
         online(&self.lock())
     }
 
     pub fn set_status(&self, agent: StaffId, status: AgentStatus) {
-        let outbox = {
+        let (outbox, presence) = {
             let mut s = self.lock();
             if let Some(a) = s.agents.get_mut(&agent) {
                 a.status = status;
             }
             let mut outbox = Vec::new();
             patient_positions(&s, &mut outbox);
-            outbox
+            (outbox, presence(&s))
         };
         self.deliver(outbox);
+        self.publish_presence(presence);
     }
 
     pub fn queue(&self) -> Vec<QueueItem> {
         queue_items(&self.lock())
     }
 
-    /// Tells the patient's sockets.
+    /// Tells the patient's sockets (on every node).
     pub fn to_patient(&self, conversation: &ConversationId, event: PatientEvent) {
+        self.to_patient_from(Origin::Here, conversation, event)
+    }
+
+    fn to_patient_from(&self, origin: Origin, conversation: &ConversationId, event: PatientEvent) {
+        let notice = match &event {
+            PatientEvent::Message(m) => Some(Notice::Message {
+                conversation: conversation.clone(),
+                seq: m.seq,
+                to: Side::Patient,
+            }),
+            PatientEvent::Typing => Some(Notice::Typing {
+                conversation: conversation.clone(),
+                to: Side::Patient,
+            }),
+            // The rest follow from queue changes each node hears of.
+            _ => None,
+        };
         let outbox = {
             let s = self.lock();
             patient_senders(&s, conversation)
@@ -419,11 +537,37 @@ impl Hub {
                 .collect()
         };
         self.deliver(outbox);
+        if let Some(notice) = notice {
+            self.publish(origin, notice);
+        }
     }
 
-    /// Tells the sockets of the agent holding the conversation; returns
-    /// false when no agent holds it.
+    /// Tells the sockets of the agent holding the conversation (on every
+    /// node); returns false when no agent holds it.
     pub fn to_agent(&self, conversation: &ConversationId, event: AgentEvent) -> bool {
+        self.to_agent_from(Origin::Here, conversation, event)
+    }
+
+    fn to_agent_from(
+        &self,
+        origin: Origin,
+        conversation: &ConversationId,
+        event: AgentEvent,
+    ) -> bool {
+        let c = conversation.clone();
+        let notice = match &event {
+            AgentEvent::Message { message, .. } => Some(Notice::Message {
+                conversation: c,
+                seq: message.seq,
+                to: Side::Agent,
+            }),
+            AgentEvent::Typing { .. } => Some(Notice::Typing {
+                conversation: c,
+                to: Side::Agent,
+            }),
+            AgentEvent::Alert { .. } => Some(Notice::Alert { conversation: c }),
+            _ => None,
+        };
         let outbox: Outbox = {
             let s = self.lock();
             let Some((agent, _)) = s.assigned.get(conversation) else {
@@ -435,11 +579,18 @@ impl Hub {
                 .collect()
         };
         self.deliver(outbox);
+        if let Some(notice) = notice {
+            self.publish(origin, notice);
+        }
         true
     }
 
     /// A patient's latest words changed what agents see in the queue.
     pub fn update_preview(&self, conversation: &ConversationId, preview: String) {
+        self.update_preview_from(Origin::Here, conversation, preview)
+    }
+
+    fn update_preview_from(&self, origin: Origin, conversation: &ConversationId, preview: String) {
         let outbox = {
             let mut s = self.lock();
             let Some(entry) = s.queue.iter_mut().find(|e| &e.conversation == conversation) else {
@@ -452,28 +603,36 @@ impl Hub {
                 .collect()
         };
         self.deliver(outbox);
+        let conversation = conversation.clone();
+        self.publish(origin, Notice::Preview { conversation });
     }
 
-    /// Whether the agent has a console open and is marked online.
+    /// Whether the agent has a console open and is marked online, on any
+    /// node.
     pub fn is_online(&self, agent: StaffId) -> bool {
-        self.lock()
-            .agents
-            .get(&agent)
-            .is_some_and(|a| a.status == AgentStatus::Online && !a.sockets.is_empty())
+        online_agents(&self.lock()).any(|a| a == agent)
     }
 
-    /// The agent's chosen availability (online until they say otherwise).
+    /// The agent's chosen availability (online until they say otherwise):
+    /// as set on this node when they have a console open here, else as
+    /// another node last said, else offline.
     pub fn status_of(&self, agent: StaffId) -> AgentStatus {
-        self.lock()
-            .agents
-            .get(&agent)
-            .map_or(AgentStatus::Offline, |a| {
-                if a.sockets.is_empty() {
-                    AgentStatus::Offline
-                } else {
-                    a.status
-                }
+        let s = self.lock();
+        if let Some(a) = s.agents.get(&agent).filter(|a| !a.sockets.is_empty()) {
+            return a.status;
+        }
+        s.nodes
+            .values()
+            .filter(|n| n.heard.elapsed() < PRESENCE_TTL)
+            .flat_map(|n| n.agents.iter())
+            .filter(|(id, _)| *id == agent)
+            .map(|(_, status)| *status)
+            .min_by_key(|status| match status {
+                AgentStatus::Online => 0,
+                AgentStatus::Away => 1,
+                AgentStatus::Offline => 2,
             })
+            .unwrap_or(AgentStatus::Offline)
     }
 
     /// The display name of a connected agent.
@@ -496,16 +655,17 @@ impl Drop for PatientLink {
 
 impl Drop for AgentLink {
     fn drop(&mut self) {
-        let outbox = {
+        let (outbox, presence) = {
             let mut s = self.hub.lock();
             if let Some(agent) = s.agents.get_mut(&self.staff) {
                 agent.sockets.retain(|(id, _)| *id != self.socket);
             }
             let mut outbox = Vec::new();
             patient_positions(&s, &mut outbox);
-            outbox
+            (outbox, presence(&s))
         };
         self.hub.deliver(outbox);
+        self.hub.publish_presence(presence);
     }
 }
 
@@ -525,11 +685,41 @@ fn position_of(s: &State, conversation: &ConversationId) -> Option<usize> {
         .map(|i| i + 1)
 }
 
+/// The agents online on any node, each once (an agent may have consoles
+/// open on two nodes).
 fn online(s: &State) -> usize {
-    s.agents
+    let mut all: Vec<StaffId> = online_agents(s).collect();
+    all.sort_unstable_by_key(|a| a.0);
+    all.dedup();
+    all.len()
+}
+
+fn online_agents(s: &State) -> impl Iterator<Item = StaffId> + '_ {
+    let here = s
+        .agents
+        .iter()
+        .filter(|(_, a)| a.status == AgentStatus::Online && !a.sockets.is_empty())
+        .map(|(id, _)| *id);
+    let elsewhere = s
+        .nodes
         .values()
-        .filter(|a| a.status == AgentStatus::Online && !a.sockets.is_empty())
-        .count()
+        .filter(|n| n.heard.elapsed() < PRESENCE_TTL)
+        .flat_map(|n| n.agents.iter())
+        .filter(|(_, status)| *status == AgentStatus::Online)
+        .map(|(id, _)| *id);
+    here.chain(elsewhere)
+}
+
+/// This node's agents with a console open, and their availability.
+fn presence(s: &State) -> Vec<(StaffId, AgentStatus)> {
+    let mut agents: Vec<_> = s
+        .agents
+        .iter()
+        .filter(|(_, a)| !a.sockets.is_empty())
+        .map(|(id, a)| (*id, a.status))
+        .collect();
+    agents.sort_unstable_by_key(|(id, _)| id.0);
+    agents
 }
 
 fn queue_items(s: &State) -> Vec<QueueItem> {

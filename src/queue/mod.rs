@@ -3,10 +3,14 @@
 //!
 //! The hub is the in-memory view of this node; every change is also written
 //! to the store by the caller, and the hub is rebuilt from the store on
-//! start, so a restart loses neither the queue nor the assignments.
+//! start, so a restart loses neither the queue nor the assignments. With
+//! several nodes on one PostgreSQL database, the relay carries each node's
+//! changes to the others (`relay`, in the words of `notice`).
 
 mod estimate;
 mod hub;
+pub mod notice;
+pub mod relay;
 
 use std::time::Duration;
 
@@ -17,7 +21,10 @@ use crate::lang::Lang;
 use crate::staff::StaffId;
 use crate::transcript::Message;
 
-pub use hub::{AgentLink, Hub, PatientLink};
+pub use hub::{AgentLink, Hub, PRESENCE_TTL, PatientLink};
+
+/// Longest preview of the patient's words shown in the agents' queue.
+pub const PREVIEW_CHARS: usize = 140;
 
 /// Why a conversation needs a person. It travels with the chat to the agent
 /// and into the numbers.

@@ -1,5 +1,6 @@
 //! The hub's rules, without sockets: order, claims, notifications.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use super::*;
@@ -149,4 +150,115 @@ async fn a_reserved_claim_put_back_keeps_its_place_and_tells_the_patient_nothing
     hub.release(&first.conversation, "patient_ended");
     hub.put_back(held);
     assert_eq!(hub.queue().len(), 1);
+}
+
+/// A hub wired to a relay, as on PostgreSQL: what it hands on.
+fn relayed() -> (Arc<Hub>, tokio::sync::mpsc::Receiver<notice::Notice>) {
+    let hub = Hub::new();
+    let (tx, rx) = tokio::sync::mpsc::channel(64);
+    hub.relay_to(tx);
+    (hub, rx)
+}
+
+fn drained(rx: &mut tokio::sync::mpsc::Receiver<notice::Notice>) -> Vec<notice::Notice> {
+    std::iter::from_fn(|| rx.try_recv().ok()).collect()
+}
+
+#[test]
+fn changes_made_here_go_to_the_relay_and_heard_ones_do_not_echo() {
+    use notice::Notice;
+    let (hub, mut rx) = relayed();
+    let w = waiting(Reason::PatientRequest);
+    let c = w.conversation.clone();
+    hub.enqueue(w.clone());
+    hub.claim(&c, StaffId(4), "ana").unwrap();
+    hub.release(&c, "resolved");
+    assert_eq!(
+        drained(&mut rx),
+        [
+            Notice::Queued {
+                conversation: c.clone()
+            },
+            Notice::Claimed {
+                conversation: c.clone(),
+                agent: StaffId(4)
+            },
+            Notice::Released {
+                conversation: c.clone(),
+                why: "resolved"
+            },
+        ]
+    );
+    // The same changes heard from another node go no further.
+    hub.heard_queued(w);
+    hub.heard_claimed(&c, StaffId(4), "ana".into());
+    hub.heard_released(&c, "resolved");
+    hub.heard_presence(notice::NodeId::generate(), vec![]);
+    assert_eq!(drained(&mut rx), []);
+}
+
+#[tokio::test]
+async fn a_claim_on_another_node_reaches_the_patient_here() {
+    let hub = Hub::new();
+    let w = waiting(Reason::PatientRequest);
+    let mut link = hub.connect_patient(&w.conversation);
+    hub.heard_queued(w.clone());
+    assert_eq!(
+        link.events.recv().await,
+        Some(PatientEvent::Queued {
+            position: 1,
+            estimated_wait_s: None
+        })
+    );
+    hub.heard_claimed(&w.conversation, StaffId(9), "bea".into());
+    assert_eq!(
+        link.events.recv().await,
+        Some(PatientEvent::AgentJoined { name: "bea".into() })
+    );
+    assert!(hub.queue().is_empty());
+    assert_eq!(hub.assigned_to(&w.conversation), Some(StaffId(9)));
+}
+
+#[test]
+fn agents_on_other_nodes_count_once_until_their_node_says_otherwise() {
+    let hub = Hub::new();
+    let (one, two) = (notice::NodeId::generate(), notice::NodeId::generate());
+    let _here = hub.connect_agent(StaffId(1), "ana");
+    assert_eq!(hub.agents_online(), 1);
+    hub.heard_presence(one, vec![(StaffId(2), AgentStatus::Online)]);
+    // Ana with a second console on another node is still one agent.
+    hub.heard_presence(
+        two,
+        vec![
+            (StaffId(1), AgentStatus::Online),
+            (StaffId(3), AgentStatus::Away),
+        ],
+    );
+    assert_eq!(hub.agents_online(), 2);
+    assert!(hub.is_online(StaffId(2)));
+    assert_eq!(hub.status_of(StaffId(3)), AgentStatus::Away);
+    hub.heard_presence(one, vec![]);
+    assert_eq!(hub.agents_online(), 1);
+    assert!(!hub.is_online(StaffId(2)));
+}
+
+#[tokio::test]
+async fn a_resync_reloads_the_queue_and_cuts_every_socket_off() {
+    let hub = Hub::new();
+    let stale = waiting(Reason::PatientRequest);
+    hub.enqueue(stale.clone());
+    let mut patient = hub.connect_patient(&stale.conversation);
+    let mut agent = hub.connect_agent(StaffId(1), "ana");
+    let fresh = waiting(Reason::Emergency);
+    let held = ConversationId::generate();
+    hub.resync(
+        vec![fresh.clone()],
+        vec![(held.clone(), StaffId(5), "cy".into())],
+    );
+    let order: Vec<String> = hub.queue().into_iter().map(|i| i.conversation).collect();
+    assert_eq!(order, [fresh.conversation.to_string()]);
+    assert_eq!(hub.assigned_to(&held), Some(StaffId(5)));
+    // Both sockets end (their clients reconnect and reload from the store).
+    while patient.events.recv().await.is_some() {}
+    while agent.events.recv().await.is_some() {}
 }

@@ -49,6 +49,13 @@ impl Kind {
         }
     }
 
+    /// The kind named by [`Kind::as_str`].
+    pub fn parse(word: &str) -> Option<Kind> {
+        [Kind::Medical, Kind::Crisis, Kind::Urgent]
+            .into_iter()
+            .find(|k| k.as_str() == word)
+    }
+
     /// The tier of the labelled sets this kind answers.
     pub fn tier(self) -> set::Tier {
         match self {

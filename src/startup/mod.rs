@@ -218,6 +218,13 @@ impl Application {
             state.identity_nonces.clone(),
             state.shutdown.clone(),
         ));
+        // Other nodes on the same database hear of this one's queue, and
+        // it of theirs (PostgreSQL only).
+        let relay = crate::queue::relay::start(
+            state.hub.clone(),
+            state.store.clone(),
+            state.shutdown.clone(),
+        );
         let account_checker = tokio::spawn(end_disabled_sessions(
             state.sessions.clone(),
             state.store.clone(),
@@ -236,6 +243,11 @@ impl Application {
         let _ = sweeper.await;
         let _ = account_checker.await;
         let _ = purger.await;
+        if let Some(relay) = relay
+            && tokio::time::timeout(grace, relay).await.is_err()
+        {
+            tracing::warn!("the relay to other nodes did not stop within the grace period");
+        }
         // Every connection task holds a drain sender; recv() yields None once
         // the last one has finished.
         if tokio::time::timeout(grace, drain_rx.recv()).await.is_err() {

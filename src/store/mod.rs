@@ -37,6 +37,7 @@ use crate::transcript::NewMessage;
 
 pub use audit::{AuditKey, ChainError, ChainReport, key_matches};
 pub use fault::{Fault, Health, Status as StorageStatus};
+pub use postgres::{Heard, Notices};
 pub use records::{
     Appended, Appointment, AuditEntry, AuditRecord, Callback, Channel, Conversation,
     ConversationFacts, ConversationInfo, Exchanged, Facts, HandoffChange, MAX_UNANSWERED,
@@ -270,6 +271,32 @@ impl Store {
     /// Checks that the database answers.
     pub async fn ping(&self) -> StoreResult<()> {
         dispatch!(self, s => s.ping().await)
+    }
+
+    /// Listens for the notices of the other nodes on this database. None on
+    /// SQLite, which one node has to itself.
+    pub async fn listen(&self) -> StoreResult<Option<Notices>> {
+        match self {
+            Store::Sqlite(_) => Ok(None),
+            Store::Postgres(s) => Ok(Some(s.listen().await?)),
+        }
+    }
+
+    /// Sends a notice to every node listening on this database (nothing to
+    /// send on SQLite).
+    pub async fn notify(&self, text: &str) -> StoreResult<()> {
+        match self {
+            Store::Sqlite(_) => Ok(()),
+            Store::Postgres(s) => s.notify(text).await,
+        }
+    }
+
+    /// The category and kind of the latest safety event in a conversation.
+    pub async fn latest_alert(
+        &self,
+        conversation: &ConversationId,
+    ) -> StoreResult<Option<(String, String)>> {
+        dispatch!(self, s => s.latest_alert(conversation).await)
     }
 
     /// The visitor a resume token belongs to.

@@ -11,10 +11,7 @@ async fn claimed_by_maria(app: &super::helpers::TestApp, maria: &str) -> String 
     let mut patient = app.chat().await;
     patient.start().await;
     patient.say("p1", "I want to talk to a person").await;
-    let conversation = agent.queue_of(1).await[0]["conversation"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let conversation = agent.only_waiting().await;
     agent
         .send_json(json!({"type": "claim", "conversation": conversation}))
         .await;
@@ -364,10 +361,7 @@ async fn a_claim_that_cannot_be_audited_does_not_happen() {
     let mut patient = app.chat().await;
     patient.start().await;
     patient.say("p1", "I want to talk to a person").await;
-    let conversation = agent.queue_of(1).await[0]["conversation"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let conversation = agent.only_waiting().await;
 
     let db = AroundDb::open(&app.database_url()).await;
     db.break_audit_inserts().await;

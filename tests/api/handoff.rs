@@ -3,25 +3,13 @@
 
 use serde_json::{Value, json};
 
-use super::helpers::{Chat, Closed, Console, spawn_app};
-
-/// Opens a chat and asks for a person; returns the resume token.
-async fn escalated_patient(chat: &mut super::helpers::Chat) -> String {
-    let started = chat.start().await;
-    chat.say("p1", "I want to talk to a real person").await;
-    let notice = chat.expect("reply").await;
-    assert_eq!(notice["from"], "system");
-    started["resume"].as_str().unwrap().to_owned()
-}
+use super::helpers::{Chat, Closed, Console, ask_for_person, claim_race, spawn_app};
 
 /// A patient who asked for a person and an agent who claimed them; returns
 /// the patient's resume token and the conversation id.
 async fn claimed_chat(patient: &mut Chat, agent: &mut Console) -> (String, String) {
-    let token = escalated_patient(patient).await;
-    let conversation = agent.queue_of(1).await[0]["conversation"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let token = ask_for_person(patient).await;
+    let conversation = agent.only_waiting().await;
     agent
         .send_json(json!({"type": "claim", "conversation": conversation}))
         .await;
@@ -38,7 +26,7 @@ async fn a_patient_escalates_an_agent_claims_and_they_talk() {
     assert!(agent.queue_of(0).await.is_empty());
 
     let mut patient = app.chat().await;
-    escalated_patient(&mut patient).await;
+    ask_for_person(&mut patient).await;
     let queued = patient.expect("queued").await;
     assert_eq!(queued["position"], 1);
     assert_eq!(
@@ -112,30 +100,10 @@ async fn two_agents_racing_for_one_chat_exactly_one_wins() {
     let mut a = app.console(&app.staff("ana", "agent").await).await;
     let mut b = app.console(&app.staff("ben", "agent").await).await;
     let mut patient = app.chat().await;
-    escalated_patient(&mut patient).await;
-    let conversation = a.queue_of(1).await[0]["conversation"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    ask_for_person(&mut patient).await;
+    let conversation = a.only_waiting().await;
     b.queue_of(1).await;
-    let claim = json!({"type": "claim", "conversation": conversation});
-    tokio::join!(a.send_json(claim.clone()), b.send_json(claim));
-    let outcomes = [first_of(&mut a).await, first_of(&mut b).await];
-    let winners = outcomes.iter().filter(|f| f["type"] == "claimed").count();
-    let losers: Vec<&Value> = outcomes.iter().filter(|f| f["type"] == "error").collect();
-    assert_eq!(winners, 1, "{outcomes:?}");
-    assert_eq!(losers.len(), 1, "{outcomes:?}");
-    assert_eq!(losers[0]["code"], "already_claimed");
-}
-
-/// The first `claimed` or `error` frame, skipping queue updates.
-async fn first_of(console: &mut Console) -> Value {
-    loop {
-        let frame = console.recv().await;
-        if frame["type"] == "claimed" || frame["type"] == "error" {
-            return frame;
-        }
-    }
+    claim_race(&mut a, &mut b, &conversation).await;
 }
 
 #[tokio::test]

@@ -40,10 +40,7 @@ async fn insights_count_each_kind_of_conversation_exactly() {
     // B: asks for a person, is claimed and helped, rates 2.
     let mut b = started(&app).await;
     turn(&mut b, "b1", "I want to talk to a person", None).await;
-    let conversation = agent.queue_of(1).await[0]["conversation"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let conversation = agent.only_waiting().await;
     agent
         .send_json(json!({"type": "claim", "conversation": conversation}))
         .await;

@@ -40,5 +40,7 @@ mod pages;
 mod safety;
 #[path = "shutdown.rs"]
 mod shutdown;
+#[path = "two_nodes.rs"]
+mod two_nodes;
 #[path = "understanding.rs"]
 mod understanding;

@@ -98,10 +98,7 @@ async fn the_agent_holding_the_chat_is_alerted() {
     let mut patient = app.chat().await;
     patient.start().await;
     patient.say("p1", "can I talk to someone please").await;
-    let conversation = agent.queue_of(1).await[0]["conversation"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let conversation = agent.only_waiting().await;
     agent
         .send_json(json!({"type": "claim", "conversation": conversation}))
         .await;

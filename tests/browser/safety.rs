@@ -71,10 +71,7 @@ async fn script_in_patient_agent_and_article_text_stays_inert() {
         .click()
         .await
         .unwrap();
-    let conversation = agent.queue_of(1).await[0]["conversation"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let conversation = agent.only_waiting().await;
     agent
         .send_json(json!({"type": "claim", "conversation": conversation}))
         .await;

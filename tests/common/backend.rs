@@ -87,6 +87,17 @@ pub fn only_on_sqlite(why: &str) -> bool {
     false
 }
 
+/// For tests of what only PostgreSQL has (several nodes on one database):
+/// `true` on PostgreSQL; on SQLite prints why the test does not apply and
+/// returns `false`.
+pub fn only_on_postgres(why: &str) -> bool {
+    if backend() == Backend::Postgres {
+        return true;
+    }
+    eprintln!("not on SQLite: {why}");
+    false
+}
+
 /// Runs one statement on a test's database around the server (as someone
 /// with database access could), in that backend's SQL, with text binds.
 pub async fn execute_around(url: &str, sqlite: &str, postgres: &str, binds: &[&str]) -> u64 {

@@ -183,6 +183,56 @@ impl Ws {
     }
 }
 
+/// A patient opens a chat and asks for a person, and is told a person
+/// will come (not offered a callback: someone is online); returns the
+/// chat's resume token.
+pub async fn ask_for_person(patient: &mut Chat) -> String {
+    let started = patient.start().await;
+    patient.say("p1", "I want to talk to a real person").await;
+    let notice = patient.expect("reply").await;
+    assert_eq!(notice["from"], "system", "queued: {notice}");
+    started["resume"].as_str().unwrap().to_owned()
+}
+
+/// Two agents claim the same chat at once: exactly one wins and the other
+/// is told it is already claimed. Returns which one won (0 for `a`).
+pub async fn claim_race(a: &mut Console, b: &mut Console, conversation: &str) -> usize {
+    let claim = json!({"type": "claim", "conversation": conversation});
+    tokio::join!(a.send_json(claim.clone()), b.send_json(claim));
+    let outcomes = [a.claim_outcome().await, b.claim_outcome().await];
+    let winners: Vec<usize> = (0..2)
+        .filter(|&i| outcomes[i]["type"] == "claimed")
+        .collect();
+    assert_eq!(winners.len(), 1, "{outcomes:?}");
+    let loser = &outcomes[1 - winners[0]];
+    assert_eq!(
+        (&loser["type"], &loser["code"]),
+        (&json!("error"), &json!("already_claimed")),
+        "{outcomes:?}"
+    );
+    winners[0]
+}
+
+impl Console {
+    /// Waits for a queue of one chat; returns that chat's conversation id.
+    pub async fn only_waiting(&mut self) -> String {
+        self.queue_of(1).await[0]["conversation"]
+            .as_str()
+            .expect("a conversation id")
+            .to_owned()
+    }
+
+    /// The first `claimed` or `error` frame, skipping queue updates.
+    pub async fn claim_outcome(&mut self) -> Value {
+        loop {
+            let frame = self.recv().await;
+            if frame["type"] == "claimed" || frame["type"] == "error" {
+                return frame;
+            }
+        }
+    }
+}
+
 /// The texts of the patient's messages in a `started` history, in order.
 pub fn patient_texts(started: &Value) -> Vec<String> {
     started["history"]

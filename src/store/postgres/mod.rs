@@ -27,11 +27,14 @@ pub(super) mod faults;
 mod handoff;
 mod insights;
 mod messages;
+mod notices;
 mod ops;
 mod retention;
 mod sessions;
 mod staff;
 mod throttle;
+
+pub use notices::{Heard, Notices};
 
 #[derive(Clone, Debug)]
 pub struct PostgresStore {

@@ -125,6 +125,19 @@ impl SqliteStore {
         Ok(rows::open_handoffs(rows))
     }
 
+    pub async fn latest_alert(
+        &self,
+        conversation: &ConversationId,
+    ) -> StoreResult<Option<(String, String)>> {
+        Ok(sqlx::query_as(
+            "SELECT category, kind FROM safety_events WHERE conversation_id = ?
+             ORDER BY id DESC LIMIT 1",
+        )
+        .bind(conversation.as_str())
+        .fetch_optional(self.pool())
+        .await?)
+    }
+
     pub async fn callbacks(&self, include_done: bool) -> StoreResult<Vec<Callback>> {
         let rows: Vec<CallbackRow> = sqlx::query_as(
             "SELECT id, conversation_id, name, channel, contact, time_window, status, created_at

@@ -6,8 +6,9 @@
 //! reads the rest from the database, where the change was committed before
 //! the notice was sent. A node that lost its connection to the database
 //! may have missed notices: once it is listening again it reloads the
-//! queue from the database and cuts its sockets off, and their clients
-//! reconnect and load what they missed, as after a restart.
+//! queue from the database and cuts off the sockets of chats with an
+//! agent (and of those agents), whose clients reconnect and load what they
+//! missed, as after a restart (`Hub::resync`).
 //!
 //! Each node also says which of its agents have a console open, on every
 //! change and every [`HEARTBEAT`]; a node not heard from for

@@ -243,22 +243,54 @@ fn agents_on_other_nodes_count_once_until_their_node_says_otherwise() {
 }
 
 #[tokio::test]
-async fn a_resync_reloads_the_queue_and_cuts_every_socket_off() {
+async fn a_resync_reloads_the_queue_and_cuts_off_only_chats_with_agents() {
     let hub = Hub::new();
-    let stale = waiting(Reason::PatientRequest);
-    hub.enqueue(stale.clone());
-    let mut patient = hub.connect_patient(&stale.conversation);
-    let mut agent = hub.connect_agent(StaffId(1), "ana");
-    let fresh = waiting(Reason::Emergency);
-    let held = ConversationId::generate();
+    let (still, claimed) = (
+        waiting(Reason::PatientRequest),
+        waiting(Reason::LowConfidence),
+    );
+    hub.enqueue(still.clone());
+    hub.enqueue(claimed.clone());
+    let mut waits = hub.connect_patient(&still.conversation);
+    let mut was_claimed = hub.connect_patient(&claimed.conversation);
+    let mut idle_agent = hub.connect_agent(StaffId(1), "ana");
+    let mut busy_agent = hub.connect_agent(StaffId(5), "cy");
+    // What the database says after the outage: `claimed` went to cy
+    // meanwhile, and an urgent chat arrived.
+    let urgent = waiting(Reason::Emergency);
     hub.resync(
-        vec![fresh.clone()],
-        vec![(held.clone(), StaffId(5), "cy".into())],
+        vec![urgent.clone(), still.clone()],
+        vec![(claimed.conversation.clone(), StaffId(5), "cy".into())],
     );
     let order: Vec<String> = hub.queue().into_iter().map(|i| i.conversation).collect();
-    assert_eq!(order, [fresh.conversation.to_string()]);
-    assert_eq!(hub.assigned_to(&held), Some(StaffId(5)));
-    // Both sockets end (their clients reconnect and reload from the store).
-    while patient.events.recv().await.is_some() {}
-    while agent.events.recv().await.is_some() {}
+    assert_eq!(
+        order,
+        [urgent.conversation, still.conversation].map(|c| c.to_string())
+    );
+    assert_eq!(hub.assigned_to(&claimed.conversation), Some(StaffId(5)));
+    // The chat with an agent and that agent's console are cut off (their
+    // clients reconnect and load what they missed)...
+    while was_claimed.events.recv().await.is_some() {}
+    while busy_agent.events.recv().await.is_some() {}
+    // ...the waiting patient hears its new place and the idle agent the
+    // new queue, on the sockets they have.
+    let mut last = None;
+    while let Ok(e) = waits.events.try_recv() {
+        last = Some(e);
+    }
+    assert_eq!(
+        last,
+        Some(PatientEvent::Queued {
+            position: 2,
+            estimated_wait_s: None
+        })
+    );
+    let mut last = None;
+    while let Ok(e) = idle_agent.events.try_recv() {
+        last = Some(e);
+    }
+    assert!(
+        matches!(&last, Some(AgentEvent::Queue(items)) if items.len() == 2),
+        "{last:?}"
+    );
 }

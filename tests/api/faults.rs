@@ -9,8 +9,9 @@ use std::time::Duration;
 use super::helpers::faults::{HeldLock, Ledger, Outcome, Tmpfs};
 use super::helpers::postgres_server::OwnPostgres;
 use super::helpers::{
-    Backend, Chat, ServerProcess, Ws, backend, database_env, database_url, knowledge_dir,
-    only_on_sqlite, run_cli, scrape_metrics, sqlite_url,
+    Backend, Chat, EVENT_TIMEOUT, ServerProcess, Ws, ask_for_person, backend, database_env,
+    database_url, finish, frontdesk_command, knowledge_dir, only_on_sqlite, run_cli,
+    scrape_metrics, sign_in, sqlite_url, until_listed,
 };
 
 const FAST: &[(&str, &str)] = &[("FRONTDESK_MESSAGES_PER_MINUTE", "100000")];
@@ -361,6 +362,15 @@ async fn postgres_restarted_under_a_chat_loses_no_acknowledged_message() {
         ("FRONTDESK_AUDIT_KEY_FILE", key.as_str()),
     ];
     let mut server = ServerProcess::start(dir.path(), &envs);
+    let printed = server.wait_for_line(|l| l.contains("created the console account"));
+    let admin_password = printed[1].trim().to_owned();
+    // A second node on the same database, and an agent account.
+    let other = ServerProcess::start(dir.path(), &envs);
+    let agent = frontdesk_command(&["agent", "add", "rui", "--role", "agent"])
+        .envs(envs)
+        .spawn()
+        .unwrap();
+    assert!(finish(agent, "rui-long-password\n").status.success());
     let mut chat = Chat::connect(server.addr, None).await.unwrap();
     let started = chat.start().await;
     let mut ledger = Ledger::new(started["conversation"].as_str().unwrap());
@@ -405,6 +415,32 @@ async fn postgres_restarted_under_a_chat_loses_no_acknowledged_message() {
     assert_eq!(ledger.acked(), 9);
     let log = server.output();
     assert!(log.contains("storage recovered"), "{log}");
+
+    // The nodes hear each other again by themselves (both lost their
+    // listening connections): a chat that asks for a person on the first
+    // node reaches an agent on the second, and the claim comes back. (The
+    // agent signs in only now: earlier, the chat above would have been
+    // queued for them.)
+    let rui = sign_in(other.addr, "rui", "rui-long-password").await;
+    let mut console = Ws::console(other.addr, &rui).await.unwrap();
+    let admin = sign_in(server.addr, "admin", &admin_password).await;
+    until_listed(server.addr, &admin, "rui", true, EVENT_TIMEOUT).await;
+    let mut patient = Chat::connect(server.addr, None).await.unwrap();
+    ask_for_person(&mut patient).await;
+    let conversation = console.only_waiting().await;
+    console
+        .send_json(serde_json::json!({"type": "claim", "conversation": conversation}))
+        .await;
+    console.until("claimed").await;
+    let joined = tokio::time::timeout(EVENT_TIMEOUT / 2, patient.until("agent_joined")).await;
+    let Ok(joined) = joined else {
+        panic!(
+            "the first node never heard of the claim:\n{}\n--- second node:\n{}",
+            server.output(),
+            other.output()
+        );
+    };
+    assert_eq!(joined["name"], "rui");
     server.kill_hard();
     ledger.verify(&url).await;
 }

@@ -3,32 +3,14 @@
 //! between them through the database (`LISTEN`/`NOTIFY`). SQLite is one
 //! node's database, so these run on PostgreSQL only.
 
-use std::time::Duration;
+use serde_json::json;
 
-use serde_json::{Value, json};
+use frontdesk::queue::PRESENCE_TTL;
 
-use super::helpers::{TestApp, ask_for_person, claim_race, only_on_postgres, spawn_app};
-
-/// Waits until `node` lists `agent` as online: the other node's console
-/// has been heard of here.
-async fn until_online_on(node: &TestApp, admin: &str, agent: &str) {
-    for _ in 0..100 {
-        let agents: Vec<Value> = node
-            .get_as(admin, "/api/agents")
-            .await
-            .json()
-            .await
-            .unwrap();
-        if agents
-            .iter()
-            .any(|a| a["name"] == agent && a["online"] == true)
-        {
-            return;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    panic!("{agent} never showed as online on the other node");
-}
+use super::helpers::{
+    Chat, EVENT_TIMEOUT, ServerProcess, Ws, ask_for_person, claim_race, only_on_postgres, run_cli,
+    sign_in, spawn_app, until_listed,
+};
 
 #[tokio::test]
 async fn a_patient_on_one_node_and_an_agent_on_the_other_talk() {
@@ -42,7 +24,7 @@ async fn a_patient_on_one_node_and_an_agent_on_the_other_talk() {
     assert!(agent.queue_of(0).await.is_empty());
     // Presence is cluster-wide: the first node counts the agent on the
     // second, so the patient is queued rather than offered a callback.
-    until_online_on(&one, &admin, "nadia").await;
+    until_listed(one.addr, &admin, "nadia", true, EVENT_TIMEOUT).await;
 
     let mut patient = one.chat().await;
     ask_for_person(&mut patient).await;
@@ -123,26 +105,13 @@ async fn a_node_that_stops_takes_its_agents_presence_with_it() {
     let one = spawn_app().await;
     let mut two = one.second_node().await;
     let admin = one.login_admin().await;
-    let agent = two.console(&one.staff("omar", "agent").await).await;
-    until_online_on(&one, &admin, "omar").await;
-    drop(agent);
+    let _console = two.console(&one.staff("omar", "agent").await).await;
+    until_listed(one.addr, &admin, "omar", true, EVENT_TIMEOUT).await;
+    // Stopped with omar's console still open.
     two.stop().await;
-    // Nobody is online anywhere: the first node stops counting omar.
-    let mut gone = false;
-    for _ in 0..100 {
-        let agents: Vec<Value> = one
-            .get_as(&admin, "/api/agents")
-            .await
-            .json()
-            .await
-            .unwrap();
-        if agents.iter().all(|a| a["online"] == false) {
-            gone = true;
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    assert!(gone, "the stopped node's agent still counts as online");
+    // The stopped node said so on its way out: omar is offline at once,
+    // not after the heartbeat's expiry.
+    until_listed(one.addr, &admin, "omar", false, EVENT_TIMEOUT).await;
     // So a patient who asks for a person is offered a callback, not an
     // endless queue.
     let mut patient = one.chat().await;
@@ -153,4 +122,94 @@ async fn a_node_that_stops_takes_its_agents_presence_with_it() {
         offer["text"].as_str().unwrap().contains("callback"),
         "{offer}"
     );
+}
+
+/// An agent account made with the real command line; returns its cookie.
+async fn agent(dir: &std::path::Path, node: &ServerProcess, name: &str) -> String {
+    let password = format!("{name}-long-password");
+    let out = run_cli(
+        dir,
+        &["agent", "add", name, "--role", "agent"],
+        &format!("{password}\n"),
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    sign_in(node.addr, name, &password).await
+}
+
+/// kill -9 of the node that holds both the patient and the agent, mid-chat:
+/// both reconnect to the other node (resume token, session cookie), nothing
+/// acknowledged is lost, the agent keeps the chat; and the dead node's
+/// agents stop counting as online there within seconds.
+#[tokio::test]
+async fn when_a_node_is_killed_the_chat_carries_on_on_the_other() {
+    if !only_on_postgres("one SQLite file has one node; there is nothing to fail over to") {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let mut a = ServerProcess::start(dir.path(), &[]);
+    let printed = a.wait_for_line(|l| l.contains("created the console account"));
+    let admin_password = printed[1].trim().to_owned();
+    let b = ServerProcess::start(dir.path(), &[]);
+    let kim = agent(dir.path(), &a, "kim").await;
+    let lou = agent(dir.path(), &a, "lou").await;
+    let admin_on_b = sign_in(b.addr, "admin", &admin_password).await;
+
+    let mut agent_on_a = Ws::console(a.addr, &kim).await.unwrap();
+    let _lou_on_a = Ws::console(a.addr, &lou).await.unwrap();
+    // Kim's second console, on b, shows when b has heard of the claim.
+    let mut watch_on_b = Ws::console(b.addr, &kim).await.unwrap();
+    let mut patient = Chat::connect(a.addr, None).await.unwrap();
+    let token = ask_for_person(&mut patient).await;
+    let conversation = agent_on_a.only_waiting().await;
+    watch_on_b.queue_of(1).await;
+    agent_on_a
+        .send_json(json!({"type": "claim", "conversation": conversation}))
+        .await;
+    agent_on_a.until("claimed").await;
+    patient.until("agent_joined").await;
+    patient.say("p2", "I was double billed in March").await;
+    agent_on_a
+        .send_json(json!({"type": "say", "conversation": conversation, "id": "a1", "text": "Let me look at that."}))
+        .await;
+    agent_on_a.until("ack").await;
+    watch_on_b.queue_of(0).await;
+
+    a.kill_hard();
+
+    // The patient resumes on b and finds every acknowledged message.
+    let mut patient = Chat::connect(b.addr, None).await.unwrap();
+    let started = patient.resume(&token).await;
+    let texts: Vec<&str> = started["history"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["text"].as_str().unwrap())
+        .collect();
+    assert!(texts.contains(&"I was double billed in March"), "{texts:?}");
+    assert!(texts.contains(&"Let me look at that."), "{texts:?}");
+    assert_eq!(patient.expect("agent_joined").await["name"], "kim");
+
+    // Kim's console reconnects to b with the same cookie and still holds
+    // the chat; the queue is as it was (empty).
+    let mut agent_on_b = Ws::console(b.addr, &kim).await.unwrap();
+    let claimed = agent_on_b.until("claimed").await;
+    assert_eq!(claimed["conversation"], conversation.as_str());
+    assert!(agent_on_b.queue_of(0).await.is_empty());
+    patient.say("p3", "Are you still there?").await;
+    assert_eq!(
+        agent_on_b.until("message").await["text"],
+        "Are you still there?"
+    );
+    agent_on_b
+        .send_json(json!({"type": "say", "conversation": conversation, "id": "a2", "text": "Yes, still here."}))
+        .await;
+    assert_eq!(patient.until("reply").await["text"], "Yes, still here.");
+
+    // Lou's console died with a: b stops counting lou once a's heartbeat
+    // is overdue.
+    until_listed(b.addr, &admin_on_b, "lou", false, PRESENCE_TTL * 3).await;
 }

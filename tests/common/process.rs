@@ -6,7 +6,7 @@ use std::process::{Child, Command, Stdio};
 use std::sync::mpsc as std_mpsc;
 use std::time::Duration;
 
-use serde_json::Value;
+use serde_json::{Value, json};
 
 #[allow(unused_imports)]
 use super::*;
@@ -228,5 +228,55 @@ impl Drop for ServerProcess {
     fn drop(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
+    }
+}
+
+/// Signs in on a server process; returns the cookie.
+pub async fn sign_in(addr: std::net::SocketAddr, name: &str, password: &str) -> String {
+    let response = reqwest::Client::new()
+        .post(format!("http://{addr}/api/login"))
+        .json(&json!({"name": name, "password": password}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200, "{name} signs in");
+    let cookie = response.headers()["set-cookie"].to_str().unwrap();
+    cookie.split(';').next().unwrap().to_owned()
+}
+
+/// Waits until the server at `addr` lists `agent` as online (or, with
+/// `online` false, as not online), as a supervisor signed in with `cookie`
+/// sees it; fails after `within`. With several nodes, an agent on another
+/// node shows once that node has been heard of, and stops showing once it
+/// says the agent left or falls silent.
+pub async fn until_listed(
+    addr: std::net::SocketAddr,
+    cookie: &str,
+    agent: &str,
+    online: bool,
+    within: Duration,
+) {
+    let deadline = std::time::Instant::now() + within;
+    loop {
+        let agents: Vec<Value> = reqwest::Client::new()
+            .get(format!("http://{addr}/api/agents"))
+            .header("cookie", cookie)
+            .send()
+            .await
+            .expect("the agents list answers")
+            .json()
+            .await
+            .expect("the agents list is JSON");
+        if agents
+            .iter()
+            .any(|a| a["name"] == agent && a["online"] == online)
+        {
+            return;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "{agent} never showed as online={online}: {agents:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
     }
 }

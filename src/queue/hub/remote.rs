@@ -3,6 +3,7 @@
 //! if it had happened here, and this node's own sockets are told; nothing
 //! is passed on again.
 
+use std::collections::HashSet;
 use std::time::Instant;
 
 use super::{Delivery, Hub, Node, Origin, PRESENCE_TTL, patient_positions, queue_changed};
@@ -138,30 +139,46 @@ impl Hub {
 
     /// Replaces the queue and the assignments with the database's, after
     /// this node may have missed notices (its connection to the database
-    /// was lost). Every socket here is cut off: its client reconnects and
-    /// loads what it missed from the store, as after a restart.
+    /// was lost). Only a chat with an agent can have missed messages from
+    /// another node: the sockets of every chat assigned before or after, and
+    /// of every agent holding one, are cut off, and their clients reconnect
+    /// and load what they missed from the store, as after a restart. The
+    /// rest hear the queue and their places as they are now.
     pub fn resync(&self, waiting: Vec<Waiting>, assigned: Vec<(ConversationId, StaffId, String)>) {
-        let mut s = self.lock();
-        s.queue.clear();
-        s.assigned.clear();
-        let now = Instant::now();
-        for w in waiting {
-            let since = now.checked_sub(w.waited).unwrap_or(now);
-            s.queue.push(super::Entry {
-                conversation: w.conversation,
-                reason: w.reason,
-                lang: w.lang,
-                since,
-                preview: w.preview,
-            });
-        }
-        super::sort(&mut s.queue);
-        for (conversation, agent, name) in assigned {
-            s.assigned.insert(conversation, (agent, name));
-        }
-        s.patients.clear();
-        for agent in s.agents.values_mut() {
-            agent.sockets.clear();
-        }
+        let outbox = {
+            let mut s = self.lock();
+            let old = std::mem::take(&mut s.assigned);
+            s.queue.clear();
+            let now = Instant::now();
+            for w in waiting {
+                let since = now.checked_sub(w.waited).unwrap_or(now);
+                s.queue.push(super::Entry {
+                    conversation: w.conversation,
+                    reason: w.reason,
+                    lang: w.lang,
+                    since,
+                    preview: w.preview,
+                });
+            }
+            super::sort(&mut s.queue);
+            for (conversation, agent, name) in assigned {
+                s.assigned.insert(conversation, (agent, name));
+            }
+            let chats: HashSet<ConversationId> =
+                old.keys().chain(s.assigned.keys()).cloned().collect();
+            let agents: HashSet<StaffId> = old
+                .values()
+                .chain(s.assigned.values())
+                .map(|(a, _)| *a)
+                .collect();
+            s.patients.retain(|c, _| !chats.contains(c));
+            for (id, agent) in s.agents.iter_mut() {
+                if agents.contains(id) {
+                    agent.sockets.clear();
+                }
+            }
+            queue_changed(&s)
+        };
+        self.deliver(outbox);
     }
 }

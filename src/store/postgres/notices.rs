@@ -5,6 +5,7 @@
 
 use std::time::Duration;
 
+use sqlx::PgPool;
 use sqlx::postgres::PgListener;
 
 use super::PostgresStore;
@@ -28,15 +29,19 @@ pub enum Heard {
 
 /// A connection that listens for the other nodes' notices.
 pub struct Notices {
-    listener: PgListener,
+    pool: PgPool,
+    /// None after the connection failed, until a new one listens.
+    listener: Option<PgListener>,
 }
 
 impl PostgresStore {
     /// Starts listening. Notices sent from now on are heard.
     pub async fn listen(&self) -> StoreResult<Notices> {
-        let mut listener = PgListener::connect_with(self.pool()).await?;
-        listener.listen(CHANNEL).await?;
-        Ok(Notices { listener })
+        let listener = listening(self.pool()).await?;
+        Ok(Notices {
+            pool: self.pool().clone(),
+            listener: Some(listener),
+        })
     }
 
     /// Sends `text` to every listening node, this one included. (A notice
@@ -51,27 +56,43 @@ impl PostgresStore {
     }
 }
 
+async fn listening(pool: &PgPool) -> StoreResult<PgListener> {
+    let mut listener = PgListener::connect_with(pool).await?;
+    listener.listen(CHANNEL).await?;
+    Ok(listener)
+}
+
 impl Notices {
     /// The next notice; or, after the connection was lost, `Reconnected`
-    /// once it is listening again (trying every second until then).
+    /// once a new one is listening (tried every second until then).
     pub async fn next(&mut self) -> Heard {
-        match self.listener.try_recv().await {
-            Ok(Some(notification)) => Heard::Notice(notification.payload().to_owned()),
-            // Lost, and already reconnected and listening again.
-            Ok(None) => Heard::Reconnected,
-            Err(e) => {
-                tracing::warn!(error = %e, "lost the notices from other nodes; reconnecting");
-                // Any statement through the listener reconnects it and
-                // listens again first.
-                while sqlx::query("SELECT 1")
-                    .execute(&mut self.listener)
-                    .await
-                    .is_err()
-                {
-                    tokio::time::sleep(RETRY).await;
+        loop {
+            let Some(listener) = self.listener.as_mut() else {
+                match listening(&self.pool).await {
+                    Ok(listener) => {
+                        self.listener = Some(listener);
+                        tracing::info!("listening to the other nodes again");
+                        return Heard::Reconnected;
+                    }
+                    Err(_) => {
+                        tokio::time::sleep(RETRY).await;
+                        continue;
+                    }
                 }
-                tracing::info!("listening to other nodes again");
-                Heard::Reconnected
+            };
+            match listener.try_recv().await {
+                Ok(Some(notification)) => {
+                    return Heard::Notice(notification.payload().to_owned());
+                }
+                // Lost, and already reconnected and listening again.
+                Ok(None) => return Heard::Reconnected,
+                Err(e) => {
+                    // The server may have said goodbye (a shutdown) rather
+                    // than dropped the line, which sqlx's listener does not
+                    // reconnect from: start over with a new one.
+                    tracing::warn!(error = %e, "lost the notices from other nodes; reconnecting");
+                    self.listener = None;
+                }
             }
         }
     }

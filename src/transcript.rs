@@ -91,8 +91,13 @@ pub struct Message {
 /// `timestamptz` column as the very string that was written (the audit
 /// chain hashes it).
 pub fn now() -> String {
+    // Cut to the millisecond, never rounded up: a time just written is
+    // never ahead of the clock that reads it back.
     let ts = jiff::Timestamp::now();
-    format!("{:.3}", ts.round(jiff::Unit::Millisecond).unwrap_or(ts))
+    let cut = jiff::TimestampRound::new()
+        .smallest(jiff::Unit::Millisecond)
+        .mode(jiff::RoundMode::Trunc);
+    format!("{:.3}", ts.round(cut).unwrap_or(ts))
 }
 
 /// Which messages of a conversation to read: the newest `limit` with a seq

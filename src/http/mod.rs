@@ -23,7 +23,9 @@ use crate::store::{Fault, StorageStatus};
 /// commit, 503 with `"storage": "failing"` and the fault's code while they
 /// do not, so a load balancer stops sending new chats. Also says which
 /// knowledge generation is serving, so a deploy script or `frontdesk
-/// loadtest --reload` can tell when an edit has been picked up.
+/// loadtest --reload` can tell when an edit has been picked up, and a
+/// digest of the articles it serves, the same on every node that serves
+/// the same articles (a deploy to several nodes is done when all agree).
 pub async fn health(State(state): State<AppState>) -> Response {
     let store = state.writer.health();
     let fault = match store.status() {
@@ -39,6 +41,7 @@ pub async fn health(State(state): State<AppState>) -> Response {
         "storage": if fault.is_some() { "failing" } else { "ok" },
         "knowledge": {
             "generation": knowledge.generation,
+            "digest": knowledge.digest,
             "articles": knowledge.articles_en + knowledge.articles_es,
             "semantic": state.engine.knowledge().has_meaning(),
         },

@@ -28,6 +28,9 @@ pub struct Kb {
     pub problems: usize,
     pub built_at: SystemTime,
     pub build_time: Duration,
+    /// A digest of every article served (not of where its file lies): two
+    /// nodes serving the same articles show the same digest.
+    pub digest: String,
     /// Words that say something private about a patient's health.
     health_words: Arc<super::health_words::HealthWords>,
     /// The articles' embeddings, attached once computed; until then (or
@@ -48,6 +51,7 @@ impl Kb {
             problems: 0,
             built_at: SystemTime::now(),
             build_time: Duration::ZERO,
+            digest: digest(&[]),
             health_words: Arc::default(),
             meaning: std::sync::OnceLock::new(),
             remembered: Remembered::default(),
@@ -77,6 +81,13 @@ impl Kb {
             problems: load.problems.len(),
             built_at: SystemTime::now(),
             build_time: started.elapsed(),
+            digest: digest(
+                &load
+                    .articles
+                    .iter()
+                    .map(|l| &*l.article)
+                    .collect::<Vec<_>>(),
+            ),
             health_words: Arc::new(load.health_words.clone()),
             meaning: std::sync::OnceLock::new(),
             remembered: Remembered::default(),
@@ -276,6 +287,33 @@ impl Kb {
     pub fn index(&self, lang: Lang) -> Option<&LangIndex> {
         self.indexes.get(&lang)
     }
+}
+
+/// SHA-256 over every article's content in id order (each field length-
+/// prefixed, so no two different sets hash alike), as 16 hex digits.
+fn digest(articles: &[&Article]) -> String {
+    use sha2::{Digest, Sha256};
+    let mut sorted = articles.to_vec();
+    sorted.sort_by(|a, b| (a.id.as_str(), a.lang.as_str()).cmp(&(b.id.as_str(), b.lang.as_str())));
+    let mut hash = Sha256::new();
+    let mut field = |text: &str| {
+        hash.update((text.len() as u64).to_le_bytes());
+        hash.update(text.as_bytes());
+    };
+    for a in sorted {
+        field(a.id.as_str());
+        field(a.lang.as_str());
+        field(&a.title);
+        a.questions.iter().for_each(|q| field(q));
+        field("|");
+        a.tags.iter().for_each(|t| field(t));
+        field("|");
+        a.related.iter().for_each(|r| field(r.as_str()));
+        field(a.translation_of.as_ref().map_or("", |t| t.as_str()));
+        field(&a.min_confidence.map(|c| c.to_string()).unwrap_or_default());
+        field(&a.body_markdown);
+    }
+    crate::ids::hex(&hash.finalize()[..8])
 }
 
 #[cfg(test)]

@@ -94,6 +94,8 @@ pub struct KnowledgeStats {
     pub articles_en: usize,
     pub articles_es: usize,
     pub generation: u64,
+    /// What is served, comparable across nodes (see `Kb::digest`).
+    pub digest: String,
     pub last_reload: SystemTime,
     /// Problems (errors and warnings) found by the last reload.
     pub last_errors: usize,
@@ -279,6 +281,7 @@ impl Knowledge {
             articles_en: kb.count(Lang::En),
             articles_es: kb.count(Lang::Es),
             generation: *self.shared.state.generation.borrow(),
+            digest: kb.digest.clone(),
             last_reload: kb.built_at,
             last_errors: kb.problems,
             last_build_time: kb.build_time,

@@ -183,10 +183,13 @@ impl Sessions {
         let stored = self.store.session(&key).await.ok()??;
         let role = stored.role.parse::<Role>().ok()?;
         let now = jiff::Timestamp::now();
+        // A time a moment ahead of this node's clock (another node's clock
+        // runs a little fast) is no age at all, not a broken session.
         let age = |at: &str| {
-            at.parse::<jiff::Timestamp>()
-                .ok()
-                .and_then(|t| Duration::try_from(now.duration_since(t)).ok())
+            at.parse::<jiff::Timestamp>().ok().map(|t| {
+                let age = now.duration_since(t).max(jiff::SignedDuration::ZERO);
+                Duration::try_from(age).unwrap_or_default()
+            })
         };
         let (lived, idle) = (age(&stored.created_at)?, age(&stored.last_seen)?);
         if stored.disabled || lived >= self.max_age || idle >= self.idle {

@@ -40,6 +40,7 @@ async fn health_reports_ok_and_the_knowledge_generation_serving() {
     assert_eq!(body["status"], "ok");
     let serving = app.knowledge.stats();
     assert_eq!(body["knowledge"]["generation"], serving.generation);
+    assert_eq!(body["knowledge"]["digest"], serving.digest.as_str());
     assert_eq!(
         body["knowledge"]["articles"],
         serving.articles_en + serving.articles_es

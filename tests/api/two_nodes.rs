@@ -19,6 +19,11 @@ async fn a_patient_on_one_node_and_an_agent_on_the_other_talk() {
     }
     let one = spawn_app().await;
     let two = one.second_node().await;
+    // The same articles on both: /health shows the same digest.
+    let digests: Vec<serde_json::Value> =
+        health_digests(&[one.url("/health"), two.url("/health")]).await;
+    assert_eq!(digests[0], digests[1]);
+    assert!(digests[0].is_string(), "{digests:?}");
     let admin = one.login_admin().await;
     let mut agent = two.console(&one.staff("nadia", "agent").await).await;
     assert!(agent.queue_of(0).await.is_empty());
@@ -142,8 +147,9 @@ async fn agent(dir: &std::path::Path, node: &ServerProcess, name: &str) -> Strin
 
 /// kill -9 of the node that holds both the patient and the agent, mid-chat:
 /// both reconnect to the other node (resume token, session cookie), nothing
-/// acknowledged is lost, the agent keeps the chat; and the dead node's
-/// agents stop counting as online there within seconds.
+/// acknowledged is lost, the agent keeps the chat; the dead node's agents
+/// stop counting as online there within seconds; and the audit log both
+/// wrote to verifies.
 #[tokio::test]
 async fn when_a_node_is_killed_the_chat_carries_on_on_the_other() {
     if !only_on_postgres("one SQLite file has one node; there is nothing to fail over to") {
@@ -212,4 +218,24 @@ async fn when_a_node_is_killed_the_chat_carries_on_on_the_other() {
     // Lou's console died with a: b stops counting lou once a's heartbeat
     // is overdue.
     until_listed(b.addr, &admin_on_b, "lou", false, PRESENCE_TTL * 3).await;
+
+    // Both nodes wrote to the audit log (claims, transcript views): one
+    // valid chain.
+    let verified = run_cli(dir.path(), &["audit", "verify"], "");
+    assert!(
+        verified.status.success(),
+        "{}{}",
+        String::from_utf8_lossy(&verified.stdout),
+        String::from_utf8_lossy(&verified.stderr)
+    );
+}
+
+/// The knowledge digest each `/health` URL reports.
+async fn health_digests(urls: &[String]) -> Vec<serde_json::Value> {
+    let mut digests = Vec::new();
+    for url in urls {
+        let health: serde_json::Value = reqwest::get(url).await.unwrap().json().await.unwrap();
+        digests.push(health["knowledge"]["digest"].clone());
+    }
+    digests
 }

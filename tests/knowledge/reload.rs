@@ -78,7 +78,9 @@ async fn edits_apply_live_and_broken_files_keep_their_last_good_version() {
     )
     .await;
 
-    // Broken edit: the last good version keeps serving.
+    // Broken edit: the last good version keeps serving, and so the same
+    // articles (the digest a deploy to several nodes compares).
+    let digest = k.stats().digest;
     write(
         &dir,
         "visit/parking.md",
@@ -92,8 +94,9 @@ async fn edits_apply_live_and_broken_files_keep_their_last_good_version() {
         .await;
     assert_eq!(d.article().map(|a| a.id.as_str()), Some("parking"), "{d:?}");
     assert!(k.stats().last_errors >= 1);
+    assert_eq!(k.stats().digest, digest, "the same articles serve");
 
-    // Deleted file: its answer is gone.
+    // Deleted file: its answer is gone, and the digest changes.
     std::fs::remove_file(dir.join("visit/cafeteria.md")).expect("rm");
     until(
         &k,
@@ -102,6 +105,7 @@ async fn edits_apply_live_and_broken_files_keep_their_last_good_version() {
         "where is the cafeteria",
     )
     .await;
+    assert_ne!(k.stats().digest, digest, "one article fewer serves");
 }
 
 #[tokio::test]

@@ -7,26 +7,23 @@
 //! A signature sits in the page's HTML, where caches and scripts can read
 //! it, so it lasts minutes, not forever: `expires` may be at most the
 //! configured lifetime ahead (default 5 minutes), and each nonce opens a
-//! conversation once. The same device may reconnect with it until it
-//! expires (its nonce is remembered with the resume token it was given);
-//! after that the page needs a fresh signature. The old form, an HMAC of
+//! conversation once, whichever server it reaches. The same device may
+//! reconnect with it until it expires (its nonce is remembered in the
+//! database with the resume token it was given); after that the page needs
+//! a fresh signature. The old form, an HMAC of
 //! the user id alone that never expires, is accepted only behind an
 //! explicit setting.
-
-use std::collections::HashMap;
-use std::sync::Mutex;
 
 use hmac::{Hmac, Mac};
 use sha2::{Digest, Sha256};
 
 use crate::ids::TokenDigest;
+use crate::store::Store;
 
 /// Longest user id accepted.
 const MAX_USER_LEN: usize = 256;
 /// Seconds of clock difference allowed between the clinic's server and this one.
 pub const CLOCK_SKEW_SECS: i64 = 30;
-/// Nonces remembered at once; past this, new sign-ins wait for old ones to expire.
-const MAX_NONCES: usize = 100_000;
 
 /// What a signed-in patient's page sends in `start`, parsed at the edge.
 #[derive(Debug, Clone, PartialEq)]
@@ -47,6 +44,11 @@ pub struct Expiry {
 }
 
 impl Expiry {
+    /// The nonce as stored: its SHA-256.
+    fn digest(&self) -> [u8; 32] {
+        Sha256::digest(self.nonce.as_bytes()).into()
+    }
+
     /// Checks the nonce's form; the signature is checked later, with the secret.
     pub fn new(expires: i64, nonce: String) -> Result<Expiry, &'static str> {
         let well_formed = (8..=64).contains(&nonce.len())
@@ -79,8 +81,8 @@ pub enum Refusal {
     Expired,
     /// The nonce already opened a conversation on another device.
     Replayed,
-    /// Too many sign-ins are in flight to remember another nonce.
-    Busy,
+    /// The nonce could not be checked (the database is failing).
+    Unavailable,
 }
 
 /// A signature that verified: whose it is, and the expiry it came with.
@@ -190,86 +192,58 @@ fn decode_hex(s: &str) -> Option<Vec<u8>> {
         .collect()
 }
 
-/// Nonces seen, each until its signature expires, with the resume token of
-/// the device that used it. Memory of this process: with several nodes
-/// each remembers its own (see docs/operations.md).
-#[derive(Debug, Default)]
+/// Nonces used, each until its signature expires, with the device that
+/// used it: in the database, so every server knows every nonce (stored as
+/// digests, like the device's token).
+#[derive(Debug, Clone)]
 pub struct Nonces {
-    seen: Mutex<HashMap<String, Use>>,
-}
-
-#[derive(Debug, Clone, Copy)]
-struct Use {
-    expires: i64,
-    /// The token the device was given; `None` while its `start` is in flight.
-    device: Option<TokenDigest>,
+    store: Store,
 }
 
 impl Nonces {
+    pub fn new(store: Store) -> Nonces {
+        Nonces { store }
+    }
+
     /// Takes `expiry`'s nonce for a `start` that presents `device` (its
     /// resume token's digest, if any). A new nonce is reserved; a known one
     /// is accepted again only from the device it was given to.
-    pub fn take(
-        &self,
-        expiry: &Expiry,
-        device: Option<TokenDigest>,
-        now: i64,
-    ) -> Result<(), Refusal> {
-        let mut seen = self.seen.lock().expect("nonce map lock");
-        if let Some(used) = seen.get(&expiry.nonce) {
-            return match (used.device, device) {
-                (Some(given), Some(presented)) if given == presented => Ok(()),
-                _ => Err(Refusal::Replayed),
-            };
+    pub async fn take(&self, expiry: &Expiry, device: Option<TokenDigest>) -> Result<(), Refusal> {
+        let device = device.map(|d| d.0);
+        match self
+            .store
+            .nonce_take(&expiry.digest(), expiry.expires, device.as_ref())
+            .await
+        {
+            Ok(true) => Ok(()),
+            Ok(false) => Err(Refusal::Replayed),
+            Err(_) => Err(Refusal::Unavailable),
         }
-        if seen.len() >= MAX_NONCES {
-            seen.retain(|_, u| u.expires + CLOCK_SKEW_SECS >= now);
-            if seen.len() >= MAX_NONCES {
-                return Err(Refusal::Busy);
-            }
-        }
-        seen.insert(
-            expiry.nonce.clone(),
-            Use {
-                expires: expiry.expires,
-                device: None,
-            },
-        );
-        Ok(())
     }
 
     /// Records the token the device was given for a nonce it took.
-    pub fn bind(&self, expiry: &Expiry, device: TokenDigest) {
-        let mut seen = self.seen.lock().expect("nonce map lock");
-        if let Some(used) = seen.get_mut(&expiry.nonce) {
-            used.device.get_or_insert(device);
+    pub async fn bind(&self, expiry: &Expiry, device: TokenDigest) {
+        if self
+            .store
+            .nonce_bind(&expiry.digest(), &device.0)
+            .await
+            .is_err()
+        {
+            // The device can still use its token; only a reconnect with the
+            // page's signature would be refused, and ask for a fresh one.
+            tracing::warn!("a sign-in nonce could not be bound to its device");
         }
     }
 
     /// Gives back a nonce whose `start` failed before a token was given, so
     /// the page may try again.
-    pub fn release(&self, expiry: &Expiry) {
-        let mut seen = self.seen.lock().expect("nonce map lock");
-        if seen
-            .get(&expiry.nonce)
-            .is_some_and(|used| used.device.is_none())
-        {
-            seen.remove(&expiry.nonce);
-        }
+    pub async fn release(&self, expiry: &Expiry) {
+        let _ = self.store.nonce_release(&expiry.digest()).await;
     }
 
-    /// Forgets expired nonces (a periodic sweep keeps memory to the live ones).
-    pub fn sweep(&self, now: i64) {
-        let mut seen = self.seen.lock().expect("nonce map lock");
-        seen.retain(|_, u| u.expires + CLOCK_SKEW_SECS >= now);
-    }
-
-    pub fn len(&self) -> usize {
-        self.seen.lock().expect("nonce map lock").len()
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.len() == 0
+    /// Forgets nonces whose signatures expired (the periodic sweep).
+    pub async fn sweep(&self, now: i64) {
+        let _ = self.store.nonce_sweep(now - CLOCK_SKEW_SECS).await;
     }
 }
 
@@ -364,26 +338,51 @@ mod tests {
         assert!(Expiry::new(NOW, "A-z_09".repeat(2)).is_ok());
     }
 
-    #[test]
-    fn a_nonce_opens_once_and_then_only_for_its_device() {
-        let nonces = Nonces::default();
-        let e = Expiry::new(NOW + 60, "page-nonce-1".into()).unwrap();
+    /// A nonce opens a conversation once, and afterwards only for the
+    /// device it was given to, as two servers on one database see it.
+    async fn a_nonce_opens_once_and_then_only_for_its_device(url: &str) {
+        let store = Store::connect(url).await.unwrap();
+        let nonces = Nonces::new(store.clone());
+        let elsewhere = Nonces::new(Store::connect(url).await.unwrap());
+        let now = jiff::Timestamp::now().as_second();
+        let e = Expiry::new(now + 60, "page-nonce-1".into()).unwrap();
         let phone = TokenDigest([1; 32]);
         let other = TokenDigest([2; 32]);
-        assert_eq!(nonces.take(&e, None, NOW), Ok(()));
-        // In flight: nobody else may use it.
-        assert_eq!(nonces.take(&e, Some(phone), NOW), Err(Refusal::Replayed));
-        nonces.bind(&e, phone);
-        assert_eq!(nonces.take(&e, Some(phone), NOW), Ok(()));
-        assert_eq!(nonces.take(&e, Some(other), NOW), Err(Refusal::Replayed));
-        assert_eq!(nonces.take(&e, None, NOW), Err(Refusal::Replayed));
+        assert_eq!(nonces.take(&e, None).await, Ok(()));
+        // In flight: nobody else may use it, on any server.
+        assert_eq!(
+            elsewhere.take(&e, Some(phone)).await,
+            Err(Refusal::Replayed)
+        );
+        nonces.bind(&e, phone).await;
+        assert_eq!(elsewhere.take(&e, Some(phone)).await, Ok(()));
+        assert_eq!(
+            elsewhere.take(&e, Some(other)).await,
+            Err(Refusal::Replayed)
+        );
+        assert_eq!(nonces.take(&e, None).await, Err(Refusal::Replayed));
         // A failed start gives an unbound nonce back.
-        let f = Expiry::new(NOW + 60, "page-nonce-2".into()).unwrap();
-        nonces.take(&f, None, NOW).unwrap();
-        nonces.release(&f);
-        assert_eq!(nonces.take(&f, None, NOW), Ok(()));
+        let f = Expiry::new(now + 60, "page-nonce-2".into()).unwrap();
+        nonces.take(&f, None).await.unwrap();
+        nonces.release(&f).await;
+        assert_eq!(elsewhere.take(&f, None).await, Ok(()));
         // Expired ones are forgotten.
-        nonces.sweep(NOW + 60 + CLOCK_SKEW_SECS + 1);
-        assert!(nonces.is_empty());
+        assert_eq!(store.nonce_sweep(now + 61).await.unwrap(), 2);
+    }
+
+    #[tokio::test]
+    async fn nonces_on_sqlite() {
+        let dir = tempfile::tempdir().unwrap();
+        a_nonce_opens_once_and_then_only_for_its_device(&crate::store::testing::sqlite_database(
+            dir.path(),
+        ))
+        .await;
+    }
+
+    #[tokio::test]
+    async fn nonces_on_postgres() {
+        if let Some(url) = crate::store::testing::postgres_database().await {
+            a_nonce_opens_once_and_then_only_for_its_device(&url).await;
+        }
     }
 }

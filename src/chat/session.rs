@@ -98,10 +98,12 @@ impl Session {
                 "A conversation is already open on this connection.",
             )));
         }
-        let verified = match user.map(|signed| self.verify(&signed, resume.as_deref())) {
+        let verified = match user {
             None => None,
-            Some(Ok(verified)) => Some(verified),
-            Some(Err(e)) => return Ok(Err(e)),
+            Some(signed) => match self.verify(&signed, resume.as_deref()).await {
+                Ok(verified) => Some(verified),
+                Err(e) => return Ok(Err(e)),
+            },
         };
         let identity = verified.as_ref().map(|v| v.identity);
         let nonce = verified.as_ref().and_then(|v| v.expiry.as_ref());
@@ -112,13 +114,13 @@ impl Session {
         let (token, visitor, conversation, history, patient_messages) = match opened {
             Ok(opened) => {
                 if let Some(expiry) = nonce {
-                    nonces.bind(expiry, opened.0.digest());
+                    nonces.bind(expiry, opened.0.digest()).await;
                 }
                 opened
             }
             Err(e) => {
                 if let Some(expiry) = nonce {
-                    nonces.release(expiry);
+                    nonces.release(expiry).await;
                 }
                 return Ok(Err(e));
             }
@@ -183,7 +185,11 @@ impl Session {
 
     /// Checks a signed-in identity: its signature and time, and that its
     /// nonce has opened no conversation but this device's (`resume`).
-    fn verify(&self, signed: &SignedUser, resume: Option<&str>) -> Result<Verified, FrameError> {
+    async fn verify(
+        &self,
+        signed: &SignedUser,
+        resume: Option<&str>,
+    ) -> Result<Verified, FrameError> {
         let settings = &self.state.settings;
         let policy = identity::Policy {
             secret: settings.identity_secret.as_deref(),
@@ -191,15 +197,19 @@ impl Session {
             legacy: settings.identity_legacy_signatures,
         };
         let now = jiff::Timestamp::now().as_second();
-        let checked = identity::verify(policy, signed, now).and_then(|verified| {
-            if let Some(expiry) = &verified.expiry {
-                let device = resume
-                    .and_then(|raw| raw.parse::<ResumeToken>().ok())
-                    .map(|token| token.digest());
-                self.state.identity_nonces.take(expiry, device, now)?;
-            }
-            Ok(verified)
-        });
+        let checked = match identity::verify(policy, signed, now) {
+            Ok(verified) => match &verified.expiry {
+                Some(expiry) => {
+                    let device = resume
+                        .and_then(|raw| raw.parse::<ResumeToken>().ok())
+                        .map(|token| token.digest());
+                    let taken = self.state.identity_nonces.take(expiry, device).await;
+                    taken.map(|()| verified)
+                }
+                None => Ok(verified),
+            },
+            Err(refusal) => Err(refusal),
+        };
         checked.map_err(|refusal| {
             let (code, message) = match refusal {
                 Refusal::Invalid => (
@@ -214,9 +224,9 @@ impl Session {
                     ErrorCode::IdentityExpired,
                     "The sign-in on this page has expired; the page needs a fresh one.",
                 ),
-                Refusal::Busy => (
+                Refusal::Unavailable => (
                     ErrorCode::Unavailable,
-                    "Too many sign-ins at once; try again in a minute.",
+                    "The sign-in cannot be checked right now; try again in a minute.",
                 ),
             };
             FrameError::new(code, message)

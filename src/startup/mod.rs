@@ -125,7 +125,7 @@ impl Application {
                 store.clone(),
             )),
             throttle: Arc::new(SharedThrottle::new(store.clone(), "signin")),
-            identity_nonces: Arc::default(),
+            identity_nonces: Arc::new(crate::chat::identity::Nonces::new(store.clone())),
             per_address: Arc::default(),
             metrics: Arc::default(),
             shutdown,

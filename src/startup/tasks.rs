@@ -133,7 +133,7 @@ pub(super) async fn sweep_sessions(
             _ = shutdown.wait_for(|s| *s) => return,
         }
         sessions.sweep().await;
-        nonces.sweep(jiff::Timestamp::now().as_second());
+        nonces.sweep(jiff::Timestamp::now().as_second()).await;
     }
 }
 

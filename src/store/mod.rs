@@ -366,6 +366,39 @@ impl Store {
     }
 
     /// Stores a new console session by its token's digest.
+    /// Takes a page signature's nonce (by digest) for a `start` from
+    /// `device` (its resume token's digest, if any): true when the nonce is
+    /// new, or was given to this very device; false when another device
+    /// used it. Kept until `expires` (Unix seconds), on every server.
+    pub async fn nonce_take(
+        &self,
+        nonce: &[u8; 32],
+        expires: i64,
+        device: Option<&[u8; 32]>,
+    ) -> StoreResult<bool> {
+        // The insert decides between two servers taking the same new nonce.
+        if dispatch!(self, s => s.nonce_insert(nonce, expires).await)? {
+            return Ok(true);
+        }
+        let given = dispatch!(self, s => s.nonce_device(nonce).await)?.flatten();
+        Ok(matches!((given, device), (Some(g), Some(d)) if g[..] == d[..]))
+    }
+
+    /// Records the device a taken nonce was given to (the first one stays).
+    pub async fn nonce_bind(&self, nonce: &[u8; 32], device: &[u8; 32]) -> StoreResult<()> {
+        dispatch!(self, s => s.nonce_bind(nonce, device).await)
+    }
+
+    /// Gives back a nonce no device was given yet.
+    pub async fn nonce_release(&self, nonce: &[u8; 32]) -> StoreResult<()> {
+        dispatch!(self, s => s.nonce_release(nonce).await)
+    }
+
+    /// Forgets nonces that expired before `expired_before` (Unix seconds).
+    pub async fn nonce_sweep(&self, expired_before: i64) -> StoreResult<u64> {
+        dispatch!(self, s => s.nonce_sweep(expired_before).await)
+    }
+
     pub async fn create_session(&self, digest: &[u8; 32], staff: StaffId) -> StoreResult<()> {
         dispatch!(self, s => s.create_session(digest, staff).await)
     }

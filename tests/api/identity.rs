@@ -226,3 +226,22 @@ async fn the_never_expiring_form_works_only_behind_its_setting() {
         one["conversation"]
     );
 }
+
+/// A page's signature opens a chat once, whichever server it reaches: the
+/// same frame sent to a second server on the database, from another
+/// device, is refused there too (and after a restart: the nonce is in the
+/// database, not in one process's memory).
+#[tokio::test]
+async fn a_signature_used_on_one_server_is_refused_on_another() {
+    let secret = "clinic-shared-secret";
+    let one = spawn_app_with(|s| s.identity_secret = Some(secret.into())).await;
+    let two = one.second_node().await;
+    let frame = signed_start(secret, "patient-42", 240);
+    let mut phone = one.chat().await;
+    phone.send_json(frame.clone()).await;
+    phone.expect("started").await;
+    let mut copier = two.chat().await;
+    copier.send_json(frame).await;
+    let replayed = copier.expect("error").await;
+    assert_eq!(replayed["code"], "bad_identity", "{replayed}");
+}

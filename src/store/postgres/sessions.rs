@@ -79,4 +79,58 @@ impl PostgresStore {
         .await?
         .rows_affected())
     }
+
+    /// Inserts a new nonce; false when it is already there.
+    pub async fn nonce_insert(&self, nonce: &[u8; 32], expires: i64) -> StoreResult<bool> {
+        let inserted = sqlx::query(
+            "INSERT INTO identity_nonces (nonce_hash, expires_at) VALUES ($1, $2)
+             ON CONFLICT (nonce_hash) DO NOTHING",
+        )
+        .bind(&nonce[..])
+        .bind(expires)
+        .execute(self.pool())
+        .await?
+        .rows_affected();
+        Ok(inserted == 1)
+    }
+
+    /// The device a stored nonce was given to (None inside: not yet).
+    pub async fn nonce_device(&self, nonce: &[u8; 32]) -> StoreResult<Option<Option<Vec<u8>>>> {
+        Ok(
+            sqlx::query_scalar("SELECT device_hash FROM identity_nonces WHERE nonce_hash = $1")
+                .bind(&nonce[..])
+                .fetch_optional(self.pool())
+                .await?,
+        )
+    }
+
+    pub async fn nonce_bind(&self, nonce: &[u8; 32], device: &[u8; 32]) -> StoreResult<()> {
+        sqlx::query(
+            "UPDATE identity_nonces SET device_hash = COALESCE(device_hash, $1)
+             WHERE nonce_hash = $2",
+        )
+        .bind(&device[..])
+        .bind(&nonce[..])
+        .execute(self.pool())
+        .await?;
+        Ok(())
+    }
+
+    pub async fn nonce_release(&self, nonce: &[u8; 32]) -> StoreResult<()> {
+        sqlx::query("DELETE FROM identity_nonces WHERE nonce_hash = $1 AND device_hash IS NULL")
+            .bind(&nonce[..])
+            .execute(self.pool())
+            .await?;
+        Ok(())
+    }
+
+    pub async fn nonce_sweep(&self, expired_before: i64) -> StoreResult<u64> {
+        Ok(
+            sqlx::query("DELETE FROM identity_nonces WHERE expires_at < $1")
+                .bind(expired_before)
+                .execute(self.pool())
+                .await?
+                .rows_affected(),
+        )
+    }
 }

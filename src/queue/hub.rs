@@ -421,12 +421,13 @@ impl Hub {
         conversation: &ConversationId,
         why: &'static str,
     ) -> Option<StaffId> {
-        let (agent, outbox) = {
+        let released = {
             let mut s = self.lock();
             let was_queued = s.queue.len();
             s.queue.retain(|e| &e.conversation != conversation);
             let agent = s.assigned.remove(conversation).map(|(a, _)| a);
-            let mut outbox = if s.queue.len() != was_queued {
+            let dequeued = s.queue.len() != was_queued;
+            let mut outbox = if dequeued {
                 queue_changed(&s)
             } else {
                 Vec::new()
@@ -445,11 +446,15 @@ impl Hub {
                     outbox.push(Delivery::Patient(tx, PatientEvent::AgentLeft));
                 }
             }
-            (agent, outbox)
+            (agent, outbox, dequeued || agent.is_some())
         };
+        let (agent, outbox, changed) = released;
         self.deliver(outbox);
-        let conversation = conversation.clone();
-        self.publish(origin, Notice::Released { conversation, why });
+        // A chat that was only with the bot is nobody else's news.
+        if changed {
+            let conversation = conversation.clone();
+            self.publish(origin, Notice::Released { conversation, why });
+        }
         agent
     }
 

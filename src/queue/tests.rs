@@ -194,6 +194,8 @@ fn changes_made_here_go_to_the_relay_and_heard_ones_do_not_echo() {
     hub.heard_claimed(&c, StaffId(4), "ana".into());
     hub.heard_released(&c, "resolved");
     hub.heard_presence(notice::NodeId::generate(), vec![]);
+    // Nor does the end of a chat that was only ever with the bot.
+    hub.release(&ConversationId::generate(), "patient_ended");
     assert_eq!(drained(&mut rx), []);
 }
 

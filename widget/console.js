@@ -759,6 +759,7 @@
       case 'error': return onError(f);
       case 'storage': return renderStorage(f);
       case 'booking_alert': return renderBurst(f);
+      case 'alert': return onSafetyAlert(f);
       default: return undefined; // unknown frame types are ignored
     }
   }
@@ -1102,6 +1103,43 @@
     renderChatList();
   }
 
+  // What the patient was told when a safety rule fired, by kind, and what
+  // the agent should do now (agents are not clinicians).
+  const SAFETY = {
+    medical: { label: 'Possible emergency', told: 'The patient was told to call 911 now.', level: 'urgent' },
+    crisis: { label: 'Possible crisis', told: 'The patient was given the 988 crisis line (and 911 if in danger).', level: 'urgent' },
+    urgent: { label: 'Care needed today', told: 'The patient was told to call the nurse line or go to urgent care today.', level: 'warn' },
+  };
+
+  function onSafetyAlert(f) {
+    const chat = state.chats.get(f.conversation);
+    if (!chat || chat.closed) return;
+    const kind = SAFETY[f.kind] ? f.kind : 'medical';
+    chat.safety = { kind, category: typeof f.category === 'string' ? f.category : '', at: Date.now() };
+    renderSafety(chat);
+    if (!isChatVisible(chat)) {
+      // The banner (role=alert) speaks for the open chat; another chat's
+      // alert is announced, shown as a toast and marked in the list.
+      chat.unread = Math.max(chat.unread, 1);
+      const text = `${chatTitle(chat)}: ${SAFETY[kind].label}. ${SAFETY[kind].told}`;
+      announce(text);
+      toast(text);
+    }
+    renderChatList();
+  }
+
+  function renderSafety(chat) {
+    const el = chat.el;
+    if (!el) return;
+    const alert = chat.safety;
+    el.safety.hidden = !alert || chat.closed;
+    if (!alert) return;
+    const what = SAFETY[alert.kind];
+    const topic = alert.category ? ` (${alert.category.replace(/_/g, ' ')})` : '';
+    el.safetyText.textContent = `${what.label}${topic}. ${what.told} Stay with the patient, and follow the clinic's emergency procedure.`;
+    el.safety.dataset.level = what.level;
+  }
+
   function truncate(s, n) {
     return s.length > n ? `${s.slice(0, n - 1)}…` : s;
   }
@@ -1278,7 +1316,8 @@
     if (chat.closed) parts.push(chat.why === 'resolved' ? 'resolved' : chat.why === 'returned_to_bot' ? 'returned to bot' : chat.why === 'transferred' ? 'transferred' : chat.why === 'patient_ended' ? 'patient left' : 'closed');
     else if (chat.typingUntil > Date.now()) parts.push('typing…');
     t.sub.textContent = parts.filter(Boolean).join(' · ');
-    t.btn.classList.toggle('urgent', chat.reason === 'emergency');
+    if (chat.safety && !chat.closed) parts.unshift(SAFETY[chat.safety.kind].label);
+    t.btn.classList.toggle('urgent', chat.reason === 'emergency' || Boolean(chat.safety && SAFETY[chat.safety.kind].level === 'urgent' && !chat.closed));
     if (state.selected === chat.id) t.btn.setAttribute('aria-current', 'true');
     else t.btn.removeAttribute('aria-current');
     setCount(t.unread, chat.unread, 'unread');
@@ -1345,6 +1384,13 @@
       tool('Resolve', 'resolve-button', () => openResolveDialog(chat), 'btn-primary'));
 
     el.banner = h('p', { class: 'closed-banner', hidden: true });
+    el.safetyText = h('span');
+    el.safety = h('div', { class: 'safety-banner', role: 'alert', testid: 'safety-alert', hidden: true },
+      el.safetyText,
+      h('button', { type: 'button', class: 'btn btn-secondary btn-small', text: 'Dismiss', onclick: () => {
+        chat.safety = null;
+        renderSafety(chat);
+      } }));
     el.context = h('div', { class: 'context-body' });
     el.contextBox = h('details', { class: 'context', open: true, testid: 'context' },
       h('summary', { text: 'Hand-over summary' }), el.context);
@@ -1390,6 +1436,7 @@
         h('div', { class: 'chat-id' }, el.heading, h('p', { class: 'chat-sub' }, el.headReason, el.headLang)),
         el.tools),
       el.banner,
+      el.safety,
       el.contextBox,
       el.messages,
       el.typing,
@@ -1412,6 +1459,7 @@
     el.banner.textContent = chat.closed ? `${WHY[chat.why] || 'This chat is closed.'} The transcript below is read-only.` : '';
     el.form.hidden = chat.closed;
     renderContext(chat);
+    renderSafety(chat);
     renderMessages(chat);
     renderTyping(chat);
     updateComposerState(chat);

@@ -1,5 +1,5 @@
 //! The agent console in the browser: an agent signs in, claims a waiting
-//! patient and talks to them.
+//! patient and talks to them, and sees when a safety rule fires.
 
 use fantoccini::Locator;
 use serde_json::Value;
@@ -70,6 +70,18 @@ async fn an_agent_signs_in_claims_a_chat_and_replies() {
         .wait_for(
             "[...document.querySelectorAll('[data-testid=chat-pane]:not([hidden]) .msg-text')].some(p => p.textContent === 'Thanks, that helps')",
             "the patient's answer in the console",
+        )
+        .await;
+
+    // A safety rule fires in the chat the agent holds: a banner in the
+    // open chat says what the patient was told (and axe checks it below).
+    patient
+        .say("p3", "i think im having a stroke, my face is drooping")
+        .await;
+    browser
+        .wait_for(
+            "(() => { const b = document.querySelector('[data-testid=chat-pane]:not([hidden]) [data-testid=safety-alert]'); return b && !b.hidden && b.getAttribute('role') === 'alert' && b.textContent.includes('Possible emergency (stroke)') && b.textContent.includes('call 911'); })()",
+            "the emergency banner in the open chat",
         )
         .await;
 

@@ -1,10 +1,12 @@
-//! The hub's state and its one lock. Every method takes the lock, changes
-//! the state, collects who must be told what, releases the lock, then sends:
-//! the lock is never held while sending, and never across an `.await`.
+//! The sockets of this node's patients and agents, and the one lock around
+//! them and the [`Board`] (the queue's rules). Every method takes the lock,
+//! changes the board, collects who must be told what, releases the lock,
+//! then sends: the lock is never held while sending, and never across an
+//! `.await`.
 //!
 //! A change made here is also handed to the relay (when there is one) as a
 //! [`Notice`] for the other nodes; what they tell this node comes back in
-//! through `remote.rs`, which changes the state the same way but tells
+//! through `remote.rs`, which changes the board the same way but tells
 //! nobody else.
 
 mod remote;
@@ -15,68 +17,31 @@ use std::time::{Duration, Instant};
 
 use tokio::sync::mpsc;
 
-use super::estimate::WaitEstimator;
-use super::notice::{NodeId, Notice, Side};
-use super::{
-    AgentEvent, AgentStatus, ClaimError, Handoff, PatientEvent, QueueItem, Reason, Waiting,
-};
+use super::board::{Board, Reserved};
+use super::notice::{Notice, Side};
+use super::{AgentEvent, AgentStatus, ClaimError, Handoff, PatientEvent, QueueItem, Waiting};
 use crate::ids::ConversationId;
-use crate::lang::Lang;
 use crate::staff::StaffId;
 
 /// Events a socket may have waiting before it counts as stuck and is cut
 /// off (it reconnects and reloads its state from the store).
 const SOCKET_BUFFER: usize = 256;
 
-struct Entry {
-    conversation: ConversationId,
-    reason: Reason,
-    lang: Lang,
-    since: Instant,
-    preview: Option<String>,
-}
-
-struct Agent {
-    name: String,
-    status: AgentStatus,
-    sockets: Vec<(u64, mpsc::Sender<AgentEvent>)>,
-}
-
-/// The agents another node last said it has, and when it said so.
-struct Node {
-    heard: Instant,
-    agents: Vec<(StaffId, AgentStatus)>,
-}
+type Sockets<E> = Vec<(u64, mpsc::Sender<E>)>;
 
 #[derive(Default)]
 struct State {
-    queue: Vec<Entry>,
-    assigned: HashMap<ConversationId, (StaffId, String)>,
-    patients: HashMap<ConversationId, Vec<(u64, mpsc::Sender<PatientEvent>)>>,
-    agents: HashMap<StaffId, Agent>,
-    /// Other nodes' agents, by node (empty with one node).
-    nodes: HashMap<NodeId, Node>,
-    waits: WaitEstimator,
+    board: Board,
+    patients: HashMap<ConversationId, Sockets<PatientEvent>>,
+    consoles: HashMap<StaffId, Sockets<AgentEvent>>,
     next_socket: u64,
 }
-
-/// How long another node's word on its agents holds without a heartbeat:
-/// a node that died takes its agents' presence with it after this long.
-pub const PRESENCE_TTL: Duration = Duration::from_secs(15);
 
 type Outbox = Vec<Delivery>;
 
 enum Delivery {
     Patient(mpsc::Sender<PatientEvent>, PatientEvent),
     Agent(mpsc::Sender<AgentEvent>, AgentEvent),
-}
-
-/// A chat taken off the queue for an agent whose claim is not yet final.
-pub struct Reserved {
-    entry: Entry,
-    index: usize,
-    agent: StaffId,
-    name: String,
 }
 
 /// The queue and the live sockets of this node.
@@ -143,7 +108,7 @@ impl Hub {
 
     /// The agents with a console open here, for the other nodes.
     pub fn local_presence(&self) -> Vec<(StaffId, AgentStatus)> {
-        presence(&self.lock())
+        self.lock().board.presence()
     }
 
     fn publish_presence(&self, presence: Vec<(StaffId, AgentStatus)>) {
@@ -164,11 +129,14 @@ impl Hub {
             let mut s = self.lock();
             s.patients
                 .values_mut()
-                .for_each(|v| v.retain(|(_, tx)| tx.capacity() > 0 && !tx.is_closed()));
-            s.agents.values_mut().for_each(|a| {
-                a.sockets
-                    .retain(|(_, tx)| tx.capacity() > 0 && !tx.is_closed())
-            });
+                .for_each(|v| v.retain(|(_, tx)| live(tx)));
+            let mut cut = Vec::new();
+            for (staff, sockets) in s.consoles.iter_mut() {
+                let before = sockets.len();
+                sockets.retain(|(_, tx)| live(tx));
+                cut.extend(std::iter::repeat_n(*staff, before - sockets.len()));
+            }
+            cut.into_iter().for_each(|a| s.board.console_closed(a));
         }
     }
 
@@ -191,23 +159,21 @@ impl Hub {
 
     pub fn connect_agent(self: &Arc<Self>, staff: StaffId, name: &str) -> AgentLink {
         let (tx, events) = mpsc::channel(SOCKET_BUFFER);
-        let outbox = {
+        let (outbox, socket, presence) = {
             let mut s = self.lock();
             s.next_socket += 1;
             let socket = s.next_socket;
-            let agent = s.agents.entry(staff).or_insert_with(|| Agent {
-                name: name.to_owned(),
-                status: AgentStatus::Online,
-                sockets: Vec::new(),
-            });
-            agent.sockets.push((socket, tx.clone()));
-            let snapshot = queue_items(&s);
+            s.board.console_opened(staff, name);
+            s.consoles
+                .entry(staff)
+                .or_default()
+                .push((socket, tx.clone()));
+            let snapshot = s.board.queue_items();
             let mut outbox = vec![Delivery::Agent(tx, AgentEvent::Queue(snapshot))];
             // Staffing changed: waiting patients get new estimates.
             patient_positions(&s, &mut outbox);
-            (outbox, socket, presence(&s))
+            (outbox, socket, s.board.presence())
         };
-        let (outbox, socket, presence) = outbox;
         self.deliver(outbox);
         self.publish_presence(presence);
         AgentLink {
@@ -228,20 +194,7 @@ impl Hub {
         let conversation = w.conversation.clone();
         let (position, outbox) = {
             let mut s = self.lock();
-            s.queue.retain(|e| e.conversation != w.conversation);
-            s.assigned.remove(&w.conversation);
-            let since = Instant::now()
-                .checked_sub(w.waited)
-                .unwrap_or_else(Instant::now);
-            s.queue.push(Entry {
-                conversation: w.conversation.clone(),
-                reason: w.reason,
-                lang: w.lang,
-                since,
-                preview: w.preview,
-            });
-            sort(&mut s.queue);
-            let position = position_of(&s, &w.conversation).unwrap_or(0);
+            let position = s.board.enqueue(w, Instant::now());
             (position, queue_changed(&s))
         };
         self.deliver(outbox);
@@ -251,7 +204,7 @@ impl Hub {
 
     /// Restores an assignment after a restart, without notifications.
     pub fn restore_assignment(&self, conversation: ConversationId, agent: StaffId, name: String) {
-        self.lock().assigned.insert(conversation, (agent, name));
+        self.lock().board.restore(conversation, agent, name);
     }
 
     /// Claims a queued conversation for `agent`. Exactly one of several
@@ -276,50 +229,31 @@ impl Hub {
         agent: StaffId,
         name: &str,
     ) -> Result<Reserved, ClaimError> {
-        let mut s = self.lock();
-        let Some(index) = s.queue.iter().position(|e| &e.conversation == conversation) else {
-            return Err(if s.assigned.contains_key(conversation) {
-                ClaimError::AlreadyClaimed
-            } else {
-                ClaimError::NotQueued
-            });
-        };
-        let entry = s.queue.remove(index);
-        s.assigned
-            .insert(conversation.clone(), (agent, name.to_owned()));
-        Ok(Reserved {
-            entry,
-            index,
-            agent,
-            name: name.to_owned(),
-        })
+        self.lock().board.reserve(conversation, agent, name)
     }
 
     /// Completes a reserved claim: the queue and the patient hear of it.
     /// Returns how long the patient waited.
     pub fn confirm(&self, held: Reserved) -> Duration {
-        let Reserved {
-            entry, agent, name, ..
-        } = held;
-        let conversation = &entry.conversation;
+        let conversation = held.conversation().clone();
         let (waited, outbox) = {
             let mut s = self.lock();
-            let waited = entry.since.elapsed();
-            s.waits.record(waited);
+            let waited = s.board.confirm(&held);
             let mut outbox = queue_changed(&s);
-            for tx in patient_senders(&s, conversation) {
-                outbox.push(Delivery::Patient(
-                    tx,
-                    PatientEvent::AgentJoined { name: name.clone() },
-                ));
+            let joined = PatientEvent::AgentJoined {
+                name: held.name().to_owned(),
+            };
+            for tx in patient_senders(&s, &conversation) {
+                outbox.push(Delivery::Patient(tx, joined.clone()));
             }
             (waited, outbox)
         };
         self.deliver(outbox);
+        let agent = held.agent();
         self.publish(
             Origin::Here,
             Notice::Claimed {
-                conversation: entry.conversation,
+                conversation,
                 agent,
             },
         );
@@ -331,11 +265,9 @@ impl Hub {
         let outbox = {
             let mut s = self.lock();
             // Released meanwhile (the patient ended the chat): nothing to put back.
-            if s.assigned.remove(&held.entry.conversation).is_none() {
+            if !s.board.put_back(held) {
                 return;
             }
-            let at = held.index.min(s.queue.len());
-            s.queue.insert(at, held.entry);
             // Others may have been sent a queue without it meanwhile.
             queue_changed(&s)
         };
@@ -347,7 +279,7 @@ impl Hub {
     pub fn forget(&self, held: Reserved) {
         let outbox = {
             let mut s = self.lock();
-            if s.assigned.remove(&held.entry.conversation).is_none() {
+            if !s.board.forget(&held) {
                 return;
             }
             queue_changed(&s)
@@ -369,36 +301,28 @@ impl Hub {
     ) -> bool {
         let outbox = {
             let mut s = self.lock();
-            let Some((from, _)) = s.assigned.get(conversation).cloned() else {
+            let Some(from) = s.board.transfer(conversation, to, to_name) else {
                 return false;
             };
-            s.assigned
-                .insert(conversation.clone(), (to, to_name.to_owned()));
             let mut outbox = Vec::new();
-            agent_senders(&s, from).into_iter().for_each(|tx| {
-                outbox.push(Delivery::Agent(
-                    tx,
-                    AgentEvent::Released {
-                        conversation: conversation.clone(),
-                        why: "transferred",
-                    },
-                ))
-            });
-            agent_senders(&s, to).into_iter().for_each(|tx| {
-                outbox.push(Delivery::Agent(
-                    tx,
-                    AgentEvent::Assigned {
-                        conversation: conversation.clone(),
-                    },
-                ))
-            });
+            let released = AgentEvent::Released {
+                conversation: conversation.clone(),
+                why: "transferred",
+            };
+            for tx in agent_senders(&s, from) {
+                outbox.push(Delivery::Agent(tx, released.clone()));
+            }
+            let assigned = AgentEvent::Assigned {
+                conversation: conversation.clone(),
+            };
+            for tx in agent_senders(&s, to) {
+                outbox.push(Delivery::Agent(tx, assigned.clone()));
+            }
+            let joined = PatientEvent::AgentJoined {
+                name: to_name.to_owned(),
+            };
             for tx in patient_senders(&s, conversation) {
-                outbox.push(Delivery::Patient(
-                    tx,
-                    PatientEvent::AgentJoined {
-                        name: to_name.to_owned(),
-                    },
-                ));
+                outbox.push(Delivery::Patient(tx, joined.clone()));
             }
             outbox
         };
@@ -421,98 +345,69 @@ impl Hub {
         conversation: &ConversationId,
         why: &'static str,
     ) -> Option<StaffId> {
-        let released = {
+        let (released, outbox) = {
             let mut s = self.lock();
-            let was_queued = s.queue.len();
-            s.queue.retain(|e| &e.conversation != conversation);
-            let agent = s.assigned.remove(conversation).map(|(a, _)| a);
-            let dequeued = s.queue.len() != was_queued;
-            let mut outbox = if dequeued {
+            let released = s.board.release(conversation);
+            let mut outbox = if released.dequeued {
                 queue_changed(&s)
             } else {
                 Vec::new()
             };
-            if let Some(a) = agent {
-                agent_senders(&s, a).into_iter().for_each(|tx| {
-                    outbox.push(Delivery::Agent(
-                        tx,
-                        AgentEvent::Released {
-                            conversation: conversation.clone(),
-                            why,
-                        },
-                    ))
-                });
+            if let Some(a) = released.agent {
+                let event = AgentEvent::Released {
+                    conversation: conversation.clone(),
+                    why,
+                };
+                for tx in agent_senders(&s, a) {
+                    outbox.push(Delivery::Agent(tx, event.clone()));
+                }
                 for tx in patient_senders(&s, conversation) {
                     outbox.push(Delivery::Patient(tx, PatientEvent::AgentLeft));
                 }
             }
-            (agent, outbox, dequeued || agent.is_some())
+            (released, outbox)
         };
-        let (agent, outbox, changed) = released;
         self.deliver(outbox);
         // A chat that was only with the bot is nobody else's news.
-        if changed {
+        if released.dequeued || released.agent.is_some() {
             let conversation = conversation.clone();
             self.publish(origin, Notice::Released { conversation, why });
         }
-        agent
+        released.agent
     }
 
     pub fn handoff(&self, conversation: &ConversationId) -> Handoff {
-        let s = self.lock();
-        if let Some((agent, agent_name)) = s.assigned.get(conversation) {
-            return Handoff::Assigned {
-                agent: *agent,
-                agent_name: agent_name.clone(),
-            };
-        }
-        match position_of(&s, conversation) {
-            Some(position) => Handoff::Queued {
-                position,
-                estimated_wait_s: s.waits.estimate(position, online(&s)),
-            },
-            None => Handoff::Bot,
-        }
+        self.lock().board.handoff(conversation)
     }
 
     pub fn assigned_to(&self, conversation: &ConversationId) -> Option<StaffId> {
-        self.lock().assigned.get(conversation).map(|(a, _)| *a)
+        self.lock().board.assigned_to(conversation)
     }
 
     /// Conversations currently held by `agent`.
     pub fn held_by(&self, agent: StaffId) -> Vec<ConversationId> {
-        let s = self.lock();
-        let mut held: Vec<_> = s
-            .assigned
-            .iter()
-            .filter(|(_, (a, _))| *a == agent)
-            .map(|(c, _)| c.clone())
-            .collect();
-        held.sort();
-        held
+        self.lock().board.held_by(agent)
     }
 
     /// Agents marked online with a console open, on any node.
     pub fn agents_online(&self) -> usize {
-        online(&self.lock())
+        self.lock().board.online()
     }
 
     pub fn set_status(&self, agent: StaffId, status: AgentStatus) {
         let (outbox, presence) = {
             let mut s = self.lock();
-            if let Some(a) = s.agents.get_mut(&agent) {
-                a.status = status;
-            }
+            s.board.set_status(agent, status);
             let mut outbox = Vec::new();
             patient_positions(&s, &mut outbox);
-            (outbox, presence(&s))
+            (outbox, s.board.presence())
         };
         self.deliver(outbox);
         self.publish_presence(presence);
     }
 
     pub fn queue(&self) -> Vec<QueueItem> {
-        queue_items(&self.lock())
+        self.lock().board.queue_items()
     }
 
     /// Tells the patient's sockets (on every node).
@@ -575,10 +470,10 @@ impl Hub {
         };
         let outbox: Outbox = {
             let s = self.lock();
-            let Some((agent, _)) = s.assigned.get(conversation) else {
+            let Some(agent) = s.board.assigned_to(conversation) else {
                 return false;
             };
-            agent_senders(&s, *agent)
+            agent_senders(&s, agent)
                 .into_iter()
                 .map(|tx| Delivery::Agent(tx, event.clone()))
                 .collect()
@@ -598,10 +493,9 @@ impl Hub {
     fn update_preview_from(&self, origin: Origin, conversation: &ConversationId, preview: String) {
         let outbox = {
             let mut s = self.lock();
-            let Some(entry) = s.queue.iter_mut().find(|e| &e.conversation == conversation) else {
+            if !s.board.set_preview(conversation, preview) {
                 return;
-            };
-            entry.preview = Some(preview);
+            }
             queue_changed(&s)
                 .into_iter()
                 .filter(|d| matches!(d, Delivery::Agent(..)))
@@ -615,34 +509,19 @@ impl Hub {
     /// Whether the agent has a console open and is marked online, on any
     /// node.
     pub fn is_online(&self, agent: StaffId) -> bool {
-        online_agents(&self.lock()).any(|a| a == agent)
+        self.lock().board.is_online(agent)
     }
 
     /// The agent's chosen availability (online until they say otherwise):
     /// as set on this node when they have a console open here, else as
     /// another node last said, else offline.
     pub fn status_of(&self, agent: StaffId) -> AgentStatus {
-        let s = self.lock();
-        if let Some(a) = s.agents.get(&agent).filter(|a| !a.sockets.is_empty()) {
-            return a.status;
-        }
-        s.nodes
-            .values()
-            .filter(|n| n.heard.elapsed() < PRESENCE_TTL)
-            .flat_map(|n| n.agents.iter())
-            .filter(|(id, _)| *id == agent)
-            .map(|(_, status)| *status)
-            .min_by_key(|status| match status {
-                AgentStatus::Online => 0,
-                AgentStatus::Away => 1,
-                AgentStatus::Offline => 2,
-            })
-            .unwrap_or(AgentStatus::Offline)
+        self.lock().board.status_of(agent)
     }
 
-    /// The display name of a connected agent.
+    /// The display name of an agent who has had a console open here.
     pub fn agent_name(&self, agent: StaffId) -> Option<String> {
-        self.lock().agents.get(&agent).map(|a| a.name.clone())
+        self.lock().board.agent_name(agent)
     }
 }
 
@@ -662,94 +541,31 @@ impl Drop for AgentLink {
     fn drop(&mut self) {
         let (outbox, presence) = {
             let mut s = self.hub.lock();
-            if let Some(agent) = s.agents.get_mut(&self.staff) {
-                agent.sockets.retain(|(id, _)| *id != self.socket);
+            let removed = s.consoles.get_mut(&self.staff).is_some_and(|sockets| {
+                let before = sockets.len();
+                sockets.retain(|(id, _)| *id != self.socket);
+                sockets.len() < before
+            });
+            // (A socket cut off as stuck was already counted as closed.)
+            if removed {
+                s.board.console_closed(self.staff);
             }
             let mut outbox = Vec::new();
             patient_positions(&s, &mut outbox);
-            (outbox, presence(&s))
+            (outbox, s.board.presence())
         };
         self.hub.deliver(outbox);
         self.hub.publish_presence(presence);
     }
 }
 
-fn sort(queue: &mut [Entry]) {
-    queue.sort_by(|a, b| {
-        b.reason
-            .priority()
-            .cmp(&a.reason.priority())
-            .then(a.since.cmp(&b.since))
-    });
-}
-
-fn position_of(s: &State, conversation: &ConversationId) -> Option<usize> {
-    s.queue
-        .iter()
-        .position(|e| &e.conversation == conversation)
-        .map(|i| i + 1)
-}
-
-/// The agents online on any node, each once (an agent may have consoles
-/// open on two nodes).
-fn online(s: &State) -> usize {
-    let mut all: Vec<StaffId> = online_agents(s).collect();
-    all.sort_unstable_by_key(|a| a.0);
-    all.dedup();
-    all.len()
-}
-
-fn online_agents(s: &State) -> impl Iterator<Item = StaffId> + '_ {
-    let here = s
-        .agents
-        .iter()
-        .filter(|(_, a)| a.status == AgentStatus::Online && !a.sockets.is_empty())
-        .map(|(id, _)| *id);
-    let elsewhere = s
-        .nodes
-        .values()
-        .filter(|n| n.heard.elapsed() < PRESENCE_TTL)
-        .flat_map(|n| n.agents.iter())
-        .filter(|(_, status)| *status == AgentStatus::Online)
-        .map(|(id, _)| *id);
-    here.chain(elsewhere)
-}
-
-/// This node's agents with a console open, and their availability.
-fn presence(s: &State) -> Vec<(StaffId, AgentStatus)> {
-    let mut agents: Vec<_> = s
-        .agents
-        .iter()
-        .filter(|(_, a)| !a.sockets.is_empty())
-        .map(|(id, a)| (*id, a.status))
-        .collect();
-    agents.sort_unstable_by_key(|(id, _)| id.0);
-    agents
-}
-
-fn queue_items(s: &State) -> Vec<QueueItem> {
-    s.queue
-        .iter()
-        .enumerate()
-        .map(|(i, e)| QueueItem {
-            conversation: e.conversation.to_string(),
-            position: i + 1,
-            reason: e.reason,
-            priority: e.reason.priority(),
-            waiting_s: e.since.elapsed().as_secs(),
-            lang: e.lang,
-            preview: e.preview.clone(),
-        })
-        .collect()
-}
-
 /// Every agent socket gets the new queue; every waiting patient its place.
 fn queue_changed(s: &State) -> Outbox {
-    let snapshot = queue_items(s);
+    let snapshot = s.board.queue_items();
     let mut outbox: Outbox = s
-        .agents
+        .consoles
         .values()
-        .flat_map(|a| a.sockets.iter())
+        .flatten()
         .map(|(_, tx)| Delivery::Agent(tx.clone(), AgentEvent::Queue(snapshot.clone())))
         .collect();
     patient_positions(s, &mut outbox);
@@ -757,17 +573,20 @@ fn queue_changed(s: &State) -> Outbox {
 }
 
 fn patient_positions(s: &State, outbox: &mut Outbox) {
-    let agents = online(s);
-    for (i, e) in s.queue.iter().enumerate() {
-        let position = i + 1;
+    for (conversation, position, estimated_wait_s) in s.board.places() {
         let event = PatientEvent::Queued {
             position,
-            estimated_wait_s: s.waits.estimate(position, agents),
+            estimated_wait_s,
         };
-        for tx in patient_senders(s, &e.conversation) {
+        for tx in patient_senders(s, conversation) {
             outbox.push(Delivery::Patient(tx, event.clone()));
         }
     }
+}
+
+/// Not full and not closed: a socket that keeps up.
+fn live<E>(tx: &mpsc::Sender<E>) -> bool {
+    tx.capacity() > 0 && !tx.is_closed()
 }
 
 fn patient_senders(s: &State, conversation: &ConversationId) -> Vec<mpsc::Sender<PatientEvent>> {
@@ -778,8 +597,8 @@ fn patient_senders(s: &State, conversation: &ConversationId) -> Vec<mpsc::Sender
 }
 
 fn agent_senders(s: &State, agent: StaffId) -> Vec<mpsc::Sender<AgentEvent>> {
-    s.agents
+    s.consoles
         .get(&agent)
-        .map(|a| a.sockets.iter().map(|(_, tx)| tx.clone()).collect())
+        .map(|v| v.iter().map(|(_, tx)| tx.clone()).collect())
         .unwrap_or_default()
 }

@@ -1,12 +1,15 @@
 //! The live-agent queue: who is waiting, who is claimed by whom, and the
 //! sockets of patients and agents to tell when that changes.
 //!
-//! The hub is the in-memory view of this node; every change is also written
-//! to the store by the caller, and the hub is rebuilt from the store on
-//! start, so a restart loses neither the queue nor the assignments. With
+//! The hub is the in-memory view of this node: the board (`board`: the
+//! rules, plain data) and the sockets to tell (`hub`). Every change is also
+//! written to the store by the caller, and the hub is rebuilt from the
+//! store on start, so a restart loses neither the queue nor the
+//! assignments. With
 //! several nodes on one PostgreSQL database, the relay carries each node's
 //! changes to the others (`relay`, in the words of `notice`).
 
+mod board;
 mod estimate;
 mod hub;
 pub mod notice;
@@ -21,7 +24,8 @@ use crate::lang::Lang;
 use crate::staff::StaffId;
 use crate::transcript::Message;
 
-pub use hub::{AgentLink, Hub, PRESENCE_TTL, PatientLink};
+pub use board::{PRESENCE_TTL, Reserved};
+pub use hub::{AgentLink, Hub, PatientLink};
 
 /// Longest preview of the patient's words shown in the agents' queue.
 pub const PREVIEW_CHARS: usize = 140;

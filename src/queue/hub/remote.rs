@@ -1,13 +1,13 @@
 //! What other nodes on the same database tell this hub, already read back
-//! from the database into full values by the relay. Each change is made as
-//! if it had happened here, and this node's own sockets are told; nothing
-//! is passed on again.
+//! from the database into full values by the relay. Each change is made to
+//! the board as if it had happened here, and this node's own sockets are
+//! told; nothing is passed on again.
 
-use std::collections::HashSet;
 use std::time::Instant;
 
-use super::{Delivery, Hub, Node, Origin, PRESENCE_TTL, patient_positions, queue_changed};
+use super::{Delivery, Hub, Origin, patient_positions, queue_changed};
 use crate::ids::ConversationId;
+use crate::queue::board::Board;
 use crate::queue::notice::{NodeId, Side};
 use crate::queue::{AgentEvent, AgentStatus, PatientEvent, Waiting};
 use crate::staff::StaffId;
@@ -30,18 +30,11 @@ impl Hub {
     pub fn heard_claimed(&self, conversation: &ConversationId, agent: StaffId, name: String) {
         let outbox = {
             let mut s = self.lock();
-            if let Some(i) = s.queue.iter().position(|e| &e.conversation == conversation) {
-                let entry = s.queue.remove(i);
-                s.waits.record(entry.since.elapsed());
-            }
-            s.assigned
-                .insert(conversation.clone(), (agent, name.clone()));
+            s.board.assign(conversation, agent, name.clone());
             let mut outbox = queue_changed(&s);
+            let joined = PatientEvent::AgentJoined { name };
             for tx in super::patient_senders(&s, conversation) {
-                outbox.push(Delivery::Patient(
-                    tx,
-                    PatientEvent::AgentJoined { name: name.clone() },
-                ));
+                outbox.push(Delivery::Patient(tx, joined.clone()));
             }
             outbox
         };
@@ -106,30 +99,23 @@ impl Hub {
     /// Another node's agents, as it says now. Waiting patients here get new
     /// estimates when the number online changes.
     pub fn heard_presence(&self, node: NodeId, agents: Vec<(StaffId, AgentStatus)>) {
-        self.change_presence(|nodes| {
-            nodes.insert(
-                node,
-                Node {
-                    heard: Instant::now(),
-                    agents,
-                },
-            );
-        });
+        self.change_presence(|board| board.heard_presence(node, agents));
     }
 
-    /// Forgets nodes that have not said anything for [`PRESENCE_TTL`]: a
-    /// node that died is no longer counted as staffing the queue.
+    /// Forgets nodes that have not said anything for
+    /// [`PRESENCE_TTL`](crate::queue::PRESENCE_TTL): a node that died is no
+    /// longer counted as staffing the queue.
     pub fn expire_presence(&self) {
-        self.change_presence(|nodes| nodes.retain(|_, n| n.heard.elapsed() < PRESENCE_TTL));
+        self.change_presence(Board::expire_presence);
     }
 
-    fn change_presence(&self, change: impl FnOnce(&mut std::collections::HashMap<NodeId, Node>)) {
+    fn change_presence(&self, change: impl FnOnce(&mut Board)) {
         let outbox = {
             let mut s = self.lock();
-            let before = super::online(&s);
-            change(&mut s.nodes);
+            let before = s.board.online();
+            change(&mut s.board);
             let mut outbox = Vec::new();
-            if super::online(&s) != before {
+            if s.board.online() != before {
                 patient_positions(&s, &mut outbox);
             }
             outbox
@@ -147,35 +133,11 @@ impl Hub {
     pub fn resync(&self, waiting: Vec<Waiting>, assigned: Vec<(ConversationId, StaffId, String)>) {
         let outbox = {
             let mut s = self.lock();
-            let old = std::mem::take(&mut s.assigned);
-            s.queue.clear();
-            let now = Instant::now();
-            for w in waiting {
-                let since = now.checked_sub(w.waited).unwrap_or(now);
-                s.queue.push(super::Entry {
-                    conversation: w.conversation,
-                    reason: w.reason,
-                    lang: w.lang,
-                    since,
-                    preview: w.preview,
-                });
-            }
-            super::sort(&mut s.queue);
-            for (conversation, agent, name) in assigned {
-                s.assigned.insert(conversation, (agent, name));
-            }
-            let chats: HashSet<ConversationId> =
-                old.keys().chain(s.assigned.keys()).cloned().collect();
-            let agents: HashSet<StaffId> = old
-                .values()
-                .chain(s.assigned.values())
-                .map(|(a, _)| *a)
-                .collect();
-            s.patients.retain(|c, _| !chats.contains(c));
-            for (id, agent) in s.agents.iter_mut() {
-                if agents.contains(id) {
-                    agent.sockets.clear();
-                }
+            let replaced = s.board.replace(waiting, assigned, Instant::now());
+            s.patients.retain(|c, _| !replaced.chats.contains(c));
+            for agent in &replaced.agents {
+                let cut = s.consoles.remove(agent).map_or(0, |sockets| sockets.len());
+                (0..cut).for_each(|_| s.board.console_closed(*agent));
             }
             queue_changed(&s)
         };

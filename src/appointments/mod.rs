@@ -362,8 +362,9 @@ impl Scheduler {
     }
 
     /// The booked appointment with this code and date of birth. A wrong
-    /// pair says nothing about which half was wrong, and a code with too
-    /// many failed tries is locked for a while (`Err(())`).
+    /// pair says nothing about which half was wrong; a code with too many
+    /// failed tries is locked for a while (`TooManyTries`), and a look-up
+    /// the database cannot count is refused (`Unavailable`).
     pub async fn find(&self, code: &str, dob: Date) -> Result<Option<Appointment>, LookupError> {
         let code = normalize_code(code);
         let key = format!("appointment:{code}");

@@ -2,7 +2,7 @@
 
 use serde_json::{Value, json};
 
-use super::helpers::{TestApp, spawn_app};
+use super::helpers::{TestApp, execute_around, spawn_app};
 
 pub(crate) use super::helpers::{choice_values, turn};
 
@@ -225,6 +225,45 @@ async fn cancelling_needs_the_code_and_birth_date_and_says_nothing_about_which_w
         .await
         .unwrap();
     assert_eq!(stored["booked"], false);
+}
+
+/// A database that cannot count look-up attempts refuses the look-up
+/// plainly: the patient hears it cannot be done right now (not "too many
+/// tries", not "wrong code"), and nothing is cancelled.
+#[tokio::test]
+async fn a_look_up_the_database_cannot_count_is_refused_plainly() {
+    let app = spawn_app().await;
+    let cookie = app.staff("maria", "agent").await;
+    let booked: Value = book_via_api(&app, &cookie, &first_slot(&app, "sick-visit").await)
+        .await
+        .json()
+        .await
+        .unwrap();
+    let code = booked["code"].as_str().unwrap();
+    // Attempts are counted in this table, on every server; without it
+    // nothing can be counted.
+    let drop = "DROP TABLE throttle_failures";
+    execute_around(&app.database_url(), drop, drop, &[]).await;
+
+    let mut chat = app.chat().await;
+    chat.start().await;
+    turn(&mut chat, "c1", "cancel my appointment", None).await;
+    turn(&mut chat, "c2", code, None).await;
+    let refused = turn(&mut chat, "c3", "03/14/1985", None).await;
+    assert!(
+        refused["text"]
+            .as_str()
+            .unwrap()
+            .contains("can't look up appointments right now"),
+        "{refused}"
+    );
+    let stored: Value = app
+        .get_as(&cookie, &format!("/api/appointments/{code}"))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(stored["booked"], true);
 }
 
 #[tokio::test]

@@ -16,6 +16,27 @@ async fn first_slot(app: &TestApp, kind: &str) -> String {
     slots[0]["id"].as_str().unwrap().to_owned()
 }
 
+/// Books the first sick visit through the API; returns its code.
+async fn booked_code(app: &TestApp, cookie: &str) -> String {
+    let booked: Value = book_via_api(app, cookie, &first_slot(app, "sick-visit").await)
+        .await
+        .json()
+        .await
+        .unwrap();
+    booked["code"].as_str().unwrap().to_owned()
+}
+
+/// Asks in a new chat to cancel the appointment with `code`, and gives
+/// `dob`; returns the bot's answer to the birth date.
+async fn cancel_in_chat(app: &TestApp, code: &str, dob: &str) -> (super::helpers::Chat, Value) {
+    let mut chat = app.chat().await;
+    chat.start().await;
+    turn(&mut chat, "c1", "cancel my appointment", None).await;
+    turn(&mut chat, "c2", code, None).await;
+    let answer = turn(&mut chat, "c3", dob, None).await;
+    (chat, answer)
+}
+
 async fn book_via_api(app: &TestApp, cookie: &str, slot: &str) -> reqwest::Response {
     reqwest::Client::new()
         .post(app.url("/api/appointments"))
@@ -77,12 +98,7 @@ async fn a_patient_books_in_the_chat_step_by_step() {
     let code = text.split("code is ").nth(1).unwrap()[..8].to_owned();
 
     let cookie = app.staff("maria", "agent").await;
-    let stored: Value = app
-        .get_as(&cookie, &format!("/api/appointments/{code}"))
-        .await
-        .json()
-        .await
-        .unwrap();
+    let stored = app.appointment(&cookie, &code).await;
     assert_eq!(stored["name"], "Ana Ruiz");
     assert_eq!(stored["dob"], "1985-03-14");
     assert_eq!(stored["contact"], "text");
@@ -190,18 +206,8 @@ async fn never_mind_leaves_the_flow_and_side_questions_are_answered_mid_flow() {
 async fn cancelling_needs_the_code_and_birth_date_and_says_nothing_about_which_was_wrong() {
     let app = spawn_app().await;
     let cookie = app.staff("maria", "agent").await;
-    let booked: Value = book_via_api(&app, &cookie, &first_slot(&app, "sick-visit").await)
-        .await
-        .json()
-        .await
-        .unwrap();
-    let code = booked["code"].as_str().unwrap();
-
-    let mut chat = app.chat().await;
-    chat.start().await;
-    turn(&mut chat, "c1", "cancel my appointment", None).await;
-    turn(&mut chat, "c2", code, None).await;
-    let wrong = turn(&mut chat, "c3", "01/01/1990", None).await;
+    let code = booked_code(&app, &cookie).await;
+    let (mut chat, wrong) = cancel_in_chat(&app, &code, "01/01/1990").await;
     assert!(
         wrong["text"]
             .as_str()
@@ -218,12 +224,7 @@ async fn cancelling_needs_the_code_and_birth_date_and_says_nothing_about_which_w
         done["text"].as_str().unwrap().contains("cancelled"),
         "{done}"
     );
-    let stored: Value = app
-        .get_as(&cookie, &format!("/api/appointments/{code}"))
-        .await
-        .json()
-        .await
-        .unwrap();
+    let stored = app.appointment(&cookie, &code).await;
     assert_eq!(stored["booked"], false);
 }
 
@@ -234,22 +235,12 @@ async fn cancelling_needs_the_code_and_birth_date_and_says_nothing_about_which_w
 async fn a_look_up_the_database_cannot_count_is_refused_plainly() {
     let app = spawn_app().await;
     let cookie = app.staff("maria", "agent").await;
-    let booked: Value = book_via_api(&app, &cookie, &first_slot(&app, "sick-visit").await)
-        .await
-        .json()
-        .await
-        .unwrap();
-    let code = booked["code"].as_str().unwrap();
+    let code = booked_code(&app, &cookie).await;
     // Attempts are counted in this table, on every server; without it
     // nothing can be counted.
     let drop = "DROP TABLE throttle_failures";
     execute_around(&app.database_url(), drop, drop, &[]).await;
-
-    let mut chat = app.chat().await;
-    chat.start().await;
-    turn(&mut chat, "c1", "cancel my appointment", None).await;
-    turn(&mut chat, "c2", code, None).await;
-    let refused = turn(&mut chat, "c3", "03/14/1985", None).await;
+    let (_chat, refused) = cancel_in_chat(&app, &code, "03/14/1985").await;
     assert!(
         refused["text"]
             .as_str()
@@ -257,12 +248,7 @@ async fn a_look_up_the_database_cannot_count_is_refused_plainly() {
             .contains("can't look up appointments right now"),
         "{refused}"
     );
-    let stored: Value = app
-        .get_as(&cookie, &format!("/api/appointments/{code}"))
-        .await
-        .json()
-        .await
-        .unwrap();
+    let stored = app.appointment(&cookie, &code).await;
     assert_eq!(stored["booked"], true);
 }
 

@@ -237,12 +237,7 @@ async fn purge_removes_old_transcripts_and_appointments_and_keeps_the_rest() {
         kept.resume(queued["resume"].as_str().unwrap()).await["conversation"],
         queued["conversation"]
     );
-    let stored: Value = app
-        .get_as(&cookie, &format!("/api/appointments/{code}"))
-        .await
-        .json()
-        .await
-        .unwrap();
+    let stored = app.appointment(&cookie, &code).await;
     assert_eq!(stored["booked"], true);
     assert!(
         app.cli(&["audit", "verify"], "").await.status.success(),

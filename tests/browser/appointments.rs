@@ -275,12 +275,7 @@ async fn an_agent_books_finds_and_cancels_an_appointment() {
         )
         .await;
 
-    let found: Value = app
-        .get_as(&cookie, &format!("/api/appointments/{code}"))
-        .await
-        .json()
-        .await
-        .expect("the appointment as JSON");
+    let found = app.appointment(&cookie, &code).await;
     assert_eq!(found["booked"], Value::Bool(false), "{found}");
     assert_eq!(found["name"], "Ana Ruiz");
 

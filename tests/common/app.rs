@@ -154,6 +154,16 @@ impl TestApp {
             .expect("the new account signs in")
     }
 
+    /// `GET /api/appointments/{code}` as the staff member signed in with
+    /// `cookie`: the appointment as JSON.
+    pub async fn appointment(&self, cookie: &str, code: &str) -> serde_json::Value {
+        self.get_as(cookie, &format!("/api/appointments/{code}"))
+            .await
+            .json()
+            .await
+            .expect("the appointment as JSON")
+    }
+
     /// Opens an agent console socket with a session cookie.
     pub async fn console(&self, cookie: &str) -> Console {
         Ws::console(self.addr, cookie)

@@ -73,6 +73,23 @@ async fn a_patient_on_one_node_and_an_agent_on_the_other_talk() {
         .await;
     assert_eq!(patient.until("typing").await["from"], "agent");
 
+    // A safety rule fires in the chat on the first node: the patient gets
+    // the guidance there, and the agent on the second node the alert.
+    patient
+        .say("p3", "i think im having a stroke, my face is drooping")
+        .await;
+    assert!(
+        patient.until("reply").await["text"]
+            .as_str()
+            .unwrap()
+            .contains("911")
+    );
+    let alert = agent.until("alert").await;
+    assert_eq!(
+        (&alert["conversation"], &alert["category"]),
+        (&json!(conversation), &json!("stroke"))
+    );
+
     // Resolved on the second node: the patient on the first is back with
     // the bot.
     agent

@@ -4,7 +4,6 @@ use std::time::Duration;
 
 use frontdesk::config::Settings;
 use frontdesk::startup::Application;
-use serde_json::json;
 use tempfile::TempDir;
 
 #[allow(unused_imports)]
@@ -85,17 +84,7 @@ impl TestApp {
 
     /// Signs in; returns the `Cookie` header value for later requests.
     pub async fn login(&self, name: &str, password: &str) -> Result<String, reqwest::StatusCode> {
-        let response = reqwest::Client::new()
-            .post(self.url("/api/login"))
-            .json(&json!({"name": name, "password": password}))
-            .send()
-            .await
-            .expect("login request");
-        if !response.status().is_success() {
-            return Err(response.status());
-        }
-        let set_cookie = response.headers()["set-cookie"].to_str().unwrap();
-        Ok(set_cookie.split(';').next().unwrap().to_owned())
+        super::login_at(self.addr, name, password).await
     }
 
     pub async fn login_admin(&self) -> String {

@@ -231,17 +231,31 @@ impl Drop for ServerProcess {
     }
 }
 
-/// Signs in on a server process; returns the cookie.
-pub async fn sign_in(addr: std::net::SocketAddr, name: &str, password: &str) -> String {
+/// Signs in on the server at `addr`; returns the `Cookie` header value,
+/// or the refusal's status.
+pub async fn login_at(
+    addr: std::net::SocketAddr,
+    name: &str,
+    password: &str,
+) -> Result<String, reqwest::StatusCode> {
     let response = reqwest::Client::new()
         .post(format!("http://{addr}/api/login"))
         .json(&json!({"name": name, "password": password}))
         .send()
         .await
-        .unwrap();
-    assert_eq!(response.status(), 200, "{name} signs in");
-    let cookie = response.headers()["set-cookie"].to_str().unwrap();
-    cookie.split(';').next().unwrap().to_owned()
+        .expect("login request");
+    if !response.status().is_success() {
+        return Err(response.status());
+    }
+    let set_cookie = response.headers()["set-cookie"].to_str().unwrap();
+    Ok(set_cookie.split(';').next().unwrap().to_owned())
+}
+
+/// Signs in on a server process; returns the cookie.
+pub async fn sign_in(addr: std::net::SocketAddr, name: &str, password: &str) -> String {
+    login_at(addr, name, password)
+        .await
+        .unwrap_or_else(|status| panic!("{name} signs in: {status}"))
 }
 
 /// Waits until the server at `addr` lists `agent` as online (or, with

@@ -29,6 +29,8 @@
 //!   today SQLite only (see the README on where its code lives).
 //! - [`transcript`]: messages and senders, as every layer understands them.
 //! - [`insights`]: KPIs for supervisors and editors, from the store's records.
+//! - [`patient`]: the patient's details (name, date of birth, phone, e-mail,
+//!   channel), each a type parsed once where it enters; imports nothing of ours.
 //! - [`ids`]: identifiers and secrets, parsed once at the edge.
 //! - [`fds`]: the open-file budget that caps chats below the process's limit.
 //! - [`lang`]: the supported languages, and each message's language.
@@ -56,6 +58,7 @@ pub mod knowledge;
 pub mod lang;
 pub mod loadtest;
 pub mod normalize;
+pub mod patient;
 pub mod queue;
 pub mod safety;
 pub mod semantic;

@@ -13,13 +13,13 @@ use jiff::civil::Date;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
-use super::{BookError, Patient, Slot, SlotId, Source};
+use super::{BookError, Slot, SlotId, Source};
 use crate::clinic::Clinic;
-use crate::dialog::callback::valid_contact;
 use crate::http::HttpError;
+use crate::patient::{BirthDate, Channel, DateProblem, Email, Patient, PatientName, PhoneNumber};
 use crate::staff::sessions::StaffSession;
 use crate::state::AppState;
-use crate::store::{Appointment, Channel};
+use crate::store::Appointment;
 
 const MAX_DAYS: u32 = 60;
 const MAX_SLOTS: usize = 200;
@@ -157,52 +157,41 @@ struct PatientInput {
     contact: String,
 }
 
-/// Checks a patient's details the way the chat flow does.
+/// Checks a patient's details with the types the chat flow uses.
 fn patient(p: PatientInput) -> Result<Patient, HttpError> {
     let bad = |m: &str| HttpError::BadRequest(m.to_owned());
-    let name = p.name.trim().to_owned();
-    if name.is_empty() || name.chars().count() > 120 || !name.chars().any(char::is_alphabetic) {
-        return Err(bad("patient.name is required (up to 120 characters)"));
-    }
-    let dob = p
-        .dob
-        .parse::<Date>()
-        .map_err(|_| bad("patient.dob must be YYYY-MM-DD"))?;
-    if !crate::dialog::when::plausible_birth_date(dob) {
-        return Err(bad("patient.dob must be a past date"));
-    }
+    let name = PatientName::parse(&p.name)
+        .map_err(|_| bad("patient.name is required (up to 120 characters)"))?;
+    let dob = BirthDate::parse(&p.dob).map_err(|problem| match problem {
+        DateProblem::Unreadable | DateProblem::Impossible => bad("patient.dob must be YYYY-MM-DD"),
+        DateProblem::InTheFuture | DateProblem::TooLongAgo => {
+            bad("patient.dob must be a past date")
+        }
+    })?;
     let contact = Channel::parse(&p.contact)
-        .ok_or_else(|| bad("patient.contact must be phone, text or email"))?;
+        .map_err(|_| bad("patient.contact must be phone, text or email"))?;
     let phone = p
         .phone
-        .map(|x| {
-            valid_contact(Channel::Phone, &x)
-                .ok_or_else(|| bad("patient.phone is not a phone number"))
-        })
+        .map(|x| PhoneNumber::parse(&x).map_err(|_| bad("patient.phone is not a phone number")))
         .transpose()?;
     let email = p
         .email
-        .map(|x| {
-            valid_contact(Channel::Email, &x)
-                .ok_or_else(|| bad("patient.email is not an email address"))
-        })
+        .map(|x| Email::parse(&x).map_err(|_| bad("patient.email is not an email address")))
         .transpose()?;
-    match contact {
-        Channel::Email if email.is_none() => {
-            return Err(bad("contact by email needs patient.email"));
-        }
-        Channel::Phone | Channel::Text if phone.is_none() => {
-            return Err(bad("contact by phone or text needs patient.phone"));
-        }
-        _ => {}
-    }
-    Ok(Patient {
+    let patient = Patient {
         name,
         dob,
         phone,
         email,
         contact,
-    })
+    };
+    if !patient.reachable() {
+        return Err(bad(match contact {
+            Channel::Email => "contact by email needs patient.email",
+            Channel::Phone | Channel::Text => "contact by phone or text needs patient.phone",
+        }));
+    }
+    Ok(patient)
 }
 
 async fn book(

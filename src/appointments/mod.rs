@@ -13,21 +13,11 @@ use jiff::{Timestamp, ToSpan};
 
 use crate::clinic::{Clinic, ClinicHandle};
 use crate::lang::Lang;
+use crate::patient::{BirthDate, Email, Patient, PhoneNumber};
 use crate::staff::throttle::SharedThrottle;
-use crate::store::{Appointment, Channel, NewAppointment, Store, StoreError, Writer};
+use crate::store::{Appointment, NewAppointment, Store, StoreError, Writer};
 
 pub use slots::{Filter, PartOfDay, Slot, SlotId};
-
-/// Who a booking is for: only what the clinic needs to see and reach them.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Patient {
-    pub name: String,
-    /// YYYY-MM-DD.
-    pub dob: Date,
-    pub phone: Option<String>,
-    pub email: Option<String>,
-    pub contact: Channel,
-}
 
 /// Where a booking came from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -178,8 +168,8 @@ impl Scheduler {
             .chat_bookings_since(
                 &since,
                 conversation,
-                patient.phone.as_deref(),
-                patient.email.as_deref(),
+                patient.phone.as_ref().map(PhoneNumber::as_str),
+                patient.email.as_ref().map(Email::as_str),
             )
             .await?;
         let which = if over_address {
@@ -301,17 +291,10 @@ impl Scheduler {
     /// Moves a booked appointment to `slot` in one step: the new time is
     /// taken and the old one freed together, or neither.
     pub async fn reschedule(&self, old: &Appointment, slot: &SlotId) -> Result<Booked, BookError> {
-        let patient = Patient {
-            name: old.name.clone(),
-            dob: old.dob.parse().map_err(|_| BookError::NotFound)?,
-            phone: old.phone.clone(),
-            email: old.email.clone(),
-            contact: Channel::parse(&old.contact).unwrap_or(Channel::Phone),
-        };
         if slot.type_id != old.type_id {
             return Err(BookError::NotOffered);
         }
-        self.store_booking(slot, &patient, Source::Chat, None, Some(old.id))
+        self.store_booking(slot, &old.patient, Source::Chat, None, Some(old.id))
             .await
     }
 
@@ -335,11 +318,7 @@ impl Scheduler {
             location: slot.location.clone(),
             starts_at: checked.start.as_second(),
             ends_at: checked.end.as_second(),
-            name: patient.name.clone(),
-            dob: patient.dob.to_string(),
-            phone: patient.phone.clone(),
-            email: patient.email.clone(),
-            contact: patient.contact.as_str().to_owned(),
+            patient: patient.clone(),
             source: match source {
                 Source::Chat => "chat",
                 Source::Agent(_) => "agent",
@@ -365,7 +344,11 @@ impl Scheduler {
     /// pair says nothing about which half was wrong; a code with too many
     /// failed tries is locked for a while (`TooManyTries`), and a look-up
     /// the database cannot count is refused (`Unavailable`).
-    pub async fn find(&self, code: &str, dob: Date) -> Result<Option<Appointment>, LookupError> {
+    pub async fn find(
+        &self,
+        code: &str,
+        dob: BirthDate,
+    ) -> Result<Option<Appointment>, LookupError> {
         let code = normalize_code(code);
         let key = format!("appointment:{code}");
         // Counted as a failure until the code and birth date match, on
@@ -376,7 +359,7 @@ impl Scheduler {
             Err(_) => return Err(LookupError::Unavailable),
         };
         let found = self.store.appointment_by_code(&code).await.ok().flatten();
-        match found.filter(|a| a.booked && a.dob == dob.to_string()) {
+        match found.filter(|a| a.booked && a.patient.dob == dob) {
             Some(a) => {
                 let _ = self.lookups.succeeded(attempt).await;
                 Ok(Some(a))

@@ -6,7 +6,8 @@ use super::intents;
 use super::text::t;
 use super::{Action, Outcome, Reply};
 use crate::lang::Lang;
-use crate::store::{Channel, NewCallback};
+use crate::patient::{Channel, Contact, PatientName};
+use crate::store::NewCallback;
 use crate::transcript::Choice;
 use crate::utterance::Utterance;
 
@@ -23,16 +24,16 @@ pub enum Step {
     Offer,
     Name,
     Channel {
-        name: String,
+        name: PatientName,
     },
     Contact {
-        name: String,
+        name: PatientName,
         channel: Channel,
     },
     Window {
-        name: String,
+        name: PatientName,
         channel: Channel,
-        contact: String,
+        contact: Contact,
     },
     Confirm(Details),
 }
@@ -40,9 +41,9 @@ pub enum Step {
 /// Everything collected, before it is stored.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Details {
-    pub name: String,
+    pub name: PatientName,
     pub channel: Channel,
-    pub contact: String,
+    pub contact: Contact,
     pub window: String,
 }
 
@@ -120,18 +121,14 @@ pub fn step(
             }
         },
         Step::Name => {
-            if text.is_empty()
-                || text.chars().count() > MAX_FIELD_CHARS
-                || !text.chars().any(char::is_alphabetic)
-            {
+            let Ok(name) = PatientName::parse(text) else {
                 return reask(
                     lang,
                     Step::Name,
                     "Please type the name we should ask for.",
                     "Escriba el nombre por el que debemos preguntar.",
                 );
-            }
-            let name = text.to_owned();
+            };
             let reply = Reply::bot_with(
                 t(
                     lang,
@@ -149,14 +146,14 @@ pub fn step(
         Step::Channel { name } => {
             // An address or number typed here says how, and where.
             if picked.is_none()
-                && let Some((channel, contact)) = contact_in(text)
+                && let Some((channel, contact)) = Contact::find_in(text)
             {
                 return ask_window(lang, name, channel, contact);
             }
             let channel = picked
                 .and_then(|p| p.strip_prefix("channel:"))
-                .and_then(Channel::parse)
-                .or_else(|| channel_from_words(text));
+                .and_then(|p| Channel::parse(p).ok())
+                .or_else(|| Channel::from_words(text));
             let Some(channel) = channel else {
                 return reask(
                     lang,
@@ -183,7 +180,7 @@ pub fn step(
             )
         }
         Step::Contact { name, channel } => {
-            let Some(contact) = valid_contact(channel, text) else {
+            let Ok(contact) = Contact::parse_for(channel, text) else {
                 let (en, es) = match channel {
                     Channel::Email => (
                         "That doesn't look like an email address. Please type it like name@example.com.",
@@ -259,9 +256,9 @@ pub fn step(
 /// Asks when to call back, with what was collected.
 fn ask_window(
     lang: Lang,
-    name: String,
+    name: PatientName,
     channel: Channel,
-    contact: String,
+    contact: Contact,
 ) -> (Option<Step>, Outcome) {
     let reply = Reply::bot_with(
         t(
@@ -332,87 +329,18 @@ fn summary(lang: Lang, d: &Details) -> String {
     match lang {
         Lang::En => format!(
             "Please check: we'll contact {} by {} at {}, {}. Shall I send this request?",
-            d.name,
+            d.name.as_str(),
             how,
-            d.contact,
+            d.contact.as_str(),
             d.window.to_lowercase()
         ),
         Lang::Es => format!(
             "Revise por favor: contactaremos a {} por {} al {}, {}. ¿Envío la solicitud?",
-            d.name,
+            d.name.as_str(),
             how,
-            d.contact,
+            d.contact.as_str(),
             d.window.to_lowercase()
         ),
-    }
-}
-
-fn channel_from_words(text: &str) -> Option<Channel> {
-    let lower = text.to_lowercase();
-    if lower.contains("mail") || lower.contains("correo") {
-        Some(Channel::Email)
-    } else if lower.contains("text") || lower.contains("sms") || lower.contains("mensaje") {
-        Some(Channel::Text)
-    } else if lower.contains("call")
-        || lower.contains("phone")
-        || lower.contains("llamada")
-        || lower.contains("teléfono")
-        || lower.contains("telefono")
-    {
-        Some(Channel::Phone)
-    } else {
-        None
-    }
-}
-
-/// A plausible phone number (10–15 digits, usual separators) or e-mail
-/// address, tidied; `None` otherwise.
-/// An e-mail address or phone number inside a sentence ("text me at
-/// 555-010-1234"), with the channel it implies: a number is called unless
-/// the words ask for a text.
-fn contact_in(text: &str) -> Option<(Channel, String)> {
-    let email = text
-        .split_whitespace()
-        .map(|w| {
-            w.trim_matches(|c: char| ",;:!?".contains(c))
-                .trim_end_matches('.')
-        })
-        .find_map(|w| valid_contact(Channel::Email, w));
-    if let Some(email) = email {
-        return Some((Channel::Email, email));
-    }
-    let phone = text
-        .split(|c: char| !(c.is_ascii_digit() || " +-().".contains(c)))
-        .find_map(|run| valid_contact(Channel::Phone, run.trim().trim_end_matches('.')))?;
-    let channel = match channel_from_words(text) {
-        Some(Channel::Text) => Channel::Text,
-        _ => Channel::Phone,
-    };
-    Some((channel, phone))
-}
-
-pub fn valid_contact(channel: Channel, text: &str) -> Option<String> {
-    let text = text.trim();
-    match channel {
-        Channel::Email => {
-            let (local, domain) = text.split_once('@')?;
-            let ok = !local.is_empty()
-                && domain.contains('.')
-                && !domain.starts_with('.')
-                && !domain.ends_with('.')
-                && text.len() <= 254
-                && !text
-                    .chars()
-                    .any(|c| c.is_whitespace() || c == '<' || c == '>');
-            ok.then(|| text.to_owned())
-        }
-        Channel::Phone | Channel::Text => {
-            let allowed = text
-                .chars()
-                .all(|c| c.is_ascii_digit() || " +-().".contains(c));
-            let digits = text.chars().filter(char::is_ascii_digit).count();
-            (allowed && (10..=15).contains(&digits)).then(|| text.to_owned())
-        }
     }
 }
 
@@ -422,35 +350,6 @@ mod tests {
 
     fn said(text: &str) -> Utterance {
         Utterance::analyse(text)
-    }
-
-    #[test]
-    fn a_contact_is_found_inside_a_sentence() {
-        assert_eq!(
-            contact_in("text me at 555-010-1234 please"),
-            Some((Channel::Text, "555-010-1234".to_owned()))
-        );
-        assert_eq!(
-            contact_in("(555) 010-1234"),
-            Some((Channel::Phone, "(555) 010-1234".to_owned()))
-        );
-        assert_eq!(
-            contact_in("email me: ana@example.com."),
-            Some((Channel::Email, "ana@example.com".to_owned()))
-        );
-        assert_eq!(contact_in("call me"), None);
-        assert_eq!(contact_in("my id is 12-34"), None);
-    }
-
-    #[test]
-    fn contacts_are_checked_for_their_channel() {
-        assert!(valid_contact(Channel::Phone, "(555) 010-1234").is_some());
-        assert!(valid_contact(Channel::Text, "+1 555 010 1234").is_some());
-        assert!(valid_contact(Channel::Phone, "12345").is_none());
-        assert!(valid_contact(Channel::Phone, "call me maybe").is_none());
-        assert!(valid_contact(Channel::Email, "ana@example.org").is_some());
-        assert!(valid_contact(Channel::Email, "ana@localhost").is_none());
-        assert!(valid_contact(Channel::Email, "not an email").is_none());
     }
 
     #[test]
@@ -488,7 +387,7 @@ mod tests {
         match o.action {
             Some(Action::SaveCallback(d)) => {
                 assert_eq!(d.channel, Channel::Text);
-                assert_eq!(d.contact, "555-010-1234");
+                assert_eq!(d.contact.as_str(), "555-010-1234");
             }
             other => panic!("expected a callback, got {other:?}"),
         }

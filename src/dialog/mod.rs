@@ -11,7 +11,6 @@ pub mod kinds;
 mod text;
 pub mod when;
 
-use crate::appointments::Scheduler;
 use crate::knowledge::{Decision, Knowledge};
 use crate::lang::Lang;
 use crate::queue::Reason;
@@ -158,7 +157,7 @@ impl DialogState {
 /// The conversation engine. Cheap to share behind an `Arc`.
 pub struct Engine {
     knowledge: Knowledge,
-    scheduler: std::sync::Arc<Scheduler>,
+    scheduler: std::sync::Arc<dyn booking::Calendar>,
     safety: SafetyHandle,
     kinds: kinds::KindMeanings,
 }
@@ -166,7 +165,7 @@ pub struct Engine {
 impl Engine {
     pub fn new(
         knowledge: Knowledge,
-        scheduler: std::sync::Arc<Scheduler>,
+        scheduler: std::sync::Arc<dyn booking::Calendar>,
         safety: SafetyHandle,
         embedder: crate::semantic::Embedder,
     ) -> Self {
@@ -282,7 +281,7 @@ impl Engine {
             state.clarifying = false;
             let heard = self.hear_kind(said).await;
             let (flow, outcome) =
-                booking::Flow::start(&self.scheduler, lang, intent, said, &heard).await;
+                booking::Flow::start(&*self.scheduler, lang, intent, said, &heard).await;
             state.booking = flow;
             return outcome;
         }
@@ -345,7 +344,7 @@ impl Engine {
             } = self.knowledge.decide(said, lang).await
         {
             let mut answer = faq::answer_with(&self.knowledge, &article, Some(confidence), lang);
-            let (flow, outcome) = flow.ask(&self.scheduler, lang).await;
+            let (flow, outcome) = flow.ask(&*self.scheduler, lang).await;
             state.booking = flow;
             answer.replies.push(Reply::bot(t(
                 lang,
@@ -364,7 +363,7 @@ impl Engine {
         };
         let (flow, outcome) = flow
             .answer(
-                &self.scheduler,
+                &*self.scheduler,
                 lang,
                 said,
                 turn.choice,
@@ -427,3 +426,6 @@ fn looks_like_question(said: &Utterance) -> bool {
         ]
         .contains(&first)
 }
+
+#[cfg(test)]
+mod tests;

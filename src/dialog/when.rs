@@ -7,17 +7,8 @@ use jiff::{ToSpan, Zoned};
 
 use crate::appointments::PartOfDay;
 use crate::lang::{Lang, MONTHS_EN, MONTHS_ES};
+use crate::patient::{BirthDate, DateProblem};
 use crate::utterance::Utterance;
-
-/// Why a typed birth date was refused.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum DateProblem {
-    Unreadable,
-    /// Looks like a date but is not one (February 30th).
-    Impossible,
-    InTheFuture,
-    TooLongAgo,
-}
 
 fn month_number(word: &str) -> Option<i8> {
     let w = word.trim_end_matches('.');
@@ -36,24 +27,10 @@ pub fn today(tz: &jiff::tz::TimeZone) -> Date {
     Zoned::now().with_time_zone(tz.clone()).date()
 }
 
-/// A date of birth no later than yesterday and no more than 130 years ago.
-pub fn plausible_birth_date(d: Date) -> bool {
-    let today = Zoned::now().date();
-    d < today && today.year() - d.year() <= 130
-}
-
 /// Reads a birth date. Numeric dates are month first in English and day
 /// first in Spanish; ISO (YYYY-MM-DD) always works.
-pub fn parse_birth_date(said: &Utterance, lang: Lang) -> Result<Date, DateProblem> {
-    let d = parse_date(said.text(), said.words(), lang)?;
-    let today = Zoned::now().date();
-    if d >= today {
-        Err(DateProblem::InTheFuture)
-    } else if today.year() - d.year() > 130 {
-        Err(DateProblem::TooLongAgo)
-    } else {
-        Ok(d)
-    }
+pub fn parse_birth_date(said: &Utterance, lang: Lang) -> Result<BirthDate, DateProblem> {
+    BirthDate::new(parse_date(said.text(), said.words(), lang)?)
 }
 
 fn parse_date(text: &str, words: &[String], lang: Lang) -> Result<Date, DateProblem> {
@@ -324,7 +301,7 @@ mod tests {
     use super::*;
 
     fn parse_birth_date(text: &str, lang: Lang) -> Result<Date, DateProblem> {
-        super::parse_birth_date(&Utterance::analyse(text), lang)
+        super::parse_birth_date(&Utterance::analyse(text), lang).map(BirthDate::date)
     }
 
     fn parse_preference(text: &str, today: Date) -> Preference {

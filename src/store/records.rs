@@ -6,6 +6,7 @@ use std::collections::{HashMap, HashSet};
 
 use crate::ids::ConversationId;
 use crate::lang::Lang;
+use crate::patient::{Channel, Contact, Patient, PatientName};
 use crate::queue::Reason;
 use crate::staff::StaffId;
 
@@ -81,11 +82,7 @@ pub struct NewAppointment {
     pub location: String,
     pub starts_at: i64,
     pub ends_at: i64,
-    pub name: String,
-    pub dob: String,
-    pub phone: Option<String>,
-    pub email: Option<String>,
-    pub contact: String,
+    pub patient: Patient,
     pub source: &'static str,
     pub conversation: Option<String>,
     pub booked_by: Option<i64>,
@@ -106,11 +103,8 @@ pub struct Appointment {
     pub location: String,
     pub starts_at: i64,
     pub ends_at: i64,
-    pub name: String,
-    pub dob: String,
-    pub phone: Option<String>,
-    pub email: Option<String>,
-    pub contact: String,
+    #[serde(flatten)]
+    pub patient: Patient,
     pub booked: bool,
     #[serde(skip)]
     pub ics_token: String,
@@ -149,40 +143,12 @@ pub struct OpenHandoff {
     pub assigned: Option<(StaffId, String)>,
 }
 
-/// The preferred way to call a patient back.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Channel {
-    Phone,
-    Text,
-    Email,
-}
-
-impl Channel {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Channel::Phone => "phone",
-            Channel::Text => "text",
-            Channel::Email => "email",
-        }
-    }
-
-    pub fn parse(s: &str) -> Option<Channel> {
-        match s {
-            "phone" => Some(Channel::Phone),
-            "text" => Some(Channel::Text),
-            "email" => Some(Channel::Email),
-            _ => None,
-        }
-    }
-}
-
 #[derive(Debug, Clone)]
 pub struct NewCallback {
     pub conversation: ConversationId,
-    pub name: String,
+    pub name: PatientName,
     pub channel: Channel,
-    pub contact: String,
+    pub contact: Contact,
     pub window: String,
 }
 

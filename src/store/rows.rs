@@ -9,10 +9,10 @@ use futures_util::{Stream, TryStreamExt};
 
 use super::audit::ChainWalk;
 use super::{
-    Appointment, AuditKey, AuditRecord, Callback, ChainError, ChainReport, Channel,
-    ConversationFacts, ConversationInfo, Facts, Note, OpenHandoff, StoreError, StoreResult,
-    TokenVisitor, VisitorId,
+    Appointment, AuditKey, AuditRecord, Callback, ChainError, ChainReport, ConversationFacts,
+    ConversationInfo, Facts, Note, OpenHandoff, StoreError, StoreResult, TokenVisitor, VisitorId,
 };
+use crate::patient::{BirthDate, Channel, Email, Patient, PatientName, PhoneNumber};
 use crate::queue::Reason;
 use crate::staff::{Account, Role, StaffId};
 use crate::transcript::{Details, HistoryPage, Message, Page, Sender};
@@ -177,8 +177,30 @@ pub(super) type AppointmentRow = (
     String,
 );
 
-pub(super) fn appointment(r: AppointmentRow) -> Appointment {
-    Appointment {
+/// A stored appointment; its patient's details are read as the types they
+/// were checked as when written. One that does not read is an error that
+/// names the row and the field, never the value.
+pub(super) fn appointment(r: AppointmentRow) -> StoreResult<Appointment> {
+    let unreadable = |field: &str| {
+        StoreError::Other(anyhow::anyhow!(
+            "stored appointment {} has an unreadable {field}",
+            r.0
+        ))
+    };
+    let patient = Patient {
+        name: PatientName::parse(&r.7).map_err(|_| unreadable("name"))?,
+        dob: BirthDate::from_record(&r.8).map_err(|_| unreadable("date of birth"))?,
+        phone: (r.9.as_deref())
+            .map(PhoneNumber::parse)
+            .transpose()
+            .map_err(|_| unreadable("phone"))?,
+        email: (r.10.as_deref())
+            .map(Email::parse)
+            .transpose()
+            .map_err(|_| unreadable("email"))?,
+        contact: Channel::parse(&r.11).map_err(|_| unreadable("contact"))?,
+    };
+    Ok(Appointment {
         id: r.0,
         code: r.1,
         type_id: r.2,
@@ -186,14 +208,10 @@ pub(super) fn appointment(r: AppointmentRow) -> Appointment {
         location: r.4,
         starts_at: r.5,
         ends_at: r.6,
-        name: r.7,
-        dob: r.8,
-        phone: r.9,
-        email: r.10,
-        contact: r.11,
+        patient,
         booked: r.12 == "booked",
         ics_token: r.13,
-    }
+    })
 }
 
 /// An audit row, in the order of each backend's audit `COLUMNS`.

@@ -7,6 +7,7 @@
 use sqlx::{Postgres, Transaction};
 
 use super::PostgresStore;
+use crate::patient::{Email, PhoneNumber};
 use crate::store::batch::{booked, exactly_one};
 use crate::store::rows::{self, AppointmentRow};
 use crate::store::{Appointment, NewAppointment, StoreError, StoreResult};
@@ -63,11 +64,11 @@ async fn insert(
     .bind(&a.location)
     .bind(a.starts_at)
     .bind(a.ends_at)
-    .bind(&a.name)
-    .bind(&a.dob)
-    .bind(&a.phone)
-    .bind(&a.email)
-    .bind(&a.contact)
+    .bind(a.patient.name.as_str())
+    .bind(a.patient.dob.to_string())
+    .bind(a.patient.phone.as_ref().map(PhoneNumber::as_str))
+    .bind(a.patient.email.as_ref().map(Email::as_str))
+    .bind(a.patient.contact.as_str())
     .bind(a.source)
     .bind(&a.conversation)
     .bind(a.booked_by)
@@ -119,7 +120,7 @@ impl PostgresStore {
         .bind(code)
         .fetch_optional(self.pool())
         .await?;
-        Ok(row.map(rows::appointment))
+        row.map(rows::appointment).transpose()
     }
 
     /// Chat bookings (not reschedules) made since `since`: by the
@@ -172,6 +173,6 @@ impl PostgresStore {
         .bind(limit)
         .fetch_all(self.pool())
         .await?;
-        Ok(rows.into_iter().map(rows::appointment).collect())
+        rows.into_iter().map(rows::appointment).collect()
     }
 }

@@ -102,9 +102,9 @@ pub(super) async fn add_callback(
          VALUES ($1, $2, $3, $4, $5, $6::timestamptz) RETURNING id",
     )
     .bind(c.conversation.as_str())
-    .bind(&c.name)
+    .bind(c.name.as_str())
     .bind(c.channel.as_str())
-    .bind(&c.contact)
+    .bind(c.contact.as_str())
     .bind(&c.window)
     .bind(transcript::now())
     .fetch_one(&mut **tx)

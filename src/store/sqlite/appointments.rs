@@ -6,6 +6,7 @@
 use sqlx::{Sqlite, Transaction};
 
 use super::SqliteStore;
+use crate::patient::{Email, PhoneNumber};
 use crate::store::batch::{booked, exactly_one};
 use crate::store::rows::{self, AppointmentRow};
 use crate::store::{Appointment, NewAppointment, StoreError, StoreResult};
@@ -53,11 +54,11 @@ async fn insert(
     .bind(&a.location)
     .bind(a.starts_at)
     .bind(a.ends_at)
-    .bind(&a.name)
-    .bind(&a.dob)
-    .bind(&a.phone)
-    .bind(&a.email)
-    .bind(&a.contact)
+    .bind(a.patient.name.as_str())
+    .bind(a.patient.dob.to_string())
+    .bind(a.patient.phone.as_ref().map(PhoneNumber::as_str))
+    .bind(a.patient.email.as_ref().map(Email::as_str))
+    .bind(a.patient.contact.as_str())
     .bind(a.source)
     .bind(&a.conversation)
     .bind(a.booked_by)
@@ -122,7 +123,7 @@ impl SqliteStore {
         .bind(code)
         .fetch_optional(self.pool())
         .await?;
-        Ok(row.map(rows::appointment))
+        row.map(rows::appointment).transpose()
     }
 
     /// Chat bookings (not reschedules) made since `since`: by the
@@ -174,6 +175,6 @@ impl SqliteStore {
         .bind(limit)
         .fetch_all(self.pool())
         .await?;
-        Ok(rows.into_iter().map(rows::appointment).collect())
+        rows.into_iter().map(rows::appointment).collect()
     }
 }

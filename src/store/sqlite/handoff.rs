@@ -99,9 +99,9 @@ pub(super) async fn add_callback(
          VALUES (?, ?, ?, ?, ?, ?) RETURNING id",
     )
     .bind(c.conversation.as_str())
-    .bind(&c.name)
+    .bind(c.name.as_str())
     .bind(c.channel.as_str())
-    .bind(&c.contact)
+    .bind(c.contact.as_str())
     .bind(&c.window)
     .bind(transcript::now())
     .fetch_one(&mut **tx)

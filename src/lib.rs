@@ -42,6 +42,7 @@
 //! - [`loadtest`]: the `frontdesk loadtest` harness: simulated patients over real sockets.
 //! - [`telemetry`]: logging set-up, and what must never be logged.
 
+pub mod accounts;
 pub mod appointments;
 pub mod chat;
 pub mod cli;

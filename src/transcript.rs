@@ -137,3 +137,48 @@ mod tests {
         assert_eq!(format!("{whole:.3}"), "2026-12-04T16:27:03.000Z");
     }
 }
+
+/// Why a conversation needs a person. It travels with the chat to the agent
+/// and into the numbers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Reason {
+    /// The bot was not sure, even after offering choices.
+    LowConfidence,
+    /// The patient asked for a person.
+    PatientRequest,
+    /// The bot missed twice in a row.
+    RepeatedMisses,
+    /// The patient sounded frustrated.
+    Frustration,
+    /// The patient may be in danger.
+    Emergency,
+    /// The patient needed help with an appointment.
+    BookingHelp,
+}
+
+impl Reason {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Reason::LowConfidence => "low_confidence",
+            Reason::PatientRequest => "patient_request",
+            Reason::RepeatedMisses => "repeated_misses",
+            Reason::Frustration => "frustration",
+            Reason::Emergency => "emergency",
+            Reason::BookingHelp => "booking_help",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Reason> {
+        [
+            Reason::LowConfidence,
+            Reason::PatientRequest,
+            Reason::RepeatedMisses,
+            Reason::Frustration,
+            Reason::Emergency,
+            Reason::BookingHelp,
+        ]
+        .into_iter()
+        .find(|r| r.as_str() == s)
+    }
+}

@@ -8,10 +8,10 @@ use super::connection::{Exit, Session};
 use super::protocol::{ErrorCode, FrameError, MessageView, ServerFrame};
 use super::session::{Handled, unavailable};
 use crate::dialog::{Action, Reply, Unavailable};
-use crate::queue::{AgentEvent, Handoff, PREVIEW_CHARS, PatientEvent, Reason, Waiting};
+use crate::queue::{AgentEvent, Handoff, PREVIEW_CHARS, PatientEvent, Waiting};
 use crate::safety::Hit;
 use crate::store::HandoffChange;
-use crate::transcript::Message;
+use crate::transcript::{Message, Reason};
 
 impl Session {
     /// The patient asked for a person with the dedicated action.

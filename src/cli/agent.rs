@@ -8,8 +8,9 @@ use std::process::ExitCode;
 use anyhow::{Context, bail};
 use clap::{Args, Subcommand};
 
+use crate::accounts::{Role, valid_name};
 use crate::config::DataArgs;
-use crate::staff::{Role, password, valid_name};
+use crate::staff::password;
 use crate::store::{Store, StoreError};
 
 #[derive(Debug, Args)]

@@ -7,8 +7,8 @@ use axum::routing::get;
 use axum::{Json, Router};
 use serde::Deserialize;
 
+use crate::accounts::Role;
 use crate::http::HttpError;
-use crate::staff::Role;
 use crate::staff::sessions::StaffSession;
 use crate::state::AppState;
 

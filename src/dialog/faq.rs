@@ -6,7 +6,7 @@ use super::text::t;
 use super::{CHOICE_HANDOFF, CHOICE_NONE, DialogState, Outcome, Reply, Turn};
 use crate::knowledge::{Article, ArticleId, Decision, Knowledge};
 use crate::lang::Lang;
-use crate::queue::Reason;
+use crate::transcript::Reason;
 use crate::transcript::{Choice, Details, Sender};
 
 /// Follow-up articles offered after an answer.

@@ -13,8 +13,8 @@ pub mod when;
 
 use crate::knowledge::{Decision, Knowledge};
 use crate::lang::Lang;
-use crate::queue::Reason;
 use crate::safety::{Hit, SafetyHandle};
+use crate::transcript::Reason;
 use crate::transcript::{Choice, Details, Sender};
 use crate::utterance::Utterance;
 

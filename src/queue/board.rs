@@ -9,10 +9,10 @@ use std::time::{Duration, Instant};
 
 use super::estimate::WaitEstimator;
 use super::notice::NodeId;
-use super::{AgentStatus, ClaimError, Handoff, QueueItem, Reason, Waiting};
+use super::{AgentStatus, ClaimError, Handoff, Priority, QueueItem, Reason, Waiting};
+use crate::accounts::StaffId;
 use crate::ids::ConversationId;
 use crate::lang::Lang;
-use crate::staff::StaffId;
 
 /// How long another node's word on its agents holds without a heartbeat:
 /// a node that died takes its agents' presence with it after this long.
@@ -248,7 +248,7 @@ impl Board {
                 conversation: e.conversation.to_string(),
                 position: i + 1,
                 reason: e.reason,
-                priority: e.reason.priority(),
+                priority: Priority::of(e.reason),
                 waiting_s: e.since.elapsed().as_secs(),
                 lang: e.lang,
                 preview: e.preview.clone(),
@@ -395,9 +395,8 @@ impl Board {
 
     fn sort(&mut self) {
         self.queue.sort_by(|a, b| {
-            b.reason
-                .priority()
-                .cmp(&a.reason.priority())
+            Priority::of(b.reason)
+                .cmp(&Priority::of(a.reason))
                 .then(a.since.cmp(&b.since))
         });
     }

@@ -21,8 +21,8 @@ use tokio::sync::mpsc;
 use super::board::Board;
 use super::notice::{Notice, Side};
 use super::{AgentEvent, AgentStatus, Handoff, PatientEvent, QueueItem, Waiting};
+use crate::accounts::StaffId;
 use crate::ids::ConversationId;
-use crate::staff::StaffId;
 
 /// Events a socket may have waiting before it counts as stuck and is cut
 /// off (it reconnects and reloads its state from the store).

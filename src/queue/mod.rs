@@ -19,10 +19,10 @@ use std::time::Duration;
 
 use serde::Serialize;
 
+use crate::accounts::StaffId;
 use crate::ids::ConversationId;
 use crate::lang::Lang;
-use crate::staff::StaffId;
-use crate::transcript::Message;
+use crate::transcript::{Message, Reason};
 
 pub use board::{PRESENCE_TTL, Reserved};
 pub use hub::{AgentLink, Hub, PatientLink};
@@ -30,66 +30,23 @@ pub use hub::{AgentLink, Hub, PatientLink};
 /// Longest preview of the patient's words shown in the agents' queue.
 pub const PREVIEW_CHARS: usize = 140;
 
-/// Why a conversation needs a person. It travels with the chat to the agent
-/// and into the numbers.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Reason {
-    /// The bot was not sure, even after offering choices.
-    LowConfidence,
-    /// The patient asked for a person.
-    PatientRequest,
-    /// The bot missed twice in a row.
-    RepeatedMisses,
-    /// The patient sounded frustrated.
-    Frustration,
-    /// The patient may be in danger.
-    Emergency,
-    /// The patient needed help with an appointment.
-    BookingHelp,
-}
-
-impl Reason {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Reason::LowConfidence => "low_confidence",
-            Reason::PatientRequest => "patient_request",
-            Reason::RepeatedMisses => "repeated_misses",
-            Reason::Frustration => "frustration",
-            Reason::Emergency => "emergency",
-            Reason::BookingHelp => "booking_help",
-        }
-    }
-
-    pub fn parse(s: &str) -> Option<Reason> {
-        [
-            Reason::LowConfidence,
-            Reason::PatientRequest,
-            Reason::RepeatedMisses,
-            Reason::Frustration,
-            Reason::Emergency,
-            Reason::BookingHelp,
-        ]
-        .into_iter()
-        .find(|r| r.as_str() == s)
-    }
-
-    /// Emergencies go to the front of the line.
-    pub fn priority(self) -> Priority {
-        if self == Reason::Emergency {
-            Priority::Urgent
-        } else {
-            Priority::Normal
-        }
-    }
-}
-
 /// Queue order: urgent first, then first come, first served.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Priority {
     Normal = 0,
     Urgent = 1,
+}
+
+impl Priority {
+    /// Emergencies go to the front of the line.
+    pub fn of(reason: Reason) -> Priority {
+        if reason == Reason::Emergency {
+            Priority::Urgent
+        } else {
+            Priority::Normal
+        }
+    }
 }
 
 /// An agent's availability for new chats.

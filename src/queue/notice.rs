@@ -11,8 +11,8 @@ use std::fmt;
 use std::str::FromStr;
 
 use super::AgentStatus;
+use crate::accounts::StaffId;
 use crate::ids::ConversationId;
-use crate::staff::StaffId;
 
 /// Longest notice written or accepted.
 pub const MAX_LEN: usize = 4000;

@@ -245,7 +245,7 @@ async fn preview(store: &Store, conversation: &ConversationId) -> StoreResult<Op
         .map(|m| m.text.chars().take(PREVIEW_CHARS).collect()))
 }
 
-async fn agent_name(store: &Store, agent: crate::staff::StaffId) -> StoreResult<String> {
+async fn agent_name(store: &Store, agent: crate::accounts::StaffId) -> StoreResult<String> {
     Ok(store
         .staff_by_id(agent)
         .await?

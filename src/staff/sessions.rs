@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 use sha2::{Digest, Sha256};
 use tokio::sync::watch;
 
-use super::{Role, StaffId};
+use crate::accounts::{Role, StaffId};
 use crate::ids::{hex, is_lower_hex, random_bytes};
 use crate::store::{Store, StoreResult};
 

@@ -4,10 +4,11 @@ use std::sync::Arc;
 
 use anyhow::Context;
 
+use crate::accounts::Role;
 use crate::clinic::Clinic;
 use crate::queue::{Hub, Waiting};
 use crate::safety::Rules;
-use crate::staff::{Role, password};
+use crate::staff::password;
 use crate::store::AuditKey;
 use crate::store::{Store, Writer};
 

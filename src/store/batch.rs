@@ -14,9 +14,9 @@ use super::{
     AuditEntry, AuditKey, Conversation, NewAppointment, NewCallback, Purged, StoreError,
     StoreResult, VisitorId, WriteOp,
 };
+use crate::accounts::StaffId;
 use crate::ids::{ConversationId, TokenDigest};
 use crate::lang::Lang;
-use crate::staff::StaffId;
 use crate::store::HandoffChange;
 use crate::transcript::{self, NewMessage};
 

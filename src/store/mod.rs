@@ -29,8 +29,8 @@ mod tests;
 mod write_op;
 mod writer;
 
+use crate::accounts::{Account, Role, StaffId};
 use crate::ids::{ConversationId, TokenDigest};
-use crate::staff::{Account, Role, StaffId};
 
 pub use audit::{AuditKey, ChainError, ChainReport, key_matches};
 pub use fault::{Fault, Health, Status as StorageStatus};

@@ -4,11 +4,11 @@
 
 use std::collections::{HashMap, HashSet};
 
+use crate::accounts::StaffId;
 use crate::ids::ConversationId;
 use crate::lang::Lang;
 use crate::patient::{Channel, Contact, Patient, PatientName};
-use crate::queue::Reason;
-use crate::staff::StaffId;
+use crate::transcript::Reason;
 
 /// The visitor behind a resume token.
 #[derive(Debug, Clone, PartialEq, Eq)]

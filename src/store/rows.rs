@@ -12,9 +12,9 @@ use super::{
     Appointment, AuditKey, AuditRecord, Callback, ChainError, ChainReport, ConversationFacts,
     ConversationInfo, Facts, Note, OpenHandoff, StoreError, StoreResult, TokenVisitor, VisitorId,
 };
+use crate::accounts::{Account, Role, StaffId};
 use crate::patient::{BirthDate, Channel, Email, Patient, PatientName, PhoneNumber};
-use crate::queue::Reason;
-use crate::staff::{Account, Role, StaffId};
+use crate::transcript::Reason;
 use crate::transcript::{Details, HistoryPage, Message, Page, Sender};
 
 /// A visitor by resume token: id, whether an identity is linked, the time

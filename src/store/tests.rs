@@ -328,7 +328,7 @@ async fn only_one_of_two_writers_claims_a_queued_chat(url: &str) {
     for name in ["ana", "ben"] {
         staff.push(
             first
-                .create_staff(name, crate::staff::Role::Agent, "x")
+                .create_staff(name, crate::accounts::Role::Agent, "x")
                 .await
                 .unwrap(),
         );
@@ -339,7 +339,7 @@ async fn only_one_of_two_writers_claims_a_queued_chat(url: &str) {
             .await
             .unwrap()
             .id;
-        let reason = crate::queue::Reason::PatientRequest;
+        let reason = crate::transcript::Reason::PatientRequest;
         one.set_handoff(c.clone(), HandoffChange::Queued { reason })
             .await
             .unwrap();

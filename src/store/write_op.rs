@@ -7,9 +7,9 @@ use super::{
     AuditEntry, AuditKey, Conversation, Exchanged, Fault, HandoffChange, NewAppointment,
     NewCallback, Purged, StoreError, StoreResult, VisitorId,
 };
+use crate::accounts::StaffId;
 use crate::ids::{ConversationId, TokenDigest};
 use crate::lang::Lang;
-use crate::staff::StaffId;
 use crate::transcript::NewMessage;
 
 /// One change for the writer to commit; each carries where its outcome goes.

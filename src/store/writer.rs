@@ -14,9 +14,9 @@ use super::{
     Appended, Conversation, Exchanged, Fault, HandoffChange, Health, NewCallback, Store,
     StoreError, StoreResult, VisitorId, WriteOp,
 };
+use crate::accounts::StaffId;
 use crate::ids::{ConversationId, TokenDigest};
 use crate::lang::Lang;
-use crate::staff::StaffId;
 use crate::transcript::NewMessage;
 
 /// Most ops committed in one transaction.

@@ -9,8 +9,8 @@ use axum::http::StatusCode;
 use serde::Deserialize;
 use serde_json::json;
 
+use crate::accounts::Role;
 use crate::http::HttpError;
-use crate::staff::Role;
 use crate::staff::sessions::StaffSession;
 use crate::state::AppState;
 

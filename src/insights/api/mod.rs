@@ -15,8 +15,8 @@ mod drafts;
 mod metrics;
 
 use super::{Day, compute};
+use crate::accounts::Role;
 use crate::http::HttpError;
-use crate::staff::Role;
 use crate::staff::sessions::StaffSession;
 use crate::state::AppState;
 

@@ -4,11 +4,11 @@
 use std::time::Duration;
 
 use super::{Delivery, Hub, Origin, agent_senders, patient_senders, queue_changed};
+use crate::accounts::StaffId;
 use crate::ids::ConversationId;
 use crate::queue::board::Reserved;
 use crate::queue::notice::Notice;
 use crate::queue::{AgentEvent, ClaimError, PatientEvent};
-use crate::staff::StaffId;
 
 impl Hub {
     /// Claims a queued conversation for `agent`. Exactly one of several

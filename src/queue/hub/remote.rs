@@ -6,11 +6,11 @@
 use std::time::Instant;
 
 use super::{Delivery, Hub, Origin, patient_positions, queue_changed};
+use crate::accounts::StaffId;
 use crate::ids::ConversationId;
 use crate::queue::board::Board;
 use crate::queue::notice::{NodeId, Side};
 use crate::queue::{AgentEvent, AgentStatus, PatientEvent, Waiting};
-use crate::staff::StaffId;
 use crate::transcript::Message;
 
 impl Hub {

@@ -4,8 +4,8 @@
 use sqlx::{Postgres, Transaction};
 
 use super::PostgresStore;
+use crate::accounts::StaffId;
 use crate::ids::ConversationId;
-use crate::staff::StaffId;
 use crate::store::batch::exactly_one;
 use crate::store::rows::{self, CallbackRow, HandoffRow, InfoRow, NoteRow};
 use crate::store::{

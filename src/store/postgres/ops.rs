@@ -4,9 +4,9 @@
 
 use sqlx::{Postgres, Transaction};
 
+use crate::accounts::StaffId;
 use crate::ids::{ConversationId, TokenDigest};
 use crate::lang::Lang;
-use crate::staff::StaffId;
 use crate::store::batch::{Event, Tx, exactly_one};
 use crate::store::{
     AuditEntry, AuditKey, Conversation, HandoffChange, NewAppointment, NewCallback, Purged,

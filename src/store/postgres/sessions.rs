@@ -1,7 +1,7 @@
 //! Console sessions in PostgreSQL: straight to the pool, like accounts.
 
 use super::PostgresStore;
-use crate::staff::StaffId;
+use crate::accounts::StaffId;
 use crate::store::rows::{self, SessionRow};
 use crate::store::{StoreResult, StoredSession};
 use crate::transcript;

@@ -4,7 +4,7 @@
 //! which the unique index `staff_by_name` covers.
 
 use super::PostgresStore;
-use crate::staff::{Account, Role, StaffId};
+use crate::accounts::{Account, Role, StaffId};
 use crate::store::rows::{self, StaffRow};
 use crate::store::{StoreError, StoreResult};
 use crate::transcript;

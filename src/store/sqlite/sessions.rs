@@ -1,7 +1,7 @@
 //! Console sessions in SQLite: straight to the pool, like accounts.
 
 use super::SqliteStore;
-use crate::staff::StaffId;
+use crate::accounts::StaffId;
 use crate::store::rows::{self, SessionRow};
 use crate::store::{StoreResult, StoredSession};
 use crate::transcript;

@@ -2,7 +2,7 @@
 //! straight to the pool rather than through the message writer.
 
 use super::SqliteStore;
-use crate::staff::{Account, Role, StaffId};
+use crate::accounts::{Account, Role, StaffId};
 use crate::store::rows::{self, StaffRow};
 use crate::store::{StoreError, StoreResult};
 use crate::transcript;

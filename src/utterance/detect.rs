@@ -7,7 +7,7 @@
 //! only when those say nothing, and to recognise a third language. Measured
 //! on the labelled fixtures in `tests`; docs/answer-quality.md has figures.
 
-use super::Lang;
+use crate::lang::Lang;
 
 /// What a message is written in, as far as it can be told.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -30,7 +30,7 @@ impl Detected {
 }
 
 /// Detects the language of `text`, whose folded words are `words`
-/// (`crate::utterance::Utterance::analyse` calls this).
+/// ([`Utterance::analyse`](super::Utterance::analyse) calls this).
 pub fn detect(text: &str, words: &[String]) -> Detected {
     let (mut en, mut es) = (0i32, 0i32);
     for w in words {

@@ -1,9 +1,5 @@
-//! The languages a patient can be served in, parsed once at the edge, and
-//! the detection of the language a message is written in.
-
-mod detect;
-
-pub use detect::{Detected, detect};
+//! The languages a patient can be served in, parsed once at the edge. (Which
+//! language a message is written in is part of analysing it: `utterance`.)
 
 use std::fmt;
 use std::str::FromStr;

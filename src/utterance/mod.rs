@@ -3,11 +3,13 @@
 //! its meaning. The safety check, the dialog and the knowledge engine all
 //! read this one value; none of them splits or folds the text again.
 
+mod detect;
+
 use unicode_segmentation::UnicodeSegmentation;
 
-use crate::lang::{self, Detected};
 use crate::normalize;
 use crate::semantic::Embedding;
+pub use detect::{Detected, detect};
 
 /// Most words of a message kept (a chat message is at most 2,000
 /// graphemes; the command line reads one line).
@@ -29,7 +31,7 @@ impl Utterance {
     /// A typed message: words and language from its text, no meaning yet.
     pub fn analyse(text: &str) -> Utterance {
         let mut said = Utterance::pressed(text);
-        said.detected = lang::detect(text, &said.words);
+        said.detected = detect(text, &said.words);
         said
     }
 

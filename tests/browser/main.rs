@@ -22,5 +22,7 @@ mod chat;
 mod console;
 #[path = "patient.rs"]
 mod patient;
+#[path = "rating.rs"]
+mod rating;
 #[path = "safety.rs"]
 mod safety;

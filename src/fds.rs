@@ -21,6 +21,13 @@ pub struct FileBudget {
     pub max_chats: usize,
 }
 
+impl FileBudget {
+    /// Chats open now: one permit of `permits` is held per open chat.
+    pub fn open_chats(&self, permits: &tokio::sync::Semaphore) -> usize {
+        self.max_chats.saturating_sub(permits.available_permits())
+    }
+}
+
 /// Raises the soft open-file limit to the hard one (at most a million) and
 /// derives the chat cap from it.
 pub fn raise_and_budget(max_connections: usize) -> FileBudget {

@@ -11,34 +11,43 @@
 //! - [`clinic`]: the clinic facts file: name, time zone, chat hours.
 //! - [`compliance`]: the audit log API, its key, and the retention purge.
 //! - [`config`]: settings, each with a flag, an environment variable and a default.
-//! - [`startup`]: builds the [`startup::Application`] (and its router) and runs
-//!   it until shutdown, with the tasks that run beside it.
-//! - [`state`]: [`state::AppState`], the cheap-clone handles every handler shares.
+//! - [`startup`]: builds the [`startup::Application`] and runs it until
+//!   shutdown, with the tasks that run beside it. It alone holds
+//!   [`startup::state::AppState`], the one cheap-clone state, assembles the
+//!   router, and serves `/health`; each feature's routes ask for the handles
+//!   they use (`ChatState`, `ConsoleState`, …) through `FromRef`, so no
+//!   feature imports the application.
 //! - [`http`]: what every handler shares: the one HTTP error type, the client's
-//!   address, sign-in, pages, `/health`, same-origin checks, security headers.
+//!   address, sign-in, pages, same-origin checks, security headers, and the
+//!   [`http::Gate`] handles its extractors need.
 //! - [`chat`]: the patient WebSocket and its wire protocol.
 //! - [`console`]: the agent console's socket and HTTP API, with access checks.
-//! - [`dialog`]: what the bot says next; knows no wire format.
+//! - [`dialog`]: what the bot says next; knows no wire format. Its booking flow
+//!   reaches the scheduler through `dialog::booking::Calendar`, an interface it
+//!   owns (the unit tests pass a double).
 //! - [`knowledge`]: FAQ articles, their index, and the answer/clarify/escalate decision.
 //! - [`safety`]: emergency, crisis and urgent-care rules and the learned signal
 //!   trained on labelled examples, checked on every patient message.
 //! - [`semantic`]: the sentence-embedding model, a shared component with a budget.
 //! - [`queue`]: who waits for a person, who holds which chat, and whom to tell.
-//! - [`staff`]: console accounts, roles, passwords, sessions.
-//! - [`store`]: the database behind one type, and the group-commit writer task;
-//!   today SQLite only (see the README on where its code lives).
-//! - [`transcript`]: messages and senders, as every layer understands them.
+//! - [`accounts`]: staff accounts and roles as every layer (the store too)
+//!   understands them; imports nothing of ours.
+//! - [`staff`]: passwords, console sessions, the sign-in throttle.
+//! - [`store`]: the database behind one type (SQLite or PostgreSQL, a folder
+//!   each), and the group-commit writer task.
+//! - [`transcript`]: messages, senders and why a chat needs a person, as every
+//!   layer understands them.
 //! - [`insights`]: KPIs for supervisors and editors, from the store's records.
 //! - [`patient`]: the patient's details (name, date of birth, phone, e-mail,
 //!   channel), each a type parsed once where it enters; imports nothing of ours.
 //! - [`ids`]: identifiers and secrets, parsed once at the edge.
 //! - [`fds`]: the open-file budget that caps chats below the process's limit.
-//! - [`lang`]: the supported languages, and each message's language.
+//! - [`lang`]: the supported languages.
 //! - [`normalize`]: patient text to comparable words (folded, stop words
 //!   dropped), shared by safety, the dialog and the knowledge engine.
 //! - [`utterance`]: one patient message analysed once at the edge (text,
-//!   words, language, meaning), the one value safety, the dialog and the
-//!   knowledge engine read.
+//!   words, detected language, meaning), the one value safety, the dialog and
+//!   the knowledge engine read.
 //! - [`loadtest`]: the `frontdesk loadtest` harness: simulated patients over real sockets.
 //! - [`telemetry`]: logging set-up, and what must never be logged.
 
@@ -65,7 +74,6 @@ pub mod safety;
 pub mod semantic;
 pub mod staff;
 pub mod startup;
-pub mod state;
 pub mod store;
 pub mod telemetry;
 pub mod transcript;

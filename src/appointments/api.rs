@@ -3,7 +3,7 @@
 //! the patient's calendar file behind a secret link.
 
 use axum::extract::rejection::{JsonRejection, PathRejection, QueryRejection};
-use axum::extract::{Path, Query, State};
+use axum::extract::{FromRef, Path, Query, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
@@ -15,16 +15,27 @@ use serde_json::json;
 
 use super::{BookError, Slot, SlotId, Source};
 use crate::clinic::Clinic;
-use crate::http::HttpError;
+use crate::http::{Gate, HttpError};
 use crate::patient::{BirthDate, Channel, DateProblem, Email, Patient, PatientName, PhoneNumber};
 use crate::staff::sessions::StaffSession;
-use crate::state::AppState;
 use crate::store::Appointment;
 
 const MAX_DAYS: u32 = 60;
 const MAX_SLOTS: usize = 200;
 
-pub fn routes() -> Router<AppState> {
+/// The handles the appointments API uses.
+#[derive(Clone)]
+pub struct AppointmentsState {
+    pub scheduler: std::sync::Arc<super::Scheduler>,
+    pub writer: crate::store::Writer,
+}
+
+pub fn routes<S>() -> Router<S>
+where
+    S: Clone + Send + Sync + 'static,
+    Gate: FromRef<S>,
+    AppointmentsState: FromRef<S>,
+{
     Router::new()
         .route("/api/appointment-types", get(types))
         .route("/api/slots", get(slots))
@@ -44,7 +55,7 @@ struct TypeView {
     providers: Vec<serde_json::Value>,
 }
 
-async fn types(State(state): State<AppState>) -> Json<Vec<TypeView>> {
+async fn types(State(state): State<AppointmentsState>) -> Json<Vec<TypeView>> {
     let clinic = state.scheduler.clinic();
     Json(
         clinic
@@ -105,7 +116,7 @@ fn slot_view(clinic: &Clinic, s: &Slot) -> SlotView {
 }
 
 async fn slots(
-    State(state): State<AppState>,
+    State(state): State<AppointmentsState>,
     query: Result<Query<SlotQuery>, QueryRejection>,
 ) -> Result<Json<Vec<SlotView>>, HttpError> {
     let Query(q) = query?;
@@ -195,7 +206,7 @@ fn patient(p: PatientInput) -> Result<Patient, HttpError> {
 }
 
 async fn book(
-    State(state): State<AppState>,
+    State(state): State<AppointmentsState>,
     session: StaffSession,
     body: Result<Json<BookRequest>, JsonRejection>,
 ) -> Result<Response, HttpError> {
@@ -207,8 +218,8 @@ async fn book(
         .slot
         .parse()
         .map_err(|_| HttpError::BadRequest("slot is not a slot id".into()))?;
-    state
-        .audit(&session, "appointment.create", &slot.to_string(), true)
+    session
+        .audit(&state.writer, "appointment.create", &slot.to_string(), true)
         .await?;
     let patient = patient(req.patient)?;
     let clinic = state.scheduler.clinic();
@@ -270,13 +281,13 @@ fn appointment_view(clinic: &Clinic, a: Appointment) -> AppointmentView {
 }
 
 async fn upcoming(
-    State(state): State<AppState>,
+    State(state): State<AppointmentsState>,
     session: StaffSession,
 ) -> Result<Json<Vec<AppointmentView>>, HttpError> {
     session.require_chat_role()?;
     let clinic = state.scheduler.clinic();
-    state
-        .audit(&session, "appointment.list", "upcoming", true)
+    session
+        .audit(&state.writer, "appointment.list", "upcoming", true)
         .await?;
     let list = state.scheduler.upcoming(200).await?;
     Ok(Json(
@@ -289,17 +300,17 @@ async fn upcoming(
 /// The appointment with `code` for a staff action: refusals and accesses
 /// alike are audited, then the lookup (404 when there is none).
 async fn audited_lookup(
-    state: &AppState,
+    state: &AppointmentsState,
     session: &StaffSession,
     action: &str,
     code: &str,
 ) -> Result<Appointment, HttpError> {
     let code = super::normalize_code(code);
     if let Err(refused) = session.require_chat_role() {
-        state.audit(session, action, &code, false).await?;
+        session.audit(&state.writer, action, &code, false).await?;
         return Err(refused);
     }
-    state.audit(session, action, &code, true).await?;
+    session.audit(&state.writer, action, &code, true).await?;
     state
         .scheduler
         .by_code(&code)
@@ -308,7 +319,7 @@ async fn audited_lookup(
 }
 
 async fn one(
-    State(state): State<AppState>,
+    State(state): State<AppointmentsState>,
     session: StaffSession,
     code: Result<Path<String>, PathRejection>,
 ) -> Result<Json<AppointmentView>, HttpError> {
@@ -318,7 +329,7 @@ async fn one(
 }
 
 async fn cancel(
-    State(state): State<AppState>,
+    State(state): State<AppointmentsState>,
     session: StaffSession,
     code: Result<Path<String>, PathRejection>,
 ) -> Result<StatusCode, HttpError> {
@@ -340,7 +351,7 @@ async fn cancel(
 /// `/calendar/<code>-<token>.ics`: the token is the secret part, so the
 /// link works for the patient without a sign-in and for no one else.
 async fn calendar(
-    State(state): State<AppState>,
+    State(state): State<AppointmentsState>,
     file: Result<Path<String>, PathRejection>,
 ) -> Result<Response, HttpError> {
     let Path(file) = file?;

@@ -8,11 +8,11 @@ use futures_util::stream::SplitSink;
 use futures_util::{SinkExt, StreamExt};
 use tracing::Instrument;
 
+use super::ChatState;
 use super::protocol::{self, ClientFrame, ErrorCode, FrameError, ServerFrame};
 use super::rate::RateLimiter;
 use super::session::Active;
 use crate::queue::PatientEvent;
-use crate::state::AppState;
 
 /// Close codes (RFC 6455 and the IANA registry).
 const CLOSE_IDLE: u16 = 1000;
@@ -34,7 +34,7 @@ pub(super) enum Exit {
 }
 
 pub(super) struct Session {
-    pub state: AppState,
+    pub state: ChatState,
     sink: SplitSink<WebSocket, Message>,
     pub active: Option<Active>,
     pub rate: RateLimiter,
@@ -49,12 +49,12 @@ pub(super) struct Session {
 /// `typing` frames are passed on at most this often; the rest are dropped.
 pub(super) const TYPING_EVERY: Duration = Duration::from_secs(2);
 
-pub async fn run(socket: WebSocket, state: AppState, client: std::net::IpAddr) {
+pub async fn run(socket: WebSocket, state: ChatState, client: std::net::IpAddr) {
     let span = tracing::info_span!("chat", conversation = tracing::field::Empty);
     serve(socket, state, client).instrument(span).await
 }
 
-async fn serve(socket: WebSocket, state: AppState, client: std::net::IpAddr) {
+async fn serve(socket: WebSocket, state: ChatState, client: std::net::IpAddr) {
     // Held until this task ends, so shutdown can wait for every connection.
     let _drain = state.drain.clone();
     let mut shutdown = state.shutdown.clone();

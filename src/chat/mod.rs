@@ -12,14 +12,39 @@ mod session;
 mod turn;
 
 use axum::Router;
-use axum::extract::State;
+use std::sync::Arc;
+
 use axum::extract::ws::WebSocketUpgrade;
+use axum::extract::{FromRef, State};
 use axum::http::{HeaderMap, header};
 use axum::response::Response;
 use axum::routing::get;
 
-use crate::http::HttpError;
-use crate::state::AppState;
+use crate::http::{Gate, HttpError};
+
+/// The handles a patient chat uses, from its upgrade to its last frame.
+#[derive(Clone)]
+pub struct ChatState {
+    pub settings: Arc<crate::config::Settings>,
+    pub store: crate::store::Store,
+    /// The only way to write conversations: group-committed, in order.
+    pub writer: crate::store::Writer,
+    pub engine: Arc<crate::dialog::Engine>,
+    pub embedder: crate::semantic::Embedder,
+    pub hub: Arc<crate::queue::Hub>,
+    /// The clinic facts file, kept current as the knowledge directory changes.
+    pub clinic: crate::clinic::ClinicHandle,
+    pub origins: Arc<origin::OriginPolicy>,
+    pub identity_nonces: Arc<identity::Nonces>,
+    pub metrics: Arc<crate::insights::metrics::Metrics>,
+    pub per_address: Arc<per_address::PerAddress>,
+    /// One permit per open chat connection.
+    pub connections: Arc<tokio::sync::Semaphore>,
+    /// Flips to `true` once when the server starts shutting down.
+    pub shutdown: tokio::sync::watch::Receiver<bool>,
+    /// Held by every connection task; shutdown waits until all are dropped.
+    pub drain: tokio::sync::mpsc::Sender<()>,
+}
 
 /// Socket buffer sizes: small, so ten thousand idle patients cost little
 /// memory; the write buffer cap bounds what a slow reader can pile up.
@@ -27,12 +52,17 @@ const READ_BUFFER_BYTES: usize = 4 * 1024;
 const WRITE_BUFFER_BYTES: usize = 4 * 1024;
 const MAX_WRITE_BUFFER_BYTES: usize = 256 * 1024;
 
-pub fn routes() -> Router<AppState> {
+pub fn routes<S>() -> Router<S>
+where
+    S: Clone + Send + Sync + 'static,
+    Gate: FromRef<S>,
+    ChatState: FromRef<S>,
+{
     Router::new().route("/chat", get(upgrade))
 }
 
 async fn upgrade(
-    State(state): State<AppState>,
+    State(state): State<ChatState>,
     client: crate::http::client::ClientAddress,
     headers: HeaderMap,
     ws: WebSocketUpgrade,

@@ -1,21 +1,32 @@
 //! `GET /api/audit`: the audit log for admins, as JSON or CSV.
 
 use axum::extract::rejection::QueryRejection;
-use axum::extract::{Query, State};
+use axum::extract::{FromRef, Query, State};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
 use serde::Deserialize;
 
 use crate::accounts::Role;
-use crate::http::HttpError;
+use crate::http::{Gate, HttpError};
 use crate::staff::sessions::StaffSession;
-use crate::state::AppState;
 
 /// Most audit rows returned at once.
 const AUDIT_LIMIT: i64 = 10_000;
 
-pub fn routes() -> Router<AppState> {
+/// The handles the audit log API uses.
+#[derive(Clone)]
+pub struct ComplianceState {
+    pub store: crate::store::Store,
+    pub writer: crate::store::Writer,
+}
+
+pub fn routes<S>() -> Router<S>
+where
+    S: Clone + Send + Sync + 'static,
+    Gate: FromRef<S>,
+    ComplianceState: FromRef<S>,
+{
     Router::new().route("/api/audit", get(audit))
 }
 
@@ -30,7 +41,7 @@ struct AuditQuery {
 
 /// `GET /api/audit`: admins only; viewing and exporting are audited too.
 async fn audit(
-    State(state): State<AppState>,
+    State(state): State<ComplianceState>,
     session: StaffSession,
     query: Result<Query<AuditQuery>, QueryRejection>,
 ) -> Result<Response, HttpError> {
@@ -39,11 +50,15 @@ async fn audit(
         .is_ok_and(|Query(q)| q.format.as_deref() == Some("csv"));
     let action = if csv { "audit.export" } else { "audit.view" };
     if session.role != Role::Admin {
-        state.audit(&session, action, "audit_log", false).await?;
+        session
+            .audit(&state.writer, action, "audit_log", false)
+            .await?;
         return Err(HttpError::Forbidden("only admins read the audit log"));
     }
     let Query(q) = query?;
-    state.audit(&session, action, "audit_log", true).await?;
+    session
+        .audit(&state.writer, action, "audit_log", true)
+        .await?;
     let from = q.from.unwrap_or_else(|| "0000".into());
     let to = q.to.unwrap_or_else(|| "9999".into());
     let rows = state.store.audit(&from, &to, AUDIT_LIMIT).await?;

@@ -1,7 +1,7 @@
 //! Compliance: the audit log's API for admins (`api`), its key (`key`), and
 //! retention (the daily purge of old transcripts and appointment details).
 
-pub use api::routes;
+pub use api::{ComplianceState, routes};
 
 pub mod api;
 pub mod key;

@@ -101,8 +101,8 @@ impl Agent {
         allowed: bool,
     ) -> Result<(), Refusal> {
         let written = self
-            .state
-            .audit(&self.session, action, conversation.as_str(), allowed)
+            .session
+            .audit(&self.state.writer, action, conversation.as_str(), allowed)
             .await;
         written.map_err(|_| {
             tracing::error!(action, "an audit record could not be written; refused");
@@ -339,9 +339,9 @@ impl Agent {
         // The history is a transcript view (on a claim, a transfer and every
         // reconnect): audited first, and not sent when it cannot be.
         if self
-            .state
+            .session
             .audit(
-                &self.session,
+                &self.state.writer,
                 "transcript.view",
                 conversation.as_str(),
                 true,

@@ -1,5 +1,6 @@
 //! The console's HTTP API (docs/protocol.md, "Console HTTP API").
 
+use axum::extract::FromRef;
 use axum::extract::rejection::{PathRejection, QueryRejection};
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
@@ -7,13 +8,14 @@ use axum::routing::{get, post};
 use axum::{Json, Router};
 use serde::{Deserialize, Serialize};
 
+use super::ConsoleState;
 use crate::chat::protocol::MessageView;
+use crate::http::Gate;
 use crate::http::HttpError;
 use crate::ids::ConversationId;
 use crate::knowledge::ArticleId;
 use crate::lang::Lang;
 use crate::staff::sessions::StaffSession;
-use crate::state::AppState;
 use crate::store::{Callback, ConversationInfo, Note};
 
 /// Most past chats listed at once.
@@ -21,7 +23,12 @@ const LIST_LIMIT: i64 = 100;
 /// Most articles a canned-reply search returns.
 const ARTICLE_LIMIT: usize = 10;
 
-pub fn routes() -> Router<AppState> {
+pub fn routes<S>() -> Router<S>
+where
+    S: Clone + Send + Sync + 'static,
+    Gate: FromRef<S>,
+    ConsoleState: FromRef<S>,
+{
     Router::new()
         .route("/api/agents", get(agents))
         .route("/api/callbacks", get(callbacks))
@@ -40,7 +47,7 @@ struct AgentView {
 }
 
 async fn agents(
-    State(state): State<AppState>,
+    State(state): State<ConsoleState>,
     session: StaffSession,
 ) -> Result<Json<Vec<AgentView>>, HttpError> {
     session.require_chat_role()?;
@@ -66,7 +73,7 @@ struct CallbackQuery {
 }
 
 async fn callbacks(
-    State(state): State<AppState>,
+    State(state): State<ConsoleState>,
     session: StaffSession,
     query: Result<Query<CallbackQuery>, QueryRejection>,
 ) -> Result<Json<Vec<Callback>>, HttpError> {
@@ -75,12 +82,14 @@ async fn callbacks(
     // Callback requests hold patients' names and numbers: reading them is
     // audited like a transcript.
     let scope = if q.all { "all" } else { "open" };
-    state.audit(&session, "callbacks.list", scope, true).await?;
+    session
+        .audit(&state.writer, "callbacks.list", scope, true)
+        .await?;
     Ok(Json(state.store.callbacks(q.all).await?))
 }
 
 async fn callback_done(
-    State(state): State<AppState>,
+    State(state): State<ConsoleState>,
     session: StaffSession,
     id: Result<Path<i64>, PathRejection>,
 ) -> Result<StatusCode, HttpError> {
@@ -96,12 +105,12 @@ async fn callback_done(
 }
 
 async fn conversations(
-    State(state): State<AppState>,
+    State(state): State<ConsoleState>,
     session: StaffSession,
 ) -> Result<Json<Vec<ConversationInfo>>, HttpError> {
     if session.require_chat_role().is_err() {
-        state
-            .audit(&session, "transcript.search", "-", false)
+        session
+            .audit(&state.writer, "transcript.search", "-", false)
             .await?;
     }
     session.require_chat_role()?;
@@ -111,8 +120,8 @@ async fn conversations(
     } else {
         "all"
     };
-    state
-        .audit(&session, "transcript.search", scope, true)
+    session
+        .audit(&state.writer, "transcript.search", scope, true)
         .await?;
     Ok(Json(
         state.store.list_conversations(only, LIST_LIMIT).await?,
@@ -141,7 +150,7 @@ const TRANSCRIPT_PAGE: usize = 500;
 const MAX_TRANSCRIPT_PAGE: usize = 2_000;
 
 async fn conversation(
-    State(state): State<AppState>,
+    State(state): State<ConsoleState>,
     session: StaffSession,
     id: Result<Path<String>, PathRejection>,
     page: Result<Query<TranscriptPage>, QueryRejection>,
@@ -161,13 +170,13 @@ async fn conversation(
     let id: ConversationId = id.parse().map_err(|_| HttpError::NotFound)?;
     if !super::may_read(&state, &session, &id).await? {
         tracing::info!(staff = session.staff.0, conversation = %id, "transcript access refused");
-        state
-            .audit(&session, "transcript.view", id.as_str(), false)
+        session
+            .audit(&state.writer, "transcript.view", id.as_str(), false)
             .await?;
         return Err(HttpError::Forbidden("you don't have access to this chat"));
     }
-    state
-        .audit(&session, "transcript.view", id.as_str(), true)
+    session
+        .audit(&state.writer, "transcript.view", id.as_str(), true)
         .await?;
     let info = state
         .store
@@ -201,7 +210,7 @@ struct ArticleView {
 }
 
 async fn articles(
-    State(state): State<AppState>,
+    State(state): State<ConsoleState>,
     session: StaffSession,
     query: Result<Query<ArticleQuery>, QueryRejection>,
 ) -> Result<Json<Vec<ArticleView>>, HttpError> {

@@ -9,12 +9,12 @@ use futures_util::stream::SplitSink;
 use futures_util::{SinkExt, StreamExt};
 use tracing::Instrument;
 
+use super::ConsoleState;
 use super::protocol::{self, ConsoleFrame};
 use crate::appointments::burst::BookingBurst;
 use crate::chat::protocol::MessageView;
 use crate::queue::{AgentEvent, AgentLink};
 use crate::staff::sessions::{SessionToken, StaffSession};
-use crate::state::AppState;
 
 const CLOSE_SESSION_ENDED: u16 = 4001;
 const CLOSE_RESTARTING: u16 = 1012;
@@ -26,17 +26,22 @@ pub(super) enum Exit {
 }
 
 pub(super) struct Agent {
-    pub state: AppState,
+    pub state: ConsoleState,
     pub session: StaffSession,
     sink: SplitSink<WebSocket, Message>,
 }
 
-pub async fn run(socket: WebSocket, state: AppState, session: StaffSession, token: SessionToken) {
+pub async fn run(
+    socket: WebSocket,
+    state: ConsoleState,
+    session: StaffSession,
+    token: SessionToken,
+) {
     let span = tracing::info_span!("console", staff = session.staff.0);
     serve(socket, state, session, token).instrument(span).await
 }
 
-async fn serve(socket: WebSocket, state: AppState, session: StaffSession, token: SessionToken) {
+async fn serve(socket: WebSocket, state: ConsoleState, session: StaffSession, token: SessionToken) {
     let _drain = state.drain.clone();
     let mut shutdown = state.shutdown.clone();
     let mut ended = session.ended.clone();

@@ -9,27 +9,50 @@ mod connection;
 pub mod protocol;
 
 use axum::Router;
-use axum::extract::State;
+use std::sync::Arc;
+
 use axum::extract::ws::WebSocketUpgrade;
+use axum::extract::{FromRef, State};
 use axum::http::HeaderMap;
 use axum::response::Response;
 use axum::routing::get;
 
-use crate::http::HttpError;
 use crate::http::auth::token_from;
+use crate::http::{Gate, HttpError};
 use crate::ids::ConversationId;
 use crate::queue::Handoff;
 use crate::staff::sessions::StaffSession;
-use crate::state::AppState;
 
-pub fn routes() -> Router<AppState> {
+/// The handles the console's socket and API use.
+#[derive(Clone)]
+pub struct ConsoleState {
+    pub settings: Arc<crate::config::Settings>,
+    pub store: crate::store::Store,
+    pub writer: crate::store::Writer,
+    pub engine: Arc<crate::dialog::Engine>,
+    pub scheduler: Arc<crate::appointments::Scheduler>,
+    pub hub: Arc<crate::queue::Hub>,
+    pub sessions: Arc<crate::staff::sessions::Sessions>,
+    pub metrics: Arc<crate::insights::metrics::Metrics>,
+    /// Flips to `true` once when the server starts shutting down.
+    pub shutdown: tokio::sync::watch::Receiver<bool>,
+    /// Held by every connection task; shutdown waits until all are dropped.
+    pub drain: tokio::sync::mpsc::Sender<()>,
+}
+
+pub fn routes<S>() -> Router<S>
+where
+    S: Clone + Send + Sync + 'static,
+    Gate: FromRef<S>,
+    ConsoleState: FromRef<S>,
+{
     Router::new()
         .route("/console/ws", get(upgrade))
         .merge(api::routes())
 }
 
 async fn upgrade(
-    State(state): State<AppState>,
+    State(state): State<ConsoleState>,
     session: StaffSession,
     headers: HeaderMap,
     ws: WebSocketUpgrade,
@@ -37,13 +60,16 @@ async fn upgrade(
     if !session.role.handles_chats() {
         return Err(HttpError::Forbidden("editors do not work chats"));
     }
-    if !crate::http::same_origin(&state, &headers) {
+    if !crate::http::same_origin(&state.settings, &headers) {
         return Err(HttpError::Forbidden(
             "the console socket only accepts this server's own pages",
         ));
     }
-    let token = token_from(&headers, crate::http::auth::is_https(&state, &headers))
-        .ok_or(HttpError::Unauthorized)?;
+    let token = token_from(
+        &headers,
+        crate::http::auth::is_https(&state.settings, &headers),
+    )
+    .ok_or(HttpError::Unauthorized)?;
     Ok(ws
         .max_message_size(state.settings.limits.max_frame_bytes)
         .on_upgrade(move |socket| connection::run(socket, state, session, token)))
@@ -51,7 +77,7 @@ async fn upgrade(
 
 /// Whether this staff member may read the conversation's transcript.
 pub(crate) async fn may_read(
-    state: &AppState,
+    state: &ConsoleState,
     session: &StaffSession,
     id: &ConversationId,
 ) -> Result<bool, HttpError> {

@@ -2,7 +2,9 @@
 //! the extractor every staff-only handler takes.
 
 use axum::extract::rejection::JsonRejection;
-use axum::extract::{FromRequestParts, State};
+use std::sync::Arc;
+
+use axum::extract::{FromRef, FromRequestParts, State};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
@@ -10,10 +12,18 @@ use axum::routing::{get, post};
 use axum::{Json, Router};
 use serde::{Deserialize, Serialize};
 
-use super::HttpError;
+use super::{Gate, HttpError};
+use crate::config::Settings;
 use crate::staff::password;
 use crate::staff::sessions::{SessionToken, StaffSession};
-use crate::state::AppState;
+use crate::staff::throttle::SharedThrottle;
+use crate::store::{AuditEntry, Writer};
+
+/// What sign-in needs beside the [`Gate`]: the failed-sign-in throttle.
+#[derive(Clone)]
+pub struct SignIn {
+    pub throttle: Arc<SharedThrottle>,
+}
 
 pub const COOKIE: &str = "frontdesk_session";
 /// The cookie's name over https: browsers accept a `__Host-` cookie only
@@ -23,7 +33,12 @@ pub const SECURE_COOKIE: &str = "__Host-frontdesk_session";
 /// Longest staff name accepted at sign-in (names are created up to 64).
 const MAX_NAME_CHARS: usize = 64;
 
-pub fn routes() -> Router<AppState> {
+pub fn routes<S>() -> Router<S>
+where
+    S: Clone + Send + Sync + 'static,
+    Gate: FromRef<S>,
+    SignIn: FromRef<S>,
+{
     Router::new()
         .route("/api/login", post(login))
         .route("/api/logout", post(logout))
@@ -43,7 +58,8 @@ struct Me {
 }
 
 async fn login(
-    State(state): State<AppState>,
+    State(state): State<Gate>,
+    State(sign_in): State<SignIn>,
     client: super::client::ClientAddress,
     headers: HeaderMap,
     body: Result<Json<Credentials>, JsonRejection>,
@@ -58,7 +74,7 @@ async fn login(
     let address = Some(client.0);
     // Counted before the password is checked, so a burst of parallel
     // guesses gets no more checks than the limit.
-    let attempt = match state.throttle.begin(&creds.name, address).await? {
+    let attempt = match sign_in.throttle.begin(&creds.name, address).await? {
         Ok(attempt) => attempt,
         Err(wait) => {
             tracing::warn!("sign-in throttled");
@@ -78,13 +94,13 @@ async fn login(
         return Err(HttpError::WrongCredentials);
     };
     // Best effort: failures left behind only age out with the window.
-    let _ = state.throttle.succeeded(attempt).await;
+    let _ = sign_in.throttle.succeeded(attempt).await;
     let (token, session) = state
         .sessions
         .create(account.id, account.name, account.role)
         .await?;
     tracing::info!(staff = session.staff.0, role = %session.role, "signed in");
-    let cookie = session_cookie(&token, is_https(&state, &headers));
+    let cookie = session_cookie(&token, is_https(&state.settings, &headers));
     let mut response = Json(Me {
         name: session.name,
         role: session.role.as_str(),
@@ -94,8 +110,8 @@ async fn login(
     Ok(response)
 }
 
-async fn logout(State(state): State<AppState>, headers: HeaderMap) -> Response {
-    let https = is_https(&state, &headers);
+async fn logout(State(state): State<Gate>, headers: HeaderMap) -> Response {
+    let https = is_https(&state.settings, &headers);
     if let Some(token) = token_from(&headers, https) {
         state.sessions.end(&token).await;
     }
@@ -120,9 +136,8 @@ async fn me(session: StaffSession) -> Json<Me> {
 /// Whether the request reached the clinic over https: the public URL is
 /// https, or a TLS-terminating proxy says so. Cookies are then `Secure` and
 /// named [`SECURE_COOKIE`].
-pub fn is_https(state: &AppState, headers: &HeaderMap) -> bool {
-    let public_https = state
-        .settings
+pub fn is_https(settings: &Settings, headers: &HeaderMap) -> bool {
+    let public_https = settings
         .public_url
         .as_deref()
         .is_some_and(|u| u.starts_with("https://"));
@@ -168,6 +183,29 @@ pub fn token_from(headers: &HeaderMap, https: bool) -> Option<SessionToken> {
 }
 
 impl StaffSession {
+    /// Records in the audit log that this staff member did (or was refused)
+    /// `action` on `target`; an entry that cannot be written is an error,
+    /// and the action must not happen.
+    pub async fn audit(
+        &self,
+        writer: &Writer,
+        action: &str,
+        target: &str,
+        allowed: bool,
+    ) -> Result<(), HttpError> {
+        let entry = AuditEntry {
+            actor: self.name.clone(),
+            role: self.role.as_str().to_owned(),
+            action: action.to_owned(),
+            target: target.to_owned(),
+            allowed,
+        };
+        writer
+            .audit(entry)
+            .await
+            .map_err(|e| HttpError::Internal(e.into()))
+    }
+
     /// Refuses (403) staff who do not work chats: editors.
     pub fn require_chat_role(&self) -> Result<(), HttpError> {
         if self.role.handles_chats() {
@@ -180,14 +218,16 @@ impl StaffSession {
     }
 }
 
-impl FromRequestParts<AppState> for StaffSession {
+impl<S> FromRequestParts<S> for StaffSession
+where
+    S: Send + Sync,
+    Gate: FromRef<S>,
+{
     type Rejection = HttpError;
 
-    async fn from_request_parts(
-        parts: &mut Parts,
-        state: &AppState,
-    ) -> Result<Self, Self::Rejection> {
-        let token = token_from(&parts.headers, is_https(state, &parts.headers))
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        let state = Gate::from_ref(state);
+        let token = token_from(&parts.headers, is_https(&state.settings, &parts.headers))
             .ok_or(HttpError::Unauthorized)?;
         let session = state
             .sessions

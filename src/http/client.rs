@@ -5,11 +5,10 @@
 
 use std::net::{IpAddr, Ipv6Addr, SocketAddr};
 
-use axum::extract::{ConnectInfo, FromRequestParts};
+use axum::extract::{ConnectInfo, FromRef, FromRequestParts};
 use axum::http::request::Parts;
 
-use super::HttpError;
-use crate::state::AppState;
+use super::{Gate, HttpError};
 
 /// The client's address, grouped for limits. Taken once at the edge.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -69,13 +68,15 @@ fn group(a: IpAddr) -> IpAddr {
     }
 }
 
-impl FromRequestParts<AppState> for ClientAddress {
+impl<S> FromRequestParts<S> for ClientAddress
+where
+    S: Send + Sync,
+    Gate: FromRef<S>,
+{
     type Rejection = HttpError;
 
-    async fn from_request_parts(
-        parts: &mut Parts,
-        state: &AppState,
-    ) -> Result<Self, Self::Rejection> {
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        let gate = Gate::from_ref(state);
         let ConnectInfo(peer) = parts
             .extensions
             .get::<ConnectInfo<SocketAddr>>()
@@ -89,7 +90,7 @@ impl FromRequestParts<AppState> for ClientAddress {
         Ok(ClientAddress::resolve(
             peer.ip(),
             forwarded,
-            &state.settings.trusted_proxies,
+            &gate.settings.trusted_proxies,
         ))
     }
 }

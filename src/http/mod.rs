@@ -1,70 +1,37 @@
 //! What every HTTP handler shares: the one error type, the client's
 //! address, sign-in, the pages, `/health`, the same-origin check and the
-//! headers every response carries. It imports none of the features' folders;
-//! the router that joins them is built in `startup::routes`.
+//! headers every response carries. It imports none of the features' folders
+//! and not the application's state: the router that joins them, `/health`
+//! and the state are in `startup`.
 
 pub mod auth;
 pub mod client;
 pub mod error;
 pub mod pages;
 
+use std::sync::Arc;
+
 use axum::extract::{Request, State};
-use axum::http::{HeaderValue, StatusCode, header};
+use axum::http::{HeaderValue, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
-use serde_json::json;
 
 pub use error::HttpError;
 
-use crate::state::AppState;
-use crate::store::{Fault, StorageStatus};
+use crate::config::Settings;
+use crate::staff::sessions::Sessions;
+use crate::store::Store;
 
-/// Liveness and readiness: 200 while the database answers and writes
-/// commit, 503 with `"storage": "failing"` and the fault's code while they
-/// do not, so a load balancer stops sending new chats. Also says which
-/// knowledge generation is serving, so a deploy script or `frontdesk
-/// loadtest --reload` can tell when an edit has been picked up, and a
-/// digest of the articles it serves, the same on every node that serves
-/// the same articles (a deploy to several nodes is done when all agree).
-pub async fn health(State(state): State<AppState>) -> Response {
-    let store = state.writer.health();
-    let fault = match store.status() {
-        StorageStatus::Failing { fault, since } => Some((fault, Some(since))),
-        StorageStatus::Ok => match state.store.ping().await {
-            Ok(()) => None,
-            Err(_) => Some((Fault::Unreachable, None)),
-        },
-    };
-    let knowledge = state.engine.knowledge().stats();
-    let mut body = json!({
-        "status": if fault.is_some() { "failing" } else { "ok" },
-        "storage": if fault.is_some() { "failing" } else { "ok" },
-        "knowledge": {
-            "generation": knowledge.generation,
-            "digest": knowledge.digest,
-            "articles": knowledge.articles_en + knowledge.articles_es,
-            "semantic": state.engine.knowledge().has_meaning(),
-        },
-        // A missing model degrades answers; it does not make the node unready.
-        "model": state.embedder.status(),
-        "safety": {"examples": state.engine.safety_examples()},
-        "limits": {
-            "open_files": state.files.open_files,
-            "max_chats": state.files.max_chats,
-            "open_chats": state.open_chats(),
-        },
-    });
-    let status = match fault {
-        Some((fault, since)) => {
-            body["storage_fault"] = json!(fault.code());
-            body["storage_message"] = json!(fault.describe());
-            body["storage_failing_since"] = json!(since);
-            body["storage_failed_batches"] = json!(store.failed_batches());
-            StatusCode::SERVICE_UNAVAILABLE
-        }
-        None => StatusCode::OK,
-    };
-    (status, axum::Json(body)).into_response()
+/// What the shared extractors and layers need from the application's
+/// state: settings (https, proxies, the public URL), the staff sessions,
+/// and the store (an account disabled by another process). A feature's
+/// routes are generic over the state and ask for `Gate: FromRef<S>`
+/// beside their own handles, so no feature imports the application.
+#[derive(Clone)]
+pub struct Gate {
+    pub settings: Arc<Settings>,
+    pub sessions: Arc<Sessions>,
+    pub store: Store,
 }
 
 /// Every request that changes something (all of them are staff routes:
@@ -75,7 +42,7 @@ pub async fn health(State(state): State<AppState>) -> Response {
 /// else `Origin`); a request with neither is not from a browser (an
 /// integration) and carries no ambient cookie to abuse.
 pub async fn refuse_cross_site_writes(
-    State(state): State<AppState>,
+    State(gate): State<Gate>,
     request: Request,
     next: Next,
 ) -> Response {
@@ -92,7 +59,7 @@ pub async fn refuse_cross_site_writes(
         .and_then(|v| v.to_str().ok());
     let allowed = match fetch_site {
         Some(site) => site.eq_ignore_ascii_case("same-origin") || site.eq_ignore_ascii_case("none"),
-        None => same_origin(&state, request.headers()),
+        None => same_origin(&gate.settings, request.headers()),
     };
     if !allowed {
         tracing::warn!("cross-site write refused");
@@ -106,12 +73,12 @@ pub async fn refuse_cross_site_writes(
 
 /// The request's `Origin` is this server (by its Host header or its public
 /// URL), or absent: not a browser.
-pub fn same_origin(state: &AppState, headers: &axum::http::HeaderMap) -> bool {
+pub fn same_origin(settings: &Settings, headers: &axum::http::HeaderMap) -> bool {
     let header = |name| headers.get(name).and_then(|v| v.to_str().ok());
     origin_matches(
         header(header::ORIGIN),
         header(header::HOST),
-        state.settings.public_url.as_deref(),
+        settings.public_url.as_deref(),
     )
 }
 
@@ -135,11 +102,7 @@ fn origin_matches(origin: Option<&str>, host: Option<&str>, public_url: Option<&
 /// Strict defaults for every response; pages only load what this server
 /// serves, the console cannot be framed at all, and HSTS is sent when the
 /// server is reached over https.
-pub async fn security_headers(
-    State(state): State<AppState>,
-    request: Request,
-    next: Next,
-) -> Response {
+pub async fn security_headers(State(gate): State<Gate>, request: Request, next: Next) -> Response {
     let console = request.uri().path().starts_with("/console");
     let mut response = next.run(request).await;
     let headers = response.headers_mut();
@@ -151,7 +114,7 @@ pub async fn security_headers(
         header::REFERRER_POLICY,
         HeaderValue::from_static("no-referrer"),
     );
-    if state
+    if gate
         .settings
         .public_url
         .as_deref()

@@ -6,8 +6,6 @@ use axum::http::{HeaderValue, header};
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::get;
 
-use crate::state::AppState;
-
 const DEMO_PAGE: &str = include_str!("../../widget/index.html");
 const WIDGET_JS: &str = include_str!("../../widget/widget.js");
 const CONSOLE_PAGE: &str = include_str!("../../widget/console.html");
@@ -17,7 +15,7 @@ const INSIGHTS_PAGE: &str = include_str!("../../widget/insights.html");
 const INSIGHTS_JS: &str = include_str!("../../widget/insights.js");
 const INSIGHTS_CSS: &str = include_str!("../../widget/insights.css");
 
-pub fn routes() -> Router<AppState> {
+pub fn routes<S: Clone + Send + Sync + 'static>() -> Router<S> {
     Router::new()
         .route("/", get(|| async { Html(DEMO_PAGE) }))
         .route("/widget.js", get(widget_js))

@@ -6,7 +6,7 @@ use std::fmt::Write;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
-use crate::state::AppState;
+use super::InsightsState;
 
 /// A histogram with fixed buckets (upper bounds in seconds).
 pub struct Histogram {
@@ -80,9 +80,9 @@ impl Default for Metrics {
 }
 
 /// The text of a scrape: every counter, gauge and histogram.
-pub fn render(state: &AppState) -> String {
+pub fn render(state: &InsightsState) -> String {
     let m = &state.metrics;
-    let open = state.open_chats();
+    let open = state.files.open_chats(&state.connections);
     let mut out = String::new();
     let _ = writeln!(
         out,

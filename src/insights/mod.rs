@@ -7,6 +7,22 @@ pub mod metrics;
 
 pub use api::routes;
 
+/// The handles the insights, drafts and `/metrics` routes use.
+#[derive(Clone)]
+pub struct InsightsState {
+    pub settings: std::sync::Arc<crate::config::Settings>,
+    pub store: crate::store::Store,
+    pub writer: crate::store::Writer,
+    pub engine: std::sync::Arc<crate::dialog::Engine>,
+    pub embedder: crate::semantic::Embedder,
+    pub scheduler: std::sync::Arc<crate::appointments::Scheduler>,
+    pub hub: std::sync::Arc<crate::queue::Hub>,
+    pub metrics: std::sync::Arc<metrics::Metrics>,
+    pub files: crate::fds::FileBudget,
+    /// One permit per open chat connection.
+    pub connections: std::sync::Arc<tokio::sync::Semaphore>,
+}
+
 use std::collections::{BTreeMap, HashMap};
 
 use jiff::Timestamp;

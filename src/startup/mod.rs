@@ -7,8 +7,10 @@
 //!   checks, following knowledge edits, the safety examples);
 //! - `routes`: every route and the layers every response passes.
 
+mod health;
 mod prepare;
 mod routes;
+pub mod state;
 mod tasks;
 
 use std::future::Future;
@@ -29,8 +31,8 @@ use crate::knowledge::Knowledge;
 use crate::safety::SafetyHandle;
 use crate::staff::sessions::Sessions;
 use crate::staff::throttle::SharedThrottle;
-use crate::state::AppState;
 use crate::store::{Store, Writer};
+use state::AppState;
 
 use prepare::{ensure_an_admin, key_the_audit_log, load_clinic, load_safety, restore_queue};
 use tasks::{ExampleBuilder, end_disabled_sessions, follow_knowledge_files, sweep_sessions};

@@ -6,8 +6,8 @@ use axum::Router;
 use axum::middleware;
 use axum::routing::get;
 
+use super::state::AppState;
 use crate::http;
-use crate::state::AppState;
 
 /// Every route of the server.
 pub fn router(state: AppState) -> Router {
@@ -19,7 +19,7 @@ pub fn router(state: AppState) -> Router {
         .merge(crate::appointments::api::routes())
         .merge(crate::compliance::routes())
         .merge(crate::insights::routes())
-        .route("/health", get(http::health))
+        .route("/health", get(super::health::health))
         .layer(middleware::from_fn_with_state(
             state.clone(),
             http::refuse_cross_site_writes,

@@ -1,8 +1,12 @@
-//! The one piece of state every handler and connection shares: cheap handles,
-//! cloned per request.
+//! The one piece of state the application holds: cheap handles, cloned per
+//! request. The features never import it: each asks for the handles it uses
+//! (`ChatState`, `ConsoleState`, …, and `http::Gate`) through `FromRef`,
+//! which this module implements, so every dependency points one way, from
+//! here to the features.
 
 use std::sync::Arc;
 
+use axum::extract::FromRef;
 use tokio::sync::{Semaphore, mpsc, watch};
 
 use crate::chat::origin::OriginPolicy;
@@ -51,28 +55,97 @@ pub struct AppState {
 impl AppState {
     /// Patient chats open now.
     pub fn open_chats(&self) -> usize {
-        self.files
-            .max_chats
-            .saturating_sub(self.connections.available_permits())
+        self.files.open_chats(&self.connections)
     }
+}
 
-    pub async fn audit(
-        &self,
-        who: &crate::staff::sessions::StaffSession,
-        action: &str,
-        target: &str,
-        allowed: bool,
-    ) -> Result<(), crate::http::HttpError> {
-        let entry = crate::store::AuditEntry {
-            actor: who.name.clone(),
-            role: who.role.as_str().to_owned(),
-            action: action.to_owned(),
-            target: target.to_owned(),
-            allowed,
-        };
-        self.writer
-            .audit(entry)
-            .await
-            .map_err(|e| crate::http::HttpError::Internal(e.into()))
+impl FromRef<AppState> for crate::http::Gate {
+    fn from_ref(s: &AppState) -> Self {
+        crate::http::Gate {
+            settings: s.settings.clone(),
+            sessions: s.sessions.clone(),
+            store: s.store.clone(),
+        }
+    }
+}
+
+impl FromRef<AppState> for crate::http::auth::SignIn {
+    fn from_ref(s: &AppState) -> Self {
+        crate::http::auth::SignIn {
+            throttle: s.throttle.clone(),
+        }
+    }
+}
+
+impl FromRef<AppState> for crate::chat::ChatState {
+    fn from_ref(s: &AppState) -> Self {
+        crate::chat::ChatState {
+            settings: s.settings.clone(),
+            store: s.store.clone(),
+            writer: s.writer.clone(),
+            engine: s.engine.clone(),
+            embedder: s.embedder.clone(),
+            hub: s.hub.clone(),
+            clinic: s.clinic.clone(),
+            origins: s.origins.clone(),
+            identity_nonces: s.identity_nonces.clone(),
+            metrics: s.metrics.clone(),
+            per_address: s.per_address.clone(),
+            connections: s.connections.clone(),
+            shutdown: s.shutdown.clone(),
+            drain: s.drain.clone(),
+        }
+    }
+}
+
+impl FromRef<AppState> for crate::console::ConsoleState {
+    fn from_ref(s: &AppState) -> Self {
+        crate::console::ConsoleState {
+            settings: s.settings.clone(),
+            store: s.store.clone(),
+            writer: s.writer.clone(),
+            engine: s.engine.clone(),
+            scheduler: s.scheduler.clone(),
+            hub: s.hub.clone(),
+            sessions: s.sessions.clone(),
+            metrics: s.metrics.clone(),
+            shutdown: s.shutdown.clone(),
+            drain: s.drain.clone(),
+        }
+    }
+}
+
+impl FromRef<AppState> for crate::appointments::api::AppointmentsState {
+    fn from_ref(s: &AppState) -> Self {
+        crate::appointments::api::AppointmentsState {
+            scheduler: s.scheduler.clone(),
+            writer: s.writer.clone(),
+        }
+    }
+}
+
+impl FromRef<AppState> for crate::compliance::ComplianceState {
+    fn from_ref(s: &AppState) -> Self {
+        crate::compliance::ComplianceState {
+            store: s.store.clone(),
+            writer: s.writer.clone(),
+        }
+    }
+}
+
+impl FromRef<AppState> for crate::insights::InsightsState {
+    fn from_ref(s: &AppState) -> Self {
+        crate::insights::InsightsState {
+            settings: s.settings.clone(),
+            store: s.store.clone(),
+            writer: s.writer.clone(),
+            engine: s.engine.clone(),
+            embedder: s.embedder.clone(),
+            scheduler: s.scheduler.clone(),
+            hub: s.hub.clone(),
+            metrics: s.metrics.clone(),
+            files: s.files,
+            connections: s.connections.clone(),
+        }
     }
 }

@@ -11,8 +11,8 @@ use serde_json::json;
 
 use crate::accounts::Role;
 use crate::http::HttpError;
+use crate::insights::InsightsState;
 use crate::staff::sessions::StaffSession;
-use crate::state::AppState;
 
 #[derive(Deserialize)]
 pub struct DraftRequest {
@@ -53,7 +53,7 @@ fn toml_string(s: &str) -> String {
 }
 
 pub async fn create(
-    State(state): State<AppState>,
+    State(state): State<InsightsState>,
     session: StaffSession,
     body: Result<Json<DraftRequest>, JsonRejection>,
 ) -> Result<(StatusCode, Json<serde_json::Value>), HttpError> {

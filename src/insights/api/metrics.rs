@@ -5,11 +5,11 @@ use axum::http::{HeaderMap, HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 
 use crate::http::HttpError;
-use crate::state::AppState;
+use crate::insights::InsightsState;
 
 /// `GET /metrics`.
 pub async fn scrape(
-    State(state): State<AppState>,
+    State(state): State<InsightsState>,
     headers: HeaderMap,
 ) -> Result<Response, HttpError> {
     let Some(token) = state

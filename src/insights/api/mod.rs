@@ -3,7 +3,7 @@
 //! drafts and `/metrics` routes.
 
 use axum::extract::rejection::QueryRejection;
-use axum::extract::{Query, State};
+use axum::extract::{FromRef, Query, State};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
@@ -14,16 +14,20 @@ use serde_json::{Value, json};
 mod drafts;
 mod metrics;
 
-use super::{Day, compute};
+use super::{Day, InsightsState, compute};
 use crate::accounts::Role;
-use crate::http::HttpError;
+use crate::http::{Gate, HttpError};
 use crate::staff::sessions::StaffSession;
-use crate::state::AppState;
 
 /// Longest date range one insights view covers.
 const MAX_RANGE_DAYS: i64 = 366;
 
-pub fn routes() -> Router<AppState> {
+pub fn routes<S>() -> Router<S>
+where
+    S: Clone + Send + Sync + 'static,
+    Gate: FromRef<S>,
+    InsightsState: FromRef<S>,
+{
     Router::new()
         .route("/api/insights", get(insights))
         .route("/api/insights/drafts", axum::routing::post(drafts::create))
@@ -38,7 +42,7 @@ struct Range {
 }
 
 async fn insights(
-    State(state): State<AppState>,
+    State(state): State<InsightsState>,
     session: StaffSession,
     query: Result<Query<Range>, QueryRejection>,
 ) -> Result<Response, HttpError> {

@@ -1,8 +1,9 @@
 // Frontdesk insights page for supervisors (and the knowledge part for editors).
 // Plain DOM: every figure goes in through textContent / createElement, and the
 // charts are SVG elements built here, so the strict CSP holds.
-(function () {
-'use strict';
+// A module script, served at /console/insights.js; the DOM helpers are the
+// console's (widget/console/dom.js, served at /console/js/dom.js).
+import { append, h, hiddenText } from './js/dom.js';
 
 const SVG_NS = 'http://www.w3.org/2000/svg';
 const DAY_MS = 86400000;
@@ -19,29 +20,6 @@ const REASONS = [
 const state = { data: null, from: '', to: '', seq: 0 };
 
 // ------------------------------------------------------------------ helpers
-
-function h(tag, attrs, ...children) {
-  const el = document.createElement(tag);
-  if (attrs) {
-    for (const [k, v] of Object.entries(attrs)) {
-      if (v === undefined || v === null || v === false) continue;
-      if (k === 'class') el.className = v;
-      else if (k === 'text') el.textContent = String(v);
-      else el.setAttribute(k, v === true ? '' : String(v));
-    }
-  }
-  append(el, children);
-  return el;
-}
-
-function append(el, children) {
-  for (const c of children) {
-    if (c === null || c === undefined || c === false) continue;
-    if (Array.isArray(c)) append(el, c);
-    else if (c instanceof Node) el.appendChild(c);
-    else el.appendChild(document.createTextNode(String(c)));
-  }
-}
 
 function s(tag, attrs, ...children) {
   const el = document.createElementNS(SVG_NS, tag);
@@ -64,7 +42,7 @@ function isNum(v) {
 function na() {
   return h('span', { class: 'na', title: 'not enough data' },
     h('span', { 'aria-hidden': 'true', text: '—' }),
-    h('span', { class: 'visually-hidden', text: 'not enough data' }));
+    hiddenText('not enough data'));
 }
 
 function val(v, fmt) {
@@ -629,4 +607,3 @@ function boundNote(k) {
 
 if (document.readyState === 'loading') document.addEventListener('DOMContentLoaded', init);
 else init();
-}());

@@ -1,44 +1,32 @@
 /*!
- * Frontdesk patient chat widget (widget.js). Plain ES2020, no dependencies.
+ * Frontdesk patient chat widget. Plain ES2020, no dependencies, no build step.
  *
- * Embed (nothing else is needed):
- *   <script src="https://<frontdesk host>/widget.js" data-title="Clinic name"
- *           data-color="#0b6e4f" data-lang="es" async></script>
- *   data-title  clinic name shown in the chat header (default "Chat")
- *   data-color  clinic colour, #rgb or #rrggbb (default #0b6e4f); text colours
- *               are derived from it so contrast stays >= 4.5:1
+ * Embed: <script src="https://<frontdesk host>/widget.js" data-title="Clinic"
+ *          data-color="#0b6e4f" data-lang="es" async></script>
+ *   data-title  name in the chat header (default "Chat")
+ *   data-color  #rgb or #rrggbb (default #0b6e4f); text colours are derived
+ *               from it so contrast stays >= 4.5:1
  *   data-lang   "en" or "es" (default: <html lang>, else "en")
  *   data-user, data-user-expires, data-user-nonce, data-user-sig  optional:
- *               the signed-in patient's id on the clinic's site, when its
- *               signature expires, the page's nonce, and the HMAC, so the
- *               same chat follows them to another device (docs/protocol.md,
+ *               the signed-in patient's id, its expiry, nonce and HMAC, so the
+ *               chat follows them to another device (docs/protocol.md,
  *               "Verified identity")
- *   data-user-sig-url  optional: a URL on the page's own origin that returns
- *               a fresh {user, expires, nonce, sig} as JSON, fetched when the
- *               signature has expired (a long chat, a reconnect); without it
- *               the widget asks the patient to reload the page
+ *   data-user-sig-url  optional: a same-origin URL that returns a fresh
+ *               {user, expires, nonce, sig} once the signature has expired;
+ *               without it the widget asks the patient to reload the page
  *
- * The only global is window.Frontdesk:
- *   Frontdesk.open()    open the chat panel and move focus into it
- *   Frontdesk.close()   close the panel (focus returns to the launcher)
- *   Frontdesk.toggle()  open when closed, close when open
+ * The only global, window.Frontdesk: open() (moves focus into the panel),
+ * close() (focus back to the launcher), toggle().
  *
- * It connects to ws(s)://<host this file was loaded from>/chat (wss when the
- * script came over https) and speaks the Frontdesk chat protocol
- * (docs/protocol.md). Everything lives in a shadow root on <frontdesk-widget>.
- *
- * CSP: styles are attached as constructable stylesheets (adoptedStyleSheets),
- * which style-src does not restrict. Only browsers without them fall back to a
- * <style> element inside the shadow root, which needs style-src
- * 'unsafe-inline' on the host page. No eval, no inline handlers, no requests
- * other than the WebSocket, and, only when data-user-sig-url names a URL on
- * the page's own origin, a fetch of a fresh identity signature from it.
+ * Talks to ws(s)://<this script's host and folder>/chat (docs/protocol.md);
+ * everything lives in a shadow root on <frontdesk-widget>. CSP: styles are
+ * adoptedStyleSheets, which style-src does not restrict (only the <style>
+ * fallback of older browsers needs 'unsafe-inline'). No eval, no inline
+ * handlers, no requests but the WebSocket and the data-user-sig-url fetch.
  */
 (function () {
 'use strict';
-// document.currentScript is only set while this file first executes
-// (also with async), so capture it here.
-const SELF = document.currentScript;
+const SELF = document.currentScript; // only set during this first run
 
 const warn = (e) => console.warn('[frontdesk]', e);
 function guard(fn) {
@@ -86,19 +74,19 @@ const STR = {
     open: 'Open chat', close: 'Close chat',
     unread: (n) => (n === 1 ? '1 unread message' : n + ' unread messages'),
     newMsgs: (n) => (n === 1 ? 'New chat message' : n + ' new chat messages'),
-    notice: 'Not for emergencies \u2014 call 911.',
+    notice: 'Not for emergencies — call 911.',
     intro: 'Hello! Ask us about appointments, locations, hours, insurance or billing. Please don\'t share detailed medical information here.',
-    conversation: 'Conversation', label: 'Message', placeholder: 'Type your message\u2026',
+    conversation: 'Conversation', label: 'Message', placeholder: 'Type your message…',
     hint: 'Press Enter to send, Shift+Enter for a new line.',
     send: 'Send', handoff: 'Talk to a person', end: 'End chat',
     endAsk: 'End this chat?', endNo: 'Keep chatting',
     ended: 'This chat has ended.', newChat: 'Start a new chat',
-    connecting: 'Connecting\u2026', connected: 'Online', reconnecting: 'Reconnecting\u2026',
+    connecting: 'Connecting…', connected: 'Online', reconnecting: 'Reconnecting…',
     offline: 'You are offline. We will reconnect automatically.',
-    sending: 'Sending\u2026', retrying: 'Not delivered yet, retrying\u2026',
+    sending: 'Sending…', retrying: 'Not delivered yet, retrying…',
     failed: 'Not sent', you: 'You', bot: 'Assistant', staff: 'Staff', system: 'Notice',
     suggestions: 'Suggested replies',
-    helpful: 'Was this helpful?', yes: 'Yes', no: 'No', thanks: 'Thanks for the feedback.',
+    helpful: 'Was this helpful?', yes: 'Yes', no: 'No',
     tooLong: 'This message is too long. Please keep it under 2,000 characters.',
     full: 'This chat has reached its length limit. Please start a new chat, or ask for a person.',
     earlier: 'Show earlier messages',
@@ -108,8 +96,8 @@ const STR = {
     queued: (n, s) => 'You are number ' + n + ' in line.' +
       (s == null ? '' : ' Estimated wait: about ' + mins(s) + (mins(s) === 1 ? ' minute.' : ' minutes.')),
     joined: (n) => n + ' joined the chat.',
-    typing: (n) => n + ' is typing\u2026',
-    handoffAsk: 'Asking for a staff member to join\u2026',
+    typing: (n) => n + ' is typing…',
+    handoffAsk: 'Asking for a staff member to join…',
     handoffNo: 'Chatting with a staff member is not available right now. Please call the clinic during office hours. In an emergency, call 911.',
     count: (n, max) => n + ' / ' + max + ' characters',
     rateAsk: 'How was this chat?', of: 'of', words: ['very poor', 'poor', 'okay', 'good', 'excellent'],
@@ -121,34 +109,34 @@ const STR = {
     unread: (n) => (n === 1 ? '1 mensaje sin leer' : n + ' mensajes sin leer'),
     newMsgs: (n) => (n === 1 ? 'Nuevo mensaje en el chat' : n + ' mensajes nuevos en el chat'),
     notice: 'No es para emergencias: llame al 911.',
-    intro: '\u00a1Hola! Preg\u00fantenos sobre citas, ubicaciones, horarios, seguros o facturaci\u00f3n. Por favor, no comparta aqu\u00ed informaci\u00f3n m\u00e9dica detallada.',
-    conversation: 'Conversaci\u00f3n', label: 'Mensaje', placeholder: 'Escriba su mensaje\u2026',
-    hint: 'Pulse Intro para enviar y May\u00fas+Intro para una nueva l\u00ednea.',
+    intro: '¡Hola! Pregúntenos sobre citas, ubicaciones, horarios, seguros o facturación. Por favor, no comparta aquí información médica detallada.',
+    conversation: 'Conversación', label: 'Mensaje', placeholder: 'Escriba su mensaje…',
+    hint: 'Pulse Intro para enviar y Mayús+Intro para una nueva línea.',
     send: 'Enviar', handoff: 'Hablar con una persona', end: 'Terminar chat',
-    endAsk: '\u00bfTerminar este chat?', endNo: 'Seguir conversando',
+    endAsk: '¿Terminar este chat?', endNo: 'Seguir conversando',
     ended: 'Este chat ha terminado.', newChat: 'Iniciar un chat nuevo',
-    connecting: 'Conectando\u2026', connected: 'En l\u00ednea', reconnecting: 'Reconectando\u2026',
-    offline: 'No tiene conexi\u00f3n. Volveremos a conectar autom\u00e1ticamente.',
-    sending: 'Enviando\u2026', retrying: 'A\u00fan no entregado, reintentando\u2026',
+    connecting: 'Conectando…', connected: 'En línea', reconnecting: 'Reconectando…',
+    offline: 'No tiene conexión. Volveremos a conectar automáticamente.',
+    sending: 'Enviando…', retrying: 'Aún no entregado, reintentando…',
     failed: 'No enviado', you: 'Usted', bot: 'Asistente', staff: 'Personal', system: 'Aviso',
     suggestions: 'Respuestas sugeridas',
-    helpful: '\u00bfLe fue \u00fatil?', yes: 'S\u00ed', no: 'No', thanks: 'Gracias por su opini\u00f3n.',
+    helpful: '¿Le fue útil?', yes: 'Sí', no: 'No',
     tooLong: 'Este mensaje es demasiado largo. Use menos de 2000 caracteres.',
     full: 'Este chat llegó a su límite de mensajes. Inicie un chat nuevo o pida hablar con una persona.',
     earlier: 'Mostrar mensajes anteriores',
-    signIn: 'No pudimos confirmar su sesi\u00f3n en esta p\u00e1gina (puede haber caducado). Vuelva a cargar la p\u00e1gina para continuar su conversaci\u00f3n.',
+    signIn: 'No pudimos confirmar su sesión en esta página (puede haber caducado). Vuelva a cargar la página para continuar su conversación.',
     reload: 'Volver a cargar',
-    rejected: 'No se pudo enviar este mensaje. Escr\u00edbalo de otra forma e int\u00e9ntelo de nuevo.',
-    queued: (n, s) => 'Usted es el n\u00famero ' + n + ' en la fila.' +
+    rejected: 'No se pudo enviar este mensaje. Escríbalo de otra forma e inténtelo de nuevo.',
+    queued: (n, s) => 'Usted es el número ' + n + ' en la fila.' +
       (s == null ? '' : ' Espera estimada: unos ' + mins(s) + (mins(s) === 1 ? ' minuto.' : ' minutos.')),
-    joined: (n) => n + ' se uni\u00f3 al chat.',
-    typing: (n) => n + ' est\u00e1 escribiendo\u2026',
-    handoffAsk: 'Pidiendo que se una alguien del personal\u2026',
-    handoffNo: 'En este momento no es posible chatear con el personal. Llame a la cl\u00ednica en horario de atenci\u00f3n. En una emergencia, llame al 911.',
+    joined: (n) => n + ' se unió al chat.',
+    typing: (n) => n + ' está escribiendo…',
+    handoffAsk: 'Pidiendo que se una alguien del personal…',
+    handoffNo: 'En este momento no es posible chatear con el personal. Llame a la clínica en horario de atención. En una emergencia, llame al 911.',
     count: (n, max) => n + ' / ' + max + ' caracteres',
-    rateAsk: '\u00bfQu\u00e9 le pareci\u00f3 este chat?', of: 'de', words: ['muy malo', 'malo', 'regular', 'bueno', 'excelente'],
-    comment: '\u00bfAlgo m\u00e1s que quiera contarnos? (opcional)', skip: 'Omitir',
-    thanks: '\u00a1Gracias por su opini\u00f3n!',
+    rateAsk: '¿Qué le pareció este chat?', of: 'de', words: ['muy malo', 'malo', 'regular', 'bueno', 'excelente'],
+    comment: '¿Algo más que quiera contarnos? (opcional)', skip: 'Omitir',
+    thanks: '¡Gracias por su opinión!',
   },
 };
 function mins(s) { return Math.max(1, Math.round(Number(s) / 60)); }
@@ -175,8 +163,8 @@ function darken(rgb, against, ratio) {
   for (let i = 0; i < 60 && contrast(c, against) < ratio; i++) c = c.map((v) => v * 0.92);
   return c;
 }
-// brand: surfaces filled with the clinic colour; fg: text on them;
-// accent: clinic colour used as text/borders on the light panel.
+// brand: clinic-coloured surfaces; fg: text on them; accent: clinic colour
+// as text and borders on the white panel.
 function palette(color) {
   const WHITE = [255, 255, 255], INK = [17, 17, 17], BUBBLE = [241, 243, 245];
   let brand = parseHex(color) || [11, 110, 79];
@@ -186,8 +174,7 @@ function palette(color) {
   return { brand: hex(brand), fg: hex(fg), accent: hex(accent) };
 }
 
-// --- storage
-// Web storage, or memory where it is blocked (e.g. third-party iframes).
+// --- storage: web storage, or memory where it is blocked (third-party iframes)
 function makeStore(kind) {
   let s = null;
   const mem = new Map();
@@ -198,7 +185,7 @@ function makeStore(kind) {
     del(k) { try { if (s) s.removeItem(k); mem.delete(k); } catch (_) { mem.delete(k); } },
   };
 }
-function newId() { // randomUUID needs a secure context; getRandomValues does not
+function newId() { // randomUUID needs a secure context
   const c = crypto;
   return 'c-' + (c.randomUUID ? c.randomUUID()
     : Array.from(c.getRandomValues(new Uint8Array(16)), hx).join(''));
@@ -255,9 +242,9 @@ function icon(name, size) {
   return svg;
 }
 
-// Defensive client-side sanitizer for the `html` of bot replies (the server
-// sanitizes too). Builds fresh nodes; only the listed tags survive, every
-// attribute is dropped except a checked href on <a>.
+// Sanitizer for the `html` of bot replies (the server sanitizes too): builds
+// fresh nodes, keeps only the listed tags, drops every attribute but a checked
+// href on <a>.
 const KEEP = new Set(['p', 'br', 'strong', 'em', 'b', 'i', 'ul', 'ol', 'li', 'code', 'blockquote']);
 const HEAD = new Set(['h1', 'h2', 'h3', 'h4']);
 const SKIP = new Set(['script', 'style', 'template', 'noscript', 'iframe', 'object', 'embed',
@@ -266,9 +253,7 @@ const BLOCK = new Set(['div', 'section', 'article', 'header', 'footer', 'tr', 't
   'dt', 'dd', 'figure', 'pre', 'h5', 'h6', 'hr', 'nav', 'aside', 'main', 'address']);
 const SCHEMES = ['http:', 'https:', 'mailto:', 'tel:'];
 function sanitize(html, baseHref) {
-  // DOMParser documents are inert: nothing loads or runs. (Under a page CSP
-  // Chrome still logs a script-src-attr violation for any on* attribute it
-  // parses; the server sanitizes first, so that only shows real trouble.)
+  // DOMParser documents are inert: nothing loads or runs.
   const doc = new DOMParser().parseFromString(String(html), 'text/html');
   const out = document.createDocumentFragment();
   (function walk(src, dst, depth) {
@@ -282,8 +267,7 @@ function sanitize(html, baseHref) {
       else if (HEAD.has(tag)) { inner = document.createElement('strong'); el = h('p', { class: 'h' }, inner); }
       else if (tag === 'a') {
         let url = null;
-        // A link whose href the server stripped (it was unsafe) stays text:
-        // an empty href would otherwise resolve to this page.
+        // No href (the server stripped an unsafe one): text, not a link here.
         const raw = (n.getAttribute('href') || '').trim();
         try { url = raw ? new URL(raw, baseHref) : null; } catch (_) { url = null; }
         if (url && SCHEMES.includes(url.protocol)) {
@@ -312,24 +296,25 @@ button{cursor:pointer;-webkit-appearance:none;appearance:none}
 :focus{outline:none}
 :focus-visible{outline:3px solid var(--accent);outline-offset:2px;box-shadow:0 0 0 2px #fff}
 .sr{position:absolute !important;width:1px;height:1px;margin:-1px;padding:0;overflow:hidden;clip:rect(0 0 0 0);white-space:nowrap;border:0}
-.launcher{position:fixed;right:20px;bottom:20px;z-index:2147483000;width:56px;height:56px;
-border-radius:50%;border:2px solid #fff;background:var(--brand);color:var(--fg);display:flex;
-align-items:center;justify-content:center;padding:0;box-shadow:0 4px 14px rgba(0,0,0,.28)}
+.launcher,.panel{position:fixed;right:20px;z-index:2147483000}
+.launcher,.ibtn,.send{display:flex;align-items:center;justify-content:center;padding:0}
+.launcher,.send,.dot,.typing span{border-radius:50%}
+.launcher{bottom:20px;width:56px;height:56px;border:2px solid #fff;box-shadow:0 4px 14px rgba(0,0,0,.28)}
 .launcher:focus-visible{outline:3px solid #111;outline-offset:3px;box-shadow:0 0 0 3px #fff}
 .badge{position:absolute;top:-4px;right:-4px;min-width:22px;height:22px;padding:0 6px;border-radius:11px;
 background:#b3261e;color:#fff;font-size:12px;font-weight:700;line-height:18px;text-align:center;border:2px solid #fff}
-.panel{position:fixed;right:20px;bottom:88px;z-index:2147483000;width:380px;max-width:calc(100vw - 40px);
-height:620px;max-height:calc(100vh - 108px);display:flex;flex-direction:column;background:#fff;
-border-radius:14px;overflow:hidden;box-shadow:0 12px 40px rgba(0,0,0,.28),0 0 0 1px rgba(0,0,0,.08)}
-.head{display:flex;align-items:center;gap:8px;padding:10px 6px 10px 16px;background:var(--brand);color:var(--fg);--accent:var(--fg)}
+.panel{bottom:88px;width:380px;max-width:calc(100vw - 40px);height:620px;max-height:calc(100vh - 108px);
+display:flex;flex-direction:column;background:#fff;border-radius:14px;overflow:hidden;
+box-shadow:0 12px 40px rgba(0,0,0,.28),0 0 0 1px rgba(0,0,0,.08)}
+.head{display:flex;align-items:center;gap:8px;padding:10px 6px 10px 16px;--accent:var(--fg)}
 .head :focus-visible{box-shadow:none;outline-color:var(--fg);outline-offset:-3px}
 .htext{flex:1;min-width:0}
 h2{margin:0;font-size:17px;font-weight:700;line-height:1.3;overflow-wrap:anywhere}
 .status{margin:2px 0 0;font-size:13px;display:flex;align-items:center;gap:6px}
-.dot{width:9px;height:9px;border-radius:50%;border:2px solid currentColor;flex:none}
+.dot{width:9px;height:9px;border:2px solid currentColor;flex:none}
 .st-connected .dot{background:currentColor}
-.ibtn{flex:none;width:44px;height:44px;display:flex;align-items:center;justify-content:center;
-border:0;border-radius:8px;background:transparent;color:inherit;padding:0}
+.ibtn,.send{flex:none;width:44px;height:44px;border:0}
+.ibtn{border-radius:8px;background:transparent;color:inherit}
 .ibtn:hover{background:rgba(127,127,127,.22)}
 .notice{margin:0;padding:8px 16px;display:flex;gap:8px;align-items:center;background:#fff4e0;
 color:#5a3600;font-size:14px;font-weight:600;border-bottom:1px solid #f0d9b0}
@@ -349,43 +334,41 @@ white-space:pre-wrap;overflow-wrap:anywhere}
 .rich code{font-family:ui-monospace,Menlo,Consolas,monospace;font-size:.92em;background:#e2e6ea;padding:0 3px;border-radius:3px}
 .rich a{color:var(--accent);text-decoration:underline;font-weight:600}
 .patient{align-items:flex-end}
-.patient .bubble{background:var(--brand);color:var(--fg);border-radius:14px 14px 4px 14px}
+.patient .bubble{border-radius:14px 14px 4px 14px}
 .patient .meta{justify-content:flex-end;text-align:right}
 .system{align-items:center}
 .system .bubble{background:transparent;color:var(--muted);font-size:13.5px;text-align:center;max-width:100%;padding:2px 8px}
 .agent .bubble{background:#e8f0fb;border:1px solid #c9d9f0}
-.meta{margin-top:3px;font-size:12.5px;color:var(--muted);display:flex;gap:6px;flex-wrap:wrap}
+.meta,.count,.scale{font-size:12.5px;color:var(--muted)}
+.meta{margin-top:3px;display:flex;gap:6px;flex-wrap:wrap}
 .state{font-style:italic}
-.state.bad{color:#a11d16;font-style:normal;font-weight:600}
+.state.bad,.count.bad{color:#a11d16;font-style:normal;font-weight:600}
 .choices{display:flex;flex-wrap:wrap;gap:8px;margin-top:8px;max-width:100%}
 .fb{align-items:center}.fbq{font-size:.85em;margin-right:4px}
 .choice{min-height:44px;padding:8px 14px;border-radius:22px;border:2px solid var(--accent);background:#fff;color:var(--accent);font-weight:600;text-align:left}
-.choice:hover:not(:disabled){background:#f1f3f5}
 .choice:disabled{cursor:default;border-color:#c4c9cf;color:#5f6770}
-.choice.chosen,.choice.star[aria-pressed=true]{background:var(--brand);color:var(--fg);border-color:var(--brand)}
 .queue,.typing{margin:0 0 10px;font-size:13.5px;color:var(--muted)}
 .queue{padding:8px 10px;border-radius:8px;background:#f1f3f5;color:var(--ink)}
-.typing span{display:inline-block;width:6px;height:6px;margin-left:3px;border-radius:50%;background:currentColor}
-.bar{display:flex;gap:8px;flex-wrap:wrap;align-items:center;padding:8px 12px 0;border-top:1px solid #e3e6ea}
+.typing span{display:inline-block;width:6px;height:6px;margin-left:3px;background:currentColor}
+.bar,.newbar{border-top:1px solid #e3e6ea}
+.bar{display:flex;gap:8px;flex-wrap:wrap;align-items:center;padding:8px 12px 0}
 .bar p{margin:0;flex-basis:100%;font-weight:600}
 .tbtn{min-height:44px;padding:8px 11px;display:inline-flex;align-items:center;gap:5px;border-radius:22px;
 border:1px solid #aab1b9;background:#fff;color:var(--ink);font-size:14px;font-weight:600}
-.tbtn:hover{background:#f1f3f5}
+.choice:hover:not(:disabled),.tbtn:hover{background:#f1f3f5}
 .tbtn.earlier{display:flex;margin:4px auto 8px}
-.tbtn.primary{background:var(--brand);color:var(--fg);border-color:var(--brand)}
+.launcher,.head,.patient .bubble,.send,.choice.chosen,.choice.star[aria-pressed=true],.tbtn.primary{background:var(--brand);color:var(--fg)}
+.choice.chosen,.choice.star[aria-pressed=true],.tbtn.primary{border-color:var(--brand)}
 .composer{display:flex;gap:8px;align-items:flex-end;padding:8px 12px 12px}
 textarea{flex:1;min-width:0;min-height:44px;max-height:140px;resize:none;padding:10px 12px;font-size:16px;line-height:1.35;
 border:1px solid #7a828c;border-radius:12px;background:#fff;color:var(--ink)}
 textarea::placeholder{color:#5f6770;opacity:1}
-.send{flex:none;width:44px;height:44px;border-radius:50%;border:0;background:var(--brand);color:var(--fg);
-display:flex;align-items:center;justify-content:center;padding:0}
-.count{margin:0;padding:0 14px 8px;font-size:12.5px;color:var(--muted)}
-.count.bad{color:#a11d16;font-weight:600}
-.newbar{padding:8px 12px 12px;border-top:1px solid #e3e6ea}
+.count{margin:0;padding:0 14px 8px}
+.newbar{padding:8px 12px 12px}
 h3{margin:0 0 8px;font-size:15px;font-weight:700}
 .stars{display:flex;gap:6px}
 .star{flex:1;max-width:56px;min-height:48px;border-radius:10px;font-size:18px;padding:0;text-align:center}
-.scale{display:flex;justify-content:space-between;max-width:304px;margin:4px 0 8px;font-size:12.5px;color:var(--muted)}
+.scale{display:flex;justify-content:space-between;max-width:304px;margin:4px 0 8px}
 .more label{display:block;margin-bottom:4px;font-size:14px}
 .more textarea{width:100%;min-height:64px}
 .row{display:flex;gap:8px;margin-bottom:8px}
@@ -416,10 +399,8 @@ function createApp(cfg) {
   const local = makeStore('localStorage');
   const session = makeStore('sessionStorage');
   const KEY = { resume: cfg.K + 'resume', owner: cfg.K + 'owner', outbox: cfg.K + 'outbox', draft: cfg.K + 'draft', open: cfg.K + 'open' };
-  // Whose conversation the stored token is: a digest of the signed-in user
-  // id ('' when signed out). On a shared computer the next patient (or a
-  // signed-out page) must not pick up the last one's chat, so a token whose
-  // owner differs from the page's user is dropped with its unsent messages.
+  // The stored chat belongs to a digest of the signed-in user ('' signed
+  // out); on a shared computer another user's chat and outbox are dropped.
   const owner = cfg.user && cfg.userSig ? ownerOf(cfg.user) : '';
   if (local.get(KEY.resume) && (local.get(KEY.owner) || '') !== owner) {
     local.del(KEY.resume);
@@ -462,7 +443,7 @@ function createApp(cfg) {
   ui.queue = h('p', { class: 'queue', hidden: true });
   ui.typing = h('p', { class: 'typing', hidden: true });
   ui.intro = h('p', { class: 'intro', text: t.intro }); // until the server's greeting
-  // Long chats arrive as their newest page; older pages on request.
+  // Long chats arrive as their newest page; older ones on request.
   ui.earlier = btn('tbtn earlier', requestEarlier, { hidden: true, text: t.earlier });
   ui.log = h('div', { class: 'log', role: 'region', 'aria-label': t.conversation, tabindex: '0' },
     ui.intro, ui.earlier, ui.list, ui.queue, ui.typing);
@@ -533,8 +514,7 @@ function createApp(cfg) {
   }));
   window.addEventListener('storage', guard(onStorage));
 
-  // Connect at once only when there is a conversation to restore or
-  // something to deliver; a first-time visitor connects on first open.
+  // Connect now only to restore a chat or deliver messages; else on first open.
   if (S.token || S.outbox.length) want();
   if (session.get(KEY.open) === '1') setOpen(true, false);
 
@@ -564,7 +544,7 @@ function createApp(cfg) {
     ui.badge.hidden = S.open || !S.unread;
     ui.badge.textContent = S.unread > 99 ? '99+' : String(S.unread);
     ui.launcher.setAttribute('aria-label', S.open ? t.close
-      : t.open + ' \u2013 ' + cfg.title + (S.unread ? ' (' + t.unread(S.unread) + ')' : ''));
+      : t.open + ' – ' + cfg.title + (S.unread ? ' (' + t.unread(S.unread) + ')' : ''));
   }
 
   // --- connection
@@ -602,14 +582,14 @@ function createApp(cfg) {
       S.ws = null;
       S.started = false;
       hideTyping();
-      if (S.ended && !S.wantEnd) { // nothing to reconnect for until a new chat
+      if (S.ended && !S.wantEnd) { // nothing to reconnect for
         S.wanted = false;
         S.rateQ = null;
         setStatus('idle');
         return;
       }
       for (const item of S.outbox) markPending(item.id, 'retrying');
-      if (ev.code === 1012) S.attempt = 0; // server restarting: come back soon
+      if (ev.code === 1012) S.attempt = 0; // server restarting
       retryLater();
     });
   }
@@ -620,6 +600,11 @@ function createApp(cfg) {
     setStatus(navigator.onLine === false ? 'offline' : 'reconnecting');
     clearTimeout(S.timer);
     S.timer = setTimeout(guard(connect), delay);
+  }
+  function dropSocket() { // its close event is then ignored
+    const ws = S.ws;
+    S.ws = null;
+    try { if (ws) ws.close(1000); } catch (_) { /* closing anyway */ }
   }
   function send(obj) {
     if (!S.ws || S.ws.readyState !== 1) return false;
@@ -632,10 +617,9 @@ function createApp(cfg) {
     if (f.user && cfg.userExpires && cfg.userNonce) { f.user_expires = cfg.userExpires; f.user_nonce = cfg.userNonce; }
     send(f);
   }
-  // The page's identity signature lasts minutes. When the server says it has
-  // expired (or was already used), fetch a fresh one from the clinic's own
-  // site if it offers one; otherwise, or if that fails, ask for a reload.
-  // Never fall back to another identity: the patient would lose their chat.
+  // An expired (or used) identity signature: fetch a fresh one from the
+  // clinic's site if it offers one, else ask for a reload. Never fall back to
+  // another identity: the patient would lose their chat.
   function renewIdentity() {
     let url = null;
     try { url = cfg.sigUrl ? new URL(cfg.sigUrl, document.baseURI) : null; } catch (_) { url = null; }
@@ -644,7 +628,6 @@ function createApp(cfg) {
     fetch(url.href, { credentials: 'same-origin', cache: 'no-store', headers: { Accept: 'application/json' } })
       .then((r) => (r.ok ? r.json() : Promise.reject(new Error('HTTP ' + r.status))))
       .then((j) => {
-        // A throw here (not this user, signed out meanwhile) lands in catch.
         if (!j || j.user !== cfg.user || !j.sig || !j.nonce || !j.expires) throw new Error('no signature for this user');
         cfg.userSig = String(j.sig);
         cfg.userNonce = String(j.nonce);
@@ -659,11 +642,11 @@ function createApp(cfg) {
     S.wanted = false;
     clearTimeout(S.timer);
     S.timer = null;
-    if (S.ws) { const ws = S.ws; S.ws = null; try { ws.close(1000); } catch (_) { /* closing anyway */ } }
+    dropSocket();
     setStatus('idle');
     const li = h('li', { class: 'msg system' }, h('div', { class: 'bubble' }, h('p', { text: t.signIn }),
       btn('tbtn primary', () => location.reload(), { text: t.reload })));
-    place(li, S.maxSeq + 0.5 + Math.min(0.49, (S.localN++ % 400) * 0.001));
+    place(li, localKey());
     incoming(t.signIn);
     scrollDown(true);
   }
@@ -679,14 +662,13 @@ function createApp(cfg) {
   }
   function onHistory(m) {
     const msgs = Array.isArray(m.messages) ? m.messages : [];
-    // Older messages go above; what the patient was reading stays in view.
+    // Older messages go above; what the patient was reading stays in view,
+    // and focus stays on the button (or the log once it is gone).
     const before = ui.log.scrollHeight;
     for (const msg of msgs) addMessage(msg, false, true);
     ui.log.scrollTop += ui.log.scrollHeight - before;
     ui.earlier.disabled = false;
     ui.earlier.hidden = !m.more;
-    // Keyboard focus stays on the button, or goes to the conversation once
-    // the button is gone.
     (m.more ? ui.earlier : ui.log).focus();
   }
   function onStarted(m) {
@@ -738,7 +720,7 @@ function createApp(cfg) {
   function onEnded() {
     flushRate();
     if (S.wantNew) { S.wantNew = false; S.started = false; sendStart(); return; }
-    if (S.ended) return; // already shown while the end was waiting to be sent
+    if (S.ended) return; // shown already while the end waited to be sent
     setEnded(true);
     hideTyping();
     ui.queue.hidden = true;
@@ -851,7 +833,7 @@ function createApp(cfg) {
       }
       li.append(group);
     }
-    // "Was this helpful?" under article answers (the supervisors' numbers).
+    // "Was this helpful?" under article answers.
     if (from === 'bot' && typeof m.article === 'string' && m.article && Number.isInteger(Number(m.seq))) {
       const fb = h('div', { class: 'choices fb', role: 'group', 'aria-label': t.helpful },
         h('span', { class: 'fbq', text: t.helpful }));
@@ -893,9 +875,12 @@ function createApp(cfg) {
     const li = h('li', { class: 'msg system' }, h('div', { class: 'bubble', text }));
     const t0 = timeEl(new Date());
     if (t0) li.append(h('div', { class: 'meta' }, t0));
-    place(li, S.maxSeq + 0.5 + Math.min(0.49, (S.localN++ % 400) * 0.001));
+    place(li, localKey());
     if (live) incoming(text);
     scrollDown(true);
+  }
+  function localKey() {
+    return S.maxSeq + 0.5 + Math.min(0.49, (S.localN++ % 400) * 0.001);
   }
   function incoming(text) {
     if (S.open) announce(text);
@@ -1005,7 +990,7 @@ function createApp(cfg) {
     ui.input.style.height = Math.min(ui.input.scrollHeight + 2, 140) + 'px';
   }
 
-  // --- outbox in localStorage (shared by tabs: read-modify-write per item)
+  // --- outbox in localStorage, shared by tabs: read-modify-write per item
   function readOutbox() {
     try {
       const v = JSON.parse(local.get(KEY.outbox) || '[]');
@@ -1023,14 +1008,8 @@ function createApp(cfg) {
   function onStorage(e) {
     if (e.key === KEY.resume) {
       if (e.newValue && e.newValue !== S.token) {
-        S.token = e.newValue; // another tab started or replaced the conversation
-        if (S.ws || S.wanted) { // reconnect now
-          const ws = S.ws;
-          S.ws = null;
-          if (ws) ws.close(1000);
-          S.attempt = 0;
-          connect();
-        }
+        S.token = e.newValue; // another tab started a new conversation
+        if (S.ws || S.wanted) { dropSocket(); S.attempt = 0; connect(); }
       }
     } else if (e.key === KEY.outbox) {
       const stored = new Set(readOutbox().map((o) => o.id));
@@ -1065,7 +1044,7 @@ function createApp(cfg) {
   }
   function endChat() {
     showConfirm(false);
-    // Offline: end now in the UI; the end (and any rating) goes on reconnect.
+    // Offline: end in the UI now; the end (and a rating) go on reconnect.
     if (!sendEnd()) { S.wantEnd = true; want(); onEnded(); }
   }
   function setEnded(ended) {
@@ -1116,7 +1095,7 @@ function createApp(cfg) {
     flushRate();
   }
   // Only the socket that ended the chat may rate it: wait while the end is
-  // queued for a reconnect, drop the rating once that socket is gone.
+  // queued, drop the rating once that socket is gone.
   function flushRate() {
     if (!S.rateQ || S.wantEnd) return;
     if (S.endWs === S.ws) send(S.rateQ);

@@ -2,9 +2,13 @@
 //! files beside it: the demo clinic page, the widget script and the console.
 
 use axum::Router;
+use axum::extract::Path;
+use axum::extract::rejection::PathRejection;
 use axum::http::{HeaderValue, header};
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::get;
+
+use super::HttpError;
 
 const DEMO_PAGE: &str = include_str!("../../widget/index.html");
 const WIDGET_JS: &str = include_str!("../../widget/widget.js");
@@ -14,6 +18,41 @@ const CONSOLE_CSS: &str = include_str!("../../widget/console.css");
 const INSIGHTS_PAGE: &str = include_str!("../../widget/insights.html");
 const INSIGHTS_JS: &str = include_str!("../../widget/insights.js");
 const INSIGHTS_CSS: &str = include_str!("../../widget/insights.css");
+const JAVASCRIPT: &str = "text/javascript; charset=utf-8";
+
+/// `(name, source)` pairs of the files under `widget/console/`, each
+/// embedded from that folder.
+macro_rules! console_modules {
+    ($($name:literal),* $(,)?) => {
+        &[$(($name, include_str!(concat!("../../widget/console/", $name)))),*]
+    };
+}
+
+/// The agent console's ES modules, served at `/console/js/{name}`; the
+/// console (`/console/console.js`) and the insights page
+/// (`/console/insights.js`) import them. Only these names are served.
+pub const CONSOLE_MODULES: &[(&str, &str)] = console_modules![
+    "announce.js",
+    "api.js",
+    "appointments.js",
+    "callbacks.js",
+    "chatlist.js",
+    "chatpane.js",
+    "chats.js",
+    "clinic.js",
+    "composer.js",
+    "dialogs.js",
+    "dom.js",
+    "format.js",
+    "frames.js",
+    "history.js",
+    "main.js",
+    "queue.js",
+    "screens.js",
+    "shell.js",
+    "socket.js",
+    "state.js",
+];
 
 pub fn routes<S: Clone + Send + Sync + 'static>() -> Router<S> {
     Router::new()
@@ -22,8 +61,9 @@ pub fn routes<S: Clone + Send + Sync + 'static>() -> Router<S> {
         .route("/console", get(|| async { Html(CONSOLE_PAGE) }))
         .route(
             "/console/console.js",
-            get(|| async { asset(CONSOLE_JS, "text/javascript; charset=utf-8") }),
+            get(|| async { asset(CONSOLE_JS, JAVASCRIPT) }),
         )
+        .route("/console/js/{name}", get(console_module))
         .route(
             "/console/console.css",
             get(|| async { asset(CONSOLE_CSS, "text/css; charset=utf-8") }),
@@ -31,7 +71,7 @@ pub fn routes<S: Clone + Send + Sync + 'static>() -> Router<S> {
         .route("/console/insights", get(|| async { Html(INSIGHTS_PAGE) }))
         .route(
             "/console/insights.js",
-            get(|| async { asset(INSIGHTS_JS, "text/javascript; charset=utf-8") }),
+            get(|| async { asset(INSIGHTS_JS, JAVASCRIPT) }),
         )
         .route(
             "/console/insights.css",
@@ -92,6 +132,16 @@ pub fn widget_integrity() -> String {
             )
         })
         .clone()
+}
+
+/// One of [`CONSOLE_MODULES`] by its name; any other name is a 404.
+async fn console_module(name: Result<Path<String>, PathRejection>) -> Result<Response, HttpError> {
+    let Path(name) = name?;
+    CONSOLE_MODULES
+        .iter()
+        .find(|(known, _)| *known == name)
+        .map(|(_, source)| asset(source, JAVASCRIPT))
+        .ok_or(HttpError::NotFound)
 }
 
 /// A console asset: always revalidated, so staff get fixes at once.

@@ -14,6 +14,8 @@ mod booking_words;
 mod chat_protocol;
 #[path = "compliance.rs"]
 mod compliance;
+#[path = "console_modules.rs"]
+mod console_modules;
 #[path = "durability.rs"]
 mod durability;
 #[path = "faq.rs"]

@@ -8,6 +8,8 @@
 //! - `routes`: every route and the layers every response passes.
 
 mod health;
+#[cfg(test)]
+mod layering;
 mod prepare;
 mod routes;
 pub mod state;

@@ -227,15 +227,15 @@ impl Channel {
     }
 
     /// The channel a patient's words ask for, in English or Spanish ("a text
-    /// please", "llámeme", "por correo").
-    pub fn from_words(text: &str) -> Option<Channel> {
-        let lower = text.to_lowercase();
-        let has = |words: &[&str]| words.iter().any(|w| lower.contains(w));
+    /// please", "llámeme", "por correo"). `words` are the message's folded
+    /// words (lowercase, accents removed), as the `Utterance` holds them.
+    pub fn from_words(words: &[String]) -> Option<Channel> {
+        let has = |stems: &[&str]| words.iter().any(|w| stems.iter().any(|s| w.contains(s)));
         if has(&["mail", "correo"]) {
             Some(Channel::Email)
         } else if has(&["text", "sms", "mensaje"]) {
             Some(Channel::Text)
-        } else if has(&["call", "phone", "llam", "llám", "teléfono", "telefono"]) {
+        } else if has(&["call", "phone", "llam", "telefono"]) {
             Some(Channel::Phone)
         } else {
             None
@@ -252,14 +252,15 @@ pub enum Contact {
 
 impl Contact {
     /// The number or address inside a sentence ("text me at 555-010-1234"),
-    /// with the channel it implies: a number is called unless the words ask
-    /// for a text. An address wins over a number.
-    pub fn find_in(text: &str) -> Option<(Channel, Contact)> {
+    /// with the channel it implies: a number is called unless the words
+    /// (folded, as in [`Channel::from_words`]) ask for a text. An address
+    /// wins over a number.
+    pub fn find_in(text: &str, words: &[String]) -> Option<(Channel, Contact)> {
         if let Some(email) = Email::find_in(text) {
             return Some((Channel::Email, Contact::Email(email)));
         }
         let phone = PhoneNumber::find_in(text)?;
-        let channel = match Channel::from_words(text) {
+        let channel = match Channel::from_words(words) {
             Some(Channel::Text) => Channel::Text,
             _ => Channel::Phone,
         };
@@ -356,25 +357,27 @@ mod tests {
         assert_eq!(Email::parse("<ana@example.com>"), Err(Invalid::Email));
     }
 
+    /// Folded words, as the `Utterance` gives them.
+    fn words(text: &str) -> Vec<String> {
+        crate::normalize::words(text).collect()
+    }
+
     #[test]
     fn channel_words_in_both_languages() {
-        assert_eq!(Channel::from_words("a text please"), Some(Channel::Text));
-        assert_eq!(
-            Channel::from_words("llámeme, por favor"),
-            Some(Channel::Phone)
-        );
-        assert_eq!(
-            Channel::from_words("prefiero una llamada"),
-            Some(Channel::Phone)
-        );
-        assert_eq!(Channel::from_words("por correo"), Some(Channel::Email));
-        assert_eq!(Channel::from_words("whenever"), None);
+        let heard = |text: &str| Channel::from_words(&words(text));
+        assert_eq!(heard("a text please"), Some(Channel::Text));
+        assert_eq!(heard("Llámeme, por favor"), Some(Channel::Phone));
+        assert_eq!(heard("prefiero una llamada"), Some(Channel::Phone));
+        assert_eq!(heard("al teléfono"), Some(Channel::Phone));
+        assert_eq!(heard("por correo"), Some(Channel::Email));
+        assert_eq!(heard("E-mail me"), Some(Channel::Email));
+        assert_eq!(heard("whenever"), None);
         assert_eq!(Channel::parse("email"), Ok(Channel::Email));
         assert_eq!(Channel::parse("fax"), Err(Invalid::Channel));
     }
 
     fn found(text: &str) -> Option<(Channel, String)> {
-        Contact::find_in(text).map(|(channel, c)| (channel, c.as_str().to_owned()))
+        Contact::find_in(text, &words(text)).map(|(channel, c)| (channel, c.as_str().to_owned()))
     }
 
     #[test]

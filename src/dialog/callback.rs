@@ -146,14 +146,14 @@ pub fn step(
         Step::Channel { name } => {
             // An address or number typed here says how, and where.
             if picked.is_none()
-                && let Some((channel, contact)) = Contact::find_in(text)
+                && let Some((channel, contact)) = Contact::find_in(text, said.words())
             {
                 return ask_window(lang, name, channel, contact);
             }
             let channel = picked
                 .and_then(|p| p.strip_prefix("channel:"))
                 .and_then(|p| Channel::parse(p).ok())
-                .or_else(|| Channel::from_words(text));
+                .or_else(|| Channel::from_words(said.words()));
             let Some(channel) = channel else {
                 return reask(
                     lang,

@@ -322,7 +322,7 @@ impl Flow {
         let channel = picked
             .and_then(|p| p.strip_prefix("channel:"))
             .and_then(|p| Channel::parse(p).ok())
-            .or_else(|| Channel::from_words(said.text()));
+            .or_else(|| Channel::from_words(said.words()));
         match channel {
             Some(channel @ (Channel::Phone | Channel::Text)) => {
                 self.contact = Some(channel);

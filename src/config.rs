@@ -129,6 +129,29 @@ pub struct Settings {
     /// older ones (the audit log is kept). 0 turns the job off.
     #[arg(long, env = "FRONTDESK_RETENTION_DAYS", default_value_t = DEFAULT_RETENTION_DAYS)]
     pub retention_days: u32,
+
+    #[command(flatten)]
+    pub mail: MailSettings,
+}
+
+/// E-mail to patients (booking confirmations). Off unless both are set.
+#[derive(Debug, Clone, Args, Default)]
+pub struct MailSettings {
+    /// The SMTP server: smtp://user:pass@host:port (STARTTLS when the
+    /// server offers it) or smtps://… (TLS); user and password
+    /// percent-encoded.
+    #[arg(long, env = "FRONTDESK_SMTP_URL", hide_env_values = true)]
+    pub smtp_url: Option<String>,
+
+    /// The sender: an address, or "Name <address>".
+    #[arg(long, env = "FRONTDESK_MAIL_FROM")]
+    pub mail_from: Option<String>,
+
+    /// Seconds before a message the mail server refused for now is tried
+    /// again; doubled after each try, up to an hour, for 8 tries.
+    #[arg(long, env = "FRONTDESK_OUTBOX_RETRY_SECS", default_value_t = 30,
+          value_parser = clap::value_parser!(u64).range(1..=3600))]
+    pub outbox_retry_secs: u64,
 }
 
 /// Whether to use the sentence-embedding model, and what to do without it.

@@ -38,6 +38,8 @@
 //! - [`transcript`]: messages, senders and why a chat needs a person, as every
 //!   layer understands them.
 //! - [`insights`]: KPIs for supervisors and editors, from the store's records.
+//! - [`outbound`]: messages to patients outside the chat (e-mail over SMTP)
+//!   from the durable outbox, in the editors' words (`knowledge/messages.toml`).
 //! - [`patient`]: the patient's details (name, date of birth, phone, e-mail,
 //!   channel), each a type parsed once where it enters; imports nothing of ours.
 //! - [`ids`]: identifiers and secrets, parsed once at the edge.
@@ -68,6 +70,7 @@ pub mod knowledge;
 pub mod lang;
 pub mod loadtest;
 pub mod normalize;
+pub mod outbound;
 pub mod patient;
 pub mod queue;
 pub mod safety;

@@ -16,6 +16,7 @@ use serde_json::json;
 use super::{BookError, Slot, SlotId, Source};
 use crate::clinic::Clinic;
 use crate::http::{Gate, HttpError};
+use crate::lang::Lang;
 use crate::patient::{BirthDate, Channel, DateProblem, Email, Patient, PatientName, PhoneNumber};
 use crate::staff::sessions::StaffSession;
 use crate::store::Appointment;
@@ -166,6 +167,9 @@ struct PatientInput {
     phone: Option<String>,
     email: Option<String>,
     contact: String,
+    /// The language of the confirmation sent to the patient: `en` (the
+    /// default) or `es`.
+    lang: Option<String>,
 }
 
 /// Checks a patient's details with the types the chat flow uses.
@@ -221,11 +225,17 @@ async fn book(
     session
         .audit(&state.writer, "appointment.create", &slot.to_string(), true)
         .await?;
+    let lang = match req.patient.lang.as_deref() {
+        None => Lang::En,
+        Some(code) => code
+            .parse()
+            .map_err(|_| HttpError::BadRequest("patient.lang must be en or es".into()))?,
+    };
     let patient = patient(req.patient)?;
     let clinic = state.scheduler.clinic();
     match state
         .scheduler
-        .book(&slot, &patient, Source::Agent(session.staff.0), None)
+        .book(&slot, &patient, Source::Agent(session.staff.0), None, lang)
         .await
     {
         Ok(booked) => {

@@ -13,9 +13,11 @@ use jiff::{Timestamp, ToSpan};
 
 use crate::clinic::{Clinic, ClinicHandle};
 use crate::lang::Lang;
-use crate::patient::{BirthDate, Email, Patient, PhoneNumber};
+use crate::patient::{BirthDate, Channel, Email, Patient, PhoneNumber};
 use crate::staff::throttle::SharedThrottle;
-use crate::store::{Appointment, NewAppointment, Store, StoreError, Writer};
+use crate::store::{
+    Appointment, MessageKind, NewAppointment, NewOutbound, Store, StoreError, Writer,
+};
 
 pub use slots::{Filter, PartOfDay, Slot, SlotId};
 
@@ -81,6 +83,9 @@ pub struct Scheduler {
     limited: std::sync::atomic::AtomicU64,
     /// Many chat bookings in a short time: supervisors are alerted.
     bursts: burst::BurstWatch,
+    /// A booking whose patient chose e-mail writes its confirmation to the
+    /// outbox (only when e-mail is on).
+    confirm_by_email: bool,
 }
 
 /// Bookings one chat visitor, one phone number or e-mail address, and one
@@ -125,7 +130,14 @@ impl Scheduler {
             by_address: Default::default(),
             limited: Default::default(),
             bursts: burst::BurstWatch::new(ChatBookingLimits::default().burst),
+            confirm_by_email: false,
         }
+    }
+
+    /// Confirms bookings by e-mail to patients who chose it.
+    pub fn confirming_by_email(mut self, on: bool) -> Self {
+        self.confirm_by_email = on;
+        self
     }
 
     pub fn with_limits(mut self, limits: ChatBookingLimits) -> Self {
@@ -258,14 +270,17 @@ impl Scheduler {
 
     /// Books `slot` for `patient`. The slot is re-checked against the
     /// schedule; the store refuses it if the provider's time is taken.
+    /// Books `slot` (staff, through the API); the confirmation, if the
+    /// patient chose e-mail, goes out in `lang`.
     pub async fn book(
         &self,
         slot: &SlotId,
         patient: &Patient,
         source: Source,
         conversation: Option<String>,
+        lang: Lang,
     ) -> Result<Booked, BookError> {
-        self.store_booking(slot, patient, source, conversation, None)
+        self.store_booking(slot, patient, source, conversation, None, Some(lang))
             .await
     }
 
@@ -277,15 +292,32 @@ impl Scheduler {
         patient: &Patient,
         conversation: Option<String>,
         client: Option<std::net::IpAddr>,
+        lang: Lang,
     ) -> Result<Booked, BookError> {
         self.check_chat_limits(patient, conversation.as_deref(), client)
             .await?;
         let booked = self
-            .store_booking(slot, patient, Source::Chat, conversation, None)
+            .store_booking(slot, patient, Source::Chat, conversation, None, Some(lang))
             .await?;
         self.count_address(client);
         self.bursts.record(false, Timestamp::now());
         Ok(booked)
+    }
+
+    /// The confirmation a new booking sends: by e-mail, when it is on and
+    /// the patient chose it and gave an address.
+    fn confirmation(&self, patient: &Patient, lang: Option<Lang>) -> Option<NewOutbound> {
+        let lang = lang.filter(|_| self.confirm_by_email)?;
+        let email = patient
+            .email
+            .as_ref()
+            .filter(|_| patient.contact == Channel::Email)?;
+        Some(NewOutbound {
+            kind: MessageKind::BookingConfirmed,
+            channel: Channel::Email,
+            recipient: email.as_str().to_owned(),
+            lang,
+        })
     }
 
     /// Moves a booked appointment to `slot` in one step: the new time is
@@ -294,7 +326,7 @@ impl Scheduler {
         if slot.type_id != old.type_id {
             return Err(BookError::NotOffered);
         }
-        self.store_booking(slot, &old.patient, Source::Chat, None, Some(old.id))
+        self.store_booking(slot, &old.patient, Source::Chat, None, Some(old.id), None)
             .await
     }
 
@@ -305,6 +337,7 @@ impl Scheduler {
         source: Source,
         conversation: Option<String>,
         replaces: Option<i64>,
+        confirm_in: Option<Lang>,
     ) -> Result<Booked, BookError> {
         let clinic = self.clinic.get();
         let checked = slots::validate(&clinic.schedule, &clinic.timezone, slot, Timestamp::now())
@@ -330,6 +363,7 @@ impl Scheduler {
             },
             ics_token: ics_token.clone(),
             replaces,
+            confirm: self.confirmation(patient, confirm_in),
         };
         self.writer.book(appointment).await?;
         tracing::info!(appointment_type = %slot.type_id, provider = %slot.provider, "appointment booked");

@@ -59,6 +59,7 @@ fn run_check(args: CheckArgs) -> anyhow::Result<ExitCode> {
     problems.extend(check_clinic_file(&dir));
     problems.extend(check_safety_file(&dir));
     problems.extend(check_safety_examples(&dir));
+    problems.extend(check_messages_file(&dir));
     if problems.is_empty() {
         println!("ok: {articles} articles in {}, no problems", dir.display());
         return Ok(ExitCode::SUCCESS);
@@ -75,6 +76,17 @@ fn check_clinic_file(dir: &std::path::Path) -> Option<crate::knowledge::Problem>
     let path = dir.join(crate::clinic::CLINIC_FILE);
     let text = std::fs::read_to_string(&path).ok()?;
     let (line, message) = crate::clinic::Clinic::parse_located(&text).err()?;
+    Some(crate::knowledge::Problem::new(&path, line, message))
+}
+
+/// messages.toml, when present, must parse and hold every message in every
+/// language with known placeholders only (without one the bundled words
+/// apply).
+fn check_messages_file(dir: &std::path::Path) -> Option<crate::knowledge::Problem> {
+    use crate::outbound::messages::{MESSAGES_FILE, Messages};
+    let path = dir.join(MESSAGES_FILE);
+    let text = std::fs::read_to_string(&path).ok()?;
+    let (line, message) = Messages::parse(&text).err()?;
     Some(crate::knowledge::Problem::new(&path, line, message))
 }
 

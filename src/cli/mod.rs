@@ -35,7 +35,7 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Run the chat server (the default).
-    Serve(Settings),
+    Serve(Box<Settings>),
     /// Answer questions read from stdin, one JSON line each (batch testing).
     Answer(answer::AnswerArgs),
     /// Check or import knowledge files.
@@ -70,7 +70,7 @@ impl Cli {
         }
         match self.command {
             None => serve::run(self.serve),
-            Some(Command::Serve(settings)) => serve::run(settings),
+            Some(Command::Serve(settings)) => serve::run(*settings),
             Some(Command::Agent(args)) => agent::run(args),
             Some(Command::Answer(args)) => report(answer::run(args)),
             Some(Command::Knowledge(args)) => report(knowledge::run(args)),

@@ -49,6 +49,7 @@ async fn serve(settings: Settings) -> anyhow::Result<()> {
         files.open_files,
         crate::fds::RESERVE
     );
+    println!("  Messages to patients: {}", app.channels());
     if let Some(secret) = app.initial_admin_password() {
         println!();
         println!("  First start: created the console account \"admin\" with password");

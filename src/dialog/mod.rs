@@ -371,6 +371,7 @@ impl Engine {
                 booking::Requester {
                     conversation: state.conversation.clone(),
                     client: state.client,
+                    lang,
                 },
             )
             .await;

@@ -48,11 +48,16 @@ pub struct Application {
     drain_rx: mpsc::Receiver<()>,
     writer_task: JoinHandle<()>,
     initial_admin_password: Option<String>,
+    /// Which channels to patients are on (e-mail, text messages).
+    channels: crate::outbound::Channels,
 }
 
 impl Application {
     /// Binds the listener, opens and migrates the database, starts the writer.
     pub async fn build(settings: Settings) -> anyhow::Result<Application> {
+        // Before anything is opened: a half-configured channel stops the start.
+        let channels =
+            crate::outbound::Channels::from_settings(&settings.mail).map_err(anyhow::Error::msg)?;
         let store = Store::connect(&settings.data.database_url)
             .await
             .context("cannot open the database")?;
@@ -95,7 +100,8 @@ impl Application {
                     per_contact: limits.chat_bookings_per_contact,
                     per_address: limits.chat_bookings_per_address,
                     burst: limits.chat_booking_burst,
-                }),
+                })
+                .confirming_by_email(channels.email.is_some()),
         );
         let (shutdown_tx, shutdown) = watch::channel(false);
         let (drain, drain_rx) = mpsc::channel(1);
@@ -144,6 +150,7 @@ impl Application {
             drain_rx,
             writer_task,
             initial_admin_password,
+            channels,
         })
     }
 
@@ -192,6 +199,11 @@ impl Application {
 
     /// The password of the `admin` account created on this start, when the
     /// database had no accounts. Shown once; it is stored only as a hash.
+    /// Which channels to patients are on, for the start banner.
+    pub fn channels(&self) -> String {
+        self.channels.describe()
+    }
+
     pub fn initial_admin_password(&self) -> Option<&str> {
         self.initial_admin_password.as_deref()
     }
@@ -209,6 +221,7 @@ impl Application {
             shutdown_tx,
             mut drain_rx,
             writer_task,
+            channels,
             ..
         } = self;
         let grace = state.settings.limits.shutdown_grace();
@@ -234,6 +247,20 @@ impl Application {
             state.store.clone(),
             state.shutdown.clone(),
         ));
+        // Messages to patients, from the outbox (when a channel is on).
+        let outbox = channels.email.clone().map(|mailer| {
+            tokio::spawn(
+                crate::outbound::Sender {
+                    store: state.store.clone(),
+                    mailer,
+                    clinic: state.clinic.clone(),
+                    knowledge_dir: state.settings.data.knowledge.clone(),
+                    public_url: state.settings.public_url.clone(),
+                    retry: channels.retry,
+                }
+                .run(state.shutdown.clone()),
+            )
+        });
         let router = routes::router(state).into_make_service_with_connect_info::<SocketAddr>();
         let stopping = async move {
             signal.await;
@@ -247,6 +274,11 @@ impl Application {
         let _ = sweeper.await;
         let _ = account_checker.await;
         let _ = purger.await;
+        if let Some(outbox) = outbox
+            && tokio::time::timeout(grace, outbox).await.is_err()
+        {
+            tracing::warn!("the outbox sender did not stop within the grace period");
+        }
         if let Some(relay) = relay
             && tokio::time::timeout(grace, relay).await.is_err()
         {

@@ -37,8 +37,9 @@ pub use fault::{Fault, Health, Status as StorageStatus};
 pub use postgres::{Heard, Notices};
 pub use records::{
     Appended, Appointment, AuditEntry, AuditRecord, Callback, Conversation, ConversationFacts,
-    ConversationInfo, Exchanged, Facts, HandoffChange, MAX_UNANSWERED, NewAppointment, NewCallback,
-    Note, OpenHandoff, Purged, StoredSession, TokenVisitor, VisitorId,
+    ConversationInfo, Exchanged, Facts, HandoffChange, MAX_UNANSWERED, MessageKind, NewAppointment,
+    NewCallback, NewOutbound, Note, OpenHandoff, Outbound, Purged, StoredSession, TokenVisitor,
+    VisitorId,
 };
 pub use write_op::WriteOp;
 pub use writer::Writer;
@@ -338,6 +339,34 @@ impl Store {
     /// Booked (provider, start, end) overlapping [from, to), unix seconds.
     pub async fn busy(&self, from: i64, to: i64) -> StoreResult<Vec<(String, i64, i64)>> {
         dispatch!(self, s => s.busy(from, to).await)
+    }
+
+    pub async fn appointment_by_id(&self, id: i64) -> StoreResult<Option<Appointment>> {
+        dispatch!(self, s => s.appointment_by_id(id).await)
+    }
+
+    /// Pending messages to patients due at `now` (Unix seconds).
+    pub async fn outbox_due(&self, now: i64, limit: i64) -> StoreResult<Vec<Outbound>> {
+        dispatch!(self, s => s.outbox_due(now, limit).await)
+    }
+
+    /// Takes a due message for one send; `false` if another sender did.
+    pub async fn outbox_claim(&self, o: &Outbound, lease_until: i64) -> StoreResult<bool> {
+        dispatch!(self, s => s.outbox_claim(o, lease_until).await)
+    }
+
+    pub async fn outbox_sent(&self, id: i64, at: i64) -> StoreResult<()> {
+        dispatch!(self, s => s.outbox_sent(id, at).await)
+    }
+
+    /// Due again at `next_at`, or failed for good when `None`.
+    pub async fn outbox_unsent(
+        &self,
+        id: i64,
+        next_at: Option<i64>,
+        error: &str,
+    ) -> StoreResult<()> {
+        dispatch!(self, s => s.outbox_unsent(id, next_at, error).await)
     }
 
     pub async fn appointment_by_code(&self, code: &str) -> StoreResult<Option<Appointment>> {

@@ -90,6 +90,55 @@ pub struct NewAppointment {
     /// The appointment this one replaces (rescheduling cancels it in the
     /// same savepoint).
     pub replaces: Option<i64>,
+    /// The confirmation to send the patient, written in the same savepoint:
+    /// booked means the message will go out.
+    pub confirm: Option<NewOutbound>,
+}
+
+/// What a message to a patient is about. Its words are the editors'
+/// (`knowledge/messages/`); only the kind is stored.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MessageKind {
+    BookingConfirmed,
+}
+
+impl MessageKind {
+    pub const ALL: [MessageKind; 1] = [MessageKind::BookingConfirmed];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            MessageKind::BookingConfirmed => "booking_confirmed",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<MessageKind> {
+        MessageKind::ALL.into_iter().find(|k| k.as_str() == s)
+    }
+}
+
+/// A message to send to a patient, as written with its cause.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NewOutbound {
+    pub kind: MessageKind,
+    pub channel: Channel,
+    /// The address or number, as the patient gave it.
+    pub recipient: String,
+    pub lang: Lang,
+}
+
+/// A message due to be sent, with what it is about.
+#[derive(Debug, Clone)]
+pub struct Outbound {
+    pub id: i64,
+    pub kind: MessageKind,
+    pub channel: Channel,
+    pub recipient: String,
+    pub lang: Lang,
+    /// Tries so far (claims), this one not counted.
+    pub attempts: i64,
+    /// The row's `next_attempt_at` as read: a claim must still see it.
+    pub due_at: i64,
+    pub appointment: Option<i64>,
 }
 
 /// A stored appointment.

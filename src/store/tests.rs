@@ -35,6 +35,7 @@ on_both!(
     safety_events_of_every_kind_are_recorded,
     only_one_of_two_writers_claims_a_queued_chat,
     the_throttle_table_keeps_one_window_of_every_key,
+    a_booking_writes_its_confirmation_with_it_and_one_sender_claims_it,
 );
 
 fn message(conversation: &ConversationId, text: &str, client_id: Option<&str>) -> NewMessage {
@@ -396,5 +397,74 @@ async fn the_throttle_table_keeps_one_window_of_every_key(url: &str) {
     assert!(
         store.throttle_take(&b, long_ago).await.unwrap().is_ok(),
         "b's old failure was deleted while a was counted"
+    );
+}
+
+/// A booking and its confirmation are written together: a booking that
+/// loses its race leaves no message behind, and of two senders claiming
+/// the one message, exactly one gets it; a claimed message is not due
+/// again until its lease ends, and a sent one never.
+async fn a_booking_writes_its_confirmation_with_it_and_one_sender_claims_it(url: &str) {
+    use crate::patient::{BirthDate, Channel, Email, Patient, PatientName};
+    use crate::store::{MessageKind, NewAppointment, NewOutbound};
+    let store = Store::connect(url).await.unwrap();
+    let (writer, _task) = Writer::spawn(store.clone());
+    let start = jiff::Timestamp::now().as_second() / 3600 * 3600 + 30 * 86_400;
+    let booking = |code: &str| NewAppointment {
+        code: code.into(),
+        type_id: "flu-shot".into(),
+        provider: "np-garcia".into(),
+        location: "main".into(),
+        starts_at: start,
+        ends_at: start + 900,
+        patient: Patient {
+            name: PatientName::parse("Ana Ruiz").unwrap(),
+            dob: BirthDate::parse("1985-03-14").unwrap(),
+            phone: None,
+            email: Some(Email::parse("ana@example.com").unwrap()),
+            contact: Channel::Email,
+        },
+        source: "chat",
+        conversation: None,
+        booked_by: None,
+        ics_token: "token".into(),
+        replaces: None,
+        confirm: Some(NewOutbound {
+            kind: MessageKind::BookingConfirmed,
+            channel: Channel::Email,
+            recipient: "ana@example.com".into(),
+            lang: Lang::Es,
+        }),
+    };
+    let id = writer.book(booking("AAAA1111")).await.unwrap();
+    assert!(matches!(
+        writer.book(booking("BBBB2222")).await,
+        Err(StoreError::Conflict(_))
+    ));
+    let now = jiff::Timestamp::now().as_second() + 1;
+    let due = store.outbox_due(now, 10).await.unwrap();
+    assert_eq!(due.len(), 1, "one message, for the booking that stood");
+    let o = &due[0];
+    assert_eq!(o.appointment, Some(id));
+    assert_eq!(
+        (o.recipient.as_str(), o.lang, o.attempts),
+        ("ana@example.com", Lang::Es, 0)
+    );
+    let about = store.appointment_by_id(id).await.unwrap().unwrap();
+    assert_eq!(about.code, "AAAA1111");
+
+    let lease = now + 300;
+    let (a, b) = tokio::join!(store.outbox_claim(o, lease), store.outbox_claim(o, lease));
+    assert!(a.unwrap() ^ b.unwrap(), "exactly one sender claims it");
+    assert!(
+        store.outbox_due(now, 10).await.unwrap().is_empty(),
+        "leased"
+    );
+    let again = store.outbox_due(lease, 10).await.unwrap();
+    assert_eq!(again[0].attempts, 1, "due again when the lease ends");
+    store.outbox_sent(o.id, now).await.unwrap();
+    assert!(
+        store.outbox_due(lease + 1, 10).await.unwrap().is_empty(),
+        "sent"
     );
 }

@@ -36,6 +36,8 @@ mod loadtest;
 mod logging;
 #[path = "origin.rs"]
 mod origin;
+#[path = "outbound.rs"]
+mod outbound;
 #[path = "pages.rs"]
 mod pages;
 #[path = "safety.rs"]

@@ -5,7 +5,8 @@
 //! includes it with `#[path]` as `helpers`); each uses only part of it. One
 //! module per concern: `app` (in-process server), `process` (the real
 //! binary), `socket` (chat and console clients), `fixtures` (knowledge and
-//! model), `faults` (storage faults), `backend` (which database), `postgres_server` (a PostgreSQL of a test's own).
+//! model), `faults` (storage faults), `backend` (which database), `postgres_server` (a PostgreSQL of a test's own), `smtp` (a mail server
+//! that records what it receives).
 #![allow(dead_code)]
 
 pub mod app;
@@ -14,6 +15,7 @@ pub mod faults;
 pub mod fixtures;
 pub mod postgres_server;
 pub mod process;
+pub mod smtp;
 pub mod socket;
 
 pub use app::*;

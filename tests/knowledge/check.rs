@@ -54,6 +54,41 @@ fn a_broken_clinic_file_is_reported_at_its_line() {
 }
 
 #[test]
+fn a_message_with_an_unknown_placeholder_is_reported_at_its_table() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    write(tmp.path(), "a.md", "+++\ntitle = \"A\"\n+++\nBody.\n");
+    let bundled = Path::new(env!("CARGO_MANIFEST_DIR")).join("knowledge/messages.toml");
+    let text = std::fs::read_to_string(bundled).expect("bundled messages");
+    let line = text
+        .lines()
+        .position(|l| l.starts_with("[es.booking_confirmed]"))
+        .expect("the Spanish table")
+        + 1;
+    write(
+        tmp.path(),
+        "messages.toml",
+        &text.replace(
+            "Su código de confirmación es {code}",
+            "Su diagnóstico: {diagnosis}",
+        ),
+    );
+    let out = frontdesk(
+        &["knowledge", "check", tmp.path().to_str().expect("utf-8")],
+        "",
+    );
+    assert!(!out.status.success());
+    let expected = format!(
+        "{}:{line}: es.booking_confirmed: unknown placeholder {{diagnosis}}",
+        tmp.path().join("messages.toml").display()
+    );
+    assert!(
+        stdout(&out).trim().starts_with(&expected),
+        "{}",
+        stdout(&out)
+    );
+}
+
+#[test]
 fn every_problem_is_reported_with_its_path_and_line() {
     let tmp = tempfile::tempdir().expect("tempdir");
     let d = tmp.path();

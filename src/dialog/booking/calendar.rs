@@ -103,6 +103,6 @@ impl Calendar for Scheduler {
         patient: &'a Patient,
         who: Requester,
     ) -> Pending<'a, Result<Booked, BookError>> {
-        Box::pin(self.book_from_chat(slot, patient, who.conversation, who.client))
+        Box::pin(self.book_from_chat(slot, patient, who.conversation, who.client, who.lang))
     }
 }

@@ -16,6 +16,8 @@ use crate::utterance::Utterance;
 pub struct Requester {
     pub conversation: Option<String>,
     pub client: Option<std::net::IpAddr>,
+    /// The chat's language: the confirmation is sent in it.
+    pub lang: Lang,
 }
 
 /// What the patient wants to do.

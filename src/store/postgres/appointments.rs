@@ -77,6 +77,9 @@ async fn insert(
     .bind(transcript::now())
     .fetch_one(&mut **tx)
     .await?;
+    if let Some(confirm) = &a.confirm {
+        super::outbox::insert(tx, id, confirm).await?;
+    }
     Ok(Ok(id))
 }
 
@@ -111,6 +114,15 @@ impl PostgresStore {
         .bind(from)
         .fetch_all(self.pool())
         .await?)
+    }
+
+    pub async fn appointment_by_id(&self, id: i64) -> StoreResult<Option<Appointment>> {
+        let row: Option<AppointmentRow> =
+            sqlx::query_as(&format!("SELECT {COLUMNS} FROM appointments WHERE id = $1"))
+                .bind(id)
+                .fetch_optional(self.pool())
+                .await?;
+        row.map(rows::appointment).transpose()
     }
 
     pub async fn appointment_by_code(&self, code: &str) -> StoreResult<Option<Appointment>> {

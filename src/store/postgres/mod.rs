@@ -29,6 +29,7 @@ mod insights;
 mod messages;
 mod notices;
 mod ops;
+mod outbox;
 mod retention;
 mod sessions;
 mod staff;

@@ -79,6 +79,9 @@ async fn insert(
         .await?;
         block += 1;
     }
+    if let Some(confirm) = &a.confirm {
+        super::outbox::insert(tx, id, confirm).await?;
+    }
     Ok(Ok(id))
 }
 
@@ -114,6 +117,15 @@ impl SqliteStore {
         .bind(from)
         .fetch_all(self.pool())
         .await?)
+    }
+
+    pub async fn appointment_by_id(&self, id: i64) -> StoreResult<Option<Appointment>> {
+        let row: Option<AppointmentRow> =
+            sqlx::query_as(&format!("SELECT {COLUMNS} FROM appointments WHERE id = ?"))
+                .bind(id)
+                .fetch_optional(self.pool())
+                .await?;
+        row.map(rows::appointment).transpose()
     }
 
     pub async fn appointment_by_code(&self, code: &str) -> StoreResult<Option<Appointment>> {

@@ -23,6 +23,7 @@ mod handoff;
 mod insights;
 mod messages;
 mod ops;
+mod outbox;
 mod retention;
 mod sessions;
 mod staff;

@@ -1,0 +1,251 @@
+//! The words of messages to patients: `knowledge/messages.toml`, one
+//! subject and body per kind and language, with `{placeholders}` filled in
+//! at send time. Checked when read (`frontdesk knowledge check` reports the
+//! same problems); the bundled file is the fallback when a clinic's is
+//! missing or wrong, so a message never goes out half-filled.
+
+use std::collections::HashMap;
+use std::path::Path;
+
+use serde::Deserialize;
+
+use crate::lang::Lang;
+use crate::store::MessageKind;
+
+/// The file, in the knowledge directory.
+pub const MESSAGES_FILE: &str = "messages.toml";
+
+/// The placeholders a message may use.
+pub const PLACEHOLDERS: [&str; 5] = ["clinic", "when", "where", "code", "calendar"];
+
+const MAX_SUBJECT_CHARS: usize = 200;
+const MAX_BODY_CHARS: usize = 4000;
+
+/// One message's words, checked.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Template {
+    pub subject: String,
+    pub body: String,
+}
+
+/// Every kind in every language.
+#[derive(Debug, Clone)]
+pub struct Messages {
+    by: HashMap<(Lang, &'static str), Template>,
+}
+
+/// What fills a message's placeholders.
+#[derive(Debug, Clone, Default)]
+pub struct Fill {
+    pub clinic: String,
+    pub when: String,
+    pub place: String,
+    pub code: String,
+    pub calendar: String,
+}
+
+impl Messages {
+    /// The bundled words (compiled in).
+    pub fn bundled() -> Messages {
+        Messages::parse(include_str!("../../knowledge/messages.toml"))
+            .expect("the bundled messages.toml is checked by the tests")
+    }
+
+    /// The knowledge directory's file; the bundled words when it has none
+    /// or it does not pass the check (which is logged, without its words).
+    pub fn load(dir: &Path) -> Messages {
+        match std::fs::read_to_string(dir.join(MESSAGES_FILE)) {
+            Err(_) => Messages::bundled(),
+            Ok(text) => Messages::parse(&text).unwrap_or_else(|(line, problem)| {
+                tracing::warn!(
+                    line,
+                    problem,
+                    "messages.toml is not valid; using the bundled words"
+                );
+                Messages::bundled()
+            }),
+        }
+    }
+
+    /// Parses and checks the file: every kind in every language, only known
+    /// placeholders, a one-line subject. Errors carry a 1-based line (0
+    /// when the problem is the file as a whole).
+    pub fn parse(text: &str) -> Result<Messages, (usize, String)> {
+        let raw: HashMap<String, HashMap<String, Template>> =
+            toml::from_str(text).map_err(|e| {
+                let line = e
+                    .span()
+                    .map(|s| text[..s.start.min(text.len())].lines().count().max(1))
+                    .unwrap_or(0);
+                (line, e.message().to_owned())
+            })?;
+        let line_of = |key: &str| {
+            text.lines()
+                .position(|l| l.trim_start().starts_with('[') && l.contains(key))
+                .map_or(0, |i| i + 1)
+        };
+        let mut by = HashMap::new();
+        for (code, kinds) in &raw {
+            let lang: Lang = code
+                .parse()
+                .map_err(|_| (line_of(code), format!("unknown language {code:?}")))?;
+            for (name, template) in kinds {
+                let kind = MessageKind::parse(name)
+                    .ok_or_else(|| (line_of(name), format!("unknown message kind {name:?}")))?;
+                let at = line_of(&format!("{code}.{name}"));
+                check(template).map_err(|problem| (at, format!("{code}.{name}: {problem}")))?;
+                by.insert((lang, kind.as_str()), template.clone());
+            }
+        }
+        for lang in Lang::ALL {
+            for kind in MessageKind::ALL {
+                if !by.contains_key(&(lang, kind.as_str())) {
+                    return Err((0, format!("missing [{}.{}]", lang.as_str(), kind.as_str())));
+                }
+            }
+        }
+        Ok(Messages { by })
+    }
+
+    /// The subject and body of `kind` in `lang`, filled in.
+    pub fn render(&self, kind: MessageKind, lang: Lang, fill: &Fill) -> (String, String) {
+        let t = &self.by[&(lang, kind.as_str())];
+        let subject = fill_in(&t.subject, fill);
+        // A line whose placeholder has nothing to say ("Add it to your
+        // calendar: {calendar}" without a public URL) is left out.
+        let kept: Vec<String> = t
+            .body
+            .trim()
+            .lines()
+            .filter(|line| {
+                !PLACEHOLDERS
+                    .iter()
+                    .any(|p| line.contains(&format!("{{{p}}}")) && value(p, fill).is_empty())
+            })
+            .map(|line| fill_in(line, fill))
+            .collect();
+        let mut body = kept.join("\n");
+        while body.contains("\n\n\n") {
+            body = body.replace("\n\n\n", "\n\n");
+        }
+        (subject, body)
+    }
+}
+
+fn check(t: &Template) -> Result<(), String> {
+    if t.subject.trim().is_empty() || t.subject.contains('\n') {
+        return Err("the subject is one line of text".into());
+    }
+    if t.subject.chars().count() > MAX_SUBJECT_CHARS {
+        return Err(format!(
+            "the subject is over {MAX_SUBJECT_CHARS} characters"
+        ));
+    }
+    if t.body.trim().is_empty() || t.body.chars().count() > MAX_BODY_CHARS {
+        return Err(format!("the body has 1 to {MAX_BODY_CHARS} characters"));
+    }
+    for text in [&t.subject, &t.body] {
+        let mut rest = text.as_str();
+        while let Some(open) = rest.find('{') {
+            let after = &rest[open + 1..];
+            let close = after.find('}').ok_or("a `{` without its `}`".to_owned())?;
+            let name = &after[..close];
+            if !PLACEHOLDERS.contains(&name) {
+                return Err(format!(
+                    "unknown placeholder {{{name}}} (known: {})",
+                    PLACEHOLDERS.map(|p| format!("{{{p}}}")).join(", ")
+                ));
+            }
+            rest = &after[close + 1..];
+        }
+    }
+    Ok(())
+}
+
+fn value<'a>(placeholder: &str, fill: &'a Fill) -> &'a str {
+    match placeholder {
+        "clinic" => &fill.clinic,
+        "when" => &fill.when,
+        "where" => &fill.place,
+        "code" => &fill.code,
+        "calendar" => &fill.calendar,
+        _ => "",
+    }
+}
+
+fn fill_in(text: &str, fill: &Fill) -> String {
+    PLACEHOLDERS.iter().fold(text.to_owned(), |t, p| {
+        t.replace(&format!("{{{p}}}"), value(p, fill))
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_bundled_words_pass_the_check_in_every_language() {
+        let m = Messages::bundled();
+        let fill = Fill {
+            clinic: "Cedar Valley Health".into(),
+            when: "Tuesday, March 3, 9:00 AM".into(),
+            place: "Main Campus".into(),
+            code: "K7M3Q9PX".into(),
+            calendar: "https://chat.example.org/calendar/K7M3Q9PX-t.ics".into(),
+        };
+        for lang in Lang::ALL {
+            let (subject, body) = m.render(MessageKind::BookingConfirmed, lang, &fill);
+            assert!(subject.contains("Cedar Valley Health"), "{subject}");
+            assert!(
+                body.contains("K7M3Q9PX") && body.contains("Main Campus"),
+                "{body}"
+            );
+            assert!(
+                body.contains("https://chat.example.org/calendar/"),
+                "{body}"
+            );
+            assert!(!body.contains('{'), "{body}");
+        }
+    }
+
+    #[test]
+    fn unknown_placeholders_kinds_and_languages_are_refused() {
+        let good = include_str!("../../knowledge/messages.toml");
+        let bad = good.replacen("is {code}.", "is {diagnosis}.", 1);
+        let (line, problem) = Messages::parse(&bad).unwrap_err();
+        assert!(
+            problem.contains("unknown placeholder {diagnosis}"),
+            "{problem}"
+        );
+        assert!(line > 0);
+        let (_, problem) = Messages::parse(&format!(
+            "{good}\n[fr.booking_confirmed]\nsubject = \"x\"\nbody = \"y\"\n"
+        ))
+        .unwrap_err();
+        assert!(problem.contains("unknown language"), "{problem}");
+        let (_, problem) = Messages::parse(&format!(
+            "{good}\n[en.lab_results]\nsubject = \"x\"\nbody = \"y\"\n"
+        ))
+        .unwrap_err();
+        assert!(problem.contains("unknown message kind"), "{problem}");
+        let only_en = &good[..good.find("[es.").unwrap()];
+        let (_, problem) = Messages::parse(only_en).unwrap_err();
+        assert!(
+            problem.contains("missing [es.booking_confirmed]"),
+            "{problem}"
+        );
+    }
+
+    #[test]
+    fn without_a_calendar_link_its_line_goes() {
+        let m = Messages::bundled();
+        let fill = Fill {
+            code: "K7M3Q9PX".into(),
+            ..Fill::default()
+        };
+        let (_, body) = m.render(MessageKind::BookingConfirmed, Lang::En, &fill);
+        assert!(!body.contains("calendar"), "{body}");
+        assert!(body.contains("K7M3Q9PX"));
+    }
+}

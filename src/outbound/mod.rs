@@ -1,0 +1,228 @@
+//! Messages to patients outside the chat: e-mail today. An edge, like the
+//! chat's WebSocket: the conversation engine knows none of it.
+//!
+//! A booking writes its confirmation to the outbox in the same savepoint as
+//! the appointment (`store`), so a booking that committed has its message
+//! waiting, and one that did not has none. [`Sender`] delivers what is due:
+//! it claims a row (a conditional update, so of several nodes one sends),
+//! renders the editors' words (`messages`), sends over SMTP (`mail`), and
+//! marks the row sent; a refusal worth retrying is tried again with
+//! backoff, one that is not is marked failed. A crash between the send and
+//! the mark sends again once the claim's lease ends: at least once, with
+//! that window for a duplicate.
+//!
+//! Nothing here logs an address, a name or a message's words.
+
+pub mod mail;
+pub mod messages;
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use tokio::sync::watch;
+
+use crate::clinic::ClinicHandle;
+use crate::config::MailSettings;
+use crate::store::{Outbound, Store};
+use mail::{Mailer, SendError, SmtpUrl};
+use messages::{Fill, Messages};
+
+/// Due messages read per pass.
+const BATCH: i64 = 20;
+/// How often the outbox is looked at.
+const POLL: Duration = Duration::from_secs(2);
+/// A claimed message is due again after this unless marked (a sender that
+/// died mid-send); longer than an SMTP exchange may take.
+const LEASE: Duration = Duration::from_secs(5 * 60);
+/// Tries before a message is marked failed for good.
+pub const MAX_ATTEMPTS: i64 = 8;
+/// The longest wait between two tries.
+const MAX_BACKOFF: Duration = Duration::from_secs(60 * 60);
+
+/// The channels that are on, from the settings. A channel whose settings
+/// are absent is off.
+#[derive(Clone)]
+pub struct Channels {
+    pub email: Option<Mailer>,
+    /// Where the e-mail goes out, for the start banner (no credentials).
+    pub email_server: Option<String>,
+    /// The first wait before another try (doubled each time, up to an hour).
+    pub retry: Duration,
+}
+
+impl Channels {
+    /// Reads the mail settings; a URL or sender address that does not parse
+    /// is an error (the server does not start half-configured).
+    pub fn from_settings(s: &MailSettings) -> Result<Channels, String> {
+        let retry = Duration::from_secs(s.outbox_retry_secs.max(1));
+        let (email, email_server) = match (&s.smtp_url, &s.mail_from) {
+            (None, None) => (None, None),
+            (Some(_), None) => return Err("FRONTDESK_SMTP_URL needs FRONTDESK_MAIL_FROM".into()),
+            (None, Some(_)) => return Err("FRONTDESK_MAIL_FROM needs FRONTDESK_SMTP_URL".into()),
+            (Some(url), Some(from)) => {
+                let url = SmtpUrl::parse(url)?;
+                let server = format!(
+                    "{}://{}:{}",
+                    if url.implicit_tls { "smtps" } else { "smtp" },
+                    url.host,
+                    url.port
+                );
+                (Some(Mailer::new(&url, from)?), Some(server))
+            }
+        };
+        Ok(Channels {
+            email,
+            email_server,
+            retry,
+        })
+    }
+
+    /// One line for the start banner.
+    pub fn describe(&self) -> String {
+        match &self.email_server {
+            Some(server) => format!("e-mail on (through {server}); text messages off"),
+            None => {
+                "e-mail off (set FRONTDESK_SMTP_URL and FRONTDESK_MAIL_FROM); text messages off"
+                    .into()
+            }
+        }
+    }
+}
+
+/// Delivers what the outbox holds.
+pub struct Sender {
+    pub store: Store,
+    pub mailer: Mailer,
+    pub clinic: ClinicHandle,
+    pub knowledge_dir: PathBuf,
+    pub public_url: Option<String>,
+    pub retry: Duration,
+}
+
+impl Sender {
+    /// Runs until shutdown, a pass every [`POLL`].
+    pub async fn run(self, mut shutdown: watch::Receiver<bool>) {
+        // Said once when the outbox stops answering and once when it is back.
+        let mut failing = false;
+        loop {
+            match self.pass().await {
+                Err(e) if !failing => {
+                    failing = true;
+                    tracing::warn!(error = %e, "the outbox cannot be read; messages wait until it can");
+                }
+                Ok(_) if failing => {
+                    failing = false;
+                    tracing::info!("the outbox can be read again");
+                }
+                _ => {}
+            }
+            tokio::select! {
+                _ = tokio::time::sleep(POLL) => {}
+                _ = shutdown.changed() => return,
+            }
+        }
+    }
+
+    /// Sends what is due now; returns how many were sent.
+    pub async fn pass(&self) -> anyhow::Result<usize> {
+        let now = jiff::Timestamp::now().as_second();
+        let due = self.store.outbox_due(now, BATCH).await?;
+        if due.is_empty() {
+            return Ok(0);
+        }
+        // Read per pass, so an editor's change applies to the next message.
+        let words = Messages::load(&self.knowledge_dir);
+        let mut sent = 0;
+        for o in due {
+            let lease = now + LEASE.as_secs() as i64;
+            if !self.store.outbox_claim(&o, lease).await? {
+                continue; // another node took it
+            }
+            match self.deliver(&o, &words).await {
+                Ok(()) => {
+                    self.store
+                        .outbox_sent(o.id, jiff::Timestamp::now().as_second())
+                        .await?;
+                    tracing::info!(
+                        kind = o.kind.as_str(),
+                        channel = o.channel.as_str(),
+                        "message sent"
+                    );
+                    sent += 1;
+                }
+                Err(e) => self.unsent(&o, e).await?,
+            }
+        }
+        Ok(sent)
+    }
+
+    async fn deliver(&self, o: &Outbound, words: &Messages) -> Result<(), SendError> {
+        let appointment = match o.appointment {
+            Some(id) => self
+                .store
+                .appointment_by_id(id)
+                .await
+                .map_err(|_| SendError::Transient("store"))?,
+            None => None,
+        };
+        let Some(a) = appointment else {
+            return Err(SendError::Permanent("the appointment is gone"));
+        };
+        if !a.booked {
+            return Err(SendError::Permanent("the appointment was cancelled first"));
+        }
+        let clinic = self.clinic.get();
+        let start = jiff::Timestamp::from_second(a.starts_at)
+            .map_err(|_| SendError::Permanent("unreadable appointment time"))?;
+        let fill = Fill {
+            clinic: clinic.name.clone(),
+            when: crate::appointments::when(&clinic, start, o.lang),
+            place: clinic
+                .schedule
+                .location(&a.location)
+                .map(|l| l.name.clone())
+                .unwrap_or_else(|| a.location.clone()),
+            code: a.code.clone(),
+            calendar: self
+                .public_url
+                .as_deref()
+                .map(|base| {
+                    format!(
+                        "{}/calendar/{}-{}.ics",
+                        base.trim_end_matches('/'),
+                        a.code,
+                        a.ics_token
+                    )
+                })
+                .unwrap_or_default(),
+        };
+        let (subject, body) = words.render(o.kind, o.lang, &fill);
+        self.mailer.send(&o.recipient, &subject, &body).await
+    }
+
+    /// Tries again later, with backoff, or gives up.
+    async fn unsent(&self, o: &Outbound, e: SendError) -> anyhow::Result<()> {
+        let tries = o.attempts + 1;
+        let code = e.to_string();
+        let next = match e {
+            SendError::Transient(_) if tries < MAX_ATTEMPTS => {
+                let wait = self
+                    .retry
+                    .saturating_mul(1 << (tries - 1).min(16))
+                    .min(MAX_BACKOFF);
+                Some(jiff::Timestamp::now().as_second() + wait.as_secs().max(1) as i64)
+            }
+            _ => None,
+        };
+        match next {
+            Some(_) => {
+                tracing::warn!(kind = o.kind.as_str(), tries, error = %code, "message not sent; will try again")
+            }
+            None => {
+                tracing::error!(kind = o.kind.as_str(), tries, error = %code, "message not sent; given up")
+            }
+        }
+        self.store.outbox_unsent(o.id, next, &code).await?;
+        Ok(())
+    }
+}

@@ -1,0 +1,219 @@
+//! Messages to patients by e-mail, through the real server, its database
+//! and a real SMTP exchange with a sink that records what it receives.
+
+use std::time::Duration;
+
+use serde_json::{Value, json};
+
+use super::helpers::smtp::{Mail, SmtpSink};
+use super::helpers::{TestApp, choice_values, spawn_app_with, turn};
+
+const FROM: &str = "Cedar Valley Health <frontdesk@clinic.example>";
+const PUBLIC: &str = "https://chat.clinic.example";
+/// How long a message may take to arrive (the sender looks every 2 s).
+const ARRIVES: Duration = Duration::from_secs(15);
+
+async fn with_mail(sink: &SmtpSink) -> TestApp {
+    let url = sink.url();
+    spawn_app_with(move |s| {
+        s.mail.smtp_url = Some(url);
+        s.mail.mail_from = Some(FROM.into());
+        s.mail.outbox_retry_secs = 1;
+        s.public_url = Some(PUBLIC.into());
+    })
+    .await
+}
+
+/// Books the first flu shot in a new chat with an e-mail address as the
+/// contact; returns the confirmation code the chat showed.
+async fn book_by_email(app: &TestApp, email: &str) -> String {
+    let mut chat = app.chat().await;
+    chat.start().await;
+    turn(&mut chat, "m1", "I need an appointment", None).await;
+    let slots = turn(&mut chat, "m2", "Flu shot", Some("type:flu-shot")).await;
+    let pick = choice_values(&slots)[0].clone();
+    turn(&mut chat, "m3", "that one", Some(&pick)).await;
+    turn(&mut chat, "m4", "Ana Ruiz", None).await;
+    turn(&mut chat, "m5", "03/14/1985", None).await;
+    let summary = turn(&mut chat, "m6", email, None).await;
+    assert!(
+        summary["text"].as_str().unwrap().contains("We'll email"),
+        "{summary}"
+    );
+    let booked = turn(&mut chat, "m7", "Yes, book it", Some("confirm:yes")).await;
+    let text = booked["text"].as_str().unwrap();
+    let at = text.find("confirmation code is ").expect("booked") + "confirmation code is ".len();
+    text[at..at + 8].to_owned()
+}
+
+fn header<'a>(mail: &'a str, name: &str) -> &'a str {
+    mail.lines()
+        .find_map(|l| l.strip_prefix(&format!("{name}: ")))
+        .unwrap_or_default()
+}
+
+#[tokio::test]
+async fn a_booking_in_the_chat_is_confirmed_by_email_in_a_plain_and_an_html_part() {
+    let sink = SmtpSink::start().await;
+    let app = with_mail(&sink).await;
+    let code = book_by_email(&app, "ana@example.com").await;
+
+    let mails = sink.wait_for(1, ARRIVES).await;
+    let Mail { from, to, .. } = &mails[0];
+    assert_eq!(from, "<frontdesk@clinic.example>");
+    assert_eq!(to, &vec!["<ana@example.com>".to_owned()]);
+    let mail = mails[0].readable();
+    assert_eq!(header(&mail, "To"), "ana@example.com");
+    assert_eq!(
+        header(&mail, "Subject"),
+        "Your appointment at Test Clinic is booked"
+    );
+    assert!(
+        header(&mail, "Content-Type").starts_with("multipart/alternative"),
+        "{mail}"
+    );
+    assert!(
+        mail.contains("Content-Type: text/plain; charset=utf-8"),
+        "{mail}"
+    );
+    assert!(
+        mail.contains("Content-Type: text/html; charset=utf-8"),
+        "{mail}"
+    );
+    assert!(
+        mail.contains(&format!("Your confirmation code is {code}.")),
+        "{mail}"
+    );
+    assert!(mail.contains("at Main Campus"), "{mail}");
+    assert!(
+        mail.contains(&format!("{PUBLIC}/calendar/{code}-")),
+        "{mail}"
+    );
+    // Neither the patient's name nor the kind of visit is in it.
+    assert!(
+        !mail.contains("Ana Ruiz") && !mail.to_lowercase().contains("flu"),
+        "{mail}"
+    );
+
+    // Sent once: later passes of the sender find nothing due.
+    tokio::time::sleep(Duration::from_secs(5)).await;
+    assert_eq!(sink.received().len(), 1);
+}
+
+#[tokio::test]
+async fn a_server_that_says_try_later_gets_the_message_once_it_takes_it() {
+    let sink = SmtpSink::start().await;
+    sink.refuse_next(&["451 4.3.0 try again later", "421 4.3.2 closing"]);
+    let app = with_mail(&sink).await;
+    let code = book_by_email(&app, "ana@example.com").await;
+    let mails = sink.wait_for(1, ARRIVES * 2).await;
+    assert_eq!(sink.refused(), 2, "two refusals, then the message");
+    assert!(mails[0].readable().contains(&code));
+    tokio::time::sleep(Duration::from_secs(5)).await;
+    assert_eq!(sink.received().len(), 1, "one message, not one per try");
+}
+
+#[tokio::test]
+async fn a_refused_address_is_not_tried_again() {
+    let sink = SmtpSink::start().await;
+    sink.refuse_next(&["550 5.1.1 no such mailbox"]);
+    let app = with_mail(&sink).await;
+    book_by_email(&app, "nobody@example.com").await;
+    let until = std::time::Instant::now() + ARRIVES;
+    while sink.refused() == 0 {
+        assert!(
+            std::time::Instant::now() < until,
+            "the message was never tried"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    tokio::time::sleep(Duration::from_secs(6)).await;
+    assert_eq!(sink.refused(), 1, "a permanent refusal is final");
+    assert!(sink.received().is_empty());
+}
+
+#[tokio::test]
+async fn an_agents_booking_confirms_in_the_patients_language_and_only_by_the_chosen_channel() {
+    let sink = SmtpSink::start().await;
+    let app = with_mail(&sink).await;
+    let cookie = app.login_admin().await;
+    let slots: Vec<Value> = reqwest::get(app.url("/api/slots?type=flu-shot&days=14"))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let book = |slot: &Value, patient: Value| {
+        let body = json!({"slot": slot["id"], "patient": patient});
+        reqwest::Client::new()
+            .post(app.url("/api/appointments"))
+            .header("cookie", &cookie)
+            .json(&body)
+            .send()
+    };
+    // Contact by text: the e-mail address given is not written to.
+    let by_text = book(
+        &slots[0],
+        json!({"name": "Luis Vega", "dob": "1970-01-02", "phone": "555-010-9999",
+               "email": "luis@example.com", "contact": "text"}),
+    )
+    .await
+    .unwrap();
+    assert_eq!(by_text.status(), 201);
+    let by_mail: Value = book(
+        &slots[1],
+        json!({"name": "Rosa Díaz", "dob": "1980-05-06", "email": "rosa@example.com",
+               "contact": "email", "lang": "es"}),
+    )
+    .await
+    .unwrap()
+    .json()
+    .await
+    .unwrap();
+    let mails = sink.wait_for(1, ARRIVES).await;
+    let mail = mails[0].readable();
+    assert_eq!(header(&mail, "To"), "rosa@example.com");
+    assert!(mail.contains("Su código de confirmación es"), "{mail}");
+    assert!(mail.contains(by_mail["code"].as_str().unwrap()));
+    tokio::time::sleep(Duration::from_secs(4)).await;
+    assert_eq!(
+        sink.received().len(),
+        1,
+        "nothing to the text-message patient"
+    );
+
+    let bad = book(
+        &slots[2],
+        json!({"name": "Rosa Díaz", "dob": "1980-05-06", "email": "rosa@example.com",
+               "contact": "email", "lang": "fr"}),
+    )
+    .await
+    .unwrap();
+    assert_eq!(bad.status(), 400);
+    let body: Value = bad.json().await.unwrap();
+    assert_eq!(body["message"], "patient.lang must be en or es");
+}
+
+#[tokio::test]
+async fn a_half_configured_mail_channel_stops_the_start() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut settings = frontdesk::config::Settings::ephemeral(
+        super::helpers::database_url(dir.path()),
+        super::helpers::knowledge_dir(),
+    );
+    settings.data.audit_key_file = super::helpers::audit_key_file(dir.path());
+    settings.mail.smtp_url = Some("smtp://127.0.0.1:2525".into());
+    let Err(e) = frontdesk::startup::Application::build(settings.clone()).await else {
+        panic!("started without a sender address");
+    };
+    assert!(format!("{e:#}").contains("FRONTDESK_SMTP_URL needs FRONTDESK_MAIL_FROM"));
+    settings.mail.mail_from = Some("frontdesk@clinic.example".into());
+    settings.mail.smtp_url = Some("http://127.0.0.1:2525".into());
+    let Err(e) = frontdesk::startup::Application::build(settings).await else {
+        panic!("started with a URL that is not SMTP");
+    };
+    assert!(
+        format!("{e:#}").contains("starts with smtp:// or smtps://"),
+        "{e:#}"
+    );
+}

@@ -131,12 +131,13 @@ pub struct Settings {
     pub retention_days: u32,
 
     #[command(flatten)]
-    pub mail: MailSettings,
+    pub channels: ChannelSettings,
 }
 
-/// E-mail to patients (booking confirmations). Off unless both are set.
+/// Messages to patients (booking confirmations) by e-mail and by text.
+/// Each channel is off unless all of its settings are set.
 #[derive(Debug, Clone, Args, Default)]
-pub struct MailSettings {
+pub struct ChannelSettings {
     /// The SMTP server: smtp://user:pass@host:port (STARTTLS when the
     /// server offers it) or smtps://… (TLS); user and password
     /// percent-encoded.
@@ -147,8 +148,29 @@ pub struct MailSettings {
     #[arg(long, env = "FRONTDESK_MAIL_FROM")]
     pub mail_from: Option<String>,
 
-    /// Seconds before a message the mail server refused for now is tried
-    /// again; doubled after each try, up to an hour, for 8 tries.
+    /// The SMS provider's API (Twilio's, or one with the same shape).
+    #[arg(
+        long,
+        env = "FRONTDESK_SMS_API_URL",
+        default_value = "https://api.twilio.com"
+    )]
+    pub sms_api_url: String,
+
+    /// The SMS account's id (Twilio's Account SID).
+    #[arg(long, env = "FRONTDESK_SMS_ACCOUNT_SID")]
+    pub sms_account_sid: Option<String>,
+
+    /// The SMS account's secret (Twilio's Auth Token); also checks the
+    /// signatures of incoming texts.
+    #[arg(long, env = "FRONTDESK_SMS_AUTH_TOKEN", hide_env_values = true)]
+    pub sms_auth_token: Option<String>,
+
+    /// The clinic's number texts come from, as +15550100000.
+    #[arg(long, env = "FRONTDESK_SMS_FROM")]
+    pub sms_from: Option<String>,
+
+    /// Seconds before a message the mail server or SMS provider refused for
+    /// now is tried again; doubled after each try, up to an hour, 8 tries.
     #[arg(long, env = "FRONTDESK_OUTBOX_RETRY_SECS", default_value_t = 30,
           value_parser = clap::value_parser!(u64).range(1..=3600))]
     pub outbox_retry_secs: u64,

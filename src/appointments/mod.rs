@@ -83,9 +83,16 @@ pub struct Scheduler {
     limited: std::sync::atomic::AtomicU64,
     /// Many chat bookings in a short time: supervisors are alerted.
     bursts: burst::BurstWatch,
-    /// A booking whose patient chose e-mail writes its confirmation to the
-    /// outbox (only when e-mail is on).
-    confirm_by_email: bool,
+    /// A booking writes its confirmation to the outbox in the channel its
+    /// patient chose, when that channel is on.
+    confirm_by: ConfirmBy,
+}
+
+/// The channels bookings are confirmed in (those that are on).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ConfirmBy {
+    pub email: bool,
+    pub text: bool,
 }
 
 /// Bookings one chat visitor, one phone number or e-mail address, and one
@@ -130,13 +137,13 @@ impl Scheduler {
             by_address: Default::default(),
             limited: Default::default(),
             bursts: burst::BurstWatch::new(ChatBookingLimits::default().burst),
-            confirm_by_email: false,
+            confirm_by: ConfirmBy::default(),
         }
     }
 
-    /// Confirms bookings by e-mail to patients who chose it.
-    pub fn confirming_by_email(mut self, on: bool) -> Self {
-        self.confirm_by_email = on;
+    /// Confirms bookings in these channels, to patients who chose them.
+    pub fn confirming_by(mut self, channels: ConfirmBy) -> Self {
+        self.confirm_by = channels;
         self
     }
 
@@ -304,18 +311,19 @@ impl Scheduler {
         Ok(booked)
     }
 
-    /// The confirmation a new booking sends: by e-mail, when it is on and
-    /// the patient chose it and gave an address.
+    /// The confirmation a new booking sends: in the channel the patient
+    /// chose, when it is on and the patient gave its address or number.
     fn confirmation(&self, patient: &Patient, lang: Option<Lang>) -> Option<NewOutbound> {
-        let lang = lang.filter(|_| self.confirm_by_email)?;
-        let email = patient
-            .email
-            .as_ref()
-            .filter(|_| patient.contact == Channel::Email)?;
+        let lang = lang?;
+        let recipient = match patient.contact {
+            Channel::Email if self.confirm_by.email => patient.email.as_ref()?.as_str(),
+            Channel::Text if self.confirm_by.text => patient.phone.as_ref()?.as_str(),
+            _ => return None,
+        };
         Some(NewOutbound {
             kind: MessageKind::BookingConfirmed,
-            channel: Channel::Email,
-            recipient: email.as_str().to_owned(),
+            channel: patient.contact,
+            recipient: recipient.to_owned(),
             lang,
         })
     }

@@ -20,13 +20,26 @@ pub const PLACEHOLDERS: [&str; 5] = ["clinic", "when", "where", "code", "calenda
 
 const MAX_SUBJECT_CHARS: usize = 200;
 const MAX_BODY_CHARS: usize = 4000;
+const MAX_TEXT_CHARS: usize = 320;
 
 /// One message's words, checked.
 #[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Template {
+    /// The e-mail's subject line.
+    pub subject: String,
+    /// The e-mail's text.
+    pub body: String,
+    /// The text message: one short paragraph.
+    pub text: String,
+}
+
+/// A message filled in, for either channel.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Rendered {
     pub subject: String,
     pub body: String,
+    pub text: String,
 }
 
 /// Every kind in every language.
@@ -108,10 +121,11 @@ impl Messages {
         Ok(Messages { by })
     }
 
-    /// The subject and body of `kind` in `lang`, filled in.
-    pub fn render(&self, kind: MessageKind, lang: Lang, fill: &Fill) -> (String, String) {
+    /// `kind` in `lang`, filled in.
+    pub fn render(&self, kind: MessageKind, lang: Lang, fill: &Fill) -> Rendered {
         let t = &self.by[&(lang, kind.as_str())];
         let subject = fill_in(&t.subject, fill);
+        let text = fill_in(t.text.trim(), fill);
         // A line whose placeholder has nothing to say ("Add it to your
         // calendar: {calendar}" without a public URL) is left out.
         let kept: Vec<String> = t
@@ -129,7 +143,11 @@ impl Messages {
         while body.contains("\n\n\n") {
             body = body.replace("\n\n\n", "\n\n");
         }
-        (subject, body)
+        Rendered {
+            subject,
+            body,
+            text,
+        }
     }
 }
 
@@ -145,7 +163,10 @@ fn check(t: &Template) -> Result<(), String> {
     if t.body.trim().is_empty() || t.body.chars().count() > MAX_BODY_CHARS {
         return Err(format!("the body has 1 to {MAX_BODY_CHARS} characters"));
     }
-    for text in [&t.subject, &t.body] {
+    if t.text.trim().is_empty() || t.text.chars().count() > MAX_TEXT_CHARS {
+        return Err(format!("the text has 1 to {MAX_TEXT_CHARS} characters"));
+    }
+    for text in [&t.subject, &t.body, &t.text] {
         let mut rest = text.as_str();
         while let Some(open) = rest.find('{') {
             let after = &rest[open + 1..];
@@ -195,7 +216,12 @@ mod tests {
             calendar: "https://chat.example.org/calendar/K7M3Q9PX-t.ics".into(),
         };
         for lang in Lang::ALL {
-            let (subject, body) = m.render(MessageKind::BookingConfirmed, lang, &fill);
+            let Rendered {
+                subject,
+                body,
+                text,
+            } = m.render(MessageKind::BookingConfirmed, lang, &fill);
+            assert!(text.contains("K7M3Q9PX") && !text.contains('{'), "{text}");
             assert!(subject.contains("Cedar Valley Health"), "{subject}");
             assert!(
                 body.contains("K7M3Q9PX") && body.contains("Main Campus"),
@@ -220,12 +246,12 @@ mod tests {
         );
         assert!(line > 0);
         let (_, problem) = Messages::parse(&format!(
-            "{good}\n[fr.booking_confirmed]\nsubject = \"x\"\nbody = \"y\"\n"
+            "{good}\n[fr.booking_confirmed]\nsubject = \"x\"\nbody = \"y\"\ntext = \"z\"\n"
         ))
         .unwrap_err();
         assert!(problem.contains("unknown language"), "{problem}");
         let (_, problem) = Messages::parse(&format!(
-            "{good}\n[en.lab_results]\nsubject = \"x\"\nbody = \"y\"\n"
+            "{good}\n[en.lab_results]\nsubject = \"x\"\nbody = \"y\"\ntext = \"z\"\n"
         ))
         .unwrap_err();
         assert!(problem.contains("unknown message kind"), "{problem}");
@@ -244,7 +270,9 @@ mod tests {
             code: "K7M3Q9PX".into(),
             ..Fill::default()
         };
-        let (_, body) = m.render(MessageKind::BookingConfirmed, Lang::En, &fill);
+        let body = m
+            .render(MessageKind::BookingConfirmed, Lang::En, &fill)
+            .body;
         assert!(!body.contains("calendar"), "{body}");
         assert!(body.contains("K7M3Q9PX"));
     }

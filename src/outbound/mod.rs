@@ -1,12 +1,12 @@
-//! Messages to patients outside the chat: e-mail today. An edge, like the
-//! chat's WebSocket: the conversation engine knows none of it.
+//! Messages to patients outside the chat: e-mail and text messages. An
+//! edge, like the chat's WebSocket: the conversation engine knows none of it.
 //!
 //! A booking writes its confirmation to the outbox in the same savepoint as
 //! the appointment (`store`), so a booking that committed has its message
 //! waiting, and one that did not has none. [`Sender`] delivers what is due:
 //! it claims a row (a conditional update, so of several nodes one sends),
-//! renders the editors' words (`messages`), sends over SMTP (`mail`), and
-//! marks the row sent; a refusal worth retrying is tried again with
+//! renders the editors' words (`messages`), sends over SMTP (`mail`) or
+//! the SMS provider's API (`sms`), and marks the row sent; a refusal worth retrying is tried again with
 //! backoff, one that is not is marked failed. A crash between the send and
 //! the mark sends again once the claim's lease ends: at least once, with
 //! that window for a duplicate.
@@ -15,6 +15,7 @@
 
 pub mod mail;
 pub mod messages;
+pub mod sms;
 
 use std::path::PathBuf;
 use std::time::Duration;
@@ -22,10 +23,12 @@ use std::time::Duration;
 use tokio::sync::watch;
 
 use crate::clinic::ClinicHandle;
-use crate::config::MailSettings;
+use crate::config::ChannelSettings;
+use crate::patient::Channel;
 use crate::store::{Outbound, Store};
 use mail::{Mailer, SendError, SmtpUrl};
 use messages::{Fill, Messages};
+use sms::Texter;
 
 /// Due messages read per pass.
 const BATCH: i64 = 20;
@@ -46,14 +49,15 @@ pub struct Channels {
     pub email: Option<Mailer>,
     /// Where the e-mail goes out, for the start banner (no credentials).
     pub email_server: Option<String>,
+    pub text: Option<Texter>,
     /// The first wait before another try (doubled each time, up to an hour).
     pub retry: Duration,
 }
 
 impl Channels {
-    /// Reads the mail settings; a URL or sender address that does not parse
-    /// is an error (the server does not start half-configured).
-    pub fn from_settings(s: &MailSettings) -> Result<Channels, String> {
+    /// Reads the settings; a channel set in part, or set to values that
+    /// cannot work, is an error (the server does not start half-configured).
+    pub fn from_settings(s: &ChannelSettings) -> Result<Channels, String> {
         let retry = Duration::from_secs(s.outbox_retry_secs.max(1));
         let (email, email_server) = match (&s.smtp_url, &s.mail_from) {
             (None, None) => (None, None),
@@ -70,33 +74,51 @@ impl Channels {
                 (Some(Mailer::new(&url, from)?), Some(server))
             }
         };
+        let text = match (&s.sms_account_sid, &s.sms_auth_token, &s.sms_from) {
+            (None, None, None) => None,
+            (Some(sid), Some(token), Some(from)) => {
+                Some(Texter::new(&s.sms_api_url, sid, token, from)?)
+            }
+            _ => {
+                return Err(
+                    "text messages need FRONTDESK_SMS_ACCOUNT_SID, FRONTDESK_SMS_AUTH_TOKEN and FRONTDESK_SMS_FROM together"
+                        .into(),
+                );
+            }
+        };
         Ok(Channels {
             email,
             email_server,
+            text,
             retry,
         })
     }
 
+    pub fn any(&self) -> bool {
+        self.email.is_some() || self.text.is_some()
+    }
+
     /// One line for the start banner.
     pub fn describe(&self) -> String {
-        match &self.email_server {
-            Some(server) => format!("e-mail on (through {server}); text messages off"),
-            None => {
-                "e-mail off (set FRONTDESK_SMTP_URL and FRONTDESK_MAIL_FROM); text messages off"
-                    .into()
-            }
-        }
+        let email = match &self.email_server {
+            Some(server) => format!("e-mail on (through {server})"),
+            None => "e-mail off (FRONTDESK_SMTP_URL, FRONTDESK_MAIL_FROM)".into(),
+        };
+        let text = match &self.text {
+            Some(t) => format!("text messages on (through {})", t.endpoint()),
+            None => "text messages off (FRONTDESK_SMS_ACCOUNT_SID, _AUTH_TOKEN, _FROM)".into(),
+        };
+        format!("{email}; {text}")
     }
 }
 
 /// Delivers what the outbox holds.
 pub struct Sender {
     pub store: Store,
-    pub mailer: Mailer,
+    pub channels: Channels,
     pub clinic: ClinicHandle,
     pub knowledge_dir: PathBuf,
     pub public_url: Option<String>,
-    pub retry: Duration,
 }
 
 impl Sender {
@@ -196,8 +218,17 @@ impl Sender {
                 })
                 .unwrap_or_default(),
         };
-        let (subject, body) = words.render(o.kind, o.lang, &fill);
-        self.mailer.send(&o.recipient, &subject, &body).await
+        let rendered = words.render(o.kind, o.lang, &fill);
+        match (o.channel, &self.channels.email, &self.channels.text) {
+            (Channel::Email, Some(mailer), _) => {
+                mailer
+                    .send(&o.recipient, &rendered.subject, &rendered.body)
+                    .await
+            }
+            (Channel::Text, _, Some(texter)) => texter.send(&o.recipient, &rendered.text).await,
+            // Turned off since the message was written.
+            _ => Err(SendError::Permanent("its channel is off")),
+        }
     }
 
     /// Tries again later, with backoff, or gives up.
@@ -207,6 +238,7 @@ impl Sender {
         let next = match e {
             SendError::Transient(_) if tries < MAX_ATTEMPTS => {
                 let wait = self
+                    .channels
                     .retry
                     .saturating_mul(1 << (tries - 1).min(16))
                     .min(MAX_BACKOFF);

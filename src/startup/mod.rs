@@ -56,8 +56,8 @@ impl Application {
     /// Binds the listener, opens and migrates the database, starts the writer.
     pub async fn build(settings: Settings) -> anyhow::Result<Application> {
         // Before anything is opened: a half-configured channel stops the start.
-        let channels =
-            crate::outbound::Channels::from_settings(&settings.mail).map_err(anyhow::Error::msg)?;
+        let channels = crate::outbound::Channels::from_settings(&settings.channels)
+            .map_err(anyhow::Error::msg)?;
         let store = Store::connect(&settings.data.database_url)
             .await
             .context("cannot open the database")?;
@@ -101,7 +101,10 @@ impl Application {
                     per_address: limits.chat_bookings_per_address,
                     burst: limits.chat_booking_burst,
                 })
-                .confirming_by_email(channels.email.is_some()),
+                .confirming_by(crate::appointments::ConfirmBy {
+                    email: channels.email.is_some(),
+                    text: channels.text.is_some(),
+                }),
         );
         let (shutdown_tx, shutdown) = watch::channel(false);
         let (drain, drain_rx) = mpsc::channel(1);
@@ -248,15 +251,14 @@ impl Application {
             state.shutdown.clone(),
         ));
         // Messages to patients, from the outbox (when a channel is on).
-        let outbox = channels.email.clone().map(|mailer| {
+        let outbox = channels.any().then(|| {
             tokio::spawn(
                 crate::outbound::Sender {
                     store: state.store.clone(),
-                    mailer,
+                    channels,
                     clinic: state.clinic.clone(),
                     knowledge_dir: state.settings.data.knowledge.clone(),
                     public_url: state.settings.public_url.clone(),
-                    retry: channels.retry,
                 }
                 .run(state.shutdown.clone()),
             )

@@ -1,10 +1,12 @@
-//! Messages to patients by e-mail, through the real server, its database
-//! and a real SMTP exchange with a sink that records what it receives.
+//! Messages to patients by e-mail and by text, through the real server, its
+//! database, a real SMTP exchange with a sink that records what it
+//! receives, and a stand-in for the SMS provider's API.
 
 use std::time::Duration;
 
 use serde_json::{Value, json};
 
+use super::helpers::sms::{self, SmsProvider};
 use super::helpers::smtp::{Mail, SmtpSink};
 use super::helpers::{TestApp, choice_values, spawn_app_with, turn};
 
@@ -16,9 +18,9 @@ const ARRIVES: Duration = Duration::from_secs(15);
 async fn with_mail(sink: &SmtpSink) -> TestApp {
     let url = sink.url();
     spawn_app_with(move |s| {
-        s.mail.smtp_url = Some(url);
-        s.mail.mail_from = Some(FROM.into());
-        s.mail.outbox_retry_secs = 1;
+        s.channels.smtp_url = Some(url);
+        s.channels.mail_from = Some(FROM.into());
+        s.channels.outbox_retry_secs = 1;
         s.public_url = Some(PUBLIC.into());
     })
     .await
@@ -202,18 +204,76 @@ async fn a_half_configured_mail_channel_stops_the_start() {
         super::helpers::knowledge_dir(),
     );
     settings.data.audit_key_file = super::helpers::audit_key_file(dir.path());
-    settings.mail.smtp_url = Some("smtp://127.0.0.1:2525".into());
+    settings.channels.smtp_url = Some("smtp://127.0.0.1:2525".into());
     let Err(e) = frontdesk::startup::Application::build(settings.clone()).await else {
         panic!("started without a sender address");
     };
     assert!(format!("{e:#}").contains("FRONTDESK_SMTP_URL needs FRONTDESK_MAIL_FROM"));
-    settings.mail.mail_from = Some("frontdesk@clinic.example".into());
-    settings.mail.smtp_url = Some("http://127.0.0.1:2525".into());
+    settings.channels.mail_from = Some("frontdesk@clinic.example".into());
+    settings.channels.smtp_url = Some("http://127.0.0.1:2525".into());
     let Err(e) = frontdesk::startup::Application::build(settings).await else {
         panic!("started with a URL that is not SMTP");
     };
     assert!(
         format!("{e:#}").contains("starts with smtp:// or smtps://"),
+        "{e:#}"
+    );
+}
+
+async fn with_texts(provider: &SmsProvider) -> TestApp {
+    let url = provider.url();
+    spawn_app_with(move |s| {
+        s.channels.sms_api_url = url;
+        s.channels.sms_account_sid = Some(sms::SID.into());
+        s.channels.sms_auth_token = Some(sms::TOKEN.into());
+        s.channels.sms_from = Some(sms::FROM.into());
+        s.channels.outbox_retry_secs = 1;
+    })
+    .await
+}
+
+#[tokio::test]
+async fn a_booking_by_text_is_confirmed_by_text_once_the_provider_takes_it() {
+    let provider = SmsProvider::start().await;
+    provider.fail_next(&[500, 429]);
+    let app = with_texts(&provider).await;
+    let mut chat = app.chat().await;
+    chat.start().await;
+    let booked = super::helpers::book_in_chat(&mut chat, "(555) 010-1234").await;
+    let text = booked["text"].as_str().unwrap();
+    let at = text.find("confirmation code is ").expect("booked") + "confirmation code is ".len();
+    let code = &text[at..at + 8];
+
+    let texts = provider.wait_for(1, ARRIVES * 2).await;
+    assert_eq!(provider.refused(), 2, "a 500 and a 429, then the text");
+    let t = &texts[0];
+    assert_eq!(t["To"], "+15550101234", "the number as typed, in E.164");
+    assert_eq!(t["From"], sms::FROM);
+    assert!(
+        t["Body"].contains(code) && t["Body"].starts_with("Test Clinic:"),
+        "{t:?}"
+    );
+    assert!(t["Body"].chars().count() <= 480);
+    assert!(!t["Body"].contains("Ana Ruiz") && !t["Body"].to_lowercase().contains("sick"));
+    tokio::time::sleep(Duration::from_secs(5)).await;
+    assert_eq!(provider.taken().len(), 1, "one text, not one per try");
+}
+
+#[tokio::test]
+async fn half_set_text_settings_stop_the_start() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut settings = frontdesk::config::Settings::ephemeral(
+        super::helpers::database_url(dir.path()),
+        super::helpers::knowledge_dir(),
+    );
+    settings.data.audit_key_file = super::helpers::audit_key_file(dir.path());
+    settings.channels.sms_account_sid = Some(sms::SID.into());
+    settings.channels.sms_from = Some(sms::FROM.into());
+    let Err(e) = frontdesk::startup::Application::build(settings).await else {
+        panic!("started without the SMS auth token");
+    };
+    assert!(
+        format!("{e:#}").contains("FRONTDESK_SMS_AUTH_TOKEN"),
         "{e:#}"
     );
 }

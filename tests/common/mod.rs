@@ -6,7 +6,7 @@
 //! module per concern: `app` (in-process server), `process` (the real
 //! binary), `socket` (chat and console clients), `fixtures` (knowledge and
 //! model), `faults` (storage faults), `backend` (which database), `postgres_server` (a PostgreSQL of a test's own), `smtp` (a mail server
-//! that records what it receives).
+//! that records what it receives), `sms` (a stand-in for the SMS provider).
 #![allow(dead_code)]
 
 pub mod app;
@@ -15,6 +15,7 @@ pub mod faults;
 pub mod fixtures;
 pub mod postgres_server;
 pub mod process;
+pub mod sms;
 pub mod smtp;
 pub mod socket;
 

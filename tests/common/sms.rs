@@ -1,0 +1,119 @@
+//! A stand-in for the SMS provider's Messages API on 127.0.0.1: it checks
+//! the path and the basic auth as Twilio would, records the form fields of
+//! every message it takes, and can answer the next requests with an error.
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::routing::post;
+use axum::{Form, Json, Router};
+use base64::Engine;
+
+pub const SID: &str = "AC0123456789abcdef";
+pub const TOKEN: &str = "test-auth-token";
+pub const FROM: &str = "+15550100000";
+
+#[derive(Default)]
+struct Shared {
+    taken: Vec<HashMap<String, String>>,
+    /// Statuses to answer the next requests with, in order.
+    errors: Vec<u16>,
+    refused: usize,
+}
+
+pub struct SmsProvider {
+    pub addr: SocketAddr,
+    shared: Arc<Mutex<Shared>>,
+}
+
+impl SmsProvider {
+    pub async fn start() -> SmsProvider {
+        let shared = Arc::new(Mutex::new(Shared::default()));
+        let app = Router::new()
+            .route("/2010-04-01/Accounts/{sid}/Messages.json", post(message))
+            .with_state(shared.clone());
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        tokio::spawn(async move { axum::serve(listener, app).await });
+        SmsProvider { addr, shared }
+    }
+
+    pub fn url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    /// The next requests are answered with these statuses, in order.
+    pub fn fail_next(&self, statuses: &[u16]) {
+        self.shared.lock().unwrap().errors.extend(statuses);
+    }
+
+    /// The form fields of each message taken.
+    pub fn taken(&self) -> Vec<HashMap<String, String>> {
+        self.shared.lock().unwrap().taken.clone()
+    }
+
+    pub fn refused(&self) -> usize {
+        self.shared.lock().unwrap().refused
+    }
+
+    pub async fn wait_for(&self, n: usize, within: Duration) -> Vec<HashMap<String, String>> {
+        let until = Instant::now() + within;
+        loop {
+            let got = self.taken();
+            if got.len() >= n {
+                return got;
+            }
+            assert!(
+                Instant::now() < until,
+                "expected {n} texts, got {}",
+                got.len()
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+}
+
+async fn message(
+    State(shared): State<Arc<Mutex<Shared>>>,
+    Path(sid): Path<String>,
+    headers: HeaderMap,
+    Form(form): Form<HashMap<String, String>>,
+) -> (StatusCode, Json<serde_json::Value>) {
+    let expected = format!(
+        "Basic {}",
+        base64::engine::general_purpose::STANDARD.encode(format!("{SID}:{TOKEN}"))
+    );
+    let auth = headers.get("authorization").and_then(|v| v.to_str().ok());
+    if sid != SID || auth != Some(expected.as_str()) {
+        return (
+            StatusCode::UNAUTHORIZED,
+            Json(serde_json::json!({"code": 20003, "message": "Authenticate"})),
+        );
+    }
+    let mut s = shared.lock().unwrap();
+    if !s.errors.is_empty() {
+        let status = s.errors.remove(0);
+        s.refused += 1;
+        return (
+            StatusCode::from_u16(status).unwrap(),
+            Json(serde_json::json!({"code": 20500, "message": "try later"})),
+        );
+    }
+    for field in ["To", "From", "Body"] {
+        if form.get(field).is_none_or(|v| v.is_empty()) {
+            return (
+                StatusCode::BAD_REQUEST,
+                Json(serde_json::json!({"code": 21604, "message": format!("{field} is required")})),
+            );
+        }
+    }
+    s.taken.push(form);
+    (
+        StatusCode::CREATED,
+        Json(serde_json::json!({"sid": format!("SM{:032}", s.taken.len()), "status": "queued"})),
+    )
+}

@@ -13,10 +13,10 @@ use jiff::{Timestamp, ToSpan};
 
 use crate::clinic::{Clinic, ClinicHandle};
 use crate::lang::Lang;
-use crate::patient::{BirthDate, Channel, Email, Patient, PhoneNumber};
+use crate::patient::{BirthDate, Email, Patient, PhoneNumber};
 use crate::staff::throttle::SharedThrottle;
 use crate::store::{
-    Appointment, MessageKind, NewAppointment, NewOutbound, Store, StoreError, Writer,
+    Appointment, ChannelsOn, MessageKind, NewAppointment, NewOutbound, Store, StoreError, Writer,
 };
 
 pub use slots::{Filter, PartOfDay, Slot, SlotId};
@@ -85,14 +85,7 @@ pub struct Scheduler {
     bursts: burst::BurstWatch,
     /// A booking writes its confirmation to the outbox in the channel its
     /// patient chose, when that channel is on.
-    confirm_by: ConfirmBy,
-}
-
-/// The channels bookings are confirmed in (those that are on).
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct ConfirmBy {
-    pub email: bool,
-    pub text: bool,
+    confirm_by: ChannelsOn,
 }
 
 /// Bookings one chat visitor, one phone number or e-mail address, and one
@@ -137,12 +130,12 @@ impl Scheduler {
             by_address: Default::default(),
             limited: Default::default(),
             bursts: burst::BurstWatch::new(ChatBookingLimits::default().burst),
-            confirm_by: ConfirmBy::default(),
+            confirm_by: ChannelsOn::default(),
         }
     }
 
     /// Confirms bookings in these channels, to patients who chose them.
-    pub fn confirming_by(mut self, channels: ConfirmBy) -> Self {
+    pub fn confirming_by(mut self, channels: ChannelsOn) -> Self {
         self.confirm_by = channels;
         self
     }
@@ -287,7 +280,7 @@ impl Scheduler {
         conversation: Option<String>,
         lang: Lang,
     ) -> Result<Booked, BookError> {
-        self.store_booking(slot, patient, source, conversation, None, Some(lang))
+        self.store_booking(slot, patient, source, conversation, None, lang)
             .await
     }
 
@@ -304,28 +297,15 @@ impl Scheduler {
         self.check_chat_limits(patient, conversation.as_deref(), client)
             .await?;
         let booked = self
-            .store_booking(slot, patient, Source::Chat, conversation, None, Some(lang))
+            .store_booking(slot, patient, Source::Chat, conversation, None, lang)
             .await?;
         self.count_address(client);
         self.bursts.record(false, Timestamp::now());
         Ok(booked)
     }
 
-    /// The confirmation a new booking sends: in the channel the patient
-    /// chose, when it is on and the patient gave its address or number.
-    fn confirmation(&self, patient: &Patient, lang: Option<Lang>) -> Option<NewOutbound> {
-        let lang = lang?;
-        let recipient = match patient.contact {
-            Channel::Email if self.confirm_by.email => patient.email.as_ref()?.as_str(),
-            Channel::Text if self.confirm_by.text => patient.phone.as_ref()?.as_str(),
-            _ => return None,
-        };
-        Some(NewOutbound {
-            kind: MessageKind::BookingConfirmed,
-            channel: patient.contact,
-            recipient: recipient.to_owned(),
-            lang,
-        })
+    fn notice(&self, kind: MessageKind, patient: &Patient, lang: Lang) -> Option<NewOutbound> {
+        NewOutbound::to_patient(kind, patient, lang, self.confirm_by)
     }
 
     /// Moves a booked appointment to `slot` in one step: the new time is
@@ -334,8 +314,15 @@ impl Scheduler {
         if slot.type_id != old.type_id {
             return Err(BookError::NotOffered);
         }
-        self.store_booking(slot, &old.patient, Source::Chat, None, Some(old.id), None)
-            .await
+        self.store_booking(
+            slot,
+            &old.patient,
+            Source::Chat,
+            None,
+            Some(old.id),
+            old.lang,
+        )
+        .await
     }
 
     async fn store_booking(
@@ -345,7 +332,7 @@ impl Scheduler {
         source: Source,
         conversation: Option<String>,
         replaces: Option<i64>,
-        confirm_in: Option<Lang>,
+        lang: Lang,
     ) -> Result<Booked, BookError> {
         let clinic = self.clinic.get();
         let checked = slots::validate(&clinic.schedule, &clinic.timezone, slot, Timestamp::now())
@@ -371,7 +358,15 @@ impl Scheduler {
             },
             ics_token: ics_token.clone(),
             replaces,
-            confirm: self.confirmation(patient, confirm_in),
+            confirm: self.notice(
+                match replaces {
+                    Some(_) => MessageKind::BookingMoved,
+                    None => MessageKind::BookingConfirmed,
+                },
+                patient,
+                lang,
+            ),
+            lang,
         };
         self.writer.book(appointment).await?;
         tracing::info!(appointment_type = %slot.type_id, provider = %slot.provider, "appointment booked");
@@ -410,8 +405,17 @@ impl Scheduler {
         }
     }
 
+    /// Cancels a booked appointment; its patient is told in the channel they
+    /// chose (written with the cancellation).
     pub async fn cancel(&self, appointment: &Appointment) -> Result<(), BookError> {
-        self.writer.cancel_appointment(appointment.id).await?;
+        let notify = self.notice(
+            MessageKind::BookingCancelled,
+            &appointment.patient,
+            appointment.lang,
+        );
+        self.writer
+            .cancel_appointment(appointment.id, notify)
+            .await?;
         tracing::info!("appointment cancelled");
         Ok(())
     }

@@ -62,7 +62,19 @@ pub(super) struct RawType {
     new_patients_only: bool,
     #[serde(default)]
     examples: Vec<String>,
+    /// Hours before the visit a reminder goes out (0: none).
+    #[serde(default = "default_reminder_hours")]
+    reminder_hours: u32,
 }
+
+fn default_reminder_hours() -> u32 {
+    DEFAULT_REMINDER_HOURS
+}
+
+/// A reminder goes out this many hours before a visit, unless the type says.
+pub const DEFAULT_REMINDER_HOURS: u32 = 24;
+/// The earliest reminder: a week before.
+const MAX_REMINDER_HOURS: u32 = 7 * 24;
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -106,6 +118,8 @@ pub struct AppointmentType {
     pub new_patients_only: bool,
     /// Patients' words for this kind ("checkup", "chequeo"), for the chat.
     pub examples: Vec<String>,
+    /// Hours before the visit its reminder goes out (0: no reminder).
+    pub reminder_hours: u32,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -207,6 +221,15 @@ pub(super) fn build(
                 ),
             ));
         }
+        if t.reminder_hours > MAX_REMINDER_HOURS {
+            return Err((
+                "reminder_hours",
+                format!(
+                    "type {}: reminder_hours is 0 (no reminder) to {MAX_REMINDER_HOURS}",
+                    t.id
+                ),
+            ));
+        }
         if let Some(unknown) = t
             .providers
             .iter()
@@ -237,6 +260,7 @@ pub(super) fn build(
             duration_min: t.duration_min,
             providers: t.providers,
             new_patients_only: t.new_patients_only,
+            reminder_hours: t.reminder_hours,
             examples: t
                 .examples
                 .into_iter()

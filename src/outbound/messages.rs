@@ -255,8 +255,10 @@ mod tests {
         ))
         .unwrap_err();
         assert!(problem.contains("unknown message kind"), "{problem}");
-        let only_en = &good[..good.find("[es.").unwrap()];
-        let (_, problem) = Messages::parse(only_en).unwrap_err();
+        let start = good.find("[es.booking_confirmed]").unwrap();
+        let end = start + 1 + good[start + 1..].find("\n[").unwrap();
+        let without = format!("{}{}", &good[..start], &good[end..]);
+        let (_, problem) = Messages::parse(&without).unwrap_err();
         assert!(
             problem.contains("missing [es.booking_confirmed]"),
             "{problem}"

@@ -25,13 +25,15 @@ use tokio::sync::watch;
 use crate::clinic::ClinicHandle;
 use crate::config::ChannelSettings;
 use crate::patient::Channel;
-use crate::store::{Outbound, Store};
+use crate::store::{ChannelsOn, MessageKind, NewOutbound, Outbound, Store};
 use mail::{Mailer, SendError, SmtpUrl};
 use messages::{Fill, Messages};
 use sms::Texter;
 
 /// Due messages read per pass.
 const BATCH: i64 = 20;
+/// Appointments looked at for reminders per pass.
+const REMIND_BATCH: i64 = 500;
 /// How often the outbox is looked at.
 const POLL: Duration = Duration::from_secs(2);
 /// A claimed message is due again after this unless marked (a sender that
@@ -98,6 +100,13 @@ impl Channels {
         self.email.is_some() || self.text.is_some()
     }
 
+    pub fn on(&self) -> ChannelsOn {
+        ChannelsOn {
+            email: self.email.is_some(),
+            text: self.text.is_some(),
+        }
+    }
+
     /// One line for the start banner.
     pub fn describe(&self) -> String {
         let email = match &self.email_server {
@@ -145,9 +154,60 @@ impl Sender {
         }
     }
 
-    /// Sends what is due now; returns how many were sent.
+    /// Queues the reminders that are due: an appointment of a type with
+    /// `reminder_hours` gets one that many hours before it starts, in the
+    /// channel its patient chose, unless it was booked after that time (its
+    /// confirmation said it all). At most one per appointment, whatever
+    /// the nodes. Returns how many were queued.
+    pub async fn queue_reminders(&self, now: i64) -> anyhow::Result<usize> {
+        let clinic = self.clinic.get();
+        let hours = |type_id: &str| {
+            clinic
+                .schedule
+                .appointment_type(type_id)
+                .map_or(0, |t| i64::from(t.reminder_hours) * 3600)
+        };
+        let widest = clinic
+            .schedule
+            .types
+            .iter()
+            .map(|t| hours(&t.id))
+            .max()
+            .unwrap_or(0);
+        if widest == 0 {
+            return Ok(0);
+        }
+        let mut queued = 0;
+        let coming = self
+            .store
+            .appointments_to_remind(now, now + widest, REMIND_BATCH)
+            .await?;
+        for (a, booked_at) in coming {
+            let lead = hours(&a.type_id);
+            let remind_at = a.starts_at - lead;
+            if lead == 0 || now < remind_at || booked_at > remind_at {
+                continue;
+            }
+            let Some(reminder) = NewOutbound::to_patient(
+                MessageKind::Reminder,
+                &a.patient,
+                a.lang,
+                self.channels.on(),
+            ) else {
+                continue;
+            };
+            if self.store.outbox_add(a.id, &reminder).await? {
+                queued += 1;
+            }
+        }
+        Ok(queued)
+    }
+
+    /// Queues due reminders, then sends what is due now; returns how many
+    /// were sent.
     pub async fn pass(&self) -> anyhow::Result<usize> {
         let now = jiff::Timestamp::now().as_second();
+        self.queue_reminders(now).await?;
         let due = self.store.outbox_due(now, BATCH).await?;
         if due.is_empty() {
             return Ok(0);
@@ -190,7 +250,9 @@ impl Sender {
         let Some(a) = appointment else {
             return Err(SendError::Permanent("the appointment is gone"));
         };
-        if !a.booked {
+        // News of a booking that has since been cancelled is not sent; the
+        // cancellation is.
+        if !a.booked && o.kind != MessageKind::BookingCancelled {
             return Err(SendError::Permanent("the appointment was cancelled first"));
         }
         let clinic = self.clinic.get();

@@ -101,7 +101,7 @@ impl Application {
                     per_address: limits.chat_bookings_per_address,
                     burst: limits.chat_booking_burst,
                 })
-                .confirming_by(crate::appointments::ConfirmBy {
+                .confirming_by(crate::store::ChannelsOn {
                     email: channels.email.is_some(),
                     text: channels.text.is_some(),
                 }),

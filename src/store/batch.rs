@@ -81,7 +81,11 @@ pub(super) trait Tx: Appends {
         appointment: NewAppointment,
     ) -> impl Future<Output = Sql<StoreResult<i64>>> + Send;
 
-    fn cancel_appointment(&mut self, id: i64) -> impl Future<Output = Sql<StoreResult<()>>> + Send;
+    fn cancel_appointment(
+        &mut self,
+        id: i64,
+        notify: Option<&crate::store::NewOutbound>,
+    ) -> impl Future<Output = Sql<StoreResult<()>>> + Send;
 
     fn purge(
         &mut self,
@@ -214,8 +218,8 @@ async fn apply<T: Tx>(tx: &mut T, op: WriteOp) -> Sql<Done> {
             pending(reply, tx.add_callback(callback).await?)
         }
         WriteOp::Book { appointment, reply } => pending(reply, tx.book(appointment).await?),
-        WriteOp::CancelAppointment { id, reply } => {
-            pending(reply, tx.cancel_appointment(id).await?)
+        WriteOp::CancelAppointment { id, notify, reply } => {
+            pending(reply, tx.cancel_appointment(id, notify.as_ref()).await?)
         }
         WriteOp::Purge {
             cutoff,

@@ -36,10 +36,10 @@ pub use audit::{AuditKey, ChainError, ChainReport, key_matches};
 pub use fault::{Fault, Health, Status as StorageStatus};
 pub use postgres::{Heard, Notices};
 pub use records::{
-    Appended, Appointment, AuditEntry, AuditRecord, Callback, Conversation, ConversationFacts,
-    ConversationInfo, Exchanged, Facts, HandoffChange, MAX_UNANSWERED, MessageKind, NewAppointment,
-    NewCallback, NewOutbound, Note, OpenHandoff, Outbound, Purged, StoredSession, TokenVisitor,
-    VisitorId,
+    Appended, Appointment, AuditEntry, AuditRecord, Callback, ChannelsOn, Conversation,
+    ConversationFacts, ConversationInfo, Exchanged, Facts, HandoffChange, MAX_UNANSWERED,
+    MessageKind, NewAppointment, NewCallback, NewOutbound, Note, OpenHandoff, Outbound, Purged,
+    StoredSession, TokenVisitor, VisitorId,
 };
 pub use write_op::WriteOp;
 pub use writer::Writer;
@@ -343,6 +343,23 @@ impl Store {
 
     pub async fn appointment_by_id(&self, id: i64) -> StoreResult<Option<Appointment>> {
         dispatch!(self, s => s.appointment_by_id(id).await)
+    }
+
+    /// Booked appointments starting in (`from`, `until`] with a patient to
+    /// e-mail or text and no reminder yet, with when each was booked.
+    pub async fn appointments_to_remind(
+        &self,
+        from: i64,
+        until: i64,
+        limit: i64,
+    ) -> StoreResult<Vec<(Appointment, i64)>> {
+        dispatch!(self, s => s.appointments_to_remind(from, until, limit).await)
+    }
+
+    /// Writes a message about an appointment; `false` when one of a kind
+    /// kept once per appointment (a reminder) is already there.
+    pub async fn outbox_add(&self, appointment: i64, o: &NewOutbound) -> StoreResult<bool> {
+        dispatch!(self, s => s.outbox_add(appointment, o).await)
     }
 
     /// Pending messages to patients due at `now` (Unix seconds).

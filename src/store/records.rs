@@ -93,6 +93,8 @@ pub struct NewAppointment {
     /// The confirmation to send the patient, written in the same savepoint:
     /// booked means the message will go out.
     pub confirm: Option<NewOutbound>,
+    /// The language later messages about it are written in.
+    pub lang: Lang,
 }
 
 /// What a message to a patient is about. Its words are the editors'
@@ -100,14 +102,26 @@ pub struct NewAppointment {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum MessageKind {
     BookingConfirmed,
+    BookingMoved,
+    BookingCancelled,
+    /// Before the visit (clinic.toml's `reminder_hours`).
+    Reminder,
 }
 
 impl MessageKind {
-    pub const ALL: [MessageKind; 1] = [MessageKind::BookingConfirmed];
+    pub const ALL: [MessageKind; 4] = [
+        MessageKind::BookingConfirmed,
+        MessageKind::BookingMoved,
+        MessageKind::BookingCancelled,
+        MessageKind::Reminder,
+    ];
 
     pub fn as_str(self) -> &'static str {
         match self {
             MessageKind::BookingConfirmed => "booking_confirmed",
+            MessageKind::BookingMoved => "booking_moved",
+            MessageKind::BookingCancelled => "booking_cancelled",
+            MessageKind::Reminder => "reminder",
         }
     }
 
@@ -124,6 +138,37 @@ pub struct NewOutbound {
     /// The address or number, as the patient gave it.
     pub recipient: String,
     pub lang: Lang,
+}
+
+/// Which channels to patients are on.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ChannelsOn {
+    pub email: bool,
+    pub text: bool,
+}
+
+impl NewOutbound {
+    /// A message about an appointment to its patient: in the channel the
+    /// patient chose, when that channel is on and they gave its address or
+    /// number; none otherwise (a phone call, or the channel off).
+    pub fn to_patient(
+        kind: MessageKind,
+        patient: &Patient,
+        lang: Lang,
+        on: ChannelsOn,
+    ) -> Option<NewOutbound> {
+        let recipient = match patient.contact {
+            Channel::Email if on.email => patient.email.as_ref()?.as_str(),
+            Channel::Text if on.text => patient.phone.as_ref()?.as_str(),
+            _ => return None,
+        };
+        Some(NewOutbound {
+            kind,
+            channel: patient.contact,
+            recipient: recipient.to_owned(),
+            lang,
+        })
+    }
 }
 
 /// A message due to be sent, with what it is about.
@@ -157,6 +202,8 @@ pub struct Appointment {
     pub booked: bool,
     #[serde(skip)]
     pub ics_token: String,
+    /// The language the patient booked in.
+    pub lang: Lang,
 }
 
 /// A change in who handles a conversation.

@@ -176,6 +176,7 @@ pub(super) type AppointmentRow = (
     String,
     String,
     String,
+    String,
 );
 
 /// A stored appointment; its patient's details are read as the types they
@@ -212,7 +213,36 @@ pub(super) fn appointment(r: AppointmentRow) -> StoreResult<Appointment> {
         patient,
         booked: r.12 == "booked",
         ics_token: r.13,
+        lang: r.14.parse().map_err(|_| unreadable("language"))?,
     })
+}
+
+/// An appointment and when it was booked (Unix seconds).
+pub(super) type RemindRow = (
+    i64,
+    String,
+    String,
+    String,
+    String,
+    i64,
+    i64,
+    String,
+    String,
+    Option<String>,
+    Option<String>,
+    String,
+    String,
+    String,
+    String,
+    i64,
+);
+
+pub(super) fn to_remind(r: RemindRow) -> StoreResult<(Appointment, i64)> {
+    let booked_at = r.15;
+    let row: AppointmentRow = (
+        r.0, r.1, r.2, r.3, r.4, r.5, r.6, r.7, r.8, r.9, r.10, r.11, r.12, r.13, r.14,
+    );
+    Ok((appointment(row)?, booked_at))
 }
 
 /// An audit row, in the order of each backend's audit `COLUMNS`.

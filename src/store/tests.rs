@@ -435,6 +435,7 @@ async fn a_booking_writes_its_confirmation_with_it_and_one_sender_claims_it(url:
             recipient: "ana@example.com".into(),
             lang: Lang::Es,
         }),
+        lang: Lang::Es,
     };
     let id = writer.book(booking("AAAA1111")).await.unwrap();
     assert!(matches!(

@@ -5,7 +5,7 @@ use tokio::sync::oneshot;
 
 use super::{
     AuditEntry, AuditKey, Conversation, Exchanged, Fault, HandoffChange, NewAppointment,
-    NewCallback, Purged, StoreError, StoreResult, VisitorId,
+    NewCallback, NewOutbound, Purged, StoreError, StoreResult, VisitorId,
 };
 use crate::accounts::StaffId;
 use crate::ids::{ConversationId, TokenDigest};
@@ -65,6 +65,8 @@ pub enum WriteOp {
     },
     CancelAppointment {
         id: i64,
+        /// The message to the patient, written only if it is cancelled.
+        notify: Option<NewOutbound>,
         reply: oneshot::Sender<StoreResult<()>>,
     },
     /// Deletes conversations and appointments older than the cut-off.

@@ -185,8 +185,12 @@ impl Writer {
             .await
     }
 
-    pub async fn cancel_appointment(&self, id: i64) -> StoreResult<()> {
-        self.submit(|reply| WriteOp::CancelAppointment { id, reply })
+    pub async fn cancel_appointment(
+        &self,
+        id: i64,
+        notify: Option<super::NewOutbound>,
+    ) -> StoreResult<()> {
+        self.submit(|reply| WriteOp::CancelAppointment { id, notify, reply })
             .await
     }
 

@@ -277,3 +277,127 @@ async fn half_set_text_settings_stop_the_start() {
         "{e:#}"
     );
 }
+
+/// An agent's booking of the first open flu shot for a patient who chose
+/// e-mail; returns its code.
+async fn agent_books_by_email(app: &TestApp, cookie: &str, nth: usize) -> String {
+    let slots: Vec<Value> = reqwest::get(app.url("/api/slots?type=flu-shot&days=14"))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let booked: Value = reqwest::Client::new()
+        .post(app.url("/api/appointments"))
+        .header("cookie", cookie)
+        .json(
+            &json!({"slot": slots[nth]["id"], "patient": {"name": "Rosa Díaz",
+            "dob": "1980-05-06", "email": "rosa@example.com", "contact": "email"}}),
+        )
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    booked["code"].as_str().expect("booked").to_owned()
+}
+
+#[tokio::test]
+async fn moving_and_cancelling_an_appointment_are_told_in_the_chosen_channel() {
+    let sink = SmtpSink::start().await;
+    let app = with_mail(&sink).await;
+    let cookie = app.login_admin().await;
+    let code = agent_books_by_email(&app, &cookie, 0).await;
+    sink.wait_for(1, ARRIVES).await;
+
+    let mut chat = app.chat().await;
+    chat.start().await;
+    turn(&mut chat, "r1", "I need to reschedule", None).await;
+    turn(&mut chat, "r2", &code, None).await;
+    let slots = turn(&mut chat, "r3", "1980-05-06", None).await;
+    let pick = choice_values(&slots)[1].clone();
+    turn(&mut chat, "r4", "that one", Some(&pick)).await;
+    let moved = turn(&mut chat, "r5", "Yes", Some("confirm:yes")).await;
+    let text = moved["text"].as_str().unwrap();
+    let at = text.find("confirmation code is ").expect("moved") + "confirmation code is ".len();
+    let new_code = text[at..at + 8].to_owned();
+
+    let mails = sink.wait_for(2, ARRIVES).await;
+    let mail = mails[1].readable();
+    assert_eq!(
+        header(&mail, "Subject"),
+        "Your appointment at Test Clinic has moved"
+    );
+    assert!(
+        mail.contains(&format!("Your new confirmation code is {new_code};")),
+        "{mail}"
+    );
+
+    let cancelled = reqwest::Client::new()
+        .delete(app.url(&format!("/api/appointments/{new_code}")))
+        .header("cookie", &cookie)
+        .send()
+        .await
+        .unwrap();
+    assert!(cancelled.status().is_success(), "{}", cancelled.status());
+    let mails = sink.wait_for(3, ARRIVES).await;
+    let mail = mails[2].readable();
+    assert_eq!(
+        header(&mail, "Subject"),
+        "Your appointment at Test Clinic is cancelled"
+    );
+    assert_eq!(header(&mail, "To"), "rosa@example.com");
+    tokio::time::sleep(Duration::from_secs(4)).await;
+    assert_eq!(sink.received().len(), 3, "one message per change");
+}
+
+#[tokio::test]
+async fn a_reminder_goes_out_once_before_a_visit_booked_in_advance() {
+    let sink = SmtpSink::start().await;
+    let knowledge = tempfile::tempdir().unwrap();
+    super::helpers::copy_dir(&super::helpers::knowledge_dir(), knowledge.path());
+    let clinic = knowledge.path().join("clinic.toml");
+    let text = std::fs::read_to_string(&clinic).unwrap();
+    // Flu shots are reminded a week ahead: every open time is that close.
+    let text = text.replacen(
+        "id = \"flu-shot\"\nname = \"Flu shot\"\nduration_min = 10\n",
+        "id = \"flu-shot\"\nname = \"Flu shot\"\nduration_min = 10\nreminder_hours = 168\n",
+        1,
+    );
+    assert!(text.contains("reminder_hours = 168"));
+    std::fs::write(&clinic, text).unwrap();
+    let url = sink.url();
+    let dir = knowledge.path().to_owned();
+    let app = spawn_app_with(move |s| {
+        s.data.knowledge = dir;
+        s.channels.smtp_url = Some(url);
+        s.channels.mail_from = Some(FROM.into());
+    })
+    .await;
+    let cookie = app.login_admin().await;
+    let code = agent_books_by_email(&app, &cookie, 0).await;
+    sink.wait_for(1, ARRIVES).await;
+    // Booked inside the week before it: the confirmation said it all.
+    tokio::time::sleep(Duration::from_secs(4)).await;
+    assert_eq!(sink.received().len(), 1, "no reminder right after booking");
+
+    // As if it had been booked a month ago.
+    let changed = super::helpers::execute_around(
+        &app.database_url(),
+        "UPDATE appointments SET created_at = '2020-01-01T00:00:00.000Z' WHERE code = ?",
+        "UPDATE appointments SET created_at = '2020-01-01T00:00:00Z' WHERE code = $1",
+        &[&code],
+    )
+    .await;
+    assert_eq!(changed, 1);
+    let mails = sink.wait_for(2, ARRIVES).await;
+    let mail = mails[1].readable();
+    assert_eq!(
+        header(&mail, "Subject"),
+        "Reminder: your appointment at Test Clinic"
+    );
+    assert!(mail.contains(&code), "{mail}");
+    tokio::time::sleep(Duration::from_secs(5)).await;
+    assert_eq!(sink.received().len(), 2, "one reminder");
+}

@@ -72,6 +72,7 @@ impl FakeCalendar {
             },
             booked: true,
             ics_token: "t".into(),
+            lang: crate::lang::Lang::En,
         };
         FakeCalendar {
             clinic: Arc::new(clinic),

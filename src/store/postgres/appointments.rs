@@ -10,7 +10,7 @@ use super::PostgresStore;
 use crate::patient::{Email, PhoneNumber};
 use crate::store::batch::{booked, exactly_one};
 use crate::store::rows::{self, AppointmentRow};
-use crate::store::{Appointment, NewAppointment, StoreError, StoreResult};
+use crate::store::{Appointment, NewAppointment, NewOutbound, StoreError, StoreResult};
 use crate::transcript;
 
 /// SQLSTATE of an exclusion constraint violation (a double booking).
@@ -20,7 +20,7 @@ const EXCLUSION_VIOLATION: &str = "23P01";
 /// birth date as the `YYYY-MM-DD` text the rest of the server uses.
 const COLUMNS: &str = "id, code, type_id, provider_id, location_id,
     extract(epoch from starts_at)::bigint, extract(epoch from ends_at)::bigint, patient_name,
-    to_char(patient_dob, 'YYYY-MM-DD'), phone, email, contact, status, ics_token";
+    to_char(patient_dob, 'YYYY-MM-DD'), phone, email, contact, status, ics_token, lang";
 
 pub(super) async fn book(
     tx: &mut Transaction<'_, Postgres>,
@@ -54,9 +54,9 @@ async fn insert(
     }
     let id: i64 = sqlx::query_scalar(
         "INSERT INTO appointments (code, type_id, provider_id, location_id, starts_at, ends_at, patient_name,
-         patient_dob, phone, email, contact, source, conversation_id, booked_by, ics_token, rescheduled_from, created_at)
+         patient_dob, phone, email, contact, source, conversation_id, booked_by, ics_token, rescheduled_from, created_at, lang)
          VALUES ($1, $2, $3, $4, to_timestamp($5), to_timestamp($6), $7, $8::date, $9, $10, $11, $12, $13, $14, $15, $16,
-         $17::timestamptz) RETURNING id",
+         $17::timestamptz, $18) RETURNING id",
     )
     .bind(&a.code)
     .bind(&a.type_id)
@@ -75,10 +75,11 @@ async fn insert(
     .bind(&a.ics_token)
     .bind(a.replaces)
     .bind(transcript::now())
+    .bind(a.lang.as_str())
     .fetch_one(&mut **tx)
     .await?;
     if let Some(confirm) = &a.confirm {
-        super::outbox::insert(tx, id, confirm).await?;
+        super::outbox::insert(&mut **tx, id, confirm).await?;
     }
     Ok(Ok(id))
 }
@@ -95,11 +96,20 @@ async fn cancel_in(tx: &mut Transaction<'_, Postgres>, id: i64) -> Result<u64, s
     .rows_affected())
 }
 
+/// Cancels a booked appointment; its message to the patient, if any, is
+/// written with the cancellation and only if it happened.
 pub(super) async fn cancel(
     tx: &mut Transaction<'_, Postgres>,
     id: i64,
+    notify: Option<&NewOutbound>,
 ) -> Result<StoreResult<()>, sqlx::Error> {
-    Ok(exactly_one(cancel_in(tx, id).await?))
+    let changed = cancel_in(tx, id).await?;
+    if changed == 1
+        && let Some(notice) = notify
+    {
+        super::outbox::insert(&mut **tx, id, notice).await?;
+    }
+    Ok(exactly_one(changed))
 }
 
 impl PostgresStore {
@@ -114,6 +124,30 @@ impl PostgresStore {
         .bind(from)
         .fetch_all(self.pool())
         .await?)
+    }
+
+    /// Booked appointments starting in (`from`, `until`] whose patient chose
+    /// e-mail or text and that have no reminder yet, each with when it was
+    /// booked (Unix seconds).
+    pub async fn appointments_to_remind(
+        &self,
+        from: i64,
+        until: i64,
+        limit: i64,
+    ) -> StoreResult<Vec<(Appointment, i64)>> {
+        let found: Vec<rows::RemindRow> = sqlx::query_as(&format!(
+        "SELECT {COLUMNS}, extract(epoch from created_at)::bigint FROM appointments a
+             WHERE status = 'booked' AND starts_at > to_timestamp($1) AND starts_at <= to_timestamp($2)
+               AND contact IN ('email', 'text')
+               AND NOT EXISTS (SELECT 1 FROM outbox o WHERE o.appointment_id = a.id AND o.kind = 'reminder')
+             ORDER BY starts_at LIMIT $3"
+        ))
+        .bind(from)
+        .bind(until)
+        .bind(limit)
+        .fetch_all(self.pool())
+        .await?;
+        found.into_iter().map(rows::to_remind).collect()
     }
 
     pub async fn appointment_by_id(&self, id: i64) -> StoreResult<Option<Appointment>> {

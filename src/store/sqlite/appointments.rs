@@ -9,14 +9,14 @@ use super::SqliteStore;
 use crate::patient::{Email, PhoneNumber};
 use crate::store::batch::{booked, exactly_one};
 use crate::store::rows::{self, AppointmentRow};
-use crate::store::{Appointment, NewAppointment, StoreError, StoreResult};
+use crate::store::{Appointment, NewAppointment, NewOutbound, StoreError, StoreResult};
 use crate::transcript;
 
 /// Length of a provider-time block, in seconds.
 const BLOCK_SECS: i64 = 5 * 60;
 
 /// In the order of [`AppointmentRow`].
-const COLUMNS: &str = "id, code, type_id, provider_id, location_id, starts_at, ends_at, patient_name, patient_dob, phone, email, contact, status, ics_token";
+const COLUMNS: &str = "id, code, type_id, provider_id, location_id, starts_at, ends_at, patient_name, patient_dob, phone, email, contact, status, ics_token, lang";
 
 pub(super) async fn book(
     tx: &mut Transaction<'_, Sqlite>,
@@ -45,8 +45,8 @@ async fn insert(
     }
     let id: i64 = sqlx::query_scalar(
         "INSERT INTO appointments (code, type_id, provider_id, location_id, starts_at, ends_at, patient_name,
-         patient_dob, phone, email, contact, source, conversation_id, booked_by, ics_token, rescheduled_from, created_at)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
+         patient_dob, phone, email, contact, source, conversation_id, booked_by, ics_token, rescheduled_from, created_at, lang)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
     )
     .bind(&a.code)
     .bind(&a.type_id)
@@ -65,6 +65,7 @@ async fn insert(
     .bind(&a.ics_token)
     .bind(a.replaces)
     .bind(transcript::now())
+    .bind(a.lang.as_str())
     .fetch_one(&mut **tx)
     .await?;
     let mut block = a.starts_at.div_euclid(BLOCK_SECS);
@@ -80,7 +81,7 @@ async fn insert(
         block += 1;
     }
     if let Some(confirm) = &a.confirm {
-        super::outbox::insert(tx, id, confirm).await?;
+        super::outbox::insert(&mut **tx, id, confirm).await?;
     }
     Ok(Ok(id))
 }
@@ -99,11 +100,20 @@ async fn cancel_in(tx: &mut Transaction<'_, Sqlite>, id: i64) -> Result<u64, sql
     Ok(changed)
 }
 
+/// Cancels a booked appointment; its message to the patient, if any, is
+/// written with the cancellation and only if it happened.
 pub(super) async fn cancel(
     tx: &mut Transaction<'_, Sqlite>,
     id: i64,
+    notify: Option<&NewOutbound>,
 ) -> Result<StoreResult<()>, sqlx::Error> {
-    Ok(exactly_one(cancel_in(tx, id).await?))
+    let changed = cancel_in(tx, id).await?;
+    if changed == 1
+        && let Some(notice) = notify
+    {
+        super::outbox::insert(&mut **tx, id, notice).await?;
+    }
+    Ok(exactly_one(changed))
 }
 
 impl SqliteStore {
@@ -117,6 +127,30 @@ impl SqliteStore {
         .bind(from)
         .fetch_all(self.pool())
         .await?)
+    }
+
+    /// Booked appointments starting in (`from`, `until`] whose patient chose
+    /// e-mail or text and that have no reminder yet, each with when it was
+    /// booked (Unix seconds).
+    pub async fn appointments_to_remind(
+        &self,
+        from: i64,
+        until: i64,
+        limit: i64,
+    ) -> StoreResult<Vec<(Appointment, i64)>> {
+        let found: Vec<rows::RemindRow> = sqlx::query_as(&format!(
+        "SELECT {COLUMNS}, CAST(unixepoch(created_at) AS INTEGER) FROM appointments a
+             WHERE status = 'booked' AND starts_at > ? AND starts_at <= ?
+               AND contact IN ('email', 'text')
+               AND NOT EXISTS (SELECT 1 FROM outbox o WHERE o.appointment_id = a.id AND o.kind = 'reminder')
+             ORDER BY starts_at LIMIT ?"
+        ))
+        .bind(from)
+        .bind(until)
+        .bind(limit)
+        .fetch_all(self.pool())
+        .await?;
+        found.into_iter().map(rows::to_remind).collect()
     }
 
     pub async fn appointment_by_id(&self, id: i64) -> StoreResult<Option<Appointment>> {

@@ -110,8 +110,12 @@ impl Tx for Transaction<'_, Sqlite> {
         super::appointments::book(self, appointment).await
     }
 
-    async fn cancel_appointment(&mut self, id: i64) -> Sql<StoreResult<()>> {
-        super::appointments::cancel(self, id).await
+    async fn cancel_appointment(
+        &mut self,
+        id: i64,
+        notify: Option<&crate::store::NewOutbound>,
+    ) -> Sql<StoreResult<()>> {
+        super::appointments::cancel(self, id, notify).await
     }
 
     async fn purge(

@@ -2,22 +2,25 @@
 //! the event that causes them, claimed by a conditional update (one sender
 //! wins), and marked sent or retried.
 
-use sqlx::{Sqlite, Transaction};
-
 use super::SqliteStore;
 use crate::store::rows::{self, OutboundRow};
 use crate::store::{NewOutbound, Outbound, StoreResult};
 
-/// Writes `o` about appointment `appointment`, due at once.
-pub(super) async fn insert(
-    tx: &mut Transaction<'_, Sqlite>,
+/// Writes `o` about appointment `appointment`, due at once, in a
+/// transaction or on its own; `false` when one of a kind kept once per
+/// appointment (a reminder) is there already.
+pub(super) async fn insert<'c, E>(
+    db: E,
     appointment: i64,
     o: &NewOutbound,
-) -> Result<(), sqlx::Error> {
+) -> Result<bool, sqlx::Error>
+where
+    E: sqlx::Executor<'c, Database = sqlx::Sqlite>,
+{
     let now = jiff::Timestamp::now().as_second();
-    sqlx::query(
+    let added = sqlx::query(
         "INSERT INTO outbox (kind, channel, recipient, lang, appointment_id, next_attempt_at, created_at)
-         VALUES (?, ?, ?, ?, ?, ?, ?)",
+         VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
     )
     .bind(o.kind.as_str())
     .bind(o.channel.as_str())
@@ -26,12 +29,20 @@ pub(super) async fn insert(
     .bind(appointment)
     .bind(now)
     .bind(now)
-    .execute(&mut **tx)
-    .await?;
-    Ok(())
+    .execute(db)
+    .await?
+    .rows_affected();
+    Ok(added == 1)
 }
 
 impl SqliteStore {
+    /// Writes a message about appointment `appointment` unless its kind
+    /// allows one per appointment and it is there (a reminder queued by
+    /// another node); `false` then.
+    pub async fn outbox_add(&self, appointment: i64, o: &NewOutbound) -> StoreResult<bool> {
+        Ok(insert(self.pool(), appointment, o).await?)
+    }
+
     /// Pending messages due at `now` (Unix seconds), oldest first.
     pub async fn outbox_due(&self, now: i64, limit: i64) -> StoreResult<Vec<Outbound>> {
         let found: Vec<OutboundRow> = sqlx::query_as(

@@ -13,6 +13,7 @@
 //!
 //! Nothing here logs an address, a name or a message's words.
 
+pub mod api;
 pub mod mail;
 pub mod messages;
 pub mod sms;
@@ -280,6 +281,20 @@ impl Sender {
                 })
                 .unwrap_or_default(),
         };
+        let address = match o.channel {
+            Channel::Text => sms::e164(&o.recipient).unwrap_or_default(),
+            _ => o.recipient.trim().to_lowercase(),
+        };
+        if self
+            .store
+            .opted_out(o.channel, &address)
+            .await
+            .map_err(|_| SendError::Transient("store"))?
+        {
+            return Err(SendError::Permanent(
+                "the patient opted out of this channel",
+            ));
+        }
         let rendered = words.render(o.kind, o.lang, &fill);
         match (o.channel, &self.channels.email, &self.channels.text) {
             (Channel::Email, Some(mailer), _) => {

@@ -50,6 +50,30 @@ impl Texter {
         })
     }
 
+    /// Whether `signature` (the `X-Twilio-Signature` header) is the
+    /// provider's: base64 of HMAC-SHA1, keyed with the account's secret,
+    /// over the URL the provider posted to followed by every form
+    /// parameter's name and value, sorted by name.
+    pub fn signed(&self, url: &str, params: &[(String, String)], signature: &str) -> bool {
+        use base64::Engine;
+        use hmac::{Hmac, Mac};
+        let Ok(expected) = base64::engine::general_purpose::STANDARD.decode(signature.trim())
+        else {
+            return false;
+        };
+        let mut sorted: Vec<&(String, String)> = params.iter().collect();
+        sorted.sort();
+        let Ok(mut mac) = Hmac::<sha1::Sha1>::new_from_slice(self.token.as_bytes()) else {
+            return false;
+        };
+        mac.update(url.as_bytes());
+        for (name, value) in sorted {
+            mac.update(name.as_bytes());
+            mac.update(value.as_bytes());
+        }
+        mac.verify_slice(&expected).is_ok()
+    }
+
     /// Where the API is, for the start banner (no secret in it).
     pub fn endpoint(&self) -> &str {
         &self.endpoint

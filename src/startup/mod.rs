@@ -143,6 +143,7 @@ impl Application {
             metrics: Arc::default(),
             shutdown,
             drain,
+            channels: channels.clone(),
             settings: Arc::new(settings),
         };
         Ok(Application {

@@ -50,6 +50,8 @@ pub struct AppState {
     pub connections: Arc<Semaphore>,
     /// Held by every connection task; shutdown waits until all are dropped.
     pub drain: mpsc::Sender<()>,
+    /// The channels to patients that are on (e-mail, text messages).
+    pub channels: crate::outbound::Channels,
 }
 
 impl AppState {
@@ -146,6 +148,18 @@ impl FromRef<AppState> for crate::insights::InsightsState {
             metrics: s.metrics.clone(),
             files: s.files,
             connections: s.connections.clone(),
+        }
+    }
+}
+
+impl FromRef<AppState> for crate::outbound::api::OutboundState {
+    fn from_ref(s: &AppState) -> Self {
+        crate::outbound::api::OutboundState {
+            store: s.store.clone(),
+            texter: s.channels.text.clone(),
+            public_url: s.settings.public_url.clone(),
+            clinic: s.clinic.clone(),
+            engine: s.engine.clone(),
         }
     }
 }

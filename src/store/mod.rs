@@ -362,6 +362,28 @@ impl Store {
         dispatch!(self, s => s.outbox_add(appointment, o).await)
     }
 
+    /// Records that `address` (an E.164 number, a lowercase e-mail address)
+    /// wants no more messages on `channel`.
+    pub async fn opt_out(
+        &self,
+        channel: crate::patient::Channel,
+        address: &str,
+    ) -> StoreResult<()> {
+        dispatch!(self, s => s.opt_out(channel, address).await)
+    }
+
+    pub async fn opt_in(&self, channel: crate::patient::Channel, address: &str) -> StoreResult<()> {
+        dispatch!(self, s => s.opt_in(channel, address).await)
+    }
+
+    pub async fn opted_out(
+        &self,
+        channel: crate::patient::Channel,
+        address: &str,
+    ) -> StoreResult<bool> {
+        dispatch!(self, s => s.opted_out(channel, address).await)
+    }
+
     /// Pending messages to patients due at `now` (Unix seconds).
     pub async fn outbox_due(&self, now: i64, limit: i64) -> StoreResult<Vec<Outbound>> {
         dispatch!(self, s => s.outbox_due(now, limit).await)

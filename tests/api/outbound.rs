@@ -401,3 +401,144 @@ async fn a_reminder_goes_out_once_before_a_visit_booked_in_advance() {
     tokio::time::sleep(Duration::from_secs(5)).await;
     assert_eq!(sink.received().len(), 2, "one reminder");
 }
+
+/// The provider's signature of a webhook: base64 HMAC-SHA1 over the URL
+/// and every parameter's name and value, sorted by name.
+fn twilio_signature(token: &str, url: &str, params: &[(&str, &str)]) -> String {
+    use base64::Engine;
+    use hmac::{Hmac, Mac};
+    let mut sorted = params.to_vec();
+    sorted.sort();
+    let mut mac = Hmac::<sha1::Sha1>::new_from_slice(token.as_bytes()).unwrap();
+    mac.update(url.as_bytes());
+    for (name, value) in sorted {
+        mac.update(name.as_bytes());
+        mac.update(value.as_bytes());
+    }
+    base64::engine::general_purpose::STANDARD.encode(mac.finalize().into_bytes())
+}
+
+/// A text from `from` to the clinic, as the provider posts it, signed
+/// with `token`.
+async fn text_in(app: &TestApp, token: &str, from: &str, body: &str) -> reqwest::Response {
+    let params = [
+        ("MessageSid", "SM0000000000000000000000000000001"),
+        ("AccountSid", sms::SID),
+        ("From", from),
+        ("To", sms::FROM),
+        ("Body", body),
+    ];
+    let signature = twilio_signature(token, &format!("{PUBLIC}/channels/sms/inbound"), &params);
+    reqwest::Client::new()
+        .post(app.url("/channels/sms/inbound"))
+        .header("x-twilio-signature", signature)
+        .form(&params)
+        .send()
+        .await
+        .unwrap()
+}
+
+async fn with_texts_and_public_url(provider: &SmsProvider) -> TestApp {
+    let url = provider.url();
+    spawn_app_with(move |s| {
+        s.channels.sms_api_url = url;
+        s.channels.sms_account_sid = Some(sms::SID.into());
+        s.channels.sms_auth_token = Some(sms::TOKEN.into());
+        s.channels.sms_from = Some(sms::FROM.into());
+        s.public_url = Some(PUBLIC.into());
+    })
+    .await
+}
+
+#[tokio::test]
+async fn stop_by_text_stops_texts_to_that_number_and_start_brings_them_back() {
+    let provider = SmsProvider::start().await;
+    let app = with_texts_and_public_url(&provider).await;
+    let stop = text_in(&app, sms::TOKEN, "+15550101234", "STOP").await;
+    assert_eq!(stop.status(), 200);
+    assert_eq!(stop.headers()["content-type"], "text/xml; charset=utf-8");
+    let twiml = stop.text().await.unwrap();
+    assert!(
+        twiml.contains("<Response><Message>Test Clinic: you will get no more texts"),
+        "{twiml}"
+    );
+
+    // A booking by text to that number (typed the usual way) sends nothing.
+    let mut chat = app.chat().await;
+    chat.start().await;
+    super::helpers::book_in_chat(&mut chat, "555-010-1234").await;
+    tokio::time::sleep(Duration::from_secs(5)).await;
+    assert!(
+        provider.taken().is_empty(),
+        "no text to a number that said STOP"
+    );
+
+    let start = text_in(&app, sms::TOKEN, "+15550101234", "Start").await;
+    assert!(start.text().await.unwrap().contains("are on again"));
+    let mut chat = app.chat().await;
+    chat.start().await;
+    super::helpers::book_in_chat(&mut chat, "555-010-1234").await;
+    let texts = provider.wait_for(1, ARRIVES).await;
+    assert_eq!(texts[0]["To"], "+15550101234");
+}
+
+#[tokio::test]
+async fn an_incoming_text_must_carry_the_providers_signature() {
+    let provider = SmsProvider::start().await;
+    let app = with_texts_and_public_url(&provider).await;
+    let forged = text_in(&app, "not-the-token", "+15550101234", "STOP").await;
+    assert_eq!(forged.status(), 403);
+    let body: Value = forged.json().await.unwrap();
+    assert_eq!(body["message"], "the signature is not the SMS provider's");
+    let unsigned = reqwest::Client::new()
+        .post(app.url("/channels/sms/inbound"))
+        .form(&[("From", "+15550101234"), ("Body", "STOP")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(unsigned.status(), 403);
+    let huge = reqwest::Client::new()
+        .post(app.url("/channels/sms/inbound"))
+        .body(vec![b'a'; 64 * 1024])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(huge.status(), 413, "the body is bounded");
+    // Nobody opted out by the forged STOP: a booking by text is sent.
+    let mut chat = app.chat().await;
+    chat.start().await;
+    super::helpers::book_in_chat(&mut chat, "555-010-1234").await;
+    provider.wait_for(1, ARRIVES).await;
+
+    // Without text messages on, there is no webhook.
+    let off = spawn_app_with(|s| s.public_url = Some(PUBLIC.into())).await;
+    let none = text_in(&off, sms::TOKEN, "+15550101234", "STOP").await;
+    assert_eq!(none.status(), 404);
+}
+
+#[tokio::test]
+async fn a_text_that_may_mean_danger_is_answered_with_the_guidance() {
+    let provider = SmsProvider::start().await;
+    let app = with_texts_and_public_url(&provider).await;
+    let reply = text_in(&app, sms::TOKEN, "+15550101234", "I want to kill myself")
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(reply.contains("988"), "{reply}");
+    let other = text_in(&app, sms::TOKEN, "+15550101234", "what time is my visit?")
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        other.contains("cannot chat") && other.contains("911"),
+        "{other}"
+    );
+    let spanish = text_in(&app, sms::TOKEN, "+15550101234", "AYUDA")
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(spanish.contains("no puede conversar"), "{spanish}");
+}

@@ -3,6 +3,7 @@
 //! wins), and marked sent or retried.
 
 use super::PostgresStore;
+use crate::patient::Channel;
 use crate::store::rows::{self, OutboundRow};
 use crate::store::{NewOutbound, Outbound, StoreResult};
 
@@ -113,5 +114,40 @@ impl PostgresStore {
             }
         }
         Ok(())
+    }
+
+    /// Records that `address` wants no more messages on `channel`.
+    pub async fn opt_out(&self, channel: Channel, address: &str) -> StoreResult<()> {
+        sqlx::query(
+            "INSERT INTO opt_outs (channel, address, created_at) VALUES ($1, $2, $3)
+             ON CONFLICT DO NOTHING",
+        )
+        .bind(channel.as_str())
+        .bind(address)
+        .bind(jiff::Timestamp::now().as_second())
+        .execute(self.pool())
+        .await?;
+        Ok(())
+    }
+
+    /// Lets `address` have messages on `channel` again.
+    pub async fn opt_in(&self, channel: Channel, address: &str) -> StoreResult<()> {
+        sqlx::query("DELETE FROM opt_outs WHERE channel = $1 AND address = $2")
+            .bind(channel.as_str())
+            .bind(address)
+            .execute(self.pool())
+            .await?;
+        Ok(())
+    }
+
+    pub async fn opted_out(&self, channel: Channel, address: &str) -> StoreResult<bool> {
+        let found: Option<i64> = sqlx::query_scalar(
+            "SELECT created_at FROM opt_outs WHERE channel = $1 AND address = $2",
+        )
+        .bind(channel.as_str())
+        .bind(address)
+        .fetch_optional(self.pool())
+        .await?;
+        Ok(found.is_some())
     }
 }

@@ -1,0 +1,212 @@
+//! What patients send back: `POST /channels/sms/inbound`, the SMS
+//! provider's webhook for texts to the clinic's number. Only the provider
+//! can call it (its signature is checked against `FRONTDESK_PUBLIC_URL` and
+//! the path); it handles the keywords every texting number must (STOP,
+//! START, HELP and their usual synonyms, in English and Spanish), answers a
+//! message that may mean danger with the safety guidance, and tells anyone
+//! else that this number cannot chat. Replies are TwiML.
+
+use std::sync::Arc;
+
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::{DefaultBodyLimit, FromRef, State};
+use axum::http::{HeaderMap, HeaderValue, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::post;
+
+use super::sms::{Texter, e164};
+use crate::clinic::ClinicHandle;
+use crate::http::HttpError;
+use crate::lang::Lang;
+use crate::patient::Channel;
+use crate::store::Store;
+use crate::utterance::Utterance;
+
+/// The webhook's path (the provider is configured with the public URL
+/// and this).
+pub const SMS_INBOUND: &str = "/channels/sms/inbound";
+/// Largest webhook body taken (a text is at most 1,600 characters).
+const MAX_BODY_BYTES: usize = 16 * 1024;
+const MAX_TEXT_CHARS: usize = 1600;
+
+/// The handles the webhook uses.
+#[derive(Clone)]
+pub struct OutboundState {
+    pub store: Store,
+    /// `None` when text messages are off: the webhook is then 404.
+    pub texter: Option<Texter>,
+    pub public_url: Option<String>,
+    pub clinic: ClinicHandle,
+    pub engine: Arc<crate::dialog::Engine>,
+}
+
+pub fn routes<S>() -> Router<S>
+where
+    S: Clone + Send + Sync + 'static,
+    OutboundState: FromRef<S>,
+{
+    Router::new()
+        .route(SMS_INBOUND, post(sms_inbound))
+        .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+}
+
+/// What a text asks for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Keyword {
+    Stop,
+    Start,
+    Help,
+}
+
+fn keyword(text: &str) -> Option<Keyword> {
+    let word = text.trim().trim_end_matches(['.', '!']).to_uppercase();
+    match word.as_str() {
+        "STOP" | "STOPALL" | "UNSUBSCRIBE" | "CANCEL" | "END" | "QUIT" | "ALTO" | "PARAR"
+        | "BAJA" => Some(Keyword::Stop),
+        "START" | "YES" | "UNSTOP" | "SUBSCRIBE" | "ALTA" => Some(Keyword::Start),
+        "HELP" | "INFO" | "AYUDA" => Some(Keyword::Help),
+        _ => None,
+    }
+}
+
+async fn sms_inbound(
+    State(state): State<OutboundState>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Response, HttpError> {
+    let Some(texter) = &state.texter else {
+        return Err(HttpError::NotFound);
+    };
+    let Some(base) = state.public_url.as_deref() else {
+        tracing::warn!(
+            "an incoming text was refused: FRONTDESK_PUBLIC_URL is needed to check its signature"
+        );
+        return Err(HttpError::Forbidden(
+            "incoming texts need FRONTDESK_PUBLIC_URL to check their signature",
+        ));
+    };
+    let params: Vec<(String, String)> = serde_urlencoded::from_bytes(&body)
+        .map_err(|_| HttpError::BadRequest("the body is not a form".into()))?;
+    let signature = headers
+        .get("x-twilio-signature")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default();
+    let url = format!("{}{SMS_INBOUND}", base.trim_end_matches('/'));
+    if !texter.signed(&url, &params, signature) {
+        tracing::warn!("an incoming text was refused: its signature is not the provider's");
+        return Err(HttpError::Forbidden(
+            "the signature is not the SMS provider's",
+        ));
+    }
+    let field = |name: &str| {
+        params
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
+    };
+    let from = field("From")
+        .and_then(e164)
+        .ok_or_else(|| HttpError::BadRequest("From is not a phone number".into()))?;
+    let text = field("Body").unwrap_or_default();
+    if text.chars().count() > MAX_TEXT_CHARS {
+        return Err(HttpError::BadRequest(format!(
+            "Body is longer than {MAX_TEXT_CHARS} characters"
+        )));
+    }
+    let clinic = state.clinic.get().name.clone();
+    let said = Utterance::analyse(text);
+    let lang = said.detected().or(Lang::En);
+    let reply = match keyword(text) {
+        Some(Keyword::Stop) => {
+            state.store.opt_out(Channel::Text, &from).await?;
+            tracing::info!("a number opted out of texts");
+            stopped(&clinic, lang)
+        }
+        Some(Keyword::Start) => {
+            state.store.opt_in(Channel::Text, &from).await?;
+            tracing::info!("a number opted back in to texts");
+            started(&clinic, lang)
+        }
+        Some(Keyword::Help) => help(&clinic, lang),
+        None => match state.engine.safety_check(&said, lang) {
+            Some((hit, guidance)) => {
+                tracing::warn!(category = %hit.category, "an incoming text may mean danger; guidance sent");
+                guidance.text
+            }
+            None => help(&clinic, lang),
+        },
+    };
+    Ok(twiml(&reply))
+}
+
+fn stopped(clinic: &str, lang: Lang) -> String {
+    match lang {
+        Lang::En => {
+            format!("{clinic}: you will get no more texts from us. Reply START to get them again.")
+        }
+        Lang::Es => format!(
+            "{clinic}: no recibirá más mensajes de texto. Responda ALTA para recibirlos de nuevo."
+        ),
+    }
+}
+
+fn started(clinic: &str, lang: Lang) -> String {
+    match lang {
+        Lang::En => format!(
+            "{clinic}: texts about your appointments are on again. Reply STOP to stop them."
+        ),
+        Lang::Es => format!(
+            "{clinic}: los mensajes sobre sus citas están activos de nuevo. Responda ALTO para detenerlos."
+        ),
+    }
+}
+
+fn help(clinic: &str, lang: Lang) -> String {
+    match lang {
+        Lang::En => format!(
+            "{clinic}: this number sends messages about your appointments and cannot chat. To reach us, use the chat on our website or call the clinic. In an emergency, call 911. Reply STOP to stop texts."
+        ),
+        Lang::Es => format!(
+            "{clinic}: este número envía mensajes sobre sus citas y no puede conversar. Para comunicarse, use el chat de nuestro sitio web o llame a la clínica. En una emergencia, llame al 911. Responda ALTO para no recibir más mensajes."
+        ),
+    }
+}
+
+/// A TwiML response that answers with one text.
+fn twiml(text: &str) -> Response {
+    let escaped = text
+        .replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;");
+    let body = format!(
+        "<?xml version=\"1.0\" encoding=\"UTF-8\"?><Response><Message>{escaped}</Message></Response>"
+    );
+    let mut response = body.into_response();
+    response.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/xml; charset=utf-8"),
+    );
+    response
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keywords_in_both_languages_and_nothing_else() {
+        assert_eq!(keyword(" stop "), Some(Keyword::Stop));
+        assert_eq!(keyword("Alto."), Some(Keyword::Stop));
+        assert_eq!(keyword("START"), Some(Keyword::Start));
+        assert_eq!(keyword("ayuda"), Some(Keyword::Help));
+        assert_eq!(keyword("please stop texting"), None);
+        assert_eq!(keyword("what time is my visit"), None);
+    }
+
+    #[test]
+    fn replies_are_escaped_twiml() {
+        let r = twiml("A & B <ok>");
+        assert_eq!(r.headers()[header::CONTENT_TYPE], "text/xml; charset=utf-8");
+    }
+}

@@ -1,5 +1,8 @@
-//! What patients send back: `POST /channels/sms/inbound`, the SMS
-//! provider's webhook for texts to the clinic's number. Only the provider
+//! What patients send back. `GET`/`POST /channels/email/unsubscribe`: the
+//! link at the end of every e-mail (a page with a button, and RFC 8058's
+//! one-click POST for mail programs; a link scanner's GET changes
+//! nothing). `POST /channels/sms/inbound`: the SMS provider's webhook for
+//! texts to the clinic's number. Only the provider
 //! can call it (its signature is checked against `FRONTDESK_PUBLIC_URL` and
 //! the path); it handles the keywords every texting number must (STOP,
 //! START, HELP and their usual synonyms, in English and Spanish), answers a
@@ -10,10 +13,12 @@ use std::sync::Arc;
 
 use axum::Router;
 use axum::body::Bytes;
+use axum::extract::Query;
 use axum::extract::{DefaultBodyLimit, FromRef, State};
 use axum::http::{HeaderMap, HeaderValue, header};
+use axum::response::Html;
 use axum::response::{IntoResponse, Response};
-use axum::routing::post;
+use axum::routing::{get, post};
 
 use super::sms::{Texter, e164};
 use crate::clinic::ClinicHandle;
@@ -26,6 +31,8 @@ use crate::utterance::Utterance;
 /// The webhook's path (the provider is configured with the public URL
 /// and this).
 pub const SMS_INBOUND: &str = "/channels/sms/inbound";
+/// The unsubscribe link's path.
+pub const UNSUBSCRIBE: &str = "/channels/email/unsubscribe";
 /// Largest webhook body taken (a text is at most 1,600 characters).
 const MAX_BODY_BYTES: usize = 16 * 1024;
 const MAX_TEXT_CHARS: usize = 1600;
@@ -39,6 +46,7 @@ pub struct OutboundState {
     pub public_url: Option<String>,
     pub clinic: ClinicHandle,
     pub engine: Arc<crate::dialog::Engine>,
+    pub unsubscribe: super::UnsubscribeKey,
 }
 
 pub fn routes<S>() -> Router<S>
@@ -48,6 +56,7 @@ where
 {
     Router::new()
         .route(SMS_INBOUND, post(sms_inbound))
+        .route(UNSUBSCRIBE, get(unsubscribe_page).post(unsubscribe))
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
 }
 
@@ -173,12 +182,100 @@ fn help(clinic: &str, lang: Lang) -> String {
     }
 }
 
+/// An unsubscribe link's query.
+#[derive(serde::Deserialize)]
+struct Link {
+    address: String,
+    token: String,
+}
+
+/// The page the link opens: what it does, and the button that does it.
+async fn unsubscribe_page(
+    State(state): State<OutboundState>,
+    link: Result<Query<Link>, axum::extract::rejection::QueryRejection>,
+) -> Response {
+    let clinic = state.clinic.get().name.clone();
+    let Some(Query(link)) = link
+        .ok()
+        .filter(|Query(l)| state.unsubscribe.valid(&l.address, &l.token))
+    else {
+        return bad_link(&clinic);
+    };
+    let query = serde_urlencoded::to_string([
+        ("address", link.address.as_str()),
+        ("token", link.token.as_str()),
+    ])
+    .unwrap_or_default();
+    page(
+        axum::http::StatusCode::OK,
+        &clinic,
+        &format!(
+            "<p>Stop e-mails about your appointments to <strong>{}</strong>?</p>\
+             <form method=\"post\" action=\"{UNSUBSCRIBE}?{}\"><button type=\"submit\">Stop e-mails</button></form>\
+             <p lang=\"es\">¿Dejar de recibir correos sobre sus citas? Use el botón.</p>",
+            escape(&link.address),
+            escape(&query)
+        ),
+    )
+}
+
+/// The button, or a mail program's one-click POST: no more e-mails.
+async fn unsubscribe(
+    State(state): State<OutboundState>,
+    link: Result<Query<Link>, axum::extract::rejection::QueryRejection>,
+) -> Result<Response, HttpError> {
+    let clinic = state.clinic.get().name.clone();
+    let Some(Query(link)) = link
+        .ok()
+        .filter(|Query(l)| state.unsubscribe.valid(&l.address, &l.token))
+    else {
+        return Ok(bad_link(&clinic));
+    };
+    state
+        .store
+        .opt_out(Channel::Email, &link.address.trim().to_lowercase())
+        .await?;
+    tracing::info!("an address opted out of e-mails");
+    Ok(page(
+        axum::http::StatusCode::OK,
+        &clinic,
+        "<p>Done: you will get no more e-mails about your appointments. You can still chat with us on our website or call the clinic.</p>\
+         <p lang=\"es\">Listo: no recibirá más correos sobre sus citas.</p>",
+    ))
+}
+
+fn bad_link(clinic: &str) -> Response {
+    page(
+        axum::http::StatusCode::BAD_REQUEST,
+        clinic,
+        "<p>This link is not valid or was cut short. Please use the whole link from the e-mail, or call the clinic.</p>\
+         <p lang=\"es\">Este enlace no es válido o está incompleto.</p>",
+    )
+}
+
+fn page(status: axum::http::StatusCode, clinic: &str, body: &str) -> Response {
+    let html = format!(
+        "<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\">\
+         <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
+         <title>E-mails from {clinic}</title>\
+         <style>body{{font-family:sans-serif;max-width:36rem;margin:2rem auto;padding:0 1rem;line-height:1.5}}\
+         button{{font-size:1rem;padding:.6rem 1.2rem}}</style></head>\
+         <body><main><h1>E-mails from {clinic}</h1>{body}</main></body></html>",
+        clinic = escape(clinic)
+    );
+    (status, Html(html)).into_response()
+}
+
+fn escape(s: &str) -> String {
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+}
+
 /// A TwiML response that answers with one text.
 fn twiml(text: &str) -> Response {
-    let escaped = text
-        .replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;");
+    let escaped = escape(text);
     let body = format!(
         "<?xml version=\"1.0\" encoding=\"UTF-8\"?><Response><Message>{escaped}</Message></Response>"
     );

@@ -7,6 +7,7 @@
 
 use std::time::Duration;
 
+use lettre::message::header::{HeaderName, HeaderValue};
 use lettre::message::{Mailbox, MultiPart};
 use lettre::transport::smtp::authentication::Credentials;
 use lettre::transport::smtp::client::{Tls, TlsParameters};
@@ -142,14 +143,36 @@ impl Mailer {
 
     /// Sends one message with a plain-text and an HTML part (the HTML is
     /// the text, escaped, in paragraphs).
-    pub async fn send(&self, to: &str, subject: &str, text: &str) -> Result<(), SendError> {
+    /// `unsubscribe`, when given, becomes the `List-Unsubscribe` header
+    /// with one-click POST (RFC 8058), so mail programs offer the button.
+    pub async fn send(
+        &self,
+        to: &str,
+        subject: &str,
+        text: &str,
+        unsubscribe: Option<&str>,
+    ) -> Result<(), SendError> {
         let to: Mailbox = to
             .parse()
             .map_err(|_| SendError::Permanent("recipient address refused by the mail builder"))?;
-        let message = Message::builder()
+        let mut builder = Message::builder()
             .from(self.from.clone())
             .to(to)
-            .subject(subject)
+            .subject(subject);
+        if let Some(link) = unsubscribe {
+            let header = |name: &str, value: String| {
+                HeaderName::new_from_ascii(name.to_owned())
+                    .map(|name| HeaderValue::new(name, value))
+                    .map_err(|_| SendError::Permanent("message could not be built"))
+            };
+            builder = builder
+                .raw_header(header("List-Unsubscribe", format!("<{link}>"))?)
+                .raw_header(header(
+                    "List-Unsubscribe-Post",
+                    "List-Unsubscribe=One-Click".into(),
+                )?);
+        }
+        let message = builder
             .multipart(MultiPart::alternative_plain_html(
                 text.to_owned(),
                 html_of(text),

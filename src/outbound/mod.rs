@@ -122,6 +122,47 @@ impl Channels {
     }
 }
 
+/// Signs and checks the unsubscribe links in e-mails: a link is valid for
+/// one address, forever, and cannot be made for another without the key.
+#[derive(Clone)]
+pub struct UnsubscribeKey([u8; 32]);
+
+impl UnsubscribeKey {
+    pub fn new(key: [u8; 32]) -> UnsubscribeKey {
+        UnsubscribeKey(key)
+    }
+
+    /// 32 hex digits: the first 16 bytes of HMAC-SHA256 over the address.
+    pub fn token(&self, address: &str) -> String {
+        use hmac::{Hmac, Mac};
+        let mut mac = Hmac::<sha2::Sha256>::new_from_slice(&self.0).expect("HMAC takes any key");
+        mac.update(b"unsubscribe\0");
+        mac.update(address.trim().to_lowercase().as_bytes());
+        crate::ids::hex(&mac.finalize().into_bytes()[..16])
+    }
+
+    pub fn valid(&self, address: &str, token: &str) -> bool {
+        use subtle_eq as eq;
+        eq(self.token(address).as_bytes(), token.trim().as_bytes())
+    }
+
+    /// The link for `address` under the server's public URL.
+    pub fn link(&self, base: &str, address: &str) -> String {
+        let address = address.trim().to_lowercase();
+        let query = serde_urlencoded::to_string([
+            ("address", address.as_str()),
+            ("token", self.token(&address).as_str()),
+        ])
+        .unwrap_or_default();
+        format!("{}{}?{query}", base.trim_end_matches('/'), api::UNSUBSCRIBE)
+    }
+}
+
+/// Equal bytes, in time that does not depend on where they differ.
+fn subtle_eq(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
 /// Delivers what the outbox holds.
 pub struct Sender {
     pub store: Store,
@@ -129,6 +170,7 @@ pub struct Sender {
     pub clinic: ClinicHandle,
     pub knowledge_dir: PathBuf,
     pub public_url: Option<String>,
+    pub unsubscribe: UnsubscribeKey,
 }
 
 impl Sender {
@@ -298,8 +340,21 @@ impl Sender {
         let rendered = words.render(o.kind, o.lang, &fill);
         match (o.channel, &self.channels.email, &self.channels.text) {
             (Channel::Email, Some(mailer), _) => {
+                let unsubscribe = self
+                    .public_url
+                    .as_deref()
+                    .map(|base| self.unsubscribe.link(base, &o.recipient));
+                let body = match &unsubscribe {
+                    Some(link) => format!("{}\n\n{} {link}", rendered.body, stop_mail(o.lang)),
+                    None => rendered.body.clone(),
+                };
                 mailer
-                    .send(&o.recipient, &rendered.subject, &rendered.body)
+                    .send(
+                        &o.recipient,
+                        &rendered.subject,
+                        &body,
+                        unsubscribe.as_deref(),
+                    )
                     .await
             }
             (Channel::Text, _, Some(texter)) => texter.send(&o.recipient, &rendered.text).await,
@@ -333,5 +388,13 @@ impl Sender {
         }
         self.store.outbox_unsent(o.id, next, &code).await?;
         Ok(())
+    }
+}
+
+/// The line before the unsubscribe link at the end of every e-mail.
+fn stop_mail(lang: crate::lang::Lang) -> &'static str {
+    match lang {
+        crate::lang::Lang::En => "To stop these e-mails:",
+        crate::lang::Lang::Es => "Para dejar de recibir estos correos:",
     }
 }

@@ -144,6 +144,7 @@ impl Application {
             shutdown,
             drain,
             channels: channels.clone(),
+            unsubscribe: crate::outbound::UnsubscribeKey::new(audit_key.derive("unsubscribe")),
             settings: Arc::new(settings),
         };
         Ok(Application {
@@ -260,6 +261,7 @@ impl Application {
                     clinic: state.clinic.clone(),
                     knowledge_dir: state.settings.data.knowledge.clone(),
                     public_url: state.settings.public_url.clone(),
+                    unsubscribe: state.unsubscribe.clone(),
                 }
                 .run(state.shutdown.clone()),
             )

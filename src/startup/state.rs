@@ -52,6 +52,9 @@ pub struct AppState {
     pub drain: mpsc::Sender<()>,
     /// The channels to patients that are on (e-mail, text messages).
     pub channels: crate::outbound::Channels,
+    /// Signs the unsubscribe links in e-mails (derived from the audit key,
+    /// so every node shares it).
+    pub unsubscribe: crate::outbound::UnsubscribeKey,
 }
 
 impl AppState {
@@ -160,6 +163,7 @@ impl FromRef<AppState> for crate::outbound::api::OutboundState {
             public_url: s.settings.public_url.clone(),
             clinic: s.clinic.clone(),
             engine: s.engine.clone(),
+            unsubscribe: s.unsubscribe.clone(),
         }
     }
 }

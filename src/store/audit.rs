@@ -27,6 +27,17 @@ impl std::fmt::Debug for AuditKey {
 }
 
 impl AuditKey {
+    /// A key for another purpose, derived from this one (HMAC-SHA256 of
+    /// the purpose's name): every node that shares the audit key shares it,
+    /// and it reveals nothing of the audit key.
+    pub fn derive(&self, purpose: &str) -> [u8; 32] {
+        use hmac::{Hmac, Mac};
+        let mut mac = Hmac::<sha2::Sha256>::new_from_slice(&self.0).expect("HMAC takes any key");
+        mac.update(b"frontdesk derived key: ");
+        mac.update(purpose.as_bytes());
+        mac.finalize().into_bytes().into()
+    }
+
     /// At least 16 bytes of secret.
     pub fn new(secret: &[u8]) -> Option<AuditKey> {
         (secret.len() >= 16).then(|| AuditKey(Arc::new(secret.to_vec())))

@@ -542,3 +542,63 @@ async fn a_text_that_may_mean_danger_is_answered_with_the_guidance() {
         .unwrap();
     assert!(spanish.contains("no puede conversar"), "{spanish}");
 }
+
+#[tokio::test]
+async fn the_unsubscribe_link_stops_emails_only_when_its_button_is_pressed() {
+    let sink = SmtpSink::start().await;
+    let app = with_mail(&sink).await;
+    book_by_email(&app, "Ana@Example.com").await;
+    let mails = sink.wait_for(1, ARRIVES).await;
+    let mail = mails[0].readable();
+    // Headers as sent (no quoted-printable in them).
+    let raw = mails[0].data.replace("\r\n ", " ");
+    let header_link = header(&raw, "List-Unsubscribe");
+    assert!(
+        header_link.starts_with(&format!("<{PUBLIC}/channels/email/unsubscribe?")),
+        "{mail}"
+    );
+    assert_eq!(
+        header(&raw, "List-Unsubscribe-Post"),
+        "List-Unsubscribe=One-Click"
+    );
+    let link = header_link.trim_matches(['<', '>']);
+    assert!(
+        mail.contains(&format!("To stop these e-mails: {link}")),
+        "{mail}"
+    );
+    let local = app.url(link.strip_prefix(PUBLIC).unwrap());
+
+    // Opening the link (as a mail scanner would) changes nothing.
+    let page = reqwest::get(&local).await.unwrap();
+    assert_eq!(page.status(), 200);
+    assert!(
+        page.text()
+            .await
+            .unwrap()
+            .contains("<button type=\"submit\">Stop e-mails</button>")
+    );
+    let forged = reqwest::get(local.replace("token=", "token=0"))
+        .await
+        .unwrap();
+    assert_eq!(forged.status(), 400);
+    book_by_email(&app, "ana@example.com").await;
+    sink.wait_for(2, ARRIVES).await;
+
+    // The one-click POST a mail program sends.
+    let done = reqwest::Client::new()
+        .post(&local)
+        .body("List-Unsubscribe=One-Click")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(done.status(), 200);
+    assert!(
+        done.text()
+            .await
+            .unwrap()
+            .contains("you will get no more e-mails")
+    );
+    book_by_email(&app, "ANA@example.com").await;
+    tokio::time::sleep(Duration::from_secs(5)).await;
+    assert_eq!(sink.received().len(), 2, "nothing after unsubscribing");
+}

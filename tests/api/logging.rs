@@ -69,7 +69,12 @@ async fn logs_at_trace_level_never_contain_message_text_or_tokens() {
             &token,
             &token[3..],
         ] {
-            assert!(!output.contains(needle), "{format} log leaked {needle:?}");
+            if let Some(line) = output.lines().find(|l| l.contains(needle)) {
+                panic!(
+                    "{format} log leaked {needle:?} in: {}",
+                    &line[..line.len().min(600)]
+                );
+            }
         }
     }
 }

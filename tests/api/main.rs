@@ -44,6 +44,8 @@ mod pages;
 mod safety;
 #[path = "shutdown.rs"]
 mod shutdown;
+#[path = "texts.rs"]
+mod texts;
 #[path = "two_nodes.rs"]
 mod two_nodes;
 #[path = "understanding.rs"]

@@ -1,10 +1,10 @@
--- Messages to send to patients (e-mail today), written in the same
--- transaction as the event that causes them, so none is lost and none is
--- invented. A sender claims a due row by moving `next_attempt_at` past a
--- lease, sends, and marks it sent; a crash between send and mark sends it
--- again after the lease (at least once). Times in Unix seconds. What the
--- message says is rendered at send time from the appointment; only where
--- it goes is kept here.
+-- Messages to send to patients, written in the same transaction as the
+-- event that causes them, so none is lost and none is invented. A sender
+-- claims a due row by moving `next_attempt_at` past a lease, sends, and
+-- marks it sent; a sender that dies between send and mark leaves it to be
+-- sent again after the lease (at least once). Times in Unix seconds. What
+-- the message says is rendered at send time from the appointment; only
+-- where it goes is kept here.
 CREATE TABLE outbox (
     id              INTEGER PRIMARY KEY,
     kind            TEXT NOT NULL,

@@ -11,9 +11,9 @@ mod rate;
 mod session;
 mod turn;
 
-use axum::Router;
 use std::sync::Arc;
 
+use axum::Router;
 use axum::extract::ws::WebSocketUpgrade;
 use axum::extract::{FromRef, State};
 use axum::http::{HeaderMap, header};

@@ -8,9 +8,9 @@ mod api;
 mod connection;
 pub mod protocol;
 
-use axum::Router;
 use std::sync::Arc;
 
+use axum::Router;
 use axum::extract::ws::WebSocketUpgrade;
 use axum::extract::{FromRef, State};
 use axum::http::HeaderMap;

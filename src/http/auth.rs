@@ -1,9 +1,9 @@
 //! Console sign-in: `POST /api/login`, `POST /api/logout`, `GET /api/me`, and
 //! the extractor every staff-only handler takes.
 
-use axum::extract::rejection::JsonRejection;
 use std::sync::Arc;
 
+use axum::extract::rejection::JsonRejection;
 use axum::extract::{FromRef, FromRequestParts, State};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};

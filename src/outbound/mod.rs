@@ -259,7 +259,9 @@ impl Sender {
         let words = Messages::load(&self.knowledge_dir);
         let mut sent = 0;
         for o in due {
-            let lease = now + LEASE.as_secs() as i64;
+            // From the claim, not the pass: a slow pass must not hand out
+            // leases that have already run out.
+            let lease = jiff::Timestamp::now().as_second() + LEASE.as_secs() as i64;
             if !self.store.outbox_claim(&o, lease).await? {
                 continue; // another node took it
             }

@@ -2,12 +2,10 @@
 //! database and a stand-in for the SMS provider's API that checks what a
 //! provider checks and records what it takes.
 
-use std::time::Duration;
-
 use serde_json::Value;
 
 use super::helpers::sms::{self, SmsProvider};
-use super::helpers::{TestApp, spawn_app_with};
+use super::helpers::{TestApp, outbox_settled, spawn_app_with};
 use super::outbound::{ARRIVES, PUBLIC};
 
 async fn with_texts(provider: &SmsProvider) -> TestApp {
@@ -45,7 +43,7 @@ async fn a_booking_by_text_is_confirmed_by_text_once_the_provider_takes_it() {
     );
     assert!(t["Body"].chars().count() <= 480);
     assert!(!t["Body"].contains("Ana Ruiz") && !t["Body"].to_lowercase().contains("sick"));
-    tokio::time::sleep(Duration::from_secs(5)).await;
+    assert_eq!(outbox_settled(&app.database_url()).await, (1, 0));
     assert_eq!(provider.taken().len(), 1, "one text, not one per try");
 }
 
@@ -133,7 +131,8 @@ async fn stop_by_text_stops_texts_to_that_number_and_start_brings_them_back() {
     let mut chat = app.chat().await;
     chat.start().await;
     super::helpers::book_in_chat(&mut chat, "555-010-1234").await;
-    tokio::time::sleep(Duration::from_secs(5)).await;
+    // Its confirmation is marked failed (opted out), not sent.
+    assert_eq!(outbox_settled(&app.database_url()).await, (0, 1));
     assert!(
         provider.taken().is_empty(),
         "no text to a number that said STOP"

@@ -247,3 +247,38 @@ impl AroundDb {
         }
     }
 }
+
+/// Waits until the outbox holds no pending message (each one sent or
+/// failed for good), then returns how many were sent and how many failed.
+/// A message marked sent is never sent again, so counts taken after this
+/// are final.
+pub async fn outbox_settled(url: &str) -> (i64, i64) {
+    let db = AroundDb::open(url).await;
+    let count = |status: &'static str| {
+        let db = &db;
+        async move {
+            let sql = "SELECT COUNT(*) FROM outbox WHERE status = ";
+            match db {
+                AroundDb::Sqlite(pool) => sqlx::query_scalar::<_, i64>(&format!("{sql}?"))
+                    .bind(status)
+                    .fetch_one(pool)
+                    .await
+                    .unwrap(),
+                AroundDb::Postgres(pool) => sqlx::query_scalar::<_, i64>(&format!("{sql}$1"))
+                    .bind(status)
+                    .fetch_one(pool)
+                    .await
+                    .unwrap(),
+            }
+        }
+    };
+    let until = std::time::Instant::now() + super::EVENT_TIMEOUT * 3;
+    while count("pending").await > 0 {
+        assert!(
+            std::time::Instant::now() < until,
+            "the outbox still has pending messages"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    (count("sent").await, count("failed").await)
+}

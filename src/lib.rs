@@ -20,7 +20,8 @@
 //! - [`http`]: what every handler shares: the one HTTP error type, the client's
 //!   address, sign-in, pages, same-origin checks, security headers, and the
 //!   [`http::Gate`] handles its extractors need.
-//! - [`chat`]: the patient WebSocket and its wire protocol.
+//! - [`chat`]: the patient WebSocket and its wire protocol, and chats by text
+//!   message (the same session through another outlet).
 //! - [`console`]: the agent console's socket and HTTP API, with access checks.
 //! - [`dialog`]: what the bot says next; knows no wire format. Its booking flow
 //!   reaches the scheduler through `dialog::booking::Calendar`, an interface it
@@ -38,8 +39,9 @@
 //! - [`transcript`]: messages, senders and why a chat needs a person, as every
 //!   layer understands them.
 //! - [`insights`]: KPIs for supervisors and editors, from the store's records.
-//! - [`outbound`]: messages to patients outside the chat (e-mail over SMTP)
-//!   from the durable outbox, in the editors' words (`knowledge/messages.toml`).
+//! - [`outbound`]: messages to patients outside the chat (e-mail over SMTP,
+//!   texts through the SMS provider) from the durable outbox, in the editors'
+//!   words (`knowledge/messages.toml`), and a chat's replies as plain texts.
 //! - [`patient`]: the patient's details (name, date of birth, phone, e-mail,
 //!   channel), each a type parsed once where it enters; imports nothing of ours.
 //! - [`ids`]: identifiers and secrets, parsed once at the edge.

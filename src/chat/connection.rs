@@ -4,11 +4,11 @@
 use std::time::{Duration, Instant};
 
 use axum::extract::ws::{CloseFrame, Message, WebSocket};
-use futures_util::stream::SplitSink;
-use futures_util::{SinkExt, StreamExt};
+use futures_util::StreamExt;
 use tracing::Instrument;
 
 use super::ChatState;
+use super::outlet::Outlet;
 use super::protocol::{self, ClientFrame, ErrorCode, FrameError, ServerFrame};
 use super::rate::RateLimiter;
 use super::session::Active;
@@ -19,8 +19,6 @@ const CLOSE_IDLE: u16 = 1000;
 const CLOSE_TOO_BIG: u16 = 1009;
 const CLOSE_RESTARTING: u16 = 1012;
 
-/// A send that takes longer than this means the client stopped reading.
-const SEND_TIMEOUT: Duration = Duration::from_secs(10);
 /// How long to wait for the client's half of the close handshake. Closing
 /// the socket before the client has read our close frame would reset the
 /// connection and lose the frame, and with it the close code.
@@ -33,17 +31,19 @@ pub(super) enum Exit {
     Gone,
 }
 
+/// One patient's side of a conversation, over a socket or by text.
 pub(super) struct Session {
     pub state: ChatState,
-    sink: SplitSink<WebSocket, Message>,
+    pub outlet: Outlet,
     pub active: Option<Active>,
     pub rate: RateLimiter,
     /// The conversation this socket just ended, which may still be rated.
     pub ended: Option<crate::ids::ConversationId>,
     /// When a `typing` frame was last passed on to the agent.
     pub typing_sent: Option<Instant>,
-    /// The patient's address, as limits count it (never logged).
-    pub client: std::net::IpAddr,
+    /// The patient's address, as limits count it (never logged); none for
+    /// a chat by text.
+    pub client: Option<std::net::IpAddr>,
 }
 
 /// `typing` frames are passed on at most this often; the rest are dropped.
@@ -63,11 +63,11 @@ async fn serve(socket: WebSocket, state: ChatState, client: std::net::IpAddr) {
     let mut session = Session {
         rate: RateLimiter::per_minute(limits.messages_per_minute, Instant::now()),
         state,
-        sink,
+        outlet: Outlet::Socket(sink),
         active: None,
         ended: None,
         typing_sent: None,
-        client,
+        client: Some(client),
     };
     let mut ping = tokio::time::interval(limits.ping_interval());
     ping.tick().await;
@@ -128,14 +128,14 @@ async fn serve(socket: WebSocket, state: ChatState, client: std::net::IpAddr) {
 
 /// The next queue event for this socket's conversation; never resolves
 /// while no conversation is open.
-async fn next_event(active: &mut Option<Active>) -> Option<PatientEvent> {
+pub(super) async fn next_event(active: &mut Option<Active>) -> Option<PatientEvent> {
     match active {
         Some(active) => active.link.events.recv().await,
         None => std::future::pending().await,
     }
 }
 
-async fn wait_for_shutdown(shutdown: &mut tokio::sync::watch::Receiver<bool>) {
+pub(super) async fn wait_for_shutdown(shutdown: &mut tokio::sync::watch::Receiver<bool>) {
     // An error means the sender is gone, which only happens at shutdown too.
     let _ = shutdown.wait_for(|stopping| *stopping).await;
 }
@@ -171,30 +171,25 @@ fn is_capacity_error(e: &axum::Error) -> bool {
 
 impl Session {
     pub async fn send_raw(&mut self, message: Message) -> Result<(), Exit> {
-        match tokio::time::timeout(SEND_TIMEOUT, self.sink.send(message)).await {
-            Ok(Ok(())) => Ok(()),
-            _ => Err(Exit::Gone),
-        }
+        self.outlet.send_raw(message).await
+    }
+
+    /// The language notices are written in: the conversation's, as it is now.
+    fn lang(&self) -> crate::lang::Lang {
+        self.active
+            .as_ref()
+            .map_or_else(Default::default, |a| a.dialog.lang)
     }
 
     pub async fn send(&mut self, frame: &ServerFrame) -> Result<(), Exit> {
-        self.send_raw(Message::Text(frame.to_json().into())).await
+        let lang = self.lang();
+        self.outlet.send(frame, lang).await
     }
 
-    /// Sends frames in order with one flush, so an ack and its replies go
-    /// out in one write to the socket rather than one write each.
+    /// Sends frames in order (to a socket, with one flush).
     pub async fn send_all(&mut self, frames: &[ServerFrame]) -> Result<(), Exit> {
-        let sink = &mut self.sink;
-        let all = async {
-            for frame in frames {
-                sink.feed(Message::Text(frame.to_json().into())).await?;
-            }
-            sink.flush().await
-        };
-        match tokio::time::timeout(SEND_TIMEOUT, all).await {
-            Ok(Ok(())) => Ok(()),
-            _ => Err(Exit::Gone),
-        }
+        let lang = self.lang();
+        self.outlet.send_all(frames, lang).await
     }
 
     pub async fn refuse(&mut self, error: FrameError) -> Result<(), Exit> {

@@ -5,10 +5,12 @@ mod connection;
 mod handoff;
 pub mod identity;
 pub mod origin;
+mod outlet;
 pub mod per_address;
 pub mod protocol;
 mod rate;
 mod session;
+pub mod text;
 mod turn;
 
 use std::sync::Arc;

@@ -140,18 +140,31 @@ impl Session {
             history,
             more_history,
         };
+        let id = conversation.id.clone();
+        // Subscribed first, so no queue event falls between the two.
+        self.activate(conversation, lang, patient_messages);
+        let handoff = self.state.hub.handoff(&id);
+        self.send(&started).await?;
+        // A resumed chat picks up where it was: still waiting, or with its agent.
+        self.tell_handoff(handoff).await.map(Ok)
+    }
+
+    /// Makes `conversation` this session's: its queue events, its dialog.
+    pub(super) fn activate(&mut self, conversation: Conversation, lang: Lang, sent: usize) {
         let link = self.state.hub.connect_patient(&conversation.id);
-        let handoff = self.state.hub.handoff(&conversation.id);
-        let dialog = DialogState::for_conversation(lang, &conversation.id).with_client(self.client);
+        let mut dialog = DialogState::for_conversation(lang, &conversation.id);
+        if let Some(client) = self.client {
+            dialog = dialog.with_client(client);
+        }
+        if let super::outlet::Outlet::Text(text) = &mut self.outlet {
+            text.conversation = Some(conversation.id.to_string());
+        }
         self.active = Some(Active {
             conversation,
             dialog,
             link,
-            patient_messages,
+            patient_messages: sent,
         });
-        self.send(&started).await?;
-        // A resumed chat picks up where it was: still waiting, or with its agent.
-        self.tell_handoff(handoff).await.map(Ok)
     }
 
     /// Finds or begins the conversation and loads what `started` carries:
@@ -167,7 +180,7 @@ impl Session {
         let conversation = match open {
             Some(conversation) => conversation,
             None => {
-                self.begin(visitor, &token, identity, lang.unwrap_or_default())
+                self.begin(visitor, &token, identity, lang.unwrap_or_default(), None)
                     .await?
             }
         };
@@ -340,16 +353,17 @@ impl Session {
     }
 
     /// Creates a conversation and stores the bot's greeting in it.
-    async fn begin(
+    pub(super) async fn begin(
         &self,
         visitor: Option<VisitorId>,
         token: &ResumeToken,
         identity: Option<TokenDigest>,
         lang: Lang,
+        reply_to: Option<String>,
     ) -> Result<Conversation, FrameError> {
         let writer = &self.state.writer;
         let conversation = writer
-            .start_conversation(visitor, token.digest(), identity, lang)
+            .start_conversation(visitor, token.digest(), identity, lang, reply_to)
             .await
             .map_err(unavailable)?;
         let greeting = self.state.engine.greeting(lang);

@@ -407,6 +407,7 @@ fn context(history: &[Message], info: Option<&crate::store::ConversationInfo>) -
     Context {
         reason: info.and_then(|i| i.reason.clone()),
         lang: info.map(|i| i.lang).unwrap_or_default(),
+        channel: info.map_or_else(|| "web".to_owned(), |i| i.channel.clone()),
         waiting_s: None,
         questions,
         bot,

@@ -181,6 +181,8 @@ pub fn parse(text: &str) -> Result<AgentFrame, Refusal> {
 pub struct Context {
     pub reason: Option<String>,
     pub lang: crate::lang::Lang,
+    /// `web` (the widget) or `sms` (text messages: replies go by text).
+    pub channel: String,
     pub waiting_s: Option<u64>,
     pub questions: Vec<String>,
     pub bot: Vec<BotTurn>,

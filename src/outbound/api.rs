@@ -5,9 +5,10 @@
 //! texts to the clinic's number. Only the provider
 //! can call it (its signature is checked against `FRONTDESK_PUBLIC_URL` and
 //! the path); it handles the keywords every texting number must (STOP,
-//! START, HELP and their usual synonyms, in English and Spanish), answers a
-//! message that may mean danger with the safety guidance, and tells anyone
-//! else that this number cannot chat. Replies are TwiML.
+//! START, HELP and their usual synonyms, in English and Spanish) with a
+//! TwiML answer, and hands any other text to the number's chat
+//! (`chat::text`), whose replies go out through the outbox: the webhook
+//! answers once the text is stored, with an empty TwiML response.
 
 use std::sync::Arc;
 
@@ -21,6 +22,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 
 use super::sms::{Texter, e164};
+use crate::chat::text::Taken;
 use crate::clinic::ClinicHandle;
 use crate::http::HttpError;
 use crate::lang::Lang;
@@ -47,6 +49,8 @@ pub struct OutboundState {
     pub clinic: ClinicHandle,
     pub engine: Arc<crate::dialog::Engine>,
     pub unsubscribe: super::UnsubscribeKey,
+    /// Chats by text; `None` when text messages are off.
+    pub texts: Option<Arc<crate::chat::text::TextChats>>,
 }
 
 pub fn routes<S>() -> Router<S>
@@ -138,15 +142,53 @@ async fn sms_inbound(
             started(&clinic, lang)
         }
         Some(Keyword::Help) => help(&clinic, lang),
-        None => match state.engine.safety_check(&said, lang) {
-            Some((hit, guidance)) => {
-                tracing::warn!(category = %hit.category, "an incoming text may mean danger; guidance sent");
-                guidance.text
-            }
-            None => help(&clinic, lang),
-        },
+        None => return chat(&state, &from, field("MessageSid"), text, &said, lang).await,
     };
     Ok(twiml(&reply))
+}
+
+/// Any other text is a message in the number's chat: stored, then
+/// answered by text through the outbox (the webhook's own answer is
+/// empty). A number that opted out must text START first; a text that may
+/// mean danger still gets the guidance at once.
+async fn chat(
+    state: &OutboundState,
+    from: &str,
+    sid: Option<&str>,
+    text: &str,
+    said: &Utterance,
+    lang: Lang,
+) -> Result<Response, HttpError> {
+    let Some(texts) = &state.texts else {
+        return Err(HttpError::NotFound);
+    };
+    if state.store.opted_out(Channel::Text, from).await? {
+        tracing::info!("a text from a number that opted out was not taken into a chat");
+        return Ok(match state.engine.safety_check(said, lang) {
+            Some((_, guidance)) => twiml(&guidance.text),
+            None => twiml(&opted_out(lang)),
+        });
+    }
+    let id = sid
+        .and_then(|s| s.parse().ok())
+        .ok_or_else(|| HttpError::BadRequest("MessageSid is missing or malformed".into()))?;
+    let incoming = crate::chat::text::Incoming {
+        id,
+        text: text.to_owned(),
+    };
+    match texts.take(from, incoming).await {
+        Taken::Stored | Taken::Refused(_) => Ok(empty_twiml()),
+        Taken::Busy => Err(HttpError::Unavailable(
+            "the text could not be taken just now; send it again",
+        )),
+    }
+}
+
+fn opted_out(lang: Lang) -> String {
+    match lang {
+        Lang::En => "You opted out of texts from us. Reply START to chat by text again. In an emergency, call 911.".into(),
+        Lang::Es => "Usted pidió no recibir mensajes. Responda ALTA para volver a escribirnos. En una emergencia, llame al 911.".into(),
+    }
 }
 
 fn stopped(clinic: &str, lang: Lang) -> String {
@@ -174,10 +216,10 @@ fn started(clinic: &str, lang: Lang) -> String {
 fn help(clinic: &str, lang: Lang) -> String {
     match lang {
         Lang::En => format!(
-            "{clinic}: this number sends messages about your appointments and cannot chat. To reach us, use the chat on our website or call the clinic. In an emergency, call 911. Reply STOP to stop texts."
+            "{clinic}: text your question to this number and our automated assistant will answer; ask for a person at any time. We also send messages about your appointments. It is not for medical advice. In an emergency, call 911. Reply STOP to stop texts."
         ),
         Lang::Es => format!(
-            "{clinic}: este número envía mensajes sobre sus citas y no puede conversar. Para comunicarse, use el chat de nuestro sitio web o llame a la clínica. En una emergencia, llame al 911. Responda ALTO para no recibir más mensajes."
+            "{clinic}: escriba su pregunta a este número y nuestro asistente automático le responderá; puede pedir hablar con una persona cuando quiera. También enviamos mensajes sobre sus citas. No es para consejos médicos. En una emergencia, llame al 911. Responda ALTO para no recibir más mensajes."
         ),
     }
 }
@@ -275,10 +317,18 @@ fn escape(s: &str) -> String {
 
 /// A TwiML response that answers with one text.
 fn twiml(text: &str) -> Response {
-    let escaped = escape(text);
-    let body = format!(
-        "<?xml version=\"1.0\" encoding=\"UTF-8\"?><Response><Message>{escaped}</Message></Response>"
-    );
+    xml(format!(
+        "<?xml version=\"1.0\" encoding=\"UTF-8\"?><Response><Message>{}</Message></Response>",
+        escape(text)
+    ))
+}
+
+/// A TwiML response that sends nothing (the answer goes by the outbox).
+fn empty_twiml() -> Response {
+    xml("<?xml version=\"1.0\" encoding=\"UTF-8\"?><Response/>".to_owned())
+}
+
+fn xml(body: String) -> Response {
     let mut response = body.into_response();
     response.headers_mut().insert(
         header::CONTENT_TYPE,

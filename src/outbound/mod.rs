@@ -16,6 +16,7 @@
 pub mod api;
 pub mod mail;
 pub mod messages;
+pub mod plain;
 pub mod sms;
 
 use std::path::PathBuf;
@@ -171,6 +172,8 @@ pub struct Sender {
     pub knowledge_dir: PathBuf,
     pub public_url: Option<String>,
     pub unsubscribe: UnsubscribeKey,
+    /// Rung when a chat by text has queued something: a pass at once.
+    pub wake: std::sync::Arc<tokio::sync::Notify>,
 }
 
 impl Sender {
@@ -192,6 +195,7 @@ impl Sender {
             }
             tokio::select! {
                 _ = tokio::time::sleep(POLL) => {}
+                _ = self.wake.notified() => {}
                 _ = shutdown.changed() => return,
             }
         }
@@ -284,6 +288,9 @@ impl Sender {
     }
 
     async fn deliver(&self, o: &Outbound, words: &Messages) -> Result<(), SendError> {
+        if !o.kind.is_templated() {
+            return self.deliver_chat(o).await;
+        }
         let appointment = match o.appointment {
             Some(id) => self
                 .store
@@ -363,6 +370,53 @@ impl Sender {
             // Turned off since the message was written.
             _ => Err(SendError::Permanent("its channel is off")),
         }
+    }
+
+    /// A message in a chat by text: a reply read from the transcript (so
+    /// its words are kept in one place) or a notice's own words.
+    async fn deliver_chat(&self, o: &Outbound) -> Result<(), SendError> {
+        let Some(texter) = &self.channels.text else {
+            return Err(SendError::Permanent("its channel is off"));
+        };
+        let store_down = |_| SendError::Transient("store");
+        if self
+            .store
+            .opted_out(Channel::Text, &o.recipient)
+            .await
+            .map_err(store_down)?
+        {
+            return Err(SendError::Permanent(
+                "the patient opted out of this channel",
+            ));
+        }
+        let body = match (o.kind, &o.body, &o.conversation, o.message_seq) {
+            (MessageKind::ChatNotice, Some(body), _, _) => body.clone(),
+            (MessageKind::ChatReply, _, Some(conversation), Some(seq)) => {
+                let conversation = conversation
+                    .parse()
+                    .map_err(|_| SendError::Permanent("unreadable conversation"))?;
+                let page = crate::transcript::Page {
+                    before: Some(seq + 1),
+                    limit: 1,
+                };
+                let found = self
+                    .store
+                    .history(&conversation, page)
+                    .await
+                    .map_err(store_down)?;
+                let Some(m) = found.messages.into_iter().find(|m| m.seq == seq) else {
+                    return Err(SendError::Permanent("the message is gone"));
+                };
+                plain::for_text(
+                    &m.text,
+                    m.details.html.as_deref(),
+                    &m.details.choices,
+                    o.lang,
+                )
+            }
+            _ => return Err(SendError::Permanent("an incomplete chat message")),
+        };
+        texter.send(&o.recipient, &body).await
     }
 
     /// Tries again later, with backoff, or gives up.

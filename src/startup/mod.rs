@@ -36,6 +36,9 @@ use crate::staff::throttle::SharedThrottle;
 use crate::store::{Store, Writer};
 use state::AppState;
 
+/// Numbers texting the clinic at once, each with a task on this node.
+const MAX_TEXT_CHATS: usize = 1000;
+
 use prepare::{ensure_an_admin, key_the_audit_log, load_clinic, load_safety, restore_queue};
 use tasks::{ExampleBuilder, end_disabled_sessions, follow_knowledge_files, sweep_sessions};
 
@@ -116,7 +119,7 @@ impl Application {
                 "the open-file limit caps chats below FRONTDESK_MAX_CONNECTIONS; raise LimitNOFILE"
             );
         }
-        let state = AppState {
+        let mut state = AppState {
             files,
             origins: Arc::new(OriginPolicy::new(&settings.allowed_origins)),
             connections: Arc::new(Semaphore::new(files.max_chats)),
@@ -145,8 +148,18 @@ impl Application {
             drain,
             channels: channels.clone(),
             unsubscribe: crate::outbound::UnsubscribeKey::new(audit_key.derive("unsubscribe")),
+            texts: None,
+            outbox_wake: Arc::default(),
             settings: Arc::new(settings),
         };
+        if channels.text.is_some() {
+            state.texts = Some(crate::chat::text::TextChats::new(
+                axum::extract::FromRef::from_ref(&state),
+                audit_key.derive("text visitors"),
+                state.outbox_wake.clone(),
+                MAX_TEXT_CHATS,
+            ));
+        }
         Ok(Application {
             listener,
             addr,
@@ -262,6 +275,7 @@ impl Application {
                     knowledge_dir: state.settings.data.knowledge.clone(),
                     public_url: state.settings.public_url.clone(),
                     unsubscribe: state.unsubscribe.clone(),
+                    wake: state.outbox_wake.clone(),
                 }
                 .run(state.shutdown.clone()),
             )

@@ -55,6 +55,10 @@ pub struct AppState {
     /// Signs the unsubscribe links in e-mails (derived from the audit key,
     /// so every node shares it).
     pub unsubscribe: crate::outbound::UnsubscribeKey,
+    /// Chats by text message (only when text messages are on).
+    pub texts: Option<Arc<crate::chat::text::TextChats>>,
+    /// Wakes the outbox's sender when a chat by text has something to say.
+    pub outbox_wake: Arc<tokio::sync::Notify>,
 }
 
 impl AppState {
@@ -164,6 +168,7 @@ impl FromRef<AppState> for crate::outbound::api::OutboundState {
             clinic: s.clinic.clone(),
             engine: s.engine.clone(),
             unsubscribe: s.unsubscribe.clone(),
+            texts: s.texts.clone(),
         }
     }
 }

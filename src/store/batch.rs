@@ -41,6 +41,7 @@ pub(super) trait Tx: Appends {
         token: TokenDigest,
         identity: Option<TokenDigest>,
         lang: Lang,
+        reply_to: Option<String>,
     ) -> impl Future<Output = Sql<Conversation>> + Send;
 
     /// A new resume token for a visitor; an identity is only ever added to
@@ -177,11 +178,12 @@ async fn apply<T: Tx>(tx: &mut T, op: WriteOp) -> Sql<Done> {
             token,
             identity,
             lang,
+            reply_to,
             reply,
         } => pending(
             reply,
             Ok(tx
-                .start_conversation(visitor, token, identity, lang)
+                .start_conversation(visitor, token, identity, lang, reply_to)
                 .await?),
         ),
         WriteOp::LinkVisitor {

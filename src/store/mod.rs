@@ -362,6 +362,13 @@ impl Store {
         dispatch!(self, s => s.outbox_add(appointment, o).await)
     }
 
+    /// Queues a notice to a chat by text's number (not stored in the
+    /// transcript); `false` for a web chat.
+    pub async fn outbox_notice(&self, conversation: &str, body: &str) -> StoreResult<bool> {
+        let now = jiff::Timestamp::now().as_second();
+        dispatch!(self, s => s.outbox_notice(conversation, body, now).await)
+    }
+
     /// Records that `address` (an E.164 number, a lowercase e-mail address)
     /// wants no more messages on `channel`.
     pub async fn opt_out(

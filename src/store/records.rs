@@ -106,6 +106,12 @@ pub enum MessageKind {
     BookingCancelled,
     /// Before the visit (clinic.toml's `reminder_hours`).
     Reminder,
+    /// What the bot, an agent or the system said in a chat by text: the
+    /// words are the transcript's, not the editors' message files.
+    ChatReply,
+    /// A chat-by-text notice that is not in the transcript ("an agent
+    /// joined"); its words are stored with it.
+    ChatNotice,
 }
 
 impl MessageKind {
@@ -122,11 +128,21 @@ impl MessageKind {
             MessageKind::BookingMoved => "booking_moved",
             MessageKind::BookingCancelled => "booking_cancelled",
             MessageKind::Reminder => "reminder",
+            MessageKind::ChatReply => "chat_reply",
+            MessageKind::ChatNotice => "chat_notice",
         }
     }
 
     pub fn parse(s: &str) -> Option<MessageKind> {
-        MessageKind::ALL.into_iter().find(|k| k.as_str() == s)
+        MessageKind::ALL
+            .into_iter()
+            .chain([MessageKind::ChatReply, MessageKind::ChatNotice])
+            .find(|k| k.as_str() == s)
+    }
+
+    /// Whether its words come from the editors' message files (`ALL`).
+    pub fn is_templated(self) -> bool {
+        !matches!(self, MessageKind::ChatReply | MessageKind::ChatNotice)
     }
 }
 
@@ -184,6 +200,11 @@ pub struct Outbound {
     /// The row's `next_attempt_at` as read: a claim must still see it.
     pub due_at: i64,
     pub appointment: Option<i64>,
+    /// A chat by text's conversation, and its message (a reply) or the
+    /// notice's own words.
+    pub conversation: Option<String>,
+    pub message_seq: Option<i64>,
+    pub body: Option<String>,
 }
 
 /// A stored appointment.
@@ -282,6 +303,8 @@ pub struct ConversationInfo {
     pub disposition: Option<String>,
     #[serde(skip)]
     pub assigned_to: Option<StaffId>,
+    /// Where the patient is: `web` (the widget) or `sms` (text messages).
+    pub channel: String,
 }
 
 /// What a purge removed (or, in a dry run, would remove).

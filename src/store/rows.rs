@@ -81,11 +81,12 @@ pub(super) type InfoRow = (
     Option<String>,
     Option<String>,
     Option<i64>,
+    String,
 );
 
 /// `None` when the stored language is unknown (the row is left out).
 pub(super) fn info(
-    (id, started_at, lang, status, handoff, reason, agent, disposition, assigned): InfoRow,
+    (id, started_at, lang, status, handoff, reason, agent, disposition, assigned, channel): InfoRow,
 ) -> Option<ConversationInfo> {
     Some(ConversationInfo {
         conversation: id,
@@ -97,6 +98,7 @@ pub(super) fn info(
         agent,
         disposition,
         assigned_to: assigned.map(StaffId),
+        channel,
     })
 }
 
@@ -440,7 +442,19 @@ pub(super) fn digests(rows: Vec<Vec<u8>>) -> Vec<[u8; 32]> {
 
 /// An outbox row: id, kind, channel, recipient, language, attempts, when
 /// it is due, the appointment it is about.
-pub(super) type OutboundRow = (i64, String, String, String, String, i64, i64, Option<i64>);
+pub(super) type OutboundRow = (
+    i64,
+    String,
+    String,
+    String,
+    String,
+    i64,
+    i64,
+    Option<i64>,
+    Option<String>,
+    Option<i64>,
+    Option<String>,
+);
 
 /// A due message; a row whose words no longer read (a kind or language
 /// this build does not know) is an error naming the row.
@@ -460,5 +474,8 @@ pub(super) fn outbound(r: OutboundRow) -> StoreResult<Outbound> {
         attempts: r.5,
         due_at: r.6,
         appointment: r.7,
+        conversation: r.8,
+        message_seq: r.9,
+        body: r.10,
     })
 }

@@ -63,7 +63,7 @@ async fn side_records_between_appends_keep_every_outcome_and_the_audit_chain(url
     let (writer, _task) = Writer::spawn(store.clone());
     let writer = writer.with_audit_key(key.clone());
     let c = writer
-        .start_conversation(None, TokenDigest([1; 32]), None, Lang::En)
+        .start_conversation(None, TokenDigest([1; 32]), None, Lang::En, None)
         .await
         .unwrap()
         .id;
@@ -80,7 +80,7 @@ async fn side_records_between_appends_keep_every_outcome_and_the_audit_chain(url
         writer.audit(audit(1)),
         writer.record_unanswered(c.clone(), "is the moon open"),
         writer.append(message(&c, "two", Some("a2"))),
-        writer.start_conversation(None, TokenDigest([2; 32]), None, Lang::En),
+        writer.start_conversation(None, TokenDigest([2; 32]), None, Lang::En, None),
         writer.audit(audit(2)),
         writer.append(message(&c, "three", Some("a3"))),
     );
@@ -125,7 +125,7 @@ async fn a_busy_batch_numbers_each_conversation_in_order_and_stores_resends_once
     let mut conversations = Vec::new();
     for i in 0..3u8 {
         let started = writer
-            .start_conversation(None, TokenDigest([i; 32]), None, Lang::En)
+            .start_conversation(None, TokenDigest([i; 32]), None, Lang::En, None)
             .await
             .unwrap();
         conversations.push(started.id);
@@ -188,7 +188,7 @@ async fn numbering_continues_after_a_restart(url: &str) {
         let store = Store::connect(url).await.unwrap();
         let (writer, task) = Writer::spawn(store.clone());
         let c = writer
-            .start_conversation(None, TokenDigest([9; 32]), None, Lang::En)
+            .start_conversation(None, TokenDigest([9; 32]), None, Lang::En, None)
             .await
             .unwrap()
             .id;
@@ -235,7 +235,7 @@ async fn replies_follow_their_message_and_are_not_stored_twice_for_a_resend(url:
     let store = Store::connect(url).await.unwrap();
     let (writer, _task) = Writer::spawn(store.clone());
     let c = writer
-        .start_conversation(None, TokenDigest([7; 32]), None, Lang::En)
+        .start_conversation(None, TokenDigest([7; 32]), None, Lang::En, None)
         .await
         .unwrap()
         .id;
@@ -294,7 +294,7 @@ async fn safety_events_of_every_kind_are_recorded(url: &str) {
     let store = Store::connect(url).await.unwrap();
     let (writer, _task) = Writer::spawn(store.clone());
     let c = writer
-        .start_conversation(None, TokenDigest([3; 32]), None, Lang::En)
+        .start_conversation(None, TokenDigest([3; 32]), None, Lang::En, None)
         .await
         .unwrap()
         .id;
@@ -336,7 +336,7 @@ async fn only_one_of_two_writers_claims_a_queued_chat(url: &str) {
     }
     for round in 0..5u8 {
         let c = one
-            .start_conversation(None, TokenDigest([10 + round; 32]), None, Lang::En)
+            .start_conversation(None, TokenDigest([10 + round; 32]), None, Lang::En, None)
             .await
             .unwrap()
             .id;
@@ -362,7 +362,7 @@ async fn only_one_of_two_writers_claims_a_queued_chat(url: &str) {
         assert_eq!(holder.assigned_to, Some(winner));
     }
     let bot = one
-        .start_conversation(None, TokenDigest([99; 32]), None, Lang::En)
+        .start_conversation(None, TokenDigest([99; 32]), None, Lang::En, None)
         .await
         .unwrap()
         .id;

@@ -22,6 +22,9 @@ pub enum WriteOp {
         /// Set on a new visitor who is signed in on the clinic's site.
         identity: Option<TokenDigest>,
         lang: Lang,
+        /// The patient's number (E.164) for a chat by text: what is said
+        /// to them in it is queued for the SMS provider.
+        reply_to: Option<String>,
         reply: oneshot::Sender<StoreResult<Conversation>>,
     },
     /// A message and the replies to store right after it, in one commit;

@@ -118,12 +118,14 @@ impl Writer {
         token: TokenDigest,
         identity: Option<TokenDigest>,
         lang: Lang,
+        reply_to: Option<String>,
     ) -> StoreResult<Conversation> {
         self.submit(|reply| WriteOp::StartConversation {
             visitor,
             token,
             identity,
             lang,
+            reply_to,
             reply,
         })
         .await

@@ -44,6 +44,8 @@ mod pages;
 mod safety;
 #[path = "shutdown.rs"]
 mod shutdown;
+#[path = "sms_chat.rs"]
+mod sms_chat;
 #[path = "texts.rs"]
 mod texts;
 #[path = "two_nodes.rs"]

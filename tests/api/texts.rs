@@ -66,40 +66,19 @@ async fn half_set_text_settings_stop_the_start() {
     );
 }
 
-/// The provider's signature of a webhook: base64 HMAC-SHA1 over the URL
-/// and every parameter's name and value, sorted by name.
-fn twilio_signature(token: &str, url: &str, params: &[(&str, &str)]) -> String {
-    use base64::Engine;
-    use hmac::{Hmac, Mac};
-    let mut sorted = params.to_vec();
-    sorted.sort();
-    let mut mac = Hmac::<sha1::Sha1>::new_from_slice(token.as_bytes()).unwrap();
-    mac.update(url.as_bytes());
-    for (name, value) in sorted {
-        mac.update(name.as_bytes());
-        mac.update(value.as_bytes());
-    }
-    base64::engine::general_purpose::STANDARD.encode(mac.finalize().into_bytes())
-}
-
 /// A text from `from` to the clinic, as the provider posts it, signed
 /// with `token`.
 async fn text_in(app: &TestApp, token: &str, from: &str, body: &str) -> reqwest::Response {
-    let params = [
-        ("MessageSid", "SM0000000000000000000000000000001"),
-        ("AccountSid", sms::SID),
-        ("From", from),
-        ("To", sms::FROM),
-        ("Body", body),
-    ];
-    let signature = twilio_signature(token, &format!("{PUBLIC}/channels/sms/inbound"), &params);
-    reqwest::Client::new()
-        .post(app.url("/channels/sms/inbound"))
-        .header("x-twilio-signature", signature)
-        .form(&params)
-        .send()
-        .await
-        .unwrap()
+    let url = app.url(sms::INBOUND);
+    sms::text_in(
+        &url,
+        PUBLIC,
+        token,
+        from,
+        body,
+        "SM0000000000000000000000000000001",
+    )
+    .await
 }
 
 async fn with_texts_and_public_url(provider: &SmsProvider) -> TestApp {
@@ -182,28 +161,19 @@ async fn an_incoming_text_must_carry_the_providers_signature() {
 }
 
 #[tokio::test]
-async fn a_text_that_may_mean_danger_is_answered_with_the_guidance() {
+async fn help_by_text_says_what_the_number_does_in_the_patients_language() {
     let provider = SmsProvider::start().await;
     let app = with_texts_and_public_url(&provider).await;
-    let reply = text_in(&app, sms::TOKEN, "+15550101234", "I want to kill myself")
-        .await
-        .text()
-        .await
-        .unwrap();
-    assert!(reply.contains("988"), "{reply}");
-    let other = text_in(&app, sms::TOKEN, "+15550101234", "what time is my visit?")
-        .await
-        .text()
-        .await
-        .unwrap();
+    let help = text_in(&app, sms::TOKEN, "+15550101234", "HELP").await;
+    let help = help.text().await.unwrap();
     assert!(
-        other.contains("cannot chat") && other.contains("911"),
-        "{other}"
+        help.contains("automated assistant") && help.contains("911") && help.contains("STOP"),
+        "{help}"
     );
     let spanish = text_in(&app, sms::TOKEN, "+15550101234", "AYUDA")
         .await
         .text()
         .await
         .unwrap();
-    assert!(spanish.contains("no puede conversar"), "{spanish}");
+    assert!(spanish.contains("asistente automático"), "{spanish}");
 }

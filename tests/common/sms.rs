@@ -16,6 +16,8 @@ use base64::Engine;
 pub const SID: &str = "AC0123456789abcdef";
 pub const TOKEN: &str = "test-auth-token";
 pub const FROM: &str = "+15550100000";
+/// The webhook's path on the server.
+pub const INBOUND: &str = "/channels/sms/inbound";
 
 #[derive(Default)]
 struct Shared {
@@ -116,4 +118,47 @@ async fn message(
         StatusCode::CREATED,
         Json(serde_json::json!({"sid": format!("SM{:032}", s.taken.len()), "status": "queued"})),
     )
+}
+
+/// The provider's signature of a webhook: base64 HMAC-SHA1 over the URL
+/// and every parameter's name and value, sorted by name.
+pub fn twilio_signature(token: &str, url: &str, params: &[(&str, &str)]) -> String {
+    use hmac::{Hmac, Mac};
+    let mut sorted = params.to_vec();
+    sorted.sort();
+    let mut mac = Hmac::<sha1::Sha1>::new_from_slice(token.as_bytes()).unwrap();
+    mac.update(url.as_bytes());
+    for (name, value) in sorted {
+        mac.update(name.as_bytes());
+        mac.update(value.as_bytes());
+    }
+    base64::engine::general_purpose::STANDARD.encode(mac.finalize().into_bytes())
+}
+
+/// A text from `from` to the clinic as the provider posts it to `url`,
+/// signed with `token` for the server's public URL `public`; `sid` is the
+/// provider's id of the text.
+pub async fn text_in(
+    url: &str,
+    public: &str,
+    token: &str,
+    from: &str,
+    body: &str,
+    sid: &str,
+) -> reqwest::Response {
+    let params = [
+        ("MessageSid", sid),
+        ("AccountSid", SID),
+        ("From", from),
+        ("To", FROM),
+        ("Body", body),
+    ];
+    let signature = twilio_signature(token, &format!("{public}{INBOUND}"), &params);
+    reqwest::Client::new()
+        .post(url)
+        .header("x-twilio-signature", signature)
+        .form(&params)
+        .send()
+        .await
+        .unwrap()
 }

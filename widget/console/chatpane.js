@@ -122,6 +122,11 @@ function renderContext(chat) {
   const fact = (term, ...val) => append(dl, [h('dt', { text: term }), h('dd', null, ...val)]);
   fact('Reason', h('span', { class: chat.reason === 'emergency' ? 'urgent-text' : '', text: reasonLabel(ctx.reason || chat.reason) }));
   fact('Language', LANGS[ctx.lang || chat.lang] || String(ctx.lang || chat.lang || 'unknown'));
+  if (ctx.channel === 'sms') {
+    fact('Channel', h('span', { class: 'channel-sms', text: 'Text message (SMS): your replies go to their phone as texts, without formatting' }));
+  } else if (ctx.channel) {
+    fact('Channel', 'Website chat');
+  }
   const waited = typeof ctx.waiting_s === 'number' ? ctx.waiting_s : chat.waitedFallback;
   fact('Waited', typeof waited === 'number' ? fmtDuration(waited) : 'unknown');
   el.context.appendChild(dl);

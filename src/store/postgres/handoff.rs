@@ -113,7 +113,7 @@ pub(super) async fn add_callback(
 }
 
 /// In the order of [`InfoRow`].
-const INFO_COLUMNS: &str = "c.id, rfc3339(c.created_at), c.lang, c.status, c.handoff, c.handoff_reason, s.name, c.disposition, c.assigned_to";
+const INFO_COLUMNS: &str = "c.id, rfc3339(c.created_at), c.lang, c.status, c.handoff, c.handoff_reason, s.name, c.disposition, c.assigned_to, c.channel";
 
 impl PostgresStore {
     pub async fn open_handoffs(&self) -> StoreResult<Vec<OpenHandoff>> {

@@ -23,6 +23,7 @@ impl Tx for Transaction<'_, Postgres> {
         token: TokenDigest,
         identity: Option<TokenDigest>,
         lang: Lang,
+        reply_to: Option<String>,
     ) -> Sql<Conversation> {
         let now = transcript::now();
         let visitor = match visitor {
@@ -40,12 +41,15 @@ impl Tx for Transaction<'_, Postgres> {
         };
         let id = ConversationId::generate();
         sqlx::query(
-            "INSERT INTO conversations (id, visitor_id, lang, status, created_at) VALUES ($1, $2, $3, 'open', $4::timestamptz)",
+            "INSERT INTO conversations (id, visitor_id, lang, status, created_at, channel, reply_to)
+             VALUES ($1, $2, $3, 'open', $4::timestamptz, $5, $6)",
         )
         .bind(id.as_str())
         .bind(visitor.0)
         .bind(lang.as_str())
         .bind(&now)
+        .bind(if reply_to.is_some() { "sms" } else { "web" })
+        .bind(reply_to)
         .execute(&mut **self)
         .await?;
         Ok(Conversation {

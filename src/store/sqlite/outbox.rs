@@ -44,10 +44,36 @@ impl SqliteStore {
         Ok(insert(self.pool(), appointment, o).await?)
     }
 
+    /// Queues a notice in a chat by text (words that are not in the
+    /// transcript, such as "an agent joined") to the conversation's number;
+    /// `false` when the conversation has none (a web chat) or is gone.
+    pub async fn outbox_notice(
+        &self,
+        conversation: &str,
+        body: &str,
+        now: i64,
+    ) -> StoreResult<bool> {
+        let added = sqlx::query(
+            "INSERT INTO outbox (kind, channel, recipient, lang, conversation_id, body,
+                                 next_attempt_at, created_at)
+             SELECT 'chat_notice', 'text', reply_to, lang, id, ?2, ?3, ?4
+             FROM conversations WHERE id = ?1 AND reply_to IS NOT NULL",
+        )
+        .bind(conversation)
+        .bind(body)
+        .bind(now)
+        .bind(now)
+        .execute(self.pool())
+        .await?
+        .rows_affected();
+        Ok(added == 1)
+    }
+
     /// Pending messages due at `now` (Unix seconds), oldest first.
     pub async fn outbox_due(&self, now: i64, limit: i64) -> StoreResult<Vec<Outbound>> {
         let found: Vec<OutboundRow> = sqlx::query_as(
-            "SELECT id, kind, channel, recipient, lang, attempts, next_attempt_at, appointment_id
+            "SELECT id, kind, channel, recipient, lang, attempts, next_attempt_at, appointment_id,
+                    conversation_id, message_seq, body
              FROM outbox WHERE status = 'pending' AND next_attempt_at <= ?
              ORDER BY next_attempt_at, id LIMIT ?",
         )

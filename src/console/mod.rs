@@ -6,6 +6,7 @@
 mod actions;
 mod api;
 mod connection;
+mod outbox;
 pub mod protocol;
 
 use std::sync::Arc;
@@ -15,7 +16,7 @@ use axum::extract::ws::WebSocketUpgrade;
 use axum::extract::{FromRef, State};
 use axum::http::HeaderMap;
 use axum::response::Response;
-use axum::routing::get;
+use axum::routing::{get, post};
 
 use crate::http::auth::token_from;
 use crate::http::{Gate, HttpError};
@@ -48,6 +49,8 @@ where
 {
     Router::new()
         .route("/console/ws", get(upgrade))
+        .route("/api/outbox/failed", get(outbox::failed))
+        .route("/api/outbox/{id}/retry", post(outbox::retry))
         .merge(api::routes())
 }
 

@@ -14,7 +14,7 @@ pub(crate) const PUBLIC: &str = "https://chat.clinic.example";
 /// How long a message may take to arrive (the sender looks every 2 s).
 pub(crate) const ARRIVES: Duration = Duration::from_secs(15);
 
-async fn with_mail(sink: &SmtpSink) -> TestApp {
+pub(crate) async fn with_mail(sink: &SmtpSink) -> TestApp {
     let url = sink.url();
     spawn_app_with(move |s| {
         s.channels.smtp_url = Some(url);
@@ -211,7 +211,15 @@ async fn a_half_configured_mail_channel_stops_the_start() {
 
 /// An agent's booking of the first open flu shot for a patient who chose
 /// e-mail; returns its code.
-async fn agent_books_by_email(app: &TestApp, cookie: &str, nth: usize) -> String {
+pub(crate) async fn agent_books_by_email(app: &TestApp, cookie: &str, nth: usize) -> String {
+    let patient = json!({"name": "Rosa Díaz", "dob": "1980-05-06",
+        "email": "rosa@example.com", "contact": "email"});
+    agent_books(app, cookie, nth, patient).await
+}
+
+/// An agent's booking of the `nth` open flu shot for `patient`; returns
+/// its code.
+pub(crate) async fn agent_books(app: &TestApp, cookie: &str, nth: usize, patient: Value) -> String {
     let slots: Vec<Value> = reqwest::get(app.url("/api/slots?type=flu-shot&days=14"))
         .await
         .unwrap()
@@ -221,10 +229,7 @@ async fn agent_books_by_email(app: &TestApp, cookie: &str, nth: usize) -> String
     let booked: Value = reqwest::Client::new()
         .post(app.url("/api/appointments"))
         .header("cookie", cookie)
-        .json(
-            &json!({"slot": slots[nth]["id"], "patient": {"name": "Rosa Díaz",
-            "dob": "1980-05-06", "email": "rosa@example.com", "contact": "email"}}),
-        )
+        .json(&json!({"slot": slots[nth]["id"], "patient": patient}))
         .send()
         .await
         .unwrap()

@@ -84,7 +84,12 @@ fn twilio_signature(token: &str, url: &str, params: &[(&str, &str)]) -> String {
 
 /// A text from `from` to the clinic, as the provider posts it, signed
 /// with `token`.
-async fn text_in(app: &TestApp, token: &str, from: &str, body: &str) -> reqwest::Response {
+pub(crate) async fn text_in(
+    app: &TestApp,
+    token: &str,
+    from: &str,
+    body: &str,
+) -> reqwest::Response {
     let params = [
         ("MessageSid", "SM0000000000000000000000000000001"),
         ("AccountSid", sms::SID),
@@ -102,7 +107,7 @@ async fn text_in(app: &TestApp, token: &str, from: &str, body: &str) -> reqwest:
         .unwrap()
 }
 
-async fn with_texts_and_public_url(provider: &SmsProvider) -> TestApp {
+pub(crate) async fn with_texts_and_public_url(provider: &SmsProvider) -> TestApp {
     let url = provider.url();
     spawn_app_with(move |s| {
         s.channels.sms_api_url = url;

@@ -214,29 +214,7 @@ async fn a_half_configured_mail_channel_stops_the_start() {
 pub(crate) async fn agent_books_by_email(app: &TestApp, cookie: &str, nth: usize) -> String {
     let patient = json!({"name": "Rosa Díaz", "dob": "1980-05-06",
         "email": "rosa@example.com", "contact": "email"});
-    agent_books(app, cookie, nth, patient).await
-}
-
-/// An agent's booking of the `nth` open flu shot for `patient`; returns
-/// its code.
-pub(crate) async fn agent_books(app: &TestApp, cookie: &str, nth: usize, patient: Value) -> String {
-    let slots: Vec<Value> = reqwest::get(app.url("/api/slots?type=flu-shot&days=14"))
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let booked: Value = reqwest::Client::new()
-        .post(app.url("/api/appointments"))
-        .header("cookie", cookie)
-        .json(&json!({"slot": slots[nth]["id"], "patient": patient}))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    booked["code"].as_str().expect("booked").to_owned()
+    app.book_flu_shot(cookie, nth, patient).await
 }
 
 #[tokio::test]

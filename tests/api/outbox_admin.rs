@@ -8,7 +8,7 @@ use serde_json::{Value, json};
 use super::helpers::sms::{self, SmsProvider};
 use super::helpers::smtp::SmtpSink;
 use super::helpers::{AroundDb, TestApp, execute_around, outbox_settled, turn};
-use super::outbound::{agent_books, agent_books_by_email, with_mail};
+use super::outbound::{agent_books_by_email, with_mail};
 use super::texts::{text_in, with_texts_and_public_url};
 
 /// `POST /api/outbox/{id}/retry` as `cookie`.
@@ -227,7 +227,7 @@ async fn a_number_that_texted_stop_is_shown_to_agents_and_its_message_cannot_be_
     let admin = app.login_admin().await;
     let patient = json!({"name": "Luis Vega", "dob": "1970-01-02",
         "phone": "(555) 010-7788", "contact": "text"});
-    agent_books(&app, &admin, 0, patient).await;
+    app.book_flu_shot(&admin, 0, patient).await;
     assert_eq!(outbox_settled(&app.database_url()).await, (0, 1));
     callback_by_text(&app, "555-010-7788").await;
 

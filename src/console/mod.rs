@@ -2,6 +2,8 @@
 //! protocol) and the HTTP API the console page uses. Access follows the
 //! minimum-necessary rule: editors read no transcripts; agents read chats in
 //! the queue, held by them, or handled by them; supervisors and admins all.
+//! Supervisors and admins also see the messages to patients that failed,
+//! and retry them (`outbox`).
 
 mod actions;
 mod api;

@@ -161,7 +161,7 @@ pub(super) async fn retry(
         ));
     }
     tracing::info!(
-        message = id,
+        outbox_id = id,
         staff = session.staff.0,
         "failed message retried"
     );

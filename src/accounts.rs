@@ -36,6 +36,12 @@ impl Role {
         matches!(self, Role::Agent | Role::Supervisor | Role::Admin)
     }
 
+    /// Oversees the front desk's work: the numbers, and the messages to
+    /// patients that failed.
+    pub fn supervises(self) -> bool {
+        matches!(self, Role::Supervisor | Role::Admin)
+    }
+
     /// May read any transcript, not only the ones they handled.
     pub fn reads_all_transcripts(self) -> bool {
         matches!(self, Role::Supervisor | Role::Admin)
@@ -105,6 +111,8 @@ mod tests {
         assert!(!Role::Editor.reads_all_transcripts());
         assert!(!Role::Editor.handles_chats());
         assert!(Role::Supervisor.reads_all_transcripts());
+        assert!(Role::Admin.supervises() && !Role::Agent.supervises());
+        assert!(!Role::Editor.supervises());
         assert_eq!("admin".parse(), Ok(Role::Admin));
     }
 }

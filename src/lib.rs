@@ -22,7 +22,8 @@
 //!   [`http::Gate`] handles its extractors need.
 //! - [`chat`]: the patient WebSocket and its wire protocol, and chats by text
 //!   message (the same session through another outlet).
-//! - [`console`]: the agent console's socket and HTTP API, with access checks.
+//! - [`console`]: the agent console's socket and HTTP API, with access checks,
+//!   and supervisors' list of failed messages to patients with its retry.
 //! - [`dialog`]: what the bot says next; knows no wire format. Its booking flow
 //!   reaches the scheduler through `dialog::booking::Calendar`, an interface it
 //!   owns (the unit tests pass a double).

@@ -162,6 +162,23 @@ impl PhoneNumber {
     }
 }
 
+/// A phone number in E.164 (`+` and digits): kept as given when it starts
+/// with `+`; ten digits are a North American number (+1); eleven starting
+/// with 1 likewise. Anything else is not guessed at.
+pub fn e164(number: &str) -> Option<String> {
+    let digits: String = number.chars().filter(char::is_ascii_digit).collect();
+    let e164 = if number.trim_start().starts_with('+') {
+        format!("+{digits}")
+    } else if digits.len() == 10 {
+        format!("+1{digits}")
+    } else if digits.len() == 11 && digits.starts_with('1') {
+        format!("+{digits}")
+    } else {
+        return None;
+    };
+    (8..=16).contains(&e164.len()).then_some(e164)
+}
+
 /// An e-mail address: one `@`, a dotted domain, no spaces or angle
 /// brackets, at most 254 bytes. Whether it receives mail is not checked.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
@@ -199,7 +216,7 @@ impl Email {
 }
 
 /// How the patient likes to be reached.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Channel {
     Phone,
@@ -223,6 +240,18 @@ impl Channel {
             "text" => Ok(Channel::Text),
             "email" => Ok(Channel::Email),
             _ => Err(Invalid::Channel),
+        }
+    }
+
+    /// The form an opt-out of this channel is kept under: the number in
+    /// E.164 for texts (as a STOP from it arrives), the address in lowercase
+    /// for e-mail (as its unsubscribe link carries it). None for a phone
+    /// call, which has no opt-out, or a number that cannot be texted.
+    pub fn opt_out_key(self, address: &str) -> Option<String> {
+        match self {
+            Channel::Text => e164(address),
+            Channel::Email => Some(address.trim().to_lowercase()),
+            Channel::Phone => None,
         }
     }
 
@@ -295,6 +324,14 @@ pub struct Patient {
 }
 
 impl Patient {
+    /// The number or address of the chosen channel, if given.
+    pub fn address(&self) -> Option<&str> {
+        match self.contact {
+            Channel::Email => self.email.as_ref().map(Email::as_str),
+            Channel::Phone | Channel::Text => self.phone.as_ref().map(PhoneNumber::as_str),
+        }
+    }
+
     /// Whether the chosen channel has what it needs: an address for e-mail,
     /// a number for calls and texts.
     pub fn reachable(&self) -> bool {
@@ -408,5 +445,20 @@ mod tests {
         assert!(Contact::parse_for(Channel::Email, "ana@example.org").is_ok());
         assert!(Contact::parse_for(Channel::Email, "ana@localhost").is_err());
         assert!(Contact::parse_for(Channel::Email, "not an email").is_err());
+    }
+
+    #[test]
+    fn opt_outs_are_kept_under_one_form_per_channel() {
+        let key = |c: Channel, a: &str| c.opt_out_key(a);
+        assert_eq!(
+            key(Channel::Text, "(555) 010-1234").as_deref(),
+            Some("+15550101234")
+        );
+        assert_eq!(
+            key(Channel::Email, " Ana@Example.COM ").as_deref(),
+            Some("ana@example.com")
+        );
+        assert_eq!(key(Channel::Phone, "555-010-1234"), None, "calls have none");
+        assert_eq!(key(Channel::Text, "020 7946 0958"), None);
     }
 }

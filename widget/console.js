@@ -11,7 +11,7 @@
  * import only downwards in this order, so no import cycle exists:
  *   dom, state, format, announce, api, socket, composer, dialogs, chatpane,
  *   chatlist, queue, chats, callbacks, history, clinic, appointments,
- *   screens, shell, frames, main
+ *   outbox, screens, shell, frames, main
  * Calls that must go up the order (a frame reaching a handler, the socket
  * ending the session) go through `hooks` in state.js, which main.js fills.
  * dom.js is shared with the insights page (/console/insights.js).
@@ -47,6 +47,11 @@
  * patient-name, patient-dob, patient-phone, patient-email, contact-phone,
  * contact-text, contact-email, book-submit, book-error, book-result,
  * confirmation-code, calendar-link.
+ *
+ * Failed messages (supervisors and admins): nav-outbox, outbox-view,
+ * outbox-list, outbox-item (data-message), outbox-retry, outbox-refresh,
+ * outbox-status, outbox-empty, outbox-error. Opt-outs on callbacks and
+ * appointments: opted-out.
  */
 // Relative to this file's URL: /console/js/main.js (widget/console/main.js).
 import './js/main.js';

@@ -29,6 +29,8 @@ const MAX_SLOTS: usize = 200;
 pub struct AppointmentsState {
     pub scheduler: std::sync::Arc<super::Scheduler>,
     pub writer: crate::store::Writer,
+    /// Whether patients opted out of the channel they chose.
+    pub store: crate::store::Store,
 }
 
 pub fn routes<S>() -> Router<S>
@@ -275,9 +277,12 @@ struct AppointmentView {
     appointment: Appointment,
     start: String,
     end: String,
+    /// The patient opted out of the channel they chose (texted STOP, or
+    /// unsubscribed from e-mail): messages about it are not sent.
+    opted_out: bool,
 }
 
-fn appointment_view(clinic: &Clinic, a: Appointment) -> AppointmentView {
+fn appointment_view(clinic: &Clinic, a: Appointment, opted_out: bool) -> AppointmentView {
     let at = |s| {
         Timestamp::from_second(s)
             .map(|t| rfc3339(clinic, t))
@@ -287,7 +292,27 @@ fn appointment_view(clinic: &Clinic, a: Appointment) -> AppointmentView {
         start: at(a.starts_at),
         end: at(a.ends_at),
         appointment: a,
+        opted_out,
     }
+}
+
+/// Each appointment's view, with whether its patient opted out of the
+/// channel they chose (one look-up for the whole list).
+async fn views(
+    state: &AppointmentsState,
+    list: Vec<Appointment>,
+) -> Result<Vec<AppointmentView>, HttpError> {
+    let contacts: Vec<(Channel, &str)> = list
+        .iter()
+        .map(|a| (a.patient.contact, a.patient.address().unwrap_or_default()))
+        .collect();
+    let opted_out = state.store.opted_out_of(&contacts).await?;
+    let clinic = state.scheduler.clinic();
+    Ok(list
+        .into_iter()
+        .zip(opted_out)
+        .map(|(a, out)| appointment_view(&clinic, a, out))
+        .collect())
 }
 
 async fn upcoming(
@@ -295,16 +320,11 @@ async fn upcoming(
     session: StaffSession,
 ) -> Result<Json<Vec<AppointmentView>>, HttpError> {
     session.require_chat_role()?;
-    let clinic = state.scheduler.clinic();
     session
         .audit(&state.writer, "appointment.list", "upcoming", true)
         .await?;
     let list = state.scheduler.upcoming(200).await?;
-    Ok(Json(
-        list.into_iter()
-            .map(|a| appointment_view(&clinic, a))
-            .collect(),
-    ))
+    Ok(Json(views(&state, list).await?))
 }
 
 /// The appointment with `code` for a staff action: refusals and accesses
@@ -335,7 +355,8 @@ async fn one(
 ) -> Result<Json<AppointmentView>, HttpError> {
     let Path(code) = code?;
     let found = audited_lookup(&state, &session, "appointment.view", &code).await?;
-    Ok(Json(appointment_view(&state.scheduler.clinic(), found)))
+    let mut one = views(&state, vec![found]).await?;
+    Ok(Json(one.pop().ok_or(HttpError::NotFound)?))
 }
 
 async fn cancel(

@@ -72,11 +72,20 @@ struct CallbackQuery {
     all: bool,
 }
 
+/// A callback request, and whether its patient opted out of the channel
+/// they asked to be reached by (then only a call will do).
+#[derive(Serialize)]
+struct CallbackView {
+    #[serde(flatten)]
+    callback: Callback,
+    opted_out: bool,
+}
+
 async fn callbacks(
     State(state): State<ConsoleState>,
     session: StaffSession,
     query: Result<Query<CallbackQuery>, QueryRejection>,
-) -> Result<Json<Vec<Callback>>, HttpError> {
+) -> Result<Json<Vec<CallbackView>>, HttpError> {
     session.require_chat_role()?;
     let Query(q) = query?;
     // Callback requests hold patients' names and numbers: reading them is
@@ -85,7 +94,21 @@ async fn callbacks(
     session
         .audit(&state.writer, "callbacks.list", scope, true)
         .await?;
-    Ok(Json(state.store.callbacks(q.all).await?))
+    let list = state.store.callbacks(q.all).await?;
+    let contacts: Vec<_> = list
+        .iter()
+        .map(|c| (c.channel, c.contact.as_str()))
+        .collect();
+    let opted_out = state.store.opted_out_of(&contacts).await?;
+    Ok(Json(
+        list.into_iter()
+            .zip(opted_out)
+            .map(|(callback, opted_out)| CallbackView {
+                callback,
+                opted_out,
+            })
+            .collect(),
+    ))
 }
 
 async fn callback_done(

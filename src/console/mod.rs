@@ -2,10 +2,13 @@
 //! protocol) and the HTTP API the console page uses. Access follows the
 //! minimum-necessary rule: editors read no transcripts; agents read chats in
 //! the queue, held by them, or handled by them; supervisors and admins all.
+//! Supervisors and admins also see the messages to patients that failed,
+//! and retry them (`outbox`).
 
 mod actions;
 mod api;
 mod connection;
+mod outbox;
 pub mod protocol;
 
 use std::sync::Arc;
@@ -15,7 +18,7 @@ use axum::extract::ws::WebSocketUpgrade;
 use axum::extract::{FromRef, State};
 use axum::http::HeaderMap;
 use axum::response::Response;
-use axum::routing::get;
+use axum::routing::{get, post};
 
 use crate::http::auth::token_from;
 use crate::http::{Gate, HttpError};
@@ -48,6 +51,8 @@ where
 {
     Router::new()
         .route("/console/ws", get(upgrade))
+        .route("/api/outbox/failed", get(outbox::failed))
+        .route("/api/outbox/{id}/retry", post(outbox::retry))
         .merge(api::routes())
 }
 

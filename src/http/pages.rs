@@ -47,6 +47,7 @@ pub const CONSOLE_MODULES: &[(&str, &str)] = console_modules![
     "frames.js",
     "history.js",
     "main.js",
+    "outbox.js",
     "queue.js",
     "screens.js",
     "shell.js",

@@ -7,6 +7,8 @@
 use std::time::Duration;
 
 use super::mail::SendError;
+/// Numbers in E.164, the form the provider takes and opt-outs are kept in.
+pub use crate::patient::e164;
 
 /// How long one request to the provider may take.
 const TIMEOUT: Duration = Duration::from_secs(30);
@@ -107,23 +109,6 @@ impl Texter {
             Err(SendError::Permanent("sms provider refused the message"))
         }
     }
-}
-
-/// A phone number in E.164 (`+` and digits): kept as given when it starts
-/// with `+`; ten digits are a North American number (+1); eleven starting
-/// with 1 likewise. Anything else is not guessed at.
-pub fn e164(number: &str) -> Option<String> {
-    let digits: String = number.chars().filter(char::is_ascii_digit).collect();
-    let e164 = if number.trim_start().starts_with('+') {
-        format!("+{digits}")
-    } else if digits.len() == 10 {
-        format!("+1{digits}")
-    } else if digits.len() == 11 && digits.starts_with('1') {
-        format!("+{digits}")
-    } else {
-        return None;
-    };
-    (8..=16).contains(&e164.len()).then_some(e164)
 }
 
 /// At most `max` characters, cut at a word and marked with "…".

@@ -129,6 +129,7 @@ impl FromRef<AppState> for crate::appointments::api::AppointmentsState {
         crate::appointments::api::AppointmentsState {
             scheduler: s.scheduler.clone(),
             writer: s.writer.clone(),
+            store: s.store.clone(),
         }
     }
 }

@@ -38,8 +38,8 @@ pub use postgres::{Heard, Notices};
 pub use records::{
     Appended, Appointment, AuditEntry, AuditRecord, Callback, ChannelsOn, Conversation,
     ConversationFacts, ConversationInfo, Exchanged, Facts, HandoffChange, MAX_UNANSWERED,
-    MessageKind, NewAppointment, NewCallback, NewOutbound, Note, OpenHandoff, Outbound, Purged,
-    StoredSession, TokenVisitor, VisitorId,
+    MessageKind, NewAppointment, NewCallback, NewOutbound, Note, OpenHandoff, Outbound,
+    OutboxEntry, OutboxStatus, Purged, StoredSession, TokenVisitor, VisitorId,
 };
 pub use write_op::WriteOp;
 pub use writer::Writer;
@@ -81,6 +81,9 @@ macro_rules! dispatch {
         }
     };
 }
+
+// After `dispatch!`, which it uses.
+mod outbox;
 
 /// The database, whichever it is. Cheap to clone.
 #[derive(Clone, Debug)]

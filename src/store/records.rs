@@ -207,6 +207,48 @@ pub struct Outbound {
     pub body: Option<String>,
 }
 
+/// Where a message in the outbox stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OutboxStatus {
+    /// Waiting for its (next) try.
+    Pending,
+    Sent,
+    /// Given up on: refused for good, or out of tries.
+    Failed,
+}
+
+impl OutboxStatus {
+    pub fn parse(s: &str) -> Option<OutboxStatus> {
+        match s {
+            "pending" => Some(OutboxStatus::Pending),
+            "sent" => Some(OutboxStatus::Sent),
+            "failed" => Some(OutboxStatus::Failed),
+            _ => None,
+        }
+    }
+}
+
+/// A message in the outbox as supervisors see it: where it stands and why,
+/// never what it says.
+#[derive(Debug, Clone)]
+pub struct OutboxEntry {
+    pub id: i64,
+    pub kind: MessageKind,
+    pub channel: Channel,
+    /// The address or number, as the patient gave it.
+    pub recipient: String,
+    pub lang: Lang,
+    pub status: OutboxStatus,
+    /// Tries since it was written or last retried.
+    pub attempts: i64,
+    /// The short code of the last failure (`smtp 5xx`), never a message.
+    pub last_error: Option<String>,
+    /// Unix seconds.
+    pub created_at: i64,
+    /// The confirmation code of the appointment it is about, if any.
+    pub appointment_code: Option<String>,
+}
+
 /// A stored appointment.
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct Appointment {

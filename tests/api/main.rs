@@ -38,6 +38,8 @@ mod logging;
 mod origin;
 #[path = "outbound.rs"]
 mod outbound;
+#[path = "outbox_admin.rs"]
+mod outbox_admin;
 #[path = "pages.rs"]
 mod pages;
 #[path = "safety.rs"]

@@ -14,7 +14,7 @@ pub(crate) const PUBLIC: &str = "https://chat.clinic.example";
 /// How long a message may take to arrive (the sender looks every 2 s).
 pub(crate) const ARRIVES: Duration = Duration::from_secs(15);
 
-async fn with_mail(sink: &SmtpSink) -> TestApp {
+pub(crate) async fn with_mail(sink: &SmtpSink) -> TestApp {
     let url = sink.url();
     spawn_app_with(move |s| {
         s.channels.smtp_url = Some(url);
@@ -211,27 +211,10 @@ async fn a_half_configured_mail_channel_stops_the_start() {
 
 /// An agent's booking of the first open flu shot for a patient who chose
 /// e-mail; returns its code.
-async fn agent_books_by_email(app: &TestApp, cookie: &str, nth: usize) -> String {
-    let slots: Vec<Value> = reqwest::get(app.url("/api/slots?type=flu-shot&days=14"))
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let booked: Value = reqwest::Client::new()
-        .post(app.url("/api/appointments"))
-        .header("cookie", cookie)
-        .json(
-            &json!({"slot": slots[nth]["id"], "patient": {"name": "Rosa Díaz",
-            "dob": "1980-05-06", "email": "rosa@example.com", "contact": "email"}}),
-        )
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    booked["code"].as_str().expect("booked").to_owned()
+pub(crate) async fn agent_books_by_email(app: &TestApp, cookie: &str, nth: usize) -> String {
+    let patient = json!({"name": "Rosa Díaz", "dob": "1980-05-06",
+        "email": "rosa@example.com", "contact": "email"});
+    app.book_flu_shot(cookie, nth, patient).await
 }
 
 #[tokio::test]

@@ -68,7 +68,12 @@ async fn half_set_text_settings_stop_the_start() {
 
 /// A text from `from` to the clinic, as the provider posts it, signed
 /// with `token`.
-async fn text_in(app: &TestApp, token: &str, from: &str, body: &str) -> reqwest::Response {
+pub(crate) async fn text_in(
+    app: &TestApp,
+    token: &str,
+    from: &str,
+    body: &str,
+) -> reqwest::Response {
     let url = app.url(sms::INBOUND);
     sms::text_in(
         &url,
@@ -81,7 +86,7 @@ async fn text_in(app: &TestApp, token: &str, from: &str, body: &str) -> reqwest:
     .await
 }
 
-async fn with_texts_and_public_url(provider: &SmsProvider) -> TestApp {
+pub(crate) async fn with_texts_and_public_url(provider: &SmsProvider) -> TestApp {
     let url = provider.url();
     spawn_app_with(move |s| {
         s.channels.sms_api_url = url;

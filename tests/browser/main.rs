@@ -20,6 +20,8 @@ mod appointments;
 mod chat;
 #[path = "console.rs"]
 mod console;
+#[path = "outbox.rs"]
+mod outbox;
 #[path = "patient.rs"]
 mod patient;
 #[path = "rating.rs"]

@@ -153,6 +153,35 @@ impl TestApp {
             .expect("the appointment as JSON")
     }
 
+    /// Books the `nth` open flu shot of the next two weeks for `patient`
+    /// through the appointments API, as the staff member signed in with
+    /// `cookie`; returns its confirmation code.
+    pub async fn book_flu_shot(
+        &self,
+        cookie: &str,
+        nth: usize,
+        patient: serde_json::Value,
+    ) -> String {
+        let slots: Vec<serde_json::Value> =
+            reqwest::get(self.url("/api/slots?type=flu-shot&days=14"))
+                .await
+                .unwrap()
+                .json()
+                .await
+                .unwrap();
+        let booked: serde_json::Value = reqwest::Client::new()
+            .post(self.url("/api/appointments"))
+            .header("cookie", cookie)
+            .json(&serde_json::json!({"slot": slots[nth]["id"], "patient": patient}))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        booked["code"].as_str().expect("booked").to_owned()
+    }
+
     /// Opens an agent console socket with a session cookie.
     pub async fn console(&self, cookie: &str) -> Console {
         Ws::console(self.addr, cookie)

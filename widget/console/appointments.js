@@ -11,6 +11,7 @@ import {
   addDays, clinicClock, clinicDayFmt, clinicTimeFmt, clinicWhenEl, CONTACT_LABELS, CONTACTS, field,
   isoDay, setFieldError, SLOT_DAYS,
 } from './clinic.js';
+import { optOutBadge } from './format.js';
 
 export function buildAppointmentsView() {
   const a = { types: [], typesLoaded: false, slot: null, from: '', slotsSeq: 0 };
@@ -62,7 +63,7 @@ export function buildAppointmentsView() {
     fact('Location', ap.location ? String(ap.location) : '');
     fact('Patient', ap.name ? String(ap.name) : '');
     fact('Date of birth', ap.dob ? String(ap.dob) : '');
-    fact('Contact by', CONTACT_LABELS[ap.contact] || (ap.contact ? String(ap.contact) : ''));
+    fact('Contact by', [CONTACT_LABELS[ap.contact] || (ap.contact ? String(ap.contact) : ''), ' ', optOutBadge(ap)]);
     fact('Phone', ap.phone ? String(ap.phone) : '');
     fact('Email', ap.email ? String(ap.email) : '');
     const head = h('div', { class: 'callback-head' },
@@ -143,7 +144,7 @@ export function buildAppointmentsView() {
         h('td', { text: typeName(ap.type_id) }),
         h('td', { text: providerName(ap.provider) }),
         h('td', { text: String(ap.location || '') }),
-        h('td', { text: String(ap.name || '') }),
+        h('td', null, String(ap.name || ''), ' ', optOutBadge(ap)),
         h('td', null, h('span', { class: 'code', text: String(ap.code) })),
         h('td', null, cancelButton(ap))));
     }

@@ -3,7 +3,7 @@
  */
 import { append, clear, h, setCount, uid } from './dom.js';
 import { state, ui } from './state.js';
-import { CHANNELS, shortId, timeEl } from './format.js';
+import { CHANNELS, optOutBadge, shortId, timeEl } from './format.js';
 import { toast } from './announce.js';
 import { api, apiMessage } from './api.js';
 
@@ -56,7 +56,8 @@ function renderCallbacks() {
   for (const c of state.callbacks) {
     const dl = h('dl', { class: 'facts' });
     const fact = (t, v) => { if (v) append(dl, [h('dt', { text: t }), h('dd', null, v)]); };
-    fact('Channel', CHANNELS[c.channel] || (c.channel ? String(c.channel) : ''));
+    // Opted out: no message reaches them that way; the agent should call.
+    fact('Channel', [CHANNELS[c.channel] || (c.channel ? String(c.channel) : ''), ' ', optOutBadge(c)]);
     fact('Contact', c.contact ? h('span', { class: 'contact', text: String(c.contact) }) : '');
     fact('Preferred time', c.window ? String(c.window) : 'Any time');
     fact('Requested', c.created_at ? timeEl(c.created_at) || String(c.created_at) : '');

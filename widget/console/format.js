@@ -92,6 +92,17 @@ export function langBadge(lang) {
     h('span', { 'aria-hidden': 'true', text: code }));
 }
 
+/** A badge for an entry whose contact opted out of its channel (texted
+ * STOP, or unsubscribed from e-mail); null when it did not. */
+export function optOutBadge(item) {
+  if (!item || item.opted_out !== true) return null;
+  const channel = item.channel || item.contact;
+  return h('span', {
+    class: 'badge badge-optout', testid: 'opted-out',
+    text: channel === 'email' ? 'Opted out of e-mail' : 'Opted out of texts',
+  });
+}
+
 export function shortId(conversation) {
   const s = String(conversation || '');
   return s.length > 6 ? s.slice(-6) : s;

@@ -11,9 +11,11 @@ import { buildChatsView, renderQueue, tick } from './queue.js';
 import { buildCallbacksView, loadCallbacks } from './callbacks.js';
 import { buildHistoryView, loadHistory } from './history.js';
 import { buildAppointmentsView } from './appointments.js';
+import { buildOutboxView, loadOutbox } from './outbox.js';
 import { root, setScreen, signOut, teardown } from './screens.js';
 
 const CALLBACK_REFRESH_MS = 30000;
+const OUTBOX_REFRESH_MS = 60000;
 
 export function enterConsole(me) {
   teardown();
@@ -72,6 +74,9 @@ export function enterConsole(me) {
   ui.navBtns = {};
   ui.chatsCount = h('span', { class: 'count', hidden: true });
   ui.callbacksCount = h('span', { class: 'count', hidden: true });
+  // Supervisors and admins see the messages to patients that failed.
+  const supervises = state.me.role === 'supervisor' || state.me.role === 'admin';
+  ui.outboxCount = supervises ? h('span', { class: 'count', hidden: true }) : null;
   const navItem = (view, label, extra, testid) => {
     const b = h('button', { type: 'button', class: 'nav-btn', testid, onclick: () => setView(view, true) }, label, extra);
     ui.navBtns[view] = b;
@@ -82,7 +87,8 @@ export function enterConsole(me) {
       navItem('chats', 'Chats', ui.chatsCount, 'nav-chats'),
       navItem('callbacks', 'Callbacks', ui.callbacksCount, 'nav-callbacks'),
       navItem('history', 'Past chats', null, 'nav-history'),
-      navItem('appointments', 'Appointments', null, 'nav-appointments')));
+      navItem('appointments', 'Appointments', null, 'nav-appointments'),
+      supervises ? navItem('outbox', 'Messages', ui.outboxCount, 'nav-outbox') : null));
 
   header.appendChild(nav);
   header.appendChild(h('div', { class: 'topbar-right' },
@@ -107,7 +113,8 @@ export function enterConsole(me) {
   ui.viewCallbacks = buildCallbacksView();
   ui.viewHistory = buildHistoryView();
   ui.viewAppointments = buildAppointmentsView();
-  append(ui.main, [ui.viewChats, ui.viewCallbacks, ui.viewHistory, ui.viewAppointments]);
+  ui.viewOutbox = supervises ? buildOutboxView() : null;
+  append(ui.main, [ui.viewChats, ui.viewCallbacks, ui.viewHistory, ui.viewAppointments, ui.viewOutbox]);
   app.appendChild(ui.main);
 
   ui.toasts = h('div', { class: 'toasts', role: 'status', 'aria-live': 'polite' });
@@ -119,6 +126,10 @@ export function enterConsole(me) {
   connect();
   loadCallbacks();
   intervals.push(window.setInterval(loadCallbacks, CALLBACK_REFRESH_MS));
+  if (supervises) {
+    loadOutbox();
+    intervals.push(window.setInterval(loadOutbox, OUTBOX_REFRESH_MS));
+  }
   intervals.push(window.setInterval(tick, 1000));
 }
 
@@ -128,6 +139,7 @@ export function setView(view, focus) {
   ui.viewCallbacks.hidden = view !== 'callbacks';
   ui.viewHistory.hidden = view !== 'history';
   ui.viewAppointments.hidden = view !== 'appointments';
+  if (ui.viewOutbox) ui.viewOutbox.hidden = view !== 'outbox';
   for (const [k, b] of Object.entries(ui.navBtns)) {
     if (k === view) b.setAttribute('aria-current', 'page');
     else b.removeAttribute('aria-current');
@@ -135,9 +147,12 @@ export function setView(view, focus) {
   if (view === 'history') loadHistory();
   if (view === 'callbacks') loadCallbacks();
   if (view === 'appointments' && ui.loadAppointments) ui.loadAppointments();
+  if (view === 'outbox') loadOutbox();
   if (view === 'chats' && state.selected) markRead(state.chats.get(state.selected));
   if (focus) {
-    const heading = { chats: ui.queueHeading, callbacks: ui.callbacksHeading, history: ui.historyHeading, appointments: ui.apptsHeading }[view];
+    const heading = {
+      chats: ui.queueHeading, callbacks: ui.callbacksHeading, history: ui.historyHeading, appointments: ui.apptsHeading, outbox: ui.outboxHeading,
+    }[view];
     if (heading) heading.focus();
   }
 }

@@ -11,7 +11,7 @@ export const state = {
   me: null, // {name, role}
   status: 'online',
   connection: 'offline', // connecting | online | waiting | offline
-  view: 'chats', // chats | callbacks | history | appointments
+  view: 'chats', // chats | callbacks | history | appointments | outbox (supervisors, admins)
   queue: [], // [{conversation, position, reason, priority, waiting_s, lang, preview, t0}]
   chats: new Map(), // conversation -> chat
   selected: null,

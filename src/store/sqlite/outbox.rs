@@ -4,8 +4,14 @@
 
 use super::SqliteStore;
 use crate::patient::Channel;
+use crate::store::outbox::EntryRow;
 use crate::store::rows::{self, OutboundRow};
 use crate::store::{NewOutbound, Outbound, StoreResult};
+
+/// An outbox row as staff see it, with its appointment's code.
+const ENTRY: &str = "SELECT o.id, o.kind, o.channel, o.recipient, o.lang, o.status, o.attempts,
+        o.last_error, o.created_at, a.code
+     FROM outbox o LEFT JOIN appointments a ON a.id = o.appointment_id";
 
 /// Writes `o` about appointment `appointment`, due at once, in a
 /// transaction or on its own; `false` when one of a kind kept once per
@@ -172,5 +178,58 @@ impl SqliteStore {
                 .fetch_optional(self.pool())
                 .await?;
         Ok(found.is_some())
+    }
+
+    /// Failed messages with ids below `before`, newest first.
+    pub async fn outbox_failed(&self, before: i64, limit: i64) -> StoreResult<Vec<EntryRow>> {
+        Ok(sqlx::query_as(&format!(
+            "{ENTRY} WHERE o.status = 'failed' AND o.id < ? ORDER BY o.id DESC LIMIT ?"
+        ))
+        .bind(before)
+        .bind(limit)
+        .fetch_all(self.pool())
+        .await?)
+    }
+
+    pub async fn outbox_entry(&self, id: i64) -> StoreResult<Option<EntryRow>> {
+        Ok(sqlx::query_as(&format!("{ENTRY} WHERE o.id = ?"))
+            .bind(id)
+            .fetch_optional(self.pool())
+            .await?)
+    }
+
+    /// A failed message pending again, due at `now`, its tries from zero.
+    pub async fn outbox_retry(&self, id: i64, now: i64) -> StoreResult<bool> {
+        let changed = sqlx::query(
+            "UPDATE outbox SET status = 'pending', attempts = 0, next_attempt_at = ?
+             WHERE id = ? AND status = 'failed'",
+        )
+        .bind(now)
+        .bind(id)
+        .execute(self.pool())
+        .await?
+        .rows_affected();
+        Ok(changed == 1)
+    }
+
+    /// The `(channel, address)` opt-outs of these addresses.
+    pub async fn opted_out_among(
+        &self,
+        addresses: &[String],
+    ) -> StoreResult<Vec<(String, String)>> {
+        let mut found = Vec::new();
+        // Bound parameters per statement stay well under SQLite's limit.
+        for chunk in addresses.chunks(500) {
+            let mut q = sqlx::QueryBuilder::<sqlx::Sqlite>::new(
+                "SELECT channel, address FROM opt_outs WHERE address IN (",
+            );
+            let mut list = q.separated(", ");
+            for a in chunk {
+                list.push_bind(a);
+            }
+            q.push(")");
+            found.extend(q.build_query_as().fetch_all(self.pool()).await?);
+        }
+        Ok(found)
     }
 }

@@ -182,6 +182,9 @@ pub struct Context {
     pub reason: Option<String>,
     pub lang: crate::lang::Lang,
     pub waiting_s: Option<u64>,
+    /// How the patient likes to be reached (`{"channel","contact"}`), if
+    /// they said so in this chat or an earlier one.
+    pub contact: Option<crate::patient::Preference>,
     pub questions: Vec<String>,
     pub bot: Vec<BotTurn>,
 }

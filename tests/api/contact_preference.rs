@@ -6,20 +6,8 @@
 
 use serde_json::{Value, json};
 
-use super::helpers::{AroundDb, Chat, spawn_app, spawn_app_with};
+use super::helpers::{AroundDb, Chat, choice_values, spawn_app, spawn_app_with, turn};
 use super::identity::signed_start;
-
-/// Sends a message (a pressed button when `choice` is given) and returns
-/// the bot's reply to it.
-async fn answer(chat: &mut Chat, id: &str, text: &str, choice: Option<&str>) -> Value {
-    let mut frame = json!({"type": "say", "id": id, "text": text});
-    if let Some(c) = choice {
-        frame["choice"] = json!(c);
-    }
-    chat.send_json(frame).await;
-    chat.expect("ack").await;
-    chat.expect("reply").await
-}
 
 fn text(reply: &Value) -> &str {
     reply["text"].as_str().unwrap_or_default()
@@ -31,20 +19,20 @@ async fn callback_up_to_the_name(chat: &mut Chat, tag: &str) -> Value {
     chat.send_json(json!({"type": "handoff"})).await;
     let offer = chat.expect("reply").await;
     assert!(text(&offer).contains("callback"), "{offer}");
-    answer(
+    turn(
         chat,
         &format!("{tag}-yes"),
         "Yes, call me back",
         Some("callback:yes"),
     )
     .await;
-    answer(chat, &format!("{tag}-name"), "Rosa Diaz", None).await
+    turn(chat, &format!("{tag}-name"), "Rosa Diaz", None).await
 }
 
 /// From the time question on: any time, then send it.
 async fn callback_sent(chat: &mut Chat, tag: &str) -> Value {
-    let summary = answer(chat, &format!("{tag}-when"), "Any time", Some("window:any")).await;
-    let done = answer(
+    let summary = turn(chat, &format!("{tag}-when"), "Any time", Some("window:any")).await;
+    let done = turn(
         chat,
         &format!("{tag}-send"),
         "Yes, send it",
@@ -70,8 +58,8 @@ async fn a_contact_given_once_is_offered_again_on_the_same_browser() {
         text(&asked).contains("How should we contact you?"),
         "{asked}"
     );
-    answer(&mut chat, "a-how", "Text message", Some("channel:text")).await;
-    answer(&mut chat, "a-number", "555-010-4477", None).await;
+    turn(&mut chat, "a-how", "Text message", Some("channel:text")).await;
+    turn(&mut chat, "a-number", "555-010-4477", None).await;
     callback_sent(&mut chat, "a").await;
     end(&mut chat).await;
 
@@ -83,14 +71,8 @@ async fn a_contact_given_once_is_offered_again_on_the_same_browser() {
         text(&offered),
         "Shall we text you at the number ending 4477, as last time?"
     );
-    let values: Vec<&str> = offered["choices"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|c| c["value"].as_str().unwrap())
-        .collect();
-    assert_eq!(values, ["contact:same", "contact:other"]);
-    answer(&mut chat, "b-same", "Yes", Some("contact:same")).await;
+    assert_eq!(choice_values(&offered), ["contact:same", "contact:other"]);
+    turn(&mut chat, "b-same", "Yes", Some("contact:same")).await;
     let summary = callback_sent(&mut chat, "b").await;
     assert!(
         text(&summary).contains("at the number ending 4477") && !text(&summary).contains("555"),
@@ -116,7 +98,7 @@ async fn a_signed_in_patient_is_not_asked_again_on_another_device() {
     phone.send_json(signed()).await;
     let first = phone.expect("started").await;
     callback_up_to_the_name(&mut phone, "p").await;
-    answer(&mut phone, "p-how", "by email: rosa.diaz@example.org", None).await;
+    turn(&mut phone, "p-how", "by email: rosa.diaz@example.org", None).await;
     callback_sent(&mut phone, "p").await;
     end(&mut phone).await;
     drop(phone);
@@ -148,9 +130,9 @@ async fn text_me_instead_changes_what_the_next_flow_uses_and_the_agent_sees_it()
     let app = spawn_app().await;
     let mut chat = app.chat().await;
     chat.start().await;
-    let asked = answer(&mut chat, "t1", "text me instead", None).await;
+    let asked = turn(&mut chat, "t1", "text me instead", None).await;
     assert_eq!(text(&asked), "Sure. What number should we text?");
-    let kept = answer(&mut chat, "t2", "it's 555-010-9911", None).await;
+    let kept = turn(&mut chat, "t2", "it's 555-010-9911", None).await;
     assert_eq!(
         text(&kept),
         "Done: from now on we'll text you at the number ending 9911."
@@ -161,8 +143,8 @@ async fn text_me_instead_changes_what_the_next_flow_uses_and_the_agent_sees_it()
         text(&offered).contains("text you at the number ending 9911"),
         "{offered}"
     );
-    answer(&mut chat, "c-stop", "never mind", None).await;
-    let switched = answer(&mut chat, "t3", "llámame", None).await;
+    turn(&mut chat, "c-stop", "never mind", None).await;
+    let switched = turn(&mut chat, "t3", "llámame", None).await;
     assert_eq!(
         text(&switched),
         "Listo: desde ahora vamos a llamarle al número que termina en 9911."
@@ -188,8 +170,8 @@ async fn retention_deletes_the_contact_with_the_visitor() {
     let app = spawn_app().await;
     let mut chat = app.chat().await;
     chat.start().await;
-    answer(&mut chat, "r1", "text me instead", None).await;
-    answer(&mut chat, "r2", "555-010-9911", None).await;
+    turn(&mut chat, "r1", "text me instead", None).await;
+    turn(&mut chat, "r2", "555-010-9911", None).await;
     drop(chat);
     let db = AroundDb::open(&app.database_url()).await;
     assert_eq!(db.count("contact_preferences").await, 1);

@@ -25,8 +25,10 @@
 //! - [`console`]: the agent console's socket and HTTP API, with access checks,
 //!   and supervisors' list of failed messages to patients with its retry.
 //! - [`dialog`]: what the bot says next; knows no wire format. Its booking flow
-//!   reaches the scheduler through `dialog::booking::Calendar`, an interface it
-//!   owns (the unit tests pass a double).
+//!   reaches the scheduler through `dialog::booking::Calendar`, and the
+//!   patient's remembered contact is read and kept through
+//!   `dialog::contact::ContactBook`, interfaces it owns (the unit tests pass
+//!   doubles).
 //! - [`knowledge`]: FAQ articles, their index, and the answer/clarify/escalate decision.
 //! - [`safety`]: emergency, crisis and urgent-care rules and the learned signal
 //!   trained on labelled examples, checked on every patient message.
@@ -44,7 +46,8 @@
 //!   texts through the SMS provider) from the durable outbox, in the editors'
 //!   words (`knowledge/messages.toml`), and a chat's replies as plain texts.
 //! - [`patient`]: the patient's details (name, date of birth, phone, e-mail,
-//!   channel), each a type parsed once where it enters; imports nothing of ours.
+//!   channel, and a channel with what it needs as a remembered preference),
+//!   each a type parsed once where it enters; imports nothing of ours.
 //! - [`ids`]: identifiers and secrets, parsed once at the edge.
 //! - [`fds`]: the open-file budget that caps chats below the process's limit.
 //! - [`lang`]: the supported languages.

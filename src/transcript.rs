@@ -43,6 +43,15 @@ pub struct Choice {
     pub value: String,
 }
 
+impl Choice {
+    pub fn new(label: impl Into<String>, value: impl Into<String>) -> Choice {
+        Choice {
+            label: label.into(),
+            value: value.into(),
+        }
+    }
+}
+
 /// The optional parts of a bot message beyond its plain text.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct Details {

@@ -79,7 +79,7 @@ impl Session {
         }
         let safety = self.state.engine.safety_check(&said, lang);
         let plain_bot_turn = safety.is_none()
-            && !active.dialog.turn_may_write()
+            && !active.dialog.turn_may_write(&said)
             && matches!(self.state.hub.handoff(&conversation), Handoff::Bot);
         let wait = self.state.settings.model.wait();
         let needs_model =

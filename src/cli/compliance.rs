@@ -128,8 +128,8 @@ pub fn purge(args: PurgeArgs) -> anyhow::Result<ExitCode> {
         let _ = task.await;
         let verb = if args.dry_run { "would purge" } else { "purged" };
         println!(
-            "{verb}: {} conversations ({} messages), {} appointments, {} callback requests older than {} days; the audit log is kept",
-            purged.conversations, purged.messages, purged.appointments, purged.callbacks, args.retention_days
+            "{verb}: {} conversations ({} messages), {} appointments, {} callback requests older than {} days, and {} contact preferences with their visitors; the audit log is kept",
+            purged.conversations, purged.messages, purged.appointments, purged.callbacks, args.retention_days, purged.contacts
         );
         Ok(ExitCode::SUCCESS)
     })

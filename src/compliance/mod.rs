@@ -31,7 +31,7 @@ pub async fn daily_purge(
     loop {
         tokio::select! {
             _ = tick.tick() => match purge(&writer, days, false).await {
-                Ok(p) => tracing::info!(conversations = p.conversations, appointments = p.appointments, "retention purge ran"),
+                Ok(p) => tracing::info!(conversations = p.conversations, appointments = p.appointments, contacts = p.contacts, "retention purge ran"),
                 Err(e) => tracing::error!(error = format!("{e:#}"), "retention purge failed"),
             },
             _ = async { let _ = shutdown.wait_for(|s| *s).await; } => return,

@@ -364,14 +364,16 @@ impl Agent {
                 .await?;
             let notes = self.state.store.notes(conversation).await?;
             let info = self.state.store.conversation_info(conversation).await?;
-            Ok::<_, StoreError>((history, notes, info))
+            let contact = self.state.store.remembered_contact(conversation).await?;
+            Ok::<_, StoreError>((history, notes, info, contact))
         }
         .await;
-        let (history, notes, info) = match loaded {
+        let (history, notes, info, contact) = match loaded {
             Ok(loaded) => loaded,
             Err(e) => return self.send(&unavailable(e).about(conversation).into()).await,
         };
-        let context = context(&history.messages, info.as_ref());
+        let mut context = context(&history.messages, info.as_ref());
+        context.contact = contact.map(|c| c.preference);
         let (history, more_history) = crate::chat::protocol::page_views(history);
         let frame = ConsoleFrame::Claimed {
             conversation: conversation.to_string(),
@@ -409,6 +411,7 @@ fn context(history: &[Message], info: Option<&crate::store::ConversationInfo>) -
         lang: info.map(|i| i.lang).unwrap_or_default(),
         channel: info.map_or_else(|| "web".to_owned(), |i| i.channel.clone()),
         waiting_s: None,
+        contact: None,
         questions,
         bot,
     }

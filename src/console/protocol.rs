@@ -184,6 +184,9 @@ pub struct Context {
     /// `web` (the widget) or `sms` (text messages: replies go by text).
     pub channel: String,
     pub waiting_s: Option<u64>,
+    /// How the patient likes to be reached (`{"channel","contact"}`), if
+    /// they said so in this chat or an earlier one.
+    pub contact: Option<crate::patient::Preference>,
     pub questions: Vec<String>,
     pub bot: Vec<BotTurn>,
 }

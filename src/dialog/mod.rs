@@ -1,10 +1,14 @@
 //! What the bot says next. The engine takes a patient's turn and returns the
 //! replies to store and send, plus at most one action for the caller (hand
 //! over to a person, save a callback request); it knows nothing of
-//! WebSockets or JSON, so the same engine serves the chat and tests.
+//! WebSockets or JSON, so the same engine serves the chat and tests. What
+//! it changes beside that action (appointments, the patient's remembered
+//! contact) goes through small interfaces it owns: `booking::Calendar` and
+//! `contact::ContactBook`.
 
 pub mod booking;
 pub mod callback;
+pub mod contact;
 mod faq;
 pub mod intents;
 pub mod kinds;
@@ -13,6 +17,7 @@ pub mod when;
 
 use crate::knowledge::{Decision, Knowledge};
 use crate::lang::Lang;
+use crate::patient::{Channel, Preference};
 use crate::safety::{Hit, SafetyHandle};
 use crate::transcript::Reason;
 use crate::transcript::{Choice, Details, Sender};
@@ -82,22 +87,23 @@ pub struct Outcome {
     pub action: Option<Action>,
     /// A question the bot could not answer, for the editors' to-do list.
     pub unanswered: Option<String>,
+    /// The contact a flow settled on (a callback request sent, a booking
+    /// made): the engine remembers it before the outcome leaves.
+    settled: Option<Preference>,
 }
 
 impl Outcome {
     pub fn reply(reply: Reply) -> Self {
         Outcome {
             replies: vec![reply],
-            action: None,
-            unanswered: None,
+            ..Outcome::default()
         }
     }
 
     pub fn escalate(reason: Reason) -> Self {
         Outcome {
-            replies: Vec::new(),
             action: Some(Action::Escalate(reason)),
-            unanswered: None,
+            ..Outcome::default()
         }
     }
 }
@@ -116,6 +122,9 @@ pub struct DialogState {
     callback: Option<callback::Step>,
     /// Set while booking, cancelling or rescheduling.
     booking: Option<booking::Flow>,
+    /// Set after "text me instead" while waiting for the number or address
+    /// the new channel needs.
+    switching: Option<Channel>,
     /// Recorded on appointments booked in this conversation.
     conversation: Option<String>,
     /// The patient's client address, for the chat's daily booking limit.
@@ -130,12 +139,17 @@ impl DialogState {
         }
     }
 
-    /// Whether the next turn could change something beyond this dialog
-    /// (book, cancel, or check a confirmation code, which is audited and
-    /// throttled). Other turns only search, read open times and reply, so
-    /// they can be worked out before the patient's message is stored.
-    pub fn turn_may_write(&self) -> bool {
+    /// Whether the turn `said` starts could change something beyond this
+    /// dialog (book, cancel, check a confirmation code, which is audited
+    /// and throttled, or remember how the patient likes to be reached).
+    /// Other turns only search, read open times and what is remembered,
+    /// and reply, so they can be worked out before the patient's message
+    /// is stored.
+    pub fn turn_may_write(&self, said: &Utterance) -> bool {
         self.booking.as_ref().is_some_and(booking::Flow::may_write)
+            || matches!(self.callback, Some(callback::Step::Confirm(_)))
+            || self.switching.is_some()
+            || contact::asks_to_switch(said).is_some()
     }
 
     /// State for a stored conversation (appointments booked in it say so).
@@ -158,6 +172,7 @@ impl DialogState {
 pub struct Engine {
     knowledge: Knowledge,
     scheduler: std::sync::Arc<dyn booking::Calendar>,
+    contacts: std::sync::Arc<dyn contact::ContactBook>,
     safety: SafetyHandle,
     kinds: kinds::KindMeanings,
 }
@@ -166,12 +181,14 @@ impl Engine {
     pub fn new(
         knowledge: Knowledge,
         scheduler: std::sync::Arc<dyn booking::Calendar>,
+        contacts: std::sync::Arc<dyn contact::ContactBook>,
         safety: SafetyHandle,
         embedder: crate::semantic::Embedder,
     ) -> Self {
         Engine {
             knowledge,
             scheduler,
+            contacts,
             safety,
             kinds: kinds::KindMeanings::new(embedder),
         }
@@ -254,19 +271,45 @@ impl Engine {
 
     /// The replies to one patient turn, in order, and what else to do.
     pub async fn respond(&self, state: &mut DialogState, turn: Turn<'_>) -> Outcome {
+        let mut outcome = self.reply_to(state, turn).await;
+        // A contact a flow settled on is asked for no more next time. Not
+        // saving it loses only that; the request or booking stands.
+        if let Some(preference) = outcome.settled.take() {
+            self.remember(state, &preference).await;
+        }
+        outcome
+    }
+
+    async fn reply_to(&self, state: &mut DialogState, turn: Turn<'_>) -> Outcome {
         // The conversation follows the language the patient writes in.
         let said = turn.said;
         if turn.choice.is_none() {
             state.lang = said.detected().or(state.lang);
         }
         let lang = state.lang;
+        if let Some(channel) = state.switching.take()
+            && let Some(outcome) = self.switching_answer(state, channel, turn).await
+        {
+            return outcome;
+        }
         if let Some(step) = state.callback.take() {
-            let (next, outcome) = callback::step(lang, step, said, turn.choice);
+            // What was remembered matters once the name is given.
+            let recalled = match step {
+                callback::Step::Name => self.recall(state).await,
+                _ => None,
+            };
+            let (next, outcome) = callback::step(lang, step, said, turn.choice, recalled);
             state.callback = next;
             return outcome;
         }
         if let Some(flow) = state.booking.take() {
             return self.continue_booking(state, flow, turn).await;
+        }
+        if turn.choice.is_none()
+            && let Some(channel) = contact::asks_to_switch(said)
+        {
+            state.clarifying = false;
+            return self.switch_to(state, channel, turn).await;
         }
         // A pressed button is an answer, never a new request.
         if let Some(intent) = turn
@@ -356,6 +399,11 @@ impl Engine {
             answer.unanswered = outcome.unanswered;
             return answer;
         }
+        // The contact question may come next: what was remembered, first.
+        let flow = match flow.asks_contact_next() {
+            true => flow.with_recalled(self.recall(state).await),
+            false => flow,
+        };
         let heard = if flow.wants_kind() && turn.choice.is_none() {
             self.hear_kind(said).await
         } else {

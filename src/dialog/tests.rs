@@ -6,10 +6,19 @@ use std::path::Path;
 use std::sync::Arc;
 
 use super::booking::double::{CODE, FakeCalendar};
+use super::contact::double::FakeContacts;
 use super::*;
 use crate::knowledge::DecisionSettings;
 
 fn engine() -> (Engine, Arc<FakeCalendar>) {
+    let (engine, calendar, _) = engine_with(FakeContacts::default());
+    (engine, calendar)
+}
+
+/// The engine with the bundled articles, a calendar double and `contacts`.
+pub(super) fn engine_with(
+    contacts: FakeContacts,
+) -> (Engine, Arc<FakeCalendar>, Arc<FakeContacts>) {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("knowledge");
     let settings = DecisionSettings {
         answer_threshold: None,
@@ -20,16 +29,18 @@ fn engine() -> (Engine, Arc<FakeCalendar>) {
     let knowledge = Knowledge::open_blocking(dir.clone(), settings).unwrap();
     let safety = SafetyHandle::new(crate::safety::Rules::load(&dir).unwrap());
     let calendar = Arc::new(FakeCalendar::new());
+    let contacts = Arc::new(contacts);
     let engine = Engine::new(
         knowledge,
         calendar.clone(),
+        contacts.clone(),
         safety,
         crate::semantic::Embedder::missing("not in unit tests"),
     );
-    (engine, calendar)
+    (engine, calendar, contacts)
 }
 
-async fn turn(
+pub(super) async fn turn(
     engine: &Engine,
     state: &mut DialogState,
     text: &str,
@@ -47,7 +58,7 @@ async fn turn(
         .await
 }
 
-fn texts(o: &Outcome) -> Vec<&str> {
+pub(super) fn texts(o: &Outcome) -> Vec<&str> {
     o.replies.iter().map(|r| r.text.as_str()).collect()
 }
 
@@ -107,12 +118,20 @@ async fn a_person_asked_for_mid_booking_is_booking_help() {
 async fn only_the_confirming_turns_may_write() {
     let (engine, _) = engine();
     let mut state = DialogState::new(Lang::En);
-    assert!(!state.turn_may_write());
+    let answer = Utterance::analyse("1985-03-14");
+    assert!(!state.turn_may_write(&answer));
     turn(&engine, &mut state, "I want to cancel my appointment", None).await;
-    assert!(!state.turn_may_write(), "asking for the code reads nothing");
+    assert!(
+        !state.turn_may_write(&answer),
+        "asking for the code reads nothing"
+    );
     turn(&engine, &mut state, CODE, None).await;
     assert!(
-        state.turn_may_write(),
+        state.turn_may_write(&answer),
         "the birth date is checked against the store"
     );
+    // Asking to be reached another way is remembered: a write.
+    let fresh = DialogState::new(Lang::En);
+    assert!(fresh.turn_may_write(&Utterance::analyse("text me instead")));
+    assert!(!fresh.turn_may_write(&Utterance::analyse("what are your hours")));
 }

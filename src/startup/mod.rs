@@ -29,6 +29,7 @@ use crate::clinic::ClinicHandle;
 use crate::compliance::key::Missing;
 use crate::config::Settings;
 use crate::dialog::Engine;
+use crate::dialog::contact::StoredContacts;
 use crate::knowledge::Knowledge;
 use crate::safety::SafetyHandle;
 use crate::staff::sessions::Sessions;
@@ -124,13 +125,14 @@ impl Application {
             origins: Arc::new(OriginPolicy::new(&settings.allowed_origins)),
             connections: Arc::new(Semaphore::new(files.max_chats)),
             store: store.clone(),
-            writer,
             engine: Arc::new(Engine::new(
                 knowledge,
                 scheduler.clone(),
+                Arc::new(StoredContacts::new(store.clone(), writer.clone())),
                 safety,
                 embedder.clone(),
             )),
+            writer,
             embedder,
             scheduler,
             hub,

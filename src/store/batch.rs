@@ -17,6 +17,7 @@ use super::{
 use crate::accounts::StaffId;
 use crate::ids::{ConversationId, TokenDigest};
 use crate::lang::Lang;
+use crate::patient::Preference;
 use crate::store::HandoffChange;
 use crate::transcript::{self, NewMessage};
 
@@ -75,6 +76,14 @@ pub(super) trait Tx: Appends {
         &mut self,
         callback: NewCallback,
     ) -> impl Future<Output = Sql<StoreResult<i64>>> + Send;
+
+    /// Remembers how the visitor of `conversation` likes to be reached;
+    /// `NotFound` without such a conversation.
+    fn remember_contact(
+        &mut self,
+        conversation: &ConversationId,
+        preference: &Preference,
+    ) -> impl Future<Output = Sql<StoreResult<()>>> + Send;
 
     /// Books in a savepoint of its own: a lost race fails only this booking.
     fn book(
@@ -219,6 +228,14 @@ async fn apply<T: Tx>(tx: &mut T, op: WriteOp) -> Sql<Done> {
         WriteOp::AddCallback { callback, reply } => {
             pending(reply, tx.add_callback(callback).await?)
         }
+        WriteOp::RememberContact {
+            conversation,
+            preference,
+            reply,
+        } => pending(
+            reply,
+            tx.remember_contact(&conversation, &preference).await?,
+        ),
         WriteOp::Book { appointment, reply } => pending(reply, tx.book(appointment).await?),
         WriteOp::CancelAppointment { id, notify, reply } => {
             pending(reply, tx.cancel_appointment(id, notify.as_ref()).await?)

@@ -39,7 +39,7 @@ pub use records::{
     Appended, Appointment, AuditEntry, AuditRecord, Callback, ChannelsOn, Conversation,
     ConversationFacts, ConversationInfo, Exchanged, Facts, HandoffChange, MAX_UNANSWERED,
     MessageKind, NewAppointment, NewCallback, NewOutbound, Note, OpenHandoff, Outbound,
-    OutboxEntry, OutboxStatus, Purged, StoredSession, TokenVisitor, VisitorId,
+    OutboxEntry, OutboxStatus, Purged, RememberedContact, StoredSession, TokenVisitor, VisitorId,
 };
 pub use write_op::WriteOp;
 pub use writer::Writer;
@@ -468,6 +468,17 @@ impl Store {
         identity: &TokenDigest,
     ) -> StoreResult<Option<VisitorId>> {
         dispatch!(self, s => s.visitor_by_identity(identity).await)
+    }
+
+    /// How the visitor behind `conversation` likes to be reached, if they
+    /// said so before (in this conversation or an earlier one, on any of a
+    /// signed-in patient's devices).
+    pub async fn remembered_contact(
+        &self,
+        conversation: &ConversationId,
+    ) -> StoreResult<Option<RememberedContact>> {
+        let row = dispatch!(self, s => s.remembered_contact(conversation).await)?;
+        row.map(rows::remembered_contact).transpose()
     }
 
     /// The raw facts for insights over conversations started in [from, to).

@@ -33,7 +33,9 @@ pub(super) fn entry(r: EntryRow) -> StoreResult<OutboxEntry> {
         StoreError::Other(anyhow::anyhow!("outbox row {id} has an unreadable status"))
     })?;
     // Its message read as the sender reads it, by the same checks.
-    let message = rows::outbound((id, kind, channel, recipient, lang, attempts, 0, None))?;
+    let message = rows::outbound((
+        id, kind, channel, recipient, lang, attempts, 0, None, None, None, None,
+    ))?;
     Ok(OutboxEntry {
         id,
         kind: message.kind,

@@ -20,6 +20,15 @@ pub struct TokenVisitor {
     pub last_active: Option<String>,
 }
 
+/// How the visitor behind a conversation likes to be reached.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RememberedContact {
+    pub preference: crate::patient::Preference,
+    /// A signed-in identity is linked to the visitor: the same person,
+    /// not only the same browser.
+    pub identified: bool,
+}
+
 /// A patient's device, as the store knows it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct VisitorId(pub i64);
@@ -356,6 +365,8 @@ pub struct Purged {
     pub messages: u64,
     pub appointments: u64,
     pub callbacks: u64,
+    /// Contact preferences deleted with their visitors.
+    pub contacts: u64,
 }
 
 /// Unanswered questions read for one insights view (the newest).

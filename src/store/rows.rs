@@ -10,8 +10,8 @@ use futures_util::{Stream, TryStreamExt};
 use super::audit::ChainWalk;
 use super::{
     Appointment, AuditKey, AuditRecord, Callback, ChainError, ChainReport, ConversationFacts,
-    ConversationInfo, Facts, MessageKind, Note, OpenHandoff, Outbound, StoreError, StoreResult,
-    TokenVisitor, VisitorId,
+    ConversationInfo, Facts, MessageKind, Note, OpenHandoff, Outbound, RememberedContact,
+    StoreError, StoreResult, TokenVisitor, VisitorId,
 };
 use crate::accounts::{Account, Role, StaffId};
 use crate::patient::{BirthDate, Channel, Email, Patient, PatientName, PhoneNumber};
@@ -28,6 +28,24 @@ pub(super) fn token_visitor((id, identified, last_active): VisitorRow) -> TokenV
         identified,
         last_active,
     }
+}
+
+/// A remembered contact: the visitor, the channel, the number or address,
+/// and whether a signed-in identity is linked to the visitor.
+pub(super) type ContactRow = (i64, String, String, bool);
+
+/// Read back through the patient types; a row that does not read names the
+/// visitor and never the value.
+pub(super) fn remembered_contact(
+    (visitor, channel, value, identified): ContactRow,
+) -> StoreResult<RememberedContact> {
+    let preference = crate::patient::Preference::from_record(&channel, &value).map_err(|why| {
+        anyhow::anyhow!("the contact preference of visitor {visitor} is unreadable: {why}")
+    })?;
+    Ok(RememberedContact {
+        preference,
+        identified,
+    })
 }
 
 /// A message: seq, sender, body, details (JSON text), created at.

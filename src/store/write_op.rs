@@ -61,6 +61,13 @@ pub enum WriteOp {
         callback: NewCallback,
         reply: oneshot::Sender<StoreResult<i64>>,
     },
+    /// How the patient of a conversation likes to be reached, kept for
+    /// their visitor (replacing what was there).
+    RememberContact {
+        conversation: ConversationId,
+        preference: crate::patient::Preference,
+        reply: oneshot::Sender<StoreResult<()>>,
+    },
     /// Books (or reschedules) an appointment; `Conflict` if the time is taken.
     Book {
         appointment: NewAppointment,
@@ -164,6 +171,7 @@ impl WriteOp {
             SetHandoff,
             AddNote,
             AddCallback,
+            RememberContact,
             Book,
             CancelAppointment,
             Purge,

@@ -180,6 +180,22 @@ impl Writer {
             .await
     }
 
+    /// Remembers how the patient of `conversation` likes to be reached (for
+    /// their visitor, replacing what was there); `NotFound` without such a
+    /// conversation.
+    pub async fn remember_contact(
+        &self,
+        conversation: ConversationId,
+        preference: crate::patient::Preference,
+    ) -> StoreResult<()> {
+        self.submit(|reply| WriteOp::RememberContact {
+            conversation,
+            preference,
+            reply,
+        })
+        .await
+    }
+
     /// Books (or, with `replaces`, reschedules) an appointment; `Conflict`
     /// when the provider's time was taken meanwhile.
     pub async fn book(&self, appointment: super::NewAppointment) -> StoreResult<i64> {

@@ -163,12 +163,7 @@ async fn with_no_agent_online_the_patient_leaves_a_callback_request() {
     );
 
     let cookie = app.staff("kim", "agent").await;
-    let list: Vec<Value> = app
-        .get_as(&cookie, "/api/callbacks")
-        .await
-        .json()
-        .await
-        .unwrap();
+    let list = app.callbacks(&cookie).await;
     assert_eq!(list.len(), 1);
     assert_eq!(list[0]["name"], "Rosa Diaz");
     assert_eq!(list[0]["channel"], "text");

@@ -8,7 +8,7 @@ use super::helpers::{execute_around, patient_texts, spawn_app, spawn_app_with};
 
 /// A `start` as the clinic's page would send it: signed for `user`, valid
 /// for `secs` more seconds (negative: already expired), with a fresh nonce.
-fn signed_start(secret: &str, user: &str, secs: i64) -> Value {
+pub(super) fn signed_start(secret: &str, user: &str, secs: i64) -> Value {
     let page = sign_for_page(secret, user, secs);
     json!({
         "type": "start",

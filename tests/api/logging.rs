@@ -47,6 +47,21 @@ async fn logs_at_trace_level_never_contain_message_text_or_tokens() {
             chat.say(&format!("pd{i}"), text).await;
             chat.expect("reply").await;
         }
+        // A remembered contact is never logged, kept or changed.
+        let mut other = Chat::connect(server.addr, None).await.unwrap();
+        other.start().await;
+        for (i, text) in [
+            "text me instead",
+            "555-010-7531",
+            "email me instead",
+            "zq.remembered@example.org",
+        ]
+        .iter()
+        .enumerate()
+        {
+            other.say(&format!("cp{i}"), text).await;
+            other.expect("reply").await;
+        }
         // Refused frames must not echo their content into logs either.
         chat.send_text(&format!("{{not json {secret_text}")).await;
         chat.expect("error").await;
@@ -65,6 +80,8 @@ async fn logs_at_trace_level_never_contain_message_text_or_tokens() {
             "Zelda",
             "Quillfeather",
             "1987-03-14",
+            "010-7531",
+            "zq.remembered",
             "rash",
             &token,
             &token[3..],

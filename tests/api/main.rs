@@ -16,6 +16,8 @@ mod chat_protocol;
 mod compliance;
 #[path = "console_modules.rs"]
 mod console_modules;
+#[path = "contact_preference.rs"]
+mod contact_preference;
 #[path = "durability.rs"]
 mod durability;
 #[path = "faq.rs"]

@@ -17,9 +17,13 @@ async fn an_agent_signs_in_claims_a_chat_and_replies() {
 
     browser.sign_in(&app.url("/console"), "maria").await;
 
-    // A patient asks for a person.
+    // A patient says how to reach them, then asks for a person.
     let mut patient = app.chat().await;
     patient.start().await;
+    for (id, text) in [("p0", "text me instead"), ("p0b", "555-010-4477")] {
+        patient.say(id, text).await;
+        patient.until("reply").await;
+    }
     patient.say("p1", "I want to talk to a real person").await;
     patient.until("queued").await;
 
@@ -40,6 +44,14 @@ async fn an_agent_signs_in_claims_a_chat_and_replies() {
         .wait_for(
             "[...document.querySelectorAll('[data-testid=chat-pane]:not([hidden]) [data-testid=message-list] .msg-text')].some(p => p.textContent === 'I want to talk to a real person')",
             "the patient's words in the claimed chat",
+        )
+        .await;
+
+    // The hand-over summary says how to reach the patient.
+    browser
+        .wait_for(
+            "(() => { const c = document.querySelector('[data-testid=chat-pane]:not([hidden]) [data-testid=context-contact]'); return c && c.textContent === 'Text message: 555-010-4477'; })()",
+            "the patient's contact in the hand-over summary",
         )
         .await;
 

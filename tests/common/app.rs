@@ -182,6 +182,16 @@ impl TestApp {
         booked["code"].as_str().expect("booked").to_owned()
     }
 
+    /// `GET /api/callbacks` as the staff member signed in with `cookie`:
+    /// the open callback requests, oldest first.
+    pub async fn callbacks(&self, cookie: &str) -> Vec<serde_json::Value> {
+        self.get_as(cookie, "/api/callbacks")
+            .await
+            .json()
+            .await
+            .expect("the callback requests as JSON")
+    }
+
     /// Opens an agent console socket with a session cookie.
     pub async fn console(&self, cookie: &str) -> Console {
         Ws::console(self.addr, cookie)

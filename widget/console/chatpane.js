@@ -5,7 +5,7 @@
 import { append, clear, h, uid } from './dom.js';
 import { hooks, MAX_TEXT, ui } from './state.js';
 import {
-  chatTitle, fmtDuration, FROM_LABELS, graphemeCount, langBadge, LANGS, newId, parseDate,
+  CHANNELS, chatTitle, fmtDuration, FROM_LABELS, graphemeCount, langBadge, LANGS, newId, parseDate,
   reasonLabel, SAFETY, timeEl, WHY,
 } from './format.js';
 import { toast } from './announce.js';
@@ -129,6 +129,13 @@ function renderContext(chat) {
   }
   const waited = typeof ctx.waiting_s === 'number' ? ctx.waiting_s : chat.waitedFallback;
   fact('Waited', typeof waited === 'number' ? fmtDuration(waited) : 'unknown');
+  // How the patient likes to be reached, said in this chat or an earlier one.
+  const contact = ctx.contact && typeof ctx.contact === 'object' ? ctx.contact : null;
+  if (contact && typeof contact.contact === 'string') {
+    fact('Reach by', h('span', { testid: 'context-contact' },
+      `${CHANNELS[contact.channel] || String(contact.channel || '')}: `,
+      h('span', { class: 'contact', text: contact.contact })));
+  }
   el.context.appendChild(dl);
 
   const questions = Array.isArray(ctx.questions) ? ctx.questions.filter((q) => typeof q === 'string') : [];

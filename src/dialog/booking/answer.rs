@@ -7,10 +7,11 @@ use super::matching::{is_yes, match_provider, no_preference};
 use super::say::say_kind;
 use crate::appointments::{self, Filter, SlotId};
 use crate::dialog::Outcome;
+use crate::dialog::contact::asks_to_switch;
 use crate::dialog::kinds::Heard;
 use crate::dialog::when;
 use crate::lang::Lang;
-use crate::patient::{Channel, DateProblem, Email, PatientName, PhoneNumber};
+use crate::patient::{DateProblem, PatientName};
 use crate::utterance::Utterance;
 
 /// A flow's next state and what to say: `None` when the flow is over.
@@ -80,26 +81,10 @@ impl Flow {
             Step::Slot => self.on_slot(s, lang, said, picked).await,
             Step::Name => self.on_name(s, lang, said).await,
             Step::Dob | Step::CodeDob => self.on_birth_date(s, lang, said).await,
+            Step::Recalled => self.on_recalled(s, lang, said, picked).await,
             Step::Contact => self.on_contact(s, lang, said).await,
             Step::Channel => self.on_channel(s, lang, said, picked).await,
-            Step::Confirm => match picked {
-                Some("confirm:yes") => self.book(s, lang, who).await,
-                Some("confirm:other") => {
-                    let mut flow = self;
-                    flow.filter.after = None;
-                    flow.offer_slots(s, lang, None).await
-                }
-                _ if is_yes(said) => self.book(s, lang, who).await,
-                _ => {
-                    self.reask(
-                        s,
-                        lang,
-                        "Please choose \"Yes, book it\", \"Pick another time\" or \"Cancel\".",
-                        "Elija \"Sí, reservar\", \"Elegir otro horario\" o \"Cancelar\".",
-                    )
-                    .await
-                }
-            },
+            Step::Confirm => self.on_confirm(s, lang, said, picked, who).await,
             Step::Code => self.on_code(s, lang, said).await,
             Step::ConfirmCancel => match picked {
                 Some("confirm:yes") => self.cancel(s, lang).await,
@@ -114,6 +99,40 @@ impl Flow {
                     .await
                 }
             },
+        }
+    }
+
+    /// The answer to the summary: book, another time, or "text me instead".
+    async fn on_confirm(
+        self,
+        s: &dyn Calendar,
+        lang: Lang,
+        said: &Utterance,
+        picked: Option<&str>,
+        who: Requester,
+    ) -> Next {
+        if picked.is_none()
+            && let Some(channel) = asks_to_switch(said)
+        {
+            return self.switch(s, lang, channel).await;
+        }
+        match picked {
+            Some("confirm:yes") => self.book(s, lang, who).await,
+            Some("confirm:other") => {
+                let mut flow = self;
+                flow.filter.after = None;
+                flow.offer_slots(s, lang, None).await
+            }
+            _ if is_yes(said) => self.book(s, lang, who).await,
+            _ => {
+                self.reask(
+                    s,
+                    lang,
+                    "Please choose \"Yes, book it\", \"Pick another time\" or \"Cancel\".",
+                    "Elija \"Sí, reservar\", \"Elegir otro horario\" o \"Cancelar\".",
+                )
+                .await
+            }
         }
     }
 
@@ -261,8 +280,7 @@ impl Flow {
         match when::parse_birth_date(said, lang) {
             Ok(dob) if self.step == Step::Dob => {
                 self.dob = Some(dob);
-                self.step = Step::Contact;
-                self.ask(s, lang).await
+                self.ask_how_to_reach(s, lang).await
             }
             Ok(dob) => self.look_up(s, lang, dob).await,
             Err(problem) => {
@@ -285,58 +303,6 @@ impl Flow {
                     ),
                 };
                 self.reask(s, lang, en, es).await
-            }
-        }
-    }
-
-    async fn on_contact(mut self, s: &dyn Calendar, lang: Lang, said: &Utterance) -> Next {
-        let text = said.text();
-        if let Ok(email) = Email::parse(text) {
-            self.email = Some(email);
-            self.contact = Some(Channel::Email);
-            self.step = Step::Confirm;
-        } else if let Ok(phone) = PhoneNumber::parse(text) {
-            self.phone = Some(phone);
-            self.step = Step::Channel;
-        } else {
-            return self
-                .reask(
-                    s,
-                    lang,
-                    "Please type a phone number with area code (like 555-010-1234) or an email address.",
-                    "Escriba un teléfono con código de área (como 555-010-1234) o un correo electrónico.",
-                )
-                .await;
-        }
-        self.ask(s, lang).await
-    }
-
-    /// Call or text the number given (e-mail came with an address).
-    async fn on_channel(
-        mut self,
-        s: &dyn Calendar,
-        lang: Lang,
-        said: &Utterance,
-        picked: Option<&str>,
-    ) -> Next {
-        let channel = picked
-            .and_then(|p| p.strip_prefix("channel:"))
-            .and_then(|p| Channel::parse(p).ok())
-            .or_else(|| Channel::from_words(said.words()));
-        match channel {
-            Some(channel @ (Channel::Phone | Channel::Text)) => {
-                self.contact = Some(channel);
-                self.step = Step::Confirm;
-                self.ask(s, lang).await
-            }
-            _ => {
-                self.reask(
-                    s,
-                    lang,
-                    "Please choose Call or Text.",
-                    "Elija Llamada o Mensaje de texto.",
-                )
-                .await
             }
         }
     }

@@ -121,6 +121,8 @@ impl Flow {
         };
         match result {
             Ok(booked) => {
+                // A new booking's contact is remembered for next time.
+                let settled = self.existing.is_none().then(|| self.reach()).flatten();
                 let clinic = s.clinic();
                 let when = appointments::describe(&clinic, &booked.slot, lang);
                 let link = format!("/calendar/{}-{}.ics", booked.code, booked.ics_token);
@@ -148,7 +150,9 @@ impl Flow {
                 };
                 let mut reply = Reply::bot(text);
                 reply.details.html = Some(html);
-                (None, Outcome::reply(reply))
+                let mut outcome = Outcome::reply(reply);
+                outcome.settled = settled;
+                (None, outcome)
             }
             Err(BookError::Taken | BookError::NotOffered) => {
                 self.slot = None;

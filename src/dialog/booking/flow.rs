@@ -2,11 +2,12 @@
 
 use jiff::civil::Date;
 
+use super::super::contact::Recalled;
 use super::super::when;
 use crate::appointments::{self, Filter, SlotId};
 use crate::clinic::Clinic;
 use crate::lang::Lang;
-use crate::patient::{BirthDate, Channel, Email, PatientName, PhoneNumber};
+use crate::patient::{BirthDate, Channel, Contact, Email, PatientName, PhoneNumber, Preference};
 use crate::store::Appointment;
 use crate::utterance::Utterance;
 
@@ -36,6 +37,8 @@ pub(super) enum Step {
     Slot,
     Name,
     Dob,
+    /// The contact remembered from last time is offered: yes, or another.
+    Recalled,
     Contact,
     Channel,
     Confirm,
@@ -58,6 +61,10 @@ pub struct Flow {
     pub(super) phone: Option<PhoneNumber>,
     pub(super) email: Option<Email>,
     pub(super) contact: Option<Channel>,
+    /// How the patient asked to be reached last time, if they did.
+    pub(super) recalled: Option<Recalled>,
+    /// The contact is the remembered one: the bot shows only its end.
+    pub(super) remembered: bool,
     pub(super) code: Option<String>,
     /// The appointment being cancelled or moved.
     pub(super) existing: Option<Appointment>,
@@ -84,6 +91,8 @@ impl Flow {
             phone: None,
             email: None,
             contact: None,
+            recalled: None,
+            remembered: false,
             code: None,
             existing: None,
             failures: 0,
@@ -97,6 +106,38 @@ impl Flow {
             self.step,
             Step::Confirm | Step::CodeDob | Step::ConfirmCancel
         )
+    }
+
+    /// Whether the answer awaited (the date of birth) leads to the contact
+    /// question: the engine then looks up what is remembered first.
+    pub fn asks_contact_next(&self) -> bool {
+        self.step == Step::Dob
+    }
+
+    /// The flow, knowing how the patient asked to be reached last time.
+    pub fn with_recalled(mut self, recalled: Option<Recalled>) -> Flow {
+        self.recalled = recalled;
+        self
+    }
+
+    /// To be reached as `reach` says (`remembered`: from last time).
+    pub(super) fn reach_by(&mut self, reach: &Preference, remembered: bool) {
+        match reach.contact() {
+            Contact::Phone(p) => self.phone = Some(p.clone()),
+            Contact::Email(e) => self.email = Some(e.clone()),
+        }
+        self.contact = Some(reach.channel());
+        self.remembered = remembered;
+    }
+
+    /// The channel chosen with the number or address it uses.
+    pub(super) fn reach(&self) -> Option<Preference> {
+        let channel = self.contact?;
+        let contact = match channel {
+            Channel::Email => Contact::Email(self.email.clone()?),
+            Channel::Phone | Channel::Text => Contact::Phone(self.phone.clone()?),
+        };
+        Preference::new(channel, contact).ok()
     }
 
     /// Whether the flow is asking which kind of appointment.

@@ -9,6 +9,8 @@
 //! - [`say`]: what the bot says at each step.
 //! - [`calls`]: looking up, booking, cancelling and moving, and what the
 //!   patient is told of the result.
+//! - [`reach`]: how the patient will be reached: the remembered contact,
+//!   a number or address, call or text, "text me instead".
 //! - [`matching`]: providers' names, a yes, "no preference" in the words.
 //! - [`calendar`]: the small interface to the scheduler that this flow owns;
 //!   the server passes the real scheduler, the unit tests a double.
@@ -20,6 +22,7 @@ mod calls;
 pub(crate) mod double;
 mod flow;
 mod matching;
+mod reach;
 mod say;
 #[cfg(test)]
 mod tests;
@@ -39,8 +42,5 @@ const KINDS_OFFERED: usize = 3;
 const MAX_LOOKUP_FAILURES: u8 = 3;
 
 fn choice(label: impl Into<String>, value: impl Into<String>) -> Choice {
-    Choice {
-        label: label.into(),
-        value: value.into(),
-    }
+    Choice::new(label, value)
 }

@@ -6,6 +6,7 @@ use super::flow::{Flow, Step};
 use super::{KINDS_OFFERED, SEARCH_DAYS, SLOTS_SHOWN, choice};
 use crate::appointments;
 use crate::clinic::{AppointmentType, Clinic};
+use crate::dialog::contact;
 use crate::dialog::kinds::Heard;
 use crate::dialog::text::t;
 use crate::dialog::{CHOICE_HANDOFF, Outcome, Reply};
@@ -133,11 +134,23 @@ impl Flow {
                 "What is the patient's date of birth? (for example 03/14/1985)",
                 "¿Cuál es la fecha de nacimiento del paciente? (por ejemplo 14/03/1985)",
             )),
-            Step::Contact => Reply::bot(t(
-                lang,
-                "What phone number or email address can we reach you at?",
-                "¿A qué teléfono o correo electrónico le podemos contactar?",
-            )),
+            // After "text me instead" with no number known: for that channel.
+            Step::Contact => Reply::bot(match self.contact {
+                Some(channel) => contact::ask_for(lang, channel),
+                None => t(
+                    lang,
+                    "What phone number or email address can we reach you at?",
+                    "¿A qué teléfono o correo electrónico le podemos contactar?",
+                ),
+            }),
+            Step::Recalled => match &self.recalled {
+                Some(r) => contact::offer(lang, &r.preference),
+                None => Reply::bot(t(
+                    lang,
+                    "What phone number or email address can we reach you at?",
+                    "¿A qué teléfono o correo electrónico le podemos contactar?",
+                )),
+            },
             Step::Channel => Reply::bot_with(
                 t(
                     lang,
@@ -303,18 +316,21 @@ impl Flow {
                 Lang::Es => format!("¿Cambiar su {old} a {slot}?"),
             };
         }
-        let reach = match (self.contact, &self.phone, &self.email) {
-            (Some(Channel::Email), _, Some(e)) => e.as_str(),
-            (_, Some(p), _) => p.as_str(),
-            _ => "",
+        // A remembered contact is shown by its end only.
+        let (reach, at) = match self.reach() {
+            Some(p) => (
+                contact::shown(lang, p.contact(), self.remembered),
+                contact::at(lang, p.contact(), self.remembered),
+            ),
+            None => Default::default(),
         };
-        let how = match (lang, self.contact) {
-            (Lang::En, Some(Channel::Text)) => "text",
-            (Lang::En, Some(Channel::Email)) => "email",
-            (Lang::En, _) => "call",
-            (Lang::Es, Some(Channel::Text)) => "mensaje de texto a",
-            (Lang::Es, Some(Channel::Email)) => "correo a",
-            (Lang::Es, _) => "llamada a",
+        let (how, reach) = match (lang, self.contact) {
+            (Lang::En, Some(Channel::Text)) => ("text", reach),
+            (Lang::En, Some(Channel::Email)) => ("email", reach),
+            (Lang::En, _) => ("call", reach),
+            (Lang::Es, Some(Channel::Text)) => ("mensaje de texto", at),
+            (Lang::Es, Some(Channel::Email)) => ("correo", at),
+            (Lang::Es, _) => ("llamada", at),
         };
         let name = self.name.as_ref().map(|n| n.as_str()).unwrap_or_default();
         let dob = self.dob.map(|d| d.to_string()).unwrap_or_default();

@@ -53,6 +53,15 @@ pub(super) async fn purge(
         .execute(&mut **tx)
         .await?
         .rows_affected();
+    // How a patient likes to be reached goes with their visitor (the
+    // foreign key would take it too; this counts it).
+    purged.contacts = sqlx::query(
+        "DELETE FROM contact_preferences p
+         WHERE NOT EXISTS (SELECT 1 FROM conversations c WHERE c.visitor_id = p.visitor_id)",
+    )
+    .execute(&mut **tx)
+    .await?
+    .rows_affected();
     sqlx::query(
         "DELETE FROM visitors v WHERE NOT EXISTS (SELECT 1 FROM conversations c WHERE c.visitor_id = v.id)",
     )

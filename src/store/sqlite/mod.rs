@@ -18,6 +18,7 @@ use crate::ids::{ConversationId, TokenDigest};
 
 mod appointments;
 mod audit;
+mod contacts;
 pub(super) mod faults;
 mod handoff;
 mod insights;

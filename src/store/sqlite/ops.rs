@@ -110,6 +110,14 @@ impl Tx for Transaction<'_, Sqlite> {
         super::handoff::add_callback(self, callback).await
     }
 
+    async fn remember_contact(
+        &mut self,
+        conversation: &ConversationId,
+        preference: &crate::patient::Preference,
+    ) -> Sql<StoreResult<()>> {
+        super::contacts::remember(self, conversation, preference).await
+    }
+
     async fn book(&mut self, appointment: NewAppointment) -> Sql<StoreResult<i64>> {
         super::appointments::book(self, appointment).await
     }

@@ -59,6 +59,14 @@ pub(super) async fn purge(
         .execute(&mut **tx)
         .await?
         .rows_affected();
+    // How a patient likes to be reached goes with their visitor (the
+    // foreign key would take it too; this counts it).
+    purged.contacts = run(
+        "DELETE FROM contact_preferences WHERE visitor_id NOT IN (SELECT visitor_id FROM conversations)",
+    )
+    .execute(&mut **tx)
+    .await?
+    .rows_affected();
     run("DELETE FROM visitors WHERE id NOT IN (SELECT visitor_id FROM conversations)")
         .execute(&mut **tx)
         .await?;

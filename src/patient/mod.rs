@@ -6,7 +6,11 @@
 //! of these types has passed its rule and no other module repeats the rule.
 //! This module imports nothing of the application's.
 
+mod preference;
+
 use std::fmt;
+
+pub use preference::Preference;
 
 use jiff::civil::Date;
 
@@ -23,6 +27,9 @@ pub enum Invalid {
     Email,
     #[error("a channel is phone, text or email")]
     Channel,
+    /// An address to call or text, or a number to e-mail.
+    #[error("a phone number is called or texted, an e-mail address is written to")]
+    Mismatch,
 }
 
 /// What is wrong with a date of birth.

@@ -64,6 +64,53 @@ fn ratio(n: usize, d: usize) -> Option<f64> {
     (d > 0).then(|| (n as f64 / d as f64 * 1000.0).round() / 1000.0)
 }
 
+/// Conversations, self-service rate and escalated conversations for each
+/// channel patients used in the range.
+fn per_channel(f: &Facts) -> Value {
+    let mut by: BTreeMap<&str, (usize, usize)> = BTreeMap::new();
+    for c in &f.conversations {
+        let handed = f.escalations.contains_key(&c.id) || f.with_callback.contains(&c.id);
+        let (total, escalated) = by.entry(c.channel.as_str()).or_default();
+        *total += 1;
+        *escalated += usize::from(handed);
+    }
+    by.into_iter()
+        .map(|(channel, (total, escalated))| {
+            let stats = json!({"conversations": total, "escalated": escalated,
+                               "self_service_rate": ratio(total - escalated, total)});
+            (channel.to_owned(), stats)
+        })
+        .collect::<serde_json::Map<_, _>>()
+        .into()
+}
+
+/// Messages to patients per kind: sent, failed (and of those, to patients
+/// who had opted out), pending.
+fn per_kind(rows: &[(String, String, bool, i64)]) -> Value {
+    let mut by: BTreeMap<&str, [i64; 4]> = BTreeMap::new();
+    for (kind, status, opted_out, n) in rows {
+        let counts = by.entry(kind.as_str()).or_default();
+        match status.as_str() {
+            "sent" => counts[0] += n,
+            "failed" => {
+                counts[1] += n;
+                if *opted_out {
+                    counts[2] += n;
+                }
+            }
+            _ => counts[3] += n,
+        }
+    }
+    by.into_iter()
+        .map(|(kind, [sent, failed, opted_out, pending])| {
+            let counts =
+                json!({"sent": sent, "failed": failed, "opted_out": opted_out, "pending": pending});
+            (kind.to_owned(), counts)
+        })
+        .collect::<serde_json::Map<_, _>>()
+        .into()
+}
+
 #[derive(Debug, Serialize)]
 pub struct Report {
     pub conversations: usize,
@@ -73,6 +120,12 @@ pub struct Report {
     pub queue: Value,
     pub satisfaction: Value,
     pub appointments: Value,
+    /// Conversations, self-service rate and escalations per channel
+    /// (`web`, `sms`).
+    pub channels: Value,
+    /// Messages to patients per kind: sent, failed (of which opted out),
+    /// still pending.
+    pub messages: Value,
     #[serde(skip)]
     pub answers: Vec<Value>,
     #[serde(skip)]
@@ -255,6 +308,8 @@ pub fn compute(f: &Facts, health_words: &HealthWords, now: Timestamp) -> Report 
                              "helpful": helpful, "unhelpful": unhelpful}),
         appointments: json!({"booked": f.appointments_booked, "cancelled": f.appointments_cancelled,
                              "rescheduled": f.appointments_rescheduled}),
+        channels: per_channel(f),
+        messages: per_kind(&f.messages),
         answers,
         unanswered: groups::group(&f.unanswered, health_words),
         unanswered_grouped: f.unanswered.len(),
@@ -290,5 +345,26 @@ mod tests {
                 p90: Some(9)
             }
         );
+    }
+}
+
+#[cfg(test)]
+mod channel_tests {
+    use super::*;
+
+    #[test]
+    fn messages_are_counted_per_kind_with_opt_outs_among_the_failed() {
+        let rows = vec![
+            ("reminder".to_owned(), "sent".to_owned(), false, 5),
+            ("reminder".to_owned(), "failed".to_owned(), false, 1),
+            ("reminder".to_owned(), "failed".to_owned(), true, 2),
+            ("chat_reply".to_owned(), "pending".to_owned(), false, 3),
+        ];
+        let counts = per_kind(&rows);
+        assert_eq!(
+            counts["reminder"],
+            json!({"sent": 5, "failed": 3, "opted_out": 2, "pending": 0})
+        );
+        assert_eq!(counts["chat_reply"]["pending"], 3);
     }
 }

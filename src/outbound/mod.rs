@@ -342,9 +342,7 @@ impl Sender {
             .await
             .map_err(|_| SendError::Transient("store"))?
         {
-            return Err(SendError::Permanent(
-                "the patient opted out of this channel",
-            ));
+            return Err(SendError::Permanent(crate::store::OPTED_OUT));
         }
         let rendered = words.render(o.kind, o.lang, &fill);
         match (o.channel, &self.channels.email, &self.channels.text) {
@@ -385,9 +383,7 @@ impl Sender {
             .await
             .map_err(store_down)?
         {
-            return Err(SendError::Permanent(
-                "the patient opted out of this channel",
-            ));
+            return Err(SendError::Permanent(crate::store::OPTED_OUT));
         }
         let body = match (o.kind, &o.body, &o.conversation, o.message_seq) {
             (MessageKind::ChatNotice, Some(body), _, _) => body.clone(),

@@ -38,7 +38,7 @@ pub use postgres::{Heard, Notices};
 pub use records::{
     Appended, Appointment, AuditEntry, AuditRecord, Callback, ChannelsOn, Conversation,
     ConversationFacts, ConversationInfo, Exchanged, Facts, HandoffChange, MAX_UNANSWERED,
-    MessageKind, NewAppointment, NewCallback, NewOutbound, Note, OpenHandoff, Outbound,
+    MessageKind, NewAppointment, NewCallback, NewOutbound, Note, OPTED_OUT, OpenHandoff, Outbound,
     OutboxEntry, OutboxStatus, Purged, RememberedContact, StoredSession, TokenVisitor, VisitorId,
 };
 pub use write_op::WriteOp;

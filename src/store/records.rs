@@ -385,7 +385,13 @@ pub struct ConversationFacts {
     pub resolved_at: Option<String>,
     pub agent: Option<String>,
     pub first_agent_message: Option<String>,
+    /// `web` or `sms`.
+    pub channel: String,
 }
+
+/// Why a message to a patient was not sent when they had opted out (the
+/// outbox's `last_error`; the insights count these apart).
+pub const OPTED_OUT: &str = "the patient opted out of this channel";
 
 /// Everything the insights need for one date range.
 #[derive(Debug, Clone, Default)]
@@ -408,6 +414,9 @@ pub struct Facts {
     pub unanswered: Vec<String>,
     /// All unanswered questions in the range.
     pub unanswered_total: i64,
+    /// Messages to patients written in the range: (kind, status, whether
+    /// it failed because the patient opted out, how many).
+    pub messages: Vec<(String, String, bool, i64)>,
 }
 
 /// One audited access, before it is chained.

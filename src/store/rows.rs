@@ -355,7 +355,15 @@ pub(super) type FactsRow = (
     Option<String>,
     Option<String>,
     Option<String>,
+    String,
 );
+
+/// An insights range (RFC 3339) in Unix seconds, as the outbox keeps time;
+/// an unreadable end is open.
+pub(super) fn unix_range(from: &str, to: &str) -> (i64, i64) {
+    let secs = |at: &str| at.parse::<jiff::Timestamp>().ok().map(|t| t.as_second());
+    (secs(from).unwrap_or(0), secs(to).unwrap_or(i64::MAX))
+}
 
 /// Each backend's insights queries hand their rows to these, in any order.
 impl Facts {
@@ -371,6 +379,7 @@ impl Facts {
             resolved_at,
             agent,
             first,
+            channel,
         ) in rows
         {
             self.conversations.push(ConversationFacts {
@@ -384,6 +393,7 @@ impl Facts {
                 resolved_at,
                 agent,
                 first_agent_message: first,
+                channel,
             });
         }
     }

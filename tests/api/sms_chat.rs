@@ -227,3 +227,42 @@ async fn a_number_answers_a_numbered_list_and_bad_texts_are_refused() {
     let texts = phone(&provider, 4).await;
     assert!(texts[3].contains("empty"), "{texts:?}");
 }
+
+#[tokio::test]
+async fn the_insights_count_conversations_and_messages_per_channel() {
+    let provider = SmsProvider::start().await;
+    let app = texting_clinic(&provider).await;
+    let maria = app.staff("maria", "agent").await;
+    let mut agent = app.console(&maria).await;
+    agent.queue_of(0).await;
+    let lead = app.staff("lee", "supervisor").await;
+
+    // By text: answered by the bot. On the website: handed to a person.
+    text(
+        &app,
+        "SM00000000000000000000000000000e1",
+        "Can I pay my bill in installments?",
+    )
+    .await;
+    phone(&provider, 2).await;
+    let mut web = app.chat().await;
+    super::helpers::ask_for_person(&mut web).await;
+    agent.queue_of(1).await;
+    super::helpers::outbox_settled(&app.database_url()).await;
+
+    let report: serde_json::Value = app
+        .get_as(&lead, "/api/insights")
+        .await
+        .json()
+        .await
+        .unwrap();
+    let channels = &report["channels"];
+    assert_eq!(channels["sms"]["conversations"], 1, "{channels}");
+    assert_eq!(channels["sms"]["self_service_rate"], 1.0, "{channels}");
+    assert_eq!(channels["web"]["conversations"], 1, "{channels}");
+    assert_eq!(channels["web"]["escalated"], 1, "{channels}");
+    assert_eq!(channels["web"]["self_service_rate"], 0.0, "{channels}");
+    let replies = &report["messages"]["chat_reply"];
+    assert_eq!(replies["sent"], 2, "the greeting and the answer: {report}");
+    assert_eq!(replies["failed"], 0);
+}

@@ -2,7 +2,7 @@
 
 use super::PostgresStore;
 use crate::store::rows::FactsRow;
-use crate::store::{Facts, MAX_UNANSWERED, StoreResult};
+use crate::store::{Facts, MAX_UNANSWERED, OPTED_OUT, StoreResult};
 
 impl PostgresStore {
     pub async fn insight_facts(&self, from: &str, to: &str) -> StoreResult<Facts> {
@@ -18,7 +18,8 @@ impl PostgresStore {
         let conversations: Vec<FactsRow> = sqlx::query_as(&format!(
             "SELECT c.id, c.visitor_id, rfc3339(c.created_at), c.status, c.handoff, rfc3339(c.queued_at),
                     rfc3339(c.claimed_at), rfc3339(c.resolved_at), s.name,
-                    (SELECT rfc3339(MIN(m.created_at)) FROM messages m WHERE m.conversation_id = c.id AND m.sender = 'agent')
+                    (SELECT rfc3339(MIN(m.created_at)) FROM messages m WHERE m.conversation_id = c.id AND m.sender = 'agent'),
+                    c.channel
              FROM conversations c LEFT JOIN staff s ON s.id = c.assigned_to WHERE {in_range} ORDER BY c.created_at"
         ))
         .bind(from)
@@ -107,6 +108,15 @@ impl PostgresStore {
         .bind(from)
         .bind(to)
         .fetch_one(pool)
+        .await?;
+        let (from_s, to_s) = crate::store::rows::unix_range(from, to);
+        facts.messages = sqlx::query_as(&format!(
+            "SELECT kind, status, COALESCE(last_error = '{OPTED_OUT}', FALSE), COUNT(*)
+             FROM outbox WHERE created_at >= $1 AND created_at < $2 GROUP BY 1, 2, 3"
+        ))
+        .bind(from_s)
+        .bind(to_s)
+        .fetch_all(pool)
         .await?;
         Ok(facts)
     }

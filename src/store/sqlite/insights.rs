@@ -2,7 +2,7 @@
 
 use super::SqliteStore;
 use crate::store::rows::FactsRow;
-use crate::store::{Facts, MAX_UNANSWERED, StoreResult};
+use crate::store::{Facts, MAX_UNANSWERED, OPTED_OUT, StoreResult};
 
 impl SqliteStore {
     pub async fn insight_facts(&self, from: &str, to: &str) -> StoreResult<Facts> {
@@ -17,7 +17,8 @@ impl SqliteStore {
               OR EXISTS (SELECT 1 FROM answer_feedback f WHERE f.conversation_id = c.id))";
         let conversations: Vec<FactsRow> = sqlx::query_as(&format!(
             "SELECT c.id, c.visitor_id, c.created_at, c.status, c.handoff, c.queued_at, c.claimed_at, c.resolved_at, s.name,
-                    (SELECT MIN(m.created_at) FROM messages m WHERE m.conversation_id = c.id AND m.sender = 'agent')
+                    (SELECT MIN(m.created_at) FROM messages m WHERE m.conversation_id = c.id AND m.sender = 'agent'),
+                    c.channel
              FROM conversations c LEFT JOIN staff s ON s.id = c.assigned_to WHERE {in_range} ORDER BY c.created_at"
         ))
         .bind(from)
@@ -104,6 +105,15 @@ impl SqliteStore {
         .bind(from)
         .bind(to)
         .fetch_one(pool)
+        .await?;
+        let (from_s, to_s) = crate::store::rows::unix_range(from, to);
+        facts.messages = sqlx::query_as(&format!(
+            "SELECT kind, status, COALESCE(last_error = '{OPTED_OUT}', FALSE), COUNT(*)
+             FROM outbox WHERE created_at >= ?1 AND created_at < ?2 GROUP BY 1, 2, 3"
+        ))
+        .bind(from_s)
+        .bind(to_s)
+        .fetch_all(pool)
         .await?;
         Ok(facts)
     }

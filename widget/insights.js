@@ -307,6 +307,7 @@ function render(d) {
     parts.push(summary(d));
     parts.push(trends(d));
     parts.push(agents(d));
+    parts.push(channels(d));
   }
   parts.push(knowledge(d, full));
   el.csv.hidden = !full;
@@ -316,6 +317,37 @@ function render(d) {
     ? `Showing ${range}.`
     : `Showing ${range}. Your account sees the knowledge figures only.`;
   drawCharts();
+}
+
+const CHANNELS = { web: 'Website chat', sms: 'Text messages (SMS)' };
+const MESSAGE_KINDS = {
+  booking_confirmed: 'Booking confirmations',
+  booking_moved: 'Moved appointments',
+  booking_cancelled: 'Cancellations',
+  reminder: 'Reminders',
+  chat_reply: 'Chat replies by text',
+  chat_notice: 'Chat notices by text',
+};
+
+// Conversations per channel, and what became of the messages we sent.
+function channels(d) {
+  const ch = d.channels || {};
+  const chRows = Object.keys(ch).map((key) => {
+    const c = ch[key] || {};
+    return [CHANNELS[key] || key, val(c.conversations, int), val(c.escalated, int), val(c.self_service_rate, pct)];
+  });
+  const ms = d.messages || {};
+  const msRows = Object.keys(ms).map((key) => {
+    const m = ms[key] || {};
+    return [MESSAGE_KINDS[key] || key.replace(/_/g, ' '), val(m.sent, int), val(m.failed, int), val(m.opted_out, int), val(m.pending, int)];
+  });
+  return section('channels-heading', 'Channels and messages to patients',
+    chRows.length
+      ? table('Conversations per channel', ['Channel', 'Conversations', 'Handed to a person', 'Self-service'], chRows)
+      : h('p', { class: 'muted', text: 'No conversations in this range.' }),
+    msRows.length
+      ? table('Messages to patients', ['Kind', 'Sent', 'Failed', 'Of those, opted out', 'Waiting'], msRows)
+      : h('p', { class: 'muted', text: 'No messages to patients in this range.' }));
 }
 
 function summary(d) {

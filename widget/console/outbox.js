@@ -14,6 +14,8 @@ const KINDS = {
   booking_moved: 'Moved appointment',
   booking_cancelled: 'Cancellation',
   reminder: 'Reminder',
+  chat_reply: 'Chat reply by text',
+  chat_notice: 'Chat notice by text',
 };
 // What the codes the sender records mean, for people.
 const ERRORS = {

@@ -37,6 +37,9 @@ pub(super) struct TextOutlet {
     pub choices: Vec<Choice>,
     /// How the turn being handled went: set by its ack or its refusal.
     pub outcome: Option<Result<(), String>>,
+    /// The webhook waiting for the text being handled: told as soon as it
+    /// is acked (stored), not when its replies are done.
+    pub stored: Option<tokio::sync::oneshot::Sender<super::text::Taken>>,
     /// Wakes the outbox's sender, so a reply does not wait for its poll.
     pub wake: Arc<tokio::sync::Notify>,
 }
@@ -96,6 +99,9 @@ impl TextOutlet {
         let notice = match frame {
             ServerFrame::Ack { .. } => {
                 self.outcome = Some(Ok(()));
+                if let Some(waiting) = self.stored.take() {
+                    let _ = waiting.send(super::text::Taken::Stored);
+                }
                 None
             }
             ServerFrame::Reply(view) => {

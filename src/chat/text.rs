@@ -189,6 +189,7 @@ async fn run(chats: Arc<TextChats>, number: String, mut texts: mpsc::Receiver<De
             conversation: None,
             choices: Vec::new(),
             outcome: None,
+            stored: None,
             wake: chats.wake.clone(),
         }),
         state: chats.state.clone(),
@@ -209,8 +210,7 @@ async fn run(chats: Arc<TextChats>, number: String, mut texts: mpsc::Receiver<De
             next = texts.recv() => {
                 let Some((text, done)) = next else { break };
                 last_heard = tokio::time::Instant::now();
-                let taken = Box::pin(session.text(&chats, &number, text)).await;
-                let _ = done.send(taken);
+                Box::pin(session.text(&chats, &number, text, done)).await;
             }
             event = next_event(&mut session.active) => match event {
                 Some(event) => {
@@ -235,7 +235,27 @@ impl Session {
     /// Takes one text: opens the conversation if needed, then handles it
     /// as a `say` (a number that answers a numbered list presses that
     /// button).
-    async fn text(&mut self, chats: &TextChats, number: &str, incoming: Incoming) -> Taken {
+    async fn text(
+        &mut self,
+        chats: &TextChats,
+        number: &str,
+        incoming: Incoming,
+        done: oneshot::Sender<Taken>,
+    ) {
+        if let Outlet::Text(t) = &mut self.outlet {
+            t.outcome = None;
+            t.stored = Some(done);
+        }
+        let taken = self.take_text(chats, number, incoming).await;
+        // Unless its ack has told the webhook already.
+        if let Outlet::Text(t) = &mut self.outlet
+            && let Some(done) = t.stored.take()
+        {
+            let _ = done.send(taken);
+        }
+    }
+
+    async fn take_text(&mut self, chats: &TextChats, number: &str, incoming: Incoming) -> Taken {
         // The first text's language, if it tells; else the conversation's.
         let lang = match Utterance::analyse(&incoming.text).detected() {
             crate::utterance::Detected::Lang(lang) => Some(lang),
@@ -268,9 +288,6 @@ impl Session {
             Some((label, value)) => (label, Some(value)),
             None => (incoming.text, None),
         };
-        if let Outlet::Text(t) = &mut self.outlet {
-            t.outcome = None;
-        }
         let handled = self.say(incoming.id, text, choice).await;
         let outcome = match &mut self.outlet {
             Outlet::Text(t) => t.outcome.take(),

@@ -38,8 +38,9 @@
 //! - [`transcript`]: messages, senders and why a chat needs a person, as every
 //!   layer understands them.
 //! - [`insights`]: KPIs for supervisors and editors, from the store's records.
-//! - [`outbound`]: messages to patients outside the chat (e-mail over SMTP)
-//!   from the durable outbox, in the editors' words (`knowledge/messages.toml`).
+//! - [`outbound`]: messages to patients outside the chat (e-mail over SMTP,
+//!   text messages) about their appointments and callback requests, from the
+//!   durable outbox, in the editors' words (`knowledge/messages.toml`).
 //! - [`patient`]: the patient's details (name, date of birth, phone, e-mail,
 //!   channel), each a type parsed once where it enters; imports nothing of ours.
 //! - [`ids`]: identifiers and secrets, parsed once at the edge.

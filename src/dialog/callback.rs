@@ -45,6 +45,9 @@ pub struct Details {
     pub channel: Channel,
     pub contact: Contact,
     pub window: String,
+    /// The language of the chat: the messages about the request are
+    /// written in it.
+    pub lang: Lang,
 }
 
 impl Details {
@@ -55,6 +58,7 @@ impl Details {
             channel: self.channel,
             contact: self.contact,
             window: self.window,
+            lang: self.lang,
         }
     }
 }
@@ -225,6 +229,7 @@ pub fn step(
                 channel,
                 contact,
                 window,
+                lang,
             };
             let summary = summary(lang, &details);
             let reply = Reply::bot_with(
@@ -237,10 +242,11 @@ pub fn step(
             );
             (Some(Step::Confirm(details)), Outcome::reply(reply))
         }
+        // In the language the patient confirms in.
         Step::Confirm(details) => match picked {
-            Some("confirm:yes") => done(lang, details),
+            Some("confirm:yes") => done(lang, Details { lang, ..details }),
             _ if matches!(intents::small_talk(said), Some(intents::SmallTalk::Yes)) => {
-                done(lang, details)
+                done(lang, Details { lang, ..details })
             }
             Some("confirm:restart") => ask_name(lang),
             _ => reask(

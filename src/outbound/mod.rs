@@ -3,7 +3,8 @@
 //!
 //! A booking writes its confirmation to the outbox in the same savepoint as
 //! the appointment (`store`), so a booking that committed has its message
-//! waiting, and one that did not has none. [`Sender`] delivers what is due:
+//! waiting, and one that did not has none; a callback request, and marking
+//! it done, write theirs the same way. [`Sender`] delivers what is due:
 //! it claims a row (a conditional update, so of several nodes one sends),
 //! renders the editors' words (`messages`), sends over SMTP (`mail`) or
 //! the SMS provider's API (`sms`), and marks the row sent; a refusal worth retrying is tried again with
@@ -284,46 +285,11 @@ impl Sender {
     }
 
     async fn deliver(&self, o: &Outbound, words: &Messages) -> Result<(), SendError> {
-        let appointment = match o.appointment {
-            Some(id) => self
-                .store
-                .appointment_by_id(id)
-                .await
-                .map_err(|_| SendError::Transient("store"))?,
-            None => None,
-        };
-        let Some(a) = appointment else {
-            return Err(SendError::Permanent("the appointment is gone"));
-        };
-        // News of a booking that has since been cancelled is not sent; the
-        // cancellation is.
-        if !a.booked && o.kind != MessageKind::BookingCancelled {
-            return Err(SendError::Permanent("the appointment was cancelled first"));
-        }
-        let clinic = self.clinic.get();
-        let start = jiff::Timestamp::from_second(a.starts_at)
-            .map_err(|_| SendError::Permanent("unreadable appointment time"))?;
-        let fill = Fill {
-            clinic: clinic.name.clone(),
-            when: crate::appointments::when(&clinic, start, o.lang),
-            place: clinic
-                .schedule
-                .location(&a.location)
-                .map(|l| l.name.clone())
-                .unwrap_or_else(|| a.location.clone()),
-            code: a.code.clone(),
-            calendar: self
-                .public_url
-                .as_deref()
-                .map(|base| {
-                    format!(
-                        "{}/calendar/{}-{}.ics",
-                        base.trim_end_matches('/'),
-                        a.code,
-                        a.ics_token
-                    )
-                })
-                .unwrap_or_default(),
+        let fill = match (o.appointment, o.callback) {
+            (Some(appointment), _) => self.appointment_fill(o, appointment).await?,
+            // The row is deleted with its request, so the request is there.
+            (None, Some(_)) if o.kind.about_a_callback() => self.callback_fill(),
+            _ => return Err(SendError::Permanent("what it was about is gone")),
         };
         let address = match o.channel {
             Channel::Text => sms::e164(&o.recipient).unwrap_or_default(),
@@ -362,6 +328,58 @@ impl Sender {
             (Channel::Text, _, Some(texter)) => texter.send(&o.recipient, &rendered.text).await,
             // Turned off since the message was written.
             _ => Err(SendError::Permanent("its channel is off")),
+        }
+    }
+
+    /// What fills a message about an appointment, from the appointment.
+    async fn appointment_fill(&self, o: &Outbound, id: i64) -> Result<Fill, SendError> {
+        let Some(a) = self
+            .store
+            .appointment_by_id(id)
+            .await
+            .map_err(|_| SendError::Transient("store"))?
+        else {
+            return Err(SendError::Permanent("the appointment is gone"));
+        };
+        // News of a booking that has since been cancelled is not sent; the
+        // cancellation is.
+        if !a.booked && o.kind != MessageKind::BookingCancelled {
+            return Err(SendError::Permanent("the appointment was cancelled first"));
+        }
+        let clinic = self.clinic.get();
+        let start = jiff::Timestamp::from_second(a.starts_at)
+            .map_err(|_| SendError::Permanent("unreadable appointment time"))?;
+        Ok(Fill {
+            clinic: clinic.name.clone(),
+            when: crate::appointments::when(&clinic, start, o.lang),
+            place: clinic
+                .schedule
+                .location(&a.location)
+                .map(|l| l.name.clone())
+                .unwrap_or_else(|| a.location.clone()),
+            code: a.code.clone(),
+            calendar: self
+                .public_url
+                .as_deref()
+                .map(|base| {
+                    format!(
+                        "{}/calendar/{}-{}.ics",
+                        base.trim_end_matches('/'),
+                        a.code,
+                        a.ics_token
+                    )
+                })
+                .unwrap_or_default(),
+        })
+    }
+
+    /// What fills a message about a callback request: the clinic's name
+    /// alone. Not the patient's name, the time they asked for or why: the
+    /// words are the same for every request.
+    fn callback_fill(&self) -> Fill {
+        Fill {
+            clinic: self.clinic.get().name.clone(),
+            ..Fill::default()
         }
     }
 

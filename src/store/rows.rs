@@ -14,6 +14,7 @@ use super::{
     TokenVisitor, VisitorId,
 };
 use crate::accounts::{Account, Role, StaffId};
+use crate::lang::Lang;
 use crate::patient::{BirthDate, Channel, Email, Patient, PatientName, PhoneNumber};
 use crate::transcript::Reason;
 use crate::transcript::{Details, HistoryPage, Message, Page, Sender};
@@ -135,11 +136,22 @@ pub(super) fn open_handoffs(rows: Vec<HandoffRow>) -> Vec<OpenHandoff> {
         .collect()
 }
 
-/// id, conversation, name, channel, contact, time window, status, created at.
-pub(super) type CallbackRow = (i64, String, String, String, String, String, String, String);
+/// id, conversation, name, channel, contact, time window, status, created
+/// at, language.
+pub(super) type CallbackRow = (
+    i64,
+    String,
+    String,
+    String,
+    String,
+    String,
+    String,
+    String,
+    String,
+);
 
 pub(super) fn callback(
-    (id, conversation, name, channel, contact, window, status, created_at): CallbackRow,
+    (id, conversation, name, channel, contact, window, status, created_at, lang): CallbackRow,
 ) -> Callback {
     Callback {
         id,
@@ -150,6 +162,7 @@ pub(super) fn callback(
         window,
         done: status == "done",
         created_at,
+        lang: lang.parse().unwrap_or(Lang::En),
     }
 }
 
@@ -439,8 +452,18 @@ pub(super) fn digests(rows: Vec<Vec<u8>>) -> Vec<[u8; 32]> {
 }
 
 /// An outbox row: id, kind, channel, recipient, language, attempts, when
-/// it is due, the appointment it is about.
-pub(super) type OutboundRow = (i64, String, String, String, String, i64, i64, Option<i64>);
+/// it is due, the appointment or the callback request it is about.
+pub(super) type OutboundRow = (
+    i64,
+    String,
+    String,
+    String,
+    String,
+    i64,
+    i64,
+    Option<i64>,
+    Option<i64>,
+);
 
 /// A due message; a row whose words no longer read (a kind or language
 /// this build does not know) is an error naming the row.
@@ -460,5 +483,6 @@ pub(super) fn outbound(r: OutboundRow) -> StoreResult<Outbound> {
         attempts: r.5,
         due_at: r.6,
         appointment: r.7,
+        callback: r.8,
     })
 }

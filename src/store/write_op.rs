@@ -4,8 +4,8 @@
 use tokio::sync::oneshot;
 
 use super::{
-    AuditEntry, AuditKey, Conversation, Exchanged, Fault, HandoffChange, NewAppointment,
-    NewCallback, NewOutbound, Purged, StoreError, StoreResult, VisitorId,
+    AuditEntry, AuditKey, ChannelsOn, Conversation, Exchanged, Fault, HandoffChange,
+    NewAppointment, NewCallback, NewOutbound, Purged, StoreError, StoreResult, VisitorId,
 };
 use crate::accounts::StaffId;
 use crate::ids::{ConversationId, TokenDigest};
@@ -54,9 +54,20 @@ pub enum WriteOp {
         body: String,
         reply: oneshot::Sender<StoreResult<()>>,
     },
+    /// A callback request, with the message telling the patient it
+    /// arrived when `channels` has its channel on.
     AddCallback {
         callback: NewCallback,
+        channels: ChannelsOn,
         reply: oneshot::Sender<StoreResult<i64>>,
+    },
+    /// Marks an open callback request done (`NotFound` otherwise), with
+    /// the message telling the patient when `channels` has its channel on.
+    CompleteCallback {
+        id: i64,
+        staff: StaffId,
+        channels: ChannelsOn,
+        reply: oneshot::Sender<StoreResult<()>>,
     },
     /// Books (or reschedules) an appointment; `Conflict` if the time is taken.
     Book {
@@ -161,6 +172,7 @@ impl WriteOp {
             SetHandoff,
             AddNote,
             AddCallback,
+            CompleteCallback,
             Book,
             CancelAppointment,
             Purge,

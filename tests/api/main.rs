@@ -10,6 +10,8 @@ mod accounts;
 mod booking;
 #[path = "booking_words.rs"]
 mod booking_words;
+#[path = "callback_messages.rs"]
+mod callback_messages;
 #[path = "chat_protocol.rs"]
 mod chat_protocol;
 #[path = "compliance.rs"]

@@ -9,8 +9,8 @@
 //! renders the editors' words (`messages`), sends over SMTP (`mail`) or
 //! the SMS provider's API (`sms`), and marks the row sent; a refusal worth retrying is tried again with
 //! backoff, one that is not is marked failed. A crash between the send and
-//! the mark sends again once the claim's lease ends: at least once, with
-//! that window for a duplicate.
+//! the mark sends again once the claim's lease (`FRONTDESK_OUTBOX_LEASE_SECS`)
+//! ends: at least once, with that window for a duplicate.
 //!
 //! Nothing here logs an address, a name or a message's words.
 
@@ -38,9 +38,13 @@ const BATCH: i64 = 20;
 const REMIND_BATCH: i64 = 500;
 /// How often the outbox is looked at.
 const POLL: Duration = Duration::from_secs(2);
-/// A claimed message is due again after this unless marked (a sender that
-/// died mid-send); longer than an SMTP exchange may take.
-const LEASE: Duration = Duration::from_secs(5 * 60);
+/// The longest a send may take (the SMTP and SMS timeouts). A claim's
+/// lease shorter than this lets another node take a message whose slow
+/// send is still going, and send it too.
+const SEND_TIMEOUT: Duration = Duration::from_secs(30);
+/// The lease when the settings give none: a claimed message is due again
+/// after it unless marked (a sender that died mid-send).
+const DEFAULT_LEASE: Duration = Duration::from_secs(5 * 60);
 /// Tries before a message is marked failed for good.
 pub const MAX_ATTEMPTS: i64 = 8;
 /// The longest wait between two tries.
@@ -56,6 +60,8 @@ pub struct Channels {
     pub text: Option<Texter>,
     /// The first wait before another try (doubled each time, up to an hour).
     pub retry: Duration,
+    /// How long a claimed message is held before it is due again.
+    pub lease: Duration,
 }
 
 impl Channels {
@@ -63,6 +69,16 @@ impl Channels {
     /// cannot work, is an error (the server does not start half-configured).
     pub fn from_settings(s: &ChannelSettings) -> Result<Channels, String> {
         let retry = Duration::from_secs(s.outbox_retry_secs.max(1));
+        let lease = match s.outbox_lease_secs {
+            0 => DEFAULT_LEASE,
+            secs => Duration::from_secs(secs.clamp(5, 3600)),
+        };
+        if lease <= SEND_TIMEOUT {
+            tracing::warn!(
+                lease_secs = lease.as_secs(),
+                "FRONTDESK_OUTBOX_LEASE_SECS is not above the 30 s send timeout: a slow send may go out twice"
+            );
+        }
         let (email, email_server) = match (&s.smtp_url, &s.mail_from) {
             (None, None) => (None, None),
             (Some(_), None) => return Err("FRONTDESK_SMTP_URL needs FRONTDESK_MAIL_FROM".into()),
@@ -95,6 +111,7 @@ impl Channels {
             email_server,
             text,
             retry,
+            lease,
         })
     }
 
@@ -262,7 +279,7 @@ impl Sender {
         for o in due {
             // From the claim, not the pass: a slow pass must not hand out
             // leases that have already run out.
-            let lease = jiff::Timestamp::now().as_second() + LEASE.as_secs() as i64;
+            let lease = jiff::Timestamp::now().as_second() + self.channels.lease.as_secs() as i64;
             if !self.store.outbox_claim(&o, lease).await? {
                 continue; // another node took it
             }

@@ -40,6 +40,8 @@ mod logging;
 mod origin;
 #[path = "outbound.rs"]
 mod outbound;
+#[path = "outbox_crash.rs"]
+mod outbox_crash;
 #[path = "pages.rs"]
 mod pages;
 #[path = "safety.rs"]

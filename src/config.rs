@@ -174,6 +174,13 @@ pub struct ChannelSettings {
     #[arg(long, env = "FRONTDESK_OUTBOX_RETRY_SECS", default_value_t = 30,
           value_parser = clap::value_parser!(u64).range(1..=3600))]
     pub outbox_retry_secs: u64,
+
+    /// Seconds a sender holds a message it is sending: if it dies between
+    /// the send and marking it sent, the message goes out again after
+    /// this. Keep it above the 30-second send timeout.
+    #[arg(long, env = "FRONTDESK_OUTBOX_LEASE_SECS", default_value_t = 300,
+          value_parser = clap::value_parser!(u64).range(5..=3600))]
+    pub outbox_lease_secs: u64,
 }
 
 /// Whether to use the sentence-embedding model, and what to do without it.

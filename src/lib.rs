@@ -43,8 +43,9 @@
 //!   layer understands them.
 //! - [`insights`]: KPIs for supervisors and editors, from the store's records.
 //! - [`outbound`]: messages to patients outside the chat (e-mail over SMTP,
-//!   texts through the SMS provider) from the durable outbox, in the editors'
-//!   words (`knowledge/messages.toml`), and a chat's replies as plain texts.
+//!   text messages) about their appointments and callback requests, from the
+//!   durable outbox, in the editors' words (`knowledge/messages.toml`), and a
+//!   chat's replies as plain texts.
 //! - [`patient`]: the patient's details (name, date of birth, phone, e-mail,
 //!   channel, and a channel with what it needs as a remembered preference),
 //!   each a type parsed once where it enters; imports nothing of ours.

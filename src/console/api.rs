@@ -118,7 +118,9 @@ async fn callback_done(
 ) -> Result<StatusCode, HttpError> {
     session.require_chat_role()?;
     let Path(id) = id?;
-    state.store.complete_callback(id, session.staff).await?;
+    // The patient's "done" message is written with the change, and only
+    // when it happened: a second mark is a 404 and sends nothing.
+    state.writer.complete_callback(id, session.staff).await?;
     tracing::info!(
         callback = id,
         staff = session.staff.0,

@@ -18,6 +18,19 @@ pub const MESSAGES_FILE: &str = "messages.toml";
 /// The placeholders a message may use.
 pub const PLACEHOLDERS: [&str; 5] = ["clinic", "when", "where", "code", "calendar"];
 
+/// Those a message about a callback request may use: it has no time,
+/// place or code to tell.
+const CALLBACK_PLACEHOLDERS: [&str; 1] = ["clinic"];
+
+/// The placeholders `kind` may use.
+pub fn placeholders(kind: MessageKind) -> &'static [&'static str] {
+    if kind.about_a_callback() {
+        &CALLBACK_PLACEHOLDERS
+    } else {
+        &PLACEHOLDERS
+    }
+}
+
 const MAX_SUBJECT_CHARS: usize = 200;
 const MAX_BODY_CHARS: usize = 4000;
 const MAX_TEXT_CHARS: usize = 320;
@@ -107,7 +120,8 @@ impl Messages {
                 let kind = MessageKind::parse(name)
                     .ok_or_else(|| (line_of(name), format!("unknown message kind {name:?}")))?;
                 let at = line_of(&format!("{code}.{name}"));
-                check(template).map_err(|problem| (at, format!("{code}.{name}: {problem}")))?;
+                check(kind, template)
+                    .map_err(|problem| (at, format!("{code}.{name}: {problem}")))?;
                 by.insert((lang, kind.as_str()), template.clone());
             }
         }
@@ -151,7 +165,8 @@ impl Messages {
     }
 }
 
-fn check(t: &Template) -> Result<(), String> {
+fn check(kind: MessageKind, t: &Template) -> Result<(), String> {
+    let known = placeholders(kind);
     if t.subject.trim().is_empty() || t.subject.contains('\n') {
         return Err("the subject is one line of text".into());
     }
@@ -172,10 +187,11 @@ fn check(t: &Template) -> Result<(), String> {
             let after = &rest[open + 1..];
             let close = after.find('}').ok_or("a `{` without its `}`".to_owned())?;
             let name = &after[..close];
-            if !PLACEHOLDERS.contains(&name) {
+            if !known.contains(&name) {
+                let listed: Vec<String> = known.iter().map(|p| format!("{{{p}}}")).collect();
                 return Err(format!(
-                    "unknown placeholder {{{name}}} (known: {})",
-                    PLACEHOLDERS.map(|p| format!("{{{p}}}")).join(", ")
+                    "unknown placeholder {{{name}}} (known here: {})",
+                    listed.join(", ")
                 ));
             }
             rest = &after[close + 1..];
@@ -263,6 +279,40 @@ mod tests {
             problem.contains("missing [es.booking_confirmed]"),
             "{problem}"
         );
+    }
+
+    #[test]
+    fn callback_messages_name_the_clinic_and_nothing_of_the_request() {
+        let m = Messages::bundled();
+        let fill = Fill {
+            clinic: "Cedar Valley Health".into(),
+            ..Fill::default()
+        };
+        for lang in Lang::ALL {
+            for kind in [MessageKind::CallbackReceived, MessageKind::CallbackDone] {
+                let r = m.render(kind, lang, &fill);
+                for words in [&r.subject, &r.body, &r.text] {
+                    assert!(!words.contains('{'), "{words}");
+                }
+                assert!(r.subject.contains("Cedar Valley Health"), "{r:?}");
+                assert!(r.text.starts_with("Cedar Valley Health:"), "{r:?}");
+            }
+        }
+        // A time, a place or a code has nothing to say about a request.
+        let good = include_str!("../../knowledge/messages.toml");
+        let at = good.find("[en.callback_done]").unwrap();
+        let bad = format!(
+            "{}{}",
+            &good[..at],
+            good[at..].replacen("{clinic}", "{when}", 1)
+        );
+        let (line, problem) = Messages::parse(&bad).unwrap_err();
+        assert!(
+            problem
+                .starts_with("en.callback_done: unknown placeholder {when} (known here: {clinic})"),
+            "{problem}"
+        );
+        assert_eq!(good.lines().nth(line - 1), Some("[en.callback_done]"));
     }
 
     #[test]

@@ -3,13 +3,14 @@
 //!
 //! A booking writes its confirmation to the outbox in the same savepoint as
 //! the appointment (`store`), so a booking that committed has its message
-//! waiting, and one that did not has none. [`Sender`] delivers what is due:
+//! waiting, and one that did not has none; a callback request, and marking
+//! it done, write theirs the same way. [`Sender`] delivers what is due:
 //! it claims a row (a conditional update, so of several nodes one sends),
 //! renders the editors' words (`messages`), sends over SMTP (`mail`) or
 //! the SMS provider's API (`sms`), and marks the row sent; a refusal worth retrying is tried again with
 //! backoff, one that is not is marked failed. A crash between the send and
-//! the mark sends again once the claim's lease ends: at least once, with
-//! that window for a duplicate.
+//! the mark sends again once the claim's lease (`FRONTDESK_OUTBOX_LEASE_SECS`)
+//! ends: at least once, with that window for a duplicate.
 //!
 //! Nothing here logs an address, a name or a message's words.
 
@@ -38,9 +39,13 @@ const BATCH: i64 = 20;
 const REMIND_BATCH: i64 = 500;
 /// How often the outbox is looked at.
 const POLL: Duration = Duration::from_secs(2);
-/// A claimed message is due again after this unless marked (a sender that
-/// died mid-send); longer than an SMTP exchange may take.
-const LEASE: Duration = Duration::from_secs(5 * 60);
+/// The longest a send may take (the SMTP and SMS timeouts). A claim's
+/// lease shorter than this lets another node take a message whose slow
+/// send is still going, and send it too.
+const SEND_TIMEOUT: Duration = Duration::from_secs(30);
+/// The lease when the settings give none: a claimed message is due again
+/// after it unless marked (a sender that died mid-send).
+const DEFAULT_LEASE: Duration = Duration::from_secs(5 * 60);
 /// Tries before a message is marked failed for good.
 pub const MAX_ATTEMPTS: i64 = 8;
 /// The longest wait between two tries.
@@ -56,6 +61,8 @@ pub struct Channels {
     pub text: Option<Texter>,
     /// The first wait before another try (doubled each time, up to an hour).
     pub retry: Duration,
+    /// How long a claimed message is held before it is due again.
+    pub lease: Duration,
 }
 
 impl Channels {
@@ -63,6 +70,16 @@ impl Channels {
     /// cannot work, is an error (the server does not start half-configured).
     pub fn from_settings(s: &ChannelSettings) -> Result<Channels, String> {
         let retry = Duration::from_secs(s.outbox_retry_secs.max(1));
+        let lease = match s.outbox_lease_secs {
+            0 => DEFAULT_LEASE,
+            secs => Duration::from_secs(secs.clamp(5, 3600)),
+        };
+        if lease <= SEND_TIMEOUT {
+            tracing::warn!(
+                lease_secs = lease.as_secs(),
+                "FRONTDESK_OUTBOX_LEASE_SECS is not above the 30 s send timeout: a slow send may go out twice"
+            );
+        }
         let (email, email_server) = match (&s.smtp_url, &s.mail_from) {
             (None, None) => (None, None),
             (Some(_), None) => return Err("FRONTDESK_SMTP_URL needs FRONTDESK_MAIL_FROM".into()),
@@ -95,6 +112,7 @@ impl Channels {
             email_server,
             text,
             retry,
+            lease,
         })
     }
 
@@ -265,7 +283,7 @@ impl Sender {
         for o in due {
             // From the claim, not the pass: a slow pass must not hand out
             // leases that have already run out.
-            let lease = jiff::Timestamp::now().as_second() + LEASE.as_secs() as i64;
+            let lease = jiff::Timestamp::now().as_second() + self.channels.lease.as_secs() as i64;
             if !self.store.outbox_claim(&o, lease).await? {
                 continue; // another node took it
             }
@@ -291,46 +309,11 @@ impl Sender {
         if !o.kind.is_templated() {
             return self.deliver_chat(o).await;
         }
-        let appointment = match o.appointment {
-            Some(id) => self
-                .store
-                .appointment_by_id(id)
-                .await
-                .map_err(|_| SendError::Transient("store"))?,
-            None => None,
-        };
-        let Some(a) = appointment else {
-            return Err(SendError::Permanent("the appointment is gone"));
-        };
-        // News of a booking that has since been cancelled is not sent; the
-        // cancellation is.
-        if !a.booked && o.kind != MessageKind::BookingCancelled {
-            return Err(SendError::Permanent("the appointment was cancelled first"));
-        }
-        let clinic = self.clinic.get();
-        let start = jiff::Timestamp::from_second(a.starts_at)
-            .map_err(|_| SendError::Permanent("unreadable appointment time"))?;
-        let fill = Fill {
-            clinic: clinic.name.clone(),
-            when: crate::appointments::when(&clinic, start, o.lang),
-            place: clinic
-                .schedule
-                .location(&a.location)
-                .map(|l| l.name.clone())
-                .unwrap_or_else(|| a.location.clone()),
-            code: a.code.clone(),
-            calendar: self
-                .public_url
-                .as_deref()
-                .map(|base| {
-                    format!(
-                        "{}/calendar/{}-{}.ics",
-                        base.trim_end_matches('/'),
-                        a.code,
-                        a.ics_token
-                    )
-                })
-                .unwrap_or_default(),
+        let fill = match (o.appointment, o.callback) {
+            (Some(appointment), _) => self.appointment_fill(o, appointment).await?,
+            // The row is deleted with its request, so the request is there.
+            (None, Some(_)) if o.kind.about_a_callback() => self.callback_fill(),
+            _ => return Err(SendError::Permanent("what it was about is gone")),
         };
         let address = match o.channel {
             Channel::Text => sms::e164(&o.recipient).unwrap_or_default(),
@@ -413,6 +396,58 @@ impl Sender {
             _ => return Err(SendError::Permanent("an incomplete chat message")),
         };
         texter.send(&o.recipient, &body).await
+    }
+
+    /// What fills a message about an appointment, from the appointment.
+    async fn appointment_fill(&self, o: &Outbound, id: i64) -> Result<Fill, SendError> {
+        let Some(a) = self
+            .store
+            .appointment_by_id(id)
+            .await
+            .map_err(|_| SendError::Transient("store"))?
+        else {
+            return Err(SendError::Permanent("the appointment is gone"));
+        };
+        // News of a booking that has since been cancelled is not sent; the
+        // cancellation is.
+        if !a.booked && o.kind != MessageKind::BookingCancelled {
+            return Err(SendError::Permanent("the appointment was cancelled first"));
+        }
+        let clinic = self.clinic.get();
+        let start = jiff::Timestamp::from_second(a.starts_at)
+            .map_err(|_| SendError::Permanent("unreadable appointment time"))?;
+        Ok(Fill {
+            clinic: clinic.name.clone(),
+            when: crate::appointments::when(&clinic, start, o.lang),
+            place: clinic
+                .schedule
+                .location(&a.location)
+                .map(|l| l.name.clone())
+                .unwrap_or_else(|| a.location.clone()),
+            code: a.code.clone(),
+            calendar: self
+                .public_url
+                .as_deref()
+                .map(|base| {
+                    format!(
+                        "{}/calendar/{}-{}.ics",
+                        base.trim_end_matches('/'),
+                        a.code,
+                        a.ics_token
+                    )
+                })
+                .unwrap_or_default(),
+        })
+    }
+
+    /// What fills a message about a callback request: the clinic's name
+    /// alone. Not the patient's name, the time they asked for or why: the
+    /// words are the same for every request.
+    fn callback_fill(&self) -> Fill {
+        Fill {
+            clinic: self.clinic.get().name.clone(),
+            ..Fill::default()
+        }
     }
 
     /// Tries again later, with backoff, or gives up.

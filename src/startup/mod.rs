@@ -94,7 +94,9 @@ impl Application {
         let hub = restore_queue(&store).await?;
         let audit_key = crate::compliance::key::load(&settings.data, Missing::Create)?;
         let (writer, writer_task) = Writer::spawn(store.clone());
-        let writer = writer.with_audit_key(audit_key.clone());
+        let writer = writer
+            .with_audit_key(audit_key.clone())
+            .with_channels(channels.on());
         key_the_audit_log(&store, &writer, &audit_key).await?;
         let limits = &settings.limits;
         let scheduler = Arc::new(
@@ -105,10 +107,7 @@ impl Application {
                     per_address: limits.chat_bookings_per_address,
                     burst: limits.chat_booking_burst,
                 })
-                .confirming_by(crate::store::ChannelsOn {
-                    email: channels.email.is_some(),
-                    text: channels.text.is_some(),
-                }),
+                .confirming_by(channels.on()),
         );
         let (shutdown_tx, shutdown) = watch::channel(false);
         let (drain, drain_rx) = mpsc::channel(1);

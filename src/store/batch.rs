@@ -17,8 +17,8 @@ use super::{
 use crate::accounts::StaffId;
 use crate::ids::{ConversationId, TokenDigest};
 use crate::lang::Lang;
-use crate::patient::Preference;
-use crate::store::HandoffChange;
+use crate::patient::{Channel, Preference};
+use crate::store::{ChannelsOn, HandoffChange, MessageKind, NewOutbound};
 use crate::transcript::{self, NewMessage};
 
 /// A row of a conversation's event log kept beside it for the numbers.
@@ -72,9 +72,12 @@ pub(super) trait Tx: Appends {
         body: &str,
     ) -> impl Future<Output = Sql<StoreResult<()>>> + Send;
 
+    /// Stores a callback request and, when `on` has its channel, the
+    /// message telling the patient it arrived.
     fn add_callback(
         &mut self,
         callback: NewCallback,
+        on: ChannelsOn,
     ) -> impl Future<Output = Sql<StoreResult<i64>>> + Send;
 
     /// Remembers how the visitor of `conversation` likes to be reached;
@@ -83,6 +86,15 @@ pub(super) trait Tx: Appends {
         &mut self,
         conversation: &ConversationId,
         preference: &Preference,
+    ) -> impl Future<Output = Sql<StoreResult<()>>> + Send;
+
+    /// Marks an open callback request done and, when `on` has its channel,
+    /// writes the message telling the patient; `NotFound` when not open.
+    fn complete_callback(
+        &mut self,
+        id: i64,
+        staff: StaffId,
+        on: ChannelsOn,
     ) -> impl Future<Output = Sql<StoreResult<()>>> + Send;
 
     /// Books in a savepoint of its own: a lost race fails only this booking.
@@ -225,9 +237,17 @@ async fn apply<T: Tx>(tx: &mut T, op: WriteOp) -> Sql<Done> {
             body,
             reply,
         } => pending(reply, tx.add_note(&conversation, staff, &body).await?),
-        WriteOp::AddCallback { callback, reply } => {
-            pending(reply, tx.add_callback(callback).await?)
-        }
+        WriteOp::AddCallback {
+            callback,
+            channels,
+            reply,
+        } => pending(reply, tx.add_callback(callback, channels).await?),
+        WriteOp::CompleteCallback {
+            id,
+            staff,
+            channels,
+            reply,
+        } => pending(reply, tx.complete_callback(id, staff, channels).await?),
         WriteOp::RememberContact {
             conversation,
             preference,
@@ -371,4 +391,20 @@ pub(super) fn booked(
         }
         other => other,
     }
+}
+
+/// The message telling the patient that their callback request is done,
+/// from the callback's stored channel, contact and language; none for a
+/// phone call or a channel that is off.
+pub(super) fn callback_done(
+    (channel, contact, lang): (String, String, String),
+    on: ChannelsOn,
+) -> Option<NewOutbound> {
+    NewOutbound::to(
+        MessageKind::CallbackDone,
+        Channel::parse(&channel).ok()?,
+        &contact,
+        lang.parse().unwrap_or(Lang::En),
+        on,
+    )
 }

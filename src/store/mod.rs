@@ -36,7 +36,7 @@ pub use audit::{AuditKey, ChainError, ChainReport, key_matches};
 pub use fault::{Fault, Health, Status as StorageStatus};
 pub use postgres::{Heard, Notices};
 pub use records::{
-    Appended, Appointment, AuditEntry, AuditRecord, Callback, ChannelsOn, Conversation,
+    About, Appended, Appointment, AuditEntry, AuditRecord, Callback, ChannelsOn, Conversation,
     ConversationFacts, ConversationInfo, Exchanged, Facts, HandoffChange, MAX_UNANSWERED,
     MessageKind, NewAppointment, NewCallback, NewOutbound, Note, OPTED_OUT, OpenHandoff, Outbound,
     OutboxEntry, OutboxStatus, Purged, RememberedContact, StoredSession, TokenVisitor, VisitorId,
@@ -310,10 +310,6 @@ impl Store {
 
     pub async fn callbacks(&self, include_done: bool) -> StoreResult<Vec<Callback>> {
         dispatch!(self, s => s.callbacks(include_done).await)
-    }
-
-    pub async fn complete_callback(&self, id: i64, staff: StaffId) -> StoreResult<()> {
-        dispatch!(self, s => s.complete_callback(id, staff).await)
     }
 
     pub async fn notes(&self, conversation: &ConversationId) -> StoreResult<Vec<Note>> {

@@ -34,7 +34,7 @@ pub(super) fn entry(r: EntryRow) -> StoreResult<OutboxEntry> {
     })?;
     // Its message read as the sender reads it, by the same checks.
     let message = rows::outbound((
-        id, kind, channel, recipient, lang, attempts, 0, None, None, None, None,
+        id, kind, channel, recipient, lang, attempts, 0, None, None, None, None, None,
     ))?;
     Ok(OutboxEntry {
         id,

@@ -107,7 +107,7 @@ pub struct NewAppointment {
 }
 
 /// What a message to a patient is about. Its words are the editors'
-/// (`knowledge/messages/`); only the kind is stored.
+/// (`knowledge/messages.toml`); only the kind is stored.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum MessageKind {
     BookingConfirmed,
@@ -121,14 +121,20 @@ pub enum MessageKind {
     /// A chat-by-text notice that is not in the transcript ("an agent
     /// joined"); its words are stored with it.
     ChatNotice,
+    /// "We got your callback request", written with the request.
+    CallbackReceived,
+    /// An agent marked the callback request done.
+    CallbackDone,
 }
 
 impl MessageKind {
-    pub const ALL: [MessageKind; 4] = [
+    pub const ALL: [MessageKind; 6] = [
         MessageKind::BookingConfirmed,
         MessageKind::BookingMoved,
         MessageKind::BookingCancelled,
         MessageKind::Reminder,
+        MessageKind::CallbackReceived,
+        MessageKind::CallbackDone,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -139,6 +145,8 @@ impl MessageKind {
             MessageKind::Reminder => "reminder",
             MessageKind::ChatReply => "chat_reply",
             MessageKind::ChatNotice => "chat_notice",
+            MessageKind::CallbackReceived => "callback_received",
+            MessageKind::CallbackDone => "callback_done",
         }
     }
 
@@ -153,6 +161,22 @@ impl MessageKind {
     pub fn is_templated(self) -> bool {
         !matches!(self, MessageKind::ChatReply | MessageKind::ChatNotice)
     }
+
+    /// Whether it is about a callback request rather than an appointment
+    /// (it then says nothing of a time, a place or a code).
+    pub fn about_a_callback(self) -> bool {
+        matches!(
+            self,
+            MessageKind::CallbackReceived | MessageKind::CallbackDone
+        )
+    }
+}
+
+/// The record a message is rendered from, and deleted with.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum About {
+    Appointment(i64),
+    Callback(i64),
 }
 
 /// A message to send to a patient, as written with its cause.
@@ -183,13 +207,30 @@ impl NewOutbound {
         on: ChannelsOn,
     ) -> Option<NewOutbound> {
         let recipient = match patient.contact {
-            Channel::Email if on.email => patient.email.as_ref()?.as_str(),
-            Channel::Text if on.text => patient.phone.as_ref()?.as_str(),
-            _ => return None,
+            Channel::Email => patient.email.as_ref()?.as_str(),
+            Channel::Text => patient.phone.as_ref()?.as_str(),
+            Channel::Phone => return None,
         };
-        Some(NewOutbound {
+        NewOutbound::to(kind, patient.contact, recipient, lang, on)
+    }
+
+    /// A message to `recipient` by `channel`, when that channel is on; none
+    /// for a phone call (the call itself is the answer) or a channel off.
+    pub fn to(
+        kind: MessageKind,
+        channel: Channel,
+        recipient: &str,
+        lang: Lang,
+        on: ChannelsOn,
+    ) -> Option<NewOutbound> {
+        let on = match channel {
+            Channel::Email => on.email,
+            Channel::Text => on.text,
+            Channel::Phone => false,
+        };
+        on.then(|| NewOutbound {
             kind,
-            channel: patient.contact,
+            channel,
             recipient: recipient.to_owned(),
             lang,
         })
@@ -214,6 +255,8 @@ pub struct Outbound {
     pub conversation: Option<String>,
     pub message_seq: Option<i64>,
     pub body: Option<String>,
+    /// The callback request it is about, for the callback kinds.
+    pub callback: Option<i64>,
 }
 
 /// Where a message in the outbox stands.
@@ -318,6 +361,23 @@ pub struct NewCallback {
     pub channel: Channel,
     pub contact: Contact,
     pub window: String,
+    /// The language of the chat it was asked in: the messages about it
+    /// (received, done) are written in it.
+    pub lang: Lang,
+}
+
+impl NewCallback {
+    /// "We got your callback request", by the channel it names when that
+    /// is e-mail or text and on; none for a phone call.
+    pub fn received(&self, on: ChannelsOn) -> Option<NewOutbound> {
+        NewOutbound::to(
+            MessageKind::CallbackReceived,
+            self.channel,
+            self.contact.as_str(),
+            self.lang,
+            on,
+        )
+    }
 }
 
 #[derive(Debug, Clone, serde::Serialize)]
@@ -330,6 +390,8 @@ pub struct Callback {
     pub window: String,
     pub done: bool,
     pub created_at: String,
+    /// The language the patient asked in.
+    pub lang: Lang,
 }
 
 #[derive(Debug, Clone, serde::Serialize)]

@@ -14,6 +14,7 @@ use super::{
     StoreError, StoreResult, TokenVisitor, VisitorId,
 };
 use crate::accounts::{Account, Role, StaffId};
+use crate::lang::Lang;
 use crate::patient::{BirthDate, Channel, Email, Patient, PatientName, PhoneNumber};
 use crate::transcript::Reason;
 use crate::transcript::{Details, HistoryPage, Message, Page, Sender};
@@ -155,11 +156,22 @@ pub(super) fn open_handoffs(rows: Vec<HandoffRow>) -> Vec<OpenHandoff> {
         .collect()
 }
 
-/// id, conversation, name, channel, contact, time window, status, created at.
-pub(super) type CallbackRow = (i64, String, String, String, String, String, String, String);
+/// id, conversation, name, channel, contact, time window, status, created
+/// at, language.
+pub(super) type CallbackRow = (
+    i64,
+    String,
+    String,
+    String,
+    String,
+    String,
+    String,
+    String,
+    String,
+);
 
 pub(super) fn callback(
-    (id, conversation, name, channel, contact, window, status, created_at): CallbackRow,
+    (id, conversation, name, channel, contact, window, status, created_at, lang): CallbackRow,
 ) -> Callback {
     Callback {
         id,
@@ -170,6 +182,7 @@ pub(super) fn callback(
         window,
         done: status == "done",
         created_at,
+        lang: lang.parse().unwrap_or(Lang::En),
     }
 }
 
@@ -469,7 +482,8 @@ pub(super) fn digests(rows: Vec<Vec<u8>>) -> Vec<[u8; 32]> {
 }
 
 /// An outbox row: id, kind, channel, recipient, language, attempts, when
-/// it is due, the appointment it is about.
+/// it is due, the appointment or the callback request it is about, the
+/// chat by text's conversation, message and notice words.
 pub(super) type OutboundRow = (
     i64,
     String,
@@ -482,6 +496,7 @@ pub(super) type OutboundRow = (
     Option<String>,
     Option<i64>,
     Option<String>,
+    Option<i64>,
 );
 
 /// A due message; a row whose words no longer read (a kind or language
@@ -505,5 +520,6 @@ pub(super) fn outbound(r: OutboundRow) -> StoreResult<Outbound> {
         conversation: r.8,
         message_seq: r.9,
         body: r.10,
+        callback: r.11,
     })
 }

@@ -4,8 +4,8 @@
 use tokio::sync::oneshot;
 
 use super::{
-    AuditEntry, AuditKey, Conversation, Exchanged, Fault, HandoffChange, NewAppointment,
-    NewCallback, NewOutbound, Purged, StoreError, StoreResult, VisitorId,
+    AuditEntry, AuditKey, ChannelsOn, Conversation, Exchanged, Fault, HandoffChange,
+    NewAppointment, NewCallback, NewOutbound, Purged, StoreError, StoreResult, VisitorId,
 };
 use crate::accounts::StaffId;
 use crate::ids::{ConversationId, TokenDigest};
@@ -57,8 +57,11 @@ pub enum WriteOp {
         body: String,
         reply: oneshot::Sender<StoreResult<()>>,
     },
+    /// A callback request, with the message telling the patient it
+    /// arrived when `channels` has its channel on.
     AddCallback {
         callback: NewCallback,
+        channels: ChannelsOn,
         reply: oneshot::Sender<StoreResult<i64>>,
     },
     /// How the patient of a conversation likes to be reached, kept for
@@ -66,6 +69,14 @@ pub enum WriteOp {
     RememberContact {
         conversation: ConversationId,
         preference: crate::patient::Preference,
+        reply: oneshot::Sender<StoreResult<()>>,
+    },
+    /// Marks an open callback request done (`NotFound` otherwise), with
+    /// the message telling the patient when `channels` has its channel on.
+    CompleteCallback {
+        id: i64,
+        staff: StaffId,
+        channels: ChannelsOn,
         reply: oneshot::Sender<StoreResult<()>>,
     },
     /// Books (or reschedules) an appointment; `Conflict` if the time is taken.
@@ -172,6 +183,7 @@ impl WriteOp {
             AddNote,
             AddCallback,
             RememberContact,
+            CompleteCallback,
             Book,
             CancelAppointment,
             Purge,

@@ -11,8 +11,8 @@ use tokio::sync::{mpsc, oneshot};
 use tokio::task::JoinHandle;
 
 use super::{
-    Appended, Conversation, Exchanged, Fault, HandoffChange, Health, NewCallback, Store,
-    StoreError, StoreResult, VisitorId, WriteOp,
+    Appended, ChannelsOn, Conversation, Exchanged, Fault, HandoffChange, Health, NewCallback,
+    Store, StoreError, StoreResult, VisitorId, WriteOp,
 };
 use crate::accounts::StaffId;
 use crate::ids::{ConversationId, TokenDigest};
@@ -34,6 +34,9 @@ pub struct Writer {
     health: Health,
     /// What audit rows are linked under; without it, audit writes fail.
     audit_key: Option<super::AuditKey>,
+    /// The channels to patients that are on: a callback request's
+    /// messages are written only for these.
+    channels: ChannelsOn,
 }
 
 impl Writer {
@@ -46,6 +49,7 @@ impl Writer {
             tx,
             health,
             audit_key: None,
+            channels: ChannelsOn::default(),
         };
         (writer, task)
     }
@@ -53,6 +57,13 @@ impl Writer {
     /// This writer, linking audit rows under `key`.
     pub fn with_audit_key(mut self, key: super::AuditKey) -> Writer {
         self.audit_key = Some(key);
+        self
+    }
+
+    /// This writer, telling patients of their callback requests by the
+    /// channels in `on`.
+    pub fn with_channels(mut self, on: ChannelsOn) -> Writer {
+        self.channels = on;
         self
     }
 
@@ -175,9 +186,29 @@ impl Writer {
         .await
     }
 
+    /// Stores a callback request, with the message telling the patient it
+    /// arrived (see [`NewCallback::received`]).
     pub async fn add_callback(&self, callback: NewCallback) -> StoreResult<i64> {
-        self.submit(|reply| WriteOp::AddCallback { callback, reply })
-            .await
+        let channels = self.channels;
+        self.submit(|reply| WriteOp::AddCallback {
+            callback,
+            channels,
+            reply,
+        })
+        .await
+    }
+
+    /// Marks an open callback request done, with the message telling the
+    /// patient; `NotFound` when it is not open (done already: no message).
+    pub async fn complete_callback(&self, id: i64, staff: StaffId) -> StoreResult<()> {
+        let channels = self.channels;
+        self.submit(|reply| WriteOp::CompleteCallback {
+            id,
+            staff,
+            channels,
+            reply,
+        })
+        .await
     }
 
     /// Remembers how the patient of `conversation` likes to be reached (for

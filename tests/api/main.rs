@@ -10,6 +10,8 @@ mod accounts;
 mod booking;
 #[path = "booking_words.rs"]
 mod booking_words;
+#[path = "callback_messages.rs"]
+mod callback_messages;
 #[path = "chat_protocol.rs"]
 mod chat_protocol;
 #[path = "compliance.rs"]
@@ -42,6 +44,8 @@ mod origin;
 mod outbound;
 #[path = "outbox_admin.rs"]
 mod outbox_admin;
+#[path = "outbox_crash.rs"]
+mod outbox_crash;
 #[path = "pages.rs"]
 mod pages;
 #[path = "safety.rs"]

@@ -47,7 +47,8 @@ async fn book_by_email(app: &TestApp, email: &str) -> String {
     text[at..at + 8].to_owned()
 }
 
-fn header<'a>(mail: &'a str, name: &str) -> &'a str {
+/// The value of header `name` in a readable mail.
+pub(crate) fn header<'a>(mail: &'a str, name: &str) -> &'a str {
     mail.lines()
         .find_map(|l| l.strip_prefix(&format!("{name}: ")))
         .unwrap_or_default()

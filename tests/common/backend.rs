@@ -149,6 +149,14 @@ impl AroundDb {
         })
     }
 
+    /// One number from a query written the same in both dialects.
+    pub async fn number(&self, sql: &str) -> i64 {
+        match self {
+            AroundDb::Sqlite(p) => sqlx::query_scalar(sql).fetch_one(p).await.unwrap(),
+            AroundDb::Postgres(p) => sqlx::query_scalar(sql).fetch_one(p).await.unwrap(),
+        }
+    }
+
     pub async fn count(&self, table: &str) -> i64 {
         let sql = format!("SELECT COUNT(*) FROM {table}");
         match self {

@@ -22,15 +22,23 @@ pub fn frontdesk_command(args: &[&str]) -> Command {
     command
 }
 
-/// Feeds `stdin` to a started command and waits for its output.
+/// Feeds `stdin` to a started command and waits for its output. A command
+/// that exits without reading (a usage error) closes its input first: that
+/// broken pipe is its answer, not a failure of the test.
 pub fn finish(mut child: Child, stdin: &str) -> std::process::Output {
     use std::io::Write;
-    child
+    let written = child
         .stdin
         .take()
         .expect("stdin is piped")
-        .write_all(stdin.as_bytes())
-        .expect("the command reads its input");
+        .write_all(stdin.as_bytes());
+    if let Err(e) = written {
+        assert_eq!(
+            e.kind(),
+            std::io::ErrorKind::BrokenPipe,
+            "the command reads its input"
+        );
+    }
     child.wait_with_output().expect("the command finishes")
 }
 

@@ -1,6 +1,8 @@
 //! A stand-in for the SMS provider's Messages API on 127.0.0.1: it checks
 //! the path and the basic auth as Twilio would, records the form fields of
-//! every message it takes, and can answer the next requests with an error.
+//! every message it takes, and can answer the next requests with an error,
+//! or hold them unanswered (a provider that is down, or one that took the
+//! message and has not said so yet: [`Mode`]).
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
@@ -12,12 +14,28 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::routing::post;
 use axum::{Form, Json, Router};
 use base64::Engine;
+use tokio::sync::watch;
 
 pub const SID: &str = "AC0123456789abcdef";
 pub const TOKEN: &str = "test-auth-token";
 pub const FROM: &str = "+15550100000";
 /// The webhook's path on the server.
 pub const INBOUND: &str = "/channels/sms/inbound";
+
+/// How the stand-in treats a message.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Mode {
+    /// Takes it (records it, answers 201), or refuses it with the next of
+    /// [`SmsProvider::fail_next`].
+    #[default]
+    Take,
+    /// Not taking messages yet: each request waits, unrecorded and
+    /// unanswered, until the mode changes, and is then refused with 503.
+    NotYet,
+    /// Takes it (records it), then holds the answer until the mode
+    /// changes: the provider has the message, the sender does not know.
+    TakeThenHold,
+}
 
 #[derive(Default)]
 struct Shared {
@@ -27,39 +45,54 @@ struct Shared {
     refused: usize,
 }
 
+#[derive(Clone)]
+struct Stand {
+    shared: Arc<Mutex<Shared>>,
+    mode: Arc<watch::Sender<Mode>>,
+}
+
 pub struct SmsProvider {
     pub addr: SocketAddr,
-    shared: Arc<Mutex<Shared>>,
+    stand: Stand,
 }
 
 impl SmsProvider {
     pub async fn start() -> SmsProvider {
-        let shared = Arc::new(Mutex::new(Shared::default()));
+        let stand = Stand {
+            shared: Arc::default(),
+            mode: Arc::new(watch::Sender::new(Mode::Take)),
+        };
         let app = Router::new()
             .route("/2010-04-01/Accounts/{sid}/Messages.json", post(message))
-            .with_state(shared.clone());
+            .with_state(stand.clone());
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
         tokio::spawn(async move { axum::serve(listener, app).await });
-        SmsProvider { addr, shared }
+        SmsProvider { addr, stand }
     }
 
     pub fn url(&self) -> String {
         format!("http://{}", self.addr)
     }
 
+    /// From now on, messages are treated as `mode` says; requests held by
+    /// the mode before are let go.
+    pub fn set_mode(&self, mode: Mode) {
+        self.stand.mode.send_replace(mode);
+    }
+
     /// The next requests are answered with these statuses, in order.
     pub fn fail_next(&self, statuses: &[u16]) {
-        self.shared.lock().unwrap().errors.extend(statuses);
+        self.stand.shared.lock().unwrap().errors.extend(statuses);
     }
 
     /// The form fields of each message taken.
     pub fn taken(&self) -> Vec<HashMap<String, String>> {
-        self.shared.lock().unwrap().taken.clone()
+        self.stand.shared.lock().unwrap().taken.clone()
     }
 
     pub fn refused(&self) -> usize {
-        self.shared.lock().unwrap().refused
+        self.stand.shared.lock().unwrap().refused
     }
 
     pub async fn wait_for(&self, n: usize, within: Duration) -> Vec<HashMap<String, String>> {
@@ -79,8 +112,14 @@ impl SmsProvider {
     }
 }
 
+/// Waits until the mode is no longer `held`.
+async fn released(stand: &Stand, held: Mode) {
+    let mut mode = stand.mode.subscribe();
+    let _ = mode.wait_for(|m| *m != held).await;
+}
+
 async fn message(
-    State(shared): State<Arc<Mutex<Shared>>>,
+    State(stand): State<Stand>,
     Path(sid): Path<String>,
     headers: HeaderMap,
     Form(form): Form<HashMap<String, String>>,
@@ -96,7 +135,24 @@ async fn message(
             Json(serde_json::json!({"code": 20003, "message": "Authenticate"})),
         );
     }
-    let mut s = shared.lock().unwrap();
+    let mode = *stand.mode.borrow();
+    if mode == Mode::NotYet {
+        released(&stand, Mode::NotYet).await;
+        return (
+            StatusCode::SERVICE_UNAVAILABLE,
+            Json(serde_json::json!({"code": 20503, "message": "not yet"})),
+        );
+    }
+    let answer = take(&stand, form);
+    if mode == Mode::TakeThenHold && answer.0 == StatusCode::CREATED {
+        released(&stand, Mode::TakeThenHold).await;
+    }
+    answer
+}
+
+/// Records a message that passes the checks, or refuses it.
+fn take(stand: &Stand, form: HashMap<String, String>) -> (StatusCode, Json<serde_json::Value>) {
+    let mut s = stand.shared.lock().unwrap();
     if !s.errors.is_empty() {
         let status = s.errors.remove(0);
         s.refused += 1;

@@ -65,6 +65,9 @@ pub struct Details {
     pub window: String,
     /// The contact was remembered, not typed: the bot shows only its end.
     pub remembered: bool,
+    /// The language of the chat: the messages about the request are
+    /// written in the one the patient confirms in.
+    pub lang: Lang,
 }
 
 impl Details {
@@ -75,6 +78,7 @@ impl Details {
             channel: self.channel,
             contact: self.contact,
             window: self.window,
+            lang: self.lang,
         }
     }
 }
@@ -215,6 +219,7 @@ pub fn step(
                     contact,
                     window,
                     remembered,
+                    lang,
                 },
             )
         }
@@ -301,6 +306,7 @@ fn confirm(lang: Lang, details: Details) -> Next {
 }
 
 fn done(lang: Lang, details: Details) -> Next {
+    let details = Details { lang, ..details };
     let reply = Reply::bot(t(
         lang,
         "Your callback request is in. Our front-desk team will contact you as you asked. If anything becomes urgent, call 911 or go to the nearest emergency room.",

@@ -10,7 +10,7 @@ use super::PostgresStore;
 use crate::patient::{Email, PhoneNumber};
 use crate::store::batch::{booked, exactly_one};
 use crate::store::rows::{self, AppointmentRow};
-use crate::store::{Appointment, NewAppointment, NewOutbound, StoreError, StoreResult};
+use crate::store::{About, Appointment, NewAppointment, NewOutbound, StoreError, StoreResult};
 use crate::transcript;
 
 /// SQLSTATE of an exclusion constraint violation (a double booking).
@@ -79,7 +79,7 @@ async fn insert(
     .fetch_one(&mut **tx)
     .await?;
     if let Some(confirm) = &a.confirm {
-        super::outbox::insert(&mut **tx, id, confirm).await?;
+        super::outbox::insert(&mut **tx, About::Appointment(id), confirm).await?;
     }
     Ok(Ok(id))
 }
@@ -107,7 +107,7 @@ pub(super) async fn cancel(
     if changed == 1
         && let Some(notice) = notify
     {
-        super::outbox::insert(&mut **tx, id, notice).await?;
+        super::outbox::insert(&mut **tx, About::Appointment(id), notice).await?;
     }
     Ok(exactly_one(changed))
 }

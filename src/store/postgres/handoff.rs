@@ -6,11 +6,11 @@ use sqlx::{Postgres, Transaction};
 use super::PostgresStore;
 use crate::accounts::StaffId;
 use crate::ids::ConversationId;
-use crate::store::batch::exactly_one;
+use crate::store::batch::callback_done;
 use crate::store::rows::{self, CallbackRow, HandoffRow, InfoRow, NoteRow};
 use crate::store::{
-    Callback, ConversationInfo, HandoffChange, NewCallback, Note, OpenHandoff, StoreError,
-    StoreResult,
+    About, Callback, ChannelsOn, ConversationInfo, HandoffChange, NewCallback, Note, OpenHandoff,
+    StoreError, StoreResult,
 };
 use crate::transcript;
 
@@ -93,13 +93,16 @@ pub(super) async fn add_note(
     Ok(Ok(()))
 }
 
+/// Stores a callback request and, with it, the message telling the
+/// patient it arrived (when its channel is e-mail or text and on).
 pub(super) async fn add_callback(
     tx: &mut Transaction<'_, Postgres>,
     c: NewCallback,
+    on: ChannelsOn,
 ) -> Result<StoreResult<i64>, sqlx::Error> {
     let id = sqlx::query_scalar(
-        "INSERT INTO callbacks (conversation_id, name, channel, contact, time_window, created_at)
-         VALUES ($1, $2, $3, $4, $5, $6::timestamptz) RETURNING id",
+        "INSERT INTO callbacks (conversation_id, name, channel, contact, time_window, created_at, lang)
+         VALUES ($1, $2, $3, $4, $5, $6::timestamptz, $7) RETURNING id",
     )
     .bind(c.conversation.as_str())
     .bind(c.name.as_str())
@@ -107,9 +110,40 @@ pub(super) async fn add_callback(
     .bind(c.contact.as_str())
     .bind(&c.window)
     .bind(transcript::now())
+    .bind(c.lang.as_str())
     .fetch_one(&mut **tx)
     .await?;
+    if let Some(received) = c.received(on) {
+        super::outbox::insert(&mut **tx, About::Callback(id), &received).await?;
+    }
     Ok(Ok(id))
+}
+
+/// Marks an open callback request done and writes the message telling the
+/// patient, in the same transaction; `NotFound` (and no message) when it
+/// is not open.
+pub(super) async fn complete_callback(
+    tx: &mut Transaction<'_, Postgres>,
+    id: i64,
+    staff: StaffId,
+    on: ChannelsOn,
+) -> Result<StoreResult<()>, sqlx::Error> {
+    let done: Option<(String, String, String)> = sqlx::query_as(
+        "UPDATE callbacks SET status = 'done', done_at = $1::timestamptz, done_by = $2
+         WHERE id = $3 AND status = 'open' RETURNING channel, contact, lang",
+    )
+    .bind(transcript::now())
+    .bind(staff.0)
+    .bind(id)
+    .fetch_optional(&mut **tx)
+    .await?;
+    let Some(done) = done else {
+        return Ok(Err(StoreError::NotFound));
+    };
+    if let Some(message) = callback_done(done, on) {
+        super::outbox::insert(&mut **tx, About::Callback(id), &message).await?;
+    }
+    Ok(Ok(()))
 }
 
 /// In the order of [`InfoRow`].
@@ -144,27 +178,13 @@ impl PostgresStore {
 
     pub async fn callbacks(&self, include_done: bool) -> StoreResult<Vec<Callback>> {
         let rows: Vec<CallbackRow> = sqlx::query_as(
-            "SELECT id, conversation_id, name, channel, contact, time_window, status, rfc3339(created_at)
+            "SELECT id, conversation_id, name, channel, contact, time_window, status, rfc3339(created_at), lang
              FROM callbacks WHERE status = 'open' OR $1 ORDER BY created_at",
         )
         .bind(include_done)
         .fetch_all(self.pool())
         .await?;
         Ok(rows.into_iter().map(rows::callback).collect())
-    }
-
-    pub async fn complete_callback(&self, id: i64, staff: StaffId) -> StoreResult<()> {
-        let changed = sqlx::query(
-            "UPDATE callbacks SET status = 'done', done_at = $1::timestamptz, done_by = $2
-             WHERE id = $3 AND status = 'open'",
-        )
-        .bind(transcript::now())
-        .bind(staff.0)
-        .bind(id)
-        .execute(self.pool())
-        .await?
-        .rows_affected();
-        exactly_one(changed)
     }
 
     pub async fn conversation_info(

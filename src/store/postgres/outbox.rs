@@ -6,34 +6,35 @@ use super::PostgresStore;
 use crate::patient::Channel;
 use crate::store::outbox::EntryRow;
 use crate::store::rows::{self, OutboundRow};
-use crate::store::{NewOutbound, Outbound, StoreResult};
+use crate::store::{About, NewOutbound, Outbound, StoreResult};
 
 /// An outbox row as staff see it, with its appointment's code.
 const ENTRY: &str = "SELECT o.id, o.kind, o.channel, o.recipient, o.lang, o.status, o.attempts,
         o.last_error, o.created_at, a.code
      FROM outbox o LEFT JOIN appointments a ON a.id = o.appointment_id";
 
-/// Writes `o` about appointment `appointment`, due at once, in a
-/// transaction or on its own; `false` when one of a kind kept once per
-/// appointment (a reminder) is there already.
-pub(super) async fn insert<'c, E>(
-    db: E,
-    appointment: i64,
-    o: &NewOutbound,
-) -> Result<bool, sqlx::Error>
+/// Writes `o` about `about`, due at once, in a transaction or on its own;
+/// `false` when one of a kind kept once per appointment (a reminder) or
+/// per callback request is there already.
+pub(super) async fn insert<'c, E>(db: E, about: About, o: &NewOutbound) -> Result<bool, sqlx::Error>
 where
     E: sqlx::Executor<'c, Database = sqlx::Postgres>,
 {
     let now = jiff::Timestamp::now().as_second();
+    let (appointment, callback) = match about {
+        About::Appointment(id) => (Some(id), None),
+        About::Callback(id) => (None, Some(id)),
+    };
     let added = sqlx::query(
-        "INSERT INTO outbox (kind, channel, recipient, lang, appointment_id, next_attempt_at, created_at)
-         VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT DO NOTHING",
+        "INSERT INTO outbox (kind, channel, recipient, lang, appointment_id, callback_id, next_attempt_at, created_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT DO NOTHING",
     )
     .bind(o.kind.as_str())
     .bind(o.channel.as_str())
     .bind(&o.recipient)
     .bind(o.lang.as_str())
     .bind(appointment)
+    .bind(callback)
     .bind(now)
     .bind(now)
     .execute(db)
@@ -47,7 +48,7 @@ impl PostgresStore {
     /// allows one per appointment and it is there (a reminder queued by
     /// another node); `false` then.
     pub async fn outbox_add(&self, appointment: i64, o: &NewOutbound) -> StoreResult<bool> {
-        Ok(insert(self.pool(), appointment, o).await?)
+        Ok(insert(self.pool(), About::Appointment(appointment), o).await?)
     }
 
     /// Queues a notice in a chat by text (words that are not in the
@@ -79,7 +80,7 @@ impl PostgresStore {
     pub async fn outbox_due(&self, now: i64, limit: i64) -> StoreResult<Vec<Outbound>> {
         let found: Vec<OutboundRow> = sqlx::query_as(
             "SELECT id, kind, channel, recipient, lang, attempts, next_attempt_at, appointment_id,
-                    conversation_id, message_seq, body
+                    conversation_id, message_seq, body, callback_id
              FROM outbox WHERE status = 'pending' AND next_attempt_at <= $1
              ORDER BY next_attempt_at, id LIMIT $2",
         )

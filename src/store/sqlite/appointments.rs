@@ -9,7 +9,7 @@ use super::SqliteStore;
 use crate::patient::{Email, PhoneNumber};
 use crate::store::batch::{booked, exactly_one};
 use crate::store::rows::{self, AppointmentRow};
-use crate::store::{Appointment, NewAppointment, NewOutbound, StoreError, StoreResult};
+use crate::store::{About, Appointment, NewAppointment, NewOutbound, StoreError, StoreResult};
 use crate::transcript;
 
 /// Length of a provider-time block, in seconds.
@@ -81,7 +81,7 @@ async fn insert(
         block += 1;
     }
     if let Some(confirm) = &a.confirm {
-        super::outbox::insert(&mut **tx, id, confirm).await?;
+        super::outbox::insert(&mut **tx, About::Appointment(id), confirm).await?;
     }
     Ok(Ok(id))
 }
@@ -111,7 +111,7 @@ pub(super) async fn cancel(
     if changed == 1
         && let Some(notice) = notify
     {
-        super::outbox::insert(&mut **tx, id, notice).await?;
+        super::outbox::insert(&mut **tx, About::Appointment(id), notice).await?;
     }
     Ok(exactly_one(changed))
 }

@@ -9,8 +9,8 @@ use crate::ids::{ConversationId, TokenDigest};
 use crate::lang::Lang;
 use crate::store::batch::{Event, Tx, exactly_one};
 use crate::store::{
-    AuditEntry, AuditKey, Conversation, HandoffChange, NewAppointment, NewCallback, Purged,
-    StoreResult, VisitorId,
+    AuditEntry, AuditKey, ChannelsOn, Conversation, HandoffChange, NewAppointment, NewCallback,
+    Purged, StoreResult, VisitorId,
 };
 use crate::transcript;
 
@@ -106,8 +106,21 @@ impl Tx for Transaction<'_, Sqlite> {
         super::handoff::add_note(self, conversation, staff, body).await
     }
 
-    async fn add_callback(&mut self, callback: NewCallback) -> Sql<StoreResult<i64>> {
-        super::handoff::add_callback(self, callback).await
+    async fn add_callback(
+        &mut self,
+        callback: NewCallback,
+        on: ChannelsOn,
+    ) -> Sql<StoreResult<i64>> {
+        super::handoff::add_callback(self, callback, on).await
+    }
+
+    async fn complete_callback(
+        &mut self,
+        id: i64,
+        staff: StaffId,
+        on: ChannelsOn,
+    ) -> Sql<StoreResult<()>> {
+        super::handoff::complete_callback(self, id, staff, on).await
     }
 
     async fn remember_contact(

@@ -227,9 +227,18 @@ async fn a_number_that_texted_stop_is_shown_to_agents_and_its_message_cannot_be_
     let admin = app.login_admin().await;
     let patient = json!({"name": "Luis Vega", "dob": "1970-01-02",
         "phone": "(555) 010-7788", "contact": "text"});
-    app.book_flu_shot(&admin, 0, patient).await;
+    let code = app.book_flu_shot(&admin, 0, patient).await;
     assert_eq!(outbox_settled(&app.database_url()).await, (0, 1));
     callback_by_text(&app, "555-010-7788").await;
+    // The chat's reply may come before the request is stored; once it is
+    // listed, its "we got your request" text is in the outbox, and it goes
+    // before the STOP below.
+    let until = std::time::Instant::now() + super::helpers::EVENT_TIMEOUT;
+    while app.callbacks(&admin).await.is_empty() {
+        assert!(std::time::Instant::now() < until, "the request is stored");
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    assert_eq!(outbox_settled(&app.database_url()).await, (1, 1));
 
     let kim = app.staff("kim", "agent").await;
     assert_eq!(first_opted_out(&app, &kim, "/api/callbacks").await, false);
@@ -258,9 +267,15 @@ async fn a_number_that_texted_stop_is_shown_to_agents_and_its_message_cannot_be_
         retry(&app, &admin, &id).await.status(),
         StatusCode::NO_CONTENT
     );
-    assert_eq!(outbox_settled(&app.database_url()).await, (1, 0));
-    // The START reply is TwiML, not a message through the API: the one
-    // text taken is the confirmation.
-    assert_eq!(provider.taken().len(), 1);
-    assert_eq!(provider.taken()[0]["To"], "+15550107788");
+    // Sent: the callback request's "we got it" (before the STOP) and the
+    // retried confirmation. The START reply is TwiML, not a message
+    // through the API.
+    assert_eq!(outbox_settled(&app.database_url()).await, (2, 0));
+    let taken = provider.taken();
+    assert_eq!(taken.len(), 2);
+    assert!(taken.iter().all(|t| t["To"] == "+15550107788"));
+    assert!(
+        taken[1]["Body"].contains(&code),
+        "the confirmation: {taken:?}"
+    );
 }

@@ -6,7 +6,8 @@
 //! per read) and `batch::Tx` (every write op inside a transaction); the
 //! rules both follow are in `plan` and `batch`. Each backend keeps its own
 //! SQL; the rows it reads come back as the types in `rows`, which turns them
-//! into the records of `records` once for both. An enum rather than a trait
+//! into the records of `records` once for both (messages to patients have
+//! theirs, and their row's reading, in `outbound_records`). An enum rather than a trait
 //! object: the backends are known when the server is built, and async
 //! methods on an enum need no boxing.
 //!
@@ -17,6 +18,7 @@
 mod audit;
 mod batch;
 mod fault;
+mod outbound_records;
 mod plan;
 mod postgres;
 mod records;
@@ -34,12 +36,14 @@ use crate::ids::{ConversationId, TokenDigest};
 
 pub use audit::{AuditKey, ChainError, ChainReport, key_matches};
 pub use fault::{Fault, Health, Status as StorageStatus};
+pub use outbound_records::{
+    About, ChannelsOn, MessageKind, NewOutbound, OPTED_OUT, Outbound, OutboxEntry, OutboxStatus,
+};
 pub use postgres::{Heard, Notices};
 pub use records::{
-    About, Appended, Appointment, AuditEntry, AuditRecord, Callback, ChannelsOn, Conversation,
-    ConversationFacts, ConversationInfo, Exchanged, Facts, HandoffChange, MAX_UNANSWERED,
-    MessageKind, NewAppointment, NewCallback, NewOutbound, Note, OPTED_OUT, OpenHandoff, Outbound,
-    OutboxEntry, OutboxStatus, Purged, RememberedContact, StoredSession, TokenVisitor, VisitorId,
+    Appended, Appointment, AuditEntry, AuditRecord, Callback, Conversation, ConversationFacts,
+    ConversationInfo, Exchanged, Facts, HandoffChange, MAX_UNANSWERED, NewAppointment, NewCallback,
+    Note, OpenHandoff, Purged, RememberedContact, StoredSession, TokenVisitor, VisitorId,
 };
 pub use write_op::WriteOp;
 pub use writer::Writer;

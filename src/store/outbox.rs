@@ -6,7 +6,6 @@
 
 use std::collections::HashSet;
 
-use super::rows;
 use super::{OutboxEntry, OutboxStatus, Store, StoreError, StoreResult};
 use crate::patient::Channel;
 
@@ -33,7 +32,7 @@ pub(super) fn entry(r: EntryRow) -> StoreResult<OutboxEntry> {
         StoreError::Other(anyhow::anyhow!("outbox row {id} has an unreadable status"))
     })?;
     // Its message read as the sender reads it, by the same checks.
-    let message = rows::outbound((
+    let message = super::outbound_records::outbound((
         id, kind, channel, recipient, lang, attempts, 0, None, None, None, None, None,
     ))?;
     Ok(OutboxEntry {

@@ -10,8 +10,8 @@ use futures_util::{Stream, TryStreamExt};
 use super::audit::ChainWalk;
 use super::{
     Appointment, AuditKey, AuditRecord, Callback, ChainError, ChainReport, ConversationFacts,
-    ConversationInfo, Facts, MessageKind, Note, OpenHandoff, Outbound, RememberedContact,
-    StoreError, StoreResult, TokenVisitor, VisitorId,
+    ConversationInfo, Facts, Note, OpenHandoff, RememberedContact, StoreError, StoreResult,
+    TokenVisitor, VisitorId,
 };
 use crate::accounts::{Account, Role, StaffId};
 use crate::lang::Lang;
@@ -479,47 +479,4 @@ pub(super) fn digests(rows: Vec<Vec<u8>>) -> Vec<[u8; 32]> {
     rows.into_iter()
         .filter_map(|d| <[u8; 32]>::try_from(d.as_slice()).ok())
         .collect()
-}
-
-/// An outbox row: id, kind, channel, recipient, language, attempts, when
-/// it is due, the appointment or the callback request it is about, the
-/// chat by text's conversation, message and notice words.
-pub(super) type OutboundRow = (
-    i64,
-    String,
-    String,
-    String,
-    String,
-    i64,
-    i64,
-    Option<i64>,
-    Option<String>,
-    Option<i64>,
-    Option<String>,
-    Option<i64>,
-);
-
-/// A due message; a row whose words no longer read (a kind or language
-/// this build does not know) is an error naming the row.
-pub(super) fn outbound(r: OutboundRow) -> StoreResult<Outbound> {
-    let unreadable = |field: &str| {
-        StoreError::Other(anyhow::anyhow!(
-            "outbox row {} has an unreadable {field}",
-            r.0
-        ))
-    };
-    Ok(Outbound {
-        id: r.0,
-        kind: MessageKind::parse(&r.1).ok_or_else(|| unreadable("kind"))?,
-        channel: Channel::parse(&r.2).map_err(|_| unreadable("channel"))?,
-        recipient: r.3,
-        lang: r.4.parse().map_err(|_| unreadable("language"))?,
-        attempts: r.5,
-        due_at: r.6,
-        appointment: r.7,
-        conversation: r.8,
-        message_seq: r.9,
-        body: r.10,
-        callback: r.11,
-    })
 }

@@ -4,8 +4,8 @@
 
 use super::SqliteStore;
 use crate::patient::Channel;
+use crate::store::outbound_records;
 use crate::store::outbox::EntryRow;
-use crate::store::rows::{self, OutboundRow};
 use crate::store::{About, NewOutbound, Outbound, StoreResult};
 
 /// An outbox row as staff see it, with its appointment's code.
@@ -78,7 +78,7 @@ impl SqliteStore {
 
     /// Pending messages due at `now` (Unix seconds), oldest first.
     pub async fn outbox_due(&self, now: i64, limit: i64) -> StoreResult<Vec<Outbound>> {
-        let found: Vec<OutboundRow> = sqlx::query_as(
+        let found: Vec<outbound_records::OutboundRow> = sqlx::query_as(
             "SELECT id, kind, channel, recipient, lang, attempts, next_attempt_at, appointment_id,
                     conversation_id, message_seq, body, callback_id
              FROM outbox WHERE status = 'pending' AND next_attempt_at <= ?
@@ -88,7 +88,7 @@ impl SqliteStore {
         .bind(limit)
         .fetch_all(self.pool())
         .await?;
-        found.into_iter().map(rows::outbound).collect()
+        found.into_iter().map(outbound_records::outbound).collect()
     }
 
     /// Takes a due message for one send: only if nobody took it since it

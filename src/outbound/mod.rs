@@ -200,16 +200,29 @@ impl Sender {
         // Said once when the outbox stops answering and once when it is back.
         let mut failing = false;
         loop {
-            match self.pass().await {
-                Err(e) if !failing => {
-                    failing = true;
-                    tracing::warn!(error = %e, "the outbox cannot be read; messages wait until it can");
+            if *shutdown.borrow() {
+                return;
+            }
+            let sent = match self.pass().await {
+                Err(e) => {
+                    if !failing {
+                        failing = true;
+                        tracing::warn!(error = %e, "the outbox cannot be read; messages wait until it can");
+                    }
+                    0
                 }
-                Ok(_) if failing => {
-                    failing = false;
-                    tracing::info!("the outbox can be read again");
+                Ok(sent) => {
+                    if failing {
+                        failing = false;
+                        tracing::info!("the outbox can be read again");
+                    }
+                    sent
                 }
-                _ => {}
+            };
+            // A pass that sent something may have let the next message of a
+            // chat by text through (they go one at a time, in order).
+            if sent > 0 {
+                continue;
             }
             tokio::select! {
                 _ = tokio::time::sleep(POLL) => {}

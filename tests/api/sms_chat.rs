@@ -20,6 +20,7 @@ async fn texting_clinic(provider: &SmsProvider) -> TestApp {
         s.channels.sms_auth_token = Some(sms::TOKEN.into());
         s.channels.sms_from = Some(sms::FROM.into());
         s.public_url = Some(PUBLIC.into());
+        s.channels.outbox_retry_secs = 1;
     })
     .await
 }
@@ -265,4 +266,28 @@ async fn the_insights_count_conversations_and_messages_per_channel() {
     let replies = &report["messages"]["chat_reply"];
     assert_eq!(replies["sent"], 2, "the greeting and the answer: {report}");
     assert_eq!(replies["failed"], 0);
+}
+
+#[tokio::test]
+async fn texts_reach_the_phone_in_the_order_they_were_said_even_after_a_retry() {
+    let provider = SmsProvider::start().await;
+    // The greeting is refused once ("try later"); the answer waits for it.
+    provider.fail_next(&[503]);
+    let app = texting_clinic(&provider).await;
+    text(
+        &app,
+        "SM00000000000000000000000000000f1",
+        "Can I pay my bill in installments?",
+    )
+    .await;
+    let texts = phone(&provider, 2).await;
+    assert_eq!(provider.refused(), 1);
+    assert!(
+        texts[0].contains("automated assistant"),
+        "the greeting first: {texts:?}"
+    );
+    assert!(
+        texts[1].contains("monthly payments"),
+        "then the answer: {texts:?}"
+    );
 }

@@ -82,6 +82,11 @@ impl PostgresStore {
             "SELECT id, kind, channel, recipient, lang, attempts, next_attempt_at, appointment_id,
                     conversation_id, message_seq, body, callback_id
              FROM outbox WHERE status = 'pending' AND next_attempt_at <= $1
+               -- A chat by text's messages in order: none while an earlier
+               -- one of its conversation still waits.
+               AND (conversation_id IS NULL OR NOT EXISTS (
+                   SELECT 1 FROM outbox e WHERE e.conversation_id = outbox.conversation_id
+                   AND e.status = 'pending' AND e.id < outbox.id))
              ORDER BY next_attempt_at, id LIMIT $2",
         )
         .bind(now)

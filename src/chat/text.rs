@@ -119,11 +119,6 @@ impl TextChats {
         Taken::Busy
     }
 
-    /// Numbers with a task now.
-    pub fn active(&self) -> usize {
-        self.tasks.lock().map_or(0, |t| t.len())
-    }
-
     fn task_for(self: &Arc<Self>, number: &str) -> Option<Inbox> {
         let mut tasks = self.tasks.lock().ok()?;
         if let Some(inbox) = tasks.get(number).filter(|i| !i.is_closed()) {

@@ -206,13 +206,7 @@ impl Session {
         // end, handoff, rate or feedback frames is refused like a flood of
         // messages. Typing is coalesced instead (see `typing`).
         if frame != ClientFrame::Typing && !self.rate.allow(Instant::now()) {
-            let wait = self.rate.retry_after().as_secs().max(1);
-            let mut refusal = FrameError::new(
-                ErrorCode::RateLimited,
-                format!(
-                    "You're sending messages too quickly. Please wait {wait} seconds and try again."
-                ),
-            );
+            let mut refusal = self.rate.refusal();
             if let ClientFrame::Say { id, .. } = &frame {
                 refusal = refusal.about(id.as_str());
             }

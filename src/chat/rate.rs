@@ -42,6 +42,19 @@ impl RateLimiter {
     }
 }
 
+impl RateLimiter {
+    /// What a patient is told when a message comes too soon.
+    pub fn refusal(&self) -> super::protocol::FrameError {
+        let wait = self.retry_after().as_secs().max(1);
+        super::protocol::FrameError::new(
+            super::protocol::ErrorCode::RateLimited,
+            format!(
+                "You're sending messages too quickly. Please wait {wait} seconds and try again."
+            ),
+        )
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

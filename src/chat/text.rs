@@ -49,7 +49,8 @@ type Inbox = mpsc::Sender<Delivery>;
 pub struct Incoming {
     /// The provider's id of the text: a resent webhook stores nothing new.
     pub id: ClientMessageId,
-    pub text: String,
+    /// The text, analysed once where it arrived (the webhook).
+    pub said: Utterance,
 }
 
 /// What became of a text.
@@ -252,7 +253,7 @@ impl Session {
 
     async fn take_text(&mut self, chats: &TextChats, number: &str, incoming: Incoming) -> Taken {
         // The first text's language, if it tells; else the conversation's.
-        let lang = match Utterance::analyse(&incoming.text).detected() {
+        let lang = match incoming.said.detected() {
             crate::utterance::Detected::Lang(lang) => Some(lang),
             _ => None,
         };
@@ -263,27 +264,22 @@ impl Session {
             return Taken::Busy;
         }
         if !self.rate.allow(Instant::now()) {
-            let wait = self.rate.retry_after().as_secs().max(1);
-            let refusal = FrameError::new(
-                super::protocol::ErrorCode::RateLimited,
-                format!(
-                    "You're sending messages too quickly. Please wait {wait} seconds and try again."
-                ),
-            );
-            let _ = self.refuse(refusal).await;
+            let _ = self.refuse(self.rate.refusal()).await;
             return Taken::Refused("rate_limited".into());
         }
         let choice = match &self.outlet {
-            Outlet::Text(t) => {
-                choice_for(&incoming.text, &t.choices).map(|c| (c.label.clone(), c.value.clone()))
-            }
+            Outlet::Text(t) => choice_for(incoming.said.text(), &t.choices)
+                .map(|c| (c.label.clone(), c.value.clone())),
             Outlet::Socket(_) => None,
         };
-        let (text, choice) = match choice {
-            Some((label, value)) => (label, Some(value)),
-            None => (incoming.text, None),
+        let handled = match choice {
+            Some((label, value)) => self.say(incoming.id, label, Some(value)).await,
+            None => {
+                let text = incoming.said.text().to_owned();
+                self.say_analysed(incoming.id, text, None, Some(incoming.said))
+                    .await
+            }
         };
-        let handled = self.say(incoming.id, text, choice).await;
         let outcome = match &mut self.outlet {
             Outlet::Text(t) => t.outcome.take(),
             Outlet::Socket(_) => None,

@@ -24,6 +24,18 @@ impl Session {
         text: String,
         choice: Option<String>,
     ) -> Handled {
+        self.say_analysed(id, text, choice, None).await
+    }
+
+    /// `say`, for an edge that has analysed the text already (a text
+    /// message, read for its keywords): its analysis is used, not redone.
+    pub(super) async fn say_analysed(
+        &mut self,
+        id: ClientMessageId,
+        text: String,
+        choice: Option<String>,
+        analysed: Option<Utterance>,
+    ) -> Handled {
         let refuse =
             |code, message: String| Ok(Err(FrameError::new(code, message).about(id.as_str())));
         let Some(active) = &self.active else {
@@ -65,9 +77,10 @@ impl Session {
         let conversation = active.conversation.id.clone();
         // The message analysed once, here; a pressed button has no language
         // of its own.
-        let mut said = match choice {
-            Some(_) => Utterance::pressed(text),
-            None => Utterance::analyse(text),
+        let mut said = match (&choice, analysed) {
+            (Some(_), _) => Utterance::pressed(text),
+            (None, Some(said)) => said,
+            (None, None) => Utterance::analyse(text),
         };
         let lang = said.detected().or(active.dialog.lang);
         // The common turn, a question for the bot that changes nothing else,

@@ -128,7 +128,8 @@ async fn sms_inbound(
         )));
     }
     let clinic = state.clinic.get().name.clone();
-    let said = Utterance::analyse(text);
+    // Analysed once, here: for the keywords' language, and for the chat.
+    let said = Utterance::analyse(text.trim());
     let lang = said.detected().or(Lang::En);
     let reply = match keyword(text) {
         Some(Keyword::Stop) => {
@@ -142,7 +143,7 @@ async fn sms_inbound(
             started(&clinic, lang)
         }
         Some(Keyword::Help) => help(&clinic, lang),
-        None => return chat(&state, &from, field("MessageSid"), text, &said, lang).await,
+        None => return chat(&state, &from, field("MessageSid"), said, lang).await,
     };
     Ok(twiml(&reply))
 }
@@ -155,8 +156,7 @@ async fn chat(
     state: &OutboundState,
     from: &str,
     sid: Option<&str>,
-    text: &str,
-    said: &Utterance,
+    said: Utterance,
     lang: Lang,
 ) -> Result<Response, HttpError> {
     let Some(texts) = &state.texts else {
@@ -164,7 +164,7 @@ async fn chat(
     };
     if state.store.opted_out(Channel::Text, from).await? {
         tracing::info!("a text from a number that opted out was not taken into a chat");
-        return Ok(match state.engine.safety_check(said, lang) {
+        return Ok(match state.engine.safety_check(&said, lang) {
             Some((_, guidance)) => twiml(&guidance.text),
             None => twiml(&opted_out(lang)),
         });
@@ -172,10 +172,7 @@ async fn chat(
     let id = sid
         .and_then(|s| s.parse().ok())
         .ok_or_else(|| HttpError::BadRequest("MessageSid is missing or malformed".into()))?;
-    let incoming = crate::chat::text::Incoming {
-        id,
-        text: text.to_owned(),
-    };
+    let incoming = crate::chat::text::Incoming { id, said };
     match texts.take(from, incoming).await {
         Taken::Stored | Taken::Refused(_) => Ok(empty_twiml()),
         Taken::Busy => Err(HttpError::Unavailable(

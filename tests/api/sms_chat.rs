@@ -7,7 +7,7 @@ use std::collections::HashMap;
 use serde_json::json;
 
 use super::helpers::sms::{self, SmsProvider};
-use super::helpers::{TestApp, spawn_app_with};
+use super::helpers::{Console, TestApp, spawn_app_with};
 use super::outbound::{ARRIVES, PUBLIC};
 
 const PATIENT: &str = "+15550104321";
@@ -40,6 +40,14 @@ async fn text(app: &TestApp, sid: &str, body: &str) {
     assert_eq!(response.status(), 200);
     let twiml = response.text().await.unwrap();
     assert!(twiml.ends_with("<Response/>"), "{twiml}");
+}
+
+/// An agent, maria, with her console open and the queue empty.
+async fn agent_online(app: &TestApp) -> Console {
+    let cookie = app.staff("maria", "agent").await;
+    let mut agent = app.console(&cookie).await;
+    agent.queue_of(0).await;
+    agent
 }
 
 /// The texts the patient's phone has got so far, after waiting for `n`.
@@ -112,9 +120,7 @@ async fn a_question_by_text_is_answered_by_text_in_plain_words() {
 async fn an_emergency_by_text_gets_the_guidance_and_reaches_an_agent_flagged_urgent() {
     let provider = SmsProvider::start().await;
     let app = texting_clinic(&provider).await;
-    let cookie = app.staff("maria", "agent").await;
-    let mut agent = app.console(&cookie).await;
-    agent.queue_of(0).await;
+    let mut agent = agent_online(&app).await;
 
     text(
         &app,
@@ -133,9 +139,7 @@ async fn an_emergency_by_text_gets_the_guidance_and_reaches_an_agent_flagged_urg
 async fn a_chat_by_text_goes_to_an_agent_and_back_to_the_bot() {
     let provider = SmsProvider::start().await;
     let app = texting_clinic(&provider).await;
-    let cookie = app.staff("maria", "agent").await;
-    let mut agent = app.console(&cookie).await;
-    agent.queue_of(0).await;
+    let mut agent = agent_online(&app).await;
 
     text(
         &app,
@@ -233,9 +237,7 @@ async fn a_number_answers_a_numbered_list_and_bad_texts_are_refused() {
 async fn the_insights_count_conversations_and_messages_per_channel() {
     let provider = SmsProvider::start().await;
     let app = texting_clinic(&provider).await;
-    let maria = app.staff("maria", "agent").await;
-    let mut agent = app.console(&maria).await;
-    agent.queue_of(0).await;
+    let mut agent = agent_online(&app).await;
     let lead = app.staff("lee", "supervisor").await;
 
     // By text: answered by the bot. On the website: handed to a person.
@@ -290,4 +292,29 @@ async fn texts_reach_the_phone_in_the_order_they_were_said_even_after_a_retry() 
         texts[1].contains("monthly payments"),
         "then the answer: {texts:?}"
     );
+}
+
+#[tokio::test]
+async fn a_number_that_said_stop_is_told_how_to_chat_again_and_still_gets_danger_guidance() {
+    let provider = SmsProvider::start().await;
+    let app = texting_clinic(&provider).await;
+    let url = app.url(sms::INBOUND);
+    let send = |sid: &'static str, body: &'static str| {
+        let url = url.clone();
+        async move {
+            let r = sms::text_in(&url, PUBLIC, sms::TOKEN, PATIENT, body, sid).await;
+            assert_eq!(r.status(), 200);
+            r.text().await.unwrap()
+        }
+    };
+    send("SM00000000000000000000000000000g1", "STOP").await;
+    let hello = send("SM00000000000000000000000000000g2", "what are your hours?").await;
+    assert!(hello.contains("Reply START"), "{hello}");
+    let danger = send("SM00000000000000000000000000000g3", "I want to kill myself").await;
+    assert!(danger.contains("988"), "{danger}");
+    assert_eq!(
+        super::helpers::outbox_settled(&app.database_url()).await,
+        (0, 0)
+    );
+    assert!(provider.taken().is_empty(), "no chat was opened for it");
 }

@@ -64,6 +64,8 @@ pub struct Workspace {
     writing: tokio::sync::Mutex<()>,
     drafts: tokio::sync::Semaphore,
     limits: Mutex<HashMap<(StaffId, Kind), RateLimiter>>,
+    /// Whether a task is waiting to drop the last draft's knowledge base.
+    sweeping: std::sync::atomic::AtomicBool,
 }
 
 impl Default for Workspace {
@@ -72,6 +74,7 @@ impl Default for Workspace {
             writing: tokio::sync::Mutex::new(()),
             drafts: tokio::sync::Semaphore::new(DRAFTS_AT_ONCE),
             limits: Mutex::new(HashMap::new()),
+            sweeping: std::sync::atomic::AtomicBool::new(false),
         }
     }
 }
@@ -148,6 +151,35 @@ impl EditorsState {
         } else {
             Err(HttpError::TooManyRequests(limiter.retry_after()))
         }
+    }
+}
+
+/// How long the knowledge base built for a draft is kept unused.
+const DRAFT_KEPT: std::time::Duration = std::time::Duration::from_secs(600);
+
+impl Workspace {
+    /// Makes sure the last draft's knowledge base is dropped once unused
+    /// for [`DRAFT_KEPT`]: one task per node, only while one is kept.
+    fn sweep_drafts(self: &Arc<Self>, knowledge: &crate::knowledge::Knowledge) {
+        use std::sync::atomic::Ordering;
+        if self.sweeping.swap(true, Ordering::AcqRel) {
+            return;
+        }
+        let (this, knowledge) = (self.clone(), knowledge.clone());
+        tokio::spawn(async move {
+            loop {
+                tokio::time::sleep(DRAFT_KEPT / 10).await;
+                if !knowledge.forget_draft(DRAFT_KEPT) {
+                    continue;
+                }
+                this.sweeping.store(false, Ordering::Release);
+                // A draft kept since the check gets this task back.
+                if knowledge.forget_draft(DRAFT_KEPT) || this.sweeping.swap(true, Ordering::AcqRel)
+                {
+                    break;
+                }
+            }
+        });
     }
 }
 

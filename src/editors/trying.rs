@@ -151,7 +151,9 @@ pub(super) async fn try_question(
         (false, Some(draft)) => {
             let _permit = state.shared.drafts.acquire().await.ok();
             let (k, s, d) = (knowledge.clone(), said.clone(), (**draft).clone());
-            Some(blocking(move || k.decide_draft(d, &s, lang)).await?)
+            let decided = blocking(move || k.decide_draft(d, &s, lang)).await?;
+            state.shared.sweep_drafts(&knowledge);
+            Some(decided)
         }
     };
     let (mut line, decision) = verdict(&question, lang, hit, || {

@@ -7,6 +7,7 @@
 use std::collections::HashMap;
 use std::path::Path;
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use super::analysis::Analyzer;
 use super::article::{Article, ArticleId, ReviewDate};
@@ -62,6 +63,14 @@ fn sorted_terms(analyzer: &Analyzer, text: &str) -> Vec<String> {
     terms.sort();
     terms.dedup();
     terms
+}
+
+/// The knowledge base last built for a draft: its key (the serving digest
+/// and the draft's), and when it was last used.
+pub struct Kept {
+    key: String,
+    kb: Arc<Kb>,
+    used: Instant,
 }
 
 /// A draft as checked: the article it parses to (when it does) and every
@@ -156,20 +165,37 @@ impl Knowledge {
     fn draft_kb(&self, draft: Article) -> anyhow::Result<Arc<Kb>> {
         let serving = self.snapshot();
         let key = format!("{}:{}", serving.digest, draft_digest(&draft));
-        if let Ok(last) = self.shared.last_draft.lock()
-            && let Some((k, kb)) = last.as_ref()
-            && *k == key
+        if let Ok(mut last) = self.shared.last_draft.lock()
+            && let Some(kept) = last.as_mut()
+            && kept.key == key
         {
-            return Ok(kb.clone());
+            kept.used = Instant::now();
+            return Ok(kept.kb.clone());
         }
         let kb = Arc::new(build_with(&serving, draft)?);
         if serving.has_meaning() {
             attach_meaning(&self.shared, &kb);
         }
         if let Ok(mut last) = self.shared.last_draft.lock() {
-            *last = Some((key, kb.clone()));
+            *last = Some(Kept {
+                key,
+                kb: kb.clone(),
+                used: Instant::now(),
+            });
         }
         Ok(kb)
+    }
+
+    /// Drops the draft's knowledge base when unused for `idle` (it may be
+    /// as large as the serving one); true when none is kept any more.
+    pub fn forget_draft(&self, idle: Duration) -> bool {
+        let Ok(mut last) = self.shared.last_draft.lock() else {
+            return true;
+        };
+        if last.as_ref().is_some_and(|k| k.used.elapsed() >= idle) {
+            *last = None;
+        }
+        last.is_none()
     }
 
     /// The phrasing of `article` closest in words to `said`, if any shares
@@ -284,4 +310,79 @@ fn duplicates(kb: &Kb, a: &Article, lines: &[usize]) -> Vec<Problem> {
         }
     }
     problems
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::knowledge::DecisionSettings;
+
+    fn fixture() -> Knowledge {
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/knowledge");
+        Knowledge::open_blocking(dir, DecisionSettings::default()).expect("fixture loads")
+    }
+
+    fn parking_with(knowledge: &Knowledge, extra: &str) -> (std::path::PathBuf, String) {
+        let parking = knowledge
+            .article(&ArticleId::parse("parking").unwrap())
+            .unwrap();
+        let text = std::fs::read_to_string(&parking.path).unwrap().replace(
+            "\"parking garage\"]",
+            &format!("\"parking garage\", {extra:?}]"),
+        );
+        (parking.path.clone(), text)
+    }
+
+    #[test]
+    fn a_draft_answers_only_in_its_own_knowledge_base_until_forgotten() {
+        let k = fixture();
+        let said = Utterance::analyse("where do I leave my bicycle");
+        assert!(k.decide_blocking(&said, Lang::En).article().is_none());
+        let (path, text) = parking_with(&k, "where do I leave my bicycle");
+        let checked = k.check_draft(&path, &text);
+        assert!(checked.problems.is_empty(), "{:?}", checked.problems);
+        let draft = checked.article.unwrap();
+        let d = k.decide_draft(draft, &said, Lang::En);
+        assert_eq!(d.article().map(|a| a.id.as_str()), Some("parking"));
+        assert!(k.decide_blocking(&said, Lang::En).article().is_none());
+        assert_eq!(
+            k.matched_phrasing(&said, d.article().unwrap()).as_deref(),
+            Some("where do I leave my bicycle")
+        );
+        assert!(
+            !k.forget_draft(Duration::from_secs(600)),
+            "kept while in use"
+        );
+        assert!(k.forget_draft(Duration::ZERO));
+    }
+
+    #[test]
+    fn a_draft_is_checked_against_the_other_articles() {
+        let k = fixture();
+        let (path, text) = parking_with(&k, "When are you open?");
+        let problems = k.check_draft(&path, &text).problems;
+        assert_eq!(problems.len(), 1, "{problems:?}");
+        assert!(
+            problems[0]
+                .message
+                .contains("duplicates \"When are you open?\" of the article `hours`")
+        );
+        assert_eq!(problems[0].line, 3, "the questions line");
+        let dangling = text.replace("tags = [\"visit\"]", "related = [\"nowhere\"]");
+        let problems = k.check_draft(&path, &dangling).problems;
+        assert!(
+            problems
+                .iter()
+                .any(|p| p.message.contains("`nowhere`, which is not an article")),
+            "{problems:?}"
+        );
+        let stolen = format!("+++\nid = \"hours\"\n{}", &text[4..]);
+        let problems = k.check_draft(&path, &stolen).problems;
+        assert!(
+            problems
+                .iter()
+                .any(|p| p.message.contains("already used by")),
+            "{problems:?}"
+        );
+    }
 }

@@ -83,7 +83,7 @@ struct Shared {
     /// The knowledge base last built for an editor's draft, by the serving
     /// digest and the draft's, so trying several questions on one draft
     /// builds it once.
-    last_draft: std::sync::Mutex<Option<(String, Arc<Kb>)>>,
+    last_draft: std::sync::Mutex<Option<draft::Kept>>,
 }
 
 /// Searches at once per core (a search is CPU work; more only queue in

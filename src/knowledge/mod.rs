@@ -16,8 +16,9 @@
 //!   the serving articles in a private knowledge base.
 //!
 //! Invariants: `knowledge/` never touches the database; only the indexer task
-//! (or a blocking rebuild where there is no task) writes an index; no patient
-//! query text is ever logged.
+//! (or a blocking rebuild where there is no task) writes the serving index
+//! (an editor's draft is built into a private one, never served); no
+//! patient query text is ever logged.
 
 mod analysis;
 pub mod article;

@@ -42,6 +42,11 @@ impl Role {
         matches!(self, Role::Supervisor | Role::Admin)
     }
 
+    /// May change the knowledge files from the editors' workspace.
+    pub fn edits_knowledge(self) -> bool {
+        matches!(self, Role::Editor | Role::Admin)
+    }
+
     /// May read any transcript, not only the ones they handled.
     pub fn reads_all_transcripts(self) -> bool {
         matches!(self, Role::Supervisor | Role::Admin)
@@ -113,6 +118,8 @@ mod tests {
         assert!(Role::Supervisor.reads_all_transcripts());
         assert!(Role::Admin.supervises() && !Role::Agent.supervises());
         assert!(!Role::Editor.supervises());
+        assert!(Role::Editor.edits_knowledge() && Role::Admin.edits_knowledge());
+        assert!(!Role::Agent.edits_knowledge() && !Role::Supervisor.edits_knowledge());
         assert_eq!("admin".parse(), Ok(Role::Admin));
     }
 }

@@ -29,6 +29,9 @@
 //!   patient's remembered contact is read and kept through
 //!   `dialog::contact::ContactBook`, interfaces it owns (the unit tests pass
 //!   doubles).
+//! - [`editors`]: the editors' workspace API: articles read, checked,
+//!   tried (as drafts too) and saved to their files from the console, and
+//!   the verdict line `frontdesk answer` prints.
 //! - [`knowledge`]: FAQ articles, their index, and the answer/clarify/escalate decision.
 //! - [`safety`]: emergency, crisis and urgent-care rules and the learned signal
 //!   trained on labelled examples, checked on every patient message.
@@ -69,6 +72,7 @@ pub mod compliance;
 pub mod config;
 pub mod console;
 pub mod dialog;
+pub mod editors;
 pub mod fds;
 pub mod http;
 pub mod ids;

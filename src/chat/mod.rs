@@ -8,7 +8,7 @@ pub mod origin;
 mod outlet;
 pub mod per_address;
 pub mod protocol;
-mod rate;
+pub mod rate;
 mod session;
 pub mod text;
 mod turn;

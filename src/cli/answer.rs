@@ -5,9 +5,8 @@ use std::io::{BufRead, Write};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use serde_json::json;
-
-use crate::knowledge::{Decision, DecisionSettings, Knowledge};
+use crate::editors::verdict::verdict;
+use crate::knowledge::{DecisionSettings, Knowledge};
 use crate::lang::Lang;
 use crate::semantic::{Embedder, Model};
 use crate::utterance::Utterance;
@@ -61,26 +60,6 @@ impl MeaningArgs {
     }
 }
 
-fn round(x: f32) -> f64 {
-    (f64::from(x) * 10_000.0).round() / 10_000.0
-}
-
-/// The fixed JSON line for one decision.
-pub fn decision_json(question: &str, d: &Decision) -> serde_json::Value {
-    let candidates: Vec<_> = d
-        .candidates()
-        .iter()
-        .map(|c| json!({"id": c.id, "score": round(c.score), "title": c.title}))
-        .collect();
-    json!({
-        "question": question,
-        "decision": d.kind(),
-        "article": d.article().map(|a| a.id.clone()),
-        "confidence": round(d.confidence()),
-        "candidates": candidates,
-    })
-}
-
 pub fn run(args: AnswerArgs) -> anyhow::Result<ExitCode> {
     // Safety first, as in the chat: a question that may mean danger is an
     // emergency, whatever the articles say.
@@ -113,27 +92,7 @@ pub fn run(args: AnswerArgs) -> anyhow::Result<ExitCode> {
         let said = Utterance::analyse(&question).with_meaning(meaning);
         let lang = args.lang.unwrap_or_else(|| said.detected().or(Lang::En));
         let hit = safety.check(&said);
-        let verdict = match hit.clone().filter(|h| h.kind.is_alarm()) {
-            Some(hit) => json!({
-                "question": question,
-                "decision": "emergency",
-                "category": hit.category,
-                "kind": hit.kind,
-                "article": null,
-                "confidence": 1.0,
-                "candidates": [],
-            }),
-            None => {
-                let d = kb.decide_blocking(&said, lang);
-                decision_json(&question, &d)
-            }
-        };
-        let mut verdict = verdict;
-        // Urgent care's guidance comes first, and the question is answered.
-        if let Some(hit) = hit.filter(|h| !h.kind.is_alarm()) {
-            verdict["urgent_care"] = json!({"category": hit.category, "kind": hit.kind});
-        }
-        verdict["lang"] = json!(lang);
+        let (verdict, _) = verdict(&question, lang, hit, || kb.decide_blocking(&said, lang));
         serde_json::to_writer(&mut out, &verdict)?;
         out.write_all(b"\n")?;
         out.flush()?;

@@ -255,6 +255,11 @@ impl Engine {
         &self.knowledge
     }
 
+    /// The safety rules and learned signal every patient message is checked by.
+    pub fn safety(&self) -> &SafetyHandle {
+        &self.safety
+    }
+
     /// The first bot message of every conversation: who is talking, and what
     /// this chat is not for.
     pub fn greeting(&self, lang: Lang) -> Reply {

@@ -30,8 +30,25 @@ pub enum HttpError {
     TooLarge,
     #[error("too many open chats from this address")]
     TooManyConnections,
+    /// 422: the request is well-formed but what it says fails the checks,
+    /// each problem at its line (a knowledge article's).
+    #[error("{0}")]
+    Invalid(String, Vec<LineProblem>),
+    /// 428: a write that must name the version it changes did not.
+    #[error("{0}")]
+    PreconditionRequired(&'static str),
     #[error("internal error")]
     Internal(#[from] anyhow::Error),
+}
+
+/// One problem of an [`HttpError::Invalid`]: its line and, when known, the
+/// field of the form it comes from.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct LineProblem {
+    pub line: usize,
+    pub message: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub field: Option<&'static str>,
 }
 
 impl HttpError {
@@ -46,6 +63,8 @@ impl HttpError {
             HttpError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             HttpError::TooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             HttpError::TooManyConnections => StatusCode::TOO_MANY_REQUESTS,
+            HttpError::Invalid(..) => StatusCode::UNPROCESSABLE_ENTITY,
+            HttpError::PreconditionRequired(_) => StatusCode::PRECONDITION_REQUIRED,
             HttpError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -62,6 +81,8 @@ impl HttpError {
             HttpError::Unavailable(_) => "unavailable",
             HttpError::TooLarge => "too_large",
             HttpError::TooManyConnections => "too_many_connections",
+            HttpError::Invalid(..) => "invalid",
+            HttpError::PreconditionRequired(_) => "precondition_required",
             HttpError::Internal(_) => "internal",
         }
     }
@@ -112,7 +133,11 @@ impl IntoResponse for HttpError {
         if let HttpError::Internal(e) = &self {
             tracing::error!(error = format!("{e:#}"), "request failed");
         }
-        let body = Json(json!({ "error": self.code(), "message": self.to_string() }));
+        let mut body = json!({ "error": self.code(), "message": self.to_string() });
+        if let HttpError::Invalid(_, problems) = &self {
+            body["problems"] = json!(problems);
+        }
+        let body = Json(body);
         let mut response = (self.status(), body).into_response();
         if let HttpError::TooManyRequests(wait) = &self {
             response.headers_mut().insert(

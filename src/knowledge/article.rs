@@ -46,6 +46,25 @@ impl ArticleId {
     pub fn as_str(&self) -> &str {
         &self.0
     }
+
+    /// An id made from a title or a label: lower-case ASCII letters and
+    /// digits joined by `-`, at most 60 characters; `fallback` when nothing
+    /// of it is left ("¿¿??").
+    pub fn slug(text: &str, fallback: &str) -> ArticleId {
+        let dashed: String = text
+            .to_lowercase()
+            .chars()
+            .map(|c| if c.is_ascii_alphanumeric() { c } else { '-' })
+            .collect();
+        let joined = dashed
+            .split('-')
+            .filter(|p| !p.is_empty())
+            .collect::<Vec<_>>()
+            .join("-");
+        let cut: String = joined.chars().take(60).collect();
+        let cut = cut.trim_end_matches('-');
+        ArticleId::parse(cut).unwrap_or_else(|_| ArticleId(fallback.to_owned()))
+    }
 }
 
 impl fmt::Display for ArticleId {
@@ -158,6 +177,18 @@ mod tests {
         assert!(ArticleId::parse("../etc").is_err());
         assert!(ArticleId::parse("é").is_err());
         assert!(ArticleId::parse(&"a".repeat(129)).is_err());
+    }
+
+    #[test]
+    fn titles_and_labels_become_safe_ids() {
+        let slug = |s: &str| ArticleId::slug(s, "draft").to_string();
+        assert_eq!(slug("parking validation"), "parking-validation");
+        assert_eq!(slug("../../etc/passwd"), "etc-passwd");
+        assert_eq!(slug("¿¿??"), "draft");
+        assert_eq!(
+            slug("Where do I leave my bike?"),
+            "where-do-i-leave-my-bike"
+        );
     }
 
     #[test]

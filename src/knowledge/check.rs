@@ -154,7 +154,7 @@ fn duplicate_questions(articles: &[Loaded], synonyms: &super::synonyms::Synonyms
     problems
 }
 
-fn jaccard(a: &[String], b: &[String]) -> f32 {
+pub(super) fn jaccard(a: &[String], b: &[String]) -> f32 {
     let inter = a.iter().filter(|t| b.binary_search(t).is_ok()).count();
     let union = a.len() + b.len() - inter;
     if union == 0 {

@@ -33,6 +33,11 @@ pub struct Kb {
     pub digest: String,
     /// Words that say something private about a patient's health.
     health_words: Arc<super::health_words::HealthWords>,
+    /// The synonyms the indexes were built with (a draft is built alike).
+    synonyms: Arc<super::synonyms::Synonyms>,
+    /// Every phrasing's terms, per language, built on first use by the
+    /// editors' checks (see `draft`).
+    pub(super) phrase_terms: std::sync::OnceLock<super::draft::PhraseTerms>,
     /// The articles' embeddings, attached once computed; until then (or
     /// without a model) questions are decided from their words.
     meaning: std::sync::OnceLock<Meaning>,
@@ -53,6 +58,8 @@ impl Kb {
             build_time: Duration::ZERO,
             digest: digest(&[]),
             health_words: Arc::default(),
+            synonyms: Arc::default(),
+            phrase_terms: std::sync::OnceLock::new(),
             meaning: std::sync::OnceLock::new(),
             remembered: Remembered::default(),
         }
@@ -89,6 +96,8 @@ impl Kb {
                     .collect::<Vec<_>>(),
             ),
             health_words: Arc::new(load.health_words.clone()),
+            synonyms: Arc::new(load.synonyms.clone()),
+            phrase_terms: std::sync::OnceLock::new(),
             meaning: std::sync::OnceLock::new(),
             remembered: Remembered::default(),
         })
@@ -123,6 +132,17 @@ impl Kb {
 
     pub fn article(&self, id: &ArticleId) -> Option<Arc<Article>> {
         self.by_id.get(id).cloned()
+    }
+
+    /// Every article served, ordered by file path.
+    pub fn articles(&self) -> Vec<Arc<Article>> {
+        let mut all: Vec<Arc<Article>> = self.by_id.values().cloned().collect();
+        all.sort_by(|a, b| a.path.cmp(&b.path));
+        all
+    }
+
+    pub fn synonyms(&self) -> &super::synonyms::Synonyms {
+        &self.synonyms
     }
 
     pub fn count(&self, lang: Lang) -> usize {

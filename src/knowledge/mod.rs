@@ -12,6 +12,8 @@
 //! - `remembered`: each snapshot's decisions for questions asked before, word for word.
 //! - `versions`: which articles are one answer in several languages (`translation_of`).
 //! - `check`, `import`: `frontdesk knowledge check|import`.
+//! - `draft`: an editor's draft of one article, checked and tried against
+//!   the serving articles in a private knowledge base.
 //!
 //! Invariants: `knowledge/` never touches the database; only the indexer task
 //! (or a blocking rebuild where there is no task) writes an index; no patient
@@ -21,6 +23,7 @@ mod analysis;
 pub mod article;
 pub mod check;
 mod decide;
+pub mod draft;
 pub mod fit;
 pub mod health_words;
 pub mod import;
@@ -77,6 +80,10 @@ struct Shared {
     /// Questions past the bound wait here, on the runtime, which costs
     /// nothing.
     searches: Arc<tokio::sync::Semaphore>,
+    /// The knowledge base last built for an editor's draft, by the serving
+    /// digest and the draft's, so trying several questions on one draft
+    /// builds it once.
+    last_draft: std::sync::Mutex<Option<(String, Arc<Kb>)>>,
 }
 
 /// Searches at once per core (a search is CPU work; more only queue in
@@ -120,6 +127,7 @@ impl Knowledge {
                 state,
                 requests,
                 searches: search_permits(),
+                last_draft: std::sync::Mutex::new(None),
             }),
         })
     }
@@ -136,6 +144,7 @@ impl Knowledge {
                 state,
                 requests: None,
                 searches: search_permits(),
+                last_draft: std::sync::Mutex::new(None),
             }),
         })
     }
@@ -152,6 +161,7 @@ impl Knowledge {
                 state,
                 requests: None,
                 searches: search_permits(),
+                last_draft: std::sync::Mutex::new(None),
             }),
         }
     }
@@ -269,6 +279,11 @@ impl Knowledge {
                 Ok(tokio::task::spawn_blocking(move || reload::rebuild(&st, &d)).await??)
             }
         }
+    }
+
+    /// The knowledge directory served.
+    pub fn dir(&self) -> &std::path::Path {
+        &self.shared.dir
     }
 
     pub fn settings(&self) -> &DecisionSettings {

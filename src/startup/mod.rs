@@ -151,6 +151,7 @@ impl Application {
             unsubscribe: crate::outbound::UnsubscribeKey::new(audit_key.derive("unsubscribe")),
             texts: None,
             outbox_wake: Arc::default(),
+            workspace: Arc::default(),
             settings: Arc::new(settings),
         };
         if channels.text.is_some() {

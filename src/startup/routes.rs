@@ -19,6 +19,7 @@ pub fn router(state: AppState) -> Router {
         .merge(crate::appointments::api::routes())
         .merge(crate::compliance::routes())
         .merge(crate::insights::routes())
+        .merge(crate::editors::routes())
         .merge(crate::outbound::api::routes())
         .route("/health", get(super::health::health))
         .layer(middleware::from_fn_with_state(

@@ -59,6 +59,8 @@ pub struct AppState {
     pub texts: Option<Arc<crate::chat::text::TextChats>>,
     /// Wakes the outbox's sender when a chat by text has something to say.
     pub outbox_wake: Arc<tokio::sync::Notify>,
+    /// The editors' workspace: its write lock, draft bound and rates.
+    pub workspace: Arc<crate::editors::Workspace>,
 }
 
 impl AppState {
@@ -156,6 +158,17 @@ impl FromRef<AppState> for crate::insights::InsightsState {
             metrics: s.metrics.clone(),
             files: s.files,
             connections: s.connections.clone(),
+        }
+    }
+}
+
+impl FromRef<AppState> for crate::editors::EditorsState {
+    fn from_ref(s: &AppState) -> Self {
+        crate::editors::EditorsState {
+            engine: s.engine.clone(),
+            embedder: s.embedder.clone(),
+            writer: s.writer.clone(),
+            shared: s.workspace.clone(),
         }
     }
 }

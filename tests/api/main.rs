@@ -32,6 +32,10 @@ mod handoff;
 mod identity;
 #[path = "insights.rs"]
 mod insights;
+#[path = "knowledge_access.rs"]
+mod knowledge_access;
+#[path = "knowledge_editing.rs"]
+mod knowledge_editing;
 #[path = "limits.rs"]
 mod limits;
 #[path = "loadtest.rs"]

@@ -22,21 +22,6 @@ pub struct DraftRequest {
     examples: Vec<String>,
 }
 
-fn slug(label: &str) -> String {
-    let s: String = label
-        .to_lowercase()
-        .chars()
-        .map(|c| if c.is_ascii_alphanumeric() { c } else { '-' })
-        .collect();
-    let s = s
-        .split('-')
-        .filter(|p| !p.is_empty())
-        .collect::<Vec<_>>()
-        .join("-");
-    let s: String = s.chars().take(60).collect();
-    if s.is_empty() { "draft".into() } else { s }
-}
-
 fn toml_string(s: &str) -> String {
     // A TOML basic string: escape backslashes, quotes and control characters.
     let mut out = String::from("\"");
@@ -75,7 +60,7 @@ pub async fn create(
             "examples needs at least one question".into(),
         ));
     };
-    let name = slug(&req.label);
+    let name = crate::knowledge::ArticleId::slug(&req.label, "draft");
     let dir = state.settings.data.knowledge.join("drafts");
     let questions = examples[1..]
         .iter()
@@ -118,10 +103,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn labels_become_safe_file_names() {
-        assert_eq!(slug("parking validation"), "parking-validation");
-        assert_eq!(slug("../../etc/passwd"), "etc-passwd");
-        assert_eq!(slug("¿¿??"), "draft");
+    fn toml_strings_are_escaped() {
         assert_eq!(toml_string("say \"hi\"\\n"), "\"say \\\"hi\\\"\\\\n\"");
     }
 }

@@ -27,7 +27,7 @@ export function renderAsked() {
   const open = kb.open;
   const target = open && open.id ? (kb.byId.get(open.id) || {}).title || open.id : null;
   kbUi.askedHint.textContent = target
-    ? `"Add as a phrasing" adds the question to ${target}.`
+    ? `“Add as a phrasing” adds the question to “${target}”.`
     : 'Open an article to add these questions to it as phrasings.';
   if (!kb.groups.length) {
     kbUi.asked.replaceChildren(h('li', { class: 'empty', text: 'No unanswered questions in the last 30 days.' }));
@@ -50,7 +50,7 @@ export function renderAsked() {
         }, 'Add as a phrasing')))),
       h('button', {
         type: 'button', class: 'btn btn-link', testid: 'kb-new-from-group',
-        'aria-label': `New article from the group ${label}`,
+        'aria-label': `New article from this group: ${label}`,
         onclick: () => kbHooks.newArticle({ title: examples[0] || label, questions: examples.slice(1) }),
       }, 'New article from this group'));
   }));

@@ -19,6 +19,7 @@ export function buildList() {
     h('option', { value: 'es', text: 'Spanish' }));
   kbUi.listCount = h('p', { class: 'small muted', id: 'kb-list-count', role: 'status' });
   kbUi.list = h('ul', { class: 'kb-list', testid: 'kb-list', 'aria-labelledby': 'kb-list-heading' });
+  kbUi.missingCount = h('span', { class: 'muted' });
   kbUi.missing = h('ul', { class: 'kb-missing', testid: 'kb-missing', 'aria-labelledby': 'kb-missing-heading' });
   kbUi.newButton = h('button', {
     type: 'button', class: 'btn btn-primary', testid: 'kb-new', text: 'New article',
@@ -38,9 +39,12 @@ export function buildList() {
         kbUi.langFilter)),
     kbUi.listCount,
     kbUi.list,
-    h('h2', { id: 'kb-missing-heading', class: 'kb-subhead', text: 'Missing translations' }),
-    h('p', { class: 'small muted', text: 'Articles with no version in the other language.' }),
-    kbUi.missing);
+    // Closed at first: on a phone it would stand between the list and the
+    // editor, and most articles of a new clinic have one language only.
+    h('details', { class: 'kb-missing-box' },
+      h('summary', { id: 'kb-missing-heading' }, 'Missing translations ', kbUi.missingCount),
+      h('p', { class: 'small muted', text: 'Articles with no version in the other language.' }),
+      kbUi.missing));
 }
 
 /** The article ids with no version in the other language. */
@@ -96,6 +100,7 @@ export function renderList() {
     : `${shown.length} of ${plural(kb.articles.length, 'article', 'articles')}`;
 
   const missing = kb.articles.filter(untranslated);
+  kbUi.missingCount.textContent = `(${missing.length})`;
   kbUi.missing.replaceChildren(...missing.map((a) => h('li', null,
     h('button', {
       type: 'button', class: 'btn btn-link', 'data-id': a.id,

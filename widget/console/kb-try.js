@@ -123,6 +123,8 @@ export async function tryQuestion() {
   const draft = kbHooks.currentDraft();
   const mine = ++seq;
   kbUi.trySaved.parentElement.setAttribute('aria-busy', 'true');
+  show(kbUi.trySaved, 'Asking…', [], null);
+  show(kbUi.tryDraft, draft ? 'Asking…' : 'Open or start an article to try your changes.', [], null);
   const [saved, drafted] = await Promise.all([
     ask(question, lang, null),
     draft ? ask(question, lang, draft) : Promise.resolve(null),

@@ -161,10 +161,13 @@ pub(super) async fn try_question(
     line["matched"] = match decision.and_then(|d| chosen(&knowledge, &d, draft.as_deref())) {
         Some(article) => {
             let phrasing = knowledge.matched_phrasing(&said, &article);
-            let by = if phrasing.is_some() {
-                "words"
-            } else {
-                "meaning"
+            // Which part of the article the question met: one of its
+            // phrasings, else (sharing no word with any) its meaning or
+            // the words of its answer.
+            let by = match (&phrasing, said.meaning()) {
+                (Some(_), _) => "phrasing",
+                (None, Some(_)) => "meaning",
+                (None, None) => "answer",
             };
             json!({"article": article.id, "phrasing": phrasing, "by": by})
         }

@@ -134,6 +134,7 @@ async fn an_added_phrasing_answers_the_escalated_question_at_once_for_try_and_pa
     assert_eq!(after["decision"], "answer", "{after}");
     assert_eq!(after["article"], "parking");
     assert_eq!(after["matched"]["phrasing"], BICYCLE);
+    assert_eq!(after["matched"]["by"], "phrasing");
     assert_eq!(patient_asks(&app, BICYCLE).await["article"], "parking");
 
     // The file keeps its layout: only the questions line changed.

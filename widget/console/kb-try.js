@@ -15,6 +15,12 @@ const DECISIONS = {
   emergency: 'Emergency guidance',
 };
 
+// Why the article was chosen when none of its phrasings shares a word.
+const MATCHED_BY = {
+  meaning: 'No phrasing shares its words: matched by meaning.',
+  answer: 'No phrasing shares its words: matched by the words of its answer.',
+};
+
 let seq = 0;
 
 export function buildTry() {
@@ -72,10 +78,13 @@ function resultBody(r) {
     rows.push(h('p', { testid: 'kb-try-article', 'data-id': r.article }, 'Article: ',
       h('strong', { text: title(r.article) }), ' ', h('code', { class: 'kb-id', text: r.article })));
   }
-  if (r.matched && typeof r.matched.phrasing === 'string') {
+  const m = r.matched && typeof r.matched === 'object' ? r.matched : null;
+  if (m && typeof m.phrasing === 'string') {
     rows.push(h('p', { testid: 'kb-try-matched' }, 'Best matching phrasing: ',
-      h('q', { text: r.matched.phrasing }),
-      r.matched.article && r.matched.article !== r.article ? ` (in ${title(r.matched.article)})` : ''));
+      h('q', { text: m.phrasing }),
+      m.article && m.article !== r.article ? ` (in ${title(m.article)})` : ''));
+  } else if (m && MATCHED_BY[m.by]) {
+    rows.push(h('p', { testid: 'kb-try-matched', text: MATCHED_BY[m.by] }));
   }
   if (decision === 'emergency') {
     const kind = [r.category, r.kind].filter((x) => typeof x === 'string' && x).join(', ');

@@ -14,7 +14,9 @@
  *   outbox, screens, shell, frames, main
  * Calls that must go up the order (a frame reaching a handler, the socket
  * ending the session) go through `hooks` in state.js, which main.js fills.
- * dom.js is shared with the insights page (/console/insights.js).
+ * dom.js is shared with the insights page (/console/insights.js), and
+ * dom.js and format.js with the editors' workspace (/console/knowledge.js,
+ * whose modules are the kb-*.js files).
  *
  * Talks to the HTTP API under /api (cookie session, same origin) and to the
  * WebSocket /console/ws as described in docs/protocol.md, "Agent console
@@ -36,7 +38,9 @@
  * context, message-list, typing, composer, send-button, insert-answer-button,
  * note-button, transfer-button, return-button, resolve-button,
  * callbacks-list, callback-item, callback-done, history-list, history-item,
- * history-transcript, toast, editor-message.
+ * history-transcript, toast, editor-message, open-workspace (editors: the
+ * link to /console/knowledge), nav-insights (supervisors, admins),
+ * nav-knowledge (admins).
  *
  * Appointments section: nav-appointments, appointments-view,
  * appointments-list (tbody), appointment-item (row, data-code),

@@ -18,6 +18,9 @@ const CONSOLE_CSS: &str = include_str!("../../widget/console.css");
 const INSIGHTS_PAGE: &str = include_str!("../../widget/insights.html");
 const INSIGHTS_JS: &str = include_str!("../../widget/insights.js");
 const INSIGHTS_CSS: &str = include_str!("../../widget/insights.css");
+const KNOWLEDGE_PAGE: &str = include_str!("../../widget/knowledge.html");
+const KNOWLEDGE_JS: &str = include_str!("../../widget/knowledge.js");
+const KNOWLEDGE_CSS: &str = include_str!("../../widget/knowledge.css");
 const JAVASCRIPT: &str = "text/javascript; charset=utf-8";
 
 /// `(name, source)` pairs of the files under `widget/console/`, each
@@ -29,8 +32,10 @@ macro_rules! console_modules {
 }
 
 /// The agent console's ES modules, served at `/console/js/{name}`; the
-/// console (`/console/console.js`) and the insights page
-/// (`/console/insights.js`) import them. Only these names are served.
+/// console (`/console/console.js`), the insights page
+/// (`/console/insights.js`) and the editors' workspace
+/// (`/console/knowledge.js`, the `kb-` modules) import them. Only these
+/// names are served.
 pub const CONSOLE_MODULES: &[(&str, &str)] = console_modules![
     "announce.js",
     "api.js",
@@ -46,6 +51,16 @@ pub const CONSOLE_MODULES: &[(&str, &str)] = console_modules![
     "format.js",
     "frames.js",
     "history.js",
+    "kb-api.js",
+    "kb-asked.js",
+    "kb-dialog.js",
+    "kb-editor.js",
+    "kb-form.js",
+    "kb-list.js",
+    "kb-main.js",
+    "kb-preview.js",
+    "kb-state.js",
+    "kb-try.js",
     "main.js",
     "outbox.js",
     "queue.js",
@@ -77,6 +92,15 @@ pub fn routes<S: Clone + Send + Sync + 'static>() -> Router<S> {
         .route(
             "/console/insights.css",
             get(|| async { asset(INSIGHTS_CSS, "text/css; charset=utf-8") }),
+        )
+        .route("/console/knowledge", get(|| async { Html(KNOWLEDGE_PAGE) }))
+        .route(
+            "/console/knowledge.js",
+            get(|| async { asset(KNOWLEDGE_JS, JAVASCRIPT) }),
+        )
+        .route(
+            "/console/knowledge.css",
+            get(|| async { asset(KNOWLEDGE_CSS, "text/css; charset=utf-8") }),
         )
 }
 

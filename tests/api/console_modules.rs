@@ -1,6 +1,7 @@
-//! The agent console and the insights page are native ES modules: every
-//! module they import is served as JavaScript from the binary, and nothing
-//! but those modules is served under `/console/js/`.
+//! The agent console, the insights page and the editors' workspace are
+//! native ES modules: every module they import is served as JavaScript
+//! from the binary, and nothing but those modules is served under
+//! `/console/js/`.
 
 use std::collections::{BTreeSet, VecDeque};
 
@@ -46,6 +47,7 @@ async fn every_module_the_console_imports_is_served_as_javascript() {
     for (page, entry) in [
         ("/console", "/console/console.js"),
         ("/console/insights", "/console/insights.js"),
+        ("/console/knowledge", "/console/knowledge.js"),
     ] {
         let html = reqwest::get(app.url(page))
             .await
@@ -60,11 +62,15 @@ async fn every_module_the_console_imports_is_served_as_javascript() {
         );
     }
 
-    // Follow the imports from both entry points, as a browser does.
-    let mut queue: VecDeque<Url> = ["/console/console.js", "/console/insights.js"]
-        .into_iter()
-        .map(|path| Url::parse(&app.url(path)).unwrap())
-        .collect();
+    // Follow the imports from every entry point, as a browser does.
+    let mut queue: VecDeque<Url> = [
+        "/console/console.js",
+        "/console/insights.js",
+        "/console/knowledge.js",
+    ]
+    .into_iter()
+    .map(|path| Url::parse(&app.url(path)).unwrap())
+    .collect();
     let mut seen = BTreeSet::new();
     let mut modules = BTreeSet::new();
     while let Some(url) = queue.pop_front() {

@@ -254,6 +254,18 @@ impl Browser {
     /// the console shows its queue. Before sign-in, the only console error
     /// allowed is the 401 of asking who is signed in.
     pub async fn sign_in(&self, console_url: &str, name: &str) {
+        self.sign_in_until(
+            console_url,
+            name,
+            "document.querySelector('[data-testid=queue-list]')",
+            "the console after signing in",
+        )
+        .await;
+    }
+
+    /// Signs in as [`Browser::sign_in`] does, then waits for `ready` (an
+    /// editor's console shows no queue).
+    pub async fn sign_in_until(&self, console_url: &str, name: &str, ready: &str, what: &str) {
         self.goto(console_url).await;
         self.wait_for(
             "document.querySelector('[data-testid=login-name]')",
@@ -272,11 +284,7 @@ impl Browser {
             self.by_testid(id).await.send_keys(text).await.unwrap();
         }
         self.by_testid("login-submit").await.click().await.unwrap();
-        self.wait_for(
-            "document.querySelector('[data-testid=queue-list]')",
-            "the console after signing in",
-        )
-        .await;
+        self.wait_for(ready, what).await;
     }
 
     /// The console element with this `data-testid`.

@@ -20,6 +20,8 @@ mod appointments;
 mod chat;
 #[path = "console.rs"]
 mod console;
+#[path = "knowledge.rs"]
+mod knowledge;
 #[path = "outbox.rs"]
 mod outbox;
 #[path = "patient.rs"]

@@ -3,8 +3,10 @@
  */
 import { hooks, state } from './state.js';
 
-export async function api(method, path, body) {
-  const init = { method, credentials: 'same-origin', headers: { Accept: 'application/json' } };
+/** One call. `headers` adds request headers (If-Match). Resolves to {ok,
+ * status, data, headers}, or {network: true} when nothing answered. */
+export async function api(method, path, body, headers) {
+  const init = { method, credentials: 'same-origin', headers: { Accept: 'application/json', ...(headers || {}) } };
   if (body !== undefined) {
     init.headers['Content-Type'] = 'application/json';
     init.body = JSON.stringify(body);

@@ -1,6 +1,7 @@
 /*
- * DOM helpers, shared by the agent console and the insights page. Elements
- * are built with createElement and textContent; nothing here sets HTML.
+ * DOM helpers, shared by the agent console, the insights page and the
+ * editors' workspace. Elements are built with createElement and
+ * textContent; nothing here sets HTML.
  */
 
 /** Builds an element. attrs: class, text, testid, on{Event}, hidden,

@@ -42,9 +42,11 @@ export function enterConsole(me) {
     app.appendChild(header);
     app.appendChild(h('main', { id: 'main', class: 'editor-main', tabindex: '-1' },
       h('div', { class: 'card', testid: 'editor-message' },
-        h('h2', { class: 'card-title', text: 'Editors work in the knowledge files' }),
-        h('p', { text: 'Your account is an editor account. Editors keep the answers, articles and clinic details in the knowledge files up to date; they do not see patient chats.' }),
-        h('p', { text: 'Patient chats are handled by agents, supervisors and admins. If you need to work chats, ask an admin for an agent account.' }))));
+        h('h2', { class: 'card-title', text: 'The editors\' workspace' }),
+        h('p', { text: 'Your account is an editor account. Change the answers patients get, try questions against your changes before you save, and turn the questions the bot could not answer into phrasings or new articles.' }),
+        h('p', { class: 'card-action' },
+          h('a', { class: 'btn btn-primary', href: '/console/knowledge', testid: 'open-workspace', text: 'Open the editors\' workspace' })),
+        h('p', { class: 'small muted', text: 'Patient chats are handled by agents, supervisors and admins. If you need to work chats, ask an admin for an agent account.' }))));
     document.getElementById('main').focus();
     return;
   }
@@ -91,6 +93,13 @@ export function enterConsole(me) {
       supervises ? navItem('outbox', 'Messages', ui.outboxCount, 'nav-outbox') : null));
 
   header.appendChild(nav);
+  // The pages beside the console: the figures (supervisors, admins) and
+  // the editors' workspace (admins; editors see only that page's link).
+  const pages = [
+    supervises ? h('li', null, h('a', { class: 'nav-link', href: '/console/insights', testid: 'nav-insights', text: 'Insights' })) : null,
+    state.me.role === 'admin' ? h('li', null, h('a', { class: 'nav-link', href: '/console/knowledge', testid: 'nav-knowledge', text: 'Knowledge' })) : null,
+  ].filter(Boolean);
+  if (pages.length) header.appendChild(h('nav', { class: 'pages', 'aria-label': 'Other pages' }, h('ul', null, pages)));
   header.appendChild(h('div', { class: 'topbar-right' },
     h('div', { class: 'conn-wrap' }, ui.conn, ui.connRetry), who, statusBox, signOutBtn));
   app.appendChild(header);

@@ -1,22 +1,21 @@
 //! The editors' workspace (/console/knowledge) in the browser: an editor
 //! adds a phrasing and patients get the article at once; broken front
 //! matter and a file changed on disk are refused with a clear message and
-//! the file stays as it was; agents are turned away; axe finds nothing
-//! at all. Each server edits a copy of the fixture knowledge.
+//! the file stays as it was. Each server edits a copy of the fixture
+//! knowledge (`knowledge_access` has who may use it, and axe).
 
 use fantoccini::Locator;
 use fantoccini::key::Key;
 use serde_json::{Value, json};
 use tempfile::TempDir;
 
-use super::a11y::{axe_source, axe_violations};
 use super::harness::{Browser, browser_or_skip};
 use super::helpers::{TestApp, copy_dir, knowledge_dir, spawn_app_with, turn};
 
-const BICYCLE: &str = "where do I leave my bicycle";
+pub(super) const BICYCLE: &str = "where do I leave my bicycle";
 
 /// A server on a copy of the fixture knowledge, which tests may change.
-async fn app_on_copy() -> (TestApp, TempDir) {
+pub(super) async fn app_on_copy() -> (TestApp, TempDir) {
     let kb = tempfile::tempdir().expect("temp dir");
     copy_dir(&knowledge_dir(), kb.path());
     let dir = kb.path().to_path_buf();
@@ -26,7 +25,7 @@ async fn app_on_copy() -> (TestApp, TempDir) {
 
 /// Signs `name` (an editor) in on the console and follows its link to the
 /// workspace; waits for the list of articles.
-async fn editor_opens_workspace(browser: &Browser, app: &TestApp, name: &str) {
+pub(super) async fn editor_opens_workspace(browser: &Browser, app: &TestApp, name: &str) {
     app.staff(name, "editor").await;
     browser
         .sign_in_until(
@@ -41,11 +40,11 @@ async fn editor_opens_workspace(browser: &Browser, app: &TestApp, name: &str) {
 }
 
 /// Clicks the element with this `data-testid`.
-async fn click(browser: &Browser, testid: &str) {
+pub(super) async fn click(browser: &Browser, testid: &str) {
     browser.by_testid(testid).await.click().await.unwrap();
 }
 
-async fn wait_for_list(browser: &Browser) {
+pub(super) async fn wait_for_list(browser: &Browser) {
     browser
         .wait_for(
             "document.querySelector('[data-testid=kb-row][data-id=parking]')",
@@ -55,7 +54,7 @@ async fn wait_for_list(browser: &Browser) {
 }
 
 /// Opens article `id` from the list; waits until the form shows it.
-async fn open_article(browser: &Browser, id: &str) {
+pub(super) async fn open_article(browser: &Browser, id: &str) {
     browser
         .client
         .find(Locator::Css(&format!(
@@ -79,7 +78,7 @@ async fn open_article(browser: &Browser, id: &str) {
 
 /// Asks `question` in the try box; returns {saved, draft}, each
 /// {decision, article} or null when that side shows no answer.
-async fn try_question(browser: &Browser, question: &str) -> Value {
+pub(super) async fn try_question(browser: &Browser, question: &str) -> Value {
     let input = browser.by_testid("kb-try-question").await;
     input.clear().await.unwrap();
     input.send_keys(question).await.unwrap();
@@ -116,7 +115,7 @@ async fn click_save(browser: &Browser) {
     click(browser, "kb-save").await;
 }
 
-fn text_of(testid: &str) -> String {
+pub(super) fn text_of(testid: &str) -> String {
     format!("((document.querySelector('[data-testid={testid}]') || {{}}).textContent || '')")
 }
 
@@ -216,7 +215,7 @@ async fn an_editor_adds_a_phrasing_and_patients_get_the_article_at_once() {
 }
 
 /// Selects everything in the focused field and types `text` over it.
-async fn retype(browser: &Browser, testid: &str, text: &str) {
+pub(super) async fn retype(browser: &Browser, testid: &str, text: &str) {
     let field = browser.by_testid(testid).await;
     field.click().await.unwrap();
     let select_all = format!("{}a{}", Key::Control, Key::Null);
@@ -434,101 +433,4 @@ async fn retiring_asks_first_and_refuses_an_article_others_link_to() {
         .await;
     assert!(!kb.path().join("records/records.md").exists());
     assert!(kb.path().join("records/records.md.retired").exists());
-}
-
-#[tokio::test]
-async fn agents_are_told_the_workspace_is_for_editors_and_admins_see_its_link() {
-    let browser = browser_or_skip!();
-    let (app, _kb) = app_on_copy().await;
-    browser.goto(&app.url("/console/knowledge")).await;
-    browser
-        .wait_for(
-            &format!("{}.includes('not signed in')", text_of("kb-signin")),
-            "the sign-in message",
-        )
-        .await;
-
-    app.staff("maria", "agent").await;
-    browser.sign_in(&app.url("/console"), "maria").await;
-    let links = browser
-        .js("return !!document.querySelector('[data-testid=nav-knowledge]');")
-        .await;
-    assert_eq!(links, Value::Bool(false), "agents get no Knowledge link");
-    browser.goto(&app.url("/console/knowledge")).await;
-    browser
-        .wait_for(
-            &format!(
-                "{}.includes('This page is for editors and admins')",
-                text_of("kb-denied")
-            ),
-            "the not-allowed message",
-        )
-        .await;
-    assert_eq!(
-        browser
-            .js("return document.querySelectorAll('[data-testid=kb-list], [data-testid=kb-form]').length;")
-            .await,
-        json!(0),
-        "nothing of the workspace is shown"
-    );
-
-    app.staff("ada", "admin").await;
-    browser.goto(&app.url("/console")).await;
-    browser
-        .wait_for(
-            "document.querySelector('[data-testid=sign-out]')",
-            "the agent's console",
-        )
-        .await;
-    click(&browser, "sign-out").await;
-    browser.sign_in(&app.url("/console"), "ada").await;
-    click(&browser, "nav-knowledge").await;
-    wait_for_list(&browser).await;
-}
-
-#[tokio::test]
-async fn axe_finds_no_violation_in_the_workspace_at_desk_and_phone_width() {
-    let Some(axe) = axe_source() else { return };
-    let browser = browser_or_skip!();
-    let (app, _kb) = app_on_copy().await;
-    let mut patient = app.chat().await;
-    patient.start().await;
-    turn(&mut patient, "b1", BICYCLE, None).await;
-    editor_opens_workspace(&browser, &app, "ed").await;
-    open_article(&browser, "parking").await;
-    browser
-        .wait_for(
-            "!document.querySelector('[data-testid=kb-other]').hidden && document.querySelector('[data-testid=kb-preview] .kb-bubble')",
-            "the Spanish version beside the article, and the preview",
-        )
-        .await;
-    try_question(&browser, "Where do I park?").await;
-    retype(&browser, "kb-min-confidence", "7").await;
-    browser
-        .wait_for(
-            "document.querySelector('[data-testid=kb-problems]').children.length > 0",
-            "a problem shown",
-        )
-        .await;
-
-    for (width, height) in [(1280, 900), (390, 844)] {
-        browser.client.set_window_size(width, height).await.unwrap();
-        let violations = axe_violations(&browser, &axe).await;
-        // None at all, not only none serious or critical.
-        assert_eq!(
-            violations,
-            Value::Array(vec![]),
-            "axe-core violations in the workspace at {width} px:\n{violations:#}"
-        );
-    }
-    // At phone width the columns stack: nothing scrolls sideways.
-    let overflow = browser
-        .js("return document.documentElement.scrollWidth - window.innerWidth;")
-        .await;
-    assert!(
-        overflow.as_i64().unwrap_or(1) <= 0,
-        "wider than the phone by {overflow} px"
-    );
-    let errors = browser.console_errors().await;
-    assert!(errors.is_empty(), "console errors: {errors:?}");
 }

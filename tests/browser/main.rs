@@ -22,6 +22,8 @@ mod chat;
 mod console;
 #[path = "knowledge.rs"]
 mod knowledge;
+#[path = "knowledge_access.rs"]
+mod knowledge_access;
 #[path = "outbox.rs"]
 mod outbox;
 #[path = "patient.rs"]

@@ -223,14 +223,23 @@ async fn write_audited(
     let p = path.to_owned();
     blocking(move || files::write_atomic(&p, &text, create))
         .await?
-        .map_err(|e| match e.kind() {
-            std::io::ErrorKind::AlreadyExists => HttpError::Conflict(
-                "a file with this article's name already exists; choose another id",
-            ),
-            _ => HttpError::Internal(e.into()),
-        })?;
+        .map_err(write_failed)?;
     tracing::info!(staff = session.staff.0, article = %id, action, "article written");
     Ok(after)
+}
+
+/// What a write that failed on disk tells the editor.
+fn write_failed(e: std::io::Error) -> HttpError {
+    use std::io::ErrorKind::{AlreadyExists, PermissionDenied, ReadOnlyFilesystem};
+    match e.kind() {
+        AlreadyExists => {
+            HttpError::Conflict("a file with this article's name already exists; choose another id")
+        }
+        PermissionDenied | ReadOnlyFilesystem => HttpError::Unavailable(
+            "This server may not write the knowledge files (its folder is read-only for it); ask whoever runs Frontdesk.",
+        ),
+        _ => HttpError::Internal(e.into()),
+    }
 }
 
 const CHANGED_SINCE: &str = "This article was changed since you opened it (by hand, in git or in another window). Reload it to see that change, then make yours again.";
@@ -425,10 +434,34 @@ pub(super) async fn retire(
     let p = path.clone();
     let retired = blocking(move || files::retire(&p))
         .await?
-        .map_err(|e| HttpError::Internal(e.into()))?;
+        .map_err(write_failed)?;
     tracing::info!(staff = session.staff.0, article = %id, "article retired");
     drop(writing);
     reload(&knowledge).await;
     let body = json!({"id": id, "retired": relative(&knowledge, &retired)});
     Ok((StatusCode::OK, Json(body)).into_response())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::{Error, ErrorKind};
+
+    #[test]
+    fn a_folder_the_server_may_not_write_is_said_plainly() {
+        // Tests run as root, which no permission stops: the mapping is
+        // checked here, the writes themselves in tests/api.
+        for kind in [ErrorKind::PermissionDenied, ErrorKind::ReadOnlyFilesystem] {
+            let e = write_failed(Error::from(kind));
+            assert!(matches!(e, HttpError::Unavailable(m) if m.contains("read-only")));
+        }
+        assert!(matches!(
+            write_failed(Error::from(ErrorKind::AlreadyExists)),
+            HttpError::Conflict(_)
+        ));
+        assert!(matches!(
+            write_failed(Error::from(ErrorKind::StorageFull)),
+            HttpError::Internal(_)
+        ));
+    }
 }

@@ -287,6 +287,18 @@ impl Browser {
         self.wait_for(ready, what).await;
     }
 
+    /// Signs out of the console and waits until the server has ended the
+    /// session (the sign-in form is back), so the next sign-in cannot race
+    /// the logout.
+    pub async fn sign_out(&self) {
+        self.by_testid("sign-out").await.click().await.unwrap();
+        self.wait_for(
+            "document.querySelector('[data-testid=login-name]')",
+            "the sign-in form after signing out",
+        )
+        .await;
+    }
+
     /// The console element with this `data-testid`.
     pub async fn by_testid(&self, id: &str) -> fantoccini::elements::Element {
         self.client

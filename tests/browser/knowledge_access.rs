@@ -56,7 +56,7 @@ async fn agents_are_told_the_workspace_is_for_editors_and_admins_see_its_link() 
             "the agent's console",
         )
         .await;
-    click(&browser, "sign-out").await;
+    browser.sign_out().await;
     browser.sign_in(&app.url("/console"), "ada").await;
     click(&browser, "nav-knowledge").await;
     wait_for_list(&browser).await;

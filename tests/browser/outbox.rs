@@ -33,7 +33,7 @@ async fn a_supervisor_retries_a_refused_email_from_the_console() {
         .js("return !!document.querySelector('[data-testid=nav-outbox]');")
         .await;
     assert_eq!(agent_sees, Value::Bool(false));
-    browser.by_testid("sign-out").await.click().await.unwrap();
+    browser.sign_out().await;
 
     app.staff("sam", "supervisor").await;
     browser.sign_in(&app.url("/console"), "sam").await;

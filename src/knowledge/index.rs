@@ -19,6 +19,10 @@ use super::typos::Typos;
 /// Candidates fetched from tantivy per query before re-scoring.
 pub const CANDIDATES: usize = 30;
 const PRE_ANALYZED: &str = "pre_analyzed";
+/// A token no question can contain (the analyser keeps only letters and
+/// digits), which stands in the `questions` field of an article that has
+/// none; see `LangIndex::build`.
+const BLANK: &str = "\u{2400}";
 /// Field weights: how people ask (title, questions) beats what the answer says.
 const W_TITLE: f32 = 3.0;
 const W_QUESTIONS: f32 = 3.0;
@@ -85,6 +89,24 @@ struct Fields {
 #[error("building the search index: {0}")]
 pub struct IndexError(#[from] tantivy::TantivyError);
 
+/// The `questions` field's text: the alternative questions' terms; for an
+/// article without any, as many blanks as its title has terms. BM25 divides
+/// a field's length by the average length over all articles: where few
+/// articles have alternative questions (an FAQ import), that average would
+/// be near zero and the one phrasing an editor adds would count for almost
+/// nothing against answers that merely mention its words. The blanks keep
+/// the average a phrasing's, and match no question.
+fn questions_field(title: &[String], questions: &[Vec<String>]) -> String {
+    if questions.is_empty() {
+        return vec![BLANK; title.len().max(1)].join(" ");
+    }
+    questions
+        .iter()
+        .map(|q| q.join(" "))
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
 impl LangIndex {
     /// Builds the index for `articles`, all in the analyzer's language.
     pub fn build(analyzer: Analyzer, articles: Vec<Arc<Article>>) -> Result<LangIndex, IndexError> {
@@ -145,7 +167,7 @@ impl LangIndex {
             let body = analyze(&article.text);
             writer.add_document(doc!(
                 fields.title => title.join(" "),
-                fields.questions => questions.iter().map(|q| q.join(" ")).collect::<Vec<_>>().join(" "),
+                fields.questions => questions_field(&title, &questions),
                 fields.tags => tags.join(" "),
                 fields.body => body.join(" "),
                 fields.ord => ord as u64,

@@ -3,6 +3,7 @@ use std::sync::LazyLock;
 
 use proptest::prelude::*;
 
+use super::super::loader::Loaded;
 use super::*;
 
 static FIXTURE: LazyLock<Kb> = LazyLock::new(|| {
@@ -205,4 +206,74 @@ proptest! {
         let text: String = s.into_iter().collect();
         let _ = decide(&text, Lang::En);
     }
+}
+
+/// An article as an FAQ import makes it: a title and an answer, no
+/// alternative questions.
+fn imported(id: &str, title: &str, questions: &[&str], body: &str) -> Loaded {
+    Loaded {
+        article: Arc::new(Article {
+            id: ArticleId::parse(id).unwrap(),
+            title: title.into(),
+            questions: questions.iter().map(|q| q.to_string()).collect(),
+            tags: vec![],
+            lang: Lang::En,
+            related: vec![],
+            translation_of: None,
+            min_confidence: None,
+            owner: None,
+            review_by: None,
+            body_markdown: body.into(),
+            html: super::super::render::to_html(body),
+            text: body.into(),
+            path: format!("{id}.md").into(),
+        }),
+        phrasing_lines: vec![],
+        body_line: 0,
+        stale: false,
+    }
+}
+
+#[test]
+fn one_phrasing_added_to_a_knowledge_base_without_phrasings_finds_its_article() {
+    // Hundreds of imported articles whose answers mention bicycles, and one
+    // an editor gave a phrasing. The phrasing must win over the answers'
+    // words, however few articles have phrasings.
+    let mut articles: Vec<Loaded> = (0..400)
+        .map(|n| {
+            let body = match n % 40 {
+                0 => "Gentle exercise helps: riding a bicycle, or a stationary bicycle. Leave a day of rest between bicycle rides.",
+                _ => "It is treated with rest, fluids and follow-up visits.",
+            };
+            imported(
+                &format!("topic-{n}"),
+                &format!("What is condition {n} ?"),
+                &[],
+                body,
+            )
+        })
+        .collect();
+    articles.push(imported(
+        "bike-racks",
+        "Where is the clinic?",
+        &["where do I leave my bicycle"],
+        "On Alder Street, with racks by the door.",
+    ));
+    // The blanks standing in for missing phrasings can never be asked.
+    assert_eq!(crate::normalize::words("\u{2400} \u{2400}").count(), 0);
+    let load = LoadResult {
+        articles,
+        ..Default::default()
+    };
+    let kb = Kb::build(&load).unwrap();
+    let d = kb.decide(
+        &Utterance::analyse("where do I leave my bicycle"),
+        Lang::En,
+        &DecisionSettings::default(),
+    );
+    assert_eq!(
+        d.article().map(|a| a.id.as_str()),
+        Some("bike-racks"),
+        "{d:?}"
+    );
 }

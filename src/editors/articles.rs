@@ -158,11 +158,11 @@ async fn checked(
     if text.len() as u64 > crate::knowledge::loader::MAX_FILE_BYTES {
         return Err(HttpError::Invalid(
             "the article is too long to be saved".into(),
-            vec![LineProblem {
-                line: 1,
-                message: "an article file may be at most 1 MiB".into(),
-                field: Some("body"),
-            }],
+            vec![LineProblem::new(
+                1,
+                "an article file may be at most 1 MiB",
+                Some("body"),
+            )],
         ));
     }
     let (k, p, t) = (knowledge.clone(), path.to_owned(), text.to_owned());
@@ -269,11 +269,7 @@ pub(super) async fn save(
     {
         return Err(HttpError::Invalid(
             "an article's id cannot be changed; create a new article and retire this one".into(),
-            vec![LineProblem {
-                line: 1,
-                message: "the id cannot be changed".into(),
-                field: Some("id"),
-            }],
+            vec![LineProblem::new(1, "the id cannot be changed", Some("id"))],
         ));
     }
     let knowledge = state.knowledge().clone();
@@ -317,11 +313,7 @@ pub(super) async fn create(
     let invalid = |field: &'static str, message: String| {
         HttpError::Invalid(
             message.clone(),
-            vec![LineProblem {
-                line: 1,
-                message,
-                field: Some(field),
-            }],
+            vec![LineProblem::new(1, message, Some(field))],
         )
     };
     let lang: Lang = fields
@@ -378,14 +370,12 @@ fn links_to(knowledge: &Knowledge, id: &ArticleId) -> Vec<LineProblem> {
         for (key, names) in keys {
             if names {
                 let text = std::fs::read_to_string(&a.path).unwrap_or_default();
-                out.push(LineProblem {
-                    line: key_line(&text, key).unwrap_or(1),
-                    message: format!(
-                        "{} names this article in `{key}`",
-                        relative(knowledge, &a.path)
-                    ),
-                    field: None,
-                });
+                let line = key_line(&text, key).unwrap_or(1);
+                let message = format!(
+                    "{} names this article in `{key}`",
+                    relative(knowledge, &a.path)
+                );
+                out.push(LineProblem::new(line, message, None));
             }
         }
     }

@@ -10,7 +10,7 @@ use toml_edit::{Array, DocumentMut, Item, value};
 use crate::http::HttpError;
 use crate::http::error::LineProblem;
 use crate::knowledge::Problem;
-use crate::knowledge::parse::{KNOWN_KEYS, key_line};
+use crate::knowledge::parse::{KNOWN_KEYS, key_line, unknown_key};
 
 /// Longest title or phrasing, in characters.
 const MAX_PHRASE_CHARS: usize = 500;
@@ -41,6 +41,10 @@ pub struct Fields {
     #[serde(default)]
     pub review_by: Option<String>,
     pub body: String,
+    /// Keys the checks do not know that the editor removes from the file
+    /// (its problems name them); known keys are set by the fields above.
+    #[serde(default)]
+    pub remove_keys: Vec<String>,
 }
 
 impl Fields {
@@ -51,6 +55,7 @@ impl Fields {
             ("questions", &self.questions),
             ("tags", &self.tags),
             ("related", &self.related),
+            ("remove_keys", &self.remove_keys),
         ];
         for (name, list) in lists {
             if list.len() > MAX_LIST {
@@ -102,6 +107,11 @@ pub fn render(existing: Option<&str>, fields: &Fields, with_id: Option<&str>) ->
     set_float(&mut doc, "min_confidence", fields.min_confidence);
     set_str(&mut doc, "owner", fields.owner.as_deref());
     set_date(&mut doc, "review_by", fields.review_by.as_deref());
+    for key in &fields.remove_keys {
+        if !KNOWN_KEYS.contains(&key.as_str()) {
+            doc.remove(key);
+        }
+    }
     let mut front = doc.to_string();
     if !front.ends_with('\n') {
         front.push('\n');
@@ -211,14 +221,17 @@ pub fn line_problems(text: &str, problems: &[Problem]) -> Vec<LineProblem> {
     problems
         .iter()
         .map(|p| LineProblem {
-            line: p.line,
-            message: p.message.clone(),
-            field: field_of(text, p, body_line),
+            key: unknown_key(p).map(str::to_owned),
+            ..LineProblem::new(p.line, p.message.clone(), field_of(text, p, body_line))
         })
         .collect()
 }
 
 fn field_of(text: &str, p: &Problem, body_line: usize) -> Option<&'static str> {
+    // An unknown key is in no field of the form.
+    if unknown_key(p).is_some() {
+        return None;
+    }
     if p.line >= body_line.saturating_sub(1) && p.message.contains("answer") {
         return Some("body");
     }
@@ -256,6 +269,7 @@ mod tests {
             owner: None,
             review_by: None,
             body: body.into(),
+            remove_keys: vec![],
         }
     }
 
@@ -330,6 +344,25 @@ mod tests {
         let p = crate::knowledge::parse::parse_article(std::path::Path::new("b.md"), &text)
             .expect_err("empty answer");
         assert_eq!(line_problems(&text, &[p])[0].field, Some("body"));
+    }
+
+    #[test]
+    fn an_unknown_key_is_named_by_its_problem_and_can_be_removed() {
+        let parsed = crate::knowledge::parse::parse_article(std::path::Path::new("p.md"), FILE)
+            .expect("an unknown key does not stop an article");
+        let lp = line_problems(FILE, &parsed.warnings);
+        assert_eq!(lp.len(), 1, "{lp:?}");
+        assert_eq!((lp[0].line, lp[0].key.as_deref()), (8, Some("custom")));
+        assert_eq!(lp[0].field, None, "no field of the form holds it");
+        let mut f = fields(
+            "Where can I park?",
+            &["parking", "car park"],
+            "Park in lot B.",
+        );
+        // Known keys are the fields' to set, whatever the list says.
+        f.remove_keys = vec!["custom".into(), "title".into()];
+        let out = render(Some(FILE), &f, None);
+        assert_eq!(out, FILE.replace("custom = 1\n", ""));
     }
 
     #[test]

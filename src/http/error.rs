@@ -49,6 +49,21 @@ pub struct LineProblem {
     pub message: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub field: Option<&'static str>,
+    /// The front-matter key it is about when no field of the form holds
+    /// that key (an unknown one, which the editor may remove).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub key: Option<String>,
+}
+
+impl LineProblem {
+    pub fn new(line: usize, message: impl Into<String>, field: Option<&'static str>) -> Self {
+        LineProblem {
+            line,
+            message: message.into(),
+            field,
+            key: None,
+        }
+    }
 }
 
 impl HttpError {

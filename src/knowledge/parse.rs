@@ -55,6 +55,14 @@ impl fmt::Display for Problem {
     }
 }
 
+/// How an unknown key's problem starts (its key follows, in backticks).
+const UNKNOWN_KEY: &str = "unknown key `";
+
+/// The front-matter key an "unknown key" problem names, if it is one.
+pub fn unknown_key(problem: &Problem) -> Option<&str> {
+    problem.message.strip_prefix(UNKNOWN_KEY)?.split('`').next()
+}
+
 /// An article that parsed, plus problems that did not stop it being served
 /// (unknown keys).
 #[derive(Debug)]
@@ -149,7 +157,7 @@ pub fn parse_article(path: &Path, text: &str) -> Result<Parsed, Problem> {
             warnings.push(Problem::new(
                 path,
                 key_line(key),
-                format!("unknown key `{key}` (known: {})", KNOWN_KEYS.join(", ")),
+                format!("{UNKNOWN_KEY}{key}` (known: {})", KNOWN_KEYS.join(", ")),
             ));
         }
     }

@@ -403,3 +403,43 @@ async fn an_article_is_created_answered_and_retired_and_links_hold_it_back() {
     .await;
     assert_eq!(status, 404);
 }
+
+#[tokio::test]
+async fn a_key_the_checks_do_not_know_blocks_a_save_until_the_editor_removes_it() {
+    let (app, kb, editor) = workspace().await;
+    // Someone added a key and a comment by hand.
+    let by_hand = read(&parking(&kb)).replace(
+        "tags = [\"visit\"]\n",
+        "# Checked with the garage in May.\ntags = [\"visit\"]\nauthor = \"Dr Lee\"\n",
+    );
+    std::fs::write(parking(&kb), &by_hand).unwrap();
+    let (_, article) = get(&app, &editor, "/api/knowledge/articles/parking").await;
+    let problem = &article["problems"][0];
+    assert_eq!(problem["line"], 6, "{article}");
+    assert_eq!(problem["key"], "author");
+    assert!(
+        problem.get("field").is_none(),
+        "no field of the form holds it"
+    );
+    let tag = article["etag"].as_str().unwrap().to_owned();
+
+    let mut edited = article.clone();
+    edited["title"] = json!("Where can I park my car?");
+    let (status, refused) = save(&app, &editor, "parking", &edited, &tag).await;
+    assert_eq!(status, 422, "{refused}");
+    assert_eq!(refused["problems"][0]["key"], "author");
+    assert_eq!(read(&parking(&kb)), by_hand);
+
+    edited["remove_keys"] = json!(["author"]);
+    let (status, saved) = save(&app, &editor, "parking", &edited, &tag).await;
+    assert_eq!(status, 200, "{saved}");
+    let now = read(&parking(&kb));
+    assert!(!now.contains("author"), "{now}");
+    assert!(now.contains("# Checked with the garage in May.\n"), "{now}");
+    assert!(
+        now.contains("title = \"Where can I park my car?\""),
+        "{now}"
+    );
+    let (_, reopened) = get(&app, &editor, "/api/knowledge/articles/parking").await;
+    assert_eq!(reopened["problems"], json!([]));
+}

@@ -285,6 +285,57 @@ async fn broken_front_matter_is_shown_at_its_line_and_never_saved() {
     );
 }
 
+/// Adds a key the checks do not know (`author`) to the fixture's parking
+/// article, as someone editing by hand might.
+pub(super) fn add_unknown_key(kb: &TempDir) -> std::path::PathBuf {
+    let file = kb.path().join("visit/parking.md");
+    let text = std::fs::read_to_string(&file).unwrap().replace(
+        "tags = [\"visit\"]\n",
+        "tags = [\"visit\"]\nauthor = \"Dr Lee\"\n",
+    );
+    std::fs::write(&file, text).unwrap();
+    file
+}
+
+#[tokio::test]
+async fn a_key_the_checks_do_not_know_is_removed_with_one_button_and_saved() {
+    let browser = browser_or_skip!();
+    let (app, kb) = app_on_copy().await;
+    let file = add_unknown_key(&kb);
+    editor_opens_workspace(&browser, &app, "ed").await;
+    open_article(&browser, "parking").await;
+    browser
+        .wait_for(
+            &format!(
+                "/line 5: unknown key `author`/.test({}) && document.querySelector('[data-testid=kb-save]').disabled",
+                text_of("kb-problems")
+            ),
+            "the unknown key's problem at its line, Save disabled",
+        )
+        .await;
+    click(&browser, "kb-remove-key").await;
+    browser
+        .wait_for(
+            "document.querySelector('[data-testid=kb-problems]').children.length === 0 && document.activeElement === document.querySelector('[data-testid=kb-save]')",
+            "no problem left, focus on Save",
+        )
+        .await;
+    assert!(
+        std::fs::read_to_string(&file).unwrap().contains("author"),
+        "nothing is written before Save"
+    );
+    click_save(&browser).await;
+    browser
+        .wait_for(
+            &format!("{}.includes('Saved')", text_of("kb-status")),
+            "the save announced",
+        )
+        .await;
+    let text = std::fs::read_to_string(&file).unwrap();
+    assert!(!text.contains("author"), "{text}");
+    assert!(text.contains("title = \"Where do I park?\""), "{text}");
+}
+
 #[tokio::test]
 async fn a_file_changed_on_disk_while_open_is_a_conflict_that_keeps_the_draft() {
     let browser = browser_or_skip!();

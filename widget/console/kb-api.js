@@ -25,7 +25,8 @@ export function failure(r, fallback) {
   return said || fallback;
 }
 
-/** Problems of a 422 answer (or a check), each {line, message, field?}. */
+/** Problems of a 422 answer (or a check), each {line, message, field?,
+ * key?} (`key`: an unknown front-matter key the editor may remove). */
 export function problemsOf(data) {
   const list = data && Array.isArray(data.problems) ? data.problems : [];
   return list
@@ -34,6 +35,7 @@ export function problemsOf(data) {
       line: Number.isInteger(p.line) && p.line > 0 ? p.line : null,
       message: p.message,
       field: typeof p.field === 'string' ? p.field : null,
+      key: typeof p.key === 'string' ? p.key : null,
     }));
 }
 

@@ -94,7 +94,7 @@ export async function openArticle(id, force) {
     return;
   }
   const a = r.data;
-  setOpen({ id: a.id, etag: a.etag, path: a.path, modified: a.modified, problems: [], local: [], rev: 0, checked: 0 }, a, false);
+  setOpen({ id: a.id, etag: a.etag, path: a.path, modified: a.modified, problems: [], local: [], removeKeys: [], rev: 0, checked: 0 }, a, false);
   showPreview(a.html);
   applyProblems(problemsOf(a), null);
   showOther(a);
@@ -108,7 +108,7 @@ export async function newArticle(prefill) {
   openSeq += 1;
   const lang = kbUi.langFilter && kbUi.langFilter.value === 'es' ? 'es' : 'en';
   const a = { title: '', questions: [], lang, body: '', ...(prefill || {}) };
-  setOpen({ id: null, etag: null, problems: [], local: [], rev: 0, checked: 0 }, a, true);
+  setOpen({ id: null, etag: null, problems: [], local: [], removeKeys: [], rev: 0, checked: 0 }, a, true);
   showPreview('');
   applyProblems([], null);
   kbUi.other.hidden = true;
@@ -135,12 +135,30 @@ export function addPhrasing(text) {
   say(`Added "${text}" as a phrasing. Save to make it live.`);
 }
 
+/** The draft of open article `o` as the API takes it: {draft, local}. */
+function draftOf(o) {
+  const { draft, local } = readDraft(!o.id);
+  if (o.id) draft.id = o.id;
+  if (o.removeKeys.length) draft.remove_keys = [...o.removeKeys];
+  return { draft, local };
+}
+
 /** The draft being edited, as the try box sends it; null with none open. */
 export function currentDraft() {
-  if (!kb.open) return null;
-  const { draft } = readDraft(!kb.open.id);
-  if (kb.open.id) draft.id = kb.open.id;
-  return draft;
+  return kb.open ? draftOf(kb.open).draft : null;
+}
+
+/** Removes an unknown front-matter key from the draft (the file loses it
+ * when saved), checks again, and moves focus on from the gone button. */
+async function removeKey(key) {
+  const o = kb.open;
+  if (!o || o.removeKeys.includes(key)) return;
+  o.removeKeys.push(key);
+  onInput();
+  await check();
+  if (kb.open !== o) return;
+  say(`“${key}” is removed from the draft; save to remove it from the file.`);
+  (kbUi.save.disabled ? kbUi.editorHeading : kbUi.save).focus();
 }
 
 function onInput() {
@@ -158,7 +176,7 @@ function applyProblems(server, file) {
   if (!o) return;
   o.problems = server;
   o.file = file;
-  showProblems([...o.local, ...server], file);
+  showProblems([...o.local, ...server], file, removeKey);
   updateSave();
 }
 
@@ -181,8 +199,7 @@ async function check() {
   const o = kb.open;
   if (!o) return;
   const rev = o.rev;
-  const { draft, local } = readDraft(!o.id);
-  if (o.id) draft.id = o.id;
+  const { draft, local } = draftOf(o);
   o.local = local;
   const r = await call('POST', '/api/knowledge/check', draft);
   if (kb.open !== o || o.rev !== rev) return;
@@ -207,7 +224,7 @@ async function save() {
     warn('The article has problems; it was not saved.');
     return;
   }
-  const { draft } = readDraft(!o.id);
+  const { draft } = draftOf(o);
   o.saving = true;
   updateSave();
   const rev = o.rev;

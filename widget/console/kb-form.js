@@ -130,8 +130,10 @@ function fieldOfLine(file, line) {
   return fences >= 2 ? 'body' : key;
 }
 
-/** Shows `problems` beside their fields and as one list. */
-export function showProblems(problems, file) {
+/** Shows `problems` beside their fields and as one list; a problem about
+ * a key the form has no field for gets a button that calls
+ * `onRemoveKey(key)`. */
+export function showProblems(problems, file, onRemoveKey) {
   for (const { input, errors } of Object.values(kbUi.fields)) {
     errors.replaceChildren();
     input.removeAttribute('aria-invalid');
@@ -141,7 +143,12 @@ export function showProblems(problems, file) {
   for (const p of problems) {
     const field = p.field && kbUi.fields[p.field] ? p.field : fieldOfLine(file, p.line);
     const text = p.line ? `line ${p.line}: ${p.message}` : p.message;
-    kbUi.problems.append(h('li', { text }));
+    const remove = p.key && onRemoveKey ? h('button', {
+      type: 'button', class: 'btn btn-secondary btn-small', testid: 'kb-remove-key', 'data-key': p.key,
+      text: `Remove “${p.key}” from the file`,
+      onclick: () => onRemoveKey(p.key),
+    }) : null;
+    kbUi.problems.append(h('li', {}, text, remove ? ' ' : null, remove));
     const target = field && kbUi.fields[field] ? kbUi.fields[field] : null;
     if (target) {
       target.errors.append(h('li', { class: 'form-error', text }));

@@ -68,10 +68,11 @@ impl Fields {
             .chain(&self.questions)
             .chain(&self.tags)
             .chain(&self.owner)
+            .chain(&self.remove_keys)
             .any(|s| s.chars().count() > MAX_PHRASE_CHARS);
         if long {
             return Err(HttpError::BadRequest(format!(
-                "a title, phrasing, tag or owner is longer than {MAX_PHRASE_CHARS} characters"
+                "a title, phrasing, tag, owner or key is longer than {MAX_PHRASE_CHARS} characters"
             )));
         }
         Ok(())

@@ -73,6 +73,13 @@ async fn bad_requests_get_clear_errors_and_writes_have_a_rate() {
     )
     .await;
     assert_eq!(status, 422, "{bad}");
+    let (status, bad) = post(
+        json!({"question": "hours", "draft": {"title": "x", "body": "y",
+        "remove_keys": vec!["k"; 301]}}),
+    )
+    .await;
+    assert_eq!(status, 400, "{bad}");
+    assert!(bad["message"].as_str().unwrap().contains("remove_keys"));
     assert_eq!(
         get(&app, &editor, "/api/knowledge/articles/..%2Fetc")
             .await

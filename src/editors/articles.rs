@@ -208,7 +208,9 @@ async fn current(path: &Path) -> Result<(String, String), HttpError> {
 
 /// Audits the write (the article and the file's versions before and
 /// after, never its text), then makes it: an entry that cannot be written
-/// stops the write. Returns the new version.
+/// stops the write, and a write that fails is audited again as refused
+/// ("not written"), so the log never shows a change that did not happen
+/// as done alone. Returns the new version.
 async fn write_audited(
     state: &EditorsState,
     session: &StaffSession,
@@ -221,11 +223,22 @@ async fn write_audited(
     let target = format!("{id} {before}..{after}");
     session.audit(&state.writer, action, &target, true).await?;
     let p = path.to_owned();
-    blocking(move || files::write_atomic(&p, &text, create))
-        .await?
-        .map_err(write_failed)?;
+    let written = blocking(move || files::write_atomic(&p, &text, create)).await?;
+    if let Err(e) = written {
+        not_written(state, session, action, &target).await;
+        return Err(write_failed(e));
+    }
     tracing::info!(staff = session.staff.0, article = %id, action, "article written");
     Ok(after)
+}
+
+/// Audits that a write already audited did not happen on disk. The write's
+/// own error is what the editor is told; this entry failing too is logged.
+async fn not_written(state: &EditorsState, session: &StaffSession, action: &str, target: &str) {
+    let target = format!("{target} not written");
+    if let Err(e) = session.audit(&state.writer, action, &target, false).await {
+        tracing::error!(error = %e, action, "cannot audit a failed knowledge write");
+    }
 }
 
 /// What a write that failed on disk tells the editor.
@@ -413,18 +426,18 @@ pub(super) async fn retire(
     if wanted.is_some_and(|w| w != before_tag) {
         return Err(HttpError::Conflict(CHANGED_SINCE));
     }
+    let target = format!("{id} {before_tag}..retired");
     session
-        .audit(
-            &state.writer,
-            "knowledge.retire",
-            &format!("{id} {before_tag}..retired"),
-            true,
-        )
+        .audit(&state.writer, "knowledge.retire", &target, true)
         .await?;
     let p = path.clone();
-    let retired = blocking(move || files::retire(&p))
-        .await?
-        .map_err(write_failed)?;
+    let retired = match blocking(move || files::retire(&p)).await? {
+        Ok(to) => to,
+        Err(e) => {
+            not_written(&state, &session, "knowledge.retire", &target).await;
+            return Err(write_failed(e));
+        }
+    };
     tracing::info!(staff = session.staff.0, article = %id, "article retired");
     drop(writing);
     reload(&knowledge).await;

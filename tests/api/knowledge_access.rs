@@ -4,7 +4,7 @@
 
 use serde_json::{Value, json};
 
-use super::knowledge_editing::{get, send, workspace};
+use super::knowledge_editing::{create, get, send, workspace};
 
 #[tokio::test]
 async fn only_editors_and_admins_get_in_and_refusals_are_audited() {
@@ -124,4 +124,49 @@ async fn bad_requests_get_clear_errors_and_writes_have_a_rate() {
     }
     assert!(statuses[..30].iter().all(|s| *s == 428), "{statuses:?}");
     assert_eq!(statuses.last(), Some(&429), "{statuses:?}");
+}
+
+#[tokio::test]
+async fn a_write_that_fails_on_disk_is_refused_and_audited_as_not_written() {
+    let (app, kb, editor) = workspace().await;
+    // A file the server never served (it does not parse) holds the name
+    // the new article would get.
+    let taken = kb.path().join("visit/bikes.md");
+    std::fs::write(&taken, "no front matter here\n").unwrap();
+    let new = json!({"id": "bikes", "title": "Can I bring my bike?", "tags": ["visit"],
+        "body": "Yes: the racks are by the main door."});
+    let (status, refused) = create(&app, &editor, new).await;
+    assert_eq!(status, 409, "{refused}");
+    assert!(
+        refused["message"]
+            .as_str()
+            .unwrap()
+            .contains("already exists")
+    );
+    assert_eq!(
+        std::fs::read_to_string(&taken).unwrap(),
+        "no front matter here\n"
+    );
+
+    let admin = app.login_admin().await;
+    let rows: Vec<Value> = app.get_as(&admin, "/api/audit").await.json().await.unwrap();
+    let creates: Vec<(&str, &str)> = rows
+        .iter()
+        .filter(|r| r["action"] == "knowledge.create")
+        .map(|r| {
+            (
+                r["outcome"].as_str().unwrap(),
+                r["target"].as_str().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(creates.len(), 2, "{creates:?}");
+    let failed = creates
+        .iter()
+        .find(|(outcome, _)| *outcome == "refused")
+        .expect("the failed write is audited");
+    assert!(
+        failed.1.starts_with("bikes none..") && failed.1.ends_with(" not written"),
+        "{failed:?}"
+    );
 }

@@ -67,6 +67,12 @@ pub(super) async fn try_question(app: &TestApp, cookie: &str, body: Value) -> Va
     v
 }
 
+/// `POST /api/knowledge/articles`: creates an article.
+pub(super) async fn create(app: &TestApp, cookie: &str, fields: Value) -> (u16, Value) {
+    let path = "/api/knowledge/articles";
+    send(app, cookie, reqwest::Method::POST, path, Some(fields), None).await
+}
+
 async fn save(app: &TestApp, cookie: &str, id: &str, fields: &Value, tag: &str) -> (u16, Value) {
     let path = format!("/api/knowledge/articles/{id}");
     send(
@@ -328,15 +334,7 @@ async fn an_article_is_created_answered_and_retired_and_links_hold_it_back() {
         "lang": "en",
         "body": "Yes: the bike racks are beside the main door.",
     });
-    let (status, created) = send(
-        &app,
-        &editor,
-        reqwest::Method::POST,
-        "/api/knowledge/articles",
-        Some(new.clone()),
-        None,
-    )
-    .await;
+    let (status, created) = create(&app, &editor, new.clone()).await;
     assert_eq!(status, 201, "{created}");
     assert_eq!(created["id"], "can-i-bring-my-bicycle");
     assert_eq!(created["path"], "visit/can-i-bring-my-bicycle.md");
@@ -344,15 +342,7 @@ async fn an_article_is_created_answered_and_retired_and_links_hold_it_back() {
     let answered = try_question(&app, &editor, json!({"question": BICYCLE})).await;
     assert_eq!(answered["article"], "can-i-bring-my-bicycle", "{answered}");
 
-    let (status, again) = send(
-        &app,
-        &editor,
-        reqwest::Method::POST,
-        "/api/knowledge/articles",
-        Some(new),
-        None,
-    )
-    .await;
+    let (status, again) = create(&app, &editor, new).await;
     assert_eq!(status, 409, "{again}");
 
     // The Spanish version names the parking article: it stays until unlinked.

@@ -147,3 +147,41 @@ async fn unknown_or_traversal_like_module_names_are_not_found() {
         );
     }
 }
+
+/// The sanitiser's rule lists (`const KEEP = …;` and the others, each to
+/// its closing `;`) as a script serves them.
+fn sanitizer_rules(source: &str) -> Vec<String> {
+    let mut rules = Vec::new();
+    let mut open: Option<String> = None;
+    for line in source.lines().map(str::trim) {
+        let starts = ["KEEP", "HEAD", "SKIP", "BLOCK", "SCHEMES"]
+            .iter()
+            .any(|name| line.starts_with(&format!("const {name} = ")));
+        if starts {
+            open = Some(String::new());
+        }
+        if let Some(rule) = open.as_mut() {
+            rule.push_str(line);
+            if line.ends_with(';') {
+                rules.push(open.take().unwrap());
+            }
+        }
+    }
+    rules
+}
+
+#[tokio::test]
+async fn the_workspace_preview_keeps_exactly_what_the_widget_keeps() {
+    // The widget is one file clinics pin by hash, so the workspace's
+    // preview repeats its sanitiser's rules; they must not drift apart.
+    let app = spawn_app().await;
+    let widget = reqwest::get(app.url("/widget.js")).await.unwrap();
+    let widget = widget.text().await.unwrap();
+    let preview = reqwest::get(app.url("/console/js/kb-preview.js"))
+        .await
+        .unwrap();
+    let preview = preview.text().await.unwrap();
+    let rules = sanitizer_rules(&widget);
+    assert_eq!(rules.len(), 5, "{rules:#?}");
+    assert_eq!(sanitizer_rules(&preview), rules);
+}

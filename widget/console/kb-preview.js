@@ -5,7 +5,8 @@
  * tags, headings as bold paragraphs, only checked links), so the preview
  * looks like the chat bubble and nothing from the file is set as HTML on
  * the page. widget.js is one file clinics pin by hash, so the rules are
- * repeated here rather than shared; keep the two in step.
+ * repeated here rather than shared (tests/api/console_modules.rs fails
+ * when the two lists differ).
  */
 import { h } from './dom.js';
 

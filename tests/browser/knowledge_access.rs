@@ -110,3 +110,73 @@ async fn axe_finds_no_violation_in_the_workspace_at_desk_and_phone_width() {
     let errors = browser.console_errors().await;
     assert!(errors.is_empty(), "console errors: {errors:?}");
 }
+
+#[tokio::test]
+async fn the_list_counts_what_patients_got_finds_articles_and_names_missing_translations() {
+    let browser = browser_or_skip!();
+    let (app, _kb) = app_on_copy().await;
+    // A patient is answered with the parking article and finds it helpful.
+    let mut patient = app.chat().await;
+    patient.start().await;
+    let answer = turn(&mut patient, "p1", "Where do I park?", None).await;
+    assert_eq!(answer["article"], "parking", "{answer}");
+    patient
+        .send_json(json!({"type": "feedback", "seq": answer["seq"], "helpful": true}))
+        .await;
+    patient.expect("feedback_saved").await;
+
+    editor_opens_workspace(&browser, &app, "ed").await;
+    let stats = |id: &str| {
+        format!(
+            "document.querySelector('[data-testid=kb-row][data-id={}] [data-testid=kb-row-stats]').textContent",
+            json!(id)
+        )
+    };
+    browser
+        .wait_for(
+            &format!("{} === 'Served 1 · helpful 1'", stats("parking")),
+            "the parking article's served and helpful counts",
+        )
+        .await;
+    assert_eq!(
+        browser.js(&format!("return {};", stats("hours"))).await,
+        json!("Not served in the last 30 days")
+    );
+
+    // Parking has a Spanish version; an article without one is listed.
+    let missing = browser
+        .js("return [...document.querySelectorAll('[data-testid=kb-missing] button')].map(b => b.dataset.id);")
+        .await;
+    let missing: Vec<&str> = missing
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(Value::as_str)
+        .collect();
+    assert!(!missing.contains(&"parking"), "{missing:?}");
+    assert!(!missing.is_empty(), "the fixture has untranslated articles");
+    let badge = |id: &str| {
+        format!(
+            "return !!document.querySelector('[data-testid=kb-row][data-id={}] .badge-missing');",
+            json!(id)
+        )
+    };
+    assert_eq!(browser.js(&badge("parking")).await, json!(false));
+    assert_eq!(browser.js(&badge(missing[0])).await, json!(true));
+
+    // Finding an article by a word of its title.
+    browser
+        .by_testid("kb-filter")
+        .await
+        .send_keys("park")
+        .await
+        .unwrap();
+    let shown = browser
+        .js("return [...document.querySelectorAll('[data-testid=kb-row]')].map(b => b.dataset.id);")
+        .await;
+    assert!(
+        shown.as_array().unwrap().contains(&json!("parking"))
+            && !shown.as_array().unwrap().contains(&json!("hours")),
+        "{shown}"
+    );
+}
